@@ -1,0 +1,80 @@
+// weft::expr — the JSONata expression engine.
+//
+//   auto e = Expression::Compile("urgency = 'high' and confidence < 0.7");
+//   Result<Value> r = e->Evaluate(state);
+//
+// Compile once, evaluate many times: an Expression is immutable after
+// Compile and may be evaluated concurrently from any number of threads.
+// Copying an Expression is cheap (it shares the compiled program).
+//
+// Errors carry JSONata's error code (S0201, T2001, D3030, ...), the character
+// position in the expression and a readable message. Evaluation can be bounded
+// in depth and time so that a runaway expression cannot hang a worker.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/core/clock.h"
+#include "weft/core/status.h"
+#include "weft/core/value.h"
+
+namespace weft::expr {
+
+struct Program;
+
+// A JSONata error: code, position (character offset; -1 when unknown), the
+// token involved, and the full message.
+struct ExprError {
+  std::string code;
+  int position = -1;
+  std::string token;
+  std::string message;
+
+  // InvalidArgument for syntax/type/dynamic errors, DeadlineExceeded for
+  // timeouts, ResourceExhausted for depth limits. Message: "T2001 at 3: ...".
+  Status ToStatus() const;
+};
+
+struct EvalOptions {
+  // Maximum nesting of evaluation (recursive function calls, deep paths).
+  int max_depth = 1000;
+  // Wall-clock budget for one evaluation in milliseconds; 0 = unlimited.
+  int64_t timeout_ms = 0;
+  // Source of $now()/$millis() and of deadlines; nullptr = system clock.
+  const Clock* clock = nullptr;
+};
+
+// A function the host makes callable from expressions (e.g. $secret).
+// `signature` uses JSONata's syntax ("<s:s>"); empty = no validation.
+struct HostFunction {
+  std::string signature;
+  std::function<Result<Value>(const std::vector<Value>& args)> fn;
+};
+
+// Wraps a host function as a Value, to pass in the bindings object.
+Value MakeHostFunction(HostFunction fn);
+
+class Expression {
+ public:
+  // Parses and checks an expression. On failure returns InvalidArgument and,
+  // if `error` is given, fills it with the JSONata error details.
+  static Result<Expression> Compile(std::string_view text, ExprError* error = nullptr);
+
+  // Evaluates against `input`. `bindings` (an object, or undefined) supplies
+  // variables: {"name": value} is visible as $name. An undefined result (no
+  // match) is returned as an undefined Value, not an error.
+  Result<Value> Evaluate(const Value& input, const Value& bindings = Value(),
+                         const EvalOptions& options = {}, ExprError* error = nullptr) const;
+
+  const std::string& source() const;
+
+ private:
+  explicit Expression(std::shared_ptr<const Program> p) : program_(std::move(p)) {}
+  std::shared_ptr<const Program> program_;
+};
+
+}  // namespace weft::expr

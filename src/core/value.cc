@@ -1,0 +1,209 @@
+#include "weft/core/value.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace weft {
+namespace {
+
+struct StringNode : detail::HeapNode {
+  explicit StringNode(std::string s) : HeapNode(detail::HeapKind::kString), str(std::move(s)) {}
+  std::string str;
+};
+
+struct ArrayNode : detail::HeapNode {
+  ArrayNode(Value::Array v, uint8_t f) : HeapNode(detail::HeapKind::kArray), items(std::move(v)), flags(f) {}
+  Value::Array items;
+  uint8_t flags;
+};
+
+// Objects keep members in insertion order. Small objects (the common case in
+// workflow state) are searched linearly; larger ones get a hash index.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using KeyIndex = std::unordered_map<std::string, uint32_t, StringHash, std::equal_to<>>;
+
+struct ObjectNode : detail::HeapNode {
+  static constexpr size_t kIndexThreshold = 12;
+  ObjectNode() : HeapNode(detail::HeapKind::kObject) {}
+  std::vector<Value::Member> members;
+  std::unique_ptr<KeyIndex> index;  // owns copies of the keys
+
+  const Value::Member* find(std::string_view key) const {
+    if (index) {
+      auto it = index->find(key);
+      return it == index->end() ? nullptr : &members[it->second];
+    }
+    for (const auto& m : members) {
+      if (m.key.size() == key.size() && std::memcmp(m.key.data(), key.data(), key.size()) == 0) return &m;
+    }
+    return nullptr;
+  }
+  void rebuild_index() {
+    if (members.size() < kIndexThreshold) {
+      index.reset();
+      return;
+    }
+    index = std::make_unique<KeyIndex>();
+    index->reserve(members.size() * 2);
+    for (uint32_t i = 0; i < members.size(); ++i) (*index)[members[i].key] = i;
+  }
+};
+
+const std::string& EmptyString() {
+  static const std::string empty;
+  return empty;
+}
+const Value::Array& EmptyArray() {
+  static const Value::Array empty;
+  return empty;
+}
+const std::vector<Value::Member>& EmptyMembers() {
+  static const std::vector<Value::Member> empty;
+  return empty;
+}
+
+}  // namespace
+
+Value::Value(std::string s) : kind_(Kind::kString), p_(new StringNode(std::move(s))) {}
+
+Value Value::MakeArray(Array items, uint8_t flags) {
+  Value v;
+  v.kind_ = Kind::kArray;
+  v.p_ = new ArrayNode(std::move(items), flags);
+  return v;
+}
+
+Value Value::MakeObject() {
+  Value v;
+  v.kind_ = Kind::kObject;
+  v.p_ = new ObjectNode();
+  return v;
+}
+
+Value Value::FromFunction(FunctionObject* fn) {
+  Value v;
+  v.kind_ = Kind::kFunction;
+  v.p_ = fn;
+  return v;
+}
+
+void Value::destroy(detail::HeapNode* n) noexcept {
+  switch (n->kind) {
+    case detail::HeapKind::kString: delete static_cast<StringNode*>(n); break;
+    case detail::HeapKind::kArray: delete static_cast<ArrayNode*>(n); break;
+    case detail::HeapKind::kObject: delete static_cast<ObjectNode*>(n); break;
+    case detail::HeapKind::kFunction: delete static_cast<FunctionObject*>(n); break;
+  }
+}
+
+const std::string& Value::as_string() const {
+  return is_string() ? static_cast<StringNode*>(p_)->str : EmptyString();
+}
+const Value::Array& Value::as_array() const {
+  return is_array() ? static_cast<ArrayNode*>(p_)->items : EmptyArray();
+}
+const std::vector<Value::Member>& Value::members() const {
+  return is_object() ? static_cast<ObjectNode*>(p_)->members : EmptyMembers();
+}
+uint8_t Value::array_flags() const { return is_array() ? static_cast<ArrayNode*>(p_)->flags : 0; }
+
+const Value* Value::find(std::string_view key) const {
+  if (!is_object()) return nullptr;
+  const Member* m = static_cast<ObjectNode*>(p_)->find(key);
+  return m ? &m->value : nullptr;
+}
+
+size_t Value::size() const {
+  if (is_array()) return static_cast<ArrayNode*>(p_)->items.size();
+  if (is_object()) return static_cast<ObjectNode*>(p_)->members.size();
+  return 0;
+}
+
+Value::Array& Value::mutable_array() {
+  assert(is_array());
+  return static_cast<ArrayNode*>(p_)->items;
+}
+
+void Value::set_array_flags(uint8_t flags) {
+  assert(is_array());
+  static_cast<ArrayNode*>(p_)->flags = flags;
+}
+
+void Value::set(std::string key, Value v) {
+  assert(is_object());
+  auto* o = static_cast<ObjectNode*>(p_);
+  if (const Member* m = o->find(key)) {
+    const_cast<Member*>(m)->value = std::move(v);
+    return;
+  }
+  if (o->index) {
+    o->index->emplace(key, static_cast<uint32_t>(o->members.size()));
+    o->members.push_back(Member{std::move(key), std::move(v)});
+    return;
+  }
+  o->members.push_back(Member{std::move(key), std::move(v)});
+  if (o->members.size() >= ObjectNode::kIndexThreshold) o->rebuild_index();
+}
+
+bool Value::erase(std::string_view key) {
+  assert(is_object());
+  auto* o = static_cast<ObjectNode*>(p_);
+  for (auto it = o->members.begin(); it != o->members.end(); ++it) {
+    if (it->key == key) {
+      o->members.erase(it);
+      o->rebuild_index();
+      return true;
+    }
+  }
+  return false;
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.kind_ != b.kind_) return false;
+  switch (a.kind_) {
+    case Value::Kind::kUndefined:
+    case Value::Kind::kNull: return true;
+    case Value::Kind::kBool: return a.as_bool() == b.as_bool();
+    case Value::Kind::kNumber: return a.n_ == b.n_;
+    case Value::Kind::kString: return a.p_ == b.p_ || a.as_string() == b.as_string();
+    case Value::Kind::kArray: {
+      if (a.p_ == b.p_) return true;
+      const auto& x = a.as_array();
+      const auto& y = b.as_array();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i)
+        if (x[i] != y[i]) return false;
+      return true;
+    }
+    case Value::Kind::kObject: {
+      if (a.p_ == b.p_) return true;
+      if (a.size() != b.size()) return false;
+      for (const auto& m : a.members()) {
+        const Value* other = b.find(m.key);
+        if (!other || *other != m.value) return false;
+      }
+      return true;
+    }
+    case Value::Kind::kFunction: return a.p_ == b.p_;
+  }
+  return false;
+}
+
+std::string_view KindName(Value::Kind k) {
+  switch (k) {
+    case Value::Kind::kUndefined: return "undefined";
+    case Value::Kind::kNull: return "null";
+    case Value::Kind::kBool: return "boolean";
+    case Value::Kind::kNumber: return "number";
+    case Value::Kind::kString: return "string";
+    case Value::Kind::kArray: return "array";
+    case Value::Kind::kObject: return "object";
+    case Value::Kind::kFunction: return "function";
+  }
+  return "unknown";
+}
+
+}  // namespace weft

@@ -1,0 +1,37 @@
+// JsonataError: the exception the expression engine throws internally. It is
+// caught at the public API (Expression::Compile / Evaluate) and turned into an
+// ExprError + Status, so no exception leaves the expr component.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "weft/core/value.h"
+
+namespace weft::expr {
+
+struct JsonataError {
+  std::string code;      // e.g. "T2001"
+  int position = -1;     // character offset in the expression (1-based end, as JSONata reports)
+  std::string token;     // operator or function name involved
+  Value value;           // offending value, for the message
+  Value value2;
+  int index = 0;         // argument index for signature errors
+  std::string detail;    // free text for codes whose message is supplied ($error, $assert)
+
+  JsonataError(std::string c, int pos = -1) : code(std::move(c)), position(pos) {}
+  JsonataError& Token(std::string t) {
+    token = std::move(t);
+    return *this;
+  }
+  JsonataError& Val(Value v) {
+    value = std::move(v);
+    return *this;
+  }
+};
+
+// The user-facing message for an error ("The left side of the + operator must
+// evaluate to a number").
+std::string FormatErrorMessage(const JsonataError& e);
+
+}  // namespace weft::expr

@@ -1,0 +1,726 @@
+#include "evaluator.h"
+
+#include <re2/re2.h>
+
+#include <cmath>
+#include <unordered_set>
+
+#include "error.h"
+#include "sort.h"
+#include "weft/core/json.h"
+#include "weft/core/number_format.h"
+
+namespace weft::expr {
+
+// ---------------------------------------------------------------------------
+// Value helpers
+
+Value MakeSequence() { return Value::MakeArray({}, kArraySequence); }
+
+Value MakeSequence(Value single) {
+  Value::Array a;
+  a.push_back(std::move(single));
+  return Value::MakeArray(std::move(a), kArraySequence);
+}
+
+bool IsArrayOfStrings(const Value& v) {
+  if (!v.is_array()) return false;
+  for (const auto& x : v.as_array())
+    if (!x.is_string()) return false;
+  return true;
+}
+
+bool IsArrayOfNumbers(const Value& v) {
+  if (!v.is_array()) return false;
+  for (const auto& x : v.as_array())
+    if (!x.is_number()) return false;
+  return true;
+}
+
+bool IsNumeric(const Value& v) {
+  if (!v.is_number()) return false;
+  if (!std::isfinite(v.as_number())) {
+    JsonataError e("D1001");
+    e.value = v;
+    throw e;
+  }
+  return true;
+}
+
+Value ToBoolean(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kUndefined: return Value();
+    case Value::Kind::kNull: return Value(false);
+    case Value::Kind::kBool: return v;
+    case Value::Kind::kNumber: return Value(v.as_number() != 0);
+    case Value::Kind::kString: return Value(!v.as_string().empty());
+    case Value::Kind::kFunction: return Value(false);
+    case Value::Kind::kObject: return Value(v.size() > 0);
+    case Value::Kind::kArray: {
+      const auto& a = v.as_array();
+      if (a.size() == 1) return ToBoolean(a[0]);
+      for (const auto& x : a)
+        if (Truthy(x)) return Value(true);
+      return Value(false);
+    }
+  }
+  return Value(false);
+}
+
+bool Truthy(const Value& v) {
+  Value b = ToBoolean(v);
+  return b.is_bool() && b.as_bool();
+}
+
+Value AppendValues(const Value& a, const Value& b) {
+  if (a.is_undefined()) return b;
+  if (b.is_undefined()) return a;
+  Value::Array out;
+  if (a.is_array()) {
+    out = a.as_array();
+  } else {
+    out.push_back(a);
+  }
+  if (b.is_array()) {
+    out.insert(out.end(), b.as_array().begin(), b.as_array().end());
+  } else {
+    out.push_back(b);
+  }
+  return Value::MakeArray(std::move(out));
+}
+
+bool DeepEqual(const Value& a, const Value& b) { return a == b; }
+
+Value WithArrayFlags(Value v, uint8_t add_flags) {
+  if (!v.is_array()) return v;
+  uint8_t f = v.array_flags() | add_flags;
+  if (f == v.array_flags()) return v;
+  if (v.unique()) {
+    v.set_array_flags(f);
+    return v;
+  }
+  return Value::MakeArray(v.as_array(), f);
+}
+
+std::string StringifyValue(const Value& v, bool pretty) {
+  if (v.is_string()) return v.as_string();
+  if (v.is_function()) return "";
+  if (v.is_number() && !std::isfinite(v.as_number())) {
+    JsonataError e("D3001");
+    e.value = v;
+    throw e;
+  }
+  const Value* target = &v;
+  if (v.is_array() && v.has_flag(kArrayOuterWrapper) && v.size() > 0) target = &v.as_array()[0];
+  JsonWriteOptions o;
+  o.indent = pretty ? 2 : 0;
+  o.number_precision = 15;
+  o.functions_as_empty_string = true;
+  std::string out;
+  AppendJson(out, *target, o);
+  return out;
+}
+
+Value DeepClone(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kArray: {
+      Value::Array out;
+      out.reserve(v.size());
+      for (const auto& x : v.as_array()) {
+        if (x.is_undefined() || x.is_function()) {
+          out.push_back(Value::Null());
+        } else {
+          out.push_back(DeepClone(x));
+        }
+      }
+      return Value::MakeArray(std::move(out));
+    }
+    case Value::Kind::kObject: {
+      Value o = Value::MakeObject();
+      for (const auto& m : v.members()) {
+        if (m.value.is_undefined() || m.value.is_function()) continue;
+        o.set(m.key, DeepClone(m.value));
+      }
+      return o;
+    }
+    case Value::Kind::kNumber:
+      if (!std::isfinite(v.as_number())) return Value::Null();
+      return v;
+    default: return v;
+  }
+}
+
+namespace {
+
+// fn.lookup: field access that maps over arrays and flattens one level.
+Value Lookup(const Value& input, const std::string& key) {
+  if (input.is_array()) {
+    Value result = MakeSequence();
+    auto& out = result.mutable_array();
+    for (const auto& item : input.as_array()) {
+      Value res = Lookup(item, key);
+      if (res.is_undefined()) continue;
+      if (res.is_array()) {
+        for (const auto& x : res.as_array()) out.push_back(x);
+      } else {
+        out.push_back(std::move(res));
+      }
+    }
+    return result;
+  }
+  if (input.is_object()) {
+    const Value* v = input.find(key);
+    return v ? *v : Value();
+  }
+  return Value();
+}
+
+void FlattenInto(const Value& v, Value::Array& out) {
+  if (v.is_array()) {
+    for (const auto& x : v.as_array()) FlattenInto(x, out);
+  } else {
+    out.push_back(v);
+  }
+}
+
+void RecurseDescendants(const Value& v, Value::Array& out) {
+  if (!v.is_array()) out.push_back(v);
+  if (v.is_array()) {
+    for (const auto& x : v.as_array()) RecurseDescendants(x, out);
+  } else if (v.is_object()) {
+    for (const auto& m : v.members()) RecurseDescendants(m.value, out);
+  }
+}
+
+[[noreturn]] void ThrowAt(const char* code, int position, std::string token = "", Value value = Value(),
+                          Value value2 = Value()) {
+  JsonataError e(code, position);
+  e.token = std::move(token);
+  e.value = std::move(value);
+  e.value2 = std::move(value2);
+  throw e;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Evaluator
+
+Evaluator::Evaluator(std::shared_ptr<const Program> program, const EvalOptions& options)
+    : program_(std::move(program)), options_(options) {
+  clock_ = options_.clock ? options_.clock : &SystemClock::Instance();
+  timestamp_ms_ = clock_->NowMillis();
+  if (options_.timeout_ms > 0) deadline_ns_ = clock_->MonotonicNanos() + options_.timeout_ms * 1'000'000;
+}
+
+void Evaluator::CheckLimits() {
+  if (depth_ > options_.max_depth) {
+    JsonataError e("U1001");
+    e.detail = "Stack overflow error: evaluation nested deeper than " + std::to_string(options_.max_depth) +
+               " levels. Check for non-terminating recursive function. Consider rewriting as tail-recursive.";
+    throw e;
+  }
+  if (deadline_ns_ != 0 && (++tick_ & 255) == 0 && clock_->MonotonicNanos() > deadline_ns_) {
+    JsonataError e("U1002");
+    e.detail = "Expression evaluation timeout after " + std::to_string(options_.timeout_ms) +
+               " ms: Check for infinite loop";
+    throw e;
+  }
+}
+
+Value Evaluator::Run(const Value& input, const FrameRef& env) {
+  Value in = input;
+  if (input.is_array() && !input.is_sequence()) {
+    in = Value::MakeArray({input}, kArraySequence | kArrayOuterWrapper);
+  }
+  Value r = Eval(program_->tree.root.get(), in, env);
+  return r;
+}
+
+FrameRef Evaluator::FrameFromTuple(const FrameRef& env, const Value& tuple) {
+  auto f = std::make_shared<Frame>(env);
+  for (const auto& m : tuple.members()) f->Bind(m.key, m.value);
+  return f;
+}
+
+Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
+  DepthGuard guard(depth_);
+  CheckLimits();
+  Value result;
+  switch (n->type) {
+    case NodeType::kPath: result = n->simple_names && !input.is_array() ? EvalSimplePath(n, input, env) : EvalPath(n, input, env);
+      break;
+    case NodeType::kBinary: result = EvalBinary(n, input, env); break;
+    case NodeType::kUnary: result = EvalUnary(n, input, env); break;
+    case NodeType::kName: result = Lookup(input, n->op); break;
+    case NodeType::kString:
+    case NodeType::kNumber:
+    case NodeType::kValue: result = n->literal; break;
+    case NodeType::kWildcard: {
+      Value in = input;
+      if (in.is_array() && in.has_flag(kArrayOuterWrapper) && in.size() > 0) in = in.as_array()[0];
+      result = MakeSequence();
+      if (in.is_object()) {
+        for (const auto& m : in.members()) {
+          if (m.value.is_array()) {
+            Value::Array flat;
+            FlattenInto(m.value, flat);
+            result = AppendValues(result, Value::MakeArray(std::move(flat)));
+          } else {
+            if (!result.unique()) result = Value::MakeArray(result.as_array(), result.array_flags());
+            result.push_back(m.value);
+          }
+        }
+      }
+      break;
+    }
+    case NodeType::kDescendant: {
+      if (input.is_defined()) {
+        Value::Array out;
+        RecurseDescendants(input, out);
+        if (out.size() == 1) {
+          result = out[0];
+        } else {
+          result = Value::MakeArray(std::move(out), kArraySequence);
+        }
+      }
+      break;
+    }
+    case NodeType::kParent: {
+      const Value* v = env->Lookup(n->slot->label);
+      if (v) result = *v;
+      break;
+    }
+    case NodeType::kCondition: {
+      Value c = Eval(n->condition.get(), input, env);
+      if (Truthy(c)) {
+        result = Eval(n->then.get(), input, env);
+      } else if (n->otherwise) {
+        result = Eval(n->otherwise.get(), input, env);
+      }
+      break;
+    }
+    case NodeType::kElvis: {
+      Value l = Eval(n->lhs.get(), input, env);
+      result = Truthy(l) ? l : Eval(n->rhs.get(), input, env);
+      break;
+    }
+    case NodeType::kCoalesce: {
+      Value l = Eval(n->lhs.get(), input, env);
+      result = l.is_defined() ? l : Eval(n->rhs.get(), input, env);
+      break;
+    }
+    case NodeType::kBlock: {
+      auto frame = std::make_shared<Frame>(env);
+      for (const auto& e : n->items) result = Eval(e.get(), input, frame);
+      break;
+    }
+    case NodeType::kBind: {
+      result = Eval(n->rhs.get(), input, env);
+      env->Bind(n->lhs->op, result);
+      break;
+    }
+    case NodeType::kRegex: {
+      auto* f = new RegexFunction();
+      f->re = n->regex;
+      f->source = n->regex_source;
+      f->position = n->position;
+      result = Value::FromFunction(f);
+      break;
+    }
+    case NodeType::kFunction: result = EvalFunctionCall(n, input, env, nullptr); break;
+    case NodeType::kVariable: {
+      if (n->op.empty()) {
+        result = (input.is_array() && input.has_flag(kArrayOuterWrapper)) ? input.as_array()[0] : input;
+      } else if (const Value* v = env->Lookup(n->op)) {
+        result = *v;
+      } else if (const Value* b = FindBuiltin(n->op)) {
+        result = *b;
+      }
+      break;
+    }
+    case NodeType::kLambda: result = EvalLambda(n, input, env); break;
+    case NodeType::kPartial: result = EvalPartial(n, input, env); break;
+    case NodeType::kApply: result = EvalApply(n, input, env); break;
+    case NodeType::kTransform: result = EvalTransform(n, input, env); break;
+    case NodeType::kSort:
+    case NodeType::kOperator:
+    case NodeType::kEnd: ThrowAt("S0206", n->position);
+  }
+
+  for (const auto& p : n->predicates) result = EvalFilter(p.expr.get(), result, env);
+  if (n->type != NodeType::kPath && n->group) result = EvalGroup(n->group->pairs, n->group->position, result, env);
+
+  if (result.is_sequence() && !result.has_flag(kArrayTupleStream)) {
+    if (n->keep_array) result = WithArrayFlags(std::move(result), kArrayKeepSingleton);
+    size_t sz = result.size();
+    if (sz == 0) return Value();
+    if (sz == 1 && !result.has_flag(kArrayKeepSingleton)) return result.as_array()[0];
+  }
+  return result;
+}
+
+// Paths of plain field names over objects: no sequences are built until the
+// data turns out to contain an array, at which point the general algorithm
+// takes over from that step.
+Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRef& env) {
+  const auto& steps = n->items;
+  const Value* cur = &input;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (!cur->is_object()) {
+      if (cur->is_array()) break;
+      return Value();
+    }
+    const Value* next = cur->find(steps[i]->op);
+    if (!next || next->is_undefined()) return Value();
+    if (next->is_array()) {
+      if (i + 1 == steps.size()) {
+        // last step yielding an array: returned as is, unless it is a sequence
+        if (next->is_sequence()) {
+          if (next->size() == 0) return Value();
+          if (next->size() == 1 && !next->has_flag(kArrayKeepSingleton)) return next->as_array()[0];
+        }
+        return *next;
+      }
+      // Continue with the general algorithm over the array's items.
+      Value seq = MakeSequence();
+      for (const auto& x : next->as_array()) seq.push_back(x);
+      Value r = seq;
+      for (size_t j = i + 1; j < steps.size(); ++j) {
+        r = EvalStep(steps[j].get(), r, env, j + 1 == steps.size());
+        if (r.is_undefined() || r.size() == 0) return Value();
+      }
+      if (r.is_sequence()) {
+        if (r.size() == 0) return Value();
+        if (r.size() == 1 && !r.has_flag(kArrayKeepSingleton)) return r.as_array()[0];
+      }
+      return r;
+    }
+    cur = next;
+  }
+  if (cur->is_array()) return EvalPath(n, input, env);
+  return *cur;
+}
+
+Value Evaluator::EvalPath(const Node* n, const Value& input, const FrameRef& env) {
+  const auto& steps = n->items;
+  Value input_seq;
+  if (input.is_array() && steps[0]->type != NodeType::kVariable) {
+    input_seq = input;
+  } else {
+    input_seq = MakeSequence(input);
+  }
+  Value result_seq;
+  bool is_tuple = false;
+  Value tuple_bindings;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Node* step = steps[i].get();
+    if (step->tuple) is_tuple = true;
+    if (i == 0 && step->consarray) {
+      result_seq = Eval(step, input_seq, env);
+    } else if (is_tuple) {
+      tuple_bindings = EvalTupleStep(step, input_seq, tuple_bindings, env);
+    } else {
+      result_seq = EvalStep(step, input_seq, env, i + 1 == steps.size());
+    }
+    if (!is_tuple && (result_seq.is_undefined() || (result_seq.is_array() && result_seq.size() == 0))) break;
+    if (step->focus.empty()) input_seq = result_seq;
+  }
+  if (is_tuple) {
+    if (n->tuple) {
+      result_seq = tuple_bindings;
+    } else {
+      result_seq = MakeSequence();
+      for (const auto& t : tuple_bindings.as_array()) result_seq.push_back(t.get("@"));
+    }
+  }
+  if (n->keep_singleton_array && result_seq.is_defined()) {
+    if (result_seq.is_array() && result_seq.has_flag(kArrayCons) && !result_seq.is_sequence()) {
+      result_seq = MakeSequence(result_seq);
+    }
+    if (result_seq.is_array()) {
+      result_seq = WithArrayFlags(std::move(result_seq), kArrayKeepSingleton);
+    }
+  }
+  if (n->group) {
+    result_seq = EvalGroup(n->group->pairs, n->group->position, is_tuple ? tuple_bindings : result_seq, env);
+  }
+  return result_seq;
+}
+
+Value Evaluator::EvalStep(const Node* step, const Value& input_seq, const FrameRef& env, bool last_step) {
+  if (step->type == NodeType::kSort) {
+    Value r = EvalSort(step, input_seq, env);
+    if (!step->stages.empty()) r = EvalStages(step->stages, std::move(r), env);
+    return r;
+  }
+  Value::Array results;
+  auto run = [&](const Value& item) {
+    Value res = Eval(step, item, env);
+    for (const auto& st : step->stages) res = EvalFilter(st.expr.get(), std::move(res), env);
+    if (res.is_defined()) results.push_back(std::move(res));
+  };
+  if (input_seq.is_array()) {
+    for (const auto& item : input_seq.as_array()) run(item);
+  }
+  if (last_step && results.size() == 1 && results[0].is_array() && !results[0].is_sequence()) {
+    return results[0];
+  }
+  Value out = MakeSequence();
+  auto& arr = out.mutable_array();
+  for (auto& res : results) {
+    if (!res.is_array() || res.has_flag(kArrayCons)) {
+      arr.push_back(std::move(res));
+    } else {
+      for (const auto& x : res.as_array()) arr.push_back(x);
+    }
+  }
+  return out;
+}
+
+Value Evaluator::EvalStages(const std::vector<Stage>& stages, Value input, const FrameRef& env) {
+  Value result = std::move(input);
+  for (const auto& st : stages) {
+    if (st.kind == Stage::Kind::kFilter) {
+      result = EvalFilter(st.expr.get(), std::move(result), env);
+    } else if (result.is_array()) {
+      Value::Array items = result.as_array();
+      for (size_t i = 0; i < items.size(); ++i) {
+        Value t = Value::MakeObject();
+        for (const auto& m : items[i].members()) t.set(m.key, m.value);
+        t.set(st.var, Value(static_cast<double>(i)));
+        items[i] = std::move(t);
+      }
+      result = Value::MakeArray(std::move(items), result.array_flags());
+    }
+  }
+  return result;
+}
+
+Value Evaluator::EvalTupleStep(const Node* step, const Value& input_seq, Value tuple_bindings,
+                               const FrameRef& env) {
+  if (step->type == NodeType::kSort) {
+    Value result;
+    if (tuple_bindings.is_defined()) {
+      result = EvalSort(step, tuple_bindings, env);
+    } else {
+      Value sorted = EvalSort(step, input_seq, env);
+      result = Value::MakeArray({}, kArraySequence | kArrayTupleStream);
+      size_t i = 0;
+      for (const auto& v : sorted.as_array()) {
+        Value t = Value::MakeObject();
+        t.set("@", v);
+        if (!step->index_var.empty()) t.set(step->index_var, Value(static_cast<double>(i)));
+        result.push_back(std::move(t));
+        ++i;
+      }
+    }
+    if (!step->stages.empty()) result = EvalStages(step->stages, std::move(result), env);
+    return result;
+  }
+  Value result = Value::MakeArray({}, kArraySequence | kArrayTupleStream);
+  if (tuple_bindings.is_undefined()) {
+    tuple_bindings = MakeSequence();
+    if (input_seq.is_array()) {
+      for (const auto& item : input_seq.as_array()) {
+        Value t = Value::MakeObject();
+        t.set("@", item);
+        tuple_bindings.push_back(std::move(t));
+      }
+    }
+  }
+  for (const auto& tuple : tuple_bindings.as_array()) {
+    FrameRef step_env = FrameFromTuple(env, tuple);
+    Value res = Eval(step, tuple.get("@"), step_env);
+    if (res.is_undefined()) continue;
+    bool res_tuples = res.is_array() && res.has_flag(kArrayTupleStream);
+    Value::Array items;
+    if (res.is_array()) {
+      items = res.as_array();
+    } else {
+      items.push_back(res);
+    }
+    for (size_t b = 0; b < items.size(); ++b) {
+      Value t = Value::MakeObject();
+      for (const auto& m : tuple.members()) t.set(m.key, m.value);
+      if (res_tuples) {
+        for (const auto& m : items[b].members()) t.set(m.key, m.value);
+      } else {
+        if (!step->focus.empty()) {
+          t.set(step->focus, items[b]);
+          t.set("@", tuple.get("@"));
+        } else {
+          t.set("@", items[b]);
+        }
+        if (!step->index_var.empty()) t.set(step->index_var, Value(static_cast<double>(b)));
+        if (step->ancestor) t.set(step->ancestor->label, tuple.get("@"));
+      }
+      result.push_back(std::move(t));
+    }
+  }
+  if (!step->stages.empty()) result = EvalStages(step->stages, std::move(result), env);
+  return result;
+}
+
+Value Evaluator::EvalFilter(const Node* predicate, Value input, const FrameRef& env) {
+  bool tuple_stream = input.is_array() && input.has_flag(kArrayTupleStream);
+  Value results = Value::MakeArray({}, kArraySequence | (tuple_stream ? kArrayTupleStream : 0));
+  if (!input.is_array()) input = MakeSequence(input);
+  const auto& items = input.as_array();
+  const auto len = static_cast<int64_t>(items.size());
+  if (predicate->type == NodeType::kNumber) {
+    auto index = static_cast<int64_t>(std::floor(predicate->literal.as_number()));
+    if (index < 0) index += len;
+    if (index >= 0 && index < len) {
+      const Value& item = items[static_cast<size_t>(index)];
+      if (item.is_array()) return item;
+      if (item.is_defined()) results.push_back(item);
+    }
+    return results;
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    const Value& item = items[static_cast<size_t>(i)];
+    Value context = item;
+    FrameRef frame = env;
+    if (tuple_stream) {
+      context = item.get("@");
+      frame = FrameFromTuple(env, item);
+    }
+    Value res = Eval(predicate, context, frame);
+    if (res.is_number() && IsNumeric(res)) res = MakeSequence(res);
+    if (IsArrayOfNumbers(res)) {
+      for (const auto& r : res.as_array()) {
+        auto ii = static_cast<int64_t>(std::floor(r.as_number()));
+        if (ii < 0) ii += len;
+        if (ii == i) results.push_back(item);
+      }
+    } else if (Truthy(res)) {
+      results.push_back(item);
+    }
+  }
+  return results;
+}
+
+Value Evaluator::EvalBinary(const Node* n, const Value& input, const FrameRef& env) {
+  const std::string& op = n->op;
+  Value lhs = Eval(n->lhs.get(), input, env);
+  if (op == "and") {
+    if (!Truthy(lhs)) return Value(false);
+    return Value(Truthy(Eval(n->rhs.get(), input, env)));
+  }
+  if (op == "or") {
+    if (Truthy(lhs)) return Value(true);
+    return Value(Truthy(Eval(n->rhs.get(), input, env)));
+  }
+  Value rhs = Eval(n->rhs.get(), input, env);
+  char c = op[0];
+  try {
+    if (op.size() == 1 && (c == '+' || c == '-' || c == '*' || c == '/' || c == '%')) {
+      if (lhs.is_defined() && !IsNumeric(lhs)) ThrowAt("T2001", n->position, op, lhs);
+      if (rhs.is_defined() && !IsNumeric(rhs)) ThrowAt("T2002", n->position, op, rhs);
+      if (lhs.is_undefined() || rhs.is_undefined()) return Value();
+      double a = lhs.as_number(), b = rhs.as_number();
+      switch (c) {
+        case '+': return Value(a + b);
+        case '-': return Value(a - b);
+        case '*': return Value(a * b);
+        case '/': return Value(a / b);
+        default: return Value(std::fmod(a, b));
+      }
+    }
+    if (op == "=" || op == "!=") {
+      if (lhs.is_undefined() || rhs.is_undefined()) return Value(false);
+      bool eq = DeepEqual(lhs, rhs);
+      return Value(op == "=" ? eq : !eq);
+    }
+    if (op == "<" || op == "<=" || op == ">" || op == ">=") {
+      bool lc = lhs.is_undefined() || lhs.is_string() || lhs.is_number();
+      bool rc = rhs.is_undefined() || rhs.is_string() || rhs.is_number();
+      if (lhs.is_number()) IsNumeric(lhs);
+      if (rhs.is_number()) IsNumeric(rhs);
+      if (!lc || !rc) {
+        ThrowAt("T2010", n->position, op, !(lhs.is_string() || lhs.is_number()) ? lhs : rhs);
+      }
+      if (lhs.is_undefined() || rhs.is_undefined()) return Value();
+      if (lhs.kind() != rhs.kind()) ThrowAt("T2009", n->position, op, lhs, rhs);
+      int cmp;
+      if (lhs.is_number()) {
+        double a = lhs.as_number(), b = rhs.as_number();
+        cmp = a < b ? -1 : (a > b ? 1 : 0);
+      } else {
+        cmp = lhs.as_string().compare(rhs.as_string());
+      }
+      if (op == "<") return Value(cmp < 0);
+      if (op == "<=") return Value(cmp <= 0);
+      if (op == ">") return Value(cmp > 0);
+      return Value(cmp >= 0);
+    }
+    if (op == "&") {
+      std::string s;
+      if (lhs.is_defined()) s = StringifyValue(lhs, false);
+      if (rhs.is_defined()) s += StringifyValue(rhs, false);
+      return Value(std::move(s));
+    }
+    if (op == "..") {
+      auto is_int = [](const Value& v) { return v.is_number() && std::isfinite(v.as_number()) && std::floor(v.as_number()) == v.as_number(); };
+      if (lhs.is_defined() && !is_int(lhs)) ThrowAt("T2003", n->position, op, lhs);
+      if (rhs.is_defined() && !is_int(rhs)) ThrowAt("T2004", n->position, op, rhs);
+      if (lhs.is_undefined() || rhs.is_undefined()) return Value();
+      double a = lhs.as_number(), b = rhs.as_number();
+      if (a > b) return Value();
+      double size = b - a + 1;
+      if (size > 1e7) ThrowAt("D2014", n->position, op, Value(size));
+      Value::Array out;
+      out.reserve(static_cast<size_t>(size));
+      for (double x = a; x <= b; x += 1) out.emplace_back(x);
+      return Value::MakeArray(std::move(out), kArraySequence);
+    }
+    if (op == "in") {
+      if (lhs.is_undefined() || rhs.is_undefined()) return Value(false);
+      auto same = [&](const Value& x) {
+        if (x.kind() != lhs.kind()) return false;
+        if (x.is_array() || x.is_object() || x.is_function()) return x.identity() == lhs.identity();
+        return x == lhs;
+      };
+      if (rhs.is_array()) {
+        for (const auto& x : rhs.as_array())
+          if (same(x)) return Value(true);
+        return Value(false);
+      }
+      return Value(same(rhs));
+    }
+  } catch (JsonataError& e) {
+    if (e.position < 0) e.position = n->position;
+    if (e.token.empty()) e.token = op;
+    throw;
+  }
+  ThrowAt("S0204", n->position, op);
+}
+
+Value Evaluator::EvalUnary(const Node* n, const Value& input, const FrameRef& env) {
+  if (n->op == "-") {
+    Value v = Eval(n->lhs.get(), input, env);
+    if (v.is_undefined()) return Value();
+    if (IsNumeric(v)) return Value(-v.as_number());
+    ThrowAt("D1002", n->position, "-", v);
+  }
+  if (n->op == "[") {
+    Value::Array out;
+    for (const auto& item : n->items) {
+      Value v = Eval(item.get(), input, env);
+      if (v.is_undefined()) continue;
+      if (item->type == NodeType::kUnary && item->op == "[") {
+        out.push_back(std::move(v));
+      } else if (v.is_array()) {
+        out.insert(out.end(), v.as_array().begin(), v.as_array().end());
+      } else {
+        out.push_back(std::move(v));
+      }
+    }
+    return Value::MakeArray(std::move(out), n->consarray ? kArrayCons : 0);
+  }
+  // object constructor: a group-by over the context
+  return EvalGroup(n->pairs, n->position, input, env);
+}
+
+}  // namespace weft::expr

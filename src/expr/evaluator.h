@@ -1,0 +1,218 @@
+// The tree-walking evaluator. One Evaluator instance serves one call to
+// Expression::Evaluate (it holds that call's depth counter, deadline and
+// timestamp); the compiled tree it walks is shared and never modified.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frame.h"
+#include "node.h"
+#include "program.h"
+#include "weft/expr/expression.h"
+
+namespace weft::expr {
+
+class Evaluator;
+
+// Everything a built-in function may need besides its arguments.
+struct CallContext {
+  Evaluator& ev;
+  const Value& input;   // the context value of the call
+  const FrameRef& env;  // the calling scope
+};
+
+using BuiltinImpl = Value (*)(std::vector<Value>& args, const CallContext& ctx);
+
+struct BuiltinDef {
+  const char* name;
+  const char* signature;
+  BuiltinImpl impl;
+  int arity;  // parameters reported to higher-order functions
+};
+
+// Callable kinds. All derive from weft::FunctionObject.
+class CallableBase : public FunctionObject {
+ public:
+  enum class Kind : uint8_t { kLambda, kBuiltin, kPartialNative, kRegex, kTransform, kChain, kHost, kMatchNext };
+  explicit CallableBase(Kind k) : kind(k) {}
+  const Kind kind;
+};
+
+class LambdaFunction final : public CallableBase {
+ public:
+  LambdaFunction() : CallableBase(Kind::kLambda) {}
+  int arity() const override { return static_cast<int>(params.size()); }
+  std::shared_ptr<const Program> program;  // keeps `node` alive
+  const Node* node = nullptr;              // kLambda node
+  std::vector<std::string> params;
+  Value input;
+  FrameRef env;
+  bool thunk = false;
+};
+
+class BuiltinFunction final : public CallableBase {
+ public:
+  BuiltinFunction(const BuiltinDef* d, const Signature* s) : CallableBase(Kind::kBuiltin), def(d), sig(s) {}
+  int arity() const override { return def->arity; }
+  const BuiltinDef* def;
+  const Signature* sig;
+};
+
+// A native function with some arguments fixed by partial application.
+class PartialNativeFunction final : public CallableBase {
+ public:
+  PartialNativeFunction() : CallableBase(Kind::kPartialNative) {}
+  int arity() const override {
+    int n = 0;
+    for (bool p : placeholder) n += p;
+    return n;
+  }
+  Value target;
+  std::vector<Value> args;
+  std::vector<bool> placeholder;
+};
+
+class RegexFunction final : public CallableBase {
+ public:
+  RegexFunction() : CallableBase(Kind::kRegex) {}
+  int arity() const override { return 1; }
+  std::shared_ptr<const re2::RE2> re;
+  std::string source;
+  int position = 0;
+};
+
+// The `next` function of a regex match result.
+class MatchNextFunction final : public CallableBase {
+ public:
+  MatchNextFunction() : CallableBase(Kind::kMatchNext) {}
+  int arity() const override { return 0; }
+  Value regex;        // RegexFunction
+  std::string text;
+  size_t byte_offset = 0;
+};
+
+class TransformFunction final : public CallableBase {
+ public:
+  TransformFunction() : CallableBase(Kind::kTransform) {}
+  int arity() const override { return 1; }
+  std::shared_ptr<const Program> program;
+  const Node* node = nullptr;
+  FrameRef env;
+};
+
+// f ~> g where both are functions: x => g(f(x)).
+class ChainFunction final : public CallableBase {
+ public:
+  ChainFunction() : CallableBase(Kind::kChain) {}
+  int arity() const override { return 1; }
+  Value first, second;
+};
+
+class HostCallable final : public CallableBase {
+ public:
+  explicit HostCallable(HostFunction f) : CallableBase(Kind::kHost), host(std::move(f)) {
+    if (!host.signature.empty()) sig = std::make_unique<Signature>(Signature::Parse(host.signature));
+  }
+  int arity() const override { return sig ? sig->param_count() : 1; }
+  HostFunction host;
+  std::unique_ptr<Signature> sig;
+};
+
+inline const CallableBase* AsCallable(const Value& v) {
+  return v.is_function() ? static_cast<const CallableBase*>(v.as_function()) : nullptr;
+}
+
+// Looks up a built-in function by name ("sum"), or nullptr.
+const Value* FindBuiltin(std::string_view name);
+
+// Calls a regex literal used as a function, or a match result's next().
+Value CallRegexFunction(const CallableBase* c, std::vector<Value>& args, const CallContext& ctx);
+
+struct DepthGuard {
+  explicit DepthGuard(int& d) : depth(d) { ++depth; }
+  ~DepthGuard() { --depth; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+  int& depth;
+};
+
+class Evaluator {
+ public:
+  Evaluator(std::shared_ptr<const Program> program, const EvalOptions& options);
+
+  // Evaluates the whole program with the given root frame.
+  Value Run(const Value& input, const FrameRef& env);
+
+  Value Eval(const Node* n, const Value& input, const FrameRef& env);
+
+  // Applies a function value to arguments (with tail-call trampolining).
+  Value Apply(const Value& proc, std::vector<Value> args, const Value& input, const FrameRef& env);
+
+  // Calls fn with (value, index, array) trimmed to its arity, as JSONata's
+  // higher-order functions do.
+  Value ApplyHof(const Value& fn, const Value& v, const Value& second, const Value& array, const CallContext& ctx);
+
+  int64_t timestamp_ms() const { return timestamp_ms_; }
+  const Clock& clock() const { return *clock_; }
+  const EvalOptions& options() const { return options_; }
+
+  // Frame holding the caller's bindings (used by $eval).
+  FrameRef root_env;
+
+ private:
+  friend struct EvalHelpers;
+  Value EvalPath(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalSimplePath(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalStep(const Node* step, const Value& input_seq, const FrameRef& env, bool last_step);
+  Value EvalTupleStep(const Node* step, const Value& input_seq, Value tuple_bindings, const FrameRef& env);
+  Value EvalStages(const std::vector<Stage>& stages, Value input, const FrameRef& env);
+  Value EvalFilter(const Node* predicate, Value input, const FrameRef& env);
+  Value EvalBinary(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalUnary(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, int position, Value input,
+                  const FrameRef& env);
+  Value EvalSort(const Node* sort, Value input, const FrameRef& env);
+  Value EvalFunctionCall(const Node* n, const Value& input, const FrameRef& env, const Value* apply_to);
+  Value EvalPartial(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalApply(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalLambda(const Node* n, const Value& input, const FrameRef& env);
+  Value EvalTransform(const Node* n, const Value& input, const FrameRef& env);
+  Value ApplyInner(const Value& proc, std::vector<Value> args, const Value& input, const FrameRef& env);
+  Value ApplyTransform(const TransformFunction& t, const Value& obj);
+  FrameRef FrameFromTuple(const FrameRef& env, const Value& tuple);
+  void CheckLimits();
+
+  std::shared_ptr<const Program> program_;
+  EvalOptions options_;
+  const Clock* clock_;
+  int64_t timestamp_ms_;
+  int64_t deadline_ns_ = 0;
+  int depth_ = 0;
+  uint32_t tick_ = 0;
+};
+
+// Helpers shared by the evaluator and the function library.
+Value MakeSequence();
+Value MakeSequence(Value single);
+bool IsArrayOfStrings(const Value& v);
+bool IsArrayOfNumbers(const Value& v);
+// JSONata truthiness ($boolean); undefined for undefined input.
+Value ToBoolean(const Value& v);
+bool Truthy(const Value& v);
+// fn.append semantics.
+Value AppendValues(const Value& a, const Value& b);
+// Deep equality with JSONata semantics.
+bool DeepEqual(const Value& a, const Value& b);
+// Throws D1001 if not finite; true when v is a finite number.
+bool IsNumeric(const Value& v);
+// A copy of the value's array with the given extra flags (copies if shared).
+Value WithArrayFlags(Value v, uint8_t add_flags);
+// JSONata's $string.
+std::string StringifyValue(const Value& v, bool pretty);
+// Deep copy (for transforms).
+Value DeepClone(const Value& v);
+
+}  // namespace weft::expr

@@ -1,0 +1,70 @@
+#include "weft/expr/expression.h"
+
+#include "error.h"
+#include "evaluator.h"
+#include "parser.h"
+#include "program.h"
+
+namespace weft::expr {
+namespace {
+
+ExprError ToExprError(const JsonataError& e) {
+  ExprError out;
+  out.code = e.code;
+  out.position = e.position;
+  out.token = e.token;
+  out.message = FormatErrorMessage(e);
+  return out;
+}
+
+}  // namespace
+
+Status ExprError::ToStatus() const {
+  std::string m = code;
+  if (position >= 0) m += " at position " + std::to_string(position);
+  m += ": " + message;
+  StatusCode sc = StatusCode::kInvalidArgument;
+  if (code == "U1002") sc = StatusCode::kDeadlineExceeded;
+  if (code == "U1001") sc = StatusCode::kResourceExhausted;
+  return Status(sc, std::move(m));
+}
+
+Value MakeHostFunction(HostFunction fn) { return Value::FromFunction(new HostCallable(std::move(fn))); }
+
+Result<Expression> Expression::Compile(std::string_view text, ExprError* error) {
+  auto program = std::make_shared<Program>();
+  program->source = std::string(text);
+  try {
+    program->tree = ParseExpression(program->source);
+  } catch (const JsonataError& e) {
+    ExprError err = ToExprError(e);
+    if (error) *error = err;
+    return err.ToStatus();
+  }
+  return Expression(std::move(program));
+}
+
+Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, const EvalOptions& options,
+                                   ExprError* error) const {
+  try {
+    Evaluator ev(program_, options);
+    auto env = std::make_shared<Frame>(nullptr);
+    for (const auto& m : bindings.members()) env->Bind(m.key, m.value);
+    env->Bind("$", input);
+    ev.root_env = env;
+    Value r = ev.Run(input, env);
+    if (r.is_array() && r.array_flags() != 0) {
+      // Sequence bookkeeping never leaks to callers.
+      r = Value::MakeArray(r.as_array());
+    }
+    return r;
+  } catch (const JsonataError& e) {
+    ExprError err = ToExprError(e);
+    if (error) *error = err;
+    return err.ToStatus();
+  }
+}
+
+const std::string& Expression::source() const { return program_->source; }
+
+}  // namespace weft::expr
