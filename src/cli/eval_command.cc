@@ -37,6 +37,8 @@ Value RunCase(const std::string& line, const expr::EvalOptions& eo) {
   Value o = Value::MakeObject();
   if (r->is_undefined()) {
     o.set("undefined", Value(true));
+  } else if (r->is_function()) {
+    o.set("function", Value(true));
   } else {
     o.set("result", *r);
   }

@@ -23,11 +23,12 @@ void AppendJsNumber(std::string& out, double value) {
   }
   // Shortest round-trip digits in scientific form: d[.ddd]e[+-]x
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 1, value, std::chars_format::scientific);
   if (ec != std::errc()) {
     out += "NaN";
     return;
   }
+  *end = '\0';  // to_chars does not terminate; atoi below needs it
   const char* p = buf;
   bool negative = false;
   if (*p == '-') {

@@ -34,7 +34,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"S0217", "The object representing the 'parent' cannot be derived from this expression"},
       {"S0301", "Empty regular expressions are not allowed"},
       {"S0302", "No terminating / in regular expression"},
-      {"S0303", "Invalid or unsupported regular expression: {{detail}}"},
+      {"S0303", "Invalid or unsupported regular expression: {{{detail}}}"},
       {"S0401", "Type parameters can only be applied to functions and arrays"},
       {"S0402", "Choice groups containing parameterized types are not supported"},
       {"T0410", "Argument {{index}} of function {{token}} does not match function signature"},
@@ -44,9 +44,9 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"D1002", "Cannot negate a non-numeric value: {{value}}"},
       {"T1003", "Key in object structure must evaluate to a string; got: {{value}}"},
       {"D1004", "Regular expression matches zero length string"},
-      {"T1005", "Attempted to invoke a non-function. Did you mean ${{token}}?"},
+      {"T1005", "Attempted to invoke a non-function. Did you mean ${{{token}}}?"},
       {"T1006", "Attempted to invoke a non-function"},
-      {"T1007", "Attempted to partially apply a non-function. Did you mean ${{token}}?"},
+      {"T1007", "Attempted to partially apply a non-function. Did you mean ${{{token}}}?"},
       {"T1008", "Attempted to partially apply a non-function"},
       {"D1009", "Multiple key definitions evaluate to same key: {{value}}"},
       {"T1010", "The matcher function argument passed to function {{token}} does not return the correct object structure"},
@@ -99,21 +99,21 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"D3134", "The timezone integer format specifier cannot have more than four digits"},
       {"D3135", "No matching closing bracket ']' in date/time picture string"},
       {"D3136", "The date/time picture string is missing specifiers required to parse the timestamp"},
-      {"D3137", "{{detail}}"},
+      {"D3137", "{{{detail}}}"},
       {"D3138", "The $single() function expected exactly 1 matching result.  Instead it matched more."},
       {"D3139", "The $single() function expected exactly 1 matching result.  Instead it matched 0."},
-      {"D3140", "Malformed URL passed to ${{token}}(): {{value}}"},
-      {"D3141", "{{detail}}"},
-      {"U1001", "{{detail}}"},
-      {"U1002", "{{detail}}"},
+      {"D3140", "Malformed URL passed to ${{{token}}}(): {{value}}"},
+      {"D3141", "{{{detail}}}"},
+      {"U1001", "{{{detail}}}"},
+      {"U1002", "{{{detail}}}"},
   };
   return t;
 }
 
+// JSON.stringify, as JSONata renders {{value}} in messages.
 std::string Show(const Value& v) {
-  if (v.is_string()) return "\"" + v.as_string() + "\"";
   if (v.is_undefined()) return "undefined";
-  if (v.is_function()) return "function";
+  if (v.is_function()) return "\"\"";
   std::string s = ToJson(v);
   if (s.size() > 200) s = s.substr(0, 200) + "...";
   return s;
@@ -131,19 +131,36 @@ const char* ArrayTypeName(const std::string& sym) {
 
 }  // namespace
 
+// Templates use {{key}} for a JSON-quoted value and {{{key}}} for raw text,
+// as JSONata's messages do.
 std::string FormatErrorMessage(const JsonataError& e) {
   auto it = Templates().find(e.code);
   std::string tpl = it == Templates().end() ? "Error " + e.code : it->second;
+  auto raw = [&](const std::string& key) -> std::string {
+    if (key == "token") return e.token;
+    if (key == "detail") return e.code == "T0412" ? ArrayTypeName(e.detail) : e.detail;
+    if (key == "index") return std::to_string(e.index);
+    if (key == "value") return e.value.is_string() ? e.value.as_string() : Show(e.value);
+    if (key == "value2") return e.value2.is_string() ? e.value2.as_string() : Show(e.value2);
+    return std::string();
+  };
+  auto quoted = [&](const std::string& key) -> std::string {
+    if (key == "value") return Show(e.value);
+    if (key == "value2") return Show(e.value2);
+    if (key == "index") return std::to_string(e.index);
+    std::string out;
+    AppendJsonString(out, raw(key));
+    return out;
+  };
   std::string out;
   for (size_t i = 0; i < tpl.size();) {
-    if (tpl.compare(i, 2, "{{") == 0) {
+    if (tpl.compare(i, 3, "{{{") == 0) {
+      size_t end = tpl.find("}}}", i);
+      out += raw(tpl.substr(i + 3, end - i - 3));
+      i = end + 3;
+    } else if (tpl.compare(i, 2, "{{") == 0) {
       size_t end = tpl.find("}}", i);
-      std::string key = tpl.substr(i + 2, end - i - 2);
-      if (key == "token") out += e.token;
-      else if (key == "value") out += e.value.is_string() && (e.code == "D3120" || e.code == "D3121" || e.code == "S0202" || e.code == "S0203") ? e.value.as_string() : Show(e.value);
-      else if (key == "value2") out += Show(e.value2);
-      else if (key == "index") out += std::to_string(e.index);
-      else if (key == "detail") out += e.code == "T0412" ? ArrayTypeName(e.detail) : e.detail;
+      out += quoted(tpl.substr(i + 2, end - i - 2));
       i = end + 2;
     } else {
       out += tpl[i++];

@@ -52,7 +52,11 @@ Value ToBoolean(const Value& v) {
     case Value::Kind::kUndefined: return Value();
     case Value::Kind::kNull: return Value(false);
     case Value::Kind::kBool: return v;
-    case Value::Kind::kNumber: return Value(v.as_number() != 0);
+    case Value::Kind::kNumber:
+      // NaN is not a number to JSONata (false); infinities are errors.
+      if (std::isnan(v.as_number())) return Value(false);
+      IsNumeric(v);
+      return Value(v.as_number() != 0);
     case Value::Kind::kString: return Value(!v.as_string().empty());
     case Value::Kind::kFunction: return Value(false);
     case Value::Kind::kObject: return Value(v.size() > 0);
@@ -260,17 +264,21 @@ Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
       Value in = input;
       if (in.is_array() && in.has_flag(kArrayOuterWrapper) && in.size() > 0) in = in.as_array()[0];
       result = MakeSequence();
-      if (in.is_object()) {
-        for (const auto& m : in.members()) {
-          if (m.value.is_array()) {
-            Value::Array flat;
-            FlattenInto(m.value, flat);
-            result = AppendValues(result, Value::MakeArray(std::move(flat)));
-          } else {
-            if (!result.unique()) result = Value::MakeArray(result.as_array(), result.array_flags());
-            result.push_back(m.value);
-          }
+      // Arrays are objects whose keys are indexes, as in JavaScript.
+      auto take = [&](const Value& v) {
+        if (v.is_array()) {
+          Value::Array flat;
+          FlattenInto(v, flat);
+          result = AppendValues(result, Value::MakeArray(std::move(flat)));
+        } else {
+          if (!result.unique()) result = Value::MakeArray(result.as_array(), result.array_flags());
+          result.push_back(v);
         }
+      };
+      if (in.is_object()) {
+        for (const auto& m : in.members()) take(m.value);
+      } else if (in.is_array()) {
+        for (const auto& v : in.as_array()) take(v);
       }
       break;
     }

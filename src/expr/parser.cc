@@ -60,7 +60,14 @@ class Parser {
 
   // `infix` is true where the next token follows an operand, so '/' is
   // division and cannot start a regular expression.
-  void Advance(bool infix = false) { tok_ = lexer_.Next(infix); }
+  void Advance(bool infix = false) {
+    tok_ = lexer_.Next(infix);
+    if (tok_.type == TokenType::kOperator && (tok_.text == "!" || tok_.text == "~")) {
+      JsonataError e("S0204", tok_.position);
+      e.token = tok_.text;
+      throw e;
+    }
+  }
 
   // Consumes the expected operator token.
   void Expect(std::string_view op, bool infix = false) {
@@ -89,11 +96,10 @@ class Parser {
 
   NodePtr Nud(const Token& t) {
     switch (t.type) {
-      case TokenType::kEnd: {
-        JsonataError e("S0207", static_cast<int>(src_.size()));
-        e.token = "(end)";
-        throw e;
-      }
+      case TokenType::kEnd:
+        // As in JSONata, the end token is an operand here; a pending Expect()
+        // reports S0203, otherwise the rewriter reports S0207.
+        return Make(NodeType::kEnd, t);
       case TokenType::kName: {
         auto n = Make(NodeType::kName, t);
         n->op = t.text;

@@ -203,6 +203,11 @@ class Rewriter {
         result = std::move(e);
         break;
       }
+      case NodeType::kEnd: {
+        JsonataError err("S0207", e->position);
+        err.token = "(end)";
+        throw err;
+      }
       case NodeType::kOperator:
         if (e->op == "?") {
           result = std::move(e);

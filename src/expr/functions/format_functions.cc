@@ -50,9 +50,11 @@ PictureParts SplitParts(const DecimalFormat& p, const U32& sub) {
   r.prefix = sub.substr(0, i);
   size_t j = sub.size();
   while (j > 0 && !(IsActive(p, sub[j - 1]) && sub[j - 1] != p.exponent)) --j;
+  if (i == sub.size()) j = 0;  // no active character at all: the suffix is everything too
   r.suffix = sub.substr(j);
-  if (r.prefix.size() > j) j = r.prefix.size();
-  r.active = sub.substr(r.prefix.size(), j - r.prefix.size());
+  // JavaScript's substring() swaps reversed bounds; JSONata relies on it.
+  size_t a0 = std::min(i, j), a1 = std::max(i, j);
+  r.active = sub.substr(a0, a1 - a0);
   size_t epos = sub.find(p.exponent, r.prefix.size());
   if (epos == U32::npos || epos > sub.size() - r.suffix.size()) {
     r.mantissa = r.active;
@@ -266,7 +268,10 @@ Value FormatNumber(std::vector<Value>& a, const CallContext&) {
     for (int g = 1; g <= groups; ++g) s.insert(static_cast<size_t>(dpos - g * pic.regular), 1, p.grouping);
   } else {
     for (int pos : pic.int_groups) {
-      s.insert(static_cast<size_t>(std::max(0, dpos - pos)), 1, p.grouping);
+      // JavaScript slice() semantics: a negative index counts from the end.
+      int at = dpos - pos;
+      if (at < 0) at = std::max(0, static_cast<int>(s.size()) + at);
+      s.insert(static_cast<size_t>(at), 1, p.grouping);
       ++dpos;
     }
   }

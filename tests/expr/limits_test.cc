@@ -1,0 +1,110 @@
+// A runaway expression or a hostile input must not hang or crash a worker.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "weft/core/json.h"
+#include "weft/expr/expression.h"
+
+namespace weft::expr {
+namespace {
+
+ExprError EvalError(const std::string& text, const Value& input, const EvalOptions& options) {
+  auto e = Expression::Compile(text);
+  EXPECT_TRUE(e.ok()) << e.status();
+  ExprError error;
+  auto r = e->Evaluate(input, Value(), options, &error);
+  EXPECT_FALSE(r.ok());
+  return error;
+}
+
+TEST(LimitsTest, DeepRecursionStopsAtTheDepthLimit) {
+  EvalOptions options;
+  options.max_depth = 500;
+  ExprError e = EvalError("($f := function($n){ 1 + $f($n + 1) }; $f(0))", Value(), options);
+  EXPECT_EQ(e.code, "U1001");
+  EXPECT_EQ(e.ToStatus().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(LimitsTest, TailRecursionRunsInConstantDepth) {
+  EvalOptions options;
+  options.max_depth = 100;
+  auto e = Expression::Compile("($loop := function($i){ $i >= 100000 ? $i : $loop($i + 1) }; $loop(0))");
+  auto r = e->Evaluate(Value(), Value(), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, Value(100000));
+}
+
+TEST(LimitsTest, InfiniteLoopsStopAtTheTimeout) {
+  EvalOptions options;
+  options.timeout_ms = 50;
+  ExprError e = EvalError("($f := function(){ $f() }; $f())", Value(), options);
+  EXPECT_EQ(e.code, "U1002");
+  EXPECT_EQ(e.ToStatus().code(), StatusCode::kDeadlineExceeded);
+}
+
+TEST(LimitsTest, HugeWorkStopsAtTheTimeout) {
+  EvalOptions options;
+  options.timeout_ms = 50;
+  ExprError e = EvalError("$sum([1..10000000].($ * 2)) + $sum([1..10000000].($ * 3))", Value(), options);
+  EXPECT_EQ(e.code, "U1002");
+}
+
+TEST(LimitsTest, DeepInputDoesNotCrash) {
+  std::string text;
+  for (int i = 0; i < 1500; ++i) text += "{\"a\":";
+  text += "1";
+  for (int i = 0; i < 1500; ++i) text += "}";
+  auto input = ParseJson(text);
+  ASSERT_TRUE(input.ok());
+  auto e = Expression::Compile("$count(**)");
+  auto r = e->Evaluate(*input);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, Value(1501));
+  auto s = Expression::Compile("$string($)")->Evaluate(*input);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->as_string().size(), text.size());
+}
+
+TEST(LimitsTest, LargeInputsAreFine) {
+  Value::Array items;
+  for (int i = 0; i < 200000; ++i) {
+    Value o = Value::MakeObject();
+    o.set("v", Value(i));
+    items.push_back(std::move(o));
+  }
+  Value input = Value::MakeObject();
+  input.set("items", Value::MakeArray(std::move(items)));
+  auto r = Expression::Compile("$count(items[v % 2 = 0])")->Evaluate(input);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, Value(100000));
+}
+
+TEST(LimitsTest, RangeSizeIsBounded) {
+  ExprError e = EvalError("[1..100000000]", Value(), {});
+  EXPECT_EQ(e.code, "D2014");
+}
+
+TEST(LimitsTest, OneCompiledExpressionManyThreads) {
+  auto e = Expression::Compile(
+      "($t := $sum(items.(price * qty)); {'total': $t, 'top': items^(>price)[0].id, 'ids': $join(items.id, ',')})");
+  ASSERT_TRUE(e.ok());
+  auto input = ParseJson(
+      R"({"items":[{"id":"a","price":2,"qty":3},{"id":"b","price":5,"qty":1},{"id":"c","price":1,"qty":10}]})");
+  const std::string expected = R"({"total":21,"top":"b","ids":"a,b,c"})";
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        auto r = e->Evaluate(*input);
+        if (!r.ok() || ToJson(*r) != expected) ++mismatches;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+}  // namespace
+}  // namespace weft::expr
