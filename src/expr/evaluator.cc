@@ -213,7 +213,6 @@ void RecurseDescendants(const Value& v, Value::Array& out) {
 Evaluator::Evaluator(std::shared_ptr<const Program> program, const EvalOptions& options)
     : program_(std::move(program)), options_(options) {
   clock_ = options_.clock ? options_.clock : &SystemClock::Instance();
-  timestamp_ms_ = clock_->NowMillis();
   if (options_.timeout_ms > 0) deadline_ns_ = clock_->MonotonicNanos() + options_.timeout_ms * 1'000'000;
 }
 
@@ -232,7 +231,14 @@ void Evaluator::CheckLimits() {
   }
 }
 
+int64_t Evaluator::timestamp_ms() {
+  // Read once, on first use: every $now()/$millis() of one evaluation agrees.
+  if (!timestamp_ms_) timestamp_ms_ = clock_->NowMillis();
+  return *timestamp_ms_;
+}
+
 Value Evaluator::Run(const Value& input, const FrameRef& env) {
+  root_input_ = input;
   Value in = input;
   if (input.is_array() && !input.is_sequence()) {
     in = Value::MakeArray({input}, kArraySequence | kArrayOuterWrapper);
@@ -342,8 +348,10 @@ Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
         result = (input.is_array() && input.has_flag(kArrayOuterWrapper)) ? input.as_array()[0] : input;
       } else if (const Value* v = env->Lookup(n->op)) {
         result = *v;
-      } else if (const Value* b = FindBuiltin(n->op)) {
-        result = *b;
+      } else if (n->builtin) {
+        result = *n->builtin;
+      } else if (n->op == "$") {
+        result = root_input_;
       }
       break;
     }
@@ -395,7 +403,7 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
       for (const auto& x : next->as_array()) seq.push_back(x);
       Value r = seq;
       for (size_t j = i + 1; j < steps.size(); ++j) {
-        r = EvalStep(steps[j].get(), r, env, j + 1 == steps.size());
+        r = EvalStep(steps[j].get(), r.as_array().data(), r.size(), env, j + 1 == steps.size());
         if (r.is_undefined() || r.size() == 0) return Value();
       }
       if (r.is_sequence()) {
@@ -413,11 +421,16 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
 Value Evaluator::EvalPath(const Node* n, const Value& input, const FrameRef& env) {
   const auto& steps = n->items;
   Value input_seq;
-  if (input.is_array() && steps[0]->type != NodeType::kVariable) {
-    input_seq = input;
-  } else {
-    input_seq = MakeSequence(input);
-  }
+  // A single (non-array) input is stepped over in place; the one-item
+  // sequence JSONata wraps it in is only built if a step needs it.
+  bool single = !(input.is_array() && steps[0]->type != NodeType::kVariable);
+  if (!single) input_seq = input;
+  auto materialize = [&] {
+    if (single) {
+      input_seq = MakeSequence(input);
+      single = false;
+    }
+  };
   Value result_seq;
   bool is_tuple = false;
   Value tuple_bindings;
@@ -425,12 +438,23 @@ Value Evaluator::EvalPath(const Node* n, const Value& input, const FrameRef& env
     const Node* step = steps[i].get();
     if (step->tuple) is_tuple = true;
     if (i == 0 && step->consarray) {
+      materialize();
       result_seq = Eval(step, input_seq, env);
     } else if (is_tuple) {
+      materialize();
       tuple_bindings = EvalTupleStep(step, input_seq, tuple_bindings, env);
+    } else if (step->type == NodeType::kSort) {
+      materialize();
+      result_seq = EvalSort(step, input_seq, env);
+      if (!step->stages.empty()) result_seq = EvalStages(step->stages, std::move(result_seq), env);
+    } else if (single) {
+      result_seq = EvalStep(step, &input, 1, env, i + 1 == steps.size());
     } else {
-      result_seq = EvalStep(step, input_seq, env, i + 1 == steps.size());
+      const bool arr = input_seq.is_array();
+      result_seq = EvalStep(step, arr ? input_seq.as_array().data() : nullptr, arr ? input_seq.size() : 0, env,
+                            i + 1 == steps.size());
     }
+    single = false;
     if (!is_tuple && (result_seq.is_undefined() || (result_seq.is_array() && result_seq.size() == 0))) break;
     if (step->focus.empty()) input_seq = result_seq;
   }
@@ -456,20 +480,26 @@ Value Evaluator::EvalPath(const Node* n, const Value& input, const FrameRef& env
   return result_seq;
 }
 
-Value Evaluator::EvalStep(const Node* step, const Value& input_seq, const FrameRef& env, bool last_step) {
-  if (step->type == NodeType::kSort) {
-    Value r = EvalSort(step, input_seq, env);
-    if (!step->stages.empty()) r = EvalStages(step->stages, std::move(r), env);
-    return r;
-  }
-  Value::Array results;
+Value Evaluator::EvalStep(const Node* step, const Value* items, size_t count, const FrameRef& env, bool last_step) {
   auto run = [&](const Value& item) {
     Value res = Eval(step, item, env);
     for (const auto& st : step->stages) res = EvalFilter(st.expr.get(), std::move(res), env);
-    if (res.is_defined()) results.push_back(std::move(res));
+    return res;
   };
-  if (input_seq.is_array()) {
-    for (const auto& item : input_seq.as_array()) run(item);
+  if (count == 1) {
+    // The common case (one context item) without the intermediate vector.
+    Value res = run(items[0]);
+    if (res.is_undefined()) return MakeSequence();
+    if (res.is_array() && !res.is_sequence() && last_step) return res;
+    if (!res.is_array() || res.has_flag(kArrayCons)) return MakeSequence(std::move(res));
+    if (res.array_flags() == kArraySequence && res.unique()) return res;
+    return Value::MakeArray(res.as_array(), kArraySequence);
+  }
+  Value::Array results;
+  results.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    Value res = run(items[i]);
+    if (res.is_defined()) results.push_back(std::move(res));
   }
   if (last_step && results.size() == 1 && results[0].is_array() && !results[0].is_sequence()) {
     return results[0];
@@ -610,99 +640,113 @@ Value Evaluator::EvalFilter(const Node* predicate, Value input, const FrameRef& 
 }
 
 Value Evaluator::EvalBinary(const Node* n, const Value& input, const FrameRef& env) {
-  const std::string& op = n->op;
+  const BinaryOp op = n->bop;
   Value lhs = Eval(n->lhs.get(), input, env);
-  if (op == "and") {
+  if (op == BinaryOp::kAnd) {
     if (!Truthy(lhs)) return Value(false);
     return Value(Truthy(Eval(n->rhs.get(), input, env)));
   }
-  if (op == "or") {
+  if (op == BinaryOp::kOr) {
     if (Truthy(lhs)) return Value(true);
     return Value(Truthy(Eval(n->rhs.get(), input, env)));
   }
   Value rhs = Eval(n->rhs.get(), input, env);
-  char c = op[0];
   try {
-    if (op.size() == 1 && (c == '+' || c == '-' || c == '*' || c == '/' || c == '%')) {
-      if (lhs.is_defined() && !IsNumeric(lhs)) ThrowAt("T2001", n->position, op, lhs);
-      if (rhs.is_defined() && !IsNumeric(rhs)) ThrowAt("T2002", n->position, op, rhs);
-      if (lhs.is_undefined() || rhs.is_undefined()) return Value();
-      double a = lhs.as_number(), b = rhs.as_number();
-      switch (c) {
-        case '+': return Value(a + b);
-        case '-': return Value(a - b);
-        case '*': return Value(a * b);
-        case '/': return Value(a / b);
-        default: return Value(std::fmod(a, b));
-      }
-    }
-    if (op == "=" || op == "!=") {
-      if (lhs.is_undefined() || rhs.is_undefined()) return Value(false);
-      bool eq = DeepEqual(lhs, rhs);
-      return Value(op == "=" ? eq : !eq);
-    }
-    if (op == "<" || op == "<=" || op == ">" || op == ">=") {
-      bool lc = lhs.is_undefined() || lhs.is_string() || lhs.is_number();
-      bool rc = rhs.is_undefined() || rhs.is_string() || rhs.is_number();
-      if (lhs.is_number()) IsNumeric(lhs);
-      if (rhs.is_number()) IsNumeric(rhs);
-      if (!lc || !rc) {
-        ThrowAt("T2010", n->position, op, !(lhs.is_string() || lhs.is_number()) ? lhs : rhs);
-      }
-      if (lhs.is_undefined() || rhs.is_undefined()) return Value();
-      if (lhs.kind() != rhs.kind()) ThrowAt("T2009", n->position, op, lhs, rhs);
-      int cmp;
-      if (lhs.is_number()) {
+    switch (op) {
+      case BinaryOp::kAdd:
+      case BinaryOp::kSub:
+      case BinaryOp::kMul:
+      case BinaryOp::kDiv:
+      case BinaryOp::kMod: {
+        if (lhs.is_defined() && !IsNumeric(lhs)) ThrowAt("T2001", n->position, n->op, lhs);
+        if (rhs.is_defined() && !IsNumeric(rhs)) ThrowAt("T2002", n->position, n->op, rhs);
+        if (lhs.is_undefined() || rhs.is_undefined()) return Value();
         double a = lhs.as_number(), b = rhs.as_number();
-        cmp = a < b ? -1 : (a > b ? 1 : 0);
-      } else {
-        cmp = lhs.as_string().compare(rhs.as_string());
+        switch (op) {
+          case BinaryOp::kAdd: return Value(a + b);
+          case BinaryOp::kSub: return Value(a - b);
+          case BinaryOp::kMul: return Value(a * b);
+          case BinaryOp::kDiv: return Value(a / b);
+          default: return Value(std::fmod(a, b));
+        }
       }
-      if (op == "<") return Value(cmp < 0);
-      if (op == "<=") return Value(cmp <= 0);
-      if (op == ">") return Value(cmp > 0);
-      return Value(cmp >= 0);
-    }
-    if (op == "&") {
-      std::string s;
-      if (lhs.is_defined()) s = StringifyValue(lhs, false);
-      if (rhs.is_defined()) s += StringifyValue(rhs, false);
-      return Value(std::move(s));
-    }
-    if (op == "..") {
-      auto is_int = [](const Value& v) { return v.is_number() && std::isfinite(v.as_number()) && std::floor(v.as_number()) == v.as_number(); };
-      if (lhs.is_defined() && !is_int(lhs)) ThrowAt("T2003", n->position, op, lhs);
-      if (rhs.is_defined() && !is_int(rhs)) ThrowAt("T2004", n->position, op, rhs);
-      if (lhs.is_undefined() || rhs.is_undefined()) return Value();
-      double a = lhs.as_number(), b = rhs.as_number();
-      if (a > b) return Value();
-      double size = b - a + 1;
-      if (size > 1e7) ThrowAt("D2014", n->position, op, Value(size));
-      Value::Array out;
-      out.reserve(static_cast<size_t>(size));
-      for (double x = a; x <= b; x += 1) out.emplace_back(x);
-      return Value::MakeArray(std::move(out), kArraySequence);
-    }
-    if (op == "in") {
-      if (lhs.is_undefined() || rhs.is_undefined()) return Value(false);
-      auto same = [&](const Value& x) {
-        if (x.kind() != lhs.kind()) return false;
-        if (x.is_array() || x.is_object() || x.is_function()) return x.identity() == lhs.identity();
-        return x == lhs;
-      };
-      if (rhs.is_array()) {
-        for (const auto& x : rhs.as_array())
-          if (same(x)) return Value(true);
-        return Value(false);
+      case BinaryOp::kEq:
+      case BinaryOp::kNe: {
+        if (lhs.is_undefined() || rhs.is_undefined()) return Value(false);
+        bool eq = DeepEqual(lhs, rhs);
+        return Value(op == BinaryOp::kEq ? eq : !eq);
       }
-      return Value(same(rhs));
+      case BinaryOp::kLt:
+      case BinaryOp::kLe:
+      case BinaryOp::kGt:
+      case BinaryOp::kGe: {
+        bool lc = lhs.is_undefined() || lhs.is_string() || lhs.is_number();
+        bool rc = rhs.is_undefined() || rhs.is_string() || rhs.is_number();
+        if (lhs.is_number()) IsNumeric(lhs);
+        if (rhs.is_number()) IsNumeric(rhs);
+        if (!lc || !rc) {
+          ThrowAt("T2010", n->position, n->op, !(lhs.is_string() || lhs.is_number()) ? lhs : rhs);
+        }
+        if (lhs.is_undefined() || rhs.is_undefined()) return Value();
+        if (lhs.kind() != rhs.kind()) ThrowAt("T2009", n->position, n->op, lhs, rhs);
+        int cmp;
+        if (lhs.is_number()) {
+          double a = lhs.as_number(), b = rhs.as_number();
+          cmp = a < b ? -1 : (a > b ? 1 : 0);
+        } else {
+          cmp = lhs.as_string().compare(rhs.as_string());
+        }
+        switch (op) {
+          case BinaryOp::kLt: return Value(cmp < 0);
+          case BinaryOp::kLe: return Value(cmp <= 0);
+          case BinaryOp::kGt: return Value(cmp > 0);
+          default: return Value(cmp >= 0);
+        }
+      }
+      case BinaryOp::kConcat: {
+        std::string s;
+        if (lhs.is_defined()) s = StringifyValue(lhs, false);
+        if (rhs.is_defined()) s += StringifyValue(rhs, false);
+        return Value(std::move(s));
+      }
+      case BinaryOp::kRange: {
+        auto is_int = [](const Value& v) {
+          return v.is_number() && std::isfinite(v.as_number()) && std::floor(v.as_number()) == v.as_number();
+        };
+        if (lhs.is_defined() && !is_int(lhs)) ThrowAt("T2003", n->position, n->op, lhs);
+        if (rhs.is_defined() && !is_int(rhs)) ThrowAt("T2004", n->position, n->op, rhs);
+        if (lhs.is_undefined() || rhs.is_undefined()) return Value();
+        double a = lhs.as_number(), b = rhs.as_number();
+        if (a > b) return Value();
+        double size = b - a + 1;
+        if (size > 1e7) ThrowAt("D2014", n->position, n->op, Value(size));
+        Value::Array out;
+        out.reserve(static_cast<size_t>(size));
+        for (double x = a; x <= b; x += 1) out.emplace_back(x);
+        return Value::MakeArray(std::move(out), kArraySequence);
+      }
+      case BinaryOp::kIn: {
+        if (lhs.is_undefined() || rhs.is_undefined()) return Value(false);
+        auto same = [&](const Value& x) {
+          if (x.kind() != lhs.kind()) return false;
+          if (x.is_array() || x.is_object() || x.is_function()) return x.identity() == lhs.identity();
+          return x == lhs;
+        };
+        if (rhs.is_array()) {
+          for (const auto& x : rhs.as_array())
+            if (same(x)) return Value(true);
+          return Value(false);
+        }
+        return Value(same(rhs));
+      }
+      default: break;
     }
   } catch (JsonataError& e) {
     if (e.position < 0) e.position = n->position;
-    if (e.token.empty()) e.token = op;
+    if (e.token.empty()) e.token = n->op;
     throw;
   }
-  ThrowAt("S0204", n->position, op);
+  ThrowAt("S0204", n->position, n->op);
 }
 
 Value Evaluator::EvalUnary(const Node* n, const Value& input, const FrameRef& env) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -155,18 +156,21 @@ class Evaluator {
   // higher-order functions do.
   Value ApplyHof(const Value& fn, const Value& v, const Value& second, const Value& array, const CallContext& ctx);
 
-  int64_t timestamp_ms() const { return timestamp_ms_; }
+  // Wall-clock time of this evaluation ($now, $millis).
+  int64_t timestamp_ms();
   const Clock& clock() const { return *clock_; }
   const EvalOptions& options() const { return options_; }
 
   // Frame holding the caller's bindings (used by $eval).
   FrameRef root_env;
+  const Value& root_input() const { return root_input_; }
+  void set_root_input(Value v) { root_input_ = std::move(v); }
 
  private:
   friend struct EvalHelpers;
   Value EvalPath(const Node* n, const Value& input, const FrameRef& env);
   Value EvalSimplePath(const Node* n, const Value& input, const FrameRef& env);
-  Value EvalStep(const Node* step, const Value& input_seq, const FrameRef& env, bool last_step);
+  Value EvalStep(const Node* step, const Value* items, size_t count, const FrameRef& env, bool last_step);
   Value EvalTupleStep(const Node* step, const Value& input_seq, Value tuple_bindings, const FrameRef& env);
   Value EvalStages(const std::vector<Stage>& stages, Value input, const FrameRef& env);
   Value EvalFilter(const Node* predicate, Value input, const FrameRef& env);
@@ -188,7 +192,8 @@ class Evaluator {
   std::shared_ptr<const Program> program_;
   EvalOptions options_;
   const Clock* clock_;
-  int64_t timestamp_ms_;
+  std::optional<int64_t> timestamp_ms_;
+  Value root_input_;  // $$
   int64_t deadline_ns_ = 0;
   int depth_ = 0;
   uint32_t tick_ = 0;

@@ -60,9 +60,11 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
   }
   if (items.empty()) items.emplace_back();
 
+  // Items of a group are gathered first and joined once (JSONata appends
+  // them one by one, which is quadratic).
   struct Entry {
     std::string key;
-    Value data;
+    std::vector<Value> items;
     size_t expr_index;
   };
   std::vector<Entry> groups;
@@ -77,19 +79,35 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
       if (it != index.end()) {
         Entry& e = groups[it->second];
         if (e.expr_index != pi) ThrowAt("D1009", position, "", key);
-        e.data = AppendValues(e.data, item);
+        e.items.push_back(item);
       } else {
         index.emplace(key.as_string(), groups.size());
-        groups.push_back(Entry{key.as_string(), item, pi});
+        groups.push_back(Entry{key.as_string(), {item}, pi});
       }
     }
   }
   Value result = Value::MakeObject();
   for (auto& g : groups) {
-    Value context = g.data;
+    // fn.append semantics: one item stays as is; several are concatenated,
+    // with array items spliced in.
+    Value data;
+    if (g.items.size() == 1) {
+      data = std::move(g.items[0]);
+    } else {
+      Value::Array joined;
+      for (auto& it : g.items) {
+        if (it.is_array()) {
+          joined.insert(joined.end(), it.as_array().begin(), it.as_array().end());
+        } else {
+          joined.push_back(std::move(it));
+        }
+      }
+      data = Value::MakeArray(std::move(joined));
+    }
+    Value context = data;
     FrameRef frame = env;
     if (reduce) {
-      Value tuple = ReduceTupleStream(g.data);
+      Value tuple = ReduceTupleStream(data);
       context = tuple.get("@");
       tuple.erase("@");
       frame = FrameFromTuple(env, tuple);

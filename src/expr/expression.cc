@@ -50,7 +50,6 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
     Evaluator ev(program_, options);
     auto env = std::make_shared<Frame>(nullptr);
     for (const auto& m : bindings.members()) env->Bind(m.key, m.value);
-    env->Bind("$", input);
     ev.root_env = env;
     Value r = ev.Run(input, env);
     if (r.is_array() && r.array_flags() != 0) {

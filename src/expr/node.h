@@ -54,6 +54,12 @@ enum class NodeType : uint8_t {
 struct Node;
 using NodePtr = std::unique_ptr<Node>;
 
+// Operators of kBinary nodes, decoded once at parse time.
+enum class BinaryOp : uint8_t {
+  kOther, kAdd, kSub, kMul, kDiv, kMod, kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr, kConcat, kRange, kIn
+};
+BinaryOp DecodeBinaryOp(const std::string& op);
+
 struct AncestorSlot {
   std::string label;  // variable name holding the ancestor in tuple streams
   int level = 1;
@@ -81,6 +87,8 @@ struct Node {
   NodeType type;
   int position = 0;
   std::string op;    // operator for kBinary/kUnary; name for kName/kVariable; string literal text
+  BinaryOp bop = BinaryOp::kOther;  // kBinary: decoded `op`
+  const Value* builtin = nullptr;   // kVariable: the built-in function of that name, if any
   Value literal;     // value of kString/kNumber/kValue literals
 
   NodePtr lhs, rhs;                  // binary operands; bind; apply; coalesce/elvis

@@ -1,6 +1,7 @@
 #include "rewriter.h"
 
 #include "error.h"
+#include "evaluator.h"
 
 namespace weft::expr {
 namespace {
@@ -362,6 +363,7 @@ class Rewriter {
       return result;
     }
     // arithmetic, comparison, boolean, string concatenation, range, in
+    e->bop = DecodeBinaryOp(e->op);
     e->lhs = Process(std::move(e->lhs));
     e->rhs = Process(std::move(e->rhs));
     PushAncestry(e.get(), e->lhs.get());
@@ -371,7 +373,9 @@ class Rewriter {
 
   // A path whose steps are all plain field names can be evaluated without
   // building intermediate sequences while the data it walks is objects.
+  // Variables naming built-in functions get the function resolved once here.
   static void MarkFastPaths(Node& n) {
+    if (n.type == NodeType::kVariable && !n.op.empty()) n.builtin = FindBuiltin(n.op);
     if (n.type == NodeType::kPath && !n.keep_singleton_array && !n.group && !n.tuple) {
       bool simple = true;
       for (auto& s : n.items) {
@@ -394,5 +398,16 @@ class Rewriter {
 }  // namespace
 
 RewrittenTree Rewrite(NodePtr raw) { return Rewriter().Run(std::move(raw)); }
+
+BinaryOp DecodeBinaryOp(const std::string& op) {
+  static const std::pair<const char*, BinaryOp> kOps[] = {
+      {"+", BinaryOp::kAdd}, {"-", BinaryOp::kSub},  {"*", BinaryOp::kMul},   {"/", BinaryOp::kDiv},
+      {"%", BinaryOp::kMod}, {"=", BinaryOp::kEq},   {"!=", BinaryOp::kNe},   {"<", BinaryOp::kLt},
+      {"<=", BinaryOp::kLe}, {">", BinaryOp::kGt},   {">=", BinaryOp::kGe},   {"and", BinaryOp::kAnd},
+      {"or", BinaryOp::kOr}, {"&", BinaryOp::kConcat}, {"..", BinaryOp::kRange}, {"in", BinaryOp::kIn}};
+  for (const auto& [text, bop] : kOps)
+    if (op == text) return bop;
+  return BinaryOp::kOther;
+}
 
 }  // namespace weft::expr

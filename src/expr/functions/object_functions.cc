@@ -139,6 +139,7 @@ Value Eval(std::vector<Value>& a, const CallContext& ctx) {
     throw e;
   }
   Evaluator sub(program, ctx.ev.options());
+  sub.set_root_input(ctx.ev.root_input());
   try {
     return sub.Eval(program->tree.root.get(), input, ctx.env);
   } catch (JsonataError& inner) {
