@@ -31,7 +31,8 @@ Value RunCase(const std::string& line, const expr::EvalOptions& eo) {
   auto compiled = expr::Expression::Compile(text->as_string(), &error);
   if (!compiled.ok()) return ErrorObject(error.code, error.position, error.message);
   Value bindings = c.get("bindings");
-  if (bindings.is_defined() && !bindings.is_object()) return ErrorObject("weft.input", -1, "\"bindings\" must be an object");
+  if (bindings.is_defined() && !bindings.is_object())
+    return ErrorObject("weft.input", -1, "\"bindings\" must be an object");
   auto r = compiled->Evaluate(c.get("data"), bindings, eo, &error);
   if (!r.ok()) return ErrorObject(error.code, error.position, error.message);
   Value o = Value::MakeObject();

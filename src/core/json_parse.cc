@@ -34,8 +34,8 @@ class JsonParser {
         ++col;
       }
     }
-    return InvalidArgumentError("invalid JSON at line " + std::to_string(line) + ", column " +
-                                std::to_string(col) + ": " + error_);
+    return InvalidArgumentError("invalid JSON at line " + std::to_string(line) + ", column " + std::to_string(col) +
+                                ": " + error_);
   }
 
   void SkipSpace() {
@@ -244,8 +244,7 @@ class JsonParser {
           case 'u': {
             uint32_t cp;
             if (!ParseHex4(cp)) return false;
-            if (cp >= 0xD800 && cp <= 0xDBFF && pos_ + 6 <= s_.size() && s_[pos_] == '\\' &&
-                s_[pos_ + 1] == 'u') {
+            if (cp >= 0xD800 && cp <= 0xDBFF && pos_ + 6 <= s_.size() && s_[pos_] == '\\' && s_[pos_ + 1] == 'u') {
               size_t save = pos_;
               pos_ += 2;
               uint32_t lo;

@@ -18,9 +18,7 @@ void Newline(std::string& out, int indent, int level) {  // NOLINT
 void Write(std::string& out, const Value& v, const JsonWriteOptions& o, int level) {
   const int indent = o.indent;
   switch (v.kind()) {
-    case Value::Kind::kFunction:
-      out += o.functions_as_empty_string ? "\"\"" : "null";
-      return;
+    case Value::Kind::kFunction: out += o.functions_as_empty_string ? "\"\"" : "null"; return;
     case Value::Kind::kUndefined:
     case Value::Kind::kNull: out += "null"; return;
     case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return;

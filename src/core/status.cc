@@ -28,10 +28,8 @@ bool IsRetryable(StatusCode code) {
     case StatusCode::kUnavailable:
     case StatusCode::kDeadlineExceeded:
     case StatusCode::kResourceExhausted:
-    case StatusCode::kAborted:
-      return true;
-    default:
-      return false;
+    case StatusCode::kAborted: return true;
+    default: return false;
   }
 }
 

@@ -76,8 +76,7 @@ uint32_t DecodeUtf8(std::string_view s, size_t& i) {
     case 1: cp = b(i); break;
     case 2: cp = ((b(i) & 0x1F) << 6) | (b(i + 1) & 0x3F); break;
     case 3: cp = ((b(i) & 0x0F) << 12) | ((b(i + 1) & 0x3F) << 6) | (b(i + 2) & 0x3F); break;
-    default:
-      cp = ((b(i) & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) | (b(i + 3) & 0x3F);
+    default: cp = ((b(i) & 0x07) << 18) | ((b(i + 1) & 0x3F) << 12) | ((b(i + 2) & 0x3F) << 6) | (b(i + 3) & 0x3F);
   }
   i += n;
   return cp;

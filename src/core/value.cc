@@ -99,12 +99,8 @@ void Value::destroy(detail::HeapNode* n) noexcept {
   }
 }
 
-const std::string& Value::as_string() const {
-  return is_string() ? static_cast<StringNode*>(p_)->str : EmptyString();
-}
-const Value::Array& Value::as_array() const {
-  return is_array() ? static_cast<ArrayNode*>(p_)->items : EmptyArray();
-}
+const std::string& Value::as_string() const { return is_string() ? static_cast<StringNode*>(p_)->str : EmptyString(); }
+const Value::Array& Value::as_array() const { return is_array() ? static_cast<ArrayNode*>(p_)->items : EmptyArray(); }
 const std::vector<Value::Member>& Value::members() const {
   return is_object() ? static_cast<ObjectNode*>(p_)->members : EmptyMembers();
 }

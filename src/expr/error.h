@@ -11,13 +11,13 @@
 namespace weft::expr {
 
 struct JsonataError {
-  std::string code;      // e.g. "T2001"
-  int position = -1;     // character offset in the expression (1-based end, as JSONata reports)
-  std::string token;     // operator or function name involved
-  Value value;           // offending value, for the message
+  std::string code;   // e.g. "T2001"
+  int position = -1;  // character offset in the expression (1-based end, as JSONata reports)
+  std::string token;  // operator or function name involved
+  Value value;        // offending value, for the message
   Value value2;
-  int index = 0;         // argument index for signature errors
-  std::string detail;    // free text for codes whose message is supplied ($error, $assert)
+  int index = 0;       // argument index for signature errors
+  std::string detail;  // free text for codes whose message is supplied ($error, $assert)
 
   JsonataError(std::string c, int pos = -1) : code(std::move(c)), position(pos) {}
   JsonataError& Token(std::string t) {

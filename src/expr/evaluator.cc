@@ -225,8 +225,8 @@ void Evaluator::CheckLimits() {
   }
   if (deadline_ns_ != 0 && (++tick_ & 255) == 0 && clock_->MonotonicNanos() > deadline_ns_) {
     JsonataError e("U1002");
-    e.detail = "Expression evaluation timeout after " + std::to_string(options_.timeout_ms) +
-               " ms: Check for infinite loop";
+    e.detail =
+        "Expression evaluation timeout after " + std::to_string(options_.timeout_ms) + " ms: Check for infinite loop";
     throw e;
   }
 }
@@ -258,7 +258,8 @@ Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
   CheckLimits();
   Value result;
   switch (n->type) {
-    case NodeType::kPath: result = n->simple_names && !input.is_array() ? EvalSimplePath(n, input, env) : EvalPath(n, input, env);
+    case NodeType::kPath:
+      result = n->simple_names && !input.is_array() ? EvalSimplePath(n, input, env) : EvalPath(n, input, env);
       break;
     case NodeType::kBinary: result = EvalBinary(n, input, env); break;
     case NodeType::kUnary: result = EvalUnary(n, input, env); break;
@@ -535,8 +536,7 @@ Value Evaluator::EvalStages(const std::vector<Stage>& stages, Value input, const
   return result;
 }
 
-Value Evaluator::EvalTupleStep(const Node* step, const Value& input_seq, Value tuple_bindings,
-                               const FrameRef& env) {
+Value Evaluator::EvalTupleStep(const Node* step, const Value& input_seq, Value tuple_bindings, const FrameRef& env) {
   if (step->type == NodeType::kSort) {
     Value result;
     if (tuple_bindings.is_defined()) {

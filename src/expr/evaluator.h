@@ -90,7 +90,7 @@ class MatchNextFunction final : public CallableBase {
  public:
   MatchNextFunction() : CallableBase(Kind::kMatchNext) {}
   int arity() const override { return 0; }
-  Value regex;        // RegexFunction
+  Value regex;  // RegexFunction
   std::string text;
   size_t byte_offset = 0;
 };

@@ -312,7 +312,7 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
 }
 
 Value Evaluator::ApplyHof(const Value& fn, const Value& v, const Value& second, const Value& array,
-                         const CallContext& ctx) {
+                          const CallContext& ctx) {
   const CallableBase* c = AsCallable(fn);
   int arity = c ? c->arity() : 1;
   std::vector<Value> args;

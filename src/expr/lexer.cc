@@ -11,13 +11,33 @@ namespace weft::expr {
 
 bool IsOperatorChar(char c) {
   switch (c) {
-    case '.': case '[': case ']': case '{': case '}': case '(': case ')': case ',':
-    case '@': case '#': case ';': case ':': case '?': case '+': case '-': case '*':
-    case '/': case '%': case '|': case '=': case '<': case '>': case '^': case '&':
-    case '!': case '~':
-      return true;
-    default:
-      return false;
+    case '.':
+    case '[':
+    case ']':
+    case '{':
+    case '}':
+    case '(':
+    case ')':
+    case ',':
+    case '@':
+    case '#':
+    case ';':
+    case ':':
+    case '?':
+    case '+':
+    case '-':
+    case '*':
+    case '/':
+    case '%':
+    case '|':
+    case '=':
+    case '<':
+    case '>':
+    case '^':
+    case '&':
+    case '!':
+    case '~': return true;
+    default: return false;
   }
 }
 
@@ -129,7 +149,7 @@ Token Lexer::Next(bool infix) {
               out = 0;
               for (size_t k = 0; k < 4; ++k) {
                 char h = src_[at + k];
-                int d = (h >= '0' && h <= '9') ? h - '0'
+                int d = (h >= '0' && h <= '9')   ? h - '0'
                         : (h >= 'a' && h <= 'f') ? h - 'a' + 10
                         : (h >= 'A' && h <= 'F') ? h - 'A' + 10
                                                  : -1;

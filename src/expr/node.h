@@ -22,22 +22,22 @@ namespace weft::expr {
 
 enum class NodeType : uint8_t {
   // Raw token / parse-time kinds
-  kOperator,   // a bare operator token used as a value (only '?' in partial application survives)
+  kOperator,  // a bare operator token used as a value (only '?' in partial application survives)
   kEnd,
   // Shared kinds
-  kName,       // field name step
-  kVariable,   // $name ('' is the context, '$' the root)
+  kName,      // field name step
+  kVariable,  // $name ('' is the context, '$' the root)
   kString,
   kNumber,
-  kValue,      // true / false / null
+  kValue,  // true / false / null
   kRegex,
-  kWildcard,   // *
-  kDescendant, // **
-  kParent,     // %
-  kBinary,     // raw binary operator (value in op)
-  kUnary,      // unary minus (op "-"), array constructor "[", object constructor "{"
-  kFunction,   // function call
-  kPartial,    // partial application
+  kWildcard,    // *
+  kDescendant,  // **
+  kParent,      // %
+  kBinary,      // raw binary operator (value in op)
+  kUnary,       // unary minus (op "-"), array constructor "[", object constructor "{"
+  kFunction,    // function call
+  kPartial,     // partial application
   kLambda,
   kCondition,  // ? :
   kElvis,      // ?:
@@ -46,9 +46,9 @@ enum class NodeType : uint8_t {
   kTransform,  // | pattern | update, delete |
   // Rewritten kinds
   kPath,
-  kBind,       // :=
-  kApply,      // ~>
-  kSort,       // order-by step
+  kBind,   // :=
+  kApply,  // ~>
+  kSort,   // order-by step
 };
 
 struct Node;
@@ -56,7 +56,23 @@ using NodePtr = std::unique_ptr<Node>;
 
 // Operators of kBinary nodes, decoded once at parse time.
 enum class BinaryOp : uint8_t {
-  kOther, kAdd, kSub, kMul, kDiv, kMod, kEq, kNe, kLt, kLe, kGt, kGe, kAnd, kOr, kConcat, kRange, kIn
+  kOther,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMod,
+  kEq,
+  kNe,
+  kLt,
+  kLe,
+  kGt,
+  kGe,
+  kAnd,
+  kOr,
+  kConcat,
+  kRange,
+  kIn
 };
 BinaryOp DecodeBinaryOp(const std::string& op);
 
@@ -68,8 +84,8 @@ struct AncestorSlot {
 
 struct Stage {
   enum class Kind : uint8_t { kFilter, kIndex } kind;
-  NodePtr expr;           // filter predicate
-  std::string var;        // index variable name
+  NodePtr expr;     // filter predicate
+  std::string var;  // index variable name
   int position = 0;
 };
 
@@ -86,23 +102,23 @@ struct GroupBy {
 struct Node {
   NodeType type;
   int position = 0;
-  std::string op;    // operator for kBinary/kUnary; name for kName/kVariable; string literal text
+  std::string op;                   // operator for kBinary/kUnary; name for kName/kVariable; string literal text
   BinaryOp bop = BinaryOp::kOther;  // kBinary: decoded `op`
   const Value* builtin = nullptr;   // kVariable: the built-in function of that name, if any
-  Value literal;     // value of kString/kNumber/kValue literals
+  Value literal;                    // value of kString/kNumber/kValue literals
 
-  NodePtr lhs, rhs;                  // binary operands; bind; apply; coalesce/elvis
-  NodePtr condition, then, otherwise;  // condition
-  std::vector<NodePtr> items;        // path steps, array items, block expressions, call arguments
+  NodePtr lhs, rhs;                                // binary operands; bind; apply; coalesce/elvis
+  NodePtr condition, then, otherwise;              // condition
+  std::vector<NodePtr> items;                      // path steps, array items, block expressions, call arguments
   std::vector<std::pair<NodePtr, NodePtr>> pairs;  // object constructor
-  NodePtr procedure;                 // function call target
+  NodePtr procedure;                               // function call target
 
   // Raw parse-tree helpers (only during parsing)
-  std::vector<SortTerm> raw_terms;   // '^' order-by terms before rewriting
+  std::vector<SortTerm> raw_terms;  // '^' order-by terms before rewriting
 
   // Step annotations (rewritten tree)
-  std::vector<Stage> stages;         // filters / index bindings applied per step
-  std::vector<Stage> predicates;     // filters applied to a non-step expression
+  std::vector<Stage> stages;      // filters / index bindings applied per step
+  std::vector<Stage> predicates;  // filters applied to a non-step expression
   std::unique_ptr<GroupBy> group;
   std::vector<SortTerm> terms;       // kSort
   std::string focus;                 // '@' variable
@@ -110,12 +126,12 @@ struct Node {
   AncestorSlot* ancestor = nullptr;  // '%' target on this step
   AncestorSlot* slot = nullptr;      // kParent: which slot it reads
   std::vector<AncestorSlot*> seeking_parent;
-  bool keep_array = false;           // '[]' on this step
-  bool keep_singleton_array = false; // path-level
+  bool keep_array = false;            // '[]' on this step
+  bool keep_singleton_array = false;  // path-level
   bool consarray = false;
   bool tuple = false;
-  bool thunk = false;                // lambda wrapping a tail call
-  bool simple_names = false;         // kPath: every step is a plain name (fast path)
+  bool thunk = false;         // lambda wrapping a tail call
+  bool simple_names = false;  // kPath: every step is a plain name (fast path)
 
   // Lambdas
   std::vector<std::string> params;

@@ -24,9 +24,15 @@ int BindingPower(const Token& t) {
       case '@': return 80;
       case '#': return 80;
       case '?': return 20;
-      case '+': case '-': return 50;
-      case '*': case '/': case '%': return 60;
-      case '=': case '<': case '>': case '^': return 40;
+      case '+':
+      case '-': return 50;
+      case '*':
+      case '/':
+      case '%': return 60;
+      case '=':
+      case '<':
+      case '>':
+      case '^': return 40;
       case '&': return 50;
       default: return 0;  // ] } ) , ; : | ! ~
     }

@@ -22,7 +22,8 @@ std::string Translate(std::string_view p, int position) {
     if (c == '\\' && i + 1 < p.size()) {
       char n = p[i + 1];
       if (n >= '1' && n <= '9' && !in_class) Unsupported(position, "backreferences are not supported");
-      if (n == 'k' && i + 2 < p.size() && p[i + 2] == '<') Unsupported(position, "named backreferences are not supported");
+      if (n == 'k' && i + 2 < p.size() && p[i + 2] == '<')
+        Unsupported(position, "named backreferences are not supported");
       if (n == 'u') {
         // \uXXXX or \u{X...}
         if (i + 2 < p.size() && p[i + 2] == '{') {

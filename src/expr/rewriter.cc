@@ -41,9 +41,7 @@ class Rewriter {
           node->tuple = true;
         }
         break;
-      case NodeType::kParent:
-        slot->level++;
-        break;
+      case NodeType::kParent: slot->level++; break;
       case NodeType::kBlock:
         if (!node->items.empty()) {
           node->tuple = true;
@@ -219,9 +217,7 @@ class Rewriter {
           err.token = e->op;
           throw err;
         }
-      default:
-        result = std::move(e);
-        break;
+      default: result = std::move(e); break;
     }
     if (keep_array) result->keep_array = true;
     return result;
@@ -379,8 +375,8 @@ class Rewriter {
     if (n.type == NodeType::kPath && !n.keep_singleton_array && !n.group && !n.tuple) {
       bool simple = true;
       for (auto& s : n.items) {
-        if (s->type != NodeType::kName || !s->stages.empty() || !s->predicates.empty() || s->tuple ||
-            s->group || s->keep_array || !s->focus.empty() || !s->index_var.empty() || s->ancestor) {
+        if (s->type != NodeType::kName || !s->stages.empty() || !s->predicates.empty() || s->tuple || s->group ||
+            s->keep_array || !s->focus.empty() || !s->index_var.empty() || s->ancestor) {
           simple = false;
           break;
         }
@@ -401,9 +397,9 @@ RewrittenTree Rewrite(NodePtr raw) { return Rewriter().Run(std::move(raw)); }
 
 BinaryOp DecodeBinaryOp(const std::string& op) {
   static const std::pair<const char*, BinaryOp> kOps[] = {
-      {"+", BinaryOp::kAdd}, {"-", BinaryOp::kSub},  {"*", BinaryOp::kMul},   {"/", BinaryOp::kDiv},
-      {"%", BinaryOp::kMod}, {"=", BinaryOp::kEq},   {"!=", BinaryOp::kNe},   {"<", BinaryOp::kLt},
-      {"<=", BinaryOp::kLe}, {">", BinaryOp::kGt},   {">=", BinaryOp::kGe},   {"and", BinaryOp::kAnd},
+      {"+", BinaryOp::kAdd}, {"-", BinaryOp::kSub},    {"*", BinaryOp::kMul},    {"/", BinaryOp::kDiv},
+      {"%", BinaryOp::kMod}, {"=", BinaryOp::kEq},     {"!=", BinaryOp::kNe},    {"<", BinaryOp::kLt},
+      {"<=", BinaryOp::kLe}, {">", BinaryOp::kGt},     {">=", BinaryOp::kGe},    {"and", BinaryOp::kAnd},
       {"or", BinaryOp::kOr}, {"&", BinaryOp::kConcat}, {"..", BinaryOp::kRange}, {"in", BinaryOp::kIn}};
   for (const auto& [text, bop] : kOps)
     if (op == text) return bop;

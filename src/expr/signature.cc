@@ -98,12 +98,8 @@ Signature Signature::Parse(std::string_view text) {
         pos = end + 1;
         continue;
       }
-      case '>':
-        ++pos;
-        continue;
-      default:
-        ++pos;
-        continue;
+      case '>': ++pos; continue;
+      default: ++pos; continue;
     }
     sig.params_.push_back(std::move(p));
     prev = &sig.params_.back();

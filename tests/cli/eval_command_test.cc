@@ -69,12 +69,12 @@ TEST(EvalCommandTest, JsonlBatchMode) {
   EvalCommandOptions o;
   o.jsonl = true;
   RunResult r = Eval(o,
-               "{\"expr\":\"a+1\",\"data\":{\"a\":1}}\n"
-               "{\"expr\":\"nothing\"}\n"
-               "{\"expr\":\"1 +\"}\n"
-               "\n"
-               "not json\n"
-               "{\"expr\":\"$x\",\"bindings\":{\"x\":[true]}}\n");
+                     "{\"expr\":\"a+1\",\"data\":{\"a\":1}}\n"
+                     "{\"expr\":\"nothing\"}\n"
+                     "{\"expr\":\"1 +\"}\n"
+                     "\n"
+                     "not json\n"
+                     "{\"expr\":\"$x\",\"bindings\":{\"x\":[true]}}\n");
   EXPECT_EQ(r.code, 0);
   std::istringstream lines(r.out);
   std::string l;

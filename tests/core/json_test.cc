@@ -6,8 +6,19 @@ namespace weft {
 namespace {
 
 TEST(JsonTest, RoundTrips) {
-  const char* docs[] = {"null", "true", "false", "0", "-1.5", "1e+21", "\"a\\\"b\\\\c\\n\"", "[]", "{}",
-                        "[1,[2,[3]]]", "{\"a\":{\"b\":[null,true,\"x\"]}}", "\"\\u0001\"", "\"snow ☃\""};
+  const char* docs[] = {"null",
+                        "true",
+                        "false",
+                        "0",
+                        "-1.5",
+                        "1e+21",
+                        "\"a\\\"b\\\\c\\n\"",
+                        "[]",
+                        "{}",
+                        "[1,[2,[3]]]",
+                        "{\"a\":{\"b\":[null,true,\"x\"]}}",
+                        "\"\\u0001\"",
+                        "\"snow ☃\""};
   for (const char* d : docs) {
     auto v = ParseJson(d);
     ASSERT_TRUE(v.ok()) << d << ": " << v.status();
@@ -41,15 +52,15 @@ TEST_P(JsonErrorTest, ReportsWhereAndWhat) {
   EXPECT_NE(r.status().message().find(GetParam().message_part), std::string::npos) << r.status().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, JsonErrorTest,
-    testing::Values(BadJson{"", "unexpected end of input"}, BadJson{"{", "expected a string key"},
-                    BadJson{"[1,]", "unexpected character ']'"}, BadJson{"{\"a\" 1}", "expected ':'"},
-                    BadJson{"\"abc", "unterminated string"}, BadJson{"01", "unexpected text after"},
-                    BadJson{"1.", "digits expected after '.'"}, BadJson{"tru", "unexpected token"},
-                    BadJson{"\"\\x\"", "invalid escape"}, BadJson{"\"a\nb\"", "control character"},
-                    BadJson{"[1]\n[2]", "line 2, column 1"}, BadJson{"\"\xff\"", "invalid UTF-8"},
-                    BadJson{"{\"a\":1,}", "expected a string key"}));
+INSTANTIATE_TEST_SUITE_P(Cases, JsonErrorTest,
+                         testing::Values(BadJson{"", "unexpected end of input"}, BadJson{"{", "expected a string key"},
+                                         BadJson{"[1,]", "unexpected character ']'"},
+                                         BadJson{"{\"a\" 1}", "expected ':'"}, BadJson{"\"abc", "unterminated string"},
+                                         BadJson{"01", "unexpected text after"},
+                                         BadJson{"1.", "digits expected after '.'"}, BadJson{"tru", "unexpected token"},
+                                         BadJson{"\"\\x\"", "invalid escape"}, BadJson{"\"a\nb\"", "control character"},
+                                         BadJson{"[1]\n[2]", "line 2, column 1"}, BadJson{"\"\xff\"", "invalid UTF-8"},
+                                         BadJson{"{\"a\":1,}", "expected a string key"}));
 
 TEST(JsonTest, RefusesDeepNesting) {
   std::string deep(100000, '[');

@@ -24,8 +24,8 @@ struct JsonParseOptions {
 Result<Value> ParseJson(std::string_view text, const JsonParseOptions& options = {});
 
 struct JsonWriteOptions {
-  int indent = 0;                       // spaces per level; 0 = compact
-  int number_precision = 0;             // significant digits (JSONata's $string uses 15); 0 = shortest
+  int indent = 0;                          // spaces per level; 0 = compact
+  int number_precision = 0;                // significant digits (JSONata's $string uses 15); 0 = shortest
   bool functions_as_empty_string = false;  // $string writes functions as ""
 };
 

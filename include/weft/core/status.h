@@ -24,9 +24,9 @@ namespace weft {
 
 enum class StatusCode : int {
   kOk = 0,
-  kCancelled,           // the caller asked to stop
-  kInvalidArgument,     // bad input from a user: file, request, expression
-  kDeadlineExceeded,    // ran out of time; retrying may help
+  kCancelled,         // the caller asked to stop
+  kInvalidArgument,   // bad input from a user: file, request, expression
+  kDeadlineExceeded,  // ran out of time; retrying may help
   kNotFound,
   kAlreadyExists,
   kPermissionDenied,
@@ -35,8 +35,8 @@ enum class StatusCode : int {
   kAborted,             // concurrency conflict; retrying may help
   kOutOfRange,
   kUnimplemented,
-  kInternal,            // a broken invariant: a bug in weft
-  kUnavailable,         // transient outage; retrying helps
+  kInternal,     // a broken invariant: a bug in weft
+  kUnavailable,  // transient outage; retrying helps
   kUnauthenticated,
 };
 
@@ -64,9 +64,7 @@ class [[nodiscard]] Status {
   // "INVALID_ARGUMENT: message", or "OK".
   std::string ToString() const;
 
-  friend bool operator==(const Status& a, const Status& b) {
-    return a.code_ == b.code_ && a.message_ == b.message_;
-  }
+  friend bool operator==(const Status& a, const Status& b) { return a.code_ == b.code_ && a.message_ == b.message_; }
 
  private:
   StatusCode code_ = StatusCode::kOk;
@@ -89,7 +87,7 @@ inline Status UnimplementedError(std::string m) { return {StatusCode::kUnimpleme
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK status");
   }
@@ -117,15 +115,14 @@ class [[nodiscard]] Result {
 #define WEFT_CONCAT_(a, b) WEFT_CONCAT_INNER_(a, b)
 
 // Returns the status from the current function if it is not OK.
-#define WEFT_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::weft::Status weft_status_ = (expr);       \
+#define WEFT_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::weft::Status weft_status_ = (expr);        \
     if (!weft_status_.ok()) return weft_status_; \
   } while (0)
 
 // Declares `lhs` from a Result expression, or returns its error.
-#define WEFT_ASSIGN_OR_RETURN(lhs, expr)                                    \
-  auto WEFT_CONCAT_(weft_result_, __LINE__) = (expr);                       \
-  if (!WEFT_CONCAT_(weft_result_, __LINE__).ok())                           \
-    return WEFT_CONCAT_(weft_result_, __LINE__).status();                   \
+#define WEFT_ASSIGN_OR_RETURN(lhs, expr)                                                                \
+  auto WEFT_CONCAT_(weft_result_, __LINE__) = (expr);                                                   \
+  if (!WEFT_CONCAT_(weft_result_, __LINE__).ok()) return WEFT_CONCAT_(weft_result_, __LINE__).status(); \
   lhs = std::move(WEFT_CONCAT_(weft_result_, __LINE__)).value()

@@ -67,14 +67,14 @@ class Value {
 
   Value() noexcept : kind_(Kind::kUndefined), raw_(0) {}
   Value(std::nullptr_t) noexcept : kind_(Kind::kNull), raw_(0) {}  // NOLINT(google-explicit-constructor)
-  Value(bool b) noexcept : kind_(Kind::kBool), raw_(b ? 1 : 0) {}          // NOLINT(google-explicit-constructor)
-  Value(double n) noexcept : kind_(Kind::kNumber), n_(n) {}      // NOLINT(google-explicit-constructor)
-  Value(int n) noexcept : kind_(Kind::kNumber), n_(n) {}         // NOLINT(google-explicit-constructor)
+  Value(bool b) noexcept : kind_(Kind::kBool), raw_(b ? 1 : 0) {}  // NOLINT(google-explicit-constructor)
+  Value(double n) noexcept : kind_(Kind::kNumber), n_(n) {}        // NOLINT(google-explicit-constructor)
+  Value(int n) noexcept : kind_(Kind::kNumber), n_(n) {}           // NOLINT(google-explicit-constructor)
   Value(int64_t n) noexcept : kind_(Kind::kNumber), n_(static_cast<double>(n)) {}  // NOLINT
   Value(size_t n) noexcept : kind_(Kind::kNumber), n_(static_cast<double>(n)) {}   // NOLINT
-  Value(std::string s);                                          // NOLINT(google-explicit-constructor)
-  Value(std::string_view s) : Value(std::string(s)) {}           // NOLINT(google-explicit-constructor)
-  Value(const char* s) : Value(std::string(s)) {}                // NOLINT(google-explicit-constructor)
+  Value(std::string s);                                 // NOLINT(google-explicit-constructor)
+  Value(std::string_view s) : Value(std::string(s)) {}  // NOLINT(google-explicit-constructor)
+  Value(const char* s) : Value(std::string(s)) {}       // NOLINT(google-explicit-constructor)
 
   static Value Null() { return Value(nullptr); }
   static Value MakeArray(Array items = {}, uint8_t flags = 0);

@@ -67,8 +67,8 @@ class Expression {
   // Evaluates against `input`. `bindings` (an object, or undefined) supplies
   // variables: {"name": value} is visible as $name. An undefined result (no
   // match) is returned as an undefined Value, not an error.
-  Result<Value> Evaluate(const Value& input, const Value& bindings = Value(),
-                         const EvalOptions& options = {}, ExprError* error = nullptr) const;
+  Result<Value> Evaluate(const Value& input, const Value& bindings = Value(), const EvalOptions& options = {},
+                         ExprError* error = nullptr) const;
 
   const std::string& source() const;
 

@@ -43,11 +43,8 @@ Value Average(std::vector<Value>& a, const CallContext&) {
 
 const std::vector<BuiltinDef>& AggregateBuiltins() {
   static const std::vector<BuiltinDef> defs = {
-      {"sum", "<a<n>:n>", Sum, 1},
-      {"count", "<a:n>", Count, 1},
-      {"max", "<a<n>:n>", Max, 1},
-      {"min", "<a<n>:n>", Min, 1},
-      {"average", "<a<n>:n>", Average, 1},
+      {"sum", "<a<n>:n>", Sum, 1}, {"count", "<a:n>", Count, 1},        {"max", "<a<n>:n>", Max, 1},
+      {"min", "<a<n>:n>", Min, 1}, {"average", "<a<n>:n>", Average, 1},
   };
   return defs;
 }

@@ -109,12 +109,8 @@ Value Exists(std::vector<Value>& a, const CallContext&) { return Value(a[0].is_d
 
 const std::vector<BuiltinDef>& ArrayBuiltins() {
   static const std::vector<BuiltinDef> defs = {
-      {"append", "<xx:a>", Append, 2},
-      {"reverse", "<a:a>", Reverse, 1},
-      {"shuffle", "<a:a>", Shuffle, 1},
-      {"distinct", "<x:x>", Distinct, 1},
-      {"sort", "<af?:a>", Sort, 2},
-      {"zip", "<a+>", Zip, 0},
+      {"append", "<xx:a>", Append, 2},    {"reverse", "<a:a>", Reverse, 1}, {"shuffle", "<a:a>", Shuffle, 1},
+      {"distinct", "<x:x>", Distinct, 1}, {"sort", "<af?:a>", Sort, 2},     {"zip", "<a+>", Zip, 0},
       {"exists", "<x:b>", Exists, 1},
   };
   return defs;

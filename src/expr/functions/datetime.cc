@@ -130,11 +130,25 @@ std::vector<Marker> AnalysePicture(const std::string& picture) {
   static const std::string defaults = "Y1M1D1d1FnW1w1X1x1H1h1PnmsfZz";
   auto default_for = [](char c) -> std::optional<std::string> {
     switch (c) {
-      case 'Y': case 'M': case 'D': case 'd': case 'W': case 'w': case 'X': case 'x': case 'H': case 'h': case 'f':
-        return std::string("1");
-      case 'F': case 'P': case 'C': case 'E': return std::string("n");
-      case 'm': case 's': return std::string("01");
-      case 'Z': case 'z': return std::string("01:01");
+      case 'Y':
+      case 'M':
+      case 'D':
+      case 'd':
+      case 'W':
+      case 'w':
+      case 'X':
+      case 'x':
+      case 'H':
+      case 'h':
+      case 'f': return std::string("1");
+      case 'F':
+      case 'P':
+      case 'C':
+      case 'E': return std::string("n");
+      case 'm':
+      case 's': return std::string("01");
+      case 'Z':
+      case 'z': return std::string("01:01");
       default: return std::nullopt;
     }
   };
@@ -224,7 +238,8 @@ std::vector<Marker> AnalysePicture(const std::string& picture) {
         std::string pattern = def.pres1;
         if (!def.pres2.empty()) pattern += ";" + def.pres2;
         def.integer = AnalyseIntegerPicture(pattern);
-        if (def.min_width && def.integer.mandatory_digits < *def.min_width) def.integer.mandatory_digits = *def.min_width;
+        if (def.min_width && def.integer.mandatory_digits < *def.min_width)
+          def.integer.mandatory_digits = *def.min_width;
         if (def.component == 'Y') {
           def.year_digits = -1;
           if (def.max_width) {
@@ -266,10 +281,22 @@ std::string FormatComponent(const DateTime& t, const Marker& m, int off_h, int o
     case 'D': value = t.day; break;
     case 'd': value = static_cast<double>(t.days - DaysFromCivil(t.year, 1, 1) + 1); break;
     case 'F': value = t.dow; break;
-    case 'W': IsoWeek(t, wy, wk); value = static_cast<double>(wk); break;
-    case 'X': IsoWeek(t, wy, wk); value = static_cast<double>(wy); break;
-    case 'w': MonthWeek(t, wy, wk); value = static_cast<double>(wk); break;
-    case 'x': MonthWeek(t, wy, wk); value = static_cast<double>(wy); break;
+    case 'W':
+      IsoWeek(t, wy, wk);
+      value = static_cast<double>(wk);
+      break;
+    case 'X':
+      IsoWeek(t, wy, wk);
+      value = static_cast<double>(wy);
+      break;
+    case 'w':
+      MonthWeek(t, wy, wk);
+      value = static_cast<double>(wk);
+      break;
+    case 'x':
+      MonthWeek(t, wy, wk);
+      value = static_cast<double>(wy);
+      break;
     case 'H': value = t.hour; break;
     case 'h': value = t.hour % 12 == 0 ? 12 : t.hour % 12; break;
     case 'm': value = t.minute; break;
@@ -291,7 +318,8 @@ std::string FormatComponent(const DateTime& t, const Marker& m, int off_h, int o
         throw e;
       }
       name = ApplyNameCase(name, m.names);
-      if (m.max_width && static_cast<int>(name.size()) > *m.max_width) name = name.substr(0, static_cast<size_t>(*m.max_width));
+      if (m.max_width && static_cast<int>(name.size()) > *m.max_width)
+        name = name.substr(0, static_cast<size_t>(*m.max_width));
       return name;
     }
     return FormatIntegerWith(value, m.integer);
@@ -441,7 +469,8 @@ Value ParseDateTime(const std::string& text, const std::string& picture, int64_t
       int count = (c == 'F') ? 7 : 12;
       for (int idx = 0; idx < count && !found; ++idx) {
         std::string name = (c == 'F') ? kDays[idx + 1] : kMonths[idx];
-        if (m.max_width && static_cast<int>(name.size()) > *m.max_width) name = name.substr(0, static_cast<size_t>(*m.max_width));
+        if (m.max_width && static_cast<int>(name.size()) > *m.max_width)
+          name = name.substr(0, static_cast<size_t>(*m.max_width));
         if (IequalsPrefix(text, pos, name)) {
           v[c] = idx + 1;
           pos += name.size();
@@ -497,9 +526,10 @@ Value ParseDateTime(const std::string& text, const std::string& picture, int64_t
       if (next_is_marker && width > 0) {
         pos = std::min(text.size(), pos + width);
       } else {
-        while (pos < text.size() && (std::isdigit(static_cast<unsigned char>(text[pos])) ||
-                                     (pos > start && (text[pos] == ',' || text[pos] == '.') && !f.regular_char.empty()) ||
-                                     (pos == start && text[pos] == '-')))
+        while (pos < text.size() &&
+               (std::isdigit(static_cast<unsigned char>(text[pos])) ||
+                (pos > start && (text[pos] == ',' || text[pos] == '.') && !f.regular_char.empty()) ||
+                (pos == start && text[pos] == '-')))
           ++pos;
         if (f.ordinal) {
           while (pos < text.size() && std::isalpha(static_cast<unsigned char>(text[pos]))) ++pos;
@@ -509,8 +539,8 @@ Value ParseDateTime(const std::string& text, const std::string& picture, int64_t
       // words run until the next literal that is not part of number words
       std::string stop = (k + 1 < spec.size() && spec[k + 1].literal) ? spec[k + 1].text : std::string();
       while (pos < text.size()) {
-        if (!stop.empty() && text.compare(pos, stop.size(), stop) == 0 &&
-            !(stop == " " || stop == "-" || stop == ", ")) break;
+        if (!stop.empty() && text.compare(pos, stop.size(), stop) == 0 && !(stop == " " || stop == "-" || stop == ", "))
+          break;
         char ch = text[pos];
         if (!(std::isalpha(static_cast<unsigned char>(ch)) || ch == ' ' || ch == '-' || ch == ',')) break;
         ++pos;
@@ -575,7 +605,8 @@ std::optional<std::string> OptString(const Value& v) {
 
 Value Now(std::vector<Value>& a, const CallContext& ctx) {
   int64_t ts = ctx.ev.timestamp_ms();
-  if (Arg(a, 0).is_undefined() && Arg(a, 1).is_undefined()) return Value(FormatDateTime(ts, std::nullopt, std::nullopt));
+  if (Arg(a, 0).is_undefined() && Arg(a, 1).is_undefined())
+    return Value(FormatDateTime(ts, std::nullopt, std::nullopt));
   return Value(FormatDateTime(ts, OptString(Arg(a, 0)), OptString(Arg(a, 1))));
 }
 

@@ -95,7 +95,10 @@ Value PercentDecode(const Value& v, const char* reserved) {
       continue;
     }
     auto hexval = [](char c) {
-      return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+      return (c >= '0' && c <= '9')   ? c - '0'
+             : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+             : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                      : -1;
     };
     if (i + 2 >= s.size() || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) Fail("D3140", v);
     char c = static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));

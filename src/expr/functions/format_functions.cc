@@ -138,7 +138,8 @@ PictureVars Analyse(const DecimalFormat& p, const PictureParts& parts) {
     for (int x : v.int_groups) g = std::gcd(g, x);
     v.regular = g;
     for (size_t i = 1; i <= v.int_groups.size() && v.regular; ++i) {
-      if (std::find(v.int_groups.begin(), v.int_groups.end(), static_cast<int>(i) * g) == v.int_groups.end()) v.regular = 0;
+      if (std::find(v.int_groups.begin(), v.int_groups.end(), static_cast<int>(i) * g) == v.int_groups.end())
+        v.regular = 0;
     }
   }
   v.frac_groups = GroupingPositions(p, parts.fractional, parts.integer, true);
@@ -178,17 +179,28 @@ Value FormatNumber(std::vector<Value>& a, const CallContext&) {
       if (!m.value.is_string()) continue;
       U32 v = ToU32(m.value.as_string());
       char32_t c = v.empty() ? 0 : v[0];
-      if (m.key == "decimal-separator") p.decimal = c;
-      else if (m.key == "grouping-separator") p.grouping = c;
-      else if (m.key == "exponent-separator") p.exponent = c;
-      else if (m.key == "minus-sign") p.minus = c;
-      else if (m.key == "percent") p.percent = c;
-      else if (m.key == "per-mille") p.permille = c;
-      else if (m.key == "zero-digit") p.zero = c;
-      else if (m.key == "digit") p.digit = c;
-      else if (m.key == "pattern-separator") p.pattern = c;
-      else if (m.key == "infinity") p.infinity = v;
-      else if (m.key == "NaN") p.nan = v;
+      if (m.key == "decimal-separator")
+        p.decimal = c;
+      else if (m.key == "grouping-separator")
+        p.grouping = c;
+      else if (m.key == "exponent-separator")
+        p.exponent = c;
+      else if (m.key == "minus-sign")
+        p.minus = c;
+      else if (m.key == "percent")
+        p.percent = c;
+      else if (m.key == "per-mille")
+        p.permille = c;
+      else if (m.key == "zero-digit")
+        p.zero = c;
+      else if (m.key == "digit")
+        p.digit = c;
+      else if (m.key == "pattern-separator")
+        p.pattern = c;
+      else if (m.key == "infinity")
+        p.infinity = v;
+      else if (m.key == "NaN")
+        p.nan = v;
     }
   }
   U32 picture = ToU32(a[1].as_string());

@@ -1,8 +1,8 @@
 #include "integer_format.h"
 
 #include <cmath>
-#include <map>
 #include <cstring>
+#include <map>
 #include <numeric>
 
 #include "../error.h"
@@ -16,13 +16,13 @@ const uint32_t kDecimalGroups[] = {0x30,   0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E
                                    0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620,
                                    0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10};
 
-const char* kFew[] = {"Zero",    "One",     "Two",       "Three",    "Four",     "Five",    "Six",
-                      "Seven",   "Eight",   "Nine",      "Ten",      "Eleven",   "Twelve",  "Thirteen",
-                      "Fourteen", "Fifteen", "Sixteen",  "Seventeen", "Eighteen", "Nineteen"};
-const char* kOrdinals[] = {"Zeroth",     "First",      "Second",     "Third",       "Fourth",
-                           "Fifth",      "Sixth",      "Seventh",    "Eighth",      "Ninth",
-                           "Tenth",      "Eleventh",   "Twelfth",    "Thirteenth",  "Fourteenth",
-                           "Fifteenth",  "Sixteenth",  "Seventeenth", "Eighteenth", "Nineteenth"};
+const char* kFew[] = {"Zero",     "One",     "Two",     "Three",     "Four",     "Five",    "Six",
+                      "Seven",    "Eight",   "Nine",    "Ten",       "Eleven",   "Twelve",  "Thirteen",
+                      "Fourteen", "Fifteen", "Sixteen", "Seventeen", "Eighteen", "Nineteen"};
+const char* kOrdinals[] = {"Zeroth",    "First",     "Second",      "Third",      "Fourth",
+                           "Fifth",     "Sixth",     "Seventh",     "Eighth",     "Ninth",
+                           "Tenth",     "Eleventh",  "Twelfth",     "Thirteenth", "Fourteenth",
+                           "Fifteenth", "Sixteenth", "Seventeenth", "Eighteenth", "Nineteenth"};
 const char* kDecades[] = {"Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety", "Hundred"};
 const char* kMagnitudes[] = {"Thousand", "Million", "Billion", "Trillion"};
 
@@ -230,7 +230,7 @@ IntegerPicture AnalyseIntegerPicture(const std::string& picture) {
   }
   if (primary == "W" || primary == "Ww" || primary == "w") {
     f.primary = IntegerPicture::Primary::kWords;
-    f.letter_case = primary == "W" ? IntegerPicture::Case::kUpper
+    f.letter_case = primary == "W"    ? IntegerPicture::Case::kUpper
                     : primary == "Ww" ? IntegerPicture::Case::kTitle
                                       : IntegerPicture::Case::kLower;
     return f;
@@ -311,7 +311,8 @@ std::string FormatIntegerWith(double value, const IntegerPicture& f) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%.0f", value);
       std::u32string s = ToU32(buf);
-      if (static_cast<int>(s.size()) < f.mandatory_digits) s.insert(0, static_cast<size_t>(f.mandatory_digits) - s.size(), U'0');
+      if (static_cast<int>(s.size()) < f.mandatory_digits)
+        s.insert(0, static_cast<size_t>(f.mandatory_digits) - s.size(), U'0');
       if (f.zero_code != '0') {
         for (auto& c : s) c = static_cast<char32_t>(c - U'0' + f.zero_code);
       }
@@ -352,12 +353,8 @@ bool ParseIntegerWith(const std::string& text, const IntegerPicture& f, double& 
     case IntegerPicture::Primary::kLetters:
       out = FromLetters(text, f.letter_case == IntegerPicture::Case::kUpper ? 'A' : 'a');
       return !std::isnan(out);
-    case IntegerPicture::Primary::kRoman:
-      out = FromRoman(text);
-      return !std::isnan(out);
-    case IntegerPicture::Primary::kWords:
-      out = WordsToNumber(Lower(text));
-      return !std::isnan(out);
+    case IntegerPicture::Primary::kRoman: out = FromRoman(text); return !std::isnan(out);
+    case IntegerPicture::Primary::kWords: out = WordsToNumber(Lower(text)); return !std::isnan(out);
     case IntegerPicture::Primary::kDecimal: {
       std::u32string s = ToU32(text);
       if (f.ordinal && s.size() >= 2) {

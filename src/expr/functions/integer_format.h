@@ -20,7 +20,7 @@ struct IntegerPicture {
   int regular_position = 0;
   std::u32string regular_char;
   std::vector<std::pair<int, std::u32string>> separators;  // position from the right, text
-  std::string token;                                        // for unsupported sequences
+  std::string token;                                       // for unsupported sequences
 };
 
 // Throws D3131 for mixed digit families.

@@ -170,17 +170,10 @@ double RoundHalfEven(double x, int precision) {
 
 const std::vector<BuiltinDef>& NumericBuiltins() {
   static const std::vector<BuiltinDef> defs = {
-      {"number", "<(nsb)-:n>", Number, 1},
-      {"floor", "<n-:n>", Floor, 1},
-      {"ceil", "<n-:n>", Ceil, 1},
-      {"round", "<n-n?:n>", Round, 2},
-      {"abs", "<n-:n>", Abs, 1},
-      {"sqrt", "<n-:n>", Sqrt, 1},
-      {"power", "<n-n:n>", Power, 2},
-      {"random", "<:n>", Random, 0},
-      {"formatBase", "<n-n?:s>", FormatBase, 2},
-      {"boolean", "<x-:b>", Boolean, 1},
-      {"not", "<x-:b>", Not, 1},
+      {"number", "<(nsb)-:n>", Number, 1}, {"floor", "<n-:n>", Floor, 1}, {"ceil", "<n-:n>", Ceil, 1},
+      {"round", "<n-n?:n>", Round, 2},     {"abs", "<n-:n>", Abs, 1},     {"sqrt", "<n-:n>", Sqrt, 1},
+      {"power", "<n-n:n>", Power, 2},      {"random", "<:n>", Random, 0}, {"formatBase", "<n-n?:s>", FormatBase, 2},
+      {"boolean", "<x-:b>", Boolean, 1},   {"not", "<x-:b>", Not, 1},
   };
   return defs;
 }

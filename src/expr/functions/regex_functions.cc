@@ -2,8 +2,8 @@
 // function; calling it returns {match, start, end, groups, next}. $match,
 // $contains, $split and $replace accept any function that follows this
 // protocol, so users can supply their own matchers.
-#include <cmath>
 #include <re2/re2.h>
+#include <cmath>
 
 #include "library.h"
 #include "weft/core/utf8.h"
@@ -91,7 +91,8 @@ Value CallRegexFunction(const CallableBase* c, std::vector<Value>& args, const C
     const Value& s = Arg(args, 0);
     if (!s.is_string()) return Value();
     size_t from = 0;
-    if (Arg(args, 1).is_number()) from = Utf8Offset(s.as_string(), static_cast<size_t>(std::max(0.0, args[1].as_number())));
+    if (Arg(args, 1).is_number())
+      from = Utf8Offset(s.as_string(), static_cast<size_t>(std::max(0.0, args[1].as_number())));
     // Re-wrap the regex function itself as a Value (shares the node).
     auto* self = new RegexFunction();
     const auto* rf = static_cast<const RegexFunction*>(c);

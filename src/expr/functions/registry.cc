@@ -12,8 +12,7 @@ struct Registry {
 
   Registry() {
     for (auto* table : {&AggregateBuiltins, &StringBuiltins, &RegexBuiltins, &NumericBuiltins, &ArrayBuiltins,
-                        &ObjectBuiltins, &HigherOrderBuiltins, &DateTimeBuiltins, &FormatBuiltins,
-                        &EncodingBuiltins}) {
+                        &ObjectBuiltins, &HigherOrderBuiltins, &DateTimeBuiltins, &FormatBuiltins, &EncodingBuiltins}) {
       for (const BuiltinDef& def : (*table)()) {
         signatures.push_back(std::make_unique<Signature>(Signature::Parse(def.signature)));
         functions.emplace(def.name, Value::FromFunction(new BuiltinFunction(&def, signatures.back().get())));

@@ -276,10 +276,12 @@ std::string ExpandReplacement(const std::string& repl, const MatchResult& m) {
       out += m.match;
       ++pos;
     } else {
-      size_t max_digits = groups.empty() ? 1 : static_cast<size_t>(std::floor(std::log10(static_cast<double>(groups.size())))) + 1;
+      size_t max_digits =
+          groups.empty() ? 1 : static_cast<size_t>(std::floor(std::log10(static_cast<double>(groups.size())))) + 1;
       auto parse = [&](size_t n) -> long {
         std::string digits;
-        for (size_t k = 0; k < n && pos + k < repl.size() && std::isdigit(static_cast<unsigned char>(repl[pos + k])); ++k)
+        for (size_t k = 0; k < n && pos + k < repl.size() && std::isdigit(static_cast<unsigned char>(repl[pos + k]));
+             ++k)
           digits += repl[pos + k];
         return digits.empty() ? -1 : std::stol(digits);
       };

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what weft needs from Debian 12 packages.
+#   scripts/install-deps.sh          build dependencies
+#   scripts/install-deps.sh --test   plus test tools (gtest, benchmark, clang, node)
+set -euo pipefail
+
+pkgs=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libre2-dev libcli11-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=(libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev clang-format clang-tidy)
+  # node runs the differential test against the reference JSONata; keep one
+  # that is already installed (any source), else take Debian's.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ "$(id -u)" -ne 0 ]] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

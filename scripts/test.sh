@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One command that sets up everything and runs every test:
+#   1. release build (warnings are errors) + all tests, including the
+#      differential test against jsonata-js and the benchmark smoke run;
+#   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer + the
+#      libFuzzer targets, all tests again, plus a short fuzzing run;
+#   3. clang-format check.
+#   scripts/test.sh --quick   only step 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+jobs=$(nproc)
+
+scripts/install-deps.sh --test
+(cd tests/expr/differential && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== release build and tests"
+cmake --preset ci >/dev/null
+cmake --build --preset ci -j "$jobs"
+ctest --preset ci -j "$jobs"
+
+if ((quick)); then exit 0; fi
+
+echo "== sanitizer build (clang, ASan+UBSan) and tests"
+cmake --preset fuzz -DWEFT_BUILD_TESTS=ON >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_'
+
+echo "== fuzzing (short run from the checked-in corpus)"
+for t in expr_fuzz json_fuzz; do
+  corpus=$(mktemp -d)
+  cp -r fuzz/corpus/${t%_fuzz}/. "$corpus"/
+  build/fuzz/fuzz/$t -max_total_time=30 -timeout=5 -rss_limit_mb=2048 -print_final_stats=0 "$corpus" 2>&1 | tail -2
+  rm -rf "$corpus"
+done
+
+echo "== format check"
+scripts/check-format.sh
+echo "all checks passed"
