@@ -248,7 +248,7 @@ Value Evaluator::Run(const Value& input, const FrameRef& env) {
 }
 
 FrameRef Evaluator::FrameFromTuple(const FrameRef& env, const Value& tuple) {
-  auto f = std::make_shared<Frame>(env);
+  auto f = NewFrame(env);
   for (const auto& m : tuple.members()) f->Bind(m.key, m.value);
   return f;
 }
@@ -326,7 +326,7 @@ Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
       break;
     }
     case NodeType::kBlock: {
-      auto frame = std::make_shared<Frame>(env);
+      auto frame = NewFrame(env);
       for (const auto& e : n->items) result = Eval(e.get(), input, frame);
       break;
     }

@@ -161,6 +161,12 @@ class Evaluator {
   const Clock& clock() const { return *clock_; }
   const EvalOptions& options() const { return options_; }
 
+  // A new scope whose frame is registered with this evaluation's registry.
+  FrameRef NewFrame(FrameRef parent) { return std::make_shared<Frame>(std::move(parent), registry_); }
+  // Evaluations nested in this one ($eval) register their frames here too.
+  FrameRegistry* registry() const { return registry_; }
+  void set_registry(FrameRegistry* r) { registry_ = r; }
+
   // Frame holding the caller's bindings (used by $eval).
   FrameRef root_env;
   const Value& root_input() const { return root_input_; }
@@ -190,6 +196,7 @@ class Evaluator {
   void CheckLimits();
 
   std::shared_ptr<const Program> program_;
+  FrameRegistry* registry_ = nullptr;
   EvalOptions options_;
   const Clock* clock_;
   std::optional<int64_t> timestamp_ms_;

@@ -245,7 +245,7 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
       if (l->node->signature && l->params.size() == l->node->params.size()) {
         args = l->node->signature->Validate(std::move(args), input);
       }
-      auto frame = std::make_shared<Frame>(l->env);
+      auto frame = NewFrame(l->env);
       for (size_t i = 0; i < l->params.size(); ++i) frame->Bind(l->params[i], i < args.size() ? args[i] : Value());
       if (l->thunk) {
         // a thunk is itself returned (never applied directly) - see Apply()
@@ -339,7 +339,7 @@ Value Evaluator::EvalPartial(const Node* n, const Value& input, const FrameRef& 
   if (!c) ThrowAt("T1008", n->position, ProcedureName(n->procedure.get()));
   if (c->kind == CallableBase::Kind::kLambda) {
     const auto* l = static_cast<const LambdaFunction*>(c);
-    auto frame = std::make_shared<Frame>(l->env);
+    auto frame = NewFrame(l->env);
     auto* f = new LambdaFunction();
     f->program = l->program;
     f->node = l->node;

@@ -46,18 +46,25 @@ Result<Expression> Expression::Compile(std::string_view text, ExprError* error) 
 
 Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, const EvalOptions& options,
                                    ExprError* error) const {
+  FrameRegistry registry;
+  Value r;
   try {
     Evaluator ev(program_, options);
-    auto env = std::make_shared<Frame>(nullptr);
+    ev.set_registry(&registry);
+    auto env = ev.NewFrame(nullptr);
     for (const auto& m : bindings.members()) env->Bind(m.key, m.value);
     ev.root_env = env;
-    Value r = ev.Run(input, env);
+    r = ev.Run(input, env);
+    ev.root_env.reset();
+    env.reset();
+    registry.Collect(r);
     if (r.is_array() && r.array_flags() != 0) {
       // Sequence bookkeeping never leaks to callers.
       r = Value::MakeArray(r.as_array());
     }
     return r;
   } catch (const JsonataError& e) {
+    registry.Collect(Value());
     ExprError err = ToExprError(e);
     if (error) *error = err;
     return err.ToStatus();

@@ -1,6 +1,14 @@
 // Frame: one scope of variable bindings, linked to its enclosing scope.
-// Lambdas capture their frame, so frames are shared (shared_ptr). A frame is
-// written only by the evaluation that created it.
+//
+// Lambdas capture their frame, so frames are shared (shared_ptr). Binding a
+// lambda into the frame it captured makes a reference cycle
+// (`$f := function(){ $f() }`); to reclaim those, every frame created during
+// an evaluation is linked into that evaluation's FrameRegistry, and when the
+// evaluation ends the registry clears the frames that could hold a cycle and
+// that the result cannot reach (see FrameRegistry::Collect). The list holds
+// no ownership: a frame unlinks itself when destroyed.
+//
+// Frames are used by one thread at a time: the evaluation that created them.
 #pragma once
 
 #include <memory>
@@ -16,11 +24,39 @@ namespace weft::expr {
 class Frame;
 using FrameRef = std::shared_ptr<Frame>;
 
-class Frame {
+class FrameRegistry {
  public:
-  explicit Frame(FrameRef parent) : parent_(std::move(parent)) {}
+  FrameRegistry() = default;
+  FrameRegistry(const FrameRegistry&) = delete;
+  FrameRegistry& operator=(const FrameRegistry&) = delete;
+  ~FrameRegistry() { DetachAll(); }
+
+  // Breaks reference cycles among this evaluation's frames: clears the
+  // bindings of every registered frame that bound a function or container
+  // and is not reachable from `result`, then forgets all frames.
+  void Collect(const Value& result);
+
+ private:
+  friend class Frame;
+  void DetachAll();
+  Frame* head_ = nullptr;
+};
+
+class Frame : public std::enable_shared_from_this<Frame> {
+ public:
+  Frame(FrameRef parent, FrameRegistry* registry) : parent_(std::move(parent)), registry_(registry) {
+    if (registry_) {
+      next_ = registry_->head_;
+      if (next_) next_->prev_ = this;
+      registry_->head_ = this;
+    }
+  }
+  ~Frame() { Unlink(); }
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
 
   void Bind(std::string_view name, Value v) {
+    if (v.is_function() || v.is_array() || v.is_object()) may_cycle_ = true;
     for (auto& kv : vars_) {
       if (kv.first == name) {
         kv.second = std::move(v);
@@ -40,10 +76,25 @@ class Frame {
   }
 
   const FrameRef& parent() const { return parent_; }
+  const std::vector<std::pair<std::string, Value>>& bindings() const { return vars_; }
 
  private:
+  friend class FrameRegistry;
+  void Unlink() {
+    if (!registry_) return;
+    if (prev_) prev_->next_ = next_;
+    if (next_) next_->prev_ = prev_;
+    if (registry_->head_ == this) registry_->head_ = next_;
+    prev_ = next_ = nullptr;
+    registry_ = nullptr;
+  }
+
   FrameRef parent_;
   std::vector<std::pair<std::string, Value>> vars_;
+  FrameRegistry* registry_;
+  Frame* prev_ = nullptr;
+  Frame* next_ = nullptr;
+  bool may_cycle_ = false;
 };
 
 }  // namespace weft::expr

@@ -135,6 +135,8 @@ struct Node {
 
   // Lambdas
   std::vector<std::string> params;
+  std::vector<std::string> free_vars;  // variables the body may read from enclosing scopes
+  bool dynamic_scope = false;          // the body calls $eval: it may read any variable
   std::shared_ptr<const Signature> signature;
   NodePtr body;
 

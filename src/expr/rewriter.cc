@@ -1,5 +1,7 @@
 #include "rewriter.h"
 
+#include <algorithm>
+
 #include "error.h"
 #include "evaluator.h"
 
@@ -17,6 +19,9 @@ class Rewriter {
       throw e;
     }
     MarkFastPaths(*out.root);
+    std::vector<std::string> top_free;
+    bool top_dynamic = false;
+    CollectFreeVars(*out.root, top_free, top_dynamic);
     out.slots = std::move(slots_);
     return out;
   }
@@ -384,6 +389,35 @@ class Rewriter {
       n.simple_names = simple;
     }
     ForEachChild(n, [](Node& c) { MarkFastPaths(c); });
+  }
+
+  // Records, for every lambda, the variables its body may read from the
+  // scopes around it (a superset). The evaluator uses it to tell which
+  // bindings a function returned from an evaluation can still need.
+  static void CollectFreeVars(Node& n, std::vector<std::string>& out, bool& dynamic) {
+    auto add = [&](const std::string& name) {
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    };
+    if (n.type == NodeType::kLambda) {
+      std::vector<std::string> inner;
+      bool inner_dynamic = false;
+      if (n.body) CollectFreeVars(*n.body, inner, inner_dynamic);
+      n.free_vars = inner;
+      n.dynamic_scope = inner_dynamic;
+      for (const auto& v : inner)
+        if (std::find(n.params.begin(), n.params.end(), v) == n.params.end()) add(v);
+      dynamic = dynamic || inner_dynamic;
+      return;
+    }
+    if (n.type == NodeType::kVariable) add(n.op);
+    if (n.type == NodeType::kParent && n.slot) add(n.slot->label);
+    if (n.type == NodeType::kFunction && n.procedure && n.procedure->type == NodeType::kVariable &&
+        n.procedure->op == "eval") {
+      dynamic = true;
+    }
+    if (n.type == NodeType::kTransform) add("clone");
+    // focus/index/ancestor variables bound by steps are local to the path
+    ForEachChild(n, [&](Node& c) { CollectFreeVars(c, out, dynamic); });
   }
 
   int label_counter_ = 0;

@@ -141,3 +141,29 @@ TEST(ExpressionApiTest, LambdasOutliveTheirExpression) {
 
 }  // namespace
 }  // namespace weft::expr
+
+namespace weft::expr {
+namespace {
+
+TEST(ExpressionApiTest, ReturnedClosuresKeepWhatTheyRead) {
+  // The block's frame binds both $k (read by the closure) and $unused (not);
+  // after evaluation only what the closure reads is kept alive.
+  Value fn =
+      Eval("($k := 10; $unused := function(){ $unused }; $mk := function($d){ function($x){ $x + $k + $d } }; $mk(5))");
+  ASSERT_TRUE(fn.is_function());
+  Value bindings = Value::MakeObject();
+  bindings.set("f", fn);
+  EXPECT_EQ(Eval("$f(1)", Value(), bindings), Value(16));
+  EXPECT_EQ(Eval("$f(2)", Value(), bindings), Value(17));
+}
+
+TEST(ExpressionApiTest, PartialApplicationsSurviveTheirEvaluation) {
+  Value fn = Eval("($add := function($a, $b){ $a + $b }; $add(?, 100))");
+  ASSERT_TRUE(fn.is_function());
+  Value bindings = Value::MakeObject();
+  bindings.set("g", fn);
+  EXPECT_EQ(Eval("$g(1)", Value(), bindings), Value(101));
+}
+
+}  // namespace
+}  // namespace weft::expr

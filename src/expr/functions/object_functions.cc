@@ -140,6 +140,7 @@ Value Eval(std::vector<Value>& a, const CallContext& ctx) {
   }
   Evaluator sub(program, ctx.ev.options());
   sub.set_root_input(ctx.ev.root_input());
+  sub.set_registry(ctx.ev.registry());
   try {
     return sub.Eval(program->tree.root.get(), input, ctx.env);
   } catch (JsonataError& inner) {
