@@ -126,6 +126,11 @@ inline const CallableBase* AsCallable(const Value& v) {
   return v.is_function() ? static_cast<const CallableBase*>(v.as_function()) : nullptr;
 }
 
+// The context value a function receives when a built-in calls it back
+// ($map, $sort comparators, matchers...): JSONata passes null, which is what
+// a `-` parameter then substitutes.
+inline const Value kCallbackContext = Value::Null();
+
 // Looks up a built-in function by name ("sum"), or nullptr.
 const Value* FindBuiltin(std::string_view name);
 

@@ -293,7 +293,7 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
     }
     case CallableBase::Kind::kChain: {
       const auto* ch = static_cast<const ChainFunction*>(c);
-      Value mid = Apply(ch->first, std::move(args), input, env);
+      Value mid = Apply(ch->first, std::move(args), kCallbackContext, env);
       return Apply(ch->second, {mid}, input, env);
     }
     case CallableBase::Kind::kHost: {
@@ -319,7 +319,7 @@ Value Evaluator::ApplyHof(const Value& fn, const Value& v, const Value& second, 
   args.push_back(v);
   if (arity >= 2) args.push_back(second);
   if (arity >= 3) args.push_back(array);
-  return Apply(fn, std::move(args), ctx.input, ctx.env);
+  return Apply(fn, std::move(args), kCallbackContext, ctx.env);
 }
 
 Value Evaluator::EvalPartial(const Node* n, const Value& input, const FrameRef& env) {
@@ -400,7 +400,7 @@ Value Evaluator::ApplyTransform(const TransformFunction& t, const Value& obj) {
     clone_fn = *b;
   }
   if (!AsCallable(clone_fn)) ThrowAt("T2013", n->position);
-  Value result = Apply(clone_fn, {obj}, Value(), env);
+  Value result = Apply(clone_fn, {obj}, kCallbackContext, env);
   // Only values inside the fresh copy may be modified.
   std::unordered_set<const void*> owned;
   CollectIdentities(result, owned);

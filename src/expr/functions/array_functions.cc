@@ -84,7 +84,7 @@ Value Sort(std::vector<Value>& a, const CallContext& ctx) {
     }
   } else {
     MergeSortValues(items, [&](const Value& x, const Value& y) {
-      return JsTruthy(ctx.ev.Apply(comparator, {x, y}, ctx.input, ctx.env));
+      return JsTruthy(ctx.ev.Apply(comparator, {x, y}, kCallbackContext, ctx.env));
     });
   }
   return Value::MakeArray(std::move(items));

@@ -234,10 +234,11 @@ Value FormatNumber(std::vector<Value>& a, const CallContext&) {
   } else if (pic.picture.find(p.permille) != U32::npos) {
     adjusted = value * 1000;
   }
-  double mantissa = adjusted;
+  // The sign is carried by the sub-picture's prefix; digits come from |x|.
+  double mantissa = std::fabs(adjusted);
   bool has_exp = pic.min_exp > 0;
   int exponent = 0;
-  if (has_exp) {
+  if (has_exp && mantissa != 0 && std::isfinite(mantissa)) {
     double max_m = std::pow(10, pic.scaling);
     double min_m = std::pow(10, pic.scaling - 1);
     while (mantissa < min_m && mantissa != 0) {

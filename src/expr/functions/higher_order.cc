@@ -70,7 +70,7 @@ Value Reduce(std::vector<Value>& a, const CallContext& ctx) {
     std::vector<Value> args{result, items[index]};
     if (arity >= 3) args.emplace_back(static_cast<double>(index));
     if (arity >= 4) args.push_back(seq);
-    result = ctx.ev.Apply(fn, std::move(args), ctx.input, ctx.env);
+    result = ctx.ev.Apply(fn, std::move(args), kCallbackContext, ctx.env);
   }
   return result;
 }

@@ -114,14 +114,14 @@ Value CallRegexFunction(const CallableBase* c, std::vector<Value>& args, const C
 }
 
 bool FirstMatch(const Value& matcher, const std::string& text, const CallContext& ctx, MatchResult& out) {
-  Value r = ctx.ev.Apply(matcher, {Value(text)}, ctx.input, ctx.env);
+  Value r = ctx.ev.Apply(matcher, {Value(text)}, kCallbackContext, ctx.env);
   return ReadMatch(r, out);
 }
 
 bool NextMatch(MatchResult& m, const CallContext& ctx) {
   if (!m.next.is_function()) return false;
   Value fn = m.next;
-  Value r = ctx.ev.Apply(fn, {}, ctx.input, ctx.env);
+  Value r = ctx.ev.Apply(fn, {}, kCallbackContext, ctx.env);
   return ReadMatch(r, m);
 }
 

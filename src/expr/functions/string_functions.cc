@@ -344,7 +344,7 @@ Value Replace(std::vector<Value>& a, const CallContext& ctx) {
       mobj.set("match", Value(m.match));
       mobj.set("index", Value(m.start));
       mobj.set("groups", m.groups);
-      Value r = ctx.ev.Apply(replacement, {mobj}, ctx.input, ctx.env);
+      Value r = ctx.ev.Apply(replacement, {mobj}, kCallbackContext, ctx.env);
       if (!r.is_string()) Fail("D3012", r);
       out += r.as_string();
     }

@@ -69,13 +69,17 @@ if (lines.length !== all.length) {
   process.exit(2);
 }
 
-let failed = 0, passed = 0;
+let failed = 0, passed = 0, positionDiffs = 0;
 for (let i = 0; i < all.length; i++) {
   const c = all[i];
   const got = JSON.parse(lines[i]);
   const ref = await runReference(c);
   if (sameOutcome(ref, got, c.file === 'generated')) {
     passed++;
+    if ('error' in ref && c.file !== 'generated' && ref.error.position !== got.error.position) {
+      positionDiffs++;
+      if (verbose) console.log(`POSITION [${c.file}] ${c.expr}: jsonata ${ref.error.position}, weft ${got.error.position}`);
+    }
     continue;
   }
   failed++;
@@ -86,5 +90,6 @@ for (let i = 0; i < all.length; i++) {
   }
 }
 console.log(`differential: ${cases.length} case-file expressions + ${generated.length} generated`);
+if (positionDiffs) console.log(`(${positionDiffs} errors agree on the code but not on the position)`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
