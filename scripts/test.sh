@@ -4,7 +4,8 @@
 #      differential test against jsonata-js and the benchmark smoke run;
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer + the
 #      libFuzzer targets, all tests again, plus a short fuzzing run;
-#   3. clang-format check.
+#   3. ThreadSanitizer run of the concurrency tests;
+#   4. clang-format and clang-tidy checks.
 #   scripts/test.sh --quick   only step 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,13 @@ for t in expr_fuzz json_fuzz; do
   rm -rf "$corpus"
 done
 
-echo "== format check"
+echo "== ThreadSanitizer (concurrent evaluation, shared values)"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs"
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/core/core_test --gtest_brief=1 --gtest_filter='*Thread*'
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/expr/expr_test --gtest_brief=1 --gtest_filter='LimitsTest.*:ExpressionApiTest.*'
+
+echo "== format and clang-tidy"
 scripts/check-format.sh
+scripts/check-tidy.sh build/ci
 echo "all checks passed"

@@ -35,7 +35,7 @@ void AppendJsNumber(std::string& out, double value) {
     negative = true;
     ++p;
   }
-  char digits[32];
+  char digits[32] = {};
   int k = 0;
   while (p < end && *p != 'e') {
     if (*p != '.') digits[k++] = *p;
@@ -76,9 +76,13 @@ std::string JsNumberToString(double value) {
 
 std::string JsNumberToStringPrecision(double value, int precision) {
   if (!std::isfinite(value)) return JsNumberToString(value);
+  // Integers with at most `precision` digits are unchanged by the rounding.
+  if (std::fabs(value) < 1e15 && std::trunc(value) == value && precision >= 15) return JsNumberToString(value);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*e", precision - 1, value);
-  return JsNumberToString(std::strtod(buf, nullptr));
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific, precision - 1);
+  double rounded = value;
+  if (ec == std::errc()) std::from_chars(buf, end, rounded);
+  return JsNumberToString(rounded);
 }
 
 }  // namespace weft

@@ -259,7 +259,9 @@ Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
   Value result;
   switch (n->type) {
     case NodeType::kPath:
-      result = n->simple_names && !input.is_array() ? EvalSimplePath(n, input, env) : EvalPath(n, input, env);
+      result = n->simple_names && (!input.is_array() || n->items[0]->type == NodeType::kVariable)
+                   ? EvalSimplePath(n, input, env)
+                   : EvalPath(n, input, env);
       break;
     case NodeType::kBinary: result = EvalBinary(n, input, env); break;
     case NodeType::kUnary: result = EvalUnary(n, input, env); break;
@@ -382,12 +384,18 @@ Value Evaluator::Eval(const Node* n, const Value& input, const FrameRef& env) {
 // takes over from that step.
 Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRef& env) {
   const auto& steps = n->items;
+  size_t first = 0;
+  Value start;
   const Value* cur = &input;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    if (!cur->is_object()) {
-      if (cur->is_array()) break;
-      return Value();
-    }
+  if (steps[0]->type == NodeType::kVariable) {
+    // `$var.a.b`: the variable's value is the start of the walk.
+    start = Eval(steps[0].get(), input, env);
+    if (start.is_array()) return EvalPath(n, input, env);
+    cur = &start;
+    first = 1;
+  }
+  for (size_t i = first; i < steps.size(); ++i) {
+    if (!cur->is_object()) return Value();
     const Value* next = cur->find(steps[i]->op);
     if (!next || next->is_undefined()) return Value();
     if (next->is_array()) {
@@ -415,7 +423,6 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
     }
     cur = next;
   }
-  if (cur->is_array()) return EvalPath(n, input, env);
   return *cur;
 }
 

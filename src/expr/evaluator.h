@@ -187,9 +187,9 @@ class Evaluator {
   Value EvalFilter(const Node* predicate, Value input, const FrameRef& env);
   Value EvalBinary(const Node* n, const Value& input, const FrameRef& env);
   Value EvalUnary(const Node* n, const Value& input, const FrameRef& env);
-  Value EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, int position, Value input,
+  Value EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, int position, const Value& input,
                   const FrameRef& env);
-  Value EvalSort(const Node* sort, Value input, const FrameRef& env);
+  Value EvalSort(const Node* sort, const Value& input, const FrameRef& env);
   Value EvalFunctionCall(const Node* n, const Value& input, const FrameRef& env, const Value* apply_to);
   Value EvalPartial(const Node* n, const Value& input, const FrameRef& env);
   Value EvalApply(const Node* n, const Value& input, const FrameRef& env);

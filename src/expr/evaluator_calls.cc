@@ -49,9 +49,28 @@ void CollectIdentities(const Value& v, std::unordered_set<const void*>& ids) {
 
 }  // namespace
 
-Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, int position, Value input,
+Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs, int position, const Value& input,
                            const FrameRef& env) {
   bool reduce = input.is_array() && input.has_flag(kArrayTupleStream);
+  if (!input.is_array()) {
+    // One context item (the usual object constructor): no grouping needed.
+    // Each pair yields at most one key; a key made by two pairs is D1009.
+    Value result = Value::MakeObject();
+    std::vector<std::pair<std::string, size_t>> seen;
+    for (size_t pi = 0; pi < pairs.size(); ++pi) {
+      Value key = Eval(pairs[pi].first.get(), input, env);
+      if (key.is_undefined()) continue;
+      if (!key.is_string()) ThrowAt("T1003", position, "", key);
+      for (const auto& s : seen)
+        if (s.first == key.as_string()) ThrowAt("D1009", position, "", key);
+      seen.emplace_back(key.as_string(), pi);
+    }
+    for (auto& [key, pi] : seen) {
+      Value v = Eval(pairs[pi].second.get(), input, env);
+      if (v.is_defined()) result.set(std::move(key), std::move(v));
+    }
+    return result;
+  }
   Value::Array items;
   if (input.is_array()) {
     items = input.as_array();
@@ -118,7 +137,7 @@ Value Evaluator::EvalGroup(const std::vector<std::pair<NodePtr, NodePtr>>& pairs
   return result;
 }
 
-Value Evaluator::EvalSort(const Node* sort, Value input, const FrameRef& env) {
+Value Evaluator::EvalSort(const Node* sort, const Value& input, const FrameRef& env) {
   bool tuple_sort = input.is_array() && input.has_flag(kArrayTupleStream);
   Value::Array items;
   if (input.is_array()) {

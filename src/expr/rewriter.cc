@@ -379,9 +379,12 @@ class Rewriter {
     if (n.type == NodeType::kVariable && !n.op.empty()) n.builtin = FindBuiltin(n.op);
     if (n.type == NodeType::kPath && !n.keep_singleton_array && !n.group && !n.tuple) {
       bool simple = true;
-      for (auto& s : n.items) {
-        if (s->type != NodeType::kName || !s->stages.empty() || !s->predicates.empty() || s->tuple || s->group ||
-            s->keep_array || !s->focus.empty() || !s->index_var.empty() || s->ancestor) {
+      for (size_t i = 0; i < n.items.size() && simple; ++i) {
+        const auto& s = n.items[i];
+        // The first step may also be a variable ($v.price); later ones are names.
+        bool var_head = i == 0 && s->type == NodeType::kVariable && n.items.size() > 1;
+        if ((s->type != NodeType::kName && !var_head) || !s->stages.empty() || !s->predicates.empty() || s->tuple ||
+            s->group || s->keep_array || !s->focus.empty() || !s->index_var.empty() || s->ancestor) {
           simple = false;
           break;
         }

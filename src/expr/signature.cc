@@ -1,7 +1,5 @@
 #include "signature.h"
 
-#include <functional>
-
 #include "error.h"
 
 namespace weft::expr {
@@ -78,6 +76,7 @@ Signature Signature::Parse(std::string_view text) {
       case '?':
       case '+':
         if (prev) prev->quant = c;
+        if (c == '+') sig.has_repeat_ = true;
         ++pos;
         continue;
       case '(': {
@@ -108,37 +107,79 @@ Signature Signature::Parse(std::string_view text) {
   return sig;
 }
 
+int Signature::MatchFrom(std::string_view s, bool anchored, size_t param_limit, size_t pi, size_t si,
+                         std::vector<int>& counts) const {
+  // Backtracking, greedy like the regular expression JSONata builds.
+  if (pi == param_limit) return (!anchored || si == s.size()) ? static_cast<int>(si) : -1;
+  const Param& p = params_[pi];
+  auto accepts = [&](size_t i) { return i < s.size() && p.symbols.find(s[i]) != std::string::npos; };
+  size_t max_take = 0;
+  if (p.quant == '+') {
+    while (accepts(si + max_take)) ++max_take;
+  } else {
+    max_take = accepts(si) ? 1 : 0;
+  }
+  size_t min_take = (p.quant == '?') ? 0 : 1;
+  for (size_t take = max_take + 1; take-- > min_take;) {
+    counts[pi] = static_cast<int>(take);
+    int r = MatchFrom(s, anchored, param_limit, pi + 1, si + take, counts);
+    if (r >= 0) return r;
+  }
+  return -1;
+}
+
 int Signature::Match(std::string_view s, bool anchored, size_t param_limit, std::vector<int>* counts) const {
   std::vector<int> local(param_limit, 0);
-  // Backtracking, greedy like the regular expression JSONata builds.
-  std::function<int(size_t, size_t)> go = [&](size_t pi, size_t si) -> int {
-    if (pi == param_limit) return (!anchored || si == s.size()) ? static_cast<int>(si) : -1;
-    const Param& p = params_[pi];
-    auto accepts = [&](size_t i) { return i < s.size() && p.symbols.find(s[i]) != std::string::npos; };
-    size_t max_take = 0;
-    if (p.quant == '+') {
-      while (accepts(si + max_take)) ++max_take;
-    } else {
-      max_take = accepts(si) ? 1 : 0;
-    }
-    size_t min_take = (p.quant == '?') ? 0 : 1;
-    for (size_t take = max_take + 1; take-- > min_take;) {
-      local[pi] = static_cast<int>(take);
-      int r = go(pi + 1, si + take);
-      if (r >= 0) return r;
-    }
-    return -1;
-  };
-  int r = go(0, 0);
-  if (r >= 0 && counts) *counts = local;
+  int r = MatchFrom(s, anchored, param_limit, 0, 0, local);
+  if (r >= 0 && counts) *counts = std::move(local);
   return r;
 }
+
+namespace {
+
+// Array parameters: checks a<t> item types and wraps a single value.
+void CheckArrayArg(const char type, const std::string& subtype, char single, size_t index, Value& arg) {
+  if (type != 'a' || single == 'm') return;
+  bool ok = true;
+  if (!subtype.empty()) {
+    if (single != 'a') {
+      ok = (single == subtype[0] && subtype.size() == 1);
+    } else if (arg.size() > 0) {
+      char item_type = SignatureSymbol(arg.as_array()[0]);
+      if (item_type != subtype[0]) {
+        ok = false;
+      } else {
+        for (const auto& item : arg.as_array())
+          if (SignatureSymbol(item) != item_type) ok = false;
+      }
+    }
+  }
+  if (!ok) {
+    JsonataError e("T0412");
+    e.index = static_cast<int>(index + 1);
+    e.value = arg;
+    e.detail = subtype;
+    throw e;
+  }
+  if (single != 'a') arg = Value::MakeArray({std::move(arg)});
+}
+
+}  // namespace
 
 std::vector<Value> Signature::Validate(std::vector<Value> args, const Value& context) const {
   std::string supplied;
   supplied.reserve(args.size());
   for (const auto& a : args) supplied += SignatureSymbol(a);
   std::vector<int> counts;
+  // One argument per parameter, each accepted by its parameter: that is the
+  // only way such a call can match, so the backtracking matcher is skipped.
+  bool direct = !has_repeat_ && args.size() == params_.size();
+  for (size_t i = 0; direct && i < args.size(); ++i) direct = params_[i].symbols.find(supplied[i]) != std::string::npos;
+  if (direct) {
+    for (size_t i = 0; i < args.size(); ++i)
+      CheckArrayArg(params_[i].type, params_[i].subtype, supplied[i], i, args[i]);
+    return args;
+  }
   if (Match(supplied, true, params_.size(), &counts) < 0) {
     // Find the first argument that fails, as JSONata reports it.
     int good_to = 0;
@@ -182,32 +223,8 @@ std::vector<Value> Signature::Validate(std::vector<Value> args, const Value& con
       continue;
     }
     for (int k = 0; k < n; ++k, ++arg_index) {
-      Value arg = args[arg_index];
-      char single = supplied[arg_index];
-      if (p.type == 'a' && single != 'm') {
-        bool ok = true;
-        if (!p.subtype.empty()) {
-          if (single != 'a') {
-            ok = (std::string(1, single) == p.subtype);
-          } else if (arg.size() > 0) {
-            char item_type = SignatureSymbol(arg.as_array()[0]);
-            if (item_type != p.subtype[0]) {
-              ok = false;
-            } else {
-              for (const auto& item : arg.as_array())
-                if (SignatureSymbol(item) != item_type) ok = false;
-            }
-          }
-        }
-        if (!ok) {
-          JsonataError e("T0412");
-          e.index = static_cast<int>(arg_index + 1);
-          e.value = arg;
-          e.detail = p.subtype;
-          throw e;
-        }
-        if (single != 'a') arg = Value::MakeArray({arg});
-      }
+      Value arg = std::move(args[arg_index]);
+      CheckArrayArg(p.type, p.subtype, supplied[arg_index], arg_index, arg);
       out.push_back(std::move(arg));
     }
   }

@@ -39,6 +39,9 @@ class Signature {
   // Matches the argument symbols; returns per-parameter counts (anchored=true
   // requires the whole string to match). Returns matched length, or -1.
   int Match(std::string_view sig, bool anchored, size_t param_limit, std::vector<int>* counts) const;
+  int MatchFrom(std::string_view sig, bool anchored, size_t param_limit, size_t pi, size_t si,
+                std::vector<int>& counts) const;
+  bool has_repeat_ = false;  // some parameter has '+'
 
   std::string definition_;
   std::vector<Param> params_;

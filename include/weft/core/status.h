@@ -121,8 +121,9 @@ class [[nodiscard]] Result {
     if (!weft_status_.ok()) return weft_status_; \
   } while (0)
 
-// Declares `lhs` from a Result expression, or returns its error.
+// Declares `lhs` from a Result expression, or returns its error. (`lhs` is a
+// declaration, so it cannot be parenthesized.)
 #define WEFT_ASSIGN_OR_RETURN(lhs, expr)                                                                \
   auto WEFT_CONCAT_(weft_result_, __LINE__) = (expr);                                                   \
   if (!WEFT_CONCAT_(weft_result_, __LINE__).ok()) return WEFT_CONCAT_(weft_result_, __LINE__).status(); \
-  lhs = std::move(WEFT_CONCAT_(weft_result_, __LINE__)).value()
+  lhs = std::move(WEFT_CONCAT_(weft_result_, __LINE__)).value()  // NOLINT(bugprone-macro-parentheses)

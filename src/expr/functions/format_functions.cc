@@ -219,9 +219,11 @@ Value FormatNumber(std::vector<Value>& a, const CallContext&) {
   }
   if (subs.size() > 2) throw JsonataError("D3080");
   std::vector<PictureParts> parts;
+  parts.reserve(subs.size());
   for (const auto& s : subs) parts.push_back(SplitParts(p, s));
   for (const auto& pp : parts) Validate(p, pp);
   std::vector<PictureVars> vars;
+  vars.reserve(parts.size() + 1);
   for (const auto& pp : parts) vars.push_back(Analyse(p, pp));
   if (vars.size() == 1) {
     vars.push_back(vars[0]);
@@ -289,7 +291,7 @@ Value FormatNumber(std::vector<Value>& a, const CallContext&) {
     }
   }
   dpos = static_cast<int>(s.find(p.decimal));
-  for (int pos : pic.frac_groups) s.insert(static_cast<size_t>(pos + dpos + 1), 1, p.grouping);
+  for (int pos : pic.frac_groups) s.insert(static_cast<size_t>(pos) + static_cast<size_t>(dpos) + 1, 1, p.grouping);
   dpos = static_cast<int>(s.find(p.decimal));
   if (pic.frac_groups.empty() && dpos == static_cast<int>(s.size()) - 1) s.pop_back();
   if (has_exp) {

@@ -1,5 +1,7 @@
 // $number $floor $ceil $round $abs $sqrt $power $random $formatBase
 // $boolean $not
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <random>
@@ -103,19 +105,23 @@ Value Power(std::vector<Value>& a, const CallContext&) {
   return Value(r);
 }
 
-// Shifts the decimal point of x by `places` using its decimal text, as
-// JSONata does to avoid binary rounding artefacts.
+// Shifts the decimal point of x by `places` using its shortest decimal form,
+// as JSONata does (through strings) to avoid binary rounding artefacts:
+// 1.005 shifted by 2 is 100.5, not 100.49999999999999.
 double ShiftDecimal(double x, int places) {
-  std::string s = JsNumberToString(x);
-  size_t e = s.find('e');
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 8, x, std::chars_format::scientific);
+  if (ec != std::errc()) return x * std::pow(10, places);
+  char* e = std::find(buf, end, 'e');
   int exp = 0;
-  std::string mant = s;
-  if (e != std::string::npos) {
-    mant = s.substr(0, e);
-    exp = std::atoi(s.c_str() + e + 1);
-  }
-  std::string t = mant + "e" + std::to_string(exp + places);
-  return std::strtod(t.c_str(), nullptr);
+  std::from_chars(e + (e[1] == '+' ? 2 : 1), end, exp);
+  int shifted = exp + places;
+  char* p = e + 1;
+  if (shifted < 0) *p++ = '-';
+  auto [pend, pec] = std::to_chars(p, buf + sizeof buf, shifted < 0 ? -shifted : shifted);
+  double out = x;
+  std::from_chars(buf, pend, out);
+  return out;
 }
 
 Value Round(std::vector<Value>& a, const CallContext&) {
