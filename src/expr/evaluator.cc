@@ -398,6 +398,17 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
     if (!cur->is_object()) return Value();
     const Value* next = cur->find(steps[i]->op);
     if (!next || next->is_undefined()) return Value();
+    for (const auto& st : steps[i]->stages) {
+      // A constant index: JSONata treats a single value as a one-item list.
+      const Value* list = next->is_array() ? next->as_array().data() : next;
+      auto len = static_cast<int64_t>(next->is_array() ? next->size() : 1);
+      auto k = static_cast<int64_t>(std::floor(st.expr->literal.as_number()));
+      if (k < 0) k += len;
+      if (k < 0 || k >= len) return Value();
+      next = &list[k];
+      // An item that is itself an array follows the general rules.
+      if (next->is_array() || next->is_undefined()) return EvalPath(n, input, env);
+    }
     if (next->is_array()) {
       if (i + 1 == steps.size()) {
         // last step yielding an array: returned as is, unless it is a sequence

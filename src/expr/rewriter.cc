@@ -383,8 +383,13 @@ class Rewriter {
         const auto& s = n.items[i];
         // The first step may also be a variable ($v.price); later ones are names.
         bool var_head = i == 0 && s->type == NodeType::kVariable && n.items.size() > 1;
-        if ((s->type != NodeType::kName && !var_head) || !s->stages.empty() || !s->predicates.empty() || s->tuple ||
-            s->group || s->keep_array || !s->focus.empty() || !s->index_var.empty() || s->ancestor) {
+        // Name steps may carry constant indexes (Order[0]).
+        bool index_stages = s->type == NodeType::kName;
+        for (const auto& st : s->stages)
+          if (st.kind != Stage::Kind::kFilter || st.expr->type != NodeType::kNumber) index_stages = false;
+        if ((s->type != NodeType::kName && !var_head) || (!s->stages.empty() && !index_stages) ||
+            !s->predicates.empty() || s->tuple || s->group || s->keep_array || !s->focus.empty() ||
+            !s->index_var.empty() || s->ancestor) {
           simple = false;
           break;
         }
