@@ -37,7 +37,10 @@ struct ObjectNode : detail::HeapNode {
       return it == index->end() ? nullptr : &members[it->second];
     }
     for (const auto& m : members) {
-      if (m.key.size() == key.size() && std::memcmp(m.key.data(), key.data(), key.size()) == 0) return &m;
+      // size and first byte decide most mismatches without calling memcmp
+      if (m.key.size() == key.size() && (key.empty() || m.key[0] == key[0]) &&
+          std::memcmp(m.key.data(), key.data(), key.size()) == 0)
+        return &m;
     }
     return nullptr;
   }

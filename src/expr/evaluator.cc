@@ -216,14 +216,14 @@ Evaluator::Evaluator(std::shared_ptr<const Program> program, const EvalOptions& 
   if (options_.timeout_ms > 0) deadline_ns_ = clock_->MonotonicNanos() + options_.timeout_ms * 1'000'000;
 }
 
-void Evaluator::CheckLimits() {
+void Evaluator::LimitExceededOrTick() {
   if (depth_ > options_.max_depth) {
     JsonataError e("U1001");
     e.detail = "Stack overflow error: evaluation nested deeper than " + std::to_string(options_.max_depth) +
                " levels. Check for non-terminating recursive function. Consider rewriting as tail-recursive.";
     throw e;
   }
-  if (deadline_ns_ != 0 && (++tick_ & 255) == 0 && clock_->MonotonicNanos() > deadline_ns_) {
+  if (deadline_ns_ != 0 && clock_->MonotonicNanos() > deadline_ns_) {
     JsonataError e("U1002");
     e.detail =
         "Expression evaluation timeout after " + std::to_string(options_.timeout_ms) + " ms: Check for infinite loop";
@@ -249,6 +249,7 @@ Value Evaluator::Run(const Value& input, const FrameRef& env) {
 
 FrameRef Evaluator::FrameFromTuple(const FrameRef& env, const Value& tuple) {
   auto f = NewFrame(env);
+  f->Reserve(tuple.size());
   for (const auto& m : tuple.members()) f->Bind(m.key, m.value);
   return f;
 }

@@ -198,7 +198,10 @@ class Evaluator {
   Value ApplyInner(const Value& proc, std::vector<Value> args, const Value& input, const FrameRef& env);
   Value ApplyTransform(const TransformFunction& t, const Value& obj);
   FrameRef FrameFromTuple(const FrameRef& env, const Value& tuple);
-  void CheckLimits();
+  void CheckLimits() {
+    if (depth_ > options_.max_depth || (deadline_ns_ != 0 && (++tick_ & 255) == 0)) LimitExceededOrTick();
+  }
+  void LimitExceededOrTick();
 
   std::shared_ptr<const Program> program_;
   FrameRegistry* registry_ = nullptr;

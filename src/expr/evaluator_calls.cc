@@ -265,7 +265,10 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
         args = l->node->signature->Validate(std::move(args), input);
       }
       auto frame = NewFrame(l->env);
-      for (size_t i = 0; i < l->params.size(); ++i) frame->Bind(l->params[i], i < args.size() ? args[i] : Value());
+      frame->Reserve(l->params.size());
+      for (size_t i = 0; i < l->params.size(); ++i) {
+        frame->Bind(l->params[i], i < args.size() ? std::move(args[i]) : Value());
+      }
       if (l->thunk) {
         // a thunk is itself returned (never applied directly) - see Apply()
         return proc;

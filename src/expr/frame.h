@@ -55,6 +55,8 @@ class Frame : public std::enable_shared_from_this<Frame> {
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
 
+  void Reserve(size_t n) { vars_.reserve(n); }
+
   void Bind(std::string_view name, Value v) {
     if (v.is_function() || v.is_array() || v.is_object()) may_cycle_ = true;
     for (auto& kv : vars_) {
@@ -70,7 +72,8 @@ class Frame : public std::enable_shared_from_this<Frame> {
   const Value* Lookup(std::string_view name) const {
     for (const Frame* f = this; f; f = f->parent_.get()) {
       for (const auto& kv : f->vars_)
-        if (kv.first == name) return &kv.second;
+        if (kv.first.size() == name.size() && (name.empty() || kv.first[0] == name[0]) && kv.first == name)
+          return &kv.second;
     }
     return nullptr;
   }
