@@ -37,7 +37,17 @@ struct BuiltinDef {
 // Callable kinds. All derive from weft::FunctionObject.
 class CallableBase : public FunctionObject {
  public:
-  enum class Kind : uint8_t { kLambda, kBuiltin, kPartialNative, kRegex, kTransform, kChain, kHost, kMatchNext };
+  enum class Kind : uint8_t {
+    kLambda,
+    kBuiltin,
+    kPartialNative,
+    kRegex,
+    kTransform,
+    kChain,
+    kHost,
+    kMatchNext,
+    kClosure
+  };
   explicit CallableBase(Kind k) : kind(k) {}
   const Kind kind;
 };
@@ -50,8 +60,28 @@ class LambdaFunction final : public CallableBase {
   const Node* node = nullptr;              // kLambda node
   std::vector<std::string> params;
   Value input;
-  FrameRef env;
+  // The defining scope. Owning while the evaluation runs; once the lambda
+  // escapes in a result, a ClosureHeap owns the scope and this is a plain
+  // (non-owning) pointer, which is what keeps closures free of cycles.
+  mutable FrameRef env;
+  const FrameRegistry* origin = nullptr;  // the evaluation that created it
   bool thunk = false;
+};
+
+// The frames that escaped functions of one evaluation still need.
+struct ClosureHeap {
+  std::vector<FrameRef> frames;
+};
+
+// A function value returned from an evaluation: the function plus the heap
+// that owns the scopes it (and the functions it can reach) read.
+class ClosureFunction final : public CallableBase {
+ public:
+  ClosureFunction(Value f, std::shared_ptr<ClosureHeap> h)
+      : CallableBase(Kind::kClosure), inner(std::move(f)), heap(std::move(h)) {}
+  int arity() const override { return static_cast<const FunctionObject*>(inner.as_function())->arity(); }
+  Value inner;
+  std::shared_ptr<ClosureHeap> heap;
 };
 
 class BuiltinFunction final : public CallableBase {
@@ -101,7 +131,8 @@ class TransformFunction final : public CallableBase {
   int arity() const override { return 1; }
   std::shared_ptr<const Program> program;
   const Node* node = nullptr;
-  FrameRef env;
+  mutable FrameRef env;  // see LambdaFunction::env
+  const FrameRegistry* origin = nullptr;
 };
 
 // f ~> g where both are functions: x => g(f(x)).
@@ -167,7 +198,12 @@ class Evaluator {
   const EvalOptions& options() const { return options_; }
 
   // A new scope whose frame is registered with this evaluation's registry.
-  FrameRef NewFrame(FrameRef parent) { return std::make_shared<Frame>(std::move(parent), registry_); }
+  FrameRef NewFrame(FrameRef parent) {
+    // A scope reached through an escaped closure is held by a non-owning
+    // pointer; the new child frame takes ownership of its parent.
+    if (parent && parent.use_count() == 0) parent = parent->shared_from_this();
+    return std::make_shared<Frame>(std::move(parent), registry_);
+  }
   // Evaluations nested in this one ($eval) register their frames here too.
   FrameRegistry* registry() const { return registry_; }
   void set_registry(FrameRegistry* r) { registry_ = r; }
@@ -203,7 +239,24 @@ class Evaluator {
   }
   void LimitExceededOrTick();
 
+  // Sets the program whose nodes are being evaluated (a lambda's body belongs
+  // to the program that defined it, which may be an earlier expression's).
+  class ProgramScope {
+   public:
+    ProgramScope(Evaluator* ev, const std::shared_ptr<const Program>* p) : ev_(ev), saved_(ev->current_program_) {
+      ev->current_program_ = p;
+    }
+    ~ProgramScope() { ev_->current_program_ = saved_; }
+    ProgramScope(const ProgramScope&) = delete;
+    ProgramScope& operator=(const ProgramScope&) = delete;
+
+   private:
+    Evaluator* ev_;
+    const std::shared_ptr<const Program>* saved_;
+  };
+
   std::shared_ptr<const Program> program_;
+  const std::shared_ptr<const Program>* current_program_ = &program_;
   FrameRegistry* registry_ = nullptr;
   EvalOptions options_;
   const Clock* clock_;

@@ -199,11 +199,13 @@ Value Evaluator::EvalSort(const Node* sort, const Value& input, const FrameRef& 
 
 Value Evaluator::EvalLambda(const Node* n, const Value& input, const FrameRef& env) {
   auto* f = new LambdaFunction();
-  f->program = program_;
+  f->program = *current_program_;
   f->node = n;
   f->params = n->params;
   f->input = input;
   f->env = env;
+  f->origin = registry_;
+  if (registry_) registry_->NoteClosureCreated();
   f->thunk = n->thunk;
   return Value::FromFunction(f);
 }
@@ -237,6 +239,7 @@ Value Evaluator::Apply(const Value& proc, std::vector<Value> args, const Value& 
     const auto* thunk = static_cast<const LambdaFunction*>(c);
     if (!thunk->thunk) break;
     Value keep = result;  // the thunk must outlive this iteration
+    ProgramScope scope(this, &thunk->program);
     const Node* call = thunk->node->body.get();
     Value next = Eval(call->procedure.get(), thunk->input, thunk->env);
     std::vector<Value> next_args;
@@ -273,6 +276,7 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
         // a thunk is itself returned (never applied directly) - see Apply()
         return proc;
       }
+      ProgramScope scope(this, &l->program);
       return Eval(l->node->body.get(), l->input, frame);
     }
     case CallableBase::Kind::kBuiltin: {
@@ -318,6 +322,8 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
       Value mid = Apply(ch->first, std::move(args), kCallbackContext, env);
       return Apply(ch->second, {mid}, input, env);
     }
+    case CallableBase::Kind::kClosure:
+      return ApplyInner(static_cast<const ClosureFunction*>(c)->inner, std::move(args), input, env);
     case CallableBase::Kind::kHost: {
       const auto* h = static_cast<const HostCallable*>(c);
       if (h->sig) args = h->sig->Validate(std::move(args), input);
@@ -367,6 +373,8 @@ Value Evaluator::EvalPartial(const Node* n, const Value& input, const FrameRef& 
     f->node = l->node;
     f->input = l->input;
     f->env = frame;
+    f->origin = registry_;
+    if (registry_) registry_->NoteClosureCreated();
     for (size_t i = 0; i < l->params.size(); ++i) {
       if (i < args.size() && placeholder[i]) {
         f->params.push_back(l->params[i]);
@@ -405,14 +413,17 @@ Value Evaluator::EvalApply(const Node* n, const Value& input, const FrameRef& en
 
 Value Evaluator::EvalTransform(const Node* n, const Value& /*input*/, const FrameRef& env) {
   auto* t = new TransformFunction();
-  t->program = program_;
+  t->program = *current_program_;
   t->node = n;
   t->env = env;
+  t->origin = registry_;
+  if (registry_) registry_->NoteClosureCreated();
   return Value::FromFunction(t);
 }
 
 Value Evaluator::ApplyTransform(const TransformFunction& t, const Value& obj) {
   if (obj.is_undefined()) return Value();
+  ProgramScope scope(this, &t.program);
   const Node* n = t.node;
   const FrameRef& env = t.env;
   Value clone_fn;

@@ -57,14 +57,14 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
     r = ev.Run(input, env);
     ev.root_env.reset();
     env.reset();
-    registry.Collect(r);
+    r = registry.Collect(std::move(r));
     if (r.is_array() && r.array_flags() != 0) {
       // Sequence bookkeeping never leaks to callers.
       r = Value::MakeArray(r.as_array());
     }
     return r;
   } catch (const JsonataError& e) {
-    registry.Collect(Value());
+    (void)registry.Collect(Value());
     ExprError err = ToExprError(e);
     if (error) *error = err;
     return err.ToStatus();

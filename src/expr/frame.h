@@ -31,15 +31,21 @@ class FrameRegistry {
   FrameRegistry& operator=(const FrameRegistry&) = delete;
   ~FrameRegistry() { DetachAll(); }
 
-  // Breaks reference cycles among this evaluation's frames: clears the
-  // bindings of every registered frame that bound a function or container
-  // and is not reachable from `result`, then forgets all frames.
-  void Collect(const Value& result);
+  // Ends an evaluation: drops the bindings that no function in `result` can
+  // read (breaking cycles among this evaluation's frames), hands the scopes
+  // that escaping functions need to a heap owned by the returned functions,
+  // and forgets all frames. Returns the result with its functions wrapped.
+  Value Collect(Value result);
+
+  // Called when the evaluation creates a function that captures a scope.
+  // Without one, no cycle or escaping scope can exist and Collect is free.
+  void NoteClosureCreated() { closures_created_ = true; }
 
  private:
   friend class Frame;
   void DetachAll();
   Frame* head_ = nullptr;
+  bool closures_created_ = false;
 };
 
 class Frame : public std::enable_shared_from_this<Frame> {

@@ -13,8 +13,10 @@ namespace {
 // if it calls $eval), a transform needs all of its scope.
 class Reach {
  public:
+  explicit Reach(const FrameRegistry* self) : self_(self) {}
   std::unordered_map<const Frame*, std::unordered_set<std::string>> needed;
-  std::unordered_set<const Frame*> whole;  // frames needed in full
+  std::unordered_set<const Frame*> whole;     // frames needed in full
+  std::vector<const CallableBase*> escaping;  // this evaluation's lambdas/transforms reachable
 
   void Visit(const Value& v) {
     switch (v.kind()) {
@@ -53,6 +55,9 @@ class Reach {
     switch (c->kind) {
       case CallableBase::Kind::kLambda: {
         const auto* l = static_cast<const LambdaFunction*>(c);
+        // Functions of earlier evaluations are owned by their own heaps.
+        if (l->origin != self_) return;
+        escaping.push_back(c);
         Visit(l->input);
         if (l->node->dynamic_scope) {
           WholeChain(l->env.get());
@@ -64,7 +69,13 @@ class Reach {
         }
         break;
       }
-      case CallableBase::Kind::kTransform: WholeChain(static_cast<const TransformFunction*>(c)->env.get()); break;
+      case CallableBase::Kind::kTransform: {
+        const auto* t = static_cast<const TransformFunction*>(c);
+        if (t->origin != self_) return;
+        escaping.push_back(c);
+        WholeChain(t->env.get());
+        break;
+      }
       case CallableBase::Kind::kPartialNative: {
         const auto* p = static_cast<const PartialNativeFunction*>(c);
         Visit(p->target);
@@ -82,38 +93,96 @@ class Reach {
   }
 
   std::unordered_set<const CallableBase*> seen_functions_;
+  const FrameRegistry* self_;
 };
+
+// Replaces every function in a result by a closure that owns `heap`.
+Value WrapFunctions(const Value& v, const std::shared_ptr<ClosureHeap>& heap) {
+  switch (v.kind()) {
+    case Value::Kind::kFunction:
+      if (AsCallable(v)->kind == CallableBase::Kind::kClosure) return v;
+      return Value::FromFunction(new ClosureFunction(v, heap));
+    case Value::Kind::kArray: {
+      Value::Array out;
+      out.reserve(v.size());
+      for (const auto& x : v.as_array()) out.push_back(WrapFunctions(x, heap));
+      return Value::MakeArray(std::move(out), v.array_flags());
+    }
+    case Value::Kind::kObject: {
+      Value o = Value::MakeObject();
+      for (const auto& m : v.members()) o.set(m.key, WrapFunctions(m.value, heap));
+      return o;
+    }
+    default: return v;
+  }
+}
+
+bool ContainsFunction(const Value& v) {
+  if (v.is_function()) return true;
+  if (v.is_array()) {
+    for (const auto& x : v.as_array())
+      if (ContainsFunction(x)) return true;
+  } else if (v.is_object()) {
+    for (const auto& m : v.members())
+      if (ContainsFunction(m.value)) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
-void FrameRegistry::Collect(const Value& result) {
+Value FrameRegistry::Collect(Value result) {
+  if (!closures_created_) {
+    DetachAll();
+    return result;
+  }
   std::vector<Frame*> candidates;
   for (Frame* f = head_; f; f = f->next_)
     if (f->may_cycle_) candidates.push_back(f);
-  if (!candidates.empty()) {
-    Reach reach;
-    reach.Visit(result);
-    // Bindings no returned function can read are dropped; that is what
-    // breaks cycles such as a lambda bound in the scope it captured.
-    std::vector<FrameRef> hold;
-    std::vector<std::pair<std::string, Value>> dropped;
-    for (Frame* f : candidates) {
-      if (reach.whole.count(f)) continue;
-      hold.push_back(f->shared_from_this());
-      auto it = reach.needed.find(f);
-      std::vector<std::pair<std::string, Value>> kept;
-      for (auto& kv : f->vars_) {
-        bool keep = it != reach.needed.end() && it->second.count(kv.first);
-        (keep ? kept : dropped).push_back(std::move(kv));
-      }
-      f->vars_.swap(kept);
-      // `kept` now holds the moved-from entries; dropping it releases nothing.
-    }
-    // Values are released only now, when no frame is being edited.
-    dropped.clear();
-    hold.clear();
+  const bool has_functions = ContainsFunction(result);
+  if (candidates.empty() && !has_functions) {
+    DetachAll();
+    return result;
   }
+  Reach reach(this);
+  if (has_functions) reach.Visit(result);
+  // Bindings no returned function can read are dropped; that is what breaks
+  // cycles such as a lambda bound in the scope it captured.
+  std::vector<FrameRef> hold;
+  std::vector<std::pair<std::string, Value>> dropped;
+  for (Frame* f : candidates) {
+    if (reach.whole.count(f)) continue;
+    hold.push_back(f->shared_from_this());
+    auto it = reach.needed.find(f);
+    std::vector<std::pair<std::string, Value>> kept;
+    for (auto& kv : f->vars_) {
+      bool keep = it != reach.needed.end() && it->second.count(kv.first);
+      (keep ? kept : dropped).push_back(std::move(kv));
+    }
+    f->vars_.swap(kept);
+  }
+  if (!reach.escaping.empty()) {
+    // Functions leave the evaluation: a heap takes ownership of the scopes
+    // they read, and their own links to those scopes stop owning. The
+    // result holds the heap through closure wrappers, so even a function
+    // bound in its own scope ($f := function(){ $f() }) is freed with it.
+    auto heap = std::make_shared<ClosureHeap>();
+    for (const CallableBase* c : reach.escaping) {
+      FrameRef& env = c->kind == CallableBase::Kind::kLambda ? static_cast<const LambdaFunction*>(c)->env
+                                                             : static_cast<const TransformFunction*>(c)->env;
+      if (!env) continue;
+      if (env.use_count() > 0) heap->frames.push_back(env);
+      env = FrameRef(FrameRef(), env.get());
+    }
+    result = WrapFunctions(result, heap);
+  } else if (has_functions) {
+    result = WrapFunctions(result, std::make_shared<ClosureHeap>());
+  }
+  // Values are released only now, when no frame is being edited.
+  dropped.clear();
+  hold.clear();
   DetachAll();
+  return result;
 }
 
 void FrameRegistry::DetachAll() {

@@ -167,3 +167,34 @@ TEST(ExpressionApiTest, PartialApplicationsSurviveTheirEvaluation) {
 
 }  // namespace
 }  // namespace weft::expr
+
+namespace weft::expr {
+namespace {
+
+TEST(ExpressionApiTest, ReturnedRecursiveFunctionsWorkAndAreFreed) {
+  // $fact is bound in the scope it captures: a cycle that the closure heap
+  // owns, freed when the last copy of the result goes (checked by LSan).
+  Value fact = Eval("($fact := function($n){ $n <= 1 ? 1 : $n * $fact($n - 1) }; $fact)");
+  ASSERT_TRUE(fact.is_function());
+  Value bindings = Value::MakeObject();
+  bindings.set("fact", fact);
+  EXPECT_EQ(Eval("$fact(5)", Value(), bindings), Value(120));
+  EXPECT_EQ(Eval("$map([1,2,3], $fact)", Value(), bindings), Eval("[1,2,6]"));
+}
+
+TEST(ExpressionApiTest, ClosuresMadeFromEarlierClosuresOutliveThem) {
+  Value inner;
+  {
+    Value mk = Eval("function($d){ function($x){ $x + $d } }");
+    Value b1 = Value::MakeObject();
+    b1.set("mk", mk);
+    inner = Eval("$mk(5)", Value(), b1);
+  }  // `mk` and the evaluation that used it are gone
+  ASSERT_TRUE(inner.is_function());
+  Value b2 = Value::MakeObject();
+  b2.set("add5", inner);
+  EXPECT_EQ(Eval("$add5(1)", Value(), b2), Value(6));
+}
+
+}  // namespace
+}  // namespace weft::expr
