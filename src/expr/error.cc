@@ -133,6 +133,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"D3141", "{{{detail}}}"},
       {"U1001", "{{{detail}}}"},
       {"U1002", "{{{detail}}}"},
+      {"U1003", "Result too large: {{{detail}}}"},
   };
   return t;
 }

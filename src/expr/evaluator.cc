@@ -9,6 +9,7 @@
 #include "sort.h"
 #include "weft/core/json.h"
 #include "weft/core/number_format.h"
+#include "weft/core/numeric_cast.h"
 
 namespace weft::expr {
 
@@ -403,7 +404,7 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
       // A constant index: JSONata treats a single value as a one-item list.
       const Value* list = next->is_array() ? next->as_array().data() : next;
       auto len = static_cast<int64_t>(next->is_array() ? next->size() : 1);
-      auto k = static_cast<int64_t>(std::floor(st.expr->literal.as_number()));
+      int64_t k = SaturatingInt64(std::floor(st.expr->literal.as_number()));
       if (k < 0) k += len;
       if (k < 0 || k >= len) return Value();
       next = &list[k];
@@ -626,7 +627,7 @@ Value Evaluator::EvalFilter(const Node* predicate, Value input, const FrameRef& 
   const auto& items = input.as_array();
   const auto len = static_cast<int64_t>(items.size());
   if (predicate->type == NodeType::kNumber) {
-    auto index = static_cast<int64_t>(std::floor(predicate->literal.as_number()));
+    int64_t index = SaturatingInt64(std::floor(predicate->literal.as_number()));
     if (index < 0) index += len;
     if (index >= 0 && index < len) {
       const Value& item = items[static_cast<size_t>(index)];
@@ -647,7 +648,7 @@ Value Evaluator::EvalFilter(const Node* predicate, Value input, const FrameRef& 
     if (res.is_number() && IsNumeric(res)) res = MakeSequence(res);
     if (IsArrayOfNumbers(res)) {
       for (const auto& r : res.as_array()) {
-        auto ii = static_cast<int64_t>(std::floor(r.as_number()));
+        int64_t ii = SaturatingInt64(std::floor(r.as_number()));
         if (ii < 0) ii += len;
         if (ii == i) results.push_back(item);
       }

@@ -25,7 +25,7 @@ Status ExprError::ToStatus() const {
   m += ": " + message;
   StatusCode sc = StatusCode::kInvalidArgument;
   if (code == "U1002") sc = StatusCode::kDeadlineExceeded;
-  if (code == "U1001") sc = StatusCode::kResourceExhausted;
+  if (code == "U1001" || code == "U1003") sc = StatusCode::kResourceExhausted;
   return Status(sc, std::move(m));
 }
 

@@ -108,3 +108,27 @@ TEST(LimitsTest, OneCompiledExpressionManyThreads) {
 
 }  // namespace
 }  // namespace weft::expr
+
+namespace weft::expr {
+namespace {
+
+TEST(LimitsTest, HugeNumbersFromTheExpressionAreSafe) {
+  auto eval = [](const char* text, ExprError* error) {
+    auto e = Expression::Compile(text);
+    EXPECT_TRUE(e.ok());
+    return e->Evaluate(Value(), Value(), {}, error);
+  };
+  ExprError error;
+  EXPECT_TRUE(eval("[1,2,3][44444444444444444440]", &error)->is_undefined());
+  EXPECT_TRUE(eval("[1,2,3][-1e300]", &error)->is_undefined());
+  EXPECT_EQ(*eval("$split('a,b', ',', 1e300)", &error), *eval("['a','b']", &error));
+  EXPECT_FALSE(eval("$pad('x', 1e300)", &error).ok());
+  EXPECT_EQ(error.code, "U1003");
+  EXPECT_FALSE(eval("$formatInteger(1e300, 'I')", &error).ok());
+  EXPECT_EQ(error.code, "U1003");
+  EXPECT_FALSE(eval("$fromMillis(1e300)", &error).ok());
+  EXPECT_EQ(error.code, "D3030");
+}
+
+}  // namespace
+}  // namespace weft::expr

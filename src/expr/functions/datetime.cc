@@ -6,6 +6,7 @@
 
 #include "integer_format.h"
 #include "library.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
 
 namespace weft::expr {
@@ -616,7 +617,9 @@ Value FromMillis(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
   double ms = a[0].as_number();
   if (!std::isfinite(ms)) Fail("D3030", a[0]);
-  return Value(FormatDateTime(static_cast<int64_t>(std::floor(ms)), OptString(Arg(a, 1)), OptString(Arg(a, 2))));
+  // JavaScript dates end at +-8.64e15 ms; beyond that there is no date.
+  if (std::fabs(ms) > 8.64e15) Fail("D3030", a[0]);
+  return Value(FormatDateTime(SaturatingInt64(std::floor(ms)), OptString(Arg(a, 1)), OptString(Arg(a, 2))));
 }
 
 Value ToMillis(std::vector<Value>& a, const CallContext& ctx) {

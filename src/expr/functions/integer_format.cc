@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "../error.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
 
 namespace weft::expr {
@@ -15,6 +16,8 @@ const uint32_t kDecimalGroups[] = {0x30,   0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E
                                    0x0C66, 0x0CE6, 0x0D66, 0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0,
                                    0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620,
                                    0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10};
+
+constexpr double kMaxRoman = 1e9;
 
 const char* kFew[] = {"Zero",     "One",     "Two",     "Three",     "Four",     "Five",    "Six",
                       "Seven",    "Eight",   "Nine",    "Ten",       "Eleven",   "Twelve",  "Thirteen",
@@ -165,7 +168,12 @@ double WordsToNumber(const std::string& text) {
 
 std::string ToRoman(double value) {
   std::string out;
-  auto v = static_cast<int64_t>(value);
+  if (value > kMaxRoman) {
+    JsonataError e("U1003");
+    e.detail = "roman numeral for a number above 1e9 would be too long";
+    throw e;
+  }
+  auto v = SaturatingInt64(value);
   for (const auto& r : kRoman) {
     while (v >= r.value) {
       out += r.letters;
@@ -191,7 +199,7 @@ double FromRoman(const std::string& text) {
 
 std::string ToLetters(double value, char a) {
   std::string letters;
-  auto v = static_cast<int64_t>(value);
+  int64_t v = SaturatingInt64(value);
   while (v > 0) {
     letters.insert(letters.begin(), static_cast<char>((v - 1) % 26 + a));
     v = (v - 1) / 26;

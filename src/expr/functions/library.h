@@ -23,6 +23,10 @@ const std::vector<BuiltinDef>& DateTimeBuiltins();
 const std::vector<BuiltinDef>& FormatBuiltins();
 const std::vector<BuiltinDef>& EncodingBuiltins();
 
+// Longest string a built-in may build from a size the expression chooses
+// ($pad); JavaScript engines stop near 2^29 characters.
+constexpr int64_t kMaxStringLength = 100'000'000;
+
 // Throws a JsonataError with a value (and optional argument index).
 [[noreturn]] inline void Fail(const char* code, Value value = Value(), int index = 0) {
   JsonataError e(code);

@@ -8,6 +8,7 @@
 
 #include "library.h"
 #include "weft/core/number_format.h"
+#include "weft/core/numeric_cast.h"
 
 namespace weft::expr {
 namespace {
@@ -126,7 +127,8 @@ double ShiftDecimal(double x, int places) {
 
 Value Round(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
-  int precision = Arg(a, 1).is_number() ? static_cast<int>(std::trunc(a[1].as_number())) : 0;
+  int precision = Arg(a, 1).is_number() ? SaturatingInt(std::trunc(a[1].as_number())) : 0;
+  if (precision > 400 || precision < -400) return Value(precision > 0 ? a[0].as_number() : 0.0);
   return Value(RoundHalfEven(a[0].as_number(), precision));
 }
 
@@ -139,7 +141,7 @@ Value Random(std::vector<Value>&, const CallContext&) {
 Value FormatBase(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
   double v = JsRound(a[0].as_number());
-  int radix = Arg(a, 1).is_number() ? static_cast<int>(a[1].as_number()) : 10;
+  int radix = Arg(a, 1).is_number() ? SaturatingInt(a[1].as_number()) : 10;
   if (radix < 2 || radix > 36) Fail("D3100", Arg(a, 1));
   bool neg = v < 0;
   double x = std::fabs(v);

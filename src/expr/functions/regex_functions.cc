@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "library.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
 
 namespace weft::expr {
@@ -65,7 +66,7 @@ Value Match(std::vector<Value>& a, const CallContext& ctx) {
   if (a[0].is_undefined()) return Value();
   const Value& limit_v = Arg(a, 2);
   if (limit_v.is_defined() && limit_v.as_number() < 0) Fail("D3040", limit_v);
-  size_t limit = limit_v.is_defined() ? static_cast<size_t>(std::floor(limit_v.as_number())) : SIZE_MAX;
+  size_t limit = limit_v.is_defined() ? SaturatingSize(std::floor(limit_v.as_number())) : SIZE_MAX;
   Value result = MakeSequence();
   if (limit == 0) return result;
   MatchResult m;
@@ -91,8 +92,7 @@ Value CallRegexFunction(const CallableBase* c, std::vector<Value>& args, const C
     const Value& s = Arg(args, 0);
     if (!s.is_string()) return Value();
     size_t from = 0;
-    if (Arg(args, 1).is_number())
-      from = Utf8Offset(s.as_string(), static_cast<size_t>(std::max(0.0, args[1].as_number())));
+    if (Arg(args, 1).is_number()) from = Utf8Offset(s.as_string(), SaturatingSize(args[1].as_number()));
     // Re-wrap the regex function itself as a Value (shares the node).
     auto* self = new RegexFunction();
     const auto* rf = static_cast<const RegexFunction*>(c);

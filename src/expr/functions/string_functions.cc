@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "library.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
 
 namespace weft::expr {
@@ -178,10 +179,15 @@ Value Pad(std::vector<Value>& a, const CallContext&) {
   std::string pad_char = Arg(a, 2).is_string() && !a[2].as_string().empty() ? a[2].as_string() : " ";
   double width = a[1].as_number();
   bool left = width < 0;
-  auto target = static_cast<int64_t>(std::floor(std::fabs(width)));
+  int64_t target = SaturatingInt64(std::floor(std::fabs(width)));
   auto len = static_cast<int64_t>(Utf8Length(s));
   int64_t pad_len = target - len;
   if (pad_len <= 0) return a[0];
+  if (pad_len > kMaxStringLength) {
+    JsonataError e("U1003");
+    e.detail = "$pad would build a string longer than " + std::to_string(kMaxStringLength) + " characters";
+    throw e;
+  }
   std::vector<uint32_t> pcs = Utf8ToCodePoints(pad_char);
   std::string padding;
   for (int64_t i = 0; i < pad_len; ++i) AppendUtf8(padding, pcs[static_cast<size_t>(i) % pcs.size()]);
@@ -214,7 +220,7 @@ Value Split(std::vector<Value>& a, const CallContext& ctx) {
   const Value& limit_v = Arg(a, 2);
   if (limit_v.is_defined() && limit_v.as_number() < 0) Fail("D3020", limit_v);
   bool has_limit = limit_v.is_defined();
-  auto limit = has_limit ? static_cast<size_t>(std::floor(limit_v.as_number())) : SIZE_MAX;
+  auto limit = has_limit ? SaturatingSize(std::floor(limit_v.as_number())) : SIZE_MAX;
   const std::string& s = a[0].as_string();
   Value::Array out;
   if (a[1].is_string()) {
@@ -309,7 +315,7 @@ Value Replace(std::vector<Value>& a, const CallContext& ctx) {
   if (a[1].is_string() && a[1].as_string().empty()) Fail("D3010", a[1]);
   const Value& limit_v = Arg(a, 3);
   if (limit_v.is_defined() && limit_v.as_number() < 0) Fail("D3011", limit_v);
-  size_t limit = limit_v.is_defined() ? static_cast<size_t>(std::floor(limit_v.as_number())) : SIZE_MAX;
+  size_t limit = limit_v.is_defined() ? SaturatingSize(std::floor(limit_v.as_number())) : SIZE_MAX;
   if (limit == 0) return a[0];
   const Value& replacement = a[2];
   std::string out;
