@@ -1,4 +1,5 @@
 #include <cmath>
+#include <vector>
 
 #include "weft/core/json.h"
 #include "weft/core/number_format.h"
@@ -15,8 +16,7 @@ void Newline(std::string& out, int indent, int level) {  // NOLINT
   out.append(static_cast<size_t>(indent) * static_cast<size_t>(level), ' ');
 }
 
-void Write(std::string& out, const Value& v, const JsonWriteOptions& o, int level) {
-  const int indent = o.indent;
+void WriteScalar(std::string& out, const Value& v, const JsonWriteOptions& o) {
   switch (v.kind()) {
     case Value::Kind::kFunction: out += o.functions_as_empty_string ? "\"\"" : "null"; return;
     case Value::Kind::kUndefined:
@@ -32,38 +32,68 @@ void Write(std::string& out, const Value& v, const JsonWriteOptions& o, int leve
       }
       return;
     case Value::Kind::kString: AppendJsonString(out, v.as_string()); return;
-    case Value::Kind::kArray: {
-      const auto& a = v.as_array();
-      if (a.empty()) {
+    default: return;
+  }
+}
+
+// Writes with an explicit stack rather than recursion: a value nested
+// arbitrarily deep is written without exhausting the call stack.
+void Write(std::string& out, const Value& root, const JsonWriteOptions& o) {
+  const int indent = o.indent;
+  struct Level {
+    const Value* container;
+    size_t next = 0;     // next element / member index
+    bool wrote = false;  // an element or member was written
+  };
+  std::vector<Level> stack;
+  auto open = [&](const Value& v) {
+    if (v.is_array()) {
+      if (v.size() == 0) {
         out += "[]";
         return;
       }
       out += '[';
-      for (size_t i = 0; i < a.size(); ++i) {
-        if (i) out += ',';
-        if (indent) Newline(out, indent, level + 1);
-        Write(out, a[i], o, level + 1);
-      }
-      if (indent) Newline(out, indent, level);
-      out += ']';
-      return;
-    }
-    case Value::Kind::kObject: {
-      bool first = true;
+      stack.push_back({&v});
+    } else if (v.is_object()) {
       out += '{';
-      for (const auto& m : v.members()) {
-        if (Omitted(m.value, o)) continue;
-        if (!first) out += ',';
-        first = false;
-        if (indent) Newline(out, indent, level + 1);
-        AppendJsonString(out, m.key);
-        out += indent ? ": " : ":";
-        Write(out, m.value, o, level + 1);
-      }
-      if (!first && indent) Newline(out, indent, level);
-      out += '}';
-      return;
+      stack.push_back({&v});
+    } else {
+      WriteScalar(out, v, o);
     }
+  };
+  open(root);
+  while (!stack.empty()) {
+    Level& top = stack.back();
+    const int level = static_cast<int>(stack.size());
+    if (top.container->is_array()) {
+      const auto& a = top.container->as_array();
+      if (top.next == a.size()) {
+        if (indent) Newline(out, indent, level - 1);
+        out += ']';
+        stack.pop_back();
+        continue;
+      }
+      if (top.next) out += ',';
+      if (indent) Newline(out, indent, level);
+      const Value& item = a[top.next++];
+      open(item);  // may invalidate `top`
+      continue;
+    }
+    const auto& members = top.container->members();
+    while (top.next < members.size() && Omitted(members[top.next].value, o)) ++top.next;
+    if (top.next == members.size()) {
+      if (top.wrote && indent) Newline(out, indent, level - 1);
+      out += '}';
+      stack.pop_back();
+      continue;
+    }
+    const auto& m = members[top.next++];
+    if (top.wrote) out += ',';
+    top.wrote = true;
+    if (indent) Newline(out, indent, level);
+    AppendJsonString(out, m.key);
+    out += indent ? ": " : ":";
+    open(m.value);
   }
 }
 
@@ -98,7 +128,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
 
 void AppendJson(std::string& out, const Value& value, const JsonWriteOptions& options) {
   if (Omitted(value, options)) return;
-  Write(out, value, options, 0);
+  Write(out, value, options);
 }
 
 void AppendJson(std::string& out, const Value& value, int indent) {

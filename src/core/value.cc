@@ -93,13 +93,46 @@ Value Value::FromFunction(FunctionObject* fn) {
   return v;
 }
 
-void Value::destroy(detail::HeapNode* n) noexcept {
+namespace {
+
+void DeleteNode(detail::HeapNode* n) noexcept {
   switch (n->kind) {
     case detail::HeapKind::kString: delete static_cast<StringNode*>(n); break;
     case detail::HeapKind::kArray: delete static_cast<ArrayNode*>(n); break;
     case detail::HeapKind::kObject: delete static_cast<ObjectNode*>(n); break;
     case detail::HeapKind::kFunction: delete static_cast<FunctionObject*>(n); break;
   }
+}
+
+// Freeing a value frees its children from their destructors: recursion as
+// deep as the value. Past kMaxRecursion the nested nodes are queued and the
+// outermost destroy() frees them in a loop, so a value nested a million
+// levels deep is freed without exhausting the stack.
+constexpr int kMaxRecursion = 256;
+thread_local int t_destroy_depth = 0;
+thread_local std::vector<detail::HeapNode*>* t_deferred = nullptr;
+
+}  // namespace
+
+void Value::destroy(detail::HeapNode* n) noexcept {
+  if (t_destroy_depth >= kMaxRecursion && t_deferred) {
+    t_deferred->push_back(n);
+    return;
+  }
+  ++t_destroy_depth;
+  std::vector<detail::HeapNode*> deferred;
+  const bool outermost = t_deferred == nullptr;
+  if (outermost) t_deferred = &deferred;
+  DeleteNode(n);
+  if (outermost) {
+    while (!deferred.empty()) {
+      detail::HeapNode* next = deferred.back();
+      deferred.pop_back();
+      DeleteNode(next);
+    }
+    t_deferred = nullptr;
+  }
+  --t_destroy_depth;
 }
 
 const std::string& Value::as_string() const { return is_string() ? static_cast<StringNode*>(p_)->str : EmptyString(); }
@@ -161,34 +194,49 @@ bool Value::erase(std::string_view key) {
 }
 
 bool operator==(const Value& a, const Value& b) {
-  if (a.kind_ != b.kind_) return false;
-  switch (a.kind_) {
-    case Value::Kind::kUndefined:
-    case Value::Kind::kNull: return true;
-    case Value::Kind::kBool: return a.as_bool() == b.as_bool();
-    case Value::Kind::kNumber: return a.n_ == b.n_;
-    case Value::Kind::kString: return a.p_ == b.p_ || a.as_string() == b.as_string();
-    case Value::Kind::kArray: {
-      if (a.p_ == b.p_) return true;
-      const auto& x = a.as_array();
-      const auto& y = b.as_array();
-      if (x.size() != y.size()) return false;
-      for (size_t i = 0; i < x.size(); ++i)
-        if (x[i] != y[i]) return false;
-      return true;
-    }
-    case Value::Kind::kObject: {
-      if (a.p_ == b.p_) return true;
-      if (a.size() != b.size()) return false;
-      for (const auto& m : a.members()) {
-        const Value* other = b.find(m.key);
-        if (!other || *other != m.value) return false;
+  // Iterative, so that deeply nested values cannot exhaust the stack.
+  std::vector<std::pair<const Value*, const Value*>> work;
+  work.emplace_back(&a, &b);
+  while (!work.empty()) {
+    auto [x, y] = work.back();
+    work.pop_back();
+    if (x->kind_ != y->kind_) return false;
+    switch (x->kind_) {
+      case Value::Kind::kUndefined:
+      case Value::Kind::kNull: break;
+      case Value::Kind::kBool:
+        if (x->as_bool() != y->as_bool()) return false;
+        break;
+      case Value::Kind::kNumber:
+        if (x->n_ != y->n_) return false;
+        break;
+      case Value::Kind::kString:
+        if (x->p_ != y->p_ && x->as_string() != y->as_string()) return false;
+        break;
+      case Value::Kind::kArray: {
+        if (x->p_ == y->p_) break;
+        const auto& xa = x->as_array();
+        const auto& ya = y->as_array();
+        if (xa.size() != ya.size()) return false;
+        for (size_t i = 0; i < xa.size(); ++i) work.emplace_back(&xa[i], &ya[i]);
+        break;
       }
-      return true;
+      case Value::Kind::kObject: {
+        if (x->p_ == y->p_) break;
+        if (x->size() != y->size()) return false;
+        for (const auto& m : x->members()) {
+          const Value* other = y->find(m.key);
+          if (!other) return false;
+          work.emplace_back(&m.value, other);
+        }
+        break;
+      }
+      case Value::Kind::kFunction:
+        if (x->p_ != y->p_) return false;
+        break;
     }
-    case Value::Kind::kFunction: return a.p_ == b.p_;
   }
-  return false;
+  return true;
 }
 
 std::string_view KindName(Value::Kind k) {

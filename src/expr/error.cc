@@ -37,6 +37,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"S0303", "Invalid or unsupported regular expression: {{{detail}}}"},
       {"S0401", "Type parameters can only be applied to functions and arrays"},
       {"S0402", "Choice groups containing parameterized types are not supported"},
+      {"S0501", "Expression nested more than {{value}} levels deep"},
       {"T0410", "Argument {{index}} of function {{token}} does not match function signature"},
       {"T0411", "Context value is not a compatible type with argument {{index}} of function {{token}}"},
       {"T0412", "Argument {{index}} of function {{token}} must be an array of {{detail}}"},

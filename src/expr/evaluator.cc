@@ -48,7 +48,15 @@ bool IsNumeric(const Value& v) {
   return true;
 }
 
-Value ToBoolean(const Value& v) {
+void CheckNesting(int depth) {
+  if (depth > kMaxNesting) {
+    JsonataError e("U1003");
+    e.detail = "value nested deeper than " + std::to_string(kMaxNesting) + " levels";
+    throw e;
+  }
+}
+
+Value ToBoolean(const Value& v, int depth) {
   switch (v.kind()) {
     case Value::Kind::kUndefined: return Value();
     case Value::Kind::kNull: return Value(false);
@@ -63,7 +71,10 @@ Value ToBoolean(const Value& v) {
     case Value::Kind::kObject: return Value(v.size() > 0);
     case Value::Kind::kArray: {
       const auto& a = v.as_array();
-      if (a.size() == 1) return ToBoolean(a[0]);
+      if (a.size() == 1) {
+        CheckNesting(depth);
+        return ToBoolean(a[0], depth + 1);
+      }
       for (const auto& x : a)
         if (Truthy(x)) return Value(true);
       return Value(false);
@@ -126,7 +137,8 @@ std::string StringifyValue(const Value& v, bool pretty) {
   return out;
 }
 
-Value DeepClone(const Value& v) {
+Value DeepClone(const Value& v, int depth) {
+  CheckNesting(depth);
   switch (v.kind()) {
     case Value::Kind::kArray: {
       Value::Array out;
@@ -135,7 +147,7 @@ Value DeepClone(const Value& v) {
         if (x.is_undefined() || x.is_function()) {
           out.push_back(Value::Null());
         } else {
-          out.push_back(DeepClone(x));
+          out.push_back(DeepClone(x, depth + 1));
         }
       }
       return Value::MakeArray(std::move(out));
@@ -144,7 +156,7 @@ Value DeepClone(const Value& v) {
       Value o = Value::MakeObject();
       for (const auto& m : v.members()) {
         if (m.value.is_undefined() || m.value.is_function()) continue;
-        o.set(m.key, DeepClone(m.value));
+        o.set(m.key, DeepClone(m.value, depth + 1));
       }
       return o;
     }
@@ -158,12 +170,13 @@ Value DeepClone(const Value& v) {
 namespace {
 
 // fn.lookup: field access that maps over arrays and flattens one level.
-Value Lookup(const Value& input, const std::string& key) {
+Value Lookup(const Value& input, const std::string& key, int depth = 0) {
   if (input.is_array()) {
+    CheckNesting(depth);
     Value result = MakeSequence();
     auto& out = result.mutable_array();
     for (const auto& item : input.as_array()) {
-      Value res = Lookup(item, key);
+      Value res = Lookup(item, key, depth + 1);
       if (res.is_undefined()) continue;
       if (res.is_array()) {
         for (const auto& x : res.as_array()) out.push_back(x);
@@ -180,20 +193,22 @@ Value Lookup(const Value& input, const std::string& key) {
   return Value();
 }
 
-void FlattenInto(const Value& v, Value::Array& out) {
+void FlattenInto(const Value& v, Value::Array& out, int depth = 0) {
   if (v.is_array()) {
-    for (const auto& x : v.as_array()) FlattenInto(x, out);
+    CheckNesting(depth);
+    for (const auto& x : v.as_array()) FlattenInto(x, out, depth + 1);
   } else {
     out.push_back(v);
   }
 }
 
-void RecurseDescendants(const Value& v, Value::Array& out) {
+void RecurseDescendants(const Value& v, Value::Array& out, int depth = 0) {
+  CheckNesting(depth);
   if (!v.is_array()) out.push_back(v);
   if (v.is_array()) {
-    for (const auto& x : v.as_array()) RecurseDescendants(x, out);
+    for (const auto& x : v.as_array()) RecurseDescendants(x, out, depth + 1);
   } else if (v.is_object()) {
-    for (const auto& m : v.members()) RecurseDescendants(m.value, out);
+    for (const auto& m : v.members()) RecurseDescendants(m.value, out, depth + 1);
   }
 }
 

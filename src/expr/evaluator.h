@@ -267,13 +267,20 @@ class Evaluator {
   uint32_t tick_ = 0;
 };
 
+// How deep the recursive value algorithms (cloning, flattening, descendant
+// search...) may go before giving up with U1003 instead of exhausting the
+// stack. Values built by expressions can be nested arbitrarily deep.
+constexpr int kMaxNesting = 10000;
+// Throws U1003 when `depth` exceeds kMaxNesting.
+void CheckNesting(int depth);
+
 // Helpers shared by the evaluator and the function library.
 Value MakeSequence();
 Value MakeSequence(Value single);
 bool IsArrayOfStrings(const Value& v);
 bool IsArrayOfNumbers(const Value& v);
 // JSONata truthiness ($boolean); undefined for undefined input.
-Value ToBoolean(const Value& v);
+Value ToBoolean(const Value& v, int depth = 0);
 bool Truthy(const Value& v);
 // fn.append semantics.
 Value AppendValues(const Value& a, const Value& b);
@@ -286,6 +293,6 @@ Value WithArrayFlags(Value v, uint8_t add_flags);
 // JSONata's $string.
 std::string StringifyValue(const Value& v, bool pretty);
 // Deep copy (for transforms).
-Value DeepClone(const Value& v);
+Value DeepClone(const Value& v, int depth = 0);
 
 }  // namespace weft::expr

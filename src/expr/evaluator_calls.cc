@@ -37,13 +37,14 @@ std::string ProcedureName(const Node* proc) {
   return proc->op;
 }
 
-void CollectIdentities(const Value& v, std::unordered_set<const void*>& ids) {
+void CollectIdentities(const Value& v, std::unordered_set<const void*>& ids, int depth = 0) {
+  CheckNesting(depth);
   if (v.is_object()) {
     ids.insert(v.identity());
-    for (const auto& m : v.members()) CollectIdentities(m.value, ids);
+    for (const auto& m : v.members()) CollectIdentities(m.value, ids, depth + 1);
   } else if (v.is_array()) {
     ids.insert(v.identity());
-    for (const auto& x : v.as_array()) CollectIdentities(x, ids);
+    for (const auto& x : v.as_array()) CollectIdentities(x, ids, depth + 1);
   }
 }
 

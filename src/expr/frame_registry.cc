@@ -19,6 +19,10 @@ class Reach {
   std::vector<const CallableBase*> escaping;  // this evaluation's lambdas/transforms reachable
 
   void Visit(const Value& v) {
+    // Past kMaxNesting the search stops: at worst a function buried that
+    // deep keeps owning its scope (a possible leak, never a dangling scope).
+    if (depth_ > kMaxNesting) return;
+    ++depth_;
     switch (v.kind()) {
       case Value::Kind::kArray:
         for (const auto& x : v.as_array()) Visit(x);
@@ -29,9 +33,11 @@ class Reach {
       case Value::Kind::kFunction: Function(AsCallable(v)); break;
       default: break;
     }
+    --depth_;
   }
 
  private:
+  int depth_ = 0;
   void WholeChain(const Frame* f) {
     for (; f; f = f->parent().get()) {
       if (!whole.insert(f).second) return;
@@ -97,7 +103,8 @@ class Reach {
 };
 
 // Replaces every function in a result by a closure that owns `heap`.
-Value WrapFunctions(const Value& v, const std::shared_ptr<ClosureHeap>& heap) {
+Value WrapFunctions(const Value& v, const std::shared_ptr<ClosureHeap>& heap, int depth = 0) {
+  if (depth > kMaxNesting) return v;
   switch (v.kind()) {
     case Value::Kind::kFunction:
       if (AsCallable(v)->kind == CallableBase::Kind::kClosure) return v;
@@ -105,26 +112,27 @@ Value WrapFunctions(const Value& v, const std::shared_ptr<ClosureHeap>& heap) {
     case Value::Kind::kArray: {
       Value::Array out;
       out.reserve(v.size());
-      for (const auto& x : v.as_array()) out.push_back(WrapFunctions(x, heap));
+      for (const auto& x : v.as_array()) out.push_back(WrapFunctions(x, heap, depth + 1));
       return Value::MakeArray(std::move(out), v.array_flags());
     }
     case Value::Kind::kObject: {
       Value o = Value::MakeObject();
-      for (const auto& m : v.members()) o.set(m.key, WrapFunctions(m.value, heap));
+      for (const auto& m : v.members()) o.set(m.key, WrapFunctions(m.value, heap, depth + 1));
       return o;
     }
     default: return v;
   }
 }
 
-bool ContainsFunction(const Value& v) {
+bool ContainsFunction(const Value& v, int depth = 0) {
   if (v.is_function()) return true;
+  if (depth > kMaxNesting) return false;
   if (v.is_array()) {
     for (const auto& x : v.as_array())
-      if (ContainsFunction(x)) return true;
+      if (ContainsFunction(x, depth + 1)) return true;
   } else if (v.is_object()) {
     for (const auto& m : v.members())
-      if (ContainsFunction(m.value)) return true;
+      if (ContainsFunction(m.value, depth + 1)) return true;
   }
   return false;
 }

@@ -148,6 +148,44 @@ struct Node {
   std::string regex_source;
 
   explicit Node(NodeType t, int pos = 0) : type(t), position(pos) {}
+  // Frees the subtree iteratively: a tree as deep as `1+1+1+...` must not
+  // exhaust the stack when it is destroyed.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
 };
+
+// Calls fn on every owning child pointer of n (non-null or not).
+template <typename Fn>
+void ForEachChildPtr(Node& n, Fn&& fn) {
+  fn(n.lhs);
+  fn(n.rhs);
+  fn(n.condition);
+  fn(n.then);
+  fn(n.otherwise);
+  fn(n.procedure);
+  fn(n.body);
+  fn(n.pattern);
+  fn(n.update);
+  fn(n.remove);
+  for (auto& c : n.items) fn(c);
+  for (auto& pr : n.pairs) {
+    fn(pr.first);
+    fn(pr.second);
+  }
+  for (auto& st : n.stages) fn(st.expr);
+  for (auto& st : n.predicates) fn(st.expr);
+  for (auto& t : n.terms) fn(t.expr);
+  for (auto& t : n.raw_terms) fn(t.expr);
+  if (n.group) {
+    for (auto& pr : n.group->pairs) {
+      fn(pr.first);
+      fn(pr.second);
+    }
+  }
+}
+
+// Height of the tree (iterative).
+int TreeHeight(Node& root);
 
 }  // namespace weft::expr

@@ -12,6 +12,8 @@
 namespace weft::expr {
 namespace {
 
+constexpr int kMaxExpressionNesting = 1000;
+
 int BindingPower(const Token& t) {
   if (t.type != TokenType::kOperator) return 0;
   const std::string& op = t.text;
@@ -87,6 +89,17 @@ class Parser {
   }
 
   NodePtr Expression(int rbp) {
+    // Nested brackets, parentheses and prefix operators recurse here.
+    struct Nesting {
+      explicit Nesting(int& d) : depth(d) { ++depth; }
+      ~Nesting() { --depth; }
+      int& depth;
+    } nesting(depth_);
+    if (depth_ > kMaxExpressionNesting) {
+      JsonataError e("S0501", tok_.position);
+      e.value = Value(kMaxExpressionNesting);
+      throw e;
+    }
     Token t = std::move(tok_);
     Advance(true);
     NodePtr left = Nud(t);
@@ -384,12 +397,20 @@ class Parser {
   std::string_view src_;
   Lexer lexer_;
   Token tok_;
+  int depth_ = 0;
 };
 
 }  // namespace
 
 RewrittenTree ParseExpression(std::string_view source) {
   NodePtr raw = Parser(source).Parse();
+  // Long operator chains (1+1+1+...) nest without recursing in the parser;
+  // the passes after it do recurse, so the tree's height is bounded too.
+  if (TreeHeight(*raw) > kMaxExpressionNesting) {
+    JsonataError e("S0501", 0);
+    e.value = Value(kMaxExpressionNesting);
+    throw e;
+  }
   return Rewrite(std::move(raw));
 }
 

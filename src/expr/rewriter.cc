@@ -437,6 +437,31 @@ class Rewriter {
 
 RewrittenTree Rewrite(NodePtr raw) { return Rewriter().Run(std::move(raw)); }
 
+Node::~Node() {
+  std::vector<NodePtr> pending;
+  auto take = [&](NodePtr& p) {
+    if (p) pending.push_back(std::move(p));
+  };
+  ForEachChildPtr(*this, take);
+  while (!pending.empty()) {
+    NodePtr n = std::move(pending.back());
+    pending.pop_back();
+    ForEachChildPtr(*n, take);
+  }  // each node is freed here with its children already moved out
+}
+
+int TreeHeight(Node& root) {
+  int height = 0;
+  std::vector<std::pair<Node*, int>> stack{{&root, 1}};
+  while (!stack.empty()) {
+    auto [n, d] = stack.back();
+    stack.pop_back();
+    height = std::max(height, d);
+    ForEachChild(*n, [&, d = d](Node& c) { stack.emplace_back(&c, d + 1); });
+  }
+  return height;
+}
+
 BinaryOp DecodeBinaryOp(const std::string& op) {
   static const std::pair<const char*, BinaryOp> kOps[] = {
       {"+", BinaryOp::kAdd}, {"-", BinaryOp::kSub},    {"*", BinaryOp::kMul},    {"/", BinaryOp::kDiv},

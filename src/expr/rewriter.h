@@ -21,34 +21,9 @@ RewrittenTree Rewrite(NodePtr raw);
 // Calls fn on every direct child node.
 template <typename Fn>
 void ForEachChild(Node& n, Fn&& fn) {
-  auto visit = [&](NodePtr& p) {
+  ForEachChildPtr(n, [&](NodePtr& p) {
     if (p) fn(*p);
-  };
-  visit(n.lhs);
-  visit(n.rhs);
-  visit(n.condition);
-  visit(n.then);
-  visit(n.otherwise);
-  visit(n.procedure);
-  visit(n.body);
-  visit(n.pattern);
-  visit(n.update);
-  visit(n.remove);
-  for (auto& c : n.items) visit(c);
-  for (auto& pr : n.pairs) {
-    visit(pr.first);
-    visit(pr.second);
-  }
-  for (auto& st : n.stages) visit(st.expr);
-  for (auto& st : n.predicates) visit(st.expr);
-  for (auto& t : n.terms) visit(t.expr);
-  for (auto& t : n.raw_terms) visit(t.expr);
-  if (n.group) {
-    for (auto& pr : n.group->pairs) {
-      visit(pr.first);
-      visit(pr.second);
-    }
-  }
+  });
 }
 
 }  // namespace weft::expr

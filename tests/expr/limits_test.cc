@@ -132,3 +132,47 @@ TEST(LimitsTest, HugeNumbersFromTheExpressionAreSafe) {
 
 }  // namespace
 }  // namespace weft::expr
+
+namespace weft::expr {
+namespace {
+
+TEST(LimitsTest, DeeplyNestedExpressionsAreRefused) {
+  for (const std::string& text :
+       {std::string(1, '1') +
+            [] {
+              std::string s;
+              for (int i = 0; i < 50000; ++i) s += "+1";
+              return s;
+            }(),
+        std::string(50000, '(') + "1" + std::string(50000, ')'), std::string(50000, '-') + "1"}) {
+    ExprError error;
+    auto e = Expression::Compile(text, &error);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(error.code, "S0501");
+  }
+}
+
+TEST(LimitsTest, DeeplyNestedValuesBuiltByExpressions) {
+  // 200,000 levels: freed, compared and written without recursion; the
+  // recursive functions refuse them with U1003 instead of crashing.
+  auto build = Expression::Compile("$reduce([1..200000], function($a, $b){ {'a': $a} }, 0)");
+  ASSERT_TRUE(build.ok());
+  auto deep = build->Evaluate(Value());
+  ASSERT_TRUE(deep.ok()) << deep.status();
+  auto again = build->Evaluate(Value());
+  EXPECT_TRUE(*deep == *again);
+  std::string text = ToJson(*deep);
+  EXPECT_EQ(text.size(), 200000 * 6 + 1);
+  Value bindings = Value::MakeObject();
+  bindings.set("deep", *deep);
+  ExprError error;
+  auto clone = Expression::Compile("$clone($deep)")->Evaluate(Value(), bindings, {}, &error);
+  ASSERT_FALSE(clone.ok());
+  EXPECT_EQ(error.code, "U1003");
+  auto count = Expression::Compile("$count(**)")->Evaluate(*deep, Value(), {}, &error);
+  EXPECT_FALSE(count.ok());
+  EXPECT_EQ(error.code, "U1003");
+}
+
+}  // namespace
+}  // namespace weft::expr

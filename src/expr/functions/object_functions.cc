@@ -5,9 +5,11 @@
 namespace weft::expr {
 namespace {
 
-void CollectKeys(const Value& v, std::vector<std::string>& keys, std::unordered_map<std::string, bool>& seen) {
+void CollectKeys(const Value& v, std::vector<std::string>& keys, std::unordered_map<std::string, bool>& seen,
+                 int depth = 0) {
   if (v.is_array()) {
-    for (const auto& x : v.as_array()) CollectKeys(x, keys, seen);
+    CheckNesting(depth);
+    for (const auto& x : v.as_array()) CollectKeys(x, keys, seen, depth + 1);
   } else if (v.is_object()) {
     for (const auto& m : v.members())
       if (seen.emplace(m.key, true).second) keys.push_back(m.key);
@@ -23,11 +25,12 @@ Value Keys(std::vector<Value>& a, const CallContext&) {
   return out;
 }
 
-Value LookupFn(const Value& input, const std::string& key) {
+Value LookupFn(const Value& input, const std::string& key, int depth = 0) {
   if (input.is_array()) {
+    CheckNesting(depth);
     Value out = MakeSequence();
     for (const auto& item : input.as_array()) {
-      Value r = LookupFn(item, key);
+      Value r = LookupFn(item, key, depth + 1);
       if (r.is_undefined()) continue;
       if (r.is_array()) {
         for (const auto& x : r.as_array()) out.push_back(x);
@@ -46,10 +49,11 @@ Value LookupBuiltin(std::vector<Value>& a, const CallContext&) {
   return LookupFn(a[0], a[1].as_string());
 }
 
-Value Spread(const Value& v) {
+Value Spread(const Value& v, int depth = 0) {
   if (v.is_array()) {
+    CheckNesting(depth);
     Value result = MakeSequence();
-    for (const auto& item : v.as_array()) result = AppendValues(result, Spread(item));
+    for (const auto& item : v.as_array()) result = AppendValues(result, Spread(item, depth + 1));
     return result;
   }
   if (v.is_object()) {
