@@ -1,6 +1,7 @@
 #include <charconv>
 #include <string>
 
+#include "weft/core/escape.h"
 #include "weft/core/json.h"
 #include "weft/core/utf8.h"
 
@@ -181,31 +182,6 @@ class JsonParser {
     }
   }
 
-  static int Hex(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
-  bool ParseHex4(uint32_t& cp) {
-    if (pos_ + 4 > s_.size()) {
-      error_ = "truncated \\u escape";
-      return false;
-    }
-    cp = 0;
-    for (int i = 0; i < 4; ++i) {
-      int h = Hex(s_[pos_ + i]);
-      if (h < 0) {
-        error_ = "invalid \\u escape";
-        return false;
-      }
-      cp = cp * 16 + static_cast<uint32_t>(h);
-    }
-    pos_ += 4;
-    return true;
-  }
-
   bool ParseString(std::string& out) {
     ++pos_;  // opening quote
     size_t start = pos_;
@@ -231,37 +207,10 @@ class JsonParser {
           error_ = "unterminated string";
           return false;
         }
-        char e = s_[pos_++];
-        switch (e) {
-          case '"': out += '"'; break;
-          case '\\': out += '\\'; break;
-          case '/': out += '/'; break;
-          case 'b': out += '\b'; break;
-          case 'f': out += '\f'; break;
-          case 'n': out += '\n'; break;
-          case 'r': out += '\r'; break;
-          case 't': out += '\t'; break;
-          case 'u': {
-            uint32_t cp;
-            if (!ParseHex4(cp)) return false;
-            if (cp >= 0xD800 && cp <= 0xDBFF && pos_ + 6 <= s_.size() && s_[pos_] == '\\' && s_[pos_ + 1] == 'u') {
-              size_t save = pos_;
-              pos_ += 2;
-              uint32_t lo;
-              if (!ParseHex4(lo)) return false;
-              if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-              } else {
-                pos_ = save;
-              }
-            }
-            AppendUtf8(out, cp);
-            break;
-          }
-          default:
-            --pos_;
-            error_ = std::string("invalid escape '\\") + e + "'";
-            return false;
+        switch (DecodeEscape(s_, pos_, out)) {
+          case EscapeResult::kOk: break;
+          case EscapeResult::kBadUnicodeEscape: error_ = "invalid \\u escape"; return false;
+          case EscapeResult::kUnknownEscape: error_ = std::string("invalid escape '\\") + s_[pos_] + "'"; return false;
         }
         start = pos_;
         continue;

@@ -167,10 +167,7 @@ Value DeepClone(const Value& v, int depth) {
   }
 }
 
-namespace {
-
-// fn.lookup: field access that maps over arrays and flattens one level.
-Value Lookup(const Value& input, const std::string& key, int depth = 0) {
+Value Lookup(const Value& input, const std::string& key, int depth) {
   if (input.is_array()) {
     CheckNesting(depth);
     Value result = MakeSequence();
@@ -192,6 +189,8 @@ Value Lookup(const Value& input, const std::string& key, int depth = 0) {
   }
   return Value();
 }
+
+namespace {
 
 void FlattenInto(const Value& v, Value::Array& out, int depth = 0) {
   if (v.is_array()) {

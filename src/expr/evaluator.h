@@ -282,6 +282,9 @@ bool IsArrayOfNumbers(const Value& v);
 // JSONata truthiness ($boolean); undefined for undefined input.
 Value ToBoolean(const Value& v, int depth = 0);
 bool Truthy(const Value& v);
+// Field access as JSONata's paths do it: maps over arrays, flattening one
+// level ($lookup and name steps).
+Value Lookup(const Value& input, const std::string& key, int depth = 0);
 // fn.append semantics.
 Value AppendValues(const Value& a, const Value& b);
 // Deep equality with JSONata semantics.

@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "error.h"
-#include "weft/core/utf8.h"
+#include "weft/core/escape.h"
 
 namespace weft::expr {
 
@@ -133,48 +133,12 @@ Token Lexer::Next(bool infix) {
       if (ch == '\\') {
         ++pos_;
         if (pos_ >= src_.size()) break;
-        char e = src_[pos_];
-        switch (e) {
-          case '"': s += '"'; break;
-          case '\\': s += '\\'; break;
-          case '/': s += '/'; break;
-          case 'b': s += '\b'; break;
-          case 'f': s += '\f'; break;
-          case 'n': s += '\n'; break;
-          case 'r': s += '\r'; break;
-          case 't': s += '\t'; break;
-          case 'u': {
-            auto hex4 = [&](size_t at, uint32_t& out) {
-              if (at + 4 > src_.size()) return false;
-              out = 0;
-              for (size_t k = 0; k < 4; ++k) {
-                char h = src_[at + k];
-                int d = (h >= '0' && h <= '9')   ? h - '0'
-                        : (h >= 'a' && h <= 'f') ? h - 'a' + 10
-                        : (h >= 'A' && h <= 'F') ? h - 'A' + 10
-                                                 : -1;
-                if (d < 0) return false;
-                out = out * 16 + static_cast<uint32_t>(d);
-              }
-              return true;
-            };
-            uint32_t cp;
-            if (!hex4(pos_ + 1, cp)) throw JsonataError("S0104", static_cast<int>(pos_));
-            pos_ += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF && pos_ + 6 < src_.size() + 0 && src_[pos_ + 1] == '\\' &&
-                src_[pos_ + 2] == 'u') {
-              uint32_t lo;
-              if (hex4(pos_ + 3, lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                pos_ += 6;
-              }
-            }
-            AppendUtf8(s, cp);
-            break;
-          }
-          default: {
+        switch (DecodeEscape(src_, pos_, s)) {
+          case EscapeResult::kOk: continue;
+          case EscapeResult::kBadUnicodeEscape: throw JsonataError("S0104", static_cast<int>(pos_));
+          case EscapeResult::kUnknownEscape: {
             JsonataError err("S0103", static_cast<int>(pos_));
-            err.token = std::string(1, e);
+            err.token = std::string(1, src_[pos_]);
             throw err;
           }
         }

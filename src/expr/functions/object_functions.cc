@@ -25,28 +25,9 @@ Value Keys(std::vector<Value>& a, const CallContext&) {
   return out;
 }
 
-Value LookupFn(const Value& input, const std::string& key, int depth = 0) {
-  if (input.is_array()) {
-    CheckNesting(depth);
-    Value out = MakeSequence();
-    for (const auto& item : input.as_array()) {
-      Value r = LookupFn(item, key, depth + 1);
-      if (r.is_undefined()) continue;
-      if (r.is_array()) {
-        for (const auto& x : r.as_array()) out.push_back(x);
-      } else {
-        out.push_back(std::move(r));
-      }
-    }
-    return out;
-  }
-  if (input.is_object()) return input.get(key);
-  return Value();
-}
-
 Value LookupBuiltin(std::vector<Value>& a, const CallContext&) {
   if (!a[1].is_string()) return Value();
-  return LookupFn(a[0], a[1].as_string());
+  return Lookup(a[0], a[1].as_string());
 }
 
 Value Spread(const Value& v, int depth = 0) {
