@@ -99,10 +99,4 @@ std::vector<uint32_t> Utf8ToCodePoints(std::string_view s) {
   return out;
 }
 
-size_t Utf16Length(std::string_view s) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size();) n += DecodeUtf8(s, i) >= 0x10000 ? 2 : 1;
-  return n;
-}
-
 }  // namespace weft

@@ -19,15 +19,7 @@ struct JsonataError {
   int index = 0;       // argument index for signature errors
   std::string detail;  // free text for codes whose message is supplied ($error, $assert)
 
-  JsonataError(std::string c, int pos = -1) : code(std::move(c)), position(pos) {}
-  JsonataError& Token(std::string t) {
-    token = std::move(t);
-    return *this;
-  }
-  JsonataError& Val(Value v) {
-    value = std::move(v);
-    return *this;
-  }
+  explicit JsonataError(std::string c, int pos = -1) : code(std::move(c)), position(pos) {}
 };
 
 // The user-facing message for an error ("The left side of the + operator must

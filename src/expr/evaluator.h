@@ -194,7 +194,6 @@ class Evaluator {
 
   // Wall-clock time of this evaluation ($now, $millis).
   int64_t timestamp_ms();
-  const Clock& clock() const { return *clock_; }
   const EvalOptions& options() const { return options_; }
 
   // A new scope whose frame is registered with this evaluation's registry.
@@ -208,8 +207,6 @@ class Evaluator {
   FrameRegistry* registry() const { return registry_; }
   void set_registry(FrameRegistry* r) { registry_ = r; }
 
-  // Frame holding the caller's bindings (used by $eval).
-  FrameRef root_env;
   const Value& root_input() const { return root_input_; }
   void set_root_input(Value v) { root_input_ = std::move(v); }
 

@@ -53,9 +53,7 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
     ev.set_registry(&registry);
     auto env = ev.NewFrame(nullptr);
     for (const auto& m : bindings.members()) env->Bind(m.key, m.value);
-    ev.root_env = env;
     r = ev.Run(input, env);
-    ev.root_env.reset();
     env.reset();
     r = registry.Collect(std::move(r));
     if (r.is_array() && r.array_flags() != 0) {

@@ -30,7 +30,4 @@ size_t Utf8Offset(std::string_view s, size_t cp_index);
 // Decodes the whole string into code points.
 std::vector<uint32_t> Utf8ToCodePoints(std::string_view s);
 
-// Number of UTF-16 code units the text would take (JavaScript's .length).
-size_t Utf16Length(std::string_view s);
-
 }  // namespace weft
