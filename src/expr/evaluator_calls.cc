@@ -158,11 +158,9 @@ Value Evaluator::EvalSort(const Node* sort, const Value& input, const FrameRef& 
     }
     for (size_t t = 0; t < nterms; ++t) keys[i * nterms + t] = Eval(sort->terms[t].expr.get(), context, frame);
   }
-  std::vector<Value> order;
-  order.reserve(items.size());
-  for (size_t i = 0; i < items.size(); ++i) order.emplace_back(static_cast<double>(i));
-  MergeSortValues(order, [&](const Value& a, const Value& b) {
-    auto ia = static_cast<size_t>(a.as_number()), ib = static_cast<size_t>(b.as_number());
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < items.size(); ++i) order[i] = i;
+  MergeSort(order, [&](size_t ia, size_t ib) {
     int comp = 0;
     for (size_t t = 0; comp == 0 && t < nterms; ++t) {
       const Value& aa = keys[ia * nterms + t];
@@ -193,7 +191,7 @@ Value Evaluator::EvalSort(const Node* sort, const Value& input, const FrameRef& 
   });
   Value::Array out;
   out.reserve(items.size());
-  for (const auto& o : order) out.push_back(items[static_cast<size_t>(o.as_number())]);
+  for (size_t o : order) out.push_back(items[o]);
   uint8_t flags = kArraySequence | (tuple_sort ? kArrayTupleStream : 0);
   return Value::MakeArray(std::move(out), flags);
 }

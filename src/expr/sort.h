@@ -4,16 +4,15 @@
 // is not used.
 #pragma once
 
+#include <algorithm>
 #include <vector>
-
-#include "weft/core/value.h"
 
 namespace weft::expr {
 
-template <typename After>
-void MergeSortValues(std::vector<Value>& items, After&& after) {
+template <typename T, typename After>
+void MergeSort(std::vector<T>& items, After&& after) {
   if (items.size() < 2) return;
-  std::vector<Value> buf(items.size());
+  std::vector<T> buf(items.size());
   for (size_t width = 1; width < items.size(); width *= 2) {
     for (size_t lo = 0; lo < items.size(); lo += 2 * width) {
       size_t mid = std::min(lo + width, items.size());

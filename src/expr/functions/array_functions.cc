@@ -76,14 +76,14 @@ Value Sort(std::vector<Value>& a, const CallContext& ctx) {
   const Value& comparator = Arg(a, 1);
   if (comparator.is_undefined()) {
     if (IsArrayOfNumbers(arr)) {
-      MergeSortValues(items, [](const Value& x, const Value& y) { return x.as_number() > y.as_number(); });
+      MergeSort(items, [](const Value& x, const Value& y) { return x.as_number() > y.as_number(); });
     } else if (IsArrayOfStrings(arr)) {
-      MergeSortValues(items, [](const Value& x, const Value& y) { return x.as_string() > y.as_string(); });
+      MergeSort(items, [](const Value& x, const Value& y) { return x.as_string() > y.as_string(); });
     } else {
       Fail("D3070", arr, 1);
     }
   } else {
-    MergeSortValues(items, [&](const Value& x, const Value& y) {
+    MergeSort(items, [&](const Value& x, const Value& y) {
       return JsTruthy(ctx.ev.Apply(comparator, {x, y}, kCallbackContext, ctx.env));
     });
   }
