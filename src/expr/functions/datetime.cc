@@ -553,6 +553,9 @@ Value ParseDateTime(const std::string& text, const std::string& picture, int64_t
     if (pos == start) return Value();
     double n;
     if (!ParseIntegerWith(text.substr(start, pos - start), f, n)) return Value();
+    // Components beyond any calendar (year 1,000,000 and up) are not a date;
+    // the bound also keeps the millisecond arithmetic far from overflow.
+    if (!(std::fabs(n) < 1e6)) return Value();
     v[c] = static_cast<int64_t>(n);
   }
   if (pos != text.size()) return Value();
