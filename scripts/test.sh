@@ -29,11 +29,21 @@ cmake --build --preset fuzz -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_'
 
-echo "== fuzzing (short run from the checked-in corpus)"
+echo "== fuzzing (short exploratory run from the checked-in corpus)"
+# The corpus replay above is the regression test. This run looks for new
+# failures; what it finds is reported and saved, to be fixed and added to
+# fuzz/corpus, without making an unrelated change fail.
+mkdir -p build/fuzz/findings
 for t in expr_fuzz json_fuzz; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/${t%_fuzz}/. "$corpus"/
-  build/fuzz/fuzz/$t -max_total_time=30 -timeout=5 -rss_limit_mb=2048 -print_final_stats=0 "$corpus" 2>&1 | tail -2
+  if ! build/fuzz/fuzz/$t -max_total_time=30 -timeout=5 -rss_limit_mb=2048 -max_len=512 \
+      -artifact_prefix=build/fuzz/findings/ "$corpus" > build/fuzz/findings/$t.log 2>&1; then
+    echo "FUZZING FOUND A NEW FAILING INPUT for $t (see build/fuzz/findings/):"
+    grep -E "ERROR|runtime error|SUMMARY" build/fuzz/findings/$t.log | head -5
+  else
+    tail -1 build/fuzz/findings/$t.log
+  fi
   rm -rf "$corpus"
 done
 

@@ -166,6 +166,7 @@ void Value::set_array_flags(uint8_t flags) {
 
 void Value::set(std::string key, Value v) {
   assert(is_object());
+  if (!is_object()) return;  // release builds: ignore rather than corrupt memory
   auto* o = static_cast<ObjectNode*>(p_);
   if (const Member* m = o->find(key)) {
     const_cast<Member*>(m)->value = std::move(v);
@@ -181,7 +182,7 @@ void Value::set(std::string key, Value v) {
 }
 
 bool Value::erase(std::string_view key) {
-  assert(is_object());
+  if (!is_object()) return false;
   auto* o = static_cast<ObjectNode*>(p_);
   for (auto it = o->members.begin(); it != o->members.end(); ++it) {
     if (it->key == key) {

@@ -19,9 +19,14 @@ namespace {
   throw e;
 }
 
+// Merges a group's tuples into one binding object (always a fresh object,
+// which the caller may modify).
 Value ReduceTupleStream(const Value& stream) {
-  if (!stream.is_array()) return stream;
   Value result = Value::MakeObject();
+  if (!stream.is_array()) {
+    for (const auto& m : stream.members()) result.set(m.key, m.value);
+    return result;
+  }
   const auto& items = stream.as_array();
   if (items.empty()) return result;
   for (const auto& m : items[0].members()) result.set(m.key, m.value);
