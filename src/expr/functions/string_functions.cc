@@ -1,6 +1,9 @@
 // $string $substring $substringBefore $substringAfter $lowercase $uppercase
 // $length $trim $pad $join $contains $split $replace (string patterns; regex
 // patterns go through the matcher protocol in regex_functions.cc).
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
+
 #include <cmath>
 
 #include "library.h"
@@ -10,58 +13,33 @@
 namespace weft::expr {
 namespace {
 
-uint32_t ToLowerCp(uint32_t c) {
-  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  if ((c >= 0xC0 && c <= 0xDE && c != 0xD7)) return c + 32;
-  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17F) {
-    bool even_upper = (c < 0x139) || (c > 0x148 && c < 0x178);
-    if (c == 0x178) return 0xFF;
-    if (even_upper) return (c % 2 == 0) ? c + 1 : c;
-    return (c % 2 == 1) ? c + 1 : c;
-  }
-  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return c + 32;
-  if (c >= 0x410 && c <= 0x42F) return c + 32;
-  if (c >= 0x400 && c <= 0x40F) return c + 80;
-  return c;
-}
-
-uint32_t ToUpperCp(uint32_t c) {
-  if (c < 0x80) return (c >= 'a' && c <= 'z') ? c - 32 : c;
-  if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return c - 32;
-  if (c == 0xFF) return 0x178;
-  if (c == 0xB5) return 0x39C;
-  if (c >= 0x100 && c <= 0x17F && c != 0x130 && c != 0x131 && c != 0x138 && c != 0x149 && c != 0x17F) {
-    bool even_upper = (c < 0x139) || (c > 0x148 && c < 0x178);
-    if (even_upper) return (c % 2 == 1) ? c - 1 : c;
-    return (c % 2 == 0 && c != 0x178) ? c - 1 : c;
-  }
-  if (c >= 0x3B1 && c <= 0x3C9 && c != 0x3C2) return c - 32;
-  if (c == 0x3C2) return 0x3A3;
-  if (c >= 0x430 && c <= 0x44F) return c - 32;
-  if (c >= 0x450 && c <= 0x45F) return c - 80;
-  return c;
-}
-
+// Full Unicode case mapping, locale-independent like JavaScript's
+// toUpperCase/toLowerCase (ß -> SS, final sigma, ...). ASCII is mapped
+// directly; anything else goes through ICU.
 std::string MapCase(const std::string& s, bool upper) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    unsigned char b = static_cast<unsigned char>(s[i]);
-    if (b < 0x80) {
-      char c = static_cast<char>(b);
+  bool ascii = true;
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) {
+    std::string out = s;
+    for (auto& c : out) {
       if (upper && c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
       if (!upper && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-      out += c;
-      ++i;
-      continue;
     }
-    uint32_t cp = DecodeUtf8(s, i);
-    if (upper && cp == 0xDF) {
-      out += "SS";
-      continue;
-    }
-    AppendUtf8(out, upper ? ToUpperCp(cp) : ToLowerCp(cp));
+    return out;
   }
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  if (upper) {
+    u.toUpper(icu::Locale::getRoot());
+  } else {
+    u.toLower(icu::Locale::getRoot());
+  }
+  std::string out;
+  u.toUTF8String(out);
   return out;
 }
 
