@@ -1,5 +1,8 @@
 #include "weft/expr/expression.h"
 
+#include <new>
+#include <stdexcept>
+
 #include "error.h"
 #include "evaluator.h"
 #include "parser.h"
@@ -8,6 +11,12 @@
 namespace weft::expr {
 namespace {
 
+JsonataError ResourceLimitError(const char* what) {
+  JsonataError e("U1003");
+  e.detail = what;
+  return e;
+}
+
 ExprError ToExprError(const JsonataError& e) {
   ExprError out;
   out.code = e.code;
@@ -15,6 +24,12 @@ ExprError ToExprError(const JsonataError& e) {
   out.token = e.token;
   out.message = FormatErrorMessage(e);
   return out;
+}
+
+Status Fail(const JsonataError& e, ExprError* error) {
+  ExprError err = ToExprError(e);
+  if (error) *error = err;
+  return err.ToStatus();
 }
 
 }  // namespace
@@ -37,9 +52,9 @@ Result<Expression> Expression::Compile(std::string_view text, ExprError* error) 
   try {
     program->tree = ParseExpression(program->source);
   } catch (const JsonataError& e) {
-    ExprError err = ToExprError(e);
-    if (error) *error = err;
-    return err.ToStatus();
+    return Fail(e, error);
+  } catch (const std::bad_alloc&) {
+    return Fail(ResourceLimitError("out of memory while compiling"), error);
   }
   return Expression(std::move(program));
 }
@@ -63,9 +78,13 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
     return r;
   } catch (const JsonataError& e) {
     (void)registry.Collect(Value());
-    ExprError err = ToExprError(e);
-    if (error) *error = err;
-    return err.ToStatus();
+    return Fail(e, error);
+  } catch (const std::bad_alloc&) {
+    (void)registry.Collect(Value());
+    return Fail(ResourceLimitError("out of memory while evaluating"), error);
+  } catch (const std::length_error&) {
+    (void)registry.Collect(Value());
+    return Fail(ResourceLimitError("a string or array grew beyond its maximum size"), error);
   }
 }
 
