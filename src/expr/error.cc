@@ -135,6 +135,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"U1001", "{{{detail}}}"},
       {"U1002", "{{{detail}}}"},
       {"U1003", "Result too large: {{{detail}}}"},
+      {"U1004", "Internal error (a bug in weft, please report it): {{{detail}}}"},
   };
   return t;
 }

@@ -41,6 +41,7 @@ Status ExprError::ToStatus() const {
   StatusCode sc = StatusCode::kInvalidArgument;
   if (code == "U1002") sc = StatusCode::kDeadlineExceeded;
   if (code == "U1001" || code == "U1003") sc = StatusCode::kResourceExhausted;
+  if (code == "U1004") sc = StatusCode::kInternal;
   return Status(sc, std::move(m));
 }
 
@@ -85,6 +86,13 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
   } catch (const std::length_error&) {
     (void)registry.Collect(Value());
     return Fail(ResourceLimitError("a string or array grew beyond its maximum size"), error);
+  } catch (const std::exception& e) {
+    // A library exception escaping the evaluator is a bug in weft; the
+    // worker must survive it and the message must say so.
+    (void)registry.Collect(Value());
+    JsonataError internal("U1004");
+    internal.detail = e.what();
+    return Fail(internal, error);
   }
 }
 

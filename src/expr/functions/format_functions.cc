@@ -291,7 +291,11 @@ Value FormatNumber(std::vector<Value>& a, const CallContext&) {
     }
   }
   dpos = static_cast<int>(s.find(p.decimal));
-  for (int pos : pic.frac_groups) s.insert(static_cast<size_t>(pos) + static_cast<size_t>(dpos) + 1, 1, p.grouping);
+  for (int pos : pic.frac_groups) {
+    // JavaScript slice() semantics: a position past the end appends.
+    size_t at = std::min(static_cast<size_t>(pos) + static_cast<size_t>(dpos) + 1, s.size());
+    s.insert(at, 1, p.grouping);
+  }
   dpos = static_cast<int>(s.find(p.decimal));
   if (pic.frac_groups.empty() && dpos == static_cast<int>(s.size()) - 1) s.pop_back();
   if (has_exp) {
