@@ -22,6 +22,16 @@ struct JsonataError {
   explicit JsonataError(std::string c, int pos = -1) : code(std::move(c)), position(pos) {}
 };
 
+// Throws a JsonataError at `position` naming the token and offending values.
+[[noreturn]] inline void ThrowAt(const char* code, int position, std::string token = "", Value value = Value(),
+                                 Value value2 = Value()) {
+  JsonataError e(code, position);
+  e.token = std::move(token);
+  e.value = std::move(value);
+  e.value2 = std::move(value2);
+  throw e;
+}
+
 // The user-facing message for an error ("The left side of the + operator must
 // evaluate to a number").
 std::string FormatErrorMessage(const JsonataError& e);

@@ -211,15 +211,6 @@ void RecurseDescendants(const Value& v, Value::Array& out, int depth = 0) {
   }
 }
 
-[[noreturn]] void ThrowAt(const char* code, int position, std::string token = "", Value value = Value(),
-                          Value value2 = Value()) {
-  JsonataError e(code, position);
-  e.token = std::move(token);
-  e.value = std::move(value);
-  e.value2 = std::move(value2);
-  throw e;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -426,14 +417,9 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
       if (next->is_array() || next->is_undefined()) return EvalPath(n, input, env);
     }
     if (next->is_array()) {
-      if (i + 1 == steps.size()) {
-        // last step yielding an array: returned as is, unless it is a sequence
-        if (next->is_sequence()) {
-          if (next->size() == 0) return Value();
-          if (next->size() == 1 && !next->has_flag(kArrayKeepSingleton)) return next->as_array()[0];
-        }
-        return *next;
-      }
+      // last step yielding an array: returned as is (Eval() applies the
+      // singleton-sequence rule to whatever a path returns)
+      if (i + 1 == steps.size()) return *next;
       // Continue with the general algorithm over the array's items.
       Value seq = MakeSequence();
       for (const auto& x : next->as_array()) seq.push_back(x);
@@ -441,10 +427,6 @@ Value Evaluator::EvalSimplePath(const Node* n, const Value& input, const FrameRe
       for (size_t j = i + 1; j < steps.size(); ++j) {
         r = EvalStep(steps[j].get(), r.as_array().data(), r.size(), env, j + 1 == steps.size());
         if (r.is_undefined() || r.size() == 0) return Value();
-      }
-      if (r.is_sequence()) {
-        if (r.size() == 0) return Value();
-        if (r.size() == 1 && !r.has_flag(kArrayKeepSingleton)) return r.as_array()[0];
       }
       return r;
     }

@@ -12,13 +12,6 @@
 namespace weft::expr {
 namespace {
 
-[[noreturn]] void ThrowAt(const char* code, int position, std::string token = "", Value value = Value()) {
-  JsonataError e(code, position);
-  e.token = std::move(token);
-  e.value = std::move(value);
-  throw e;
-}
-
 // Merges a group's tuples into one binding object (always a fresh object,
 // which the caller may modify).
 Value ReduceTupleStream(const Value& stream) {
@@ -181,12 +174,7 @@ Value Evaluator::EvalSort(const Node* sort, const Value& input, const FrameRef& 
       bool a_ok = aa.is_string() || aa.is_number();
       bool b_ok = bb.is_string() || bb.is_number();
       if (!a_ok || !b_ok) ThrowAt("T2008", sort->position, "", !a_ok ? aa : bb);
-      if (aa.kind() != bb.kind()) {
-        JsonataError e("T2007", sort->position);
-        e.value = aa;
-        e.value2 = bb;
-        throw e;
-      }
+      if (aa.kind() != bb.kind()) ThrowAt("T2007", sort->position, "", aa, bb);
       if (aa == bb) continue;
       bool less = aa.is_number() ? aa.as_number() < bb.as_number() : aa.as_string() < bb.as_string();
       comp = less ? -1 : 1;
