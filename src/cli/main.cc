@@ -3,12 +3,24 @@
 #include <iostream>
 
 #include "eval_command.h"
+#include "workflow_commands.h"
+
+namespace {
+
+void AddStoreOptions(CLI::App* cmd, weft::cli::StoreOptions& store) {
+  cmd->add_option("--db", store.db, "SQLite database file (default $WEFT_DB or ./weft.db; :memory: keeps nothing)");
+  cmd->add_flag("--sync-normal", store.synchronous_normal,
+                "synchronous=NORMAL: faster commits; a power loss may lose the last ones (a crash does not)");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  using namespace weft::cli;
   CLI::App app{"weft - a self-hosted AI workflow automation engine"};
   app.require_subcommand(1);
 
-  weft::cli::EvalCommandOptions eval;
+  EvalCommandOptions eval;
   CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate a JSONata expression against JSON input (like jq)");
   eval_cmd->add_option("expression", eval.expression, "JSONata expression");
   eval_cmd->add_option("-i,--input", eval.input_path, "JSON input file, or - for stdin");
@@ -19,6 +31,58 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--timeout-ms", eval.timeout_ms, "Evaluation time limit in milliseconds (0 = none)");
   eval_cmd->add_option("--max-depth", eval.max_depth, "Maximum evaluation depth");
 
+  RunCommandOptions run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a workflow file to completion or suspension");
+  run_cmd->add_option("file", run.file, "Workflow file (YAML)")->required();
+  run_cmd->add_option("--input", run.input, "Run input: JSON text, or @file");
+  run_cmd->add_flag("--json", run.json, "Print one JSON object at the end: {run_id, status, outputs, steps}");
+  run_cmd->add_flag("-q,--quiet", run.quiet, "Do not print steps as they happen");
+  AddStoreOptions(run_cmd, run.store);
+
+  ValidateCommandOptions validate;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "Check workflow files and print every problem");
+  validate_cmd->add_option("files", validate.files, "Workflow files")->required();
+
+  ResumeCommandOptions resume;
+  CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a suspended run with a payload");
+  resume_cmd->add_option("run", resume.run_id, "Run id")->required();
+  resume_cmd->add_option("--with", resume.with, "The waiting task's result: JSON text, or @file");
+  resume_cmd->add_flag("--json", resume.json, "Print one JSON object at the end");
+  AddStoreOptions(resume_cmd, resume.store);
+
+  RunIdCommandOptions retry;
+  CLI::App* retry_cmd = app.add_subcommand("retry", "Restart a failed run from its failed step");
+  retry_cmd->add_option("run", retry.run_id, "Run id")->required();
+  retry_cmd->add_option("--version", retry.version, "Switch the run to this stored workflow version");
+  retry_cmd->add_flag("--json", retry.json, "Print one JSON object at the end");
+  AddStoreOptions(retry_cmd, retry.store);
+
+  RunIdCommandOptions cancel;
+  CLI::App* cancel_cmd = app.add_subcommand("cancel", "Cancel a run and its child runs");
+  cancel_cmd->add_option("run", cancel.run_id, "Run id")->required();
+  cancel_cmd->add_flag("--json", cancel.json, "Print one JSON object at the end");
+  AddStoreOptions(cancel_cmd, cancel.store);
+
+  StoreOptions recover;
+  CLI::App* recover_cmd =
+      app.add_subcommand("recover", "Continue every run interrupted by a crash, and timers that are due");
+  AddStoreOptions(recover_cmd, recover);
+
+  CLI::App* runs_cmd = app.add_subcommand("runs", "Inspect runs");
+  runs_cmd->require_subcommand(1);
+  ListCommandOptions list;
+  CLI::App* list_cmd = runs_cmd->add_subcommand("list", "List runs, newest first");
+  list_cmd->add_option("--status", list.status, "Only runs with this status");
+  list_cmd->add_option("--workflow", list.workflow, "Only runs of this workflow");
+  list_cmd->add_option("--limit", list.limit, "How many");
+  list_cmd->add_flag("--json", list.json, "Print JSON");
+  AddStoreOptions(list_cmd, list.store);
+  RunIdCommandOptions show;
+  CLI::App* show_cmd = runs_cmd->add_subcommand("show", "Show a run's step-by-step history");
+  show_cmd->add_option("run", show.run_id, "Run id")->required();
+  show_cmd->add_flag("--json", show.json, "Print JSON");
+  AddStoreOptions(show_cmd, show.store);
+
   CLI11_PARSE(app, argc, argv);
 
   if (eval_cmd->parsed()) {
@@ -26,7 +90,15 @@ int main(int argc, char** argv) {
       std::cerr << "weft eval: an expression is required (or --jsonl)\n";
       return 2;
     }
-    return weft::cli::RunEval(eval, std::cin, std::cout, std::cerr);
+    return RunEval(eval, std::cin, std::cout, std::cerr);
   }
+  if (run_cmd->parsed()) return RunWorkflow(run, std::cout, std::cerr);
+  if (validate_cmd->parsed()) return ValidateWorkflows(validate, std::cout, std::cerr);
+  if (resume_cmd->parsed()) return ResumeRun(resume, std::cout, std::cerr);
+  if (retry_cmd->parsed()) return RetryRun(retry, std::cout, std::cerr);
+  if (cancel_cmd->parsed()) return CancelRun(cancel, std::cout, std::cerr);
+  if (recover_cmd->parsed()) return RecoverRuns(recover, std::cout, std::cerr);
+  if (list_cmd->parsed()) return ListRuns(list, std::cout, std::cerr);
+  if (show_cmd->parsed()) return ShowRun(show, std::cout, std::cerr);
   return 0;
 }

@@ -1,0 +1,35 @@
+// Random: the injectable source of randomness (retry jitter, ids, run seeds).
+// Tests use a seeded generator so that every draw repeats.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <random>
+
+namespace weft {
+
+class Random {
+ public:
+  virtual ~Random() = default;
+  virtual uint64_t Next() = 0;
+  // Uniform in [0, 1).
+  double NextUnit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+};
+
+// A thread-safe 64-bit Mersenne Twister; seeded from std::random_device when
+// no seed is given.
+class DefaultRandom final : public Random {
+ public:
+  DefaultRandom() : rng_(std::random_device{}()) {}
+  explicit DefaultRandom(uint64_t seed) : rng_(seed) {}
+  uint64_t Next() override {
+    std::lock_guard lock(mu_);
+    return rng_();
+  }
+
+ private:
+  std::mutex mu_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace weft

@@ -1,0 +1,36 @@
+// What the loader needs to know about an action: its name, whether it
+// suspends the run, and the JSON Schemas of its inputs and output. The engine's
+// action registry implements ActionCatalog; the loader only reads it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "weft/core/value.h"
+#include "weft/dsl/schema.h"
+
+namespace weft::dsl {
+
+struct ActionSpec {
+  std::string name;
+  std::string description;
+  // A suspending action parks the run until a resume call carries its result
+  // (await_user_input, approval, wait, handover). Refused inside `parallel`.
+  bool suspends = false;
+  // JSON Schemas of the evaluated `inputs` object and of the result; absent
+  // means "anything".
+  std::optional<Schema> input_schema;
+  std::optional<Schema> output_schema;
+};
+
+class ActionCatalog {
+ public:
+  virtual ~ActionCatalog() = default;
+  // nullptr when there is no such action.
+  virtual const ActionSpec* Find(std::string_view name) const = 0;
+  virtual std::vector<std::string> Names() const = 0;
+};
+
+}  // namespace weft::dsl

@@ -1,0 +1,138 @@
+// The compiled form of a workflow file: every name resolved, every expression
+// compiled, every schema checked. Immutable after loading and shared by all
+// the runs that use it (from any thread).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "weft/core/value.h"
+#include "weft/dsl/action_spec.h"
+#include "weft/dsl/diagnostic.h"
+#include "weft/dsl/schema.h"
+#include "weft/dsl/template.h"
+#include "weft/expr/expression.h"
+
+namespace weft::dsl {
+
+struct FlowNode;
+
+// Hexabot's retry settings and defaults.
+struct RetryPolicy {
+  bool enabled = false;
+  int max_attempts = 3;
+  int64_t backoff_ms = 25;
+  int64_t max_delay_ms = 10000;
+  double jitter = 0;  // 0..1: share of the delay drawn at random
+  double multiplier = 1;
+
+  // Delay before attempt `attempt + 1` after `attempt` failed (1-based);
+  // `unit_random` in [0,1).
+  int64_t DelayMillis(int attempt, double unit_random) const;
+};
+
+// What happens when a step fails after its retries.
+struct ErrorHandler {
+  enum class Kind : uint8_t { kFail, kContinue, kFallbackValue, kFallbackSteps };
+  Kind kind = Kind::kFail;
+  Template fallback;                                 // kFallbackValue
+  std::shared_ptr<std::vector<FlowNode>> steps;      // kFallbackSteps
+};
+
+struct StepSettings {
+  int64_t timeout_ms = 0;  // 0 = no limit
+  RetryPolicy retries;
+  ErrorHandler on_error;
+  int stop_step_count = 0;  // agent steps: maximum tool-calling turns (0 = action default)
+  bool export_result = true;
+  Template action_settings;  // every other key, passed to the action
+};
+
+struct TaskDef {
+  std::string name;
+  std::string action;
+  std::string description;
+  const ActionSpec* spec = nullptr;  // owned by the catalog the workflow was loaded with
+  Template inputs;
+  StepSettings settings;
+  Value bindings;  // object: binding name -> the bound def's settings
+  SourceLocation location;
+};
+
+struct FlowNode {
+  enum class Kind : uint8_t { kDo, kParallel, kConditional, kLoop };
+  enum class Strategy : uint8_t { kWaitAll, kWaitAny };
+  enum class LoopType : uint8_t { kForEach, kWhile };
+
+  struct Branch {
+    std::optional<expr::Expression> condition;  // none: the else branch
+    std::vector<FlowNode> steps;
+    SourceLocation location;
+  };
+  struct Accumulate {
+    std::string as;
+    Template initial;
+    std::optional<expr::Expression> merge;  // always set once loaded
+  };
+
+  Kind kind = Kind::kDo;
+  SourceLocation location;
+  // Stable position in the flow, e.g. "0", "1.branch.0.0", "2.collector.1".
+  std::string path;
+
+  // kDo
+  const TaskDef* task = nullptr;
+
+  // kParallel: each branch is one step (which may be a block).
+  Strategy strategy = Strategy::kWaitAll;
+  std::vector<FlowNode> children;  // also: kLoop body
+
+  // kConditional
+  std::vector<Branch> branches;
+
+  // kLoop
+  LoopType loop_type = LoopType::kForEach;
+  std::string name;
+  std::string item_name = "item";
+  std::optional<expr::Expression> in;          // for_each
+  std::optional<expr::Expression> while_cond;  // while
+  std::optional<expr::Expression> until;
+  int max_concurrency = 1;
+  std::optional<Accumulate> accumulate;
+};
+
+struct Workflow {
+  Workflow() = default;
+  // Flow nodes point into `tasks`: a copy would dangle.
+  Workflow(const Workflow&) = delete;
+  Workflow& operator=(const Workflow&) = delete;
+
+  std::string name;
+  int64_t version = 0;  // declared version; 0 = assigned by the store
+  std::string description;
+  std::string file;
+  std::string source;  // the file's text, stored with each version
+
+  Value input_schema_document;  // JSON Schema built from `inputs.schema`
+  std::optional<Schema> input_schema;
+  Template context;  // evaluated at run start into $context
+  Value trigger;     // the raw `trigger` section (served by the server)
+
+  std::map<std::string, TaskDef, std::less<>> tasks;
+  std::vector<FlowNode> flow;
+  std::vector<std::pair<std::string, Template>> outputs;
+
+  // True when some task can suspend the run.
+  bool can_suspend = false;
+  // Warnings found while loading (errors make loading fail).
+  std::vector<Diagnostic> warnings;
+
+  const TaskDef* FindTask(std::string_view name) const;
+};
+
+}  // namespace weft::dsl

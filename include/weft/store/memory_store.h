@@ -1,0 +1,20 @@
+// An in-memory Store: for tests and for running workflows without
+// durability (`weft run --db :memory:`). It can be told to fail commits, to
+// test the engine's handling of storage errors.
+#pragma once
+
+#include <memory>
+
+#include "weft/store/store.h"
+
+namespace weft::store {
+
+class MemoryStore;
+
+std::unique_ptr<Store> NewMemoryStore();
+
+// Makes the `n`th commit from now (1 = the next) fail with Unavailable; 0
+// turns this off. Only for stores made by NewMemoryStore.
+void FailNthCommit(Store& memory_store, int n);
+
+}  // namespace weft::store

@@ -1,0 +1,155 @@
+// Store: the durable state of workflows and runs, behind one interface.
+//
+// The engine writes through Commit: each call carries one or more run
+// updates (a new run, a status change, step records) that become durable
+// together or not at all. Implementations batch concurrent commits into one
+// transaction (group commit), so many runs share one fsync.
+//
+// Shaped for several workers sharing one database: a run is executed by the
+// worker holding its lease (ClaimRuns); a dead worker's runs are claimable
+// once its lease has lapsed.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "weft/core/status.h"
+#include "weft/core/value.h"
+
+namespace weft::store {
+
+enum class RunStatus : uint8_t { kRunning, kSuspended, kCompleted, kFailed, kCancelled };
+std::string_view RunStatusName(RunStatus s);  // "running", ...
+std::optional<RunStatus> ParseRunStatus(std::string_view name);
+inline bool IsTerminal(RunStatus s) { return s >= RunStatus::kCompleted; }
+
+enum class StepStatus : uint8_t {
+  kCompleted,  // succeeded (or was resumed with a payload); `output` holds the result
+  kRetrying,   // this attempt failed; another follows
+  kFailed,     // failed for good; the step's on_error decides what follows
+  kSuspended,  // the run waits here for a resume call
+  kCancelled,  // stopped: a wait_any branch that lost, or a cancelled run
+};
+std::string_view StepStatusName(StepStatus s);
+std::optional<StepStatus> ParseStepStatus(std::string_view name);
+
+struct WorkflowRecord {
+  std::string name;
+  int64_t version = 0;
+  std::string hash;    // of the source text
+  std::string source;  // the workflow file as written
+  int64_t created_ms = 0;
+};
+
+struct RunRecord {
+  std::string id;
+  std::string workflow;
+  int64_t version = 0;
+  RunStatus status = RunStatus::kRunning;
+  Value input;
+  Value context;
+  Value outputs;
+  std::string error_code;  // StatusCode name when failed
+  std::string error;
+  std::string parent_run;   // set for call_workflow children
+  std::string parent_path;  // the parent's step waiting for this run
+  Value wait;               // when suspended: {kind, path, task, ...}
+  int64_t wake_at_ms = 0;   // suspended on a timer: when to resume (0 = not a timer)
+  uint64_t seed = 0;        // the run's random seed (replay draws the same numbers)
+  int64_t retry_from_seq = 0;  // failures recorded at or before this seq are retried
+  std::string lease_owner;
+  int64_t lease_until_ms = 0;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+struct StepRecord {
+  std::string run_id;
+  int64_t seq = 0;  // assigned by the store; increases within a run
+  std::string path;  // e.g. "2.collector.0:loop_task[3]"
+  std::string task;
+  std::string action;
+  int attempt = 1;
+  StepStatus status = StepStatus::kCompleted;
+  Value input;
+  Value output;
+  std::string error_code;
+  std::string error;
+  Value detail;  // action-specific record (model, prompt, HTTP exchange, ...)
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+};
+
+// One run's part of a commit.
+struct RunUpdate {
+  enum class Kind : uint8_t {
+    kCreate,     // insert `run`
+    kUpdate,     // replace the run's mutable fields with `run`'s
+    kStepsOnly,  // only append `steps`
+  };
+  Kind kind = Kind::kStepsOnly;
+  std::string run_id;
+  RunRecord run;
+  std::vector<StepRecord> steps;
+  // When set, the update applies only if the run's status is this one;
+  // otherwise it fails with FailedPrecondition and changes nothing (resume
+  // races, double cancellation).
+  std::optional<RunStatus> expect_status;
+};
+
+struct Commit {
+  std::vector<RunUpdate> updates;  // applied atomically, all or none
+};
+
+struct RunFilter {
+  std::optional<RunStatus> status;
+  std::string workflow;
+  std::string parent_run;
+  int limit = 100;
+  // Only runs created before this id (for paging, newest first); "" = from the newest.
+  std::string before_id;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores a workflow's source. The same text again returns the version it
+  // already has; new text gets the next version (or `declared_version`, which
+  // must then be unused: AlreadyExists otherwise).
+  virtual Result<int64_t> PutWorkflow(const std::string& name, const std::string& source,
+                                      int64_t declared_version = 0) = 0;
+  // version 0 = the latest.
+  virtual Result<WorkflowRecord> GetWorkflow(const std::string& name, int64_t version = 0) = 0;
+  virtual Result<std::vector<WorkflowRecord>> ListWorkflows() = 0;
+
+  // Applies a commit durably and calls `done` (on a store thread) once it is
+  // durable or has failed. Concurrent commits are grouped into one transaction.
+  virtual void CommitAsync(Commit commit, std::function<void(Status)> done) = 0;
+  // Blocking form of CommitAsync.
+  Status CommitSync(Commit commit);
+
+  virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
+  // The run's step records in commit order.
+  virtual Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) = 0;
+  // Newest first.
+  virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+
+  // Leases up to `limit` runs that need a worker: status running with no
+  // live lease, or suspended on a timer that is due (wake_at_ms <= now).
+  // A lease is live while lease_until_ms > now; single-machine stores also
+  // treat the lease of a process that no longer exists as lapsed, so that a
+  // restarted weft resumes its runs at once.
+  virtual Result<std::vector<RunRecord>> ClaimRuns(const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                                   int limit) = 0;
+  // Gives up the lease on a run (when it suspends or finishes, or on shutdown).
+  virtual Status ReleaseRun(const std::string& run_id, const std::string& owner) = 0;
+};
+
+}  // namespace weft::store

@@ -1,0 +1,175 @@
+#include "weft/actions/builtin.h"
+
+#include "weft/core/json.h"
+#include "weft/expr/expression.h"
+
+namespace weft::actions {
+namespace {
+
+using engine::ActionContext;
+using engine::ActionResult;
+using engine::Suspension;
+
+dsl::Schema MustSchema(const char* json) {
+  Result<Value> doc = ParseJson(json);
+  Result<dsl::Schema> schema = dsl::Schema::Compile(*doc);
+  return std::move(schema).value();
+}
+
+dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, const char* input_schema,
+                     const char* output_schema) {
+  dsl::ActionSpec spec;
+  spec.name = name;
+  spec.description = description;
+  spec.suspends = suspends;
+  if (input_schema != nullptr) spec.input_schema = MustSchema(input_schema);
+  if (output_schema != nullptr) spec.output_schema = MustSchema(output_schema);
+  return spec;
+}
+
+// An action defined by its spec and one function.
+class SimpleAction final : public engine::Action {
+ public:
+  using Fn = std::function<ActionResult(ActionContext&)>;
+  SimpleAction(dsl::ActionSpec spec, Fn fn) : spec_(std::move(spec)), fn_(std::move(fn)) {}
+  const dsl::ActionSpec& spec() const override { return spec_; }
+  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override { co_return fn_(ctx); }
+
+ private:
+  dsl::ActionSpec spec_;
+  Fn fn_;
+};
+
+std::string StringInput(const ActionContext& ctx, std::string_view key) {
+  Value v = ctx.inputs.get(key);
+  if (v.is_string()) return v.as_string();
+  if (v.is_undefined()) return "";
+  return ToJson(v);
+}
+
+ActionResult Set(ActionContext& ctx) { return ActionResult::Ok(ctx.inputs); }
+
+ActionResult Log(ActionContext& ctx) {
+  std::string level = ctx.inputs.get("level").is_string() ? ctx.inputs.get("level").as_string() : "info";
+  std::string message = StringInput(ctx, "message");
+  if (ctx.log) ctx.log(level, message);
+  Value detail = Value::MakeObject();
+  detail.set("level", level);
+  detail.set("message", ctx.inputs.get("message"));
+  ctx.detail = detail;
+  return ActionResult::Ok(Value::Null());
+}
+
+ActionResult Fail(ActionContext& ctx) {
+  StatusCode code = StatusCode::kFailedPrecondition;
+  if (Value c = ctx.inputs.get("code"); c.is_string()) {
+    for (int i = 1; i <= static_cast<int>(StatusCode::kUnauthenticated); ++i) {
+      if (StatusCodeName(static_cast<StatusCode>(i)) == c.as_string()) code = static_cast<StatusCode>(i);
+    }
+  }
+  return ActionResult::Error(Status(code, StringInput(ctx, "message")));
+}
+
+ActionResult AwaitUserInput(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"user_input", ctx.inputs, 0}); }
+
+ActionResult Approval(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"approval", ctx.inputs, 0}); }
+
+ActionResult Handover(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"handover", ctx.inputs, 0}); }
+
+ActionResult Wait(ActionContext& ctx) {
+  const int64_t now = ctx.clock->NowMillis();
+  int64_t wake = now;
+  if (Value d = ctx.inputs.get("duration_ms"); d.is_number()) {
+    wake = now + static_cast<int64_t>(d.as_number());
+  } else if (Value u = ctx.inputs.get("until"); u.is_number()) {
+    wake = static_cast<int64_t>(u.as_number());
+  } else if (u.is_string()) {
+    static const Result<expr::Expression> to_millis = expr::Expression::Compile("$toMillis($)");
+    Result<Value> ms = to_millis->Evaluate(u);
+    if (!ms.ok() || !ms->is_number()) {
+      return ActionResult::Error(InvalidArgumentError("wait: 'until' is not an ISO 8601 time: " + u.as_string()));
+    }
+    wake = static_cast<int64_t>(ms->as_number());
+  } else {
+    return ActionResult::Error(InvalidArgumentError("wait needs 'duration_ms' or 'until'"));
+  }
+  if (wake <= now) {
+    Value out = Value::MakeObject();
+    out.set("woke_at_ms", static_cast<double>(now));
+    out.set("scheduled_at_ms", static_cast<double>(wake));
+    return ActionResult::Ok(out);
+  }
+  Value data = Value::MakeObject();
+  data.set("wake_at_ms", static_cast<double>(wake));
+  return ActionResult::Suspend(Suspension{"timer", data, wake});
+}
+
+class CallWorkflow final : public engine::Action {
+ public:
+  CallWorkflow()
+      : spec_(Spec("call_workflow", "Runs another workflow as a child run; its result is the child's outputs", false,
+                   R"({"type":"object","required":["workflow"],"properties":{
+                        "workflow":{"type":"string","minLength":1},
+                        "version":{"type":"integer","minimum":0},
+                        "input":{"type":"object"}}})",
+                   nullptr)) {}
+  const dsl::ActionSpec& spec() const override { return spec_; }
+  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    if (ctx.children == nullptr) co_return ActionResult::Error(InternalError("call_workflow needs a child runner"));
+    int64_t version = ctx.inputs.get("version").is_number() ? static_cast<int64_t>(ctx.inputs.get("version").as_number())
+                                                             : 0;
+    Value input = ctx.inputs.get("input");
+    if (input.is_undefined()) input = Value::MakeObject();
+    co_return co_await ctx.children->RunChild(ctx, ctx.inputs.get("workflow").as_string(), version, input);
+  }
+
+ private:
+  dsl::ActionSpec spec_;
+};
+
+}  // namespace
+
+Status RegisterBuiltinActions(engine::ActionRegistry& registry) {
+  struct Def {
+    const char* name;
+    const char* description;
+    bool suspends;
+    const char* input_schema;
+    const char* output_schema;
+    SimpleAction::Fn fn;
+  };
+  const Def defs[] = {
+      {"set", "Its result is its evaluated inputs", false, R"({"type":"object"})", nullptr, Set},
+      {"log", "Writes a message into the run's history", false,
+       R"({"type":"object","required":["message"],"properties":{
+            "level":{"enum":["debug","info","warn","error"]}}})",
+       nullptr, Log},
+      {"fail", "Fails the step with a message", false,
+       R"({"type":"object","required":["message"],"properties":{"message":{"type":"string"},"code":{"enum":[
+            "CANCELLED","INVALID_ARGUMENT","DEADLINE_EXCEEDED","NOT_FOUND","ALREADY_EXISTS","PERMISSION_DENIED",
+            "RESOURCE_EXHAUSTED","FAILED_PRECONDITION","ABORTED","OUT_OF_RANGE","UNIMPLEMENTED","INTERNAL",
+            "UNAVAILABLE","UNAUTHENTICATED"]}}})",
+       nullptr, Fail},
+      {"await_user_input", "Waits for the next user message; its result is that message", true,
+       R"({"type":"object","properties":{"prompt":{"type":"string"}}})", nullptr, AwaitUserInput},
+      {"approval", "Waits for a reviewer's decision, which may edit the data", true, R"({"type":"object"})",
+       R"({"type":"object","required":["approved"],"properties":{
+            "approved":{"type":"boolean"},"by":{"type":"string"},"comment":{"type":"string"}}})",
+       Approval},
+      {"handover", "Hands the conversation to a human and waits until it is handed back", true,
+       R"({"type":"object","required":["queue"],"properties":{"queue":{"type":"string","minLength":1},
+            "reason":{"type":"string"}}})",
+       R"({"type":"object"})", Handover},
+      {"wait", "Waits for a duration or until a time", true,
+       R"({"type":"object","properties":{"duration_ms":{"type":"number","minimum":0},
+            "until":{"type":["string","number"]}}})",
+       R"({"type":"object"})", Wait},
+  };
+  for (const Def& d : defs) {
+    WEFT_RETURN_IF_ERROR(registry.Register(
+        std::make_unique<SimpleAction>(Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema), d.fn)));
+  }
+  return registry.Register(std::make_unique<CallWorkflow>());
+}
+
+}  // namespace weft::actions

@@ -1,0 +1,422 @@
+#include "workflow_commands.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+
+#include "weft/actions/builtin.h"
+#include "weft/core/json.h"
+#include "weft/dsl/loader.h"
+#include "weft/engine/engine.h"
+#include "weft/store/memory_store.h"
+#include "weft/store/sqlite_store.h"
+
+namespace weft::cli {
+namespace {
+
+using store::RunRecord;
+using store::StepRecord;
+
+// Everything a command needs: the store, the actions, the engine.
+struct Session {
+  std::unique_ptr<store::Store> store;
+  engine::ActionRegistry actions;
+  std::unique_ptr<engine::Engine> engine;
+};
+
+Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {
+  std::string source = text;
+  if (!text.empty() && text[0] == '@') {
+    std::ifstream in(text.substr(1), std::ios::binary);
+    if (!in) return NotFoundError("cannot read " + std::string(what) + " file '" + text.substr(1) + "'");
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    source = buffer.str();
+  }
+  Result<Value> v = ParseJson(source);
+  if (!v.ok()) return v.status().WithContext(std::string(what) + " is not valid JSON");
+  return v;
+}
+
+std::string Preview(const Value& v, size_t max = 100) {
+  if (v.is_undefined()) return "";
+  std::string s = ToJson(v);
+  if (s.size() > max) s = s.substr(0, max - 3) + "...";
+  return s;
+}
+
+std::string Duration(int64_t ms) { return std::to_string(ms) + " ms"; }
+
+void PrintStep(std::ostream& out, const StepRecord& s) {
+  out << "  " << std::left << std::setw(10) << store::StepStatusName(s.status) << std::setw(0) << s.path;
+  if (!s.action.empty() && s.action != "parallel") out << "  (" << s.action;
+  if (s.attempt > 1) out << ", attempt " << s.attempt;
+  if (!s.action.empty() && s.action != "parallel") out << ")";
+  out << "  " << Duration(s.ended_ms - s.started_ms);
+  if (!s.error.empty()) {
+    out << "\n      error: " << s.error;
+  } else if (s.output.is_defined() && !s.output.is_null()) {
+    out << "\n      -> " << Preview(s.output);
+  }
+  if (s.action == "log" && s.detail.is_object()) out << "\n      log: " << Preview(s.detail.get("message"), 200);
+  out << "\n";
+}
+
+Value StepToJson(const StepRecord& s) {
+  Value o = Value::MakeObject();
+  o.set("seq", static_cast<double>(s.seq));
+  o.set("path", s.path);
+  o.set("task", s.task);
+  o.set("action", s.action);
+  o.set("attempt", s.attempt);
+  o.set("status", std::string(store::StepStatusName(s.status)));
+  if (s.input.is_defined()) o.set("input", s.input);
+  if (s.output.is_defined()) o.set("output", s.output);
+  if (!s.error.empty()) {
+    Value e = Value::MakeObject();
+    e.set("code", s.error_code);
+    e.set("message", s.error);
+    o.set("error", e);
+  }
+  if (s.detail.is_defined()) o.set("detail", s.detail);
+  o.set("started_ms", static_cast<double>(s.started_ms));
+  o.set("ended_ms", static_cast<double>(s.ended_ms));
+  return o;
+}
+
+Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps) {
+  Value o = Value::MakeObject();
+  o.set("run_id", r.id);
+  o.set("workflow", r.workflow);
+  o.set("version", static_cast<double>(r.version));
+  o.set("status", std::string(store::RunStatusName(r.status)));
+  o.set("outputs", r.outputs.is_defined() ? r.outputs : Value::Null());
+  if (!r.error.empty()) {
+    Value e = Value::MakeObject();
+    e.set("code", r.error_code);
+    e.set("message", r.error);
+    o.set("error", e);
+  }
+  if (r.wait.is_defined()) o.set("waiting", r.wait);
+  if (!r.parent_run.empty()) o.set("parent_run", r.parent_run);
+  o.set("created_ms", static_cast<double>(r.created_ms));
+  o.set("updated_ms", static_cast<double>(r.updated_ms));
+  if (steps != nullptr) {
+    Value list = Value::MakeArray();
+    for (const StepRecord& s : *steps) list.push_back(StepToJson(s));
+    o.set("steps", list);
+  }
+  return o;
+}
+
+Result<std::unique_ptr<store::Store>> OpenStore(const StoreOptions& options) {
+  std::string path = options.db.empty() ? DefaultDatabasePath() : options.db;
+  if (path == ":memory:") return store::NewMemoryStore();
+  store::SqliteOptions sqlite;
+  sqlite.path = path;
+  sqlite.synchronous_full = !options.synchronous_normal;
+  return store::OpenSqliteStore(sqlite);
+}
+
+// Looks for a child workflow file next to the parent file.
+std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string&)> FileResolver(
+    std::string dir, const engine::ActionRegistry* actions) {
+  return [dir = std::move(dir), actions](const std::string& name) -> Result<std::shared_ptr<const dsl::Workflow>> {
+    for (const char* ext : {".yaml", ".yml"}) {
+      std::filesystem::path p = std::filesystem::path(dir) / (name + ext);
+      if (std::filesystem::exists(p)) return dsl::LoadWorkflowFile(p.string(), *actions);
+    }
+    return NotFoundError("no workflow named '" + name + "' is stored, and there is no " + name + ".yaml in " + dir);
+  };
+}
+
+Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::ostream* trace, std::string dir = "") {
+  auto session = std::make_unique<Session>();
+  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(session->actions));
+  WEFT_ASSIGN_OR_RETURN(session->store, OpenStore(options));
+  engine::EngineOptions eo;
+  eo.store = session->store.get();
+  eo.actions = &session->actions;
+  if (!dir.empty()) eo.resolve_workflow = FileResolver(dir, &session->actions);
+  if (trace != nullptr) {
+    auto mu = std::make_shared<std::mutex>();
+    eo.on_step = [trace, mu](const engine::StepEvent& e) {
+      std::lock_guard lock(*mu);
+      PrintStep(*trace, e.step);
+      trace->flush();
+    };
+  }
+  WEFT_ASSIGN_OR_RETURN(session->engine, engine::Engine::Create(std::move(eo)));
+  return session;
+}
+
+int ExitCode(const RunRecord& r) {
+  switch (r.status) {
+    case store::RunStatus::kCompleted:
+    case store::RunStatus::kSuspended:
+    case store::RunStatus::kRunning:
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+void PrintOutcome(std::ostream& out, const RunRecord& r) {
+  out << "run " << r.id << " " << store::RunStatusName(r.status) << "\n";
+  switch (r.status) {
+    case store::RunStatus::kCompleted:
+      out << ToJson(r.outputs.is_defined() ? r.outputs : Value::MakeObject(), 2) << "\n";
+      break;
+    case store::RunStatus::kSuspended: {
+      const Value& w = r.wait;
+      out << "waiting for " << Preview(w.get("kind")) << " at " << Preview(w.get("path"));
+      if (w.get("wake_at_ms").is_number()) out << " until " << Preview(w.get("wake_at_ms")) << " ms";
+      out << "\n";
+      if (w.get("data").is_defined()) out << "  " << Preview(w.get("data"), 300) << "\n";
+      out << "continue with: weft resume " << r.id << " --with '<json>'\n";
+      break;
+    }
+    case store::RunStatus::kFailed:
+    case store::RunStatus::kCancelled:
+      out << "error: " << r.error << "\n";
+      break;
+    default:
+      break;
+  }
+}
+
+int Finish(Session& session, const std::string& run_id, bool json, std::ostream& out, std::ostream& err) {
+  session.engine->Drain();
+  Result<RunRecord> rec = session.store->GetRun(run_id);
+  if (!rec.ok()) {
+    err << "weft: " << rec.status().message() << "\n";
+    return 1;
+  }
+  if (json) {
+    Result<std::vector<StepRecord>> steps = session.store->GetSteps(run_id);
+    out << ToJson(RunToJson(*rec, steps.ok() ? &*steps : nullptr), 2) << "\n";
+  } else {
+    PrintOutcome(out, *rec);
+  }
+  return ExitCode(*rec);
+}
+
+}  // namespace
+
+std::string DefaultDatabasePath() {
+  const char* env = std::getenv("WEFT_DB");
+  return env != nullptr && *env != '\0' ? env : "weft.db";
+}
+
+int RunWorkflow(const RunCommandOptions& options, std::ostream& out, std::ostream& err) {
+  std::string dir = std::filesystem::path(options.file).parent_path().string();
+  if (dir.empty()) dir = ".";
+  Result<std::unique_ptr<Session>> session =
+      OpenSession(options.store, options.json || options.quiet ? nullptr : &out, dir);
+  if (!session.ok()) {
+    err << "weft: " << session.status().message() << "\n";
+    return 2;
+  }
+  Session& s = **session;
+  dsl::Diagnostics diagnostics;
+  Result<std::shared_ptr<const dsl::Workflow>> wf = dsl::LoadWorkflowFile(options.file, s.actions, &diagnostics);
+  for (const dsl::Diagnostic& d : diagnostics.all()) {
+    if (d.severity == dsl::Diagnostic::Severity::kWarning) err << d.ToString() << "\n";
+  }
+  if (!wf.ok()) {
+    err << wf.status().message() << "\n";
+    return 2;
+  }
+  Value input = Value::MakeObject();
+  if (!options.input.empty()) {
+    Result<Value> v = ReadJsonArgument(options.input, "--input");
+    if (!v.ok()) {
+      err << "weft: " << v.status().message() << "\n";
+      return 2;
+    }
+    input = *v;
+  }
+  Result<int64_t> version = s.engine->Deploy(*wf);
+  if (!version.ok()) {
+    err << "weft: " << version.status().message() << "\n";
+    return 2;
+  }
+  if (!options.json && !options.quiet) out << "workflow " << (*wf)->name << " v" << *version << "\n";
+  Result<std::string> run_id = s.engine->Start((*wf)->name, *version, input);
+  if (!run_id.ok()) {
+    err << "weft: " << run_id.status().message() << "\n";
+    return 2;
+  }
+  return Finish(s, *run_id, options.json, out, err);
+}
+
+int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, std::ostream& err) {
+  engine::ActionRegistry actions;
+  if (Status s = actions::RegisterBuiltinActions(actions); !s.ok()) {
+    err << "weft: " << s.message() << "\n";
+    return 2;
+  }
+  if (options.files.empty()) {
+    err << "weft validate: give at least one workflow file\n";
+    return 2;
+  }
+  int errors = 0;
+  int warnings = 0;
+  for (const std::string& file : options.files) {
+    dsl::Diagnostics diagnostics;
+    Result<std::shared_ptr<const dsl::Workflow>> wf = dsl::LoadWorkflowFile(file, actions, &diagnostics);
+    if (!wf.ok() && diagnostics.all().empty()) {
+      err << wf.status().message() << "\n";
+      ++errors;
+      continue;
+    }
+    for (const dsl::Diagnostic& d : diagnostics.all()) {
+      err << d.ToString() << "\n";
+      (d.severity == dsl::Diagnostic::Severity::kError ? errors : warnings)++;
+    }
+    if (wf.ok()) out << file << ": ok (" << (*wf)->name << ", " << (*wf)->tasks.size() << " tasks)\n";
+  }
+  if (errors > 0) {
+    err << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
+        << (warnings == 1 ? "" : "s") << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+int ResumeRun(const ResumeCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<Session>> session = OpenSession(options.store, options.json ? nullptr : &out);
+  if (!session.ok()) {
+    err << "weft: " << session.status().message() << "\n";
+    return 2;
+  }
+  Value payload = Value::MakeObject();
+  if (!options.with.empty()) {
+    Result<Value> v = ReadJsonArgument(options.with, "--with");
+    if (!v.ok()) {
+      err << "weft: " << v.status().message() << "\n";
+      return 2;
+    }
+    payload = *v;
+  }
+  Status s = (*session)->engine->Resume(options.run_id, payload);
+  if (!s.ok()) {
+    err << "weft: " << s.message() << "\n";
+    return 2;
+  }
+  return Finish(**session, options.run_id, options.json, out, err);
+}
+
+int RetryRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<Session>> session = OpenSession(options.store, options.json ? nullptr : &out);
+  if (!session.ok()) {
+    err << "weft: " << session.status().message() << "\n";
+    return 2;
+  }
+  if (Status s = (*session)->engine->Retry(options.run_id, options.version); !s.ok()) {
+    err << "weft: " << s.message() << "\n";
+    return 2;
+  }
+  return Finish(**session, options.run_id, options.json, out, err);
+}
+
+int CancelRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<Session>> session = OpenSession(options.store, nullptr);
+  if (!session.ok()) {
+    err << "weft: " << session.status().message() << "\n";
+    return 2;
+  }
+  if (Status s = (*session)->engine->Cancel(options.run_id); !s.ok()) {
+    err << "weft: " << s.message() << "\n";
+    return 2;
+  }
+  return Finish(**session, options.run_id, options.json, out, err);
+}
+
+int RecoverRuns(const StoreOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<Session>> session = OpenSession(options, &out);
+  if (!session.ok()) {
+    err << "weft: " << session.status().message() << "\n";
+    return 2;
+  }
+  Result<int> n = (*session)->engine->Recover();
+  if (!n.ok()) {
+    err << "weft: " << n.status().message() << "\n";
+    return 2;
+  }
+  (*session)->engine->Drain();
+  out << "recovered " << *n << " run" << (*n == 1 ? "" : "s") << "\n";
+  return 0;
+}
+
+int ListRuns(const ListCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<store::Store>> st = OpenStore(options.store);
+  if (!st.ok()) {
+    err << "weft: " << st.status().message() << "\n";
+    return 2;
+  }
+  store::RunFilter filter;
+  filter.limit = options.limit;
+  filter.workflow = options.workflow;
+  if (!options.status.empty()) {
+    filter.status = store::ParseRunStatus(options.status);
+    if (!filter.status) {
+      err << "weft: unknown status '" << options.status
+          << "' (running, suspended, completed, failed, cancelled)\n";
+      return 2;
+    }
+  }
+  Result<std::vector<RunRecord>> runs = (*st)->ListRuns(filter);
+  if (!runs.ok()) {
+    err << "weft: " << runs.status().message() << "\n";
+    return 2;
+  }
+  if (options.json) {
+    Value list = Value::MakeArray();
+    for (const RunRecord& r : *runs) list.push_back(RunToJson(r, nullptr));
+    out << ToJson(list, 2) << "\n";
+    return 0;
+  }
+  for (const RunRecord& r : *runs) {
+    out << r.id << "  " << std::left << std::setw(10) << store::RunStatusName(r.status) << std::setw(0) << r.workflow
+        << " v" << r.version;
+    if (!r.error.empty()) out << "  " << Preview(Value(r.error), 80);
+    out << "\n";
+  }
+  return 0;
+}
+
+int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<store::Store>> st = OpenStore(options.store);
+  if (!st.ok()) {
+    err << "weft: " << st.status().message() << "\n";
+    return 2;
+  }
+  Result<RunRecord> rec = (*st)->GetRun(options.run_id);
+  if (!rec.ok()) {
+    err << "weft: " << rec.status().message() << "\n";
+    return 2;
+  }
+  Result<std::vector<StepRecord>> steps = (*st)->GetSteps(options.run_id);
+  if (!steps.ok()) {
+    err << "weft: " << steps.status().message() << "\n";
+    return 2;
+  }
+  if (options.json) {
+    out << ToJson(RunToJson(*rec, &*steps), 2) << "\n";
+    return 0;
+  }
+  out << "run " << rec->id << "  " << rec->workflow << " v" << rec->version << "  "
+      << store::RunStatusName(rec->status) << "\n";
+  if (!rec->parent_run.empty()) out << "parent " << rec->parent_run << " at " << rec->parent_path << "\n";
+  out << "input " << Preview(rec->input, 300) << "\n";
+  for (const StepRecord& s : *steps) PrintStep(out, s);
+  PrintOutcome(out, *rec);
+  return 0;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,1007 @@
+// The workflow loader: YAML nodes → Workflow. Works on yaml-cpp nodes (which
+// keep positions) so that every diagnostic can say file:line:col; converts
+// leaves to Values only where a value is what the file means.
+#include "weft/dsl/loader.h"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "weft/core/json.h"
+#include "yaml_reader.h"
+
+namespace weft::dsl {
+namespace {
+
+using Keys = std::vector<std::string>;
+
+const Keys kTopKeys = {"inputs", "context", "defaults", "defs",    "flow",       "outputs",
+                       "workflow", "trigger", "name",   "version", "description"};
+const Keys kWorkflowKeys = {"name", "version", "description"};
+const Keys kInputsKeys = {"schema"};
+const Keys kDefaultsKeys = {"settings"};
+const Keys kTaskKeys = {"kind", "action", "inputs", "settings", "bindings", "description", "export"};
+const Keys kBindingDefKeys = {"kind", "settings", "description"};
+const Keys kRetryKeys = {"enabled", "max_attempts", "backoff_ms", "max_delay_ms", "jitter", "multiplier"};
+const Keys kOnErrorKeys = {"fallback", "steps"};
+const Keys kStepKeys = {"do", "parallel", "conditional", "loop"};
+const Keys kParallelKeys = {"strategy", "steps"};
+const Keys kConditionalKeys = {"when", "else"};
+const Keys kWhenKeys = {"condition", "steps", "else"};
+const Keys kElseKeys = {"steps"};
+const Keys kLoopKeys = {"type", "name", "for_each", "while", "until", "max_concurrency", "accumulate", "steps"};
+const Keys kForEachKeys = {"item", "in"};
+const Keys kAccumulateKeys = {"as", "initial", "merge"};
+// Names expressions see as $name; a loop item may not shadow them.
+const Keys kReservedBindings = {"input", "context", "output", "iteration", "accumulator", "error", "secret"};
+
+bool IsSnakeCaseName(const std::string& s) {
+  if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
+class Loader {
+ public:
+  Loader(std::string file, const ActionCatalog& actions, Diagnostics& diagnostics)
+      : file_(std::move(file)), actions_(actions), diag_(diagnostics) {}
+
+  std::shared_ptr<Workflow> Load(const YAML::Node& root, std::string_view source, const LoadOptions& options);
+
+ private:
+  SourceLocation Loc(const YAML::Node& n) const { return LocationOf(n, file_); }
+
+  // Reports keys of `map` not in `allowed`, with a suggestion.
+  void CheckKeys(const YAML::Node& map, const Keys& allowed, std::string_view what);
+  bool ExpectMap(const YAML::Node& n, std::string_view what);
+  bool ExpectSequence(const YAML::Node& n, std::string_view what);
+  bool ExpectString(const YAML::Node& n, std::string_view what, std::string& out);
+  bool ExpectInt(const YAML::Node& n, std::string_view what, int64_t min, int64_t& out);
+  bool ExpectNumber(const YAML::Node& n, std::string_view what, double& out);
+  bool ExpectBool(const YAML::Node& n, std::string_view what, bool& out);
+  Value ToValue(const YAML::Node& n) { return YamlToValue(n, file_, diag_); }
+
+  std::optional<expr::Expression> CompileExpression(const YAML::Node& n, std::string_view what, bool require_equals);
+  Template CompileTemplate(const YAML::Node& n, const std::string& where);
+
+  void LoadHeader(const YAML::Node& root, const LoadOptions& options);
+  void LoadInputs(const YAML::Node& n);
+  void LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
+                    std::vector<std::pair<std::string, Template>>& action_settings, const YAML::Node** on_error_steps);
+  void LoadDefs(const YAML::Node& n);
+  void LoadSteps(const YAML::Node& seq, const std::string& prefix, std::vector<FlowNode>& out);
+  void LoadStep(const YAML::Node& n, const std::string& path, std::vector<FlowNode>& out);
+  void LoadDo(const YAML::Node& n, const YAML::Node& name_node, FlowNode& node);
+  void LoadParallel(const YAML::Node& n, FlowNode& node);
+  void LoadConditional(const YAML::Node& n, FlowNode& node);
+  void LoadLoop(const YAML::Node& n, FlowNode& node);
+  void LoadOutputs(const YAML::Node& n);
+
+  // Checks that need the whole flow.
+  void CheckConcurrentSuspension(const std::vector<FlowNode>& nodes, const char* where_kind);
+  void CheckFallbackCycles();
+  void CheckOutputs(const YAML::Node& outputs_node);
+  void WarnUnusedTasks();
+
+  std::string file_;
+  const ActionCatalog& actions_;
+  Diagnostics& diag_;
+  std::shared_ptr<Workflow> wf_;
+  StepSettings defaults_;
+  std::vector<std::pair<std::string, Template>> default_action_settings_;
+  std::map<std::string, YAML::Node> binding_defs_;
+  std::map<std::string, YAML::Node> task_nodes_;
+  std::map<std::string, const YAML::Node*> fallback_nodes_;
+  std::vector<YAML::Node> fallback_storage_;
+  std::set<std::string> used_tasks_;
+  std::map<std::string, SourceLocation> loop_names_;
+  std::vector<std::string> def_names_;
+};
+
+void Loader::CheckKeys(const YAML::Node& map, const Keys& allowed, std::string_view what) {
+  if (!map.IsMap()) return;
+  for (const auto& kv : map) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+    std::string message = "unknown key '" + key + "' in " + std::string(what);
+    std::string suggestion = ClosestMatch(key, allowed);
+    if (!suggestion.empty()) {
+      message += " (did you mean '" + suggestion + "'?)";
+    } else {
+      std::string list;
+      for (const std::string& k : allowed) list += (list.empty() ? "" : ", ") + k;
+      message += " (expected one of: " + list + ")";
+    }
+    diag_.Error(Loc(kv.first), message);
+  }
+}
+
+bool Loader::ExpectMap(const YAML::Node& n, std::string_view what) {
+  if (n.IsMap()) return true;
+  diag_.Error(Loc(n), std::string(what) + " must be a mapping");
+  return false;
+}
+
+bool Loader::ExpectSequence(const YAML::Node& n, std::string_view what) {
+  if (n.IsSequence()) return true;
+  diag_.Error(Loc(n), std::string(what) + " must be a list");
+  return false;
+}
+
+bool Loader::ExpectString(const YAML::Node& n, std::string_view what, std::string& out) {
+  if (n.IsScalar()) {
+    out = n.Scalar();
+    return true;
+  }
+  diag_.Error(Loc(n), std::string(what) + " must be a string");
+  return false;
+}
+
+bool Loader::ExpectInt(const YAML::Node& n, std::string_view what, int64_t min, int64_t& out) {
+  Value v = n.IsScalar() ? ToValue(n) : Value();
+  if (v.is_number() && std::isfinite(v.as_number()) && v.as_number() == std::floor(v.as_number()) &&
+      v.as_number() >= static_cast<double>(min) && v.as_number() < 9.0e15) {
+    out = static_cast<int64_t>(v.as_number());
+    return true;
+  }
+  diag_.Error(Loc(n), std::string(what) + " must be an integer >= " + std::to_string(min));
+  return false;
+}
+
+bool Loader::ExpectNumber(const YAML::Node& n, std::string_view what, double& out) {
+  Value v = n.IsScalar() ? ToValue(n) : Value();
+  if (v.is_number() && std::isfinite(v.as_number()) && v.as_number() >= 0) {
+    out = v.as_number();
+    return true;
+  }
+  diag_.Error(Loc(n), std::string(what) + " must be a number >= 0");
+  return false;
+}
+
+bool Loader::ExpectBool(const YAML::Node& n, std::string_view what, bool& out) {
+  Value v = n.IsScalar() ? ToValue(n) : Value();
+  if (v.is_bool()) {
+    out = v.as_bool();
+    return true;
+  }
+  diag_.Error(Loc(n), std::string(what) + " must be true or false");
+  return false;
+}
+
+std::optional<expr::Expression> Loader::CompileExpression(const YAML::Node& n, std::string_view what,
+                                                          bool require_equals) {
+  if (!n.IsScalar()) {
+    diag_.Error(Loc(n), std::string(what) + " must be an expression string");
+    return std::nullopt;
+  }
+  std::string text = n.Scalar();
+  size_t offset = 0;
+  if (!text.empty() && text[0] == '=') {
+    offset = 1;
+  } else if (require_equals) {
+    diag_.Error(Loc(n), std::string(what) + " must be an expression (a string starting with '=')");
+    return std::nullopt;
+  }
+  expr::ExprError error;
+  Result<expr::Expression> e = expr::Expression::Compile(std::string_view(text).substr(offset), &error);
+  if (e.ok()) return std::move(e).value();
+  SourceLocation where = Loc(n);
+  if (where.line > 0 && error.position >= 0 && text.find('\n') == std::string::npos) {
+    where.column += static_cast<int>(offset) + (IsQuotedScalar(n) ? 1 : 0) + std::max(0, error.position - 1);
+  }
+  diag_.Error(where, std::string(what) + ": " + error.code + ": " + error.message);
+  return std::nullopt;
+}
+
+Template Loader::CompileTemplate(const YAML::Node& n, const std::string& where) {
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar: {
+      if (n.Scalar().empty() || n.Scalar()[0] != '=') return Template::Literal(ToValue(n));
+      std::optional<expr::Expression> e = CompileExpression(n, where, true);
+      if (!e) return Template();
+      return Template::Expr(std::move(*e), where);
+    }
+    case YAML::NodeType::Sequence: {
+      std::vector<Template> items;
+      size_t i = 0;
+      for (const YAML::Node& child : n) items.push_back(CompileTemplate(child, where + "[" + std::to_string(i++) + "]"));
+      return Template::Array(std::move(items));
+    }
+    case YAML::NodeType::Map: {
+      std::vector<std::pair<std::string, Template>> members;
+      std::set<std::string> seen;
+      for (const auto& kv : n) {
+        std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+        if (!seen.insert(key).second) diag_.Error(Loc(kv.first), "duplicate key '" + key + "'");
+        members.emplace_back(key, CompileTemplate(kv.second, where + "." + key));
+      }
+      return Template::Object(std::move(members));
+    }
+    default:
+      return Template::Literal(Value::Null());
+  }
+}
+
+void Loader::LoadHeader(const YAML::Node& root, const LoadOptions& options) {
+  wf_->name = options.default_name;
+  auto read_header = [&](const YAML::Node& map) {
+    if (const YAML::Node name = map["name"]) {
+      std::string s;
+      if (ExpectString(name, "workflow name", s)) {
+        if (!IsIdentifier(s)) {
+          diag_.Error(Loc(name), "workflow name '" + s + "' must be letters, digits, '_' or '-'");
+        }
+        wf_->name = s;
+      }
+    }
+    if (const YAML::Node version = map["version"]) {
+      Value v = ToValue(version);
+      if (v.is_number() && v.as_number() >= 1 && v.as_number() == std::floor(v.as_number()) && v.as_number() < 1e15) {
+        wf_->version = static_cast<int64_t>(v.as_number());
+      } else if (!v.is_string()) {
+        diag_.Error(Loc(version), "workflow version must be a positive integer or a string");
+      }
+    }
+    if (const YAML::Node d = map["description"]) ExpectString(d, "description", wf_->description);
+  };
+  read_header(root);
+  if (const YAML::Node w = root["workflow"]) {
+    if (ExpectMap(w, "'workflow'")) {
+      CheckKeys(w, kWorkflowKeys, "'workflow'");
+      read_header(w);
+    }
+  }
+  if (wf_->name.empty()) wf_->name = "workflow";
+  if (const YAML::Node t = root["trigger"]) wf_->trigger = ToValue(t);
+}
+
+void Loader::LoadInputs(const YAML::Node& n) {
+  if (!ExpectMap(n, "'inputs'")) return;
+  CheckKeys(n, kInputsKeys, "'inputs'");
+  const YAML::Node schema_node = n["schema"];
+  if (!schema_node) return;
+  if (!ExpectMap(schema_node, "'inputs.schema'")) return;
+  Value fields = ToValue(schema_node);
+  Value document;
+  const Value* type = fields.find("type");
+  if (type != nullptr && type->is_string() && fields.find("properties") != nullptr) {
+    document = fields;  // already a full JSON Schema
+  } else {
+    // Hexabot's form: a map of field -> schema. A field is required when it
+    // says `required: true` (the JSON Schema way, a top-level list, also works).
+    Value properties = Value::MakeObject();
+    Value::Array required;
+    for (const auto& kv : schema_node) {
+      const std::string key = kv.first.Scalar();
+      Value field = ToValue(kv.second);
+      if (!field.is_object()) {
+        diag_.Error(Loc(kv.second), "inputs.schema." + key + " must be a mapping such as {type: string}");
+        continue;
+      }
+      if (const Value* r = field.find("required"); r != nullptr && r->is_bool()) {
+        if (r->as_bool()) required.push_back(Value(key));
+        Value copy = Value::MakeObject();
+        for (const auto& m : field.members()) {
+          if (m.key != "required") copy.set(m.key, m.value);
+        }
+        field = copy;
+      }
+      properties.set(key, field);
+    }
+    document = Value::MakeObject();
+    document.set("type", "object");
+    document.set("properties", properties);
+    if (!required.empty()) document.set("required", Value::MakeArray(std::move(required)));
+  }
+  wf_->input_schema_document = document;
+  Result<Schema> schema = Schema::Compile(document);
+  if (!schema.ok()) {
+    diag_.Error(Loc(schema_node), "inputs.schema: " + schema.status().message());
+    return;
+  }
+  // valijson ignores unknown "type" names; catch them here.
+  static const Keys kTypes = {"string", "number", "integer", "boolean", "object", "array", "null"};
+  std::function<void(const YAML::Node&)> check_types = [&](const YAML::Node& node) {
+    if (node.IsMap()) {
+      for (const auto& kv : node) {
+        if (kv.first.IsScalar() && kv.first.Scalar() == "type" && kv.second.IsScalar() &&
+            std::find(kTypes.begin(), kTypes.end(), kv.second.Scalar()) == kTypes.end()) {
+          std::string message = "unknown schema type '" + kv.second.Scalar() + "'";
+          std::string s = ClosestMatch(kv.second.Scalar(), kTypes);
+          if (!s.empty()) message += " (did you mean '" + s + "'?)";
+          diag_.Error(Loc(kv.second), message);
+        }
+        check_types(kv.second);
+      }
+    } else if (node.IsSequence()) {
+      for (const YAML::Node& child : node) check_types(child);
+    }
+  };
+  check_types(schema_node);
+  wf_->input_schema = std::move(schema).value();
+}
+
+void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
+                          std::vector<std::pair<std::string, Template>>& action_settings,
+                          const YAML::Node** on_error_steps) {
+  if (!ExpectMap(n, where)) return;
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    if (key == "timeout_ms") {
+      ExpectInt(v, where + ".timeout_ms", 0, settings.timeout_ms);
+    } else if (key == "stop_step_count") {
+      int64_t count = 0;
+      if (ExpectInt(v, where + ".stop_step_count", 0, count)) settings.stop_step_count = static_cast<int>(count);
+    } else if (key == "export") {
+      ExpectBool(v, where + ".export", settings.export_result);
+    } else if (key == "retries") {
+      if (!ExpectMap(v, where + ".retries")) continue;
+      CheckKeys(v, kRetryKeys, where + ".retries");
+      RetryPolicy& r = settings.retries;
+      if (v["enabled"]) ExpectBool(v["enabled"], where + ".retries.enabled", r.enabled);
+      int64_t attempts = r.max_attempts;
+      if (v["max_attempts"] && ExpectInt(v["max_attempts"], where + ".retries.max_attempts", 1, attempts)) {
+        r.max_attempts = static_cast<int>(std::min<int64_t>(attempts, 1000));
+      }
+      if (v["backoff_ms"]) ExpectInt(v["backoff_ms"], where + ".retries.backoff_ms", 0, r.backoff_ms);
+      if (v["max_delay_ms"]) ExpectInt(v["max_delay_ms"], where + ".retries.max_delay_ms", 0, r.max_delay_ms);
+      if (v["jitter"] && ExpectNumber(v["jitter"], where + ".retries.jitter", r.jitter) && r.jitter > 1) {
+        diag_.Error(Loc(v["jitter"]), where + ".retries.jitter must be between 0 and 1");
+      }
+      if (v["multiplier"]) ExpectNumber(v["multiplier"], where + ".retries.multiplier", r.multiplier);
+      if (!v["enabled"] && v["max_attempts"] && attempts > 1) {
+        diag_.Warning(Loc(v), where + ".retries: retries stay off unless 'enabled: true' is set (Hexabot's default)");
+      }
+    } else if (key == "on_error") {
+      ErrorHandler& h = settings.on_error;
+      if (v.IsScalar() && (v.Scalar() == "fail" || v.Scalar() == "continue")) {
+        h = ErrorHandler{};
+        h.kind = v.Scalar() == "fail" ? ErrorHandler::Kind::kFail : ErrorHandler::Kind::kContinue;
+      } else if (v.IsMap()) {
+        CheckKeys(v, kOnErrorKeys, where + ".on_error");
+        if (v["fallback"] && v["steps"]) {
+          diag_.Error(Loc(v), where + ".on_error takes either 'fallback' or 'steps', not both");
+        } else if (v["fallback"]) {
+          h = ErrorHandler{};
+          h.kind = ErrorHandler::Kind::kFallbackValue;
+          h.fallback = CompileTemplate(v["fallback"], where + ".on_error.fallback");
+        } else if (v["steps"]) {
+          if (on_error_steps == nullptr) {
+            diag_.Error(Loc(v), "on_error steps belong to a task's settings, not to defaults");
+          } else if (ExpectSequence(v["steps"], where + ".on_error.steps")) {
+            h = ErrorHandler{};
+            h.kind = ErrorHandler::Kind::kFallbackSteps;
+            fallback_storage_.push_back(v["steps"]);
+            *on_error_steps = &fallback_storage_.back();
+          }
+        } else {
+          diag_.Error(Loc(v), where + ".on_error needs 'fallback' or 'steps'");
+        }
+      } else {
+        diag_.Error(Loc(v), where + ".on_error must be 'fail', 'continue', {fallback: value} or {steps: [...]}");
+      }
+    } else {
+      // Everything else belongs to the action; a task's key replaces the
+      // default's.
+      Template t = CompileTemplate(v, where + "." + key);
+      auto it = std::find_if(action_settings.begin(), action_settings.end(),
+                             [&](const auto& p) { return p.first == key; });
+      if (it != action_settings.end()) {
+        it->second = std::move(t);
+      } else {
+        action_settings.emplace_back(key, std::move(t));
+      }
+    }
+  }
+}
+
+void Loader::LoadDefs(const YAML::Node& n) {
+  if (!ExpectMap(n, "'defs'")) return;
+  std::set<std::string> seen;
+  // Pass 1: names, kinds, and binding defs.
+  for (const auto& kv : n) {
+    const std::string name = kv.first.Scalar();
+    if (!seen.insert(name).second) {
+      diag_.Error(Loc(kv.first), "duplicate definition '" + name + "'");
+      continue;
+    }
+    if (!IsSnakeCaseName(name)) {
+      diag_.Error(Loc(kv.first), "definition name '" + name + "' must be snake_case (a-z, 0-9, _)");
+    }
+    def_names_.push_back(name);
+    const YAML::Node& def = kv.second;
+    if (!ExpectMap(def, "definition '" + name + "'")) continue;
+    std::string kind;
+    if (!def["kind"]) {
+      diag_.Error(Loc(def), "definition '" + name + "' needs a 'kind' (task, or the kind of a binding)");
+      continue;
+    }
+    if (!ExpectString(def["kind"], "kind", kind)) continue;
+    if (kind == "task") {
+      task_nodes_[name] = def;
+    } else {
+      CheckKeys(def, kBindingDefKeys, "definition '" + name + "'");
+      binding_defs_[name] = def;
+    }
+  }
+  // Pass 2: tasks.
+  for (const auto& [name, def] : task_nodes_) {
+    const std::string where = "defs." + name;
+    CheckKeys(def, kTaskKeys, "task '" + name + "'");
+    TaskDef task;
+    task.name = name;
+    task.location = Loc(def);
+    if (const YAML::Node d = def["description"]) ExpectString(d, where + ".description", task.description);
+    if (!def["action"]) {
+      diag_.Error(Loc(def), "task '" + name + "' needs an 'action'");
+    } else if (ExpectString(def["action"], where + ".action", task.action)) {
+      task.spec = actions_.Find(task.action);
+      if (task.spec == nullptr) {
+        std::string message = "unknown action '" + task.action + "' in task '" + name + "'";
+        std::string s = ClosestMatch(task.action, actions_.Names());
+        if (!s.empty()) message += " (did you mean '" + s + "'?)";
+        diag_.Error(Loc(def["action"]), message);
+      }
+    }
+    if (const YAML::Node inputs = def["inputs"]) {
+      if (ExpectMap(inputs, where + ".inputs")) {
+        task.inputs = CompileTemplate(inputs, where + ".inputs");
+        // What can be checked before running: required inputs present,
+        // literal inputs valid.
+        if (task.spec != nullptr && task.spec->input_schema) {
+          const Value& doc = task.spec->input_schema->document();
+          if (const Value* req = doc.find("required"); req != nullptr && req->is_array()) {
+            for (const Value& r : req->as_array()) {
+              if (r.is_string() && !inputs[r.as_string()]) {
+                diag_.Error(Loc(inputs), "task '" + name + "': action '" + task.action + "' needs input '" +
+                                             r.as_string() + "'");
+              }
+            }
+          }
+          if (task.inputs.is_literal()) {
+            Status s = task.spec->input_schema->Validate(task.inputs.literal(), "inputs of task '" + name + "'");
+            if (!s.ok()) diag_.Error(Loc(inputs), s.message());
+          }
+        }
+      }
+    } else if (task.spec != nullptr && task.spec->input_schema) {
+      const Value* req = task.spec->input_schema->document().find("required");
+      if (req != nullptr && req->is_array() && req->size() > 0) {
+        diag_.Error(Loc(def), "task '" + name + "': action '" + task.action + "' needs inputs (" +
+                                  ToJson(*req) + ")");
+      }
+    }
+    task.settings = defaults_;
+    std::vector<std::pair<std::string, Template>> action_settings = default_action_settings_;
+    if (const YAML::Node s = def["settings"]) {
+      const YAML::Node* steps = nullptr;
+      LoadSettings(s, where + ".settings", task.settings, action_settings, &steps);
+      if (steps != nullptr) fallback_nodes_[name] = steps;
+    }
+    if (const YAML::Node e = def["export"]) ExpectBool(e, where + ".export", task.settings.export_result);
+    task.settings.action_settings = Template::Object(std::move(action_settings));
+    if (const YAML::Node b = def["bindings"]) {
+      if (ExpectMap(b, where + ".bindings")) {
+        task.bindings = Value::MakeObject();
+        for (const auto& bkv : b) {
+          std::string target;
+          if (!ExpectString(bkv.second, where + ".bindings." + bkv.first.Scalar(), target)) continue;
+          auto it = binding_defs_.find(target);
+          if (it == binding_defs_.end()) {
+            std::string message = "binding '" + bkv.first.Scalar() + "' of task '" + name + "' names '" + target +
+                                  "', which is not a binding definition";
+            std::vector<std::string> names;
+            for (const auto& [k, _] : binding_defs_) names.push_back(k);
+            std::string s = ClosestMatch(target, names);
+            if (!s.empty()) message += " (did you mean '" + s + "'?)";
+            diag_.Error(Loc(bkv.second), message);
+            continue;
+          }
+          Value bound = Value::MakeObject();
+          bound.set("name", target);
+          bound.set("kind", it->second["kind"].Scalar());
+          bound.set("settings", it->second["settings"] ? ToValue(it->second["settings"]) : Value::MakeObject());
+          task.bindings.set(bkv.first.Scalar(), bound);
+        }
+      }
+    }
+    if (task.spec != nullptr && task.spec->suspends) wf_->can_suspend = true;
+    wf_->tasks.emplace(name, std::move(task));
+  }
+}
+
+void Loader::LoadSteps(const YAML::Node& seq, const std::string& prefix, std::vector<FlowNode>& out) {
+  if (!ExpectSequence(seq, prefix.empty() ? "'flow'" : "'steps'")) return;
+  size_t i = 0;
+  for (const YAML::Node& step : seq) LoadStep(step, prefix + std::to_string(i++), out);
+}
+
+void Loader::LoadStep(const YAML::Node& n, const std::string& path, std::vector<FlowNode>& out) {
+  if (!n.IsMap()) {
+    diag_.Error(Loc(n), "a flow step must be a mapping with one of: do, parallel, conditional, loop");
+    return;
+  }
+  CheckKeys(n, kStepKeys, "a flow step");
+  int blocks = 0;
+  for (const std::string& k : kStepKeys) blocks += n[k] ? 1 : 0;
+  if (blocks != 1) {
+    if (blocks > 1) diag_.Error(Loc(n), "a flow step has exactly one of: do, parallel, conditional, loop");
+    if (blocks == 0 && n.size() > 0) return;  // unknown key already reported
+    if (blocks == 0) diag_.Error(Loc(n), "empty flow step");
+    return;
+  }
+  FlowNode node;
+  node.location = Loc(n);
+  node.path = path;
+  if (n["do"]) {
+    node.kind = FlowNode::Kind::kDo;
+    LoadDo(n, n["do"], node);
+  } else if (n["parallel"]) {
+    node.kind = FlowNode::Kind::kParallel;
+    LoadParallel(n["parallel"], node);
+  } else if (n["conditional"]) {
+    node.kind = FlowNode::Kind::kConditional;
+    LoadConditional(n["conditional"], node);
+  } else {
+    node.kind = FlowNode::Kind::kLoop;
+    LoadLoop(n["loop"], node);
+  }
+  out.push_back(std::move(node));
+}
+
+void Loader::LoadDo(const YAML::Node& /*step*/, const YAML::Node& name_node, FlowNode& node) {
+  std::string name;
+  if (!ExpectString(name_node, "'do'", name)) return;
+  auto it = wf_->tasks.find(name);
+  if (it == wf_->tasks.end()) {
+    std::string message;
+    if (binding_defs_.count(name) != 0) {
+      message = "'" + name + "' is not a task (its kind is '" + binding_defs_[name]["kind"].Scalar() + "')";
+    } else if (task_nodes_.count(name) != 0) {
+      return;  // a task whose definition had errors, already reported
+    } else {
+      message = "unknown task '" + name + "'";
+      std::vector<std::string> names;
+      for (const auto& [k, _] : task_nodes_) names.push_back(k);
+      std::string s = ClosestMatch(name, names);
+      if (!s.empty()) message += " (did you mean '" + s + "'?)";
+    }
+    diag_.Error(Loc(name_node), message);
+    return;
+  }
+  node.task = &it->second;
+  used_tasks_.insert(name);
+}
+
+void Loader::LoadParallel(const YAML::Node& n, FlowNode& node) {
+  if (!ExpectMap(n, "'parallel'")) return;
+  CheckKeys(n, kParallelKeys, "'parallel'");
+  if (const YAML::Node s = n["strategy"]) {
+    std::string strategy;
+    if (ExpectString(s, "parallel.strategy", strategy)) {
+      if (strategy == "wait_all") {
+        node.strategy = FlowNode::Strategy::kWaitAll;
+      } else if (strategy == "wait_any") {
+        node.strategy = FlowNode::Strategy::kWaitAny;
+      } else {
+        diag_.Error(Loc(s), "parallel.strategy must be wait_all or wait_any, not '" + strategy + "'");
+      }
+    }
+  }
+  if (!n["steps"]) {
+    diag_.Error(Loc(n), "'parallel' needs 'steps'");
+    return;
+  }
+  LoadSteps(n["steps"], node.path + ".parallel.", node.children);
+  CheckConcurrentSuspension(node.children, "parallel");
+}
+
+void Loader::LoadConditional(const YAML::Node& n, FlowNode& node) {
+  if (!ExpectMap(n, "'conditional'")) return;
+  CheckKeys(n, kConditionalKeys, "'conditional'");
+  const YAML::Node when = n["when"];
+  if (!when) {
+    diag_.Error(Loc(n), "'conditional' needs 'when'");
+    return;
+  }
+  if (!ExpectSequence(when, "conditional.when")) return;
+  bool has_else = false;
+  size_t index = 0;
+  for (const YAML::Node& item : when) {
+    FlowNode::Branch branch;
+    branch.location = Loc(item);
+    std::string prefix = node.path + ".branch." + std::to_string(index++) + ".";
+    if (!ExpectMap(item, "a 'when' item")) continue;
+    CheckKeys(item, kWhenKeys, "a 'when' item");
+    if (item["else"]) {
+      bool is_else = false;
+      if (ExpectBool(item["else"], "else", is_else) && !is_else) {
+        diag_.Error(Loc(item["else"]), "'else: false' has no meaning; remove it or give a condition");
+      }
+      if (item["condition"]) diag_.Error(Loc(item), "a 'when' item has either 'condition' or 'else: true'");
+      if (has_else) diag_.Error(Loc(item), "a conditional has only one else branch");
+      has_else = true;
+    } else if (!item["condition"]) {
+      diag_.Error(Loc(item), "a 'when' item needs a 'condition' (or 'else: true')");
+      continue;
+    } else {
+      if (has_else) diag_.Warning(Loc(item), "this branch follows the else branch and can never be taken");
+      branch.condition = CompileExpression(item["condition"], "condition", false);
+    }
+    if (!item["steps"]) {
+      diag_.Error(Loc(item), "a 'when' item needs 'steps'");
+      continue;
+    }
+    LoadSteps(item["steps"], prefix, branch.steps);
+    node.branches.push_back(std::move(branch));
+  }
+  if (const YAML::Node e = n["else"]) {
+    if (has_else) diag_.Error(Loc(e), "a conditional has only one else branch");
+    FlowNode::Branch branch;
+    branch.location = Loc(e);
+    std::string prefix = node.path + ".branch." + std::to_string(index) + ".";
+    if (e.IsSequence()) {
+      LoadSteps(e, prefix, branch.steps);
+    } else if (ExpectMap(e, "'else'")) {
+      CheckKeys(e, kElseKeys, "'else'");
+      if (e["steps"]) {
+        LoadSteps(e["steps"], prefix, branch.steps);
+      } else {
+        diag_.Error(Loc(e), "'else' needs 'steps'");
+      }
+    }
+    node.branches.push_back(std::move(branch));
+  }
+}
+
+void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
+  if (!ExpectMap(n, "'loop'")) return;
+  CheckKeys(n, kLoopKeys, "'loop'");
+  std::string type;
+  if (n["type"]) {
+    ExpectString(n["type"], "loop.type", type);
+  } else {
+    type = n["while"] ? "while" : "for_each";
+  }
+  if (type == "for_each") {
+    node.loop_type = FlowNode::LoopType::kForEach;
+  } else if (type == "while") {
+    node.loop_type = FlowNode::LoopType::kWhile;
+  } else {
+    diag_.Error(Loc(n["type"]), "loop.type must be for_each or while, not '" + type + "'");
+    return;
+  }
+  node.name = "loop";
+  if (n["name"]) {
+    std::string name;
+    if (ExpectString(n["name"], "loop.name", name)) {
+      if (!IsSnakeCaseName(name)) diag_.Error(Loc(n["name"]), "loop name '" + name + "' must be snake_case");
+      if (wf_->tasks.count(name) != 0 || binding_defs_.count(name) != 0) {
+        diag_.Error(Loc(n["name"]), "loop name '" + name + "' is already the name of a definition");
+      }
+      auto [it, inserted] = loop_names_.emplace(name, Loc(n["name"]));
+      if (!inserted) {
+        diag_.Error(Loc(n["name"]), "duplicate loop name '" + name + "' (first at " + it->second.ToString() + ")");
+      }
+      node.name = name;
+    }
+  } else if (n["accumulate"]) {
+    diag_.Error(Loc(n), "a loop with 'accumulate' needs a 'name' (its result is $output.<name>)");
+  }
+  if (node.loop_type == FlowNode::LoopType::kForEach) {
+    if (n["while"]) diag_.Error(Loc(n["while"]), "a for_each loop takes 'for_each', not 'while'");
+    const YAML::Node fe = n["for_each"];
+    if (!fe) {
+      diag_.Error(Loc(n), "a for_each loop needs 'for_each: {item, in}'");
+    } else if (ExpectMap(fe, "loop.for_each")) {
+      CheckKeys(fe, kForEachKeys, "loop.for_each");
+      if (fe["item"] && ExpectString(fe["item"], "for_each.item", node.item_name)) {
+        if (std::find(kReservedBindings.begin(), kReservedBindings.end(), node.item_name) !=
+            kReservedBindings.end()) {
+          diag_.Error(Loc(fe["item"]), "for_each.item '" + node.item_name + "' would hide $" + node.item_name);
+        }
+      }
+      if (!fe["in"]) {
+        diag_.Error(Loc(fe), "for_each needs 'in' (the list to go through)");
+      } else {
+        node.in = CompileExpression(fe["in"], "for_each.in", false);
+      }
+    }
+  } else {
+    if (n["for_each"]) diag_.Error(Loc(n["for_each"]), "a while loop takes 'while', not 'for_each'");
+    if (!n["while"]) {
+      diag_.Error(Loc(n), "a while loop needs 'while' (a condition)");
+    } else {
+      node.while_cond = CompileExpression(n["while"], "loop.while", false);
+    }
+  }
+  if (n["until"]) node.until = CompileExpression(n["until"], "loop.until", false);
+  if (n["max_concurrency"]) {
+    int64_t c = 1;
+    if (ExpectInt(n["max_concurrency"], "loop.max_concurrency", 1, c)) {
+      node.max_concurrency = static_cast<int>(std::min<int64_t>(c, 10000));
+      if (node.loop_type == FlowNode::LoopType::kWhile && c > 1) {
+        diag_.Error(Loc(n["max_concurrency"]), "a while loop runs one iteration at a time");
+      }
+    }
+  }
+  if (const YAML::Node acc = n["accumulate"]) {
+    if (ExpectMap(acc, "loop.accumulate")) {
+      CheckKeys(acc, kAccumulateKeys, "loop.accumulate");
+      FlowNode::Accumulate a;
+      bool ok = true;
+      if (!acc["as"] || !ExpectString(acc["as"], "accumulate.as", a.as)) {
+        if (!acc["as"]) diag_.Error(Loc(acc), "accumulate needs 'as' (the name of the result)");
+        ok = false;
+      }
+      if (acc["initial"]) a.initial = CompileTemplate(acc["initial"], "accumulate.initial");
+      if (!acc["merge"]) {
+        diag_.Error(Loc(acc), "accumulate needs 'merge' (an expression over $accumulator and $iteration)");
+        ok = false;
+      } else if (auto merge = CompileExpression(acc["merge"], "accumulate.merge", false)) {
+        a.merge = std::move(*merge);
+      } else {
+        ok = false;
+      }
+      if (ok) node.accumulate = std::move(a);
+    }
+  }
+  if (!n["steps"]) {
+    diag_.Error(Loc(n), "'loop' needs 'steps'");
+    return;
+  }
+  LoadSteps(n["steps"], node.path + "." + node.name + ".", node.children);
+  if (node.max_concurrency > 1) CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
+}
+
+bool CanSuspend(const std::vector<FlowNode>& nodes, std::set<const TaskDef*>& visiting);
+
+bool TaskCanSuspend(const TaskDef* task, std::set<const TaskDef*>& visiting) {
+  if (task == nullptr || !visiting.insert(task).second) return false;
+  bool result = (task->spec != nullptr && task->spec->suspends) ||
+                (task->settings.on_error.steps && CanSuspend(*task->settings.on_error.steps, visiting));
+  visiting.erase(task);
+  return result;
+}
+
+bool CanSuspend(const std::vector<FlowNode>& nodes, std::set<const TaskDef*>& visiting) {
+  for (const FlowNode& n : nodes) {
+    if (n.kind == FlowNode::Kind::kDo && TaskCanSuspend(n.task, visiting)) return true;
+    if (CanSuspend(n.children, visiting)) return true;
+    for (const FlowNode::Branch& b : n.branches) {
+      if (CanSuspend(b.steps, visiting)) return true;
+    }
+  }
+  return false;
+}
+
+void Loader::CheckConcurrentSuspension(const std::vector<FlowNode>& nodes, const char* where_kind) {
+  // Fallback steps are read before the flow, so a task whose fallback can
+  // suspend is caught here too.
+  std::set<const TaskDef*> visiting;
+  std::function<void(const std::vector<FlowNode>&)> walk = [&](const std::vector<FlowNode>& list) {
+    for (const FlowNode& n : list) {
+      if (n.kind == FlowNode::Kind::kDo && n.task != nullptr && TaskCanSuspend(n.task, visiting)) {
+        diag_.Error(n.location, "task '" + n.task->name + "' can suspend the run (action '" + n.task->action +
+                                    "'), which is not allowed inside " + where_kind);
+      }
+      walk(n.children);
+      for (const FlowNode::Branch& b : n.branches) walk(b.steps);
+    }
+  };
+  walk(nodes);
+}
+
+void Loader::CheckFallbackCycles() {
+  // A task whose fallback steps lead back to itself would fail forever.
+  for (auto& [name, task] : wf_->tasks) {
+    if (!task.settings.on_error.steps) continue;
+    std::set<std::string> seen;
+    std::vector<const std::vector<FlowNode>*> todo{task.settings.on_error.steps.get()};
+    bool cycle = false;
+    while (!todo.empty() && !cycle) {
+      const std::vector<FlowNode>* list = todo.back();
+      todo.pop_back();
+      for (const FlowNode& n : *list) {
+        if (n.kind == FlowNode::Kind::kDo && n.task != nullptr) {
+          if (n.task->name == name) cycle = true;
+          if (seen.insert(n.task->name).second && n.task->settings.on_error.steps) {
+            todo.push_back(n.task->settings.on_error.steps.get());
+          }
+        }
+        todo.push_back(&n.children);
+        for (const FlowNode::Branch& b : n.branches) todo.push_back(&b.steps);
+      }
+    }
+    if (cycle) diag_.Error(task.location, "the on_error steps of task '" + name + "' lead back to '" + name + "'");
+  }
+}
+
+// Tasks that run on every path through `nodes` (loops may run zero times;
+// a conditional without else may take no branch).
+void CollectDefinite(const std::vector<FlowNode>& nodes, std::set<std::string>& out) {
+  for (const FlowNode& n : nodes) {
+    switch (n.kind) {
+      case FlowNode::Kind::kDo:
+        if (n.task != nullptr) out.insert(n.task->name);
+        break;
+      case FlowNode::Kind::kParallel:
+        if (n.strategy == FlowNode::Strategy::kWaitAll) CollectDefinite(n.children, out);
+        break;
+      case FlowNode::Kind::kConditional: {
+        bool has_else = std::any_of(n.branches.begin(), n.branches.end(),
+                                    [](const FlowNode::Branch& b) { return !b.condition; });
+        if (!has_else) break;
+        std::optional<std::set<std::string>> common;
+        for (const FlowNode::Branch& b : n.branches) {
+          std::set<std::string> s;
+          CollectDefinite(b.steps, s);
+          if (!common) {
+            common = s;
+          } else {
+            std::set<std::string> both;
+            std::set_intersection(common->begin(), common->end(), s.begin(), s.end(),
+                                  std::inserter(both, both.begin()));
+            common = both;
+          }
+        }
+        if (common) out.insert(common->begin(), common->end());
+        break;
+      }
+      case FlowNode::Kind::kLoop:
+        out.insert(n.name);  // the loop itself always records its result
+        break;
+    }
+  }
+}
+
+void Loader::CheckOutputs(const YAML::Node& outputs_node) {
+  std::set<std::string> definite;
+  CollectDefinite(wf_->flow, definite);
+  std::set<std::string> known;
+  for (const auto& [name, _] : wf_->tasks) known.insert(name);
+  for (const auto& [name, _] : loop_names_) known.insert(name);
+  static const std::regex kOutputRef(R"(\$output\.([A-Za-z_][A-Za-z0-9_]*))");
+  for (const auto& kv : outputs_node) {
+    if (!kv.second.IsScalar()) continue;
+    const std::string& text = kv.second.Scalar();
+    if (text.empty() || text[0] != '=') continue;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), kOutputRef); it != std::sregex_iterator(); ++it) {
+      std::string name = (*it)[1];
+      if (known.count(name) == 0) {
+        std::string message = "output '" + kv.first.Scalar() + "' reads $output." + name + ", but no task is named '" +
+                              name + "'";
+        std::string s = ClosestMatch(name, std::vector<std::string>(known.begin(), known.end()));
+        if (!s.empty()) message += " (did you mean '" + s + "'?)";
+        diag_.Error(Loc(kv.second), message);
+      } else if (definite.count(name) == 0 && text.find("$exists($output." + name) == std::string::npos) {
+        diag_.Warning(Loc(kv.second), "output '" + kv.first.Scalar() + "' reads $output." + name + ", but task '" +
+                                          name + "' may not have run (guard it with $exists)");
+      }
+    }
+  }
+}
+
+void Loader::LoadOutputs(const YAML::Node& n) {
+  if (!ExpectMap(n, "'outputs'")) return;
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    const std::string name = kv.first.Scalar();
+    if (!seen.insert(name).second) diag_.Error(Loc(kv.first), "duplicate output '" + name + "'");
+    wf_->outputs.emplace_back(name, CompileTemplate(kv.second, "outputs." + name));
+  }
+}
+
+void Loader::WarnUnusedTasks() {
+  for (const auto& [name, task] : wf_->tasks) {
+    if (used_tasks_.count(name) == 0) diag_.Warning(task.location, "task '" + name + "' is never used in the flow");
+  }
+}
+
+std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view source, const LoadOptions& options) {
+  wf_ = std::make_shared<Workflow>();
+  wf_->file = file_;
+  wf_->source = std::string(source);
+  if (!root.IsMap()) {
+    diag_.Error(Loc(root), "a workflow file must be a mapping with at least 'defs' and 'flow'");
+    return nullptr;
+  }
+  CheckKeys(root, kTopKeys, "the workflow");
+  LoadHeader(root, options);
+  if (const YAML::Node inputs = root["inputs"]) LoadInputs(inputs);
+  if (const YAML::Node context = root["context"]) wf_->context = CompileTemplate(context, "context");
+  if (const YAML::Node defaults = root["defaults"]) {
+    if (ExpectMap(defaults, "'defaults'")) {
+      CheckKeys(defaults, kDefaultsKeys, "'defaults'");
+      if (const YAML::Node s = defaults["settings"]) {
+        LoadSettings(s, "defaults.settings", defaults_, default_action_settings_, nullptr);
+      }
+    }
+  }
+  if (const YAML::Node defs = root["defs"]) LoadDefs(defs);
+  // Fallback steps may name any task, so they are read once all tasks are.
+  for (const auto& [name, steps_node] : fallback_nodes_) {
+    auto steps = std::make_shared<std::vector<FlowNode>>();
+    LoadSteps(*steps_node, "fallback.", *steps);
+    wf_->tasks.at(name).settings.on_error.steps = std::move(steps);
+  }
+  CheckFallbackCycles();
+  const YAML::Node flow = root["flow"];
+  if (!flow) {
+    diag_.Error(Loc(root), "the workflow has no 'flow'");
+  } else {
+    LoadSteps(flow, "", wf_->flow);
+  }
+  if (const YAML::Node outputs = root["outputs"]) {
+    LoadOutputs(outputs);
+    if (outputs.IsMap()) CheckOutputs(outputs);
+  }
+  std::set<const TaskDef*> visiting;
+  wf_->can_suspend = CanSuspend(wf_->flow, visiting);
+  WarnUnusedTasks();
+  return wf_;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Workflow>> LoadWorkflow(std::string_view source, std::string_view file,
+                                                     const ActionCatalog& actions, Diagnostics* diagnostics,
+                                                     const LoadOptions& options) {
+  Diagnostics local;
+  Diagnostics& diag = diagnostics != nullptr ? *diagnostics : local;
+  const size_t first = diag.all().size();
+  const int errors_before = diag.error_count();
+  Result<YAML::Node> root = ParseYaml(source, file);
+  if (!root.ok()) {
+    // Keep the parser's position in the diagnostic list too.
+    diag.Error(SourceLocation{std::string(file)}, root.status().message());
+    return root.status();
+  }
+  std::shared_ptr<Workflow> wf;
+  try {
+    Loader loader{std::string(file), actions, diag};
+    wf = loader.Load(*root, source, options);
+  } catch (const YAML::Exception& e) {
+    diag.Error(SourceLocation{std::string(file), e.mark.line + 1, e.mark.column + 1}, e.msg);
+  }
+  if (diag.error_count() > errors_before || wf == nullptr) {
+    Diagnostics only_new;
+    for (size_t i = first; i < diag.all().size(); ++i) {
+      const Diagnostic& d = diag.all()[i];
+      if (d.severity == Diagnostic::Severity::kError) only_new.Error(d.location, d.message);
+    }
+    return only_new.ToStatus();
+  }
+  if (options.version != 0) wf->version = options.version;
+  for (size_t i = first; i < diag.all().size(); ++i) {
+    const Diagnostic& d = diag.all()[i];
+    if (d.severity == Diagnostic::Severity::kWarning) wf->warnings.push_back(d);
+  }
+  return std::shared_ptr<const Workflow>(std::move(wf));
+}
+
+Result<std::shared_ptr<const Workflow>> LoadWorkflowFile(const std::string& path, const ActionCatalog& actions,
+                                                         Diagnostics* diagnostics) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read workflow file '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  LoadOptions options;
+  std::string stem = path.substr(path.find_last_of('/') + 1);
+  stem = stem.substr(0, stem.find('.'));
+  options.default_name = stem;
+  return LoadWorkflow(buffer.str(), path, actions, diagnostics, options);
+}
+
+}  // namespace weft::dsl

@@ -1,0 +1,130 @@
+// JSON Schema through valijson. valijson reads nlohmann::json through an
+// adapter, so instances are converted once per validation; schemas once at
+// compile time.
+#define VALIJSON_USE_EXCEPTIONS 1
+#include "weft/dsl/schema.h"
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validator.hpp>
+
+#include "weft/core/json.h"
+
+namespace weft::dsl {
+
+struct Schema::Impl {
+  Value document;
+  nlohmann::json json;  // keeps the parsed document alive for valijson
+  valijson::Schema schema;
+};
+
+namespace {
+
+nlohmann::json ToNlohmann(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kUndefined:
+    case Value::Kind::kNull:
+    case Value::Kind::kFunction:
+      return nullptr;
+    case Value::Kind::kBool:
+      return v.as_bool();
+    case Value::Kind::kNumber: {
+      double d = v.as_number();
+      // Integral numbers as integers, so that "type: integer" accepts them.
+      if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.0e15 && d < 9.0e15) {
+        return static_cast<int64_t>(d);
+      }
+      return d;
+    }
+    case Value::Kind::kString:
+      return v.as_string();
+    case Value::Kind::kArray: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const Value& item : v.as_array()) out.push_back(ToNlohmann(item));
+      return out;
+    }
+    case Value::Kind::kObject: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& m : v.members()) out[m.key] = ToNlohmann(m.value);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+// "<root>", "[urgency]", "[0]" → "urgency[0]".
+std::string FieldPath(const std::vector<std::string>& context) {
+  std::string path;
+  for (const std::string& part : context) {
+    if (part == "<root>") continue;
+    std::string name = part;
+    if (name.size() >= 2 && name.front() == '[' && name.back() == ']') {
+      std::string inner = name.substr(1, name.size() - 2);
+      bool index = !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos;
+      if (index) {
+        path += "[" + inner + "]";
+        continue;
+      }
+      if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"') inner = inner.substr(1, inner.size() - 2);
+      name = inner;
+    }
+    if (!path.empty()) path += '.';
+    path += name;
+  }
+  return path;
+}
+
+}  // namespace
+
+Result<Schema> Schema::Compile(const Value& document) {
+  if (!document.is_object() && !document.is_bool()) {
+    return InvalidArgumentError("a JSON Schema must be an object, not " + std::string(KindName(document.kind())));
+  }
+  auto impl = std::make_shared<Impl>();
+  impl->document = document;
+  impl->json = ToNlohmann(document);
+  try {
+    valijson::SchemaParser parser;
+    valijson::adapters::NlohmannJsonAdapter adapter(impl->json);
+    parser.populateSchema(adapter, impl->schema);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string("invalid JSON Schema: ") + e.what());
+  }
+  return Schema(std::move(impl));
+}
+
+Status Schema::Validate(const Value& instance, std::string_view what) const {
+  nlohmann::json json = ToNlohmann(instance);
+  valijson::Validator validator;
+  valijson::ValidationResults results;
+  valijson::adapters::NlohmannJsonAdapter adapter(json);
+  bool ok = false;
+  try {
+    ok = validator.validate(impl_->schema, adapter, &results);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string(what) + ": schema validation failed: " + e.what());
+  }
+  if (ok) return Status::Ok();
+  // valijson reports a chain from the root to the failing leaf; the deepest
+  // entry names the field and the rule.
+  const valijson::ValidationResults::Error* deepest = nullptr;
+  for (const auto& error : results) {
+    if (deepest == nullptr || error.context.size() > deepest->context.size()) deepest = &error;
+  }
+  std::string message(what);
+  if (deepest != nullptr) {
+    std::string field = FieldPath(deepest->context);
+    if (!field.empty()) message += " field '" + field + "'";
+    message += ": " + deepest->description;
+  } else {
+    message += ": does not match its schema";
+  }
+  return InvalidArgumentError(std::move(message));
+}
+
+const Value& Schema::document() const { return impl_->document; }
+
+}  // namespace weft::dsl

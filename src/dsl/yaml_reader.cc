@@ -1,0 +1,173 @@
+#include "yaml_reader.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace weft::dsl {
+
+Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    SourceLocation where{std::string(file), e.mark.line + 1, e.mark.column + 1};
+    if (e.mark.is_null()) where.line = 0;
+    return InvalidArgumentError(where.ToString() + ": invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(std::string(file) + ": invalid YAML: " + e.what());
+  }
+}
+
+SourceLocation LocationOf(const YAML::Node& node, const std::string& file) {
+  YAML::Mark mark = node.Mark();
+  if (mark.is_null() || mark.line < 0) return {file, 0, 0};
+  return {file, mark.line + 1, mark.column + 1};
+}
+
+bool IsQuotedScalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
+
+namespace {
+
+bool IsNullWord(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+
+bool ParseDecimal(const std::string& s, double& out) {
+  // YAML 1.2 core schema: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  }
+  if (digits == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exp_digits = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp_digits;
+    if (exp_digits == 0) return false;
+  }
+  if (i != s.size()) return false;
+  const char* begin = s.data() + (s[0] == '+' ? 1 : 0);
+  auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), out);
+  if (ec == std::errc::result_out_of_range) {
+    out = (s[0] == '-') ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return true;
+  }
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+bool ParseRadix(const std::string& s, double& out) {
+  if (s.size() < 3 || s[0] != '0') return false;
+  int base = s[1] == 'x' ? 16 : s[1] == 'o' ? 8 : 0;
+  if (base == 0) return false;
+  uint64_t n = 0;
+  auto [ptr, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), n, base);
+  if (ec != std::errc() || ptr != s.data() + s.size()) return false;
+  out = static_cast<double>(n);
+  return true;
+}
+
+Value PlainScalar(const std::string& s) {
+  if (IsNullWord(s)) return Value::Null();
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  double d = 0;
+  if (ParseDecimal(s, d) || ParseRadix(s, d)) return d;
+  if (s == ".inf" || s == ".Inf" || s == ".INF" || s == "+.inf") return std::numeric_limits<double>::infinity();
+  if (s == "-.inf" || s == "-.Inf" || s == "-.INF") return -std::numeric_limits<double>::infinity();
+  return s;
+}
+
+}  // namespace
+
+Value YamlToValue(const YAML::Node& root, const std::string& file, Diagnostics& diagnostics) {
+  // Iterative, so that a deeply nested document cannot overflow the stack.
+  // Containers are first filled with placeholders in document order; a child
+  // is attached (set() keeps a member's position) once its own children are.
+  struct Frame {
+    YAML::Node node;
+    Value* target;
+  };
+  struct Attach {
+    Value* parent;
+    std::string key;
+    size_t index;
+    Value* child;
+  };
+  // Aliases can make a small document expand exponentially; stop early.
+  constexpr size_t kMaxNodes = 1'000'000;
+  size_t nodes = 0;
+  Value result;
+  std::vector<Frame> stack{{root, &result}};
+  std::vector<std::unique_ptr<Value>> children;
+  std::vector<Attach> attachments;
+  while (!stack.empty()) {
+    Frame f = stack.back();
+    stack.pop_back();
+    if (++nodes > kMaxNodes) {
+      diagnostics.Error(LocationOf(root, file), "document too large (more than 1,000,000 nodes after expanding aliases)");
+      return Value::Null();
+    }
+    const YAML::Node& n = f.node;
+    switch (n.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        *f.target = Value::Null();
+        break;
+      case YAML::NodeType::Scalar: {
+        const std::string& tag = n.Tag();
+        bool typed = tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||
+                     tag == "tag:yaml.org,2002:bool" || tag == "tag:yaml.org,2002:null";
+        *f.target = typed ? PlainScalar(n.Scalar()) : Value(n.Scalar());
+        break;
+      }
+      case YAML::NodeType::Sequence: {
+        *f.target = Value::MakeArray();
+        f.target->mutable_array().resize(n.size());
+        size_t i = 0;
+        for (const YAML::Node& child : n) {
+          children.push_back(std::make_unique<Value>());
+          attachments.push_back({f.target, {}, i++, children.back().get()});
+          stack.push_back({child, children.back().get()});
+        }
+        break;
+      }
+      case YAML::NodeType::Map: {
+        *f.target = Value::MakeObject();
+        std::unordered_set<std::string> seen;
+        for (const auto& kv : n) {
+          if (!kv.first.IsScalar()) {
+            diagnostics.Error(LocationOf(kv.first, file), "mapping keys must be plain strings");
+            continue;
+          }
+          const std::string& key = kv.first.Scalar();
+          if (!seen.insert(key).second) {
+            diagnostics.Error(LocationOf(kv.first, file), "duplicate key '" + key + "'");
+          }
+          f.target->set(key, Value::Null());
+          children.push_back(std::make_unique<Value>());
+          attachments.push_back({f.target, key, 0, children.back().get()});
+          stack.push_back({kv.second, children.back().get()});
+        }
+        break;
+      }
+    }
+  }
+  // A node's attachment is recorded before those of its children, so walking
+  // backwards completes every child before it is moved into its parent.
+  for (auto it = attachments.rbegin(); it != attachments.rend(); ++it) {
+    if (it->parent->is_array()) {
+      it->parent->mutable_array()[it->index] = std::move(*it->child);
+    } else {
+      it->parent->set(it->key, std::move(*it->child));
+    }
+  }
+  return result;
+}
+
+}  // namespace weft::dsl

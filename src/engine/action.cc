@@ -1,0 +1,50 @@
+#include "weft/engine/action.h"
+
+namespace weft::engine {
+
+ActionResult ActionResult::Ok(Value output) {
+  ActionResult r;
+  r.output_ = std::move(output);
+  return r;
+}
+
+ActionResult ActionResult::Error(Status status) {
+  ActionResult r;
+  r.kind_ = Kind::kError;
+  r.status_ = status.ok() ? InternalError("an action failed with an OK status") : std::move(status);
+  return r;
+}
+
+ActionResult ActionResult::Suspend(Suspension suspension) {
+  ActionResult r;
+  r.kind_ = Kind::kSuspend;
+  r.suspension_ = std::move(suspension);
+  return r;
+}
+
+Status ActionRegistry::Register(std::unique_ptr<Action> action) {
+  std::string name = action->spec().name;
+  if (name.empty()) return InvalidArgumentError("an action needs a name");
+  auto [it, inserted] = actions_.emplace(name, std::move(action));
+  if (!inserted) return Status(StatusCode::kAlreadyExists, "action '" + name + "' is already registered");
+  return Status::Ok();
+}
+
+const Action* ActionRegistry::FindAction(std::string_view name) const {
+  auto it = actions_.find(name);
+  return it == actions_.end() ? nullptr : it->second.get();
+}
+
+const dsl::ActionSpec* ActionRegistry::Find(std::string_view name) const {
+  const Action* a = FindAction(name);
+  return a == nullptr ? nullptr : &a->spec();
+}
+
+std::vector<std::string> ActionRegistry::Names() const {
+  std::vector<std::string> names;
+  names.reserve(actions_.size());
+  for (const auto& [name, _] : actions_) names.push_back(name);
+  return names;
+}
+
+}  // namespace weft::engine

@@ -1,0 +1,394 @@
+#include "weft/engine/engine.h"
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include "async_util.h"
+#include "engine_impl.h"
+#include "weft/core/ids.h"
+#include "weft/core/json.h"
+#include "weft/dsl/loader.h"
+
+namespace weft::engine {
+
+namespace {
+
+std::string DefaultOwner() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + "/" + std::to_string(getpid());
+}
+
+}  // namespace
+
+Engine::Impl::Impl(EngineOptions o) : options(std::move(o)) {
+  clock = options.clock != nullptr ? options.clock : &SystemClock::Instance();
+  if (options.random == nullptr) {
+    own_random = std::make_unique<DefaultRandom>();
+    random = own_random.get();
+  } else {
+    random = options.random;
+  }
+  owner = options.owner.empty() ? DefaultOwner() : options.owner;
+  work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io.get_executor());
+  for (int i = 0; i < std::max(1, options.threads); ++i) {
+    threads.emplace_back([this] { io.run(); });
+  }
+}
+
+Engine::Impl::~Impl() {
+  // Runs still executing are abandoned, not cancelled: they stay "running"
+  // in the store and the next Recover() continues them.
+  io.stop();
+  work.reset();
+  for (std::thread& t : threads) t.join();
+}
+
+Result<std::shared_ptr<const dsl::Workflow>> Engine::Impl::LoadWorkflow(const std::string& name, int64_t version) {
+  {
+    std::lock_guard lock(mu);
+    auto it = workflows.find({name, version});
+    if (it != workflows.end()) return it->second;
+  }
+  WEFT_ASSIGN_OR_RETURN(store::WorkflowRecord rec, options.store->GetWorkflow(name, version));
+  dsl::LoadOptions load_options;
+  load_options.default_name = rec.name;
+  load_options.version = rec.version;
+  Result<std::shared_ptr<const dsl::Workflow>> wf =
+      dsl::LoadWorkflow(rec.source, rec.name + ".yaml (stored version " + std::to_string(rec.version) + ")",
+                        *options.actions, nullptr, load_options);
+  if (!wf.ok()) return wf.status();
+  std::shared_ptr<const dsl::Workflow> shared = *wf;
+  std::lock_guard lock(mu);
+  workflows[{rec.name, rec.version}] = shared;
+  if (version == 0) workflows[{name, 0}] = shared;
+  return shared;
+}
+
+Result<std::shared_ptr<const dsl::Workflow>> Engine::Impl::LoadWorkflowByName(const std::string& name,
+                                                                              int64_t version) {
+  Result<std::shared_ptr<const dsl::Workflow>> wf = LoadWorkflow(name, version);
+  if (wf.ok() || wf.status().code() != StatusCode::kNotFound || version != 0 || !options.resolve_workflow) return wf;
+  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> found, options.resolve_workflow(name));
+  WEFT_ASSIGN_OR_RETURN(int64_t v, options.store->PutWorkflow(found->name, found->source, found->version));
+  return LoadWorkflow(found->name, v);
+}
+
+std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& record, int depth) {
+  auto run = std::make_shared<RunState>(asio::make_strand(io.get_executor()));
+  run->engine = this;
+  run->record = record;
+  run->depth = depth;
+  run->rng.seed(record.seed);
+  run->input = record.input;
+  run->context = record.context.is_defined() ? record.context : Value::MakeObject();
+  return run;
+}
+
+bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
+  std::shared_ptr<RunState> run = MakeRunState(record, depth);
+  {
+    std::lock_guard lock(mu);
+    if (active.count(record.id) != 0) return false;
+    active[record.id] = run;
+  }
+  asio::co_spawn(run->strand, Drive(run), [this, id = record.id](std::exception_ptr) { Finished(id); });
+  return true;
+}
+
+void Engine::Impl::Finished(const std::string& run_id) {
+  std::lock_guard lock(mu);
+  active.erase(run_id);
+  idle_cv.notify_all();
+}
+
+asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
+  Result<std::shared_ptr<const dsl::Workflow>> wf = LoadWorkflow(run->record.workflow, run->record.version);
+  if (!wf.ok()) {
+    store::RunRecord failed = run->record;
+    failed.status = store::RunStatus::kFailed;
+    failed.error_code = std::string(StatusCodeName(wf.status().code()));
+    failed.error = "loading workflow: " + wf.status().message();
+    store::Commit commit;
+    commit.updates.push_back({store::RunUpdate::Kind::kUpdate, failed.id, failed, {}, store::RunStatus::kRunning});
+    (void)co_await CommitAwait(*options.store, std::move(commit), run->strand);
+    co_return;
+  }
+  run->workflow = *wf;
+  // The history is the run's position.
+  Result<std::vector<store::StepRecord>> steps = options.store->GetSteps(run->record.id);
+  if (!steps.ok()) co_return;  // left for recovery
+  for (const store::StepRecord& s : *steps) {
+    JournalEntry& j = run->journal[s.path];
+    j.status = s.status;
+    j.output = s.output;
+    j.error_code = s.error_code;
+    j.error = s.error;
+    j.attempts = std::max(j.attempts, s.attempt);
+    j.seq = s.seq;
+  }
+  co_await ExecuteRun(*this, run);
+  if (IsTerminal(run->record.status) && !run->record.parent_run.empty()) NotifyParent(run->record);
+  (void)options.store->ReleaseRun(run->record.id, owner);
+}
+
+void Engine::Impl::NotifyParent(const store::RunRecord& child) {
+  Result<store::RunRecord> parent = options.store->GetRun(child.parent_run);
+  if (!parent.ok() || parent->status != store::RunStatus::kSuspended) return;
+  if (parent->wait.get("kind") != Value("child")) return;
+  if (parent->wait.get("data").get("run_id") != Value(child.id)) return;
+  Status s;
+  if (child.status == store::RunStatus::kCompleted) {
+    s = ResumeInternal(parent->id, child.outputs.is_defined() ? child.outputs : Value::MakeObject(), nullptr, false);
+  } else {
+    Status error = child.status == store::RunStatus::kCancelled
+                       ? Status(StatusCode::kCancelled, "child run " + child.id + " was cancelled")
+                       : Status(StatusCode::kAborted, "child run " + child.id + " failed: " + child.error);
+    s = ResumeInternal(parent->id, Value(), &error, false);
+  }
+  (void)s;  // another caller may have resumed the parent first
+}
+
+Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, const Status* error,
+                                    bool from_user) {
+  WEFT_ASSIGN_OR_RETURN(store::RunRecord rec, options.store->GetRun(run_id));
+  if (rec.status != store::RunStatus::kSuspended) {
+    return FailedPreconditionError("run " + run_id + " is " + std::string(store::RunStatusName(rec.status)) +
+                                   ", not suspended");
+  }
+  const Value& wait = rec.wait;
+  const std::string kind = wait.get("kind").is_string() ? wait.get("kind").as_string() : "";
+  if (from_user && kind == "child") {
+    return FailedPreconditionError("run " + run_id + " waits for its child run " +
+                                   ToJson(wait.get("data").get("run_id")) + "; resume that run instead");
+  }
+  store::StepRecord step;
+  step.path = wait.get("path").is_string() ? wait.get("path").as_string() : "";
+  step.task = wait.get("task").is_string() ? wait.get("task").as_string() : "";
+  step.action = wait.get("action").is_string() ? wait.get("action").as_string() : "";
+  step.attempt = wait.get("attempt").is_number() ? static_cast<int>(wait.get("attempt").as_number()) : 1;
+  step.started_ms = wait.get("since_ms").is_number() ? static_cast<int64_t>(wait.get("since_ms").as_number()) : 0;
+  step.ended_ms = clock->NowMillis();
+  if (error != nullptr) {
+    step.status = store::StepStatus::kFailed;
+    step.error_code = std::string(StatusCodeName(error->code()));
+    step.error = error->message();
+  } else {
+    if (payload.is_undefined()) payload = Value::MakeObject();
+    if (from_user) {
+      // The payload is the waiting task's result: hold it to the action's
+      // output schema before anything is recorded.
+      const dsl::ActionSpec* spec = options.actions->Find(step.action);
+      if (spec != nullptr && spec->output_schema) {
+        WEFT_RETURN_IF_ERROR(spec->output_schema->Validate(payload, "resume payload for '" + step.task + "'"));
+      }
+    }
+    step.status = store::StepStatus::kCompleted;
+    step.output = payload;
+  }
+  store::RunRecord updated = rec;
+  updated.status = store::RunStatus::kRunning;
+  updated.wait = Value();
+  updated.wake_at_ms = 0;
+  store::Commit commit;
+  commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, updated, {step}, store::RunStatus::kSuspended});
+  WEFT_RETURN_IF_ERROR(options.store->CommitSync(std::move(commit)));
+  Launch(updated);
+  return Status::Ok();
+}
+
+void Engine::Impl::Emit(const RunState& run, const store::StepRecord& step) {
+  if (!options.on_step) return;
+  StepEvent e;
+  e.run_id = run.record.id;
+  e.workflow = run.record.workflow;
+  e.step = step;
+  options.on_step(e);
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
+  if (options.store == nullptr) return InvalidArgumentError("EngineOptions.store is required");
+  if (options.actions == nullptr) return InvalidArgumentError("EngineOptions.actions is required");
+  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(std::move(options))));
+}
+
+Result<int64_t> Engine::Deploy(std::shared_ptr<const dsl::Workflow> workflow) {
+  WEFT_ASSIGN_OR_RETURN(int64_t version,
+                        impl_->options.store->PutWorkflow(workflow->name, workflow->source, workflow->version));
+  std::lock_guard lock(impl_->mu);
+  impl_->workflows.erase({workflow->name, 0});
+  if (workflow->version == version) impl_->workflows[{workflow->name, version}] = std::move(workflow);
+  return version;
+}
+
+Result<std::shared_ptr<const dsl::Workflow>> Engine::GetWorkflow(const std::string& name, int64_t version) {
+  return impl_->LoadWorkflow(name, version);
+}
+
+Result<std::string> Engine::Start(const std::string& workflow, int64_t version, Value input,
+                                  const StartOptions& options) {
+  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> wf, impl_->LoadWorkflowByName(workflow, version));
+  if (input.is_undefined()) input = Value::MakeObject();
+  if (wf->input_schema) WEFT_RETURN_IF_ERROR(wf->input_schema->Validate(input, "input"));
+  store::RunRecord rec;
+  rec.id = options.run_id.empty() ? NewSortableId(impl_->clock->NowMillis(), *impl_->random) : options.run_id;
+  rec.workflow = wf->name;
+  rec.version = wf->version;
+  rec.status = store::RunStatus::kRunning;
+  rec.input = input;
+  // The context is fixed when the run starts, so that replays see the same.
+  Value context = Value::MakeObject();
+  if (wf->context.is_defined()) {
+    Value bindings = Value::MakeObject();
+    bindings.set("input", input);
+    expr::EvalOptions eval;
+    eval.clock = impl_->clock;
+    WEFT_ASSIGN_OR_RETURN(Value c, wf->context.Evaluate(dsl::Scope{input, bindings}, eval));
+    if (c.is_object()) context = c;
+  }
+  if (options.context.is_object()) {
+    for (const auto& m : options.context.members()) context.set(m.key, m.value);
+  }
+  rec.context = context;
+  rec.seed = impl_->random->Next();
+  rec.created_ms = impl_->clock->NowMillis();
+  rec.lease_owner = impl_->owner;
+  store::Commit commit;
+  commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
+  WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  impl_->Launch(rec);
+  return rec.id;
+}
+
+Status Engine::Resume(const std::string& run_id, Value payload) {
+  return impl_->ResumeInternal(run_id, std::move(payload), nullptr, true);
+}
+
+Status Engine::ResumeWithError(const std::string& run_id, Status error) {
+  return impl_->ResumeInternal(run_id, Value(), &error, true);
+}
+
+Status Engine::Retry(const std::string& run_id, int64_t version) {
+  WEFT_ASSIGN_OR_RETURN(store::RunRecord rec, impl_->options.store->GetRun(run_id));
+  if (rec.status != store::RunStatus::kFailed) {
+    return FailedPreconditionError("run " + run_id + " is " + std::string(store::RunStatusName(rec.status)) +
+                                   "; only a failed run can be retried");
+  }
+  if (version != 0) {
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> wf, impl_->LoadWorkflow(rec.workflow, version));
+    rec.version = wf->version;
+  }
+  WEFT_ASSIGN_OR_RETURN(std::vector<store::StepRecord> steps, impl_->options.store->GetSteps(run_id));
+  rec.retry_from_seq = steps.empty() ? 0 : steps.back().seq;
+  rec.status = store::RunStatus::kRunning;
+  rec.error.clear();
+  rec.error_code.clear();
+  store::Commit commit;
+  commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, rec, {}, store::RunStatus::kFailed});
+  WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  impl_->Launch(rec);
+  return Status::Ok();
+}
+
+Status Engine::Cancel(const std::string& run_id) {
+  // Children first, so that nothing keeps running below a cancelled parent.
+  store::RunFilter children;
+  children.parent_run = run_id;
+  children.limit = 10000;
+  if (auto kids = impl_->options.store->ListRuns(children); kids.ok()) {
+    for (const store::RunRecord& kid : *kids) {
+      if (!store::IsTerminal(kid.status)) (void)Cancel(kid.id);
+    }
+  }
+  std::shared_ptr<RunState> live;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->active.find(run_id);
+    if (it != impl_->active.end()) live = it->second;
+  }
+  if (live) {
+    asio::post(live->strand, [live] { live->CancelAll(); });
+    return Status::Ok();
+  }
+  WEFT_ASSIGN_OR_RETURN(store::RunRecord rec, impl_->options.store->GetRun(run_id));
+  if (store::IsTerminal(rec.status)) {
+    return FailedPreconditionError("run " + run_id + " is already " + std::string(store::RunStatusName(rec.status)));
+  }
+  store::RunRecord updated = rec;
+  updated.status = store::RunStatus::kCancelled;
+  updated.error_code = "CANCELLED";
+  updated.error = "cancelled";
+  updated.wait = Value();
+  updated.wake_at_ms = 0;
+  store::RunUpdate u{store::RunUpdate::Kind::kUpdate, run_id, updated, {}, rec.status};
+  if (rec.status == store::RunStatus::kSuspended && rec.wait.get("path").is_string()) {
+    store::StepRecord step;
+    step.path = rec.wait.get("path").as_string();
+    step.task = rec.wait.get("task").is_string() ? rec.wait.get("task").as_string() : "";
+    step.action = rec.wait.get("action").is_string() ? rec.wait.get("action").as_string() : "";
+    step.status = store::StepStatus::kCancelled;
+    step.error_code = "CANCELLED";
+    step.error = "the run was cancelled while waiting";
+    step.started_ms = step.ended_ms = impl_->clock->NowMillis();
+    u.steps.push_back(step);
+  }
+  store::Commit commit;
+  commit.updates.push_back(std::move(u));
+  WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  if (!rec.parent_run.empty()) {
+    updated.parent_run = rec.parent_run;
+    impl_->NotifyParent(updated);
+  }
+  return Status::Ok();
+}
+
+Result<int> Engine::Recover() {
+  int picked = 0;
+  const int64_t now = impl_->clock->NowMillis();
+  WEFT_ASSIGN_OR_RETURN(std::vector<store::RunRecord> runs,
+                        impl_->options.store->ClaimRuns(impl_->owner, now, impl_->options.lease_ms, 100000));
+  for (const store::RunRecord& rec : runs) {
+    if (rec.status == store::RunStatus::kSuspended) {
+      // A timer that is due: its result says when it woke.
+      Value payload = Value::MakeObject();
+      payload.set("woke_at_ms", static_cast<double>(now));
+      payload.set("scheduled_at_ms", static_cast<double>(rec.wake_at_ms));
+      if (impl_->ResumeInternal(rec.id, payload, nullptr, false).ok()) ++picked;
+      continue;
+    }
+    if (!rec.parent_run.empty()) {
+      // A child runs inside its parent's execution unless the parent waits
+      // for it (then it continues on its own and wakes the parent).
+      Result<store::RunRecord> parent = impl_->options.store->GetRun(rec.parent_run);
+      if (parent.ok() && parent->status == store::RunStatus::kRunning) {
+        (void)impl_->options.store->ReleaseRun(rec.id, impl_->owner);
+        continue;
+      }
+    }
+    if (impl_->Launch(rec)) ++picked;
+  }
+  return picked;
+}
+
+Result<store::RunRecord> Engine::Wait(const std::string& run_id, std::chrono::milliseconds timeout) {
+  {
+    std::unique_lock lock(impl_->mu);
+    if (!impl_->idle_cv.wait_for(lock, timeout, [&] { return impl_->active.count(run_id) == 0; })) {
+      return DeadlineExceededError("run " + run_id + " is still executing");
+    }
+  }
+  return impl_->options.store->GetRun(run_id);
+}
+
+void Engine::Drain() {
+  std::unique_lock lock(impl_->mu);
+  impl_->idle_cv.wait(lock, [&] { return impl_->active.empty(); });
+}
+
+}  // namespace weft::engine

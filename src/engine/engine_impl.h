@@ -1,0 +1,118 @@
+// Engine internals shared by engine.cc (the API, run lifecycle) and
+// executor.cc (walking the flow).
+#pragma once
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "weft/engine/engine.h"
+
+namespace weft::engine {
+
+namespace asio = boost::asio;
+using Strand = asio::strand<asio::io_context::executor_type>;
+
+// What the history says about one step path.
+struct JournalEntry {
+  store::StepStatus status = store::StepStatus::kCompleted;
+  Value output;
+  std::string error_code;
+  std::string error;
+  int attempts = 0;  // highest attempt recorded
+  int64_t seq = 0;
+};
+
+// Stops a group of steps: a run, or a wait_any branch that lost.
+struct CancelScope {
+  CancelScope* parent = nullptr;
+  bool cancelled = false;
+  bool IsCancelled() const { return cancelled || (parent != nullptr && parent->IsCancelled()); }
+  bool Within(const CancelScope* other) const {
+    for (const CancelScope* s = this; s != nullptr; s = s->parent) {
+      if (s == other) return true;
+    }
+    return false;
+  }
+};
+
+// An action attempt in flight, so that cancellation can reach it.
+struct InFlight {
+  CancelScope* scope;
+  std::function<void()> cancel;
+};
+
+struct RunState {
+  Engine::Impl* engine = nullptr;
+  store::RunRecord record;
+  std::shared_ptr<const dsl::Workflow> workflow;
+  std::unordered_map<std::string, JournalEntry> journal;
+  Strand strand;
+  std::mt19937_64 rng;
+  CancelScope scope;  // the whole run
+  std::vector<InFlight*> in_flight;
+  int depth = 0;  // call_workflow nesting
+  Value input;    // bound as $input
+  Value context;  // bound as $context
+
+  explicit RunState(Strand s) : strand(std::move(s)) {}
+  void CancelAll();
+};
+
+struct Engine::Impl {
+  explicit Impl(EngineOptions o);
+  ~Impl();
+
+  EngineOptions options;
+  const Clock* clock = nullptr;
+  Random* random = nullptr;
+  std::unique_ptr<Random> own_random;
+  std::string owner;
+
+  asio::io_context io;
+  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+
+  std::mutex mu;
+  std::condition_variable idle_cv;
+  std::map<std::string, std::shared_ptr<RunState>> active;  // runs executing in this engine
+  std::map<std::pair<std::string, int64_t>, std::shared_ptr<const dsl::Workflow>> workflows;
+
+  Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflow(const std::string& name, int64_t version);
+  Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflowByName(const std::string& name, int64_t version);
+
+  // Makes the run executing here and starts driving it. `depth` counts
+  // call_workflow nesting. Returns false when the run already executes here.
+  bool Launch(const store::RunRecord& record, int depth = 0);
+  std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
+  void Finished(const std::string& run_id);
+
+  // Loads the history, walks the flow, records the outcome.
+  asio::awaitable<void> Drive(std::shared_ptr<RunState> run);
+
+  // After a child run stops: continue its parent if the parent waits on it.
+  void NotifyParent(const store::RunRecord& child);
+  Status ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool check_schema);
+
+  void Emit(const RunState& run, const store::StepRecord& step);
+};
+
+// Walks `run`'s flow from the start, replaying recorded steps; returns when
+// the run completes, fails, is cancelled or suspends (the outcome is then
+// committed).
+asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState> run);
+
+// JSONata truthiness ($boolean).
+bool IsTruthy(const Value& v);
+
+}  // namespace weft::engine

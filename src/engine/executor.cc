@@ -1,0 +1,890 @@
+// Walking a run's flow. The executor is deterministic given the run's
+// history: every task first looks up its step path in the journal and reuses
+// a recorded result, so replaying after a crash or a resume reaches the same
+// state without calling any action again.
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "async_util.h"
+#include "engine_impl.h"
+#include "weft/core/json.h"
+
+namespace weft::engine {
+namespace {
+
+using dsl::FlowNode;
+using dsl::TaskDef;
+using store::StepRecord;
+using store::StepStatus;
+
+struct Flow {
+  enum class Kind : uint8_t {
+    kOk,
+    kSuspend,  // the run waits; its suspension is committed
+    kFail,     // the run fails with `error`
+    kCancel,   // the run (or this branch) was cancelled
+    kAbandon,  // the store could not record progress: stop, leave the run to recovery
+  };
+  Kind kind = Kind::kOk;
+  Status error;
+  static Flow Ok() { return {}; }
+  static Flow Suspend() { return {Kind::kSuspend, {}}; }
+  static Flow Fail(Status s) { return {Kind::kFail, std::move(s)}; }
+  static Flow Cancel() { return {Kind::kCancel, Status(StatusCode::kCancelled, "cancelled")}; }
+  static Flow Abandon(Status s) { return {Kind::kAbandon, std::move(s)}; }
+  bool ok() const { return kind == Kind::kOk; }
+};
+
+// A result written by a step: $output.<key>, and merged into the working
+// state when `merge` and it is an object.
+struct Write {
+  std::string key;
+  Value value;
+  bool merge;
+};
+
+// Copy-on-write for shared objects.
+void MakeUniqueObject(Value& v) {
+  if (!v.is_object()) {
+    v = Value::MakeObject();
+    return;
+  }
+  if (v.unique()) return;
+  Value copy = Value::MakeObject();
+  for (const auto& m : v.members()) copy.set(m.key, m.value);
+  v = std::move(copy);
+}
+
+// The scope a step sees. Copies are cheap (values are shared until written).
+struct Frame {
+  Value state;    // object: bare names
+  Value outputs;  // object: $output
+  Value iteration;
+  Value accumulator;
+  Value error;
+  std::string item_name;
+  std::string prefix;  // before node paths: set inside on_error steps
+  std::string suffix;  // "[i]" per enclosing loop iteration
+  CancelScope* scope = nullptr;
+  std::vector<Write>* log = nullptr;  // concurrent children log their writes for the merge
+
+  mutable Value bindings;
+  mutable bool dirty = true;
+
+  void Apply(const Write& w) {
+    Value outs = std::move(outputs);
+    MakeUniqueObject(outs);
+    outs.set(w.key, w.value);
+    outputs = std::move(outs);
+    if (w.merge && w.value.is_object()) {
+      Value st = std::move(state);
+      MakeUniqueObject(st);
+      for (const auto& m : w.value.members()) st.set(m.key, m.value);
+      state = std::move(st);
+    }
+    if (log != nullptr) log->push_back(w);
+    dirty = true;
+  }
+
+  void SetLoopVars(Value iter, Value acc) {
+    iteration = std::move(iter);
+    accumulator = std::move(acc);
+    dirty = true;
+  }
+};
+
+std::string ErrorCodeName(const Status& s) { return std::string(StatusCodeName(s.code())); }
+
+StatusCode CodeFromName(const std::string& name) {
+  for (int c = 0; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
+    if (StatusCodeName(static_cast<StatusCode>(c)) == name) return static_cast<StatusCode>(c);
+  }
+  return StatusCode::kInternal;
+}
+
+Value ErrorObject(const Status& s) {
+  Value e = Value::MakeObject();
+  e.set("code", ErrorCodeName(s));
+  e.set("message", s.message());
+  return e;
+}
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+asio::awaitable<ActionResult> ExecuteAction(const Action* action, std::shared_ptr<ActionContext> ctx) {
+  co_return co_await action->Execute(*ctx);
+}
+
+class Executor final : public ChildRunner {
+ public:
+  Executor(Engine::Impl& engine, RunState& run) : engine_(engine), run_(run) {
+    eval_.clock = engine.clock;
+    eval_.timeout_ms = engine.options.expression_timeout_ms;
+  }
+
+  asio::awaitable<Flow> RunList(const std::vector<FlowNode>& nodes, Frame& frame) {
+    for (const FlowNode& node : nodes) {
+      if (frame.scope->IsCancelled()) co_return Flow::Cancel();
+      Flow f = co_await RunNode(node, frame);
+      if (!f.ok()) co_return f;
+    }
+    co_return Flow::Ok();
+  }
+
+  asio::awaitable<ActionResult> RunChild(const ActionContext& caller, const std::string& workflow, int64_t version,
+                                         Value input) override;
+
+  Result<Value> Eval(const expr::Expression& e, const Frame& frame) const {
+    return e.Evaluate(frame.state, Bindings(frame), eval_);
+  }
+
+  Result<Value> EvalTemplate(const dsl::Template& t, const Frame& frame) const {
+    return t.Evaluate(dsl::Scope{frame.state, Bindings(frame)}, eval_);
+  }
+
+ private:
+  const Value& Bindings(const Frame& frame) const {
+    if (frame.dirty) {
+      Value b = Value::MakeObject();
+      b.set("input", run_.input);
+      b.set("context", run_.context);
+      b.set("output", frame.outputs);
+      if (frame.iteration.is_defined()) {
+        b.set("iteration", frame.iteration);
+        if (!frame.item_name.empty()) b.set(frame.item_name, frame.iteration.get("item"));
+      }
+      if (frame.accumulator.is_defined()) b.set("accumulator", frame.accumulator);
+      if (frame.error.is_defined()) b.set("error", frame.error);
+      frame.bindings = std::move(b);
+      frame.dirty = false;
+    }
+    return frame.bindings;
+  }
+
+  asio::awaitable<Flow> RunNode(const FlowNode& node, Frame& frame) {
+    switch (node.kind) {
+      case FlowNode::Kind::kDo:
+        co_return co_await RunTask(node, *node.task, frame);
+      case FlowNode::Kind::kParallel:
+        co_return co_await RunParallel(node, frame);
+      case FlowNode::Kind::kConditional:
+        co_return co_await RunConditional(node, frame);
+      case FlowNode::Kind::kLoop:
+        co_return co_await RunLoop(node, frame);
+    }
+    co_return Flow::Fail(InternalError("unknown flow node"));
+  }
+
+  // Commits a step record (and a run update when given), then reports it.
+  asio::awaitable<Status> Record(StepRecord step, const store::RunRecord* run_update = nullptr) {
+    store::Commit commit;
+    store::RunUpdate u;
+    u.run_id = run_.record.id;
+    u.kind = run_update != nullptr ? store::RunUpdate::Kind::kUpdate : store::RunUpdate::Kind::kStepsOnly;
+    if (run_update != nullptr) u.run = *run_update;
+    u.steps.push_back(step);
+    // A run cancelled (or taken over) elsewhere stops at its next commit.
+    u.expect_status = store::RunStatus::kRunning;
+    commit.updates.push_back(std::move(u));
+    Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand);
+    if (s.ok()) engine_.Emit(run_, step);
+    co_return s;
+  }
+
+  StepRecord NewRecord(const std::string& key, const TaskDef& task, int attempt, StepStatus status) const {
+    StepRecord r;
+    r.path = key;
+    r.task = task.name;
+    r.action = task.action;
+    r.attempt = attempt;
+    r.status = status;
+    return r;
+  }
+
+  asio::awaitable<Flow> RunTask(const FlowNode& node, const TaskDef& task, Frame& frame) {
+    std::string key;
+    key.reserve(frame.prefix.size() + node.path.size() + task.name.size() + frame.suffix.size() + 1);
+    key.append(frame.prefix).append(node.path).append(1, ':').append(task.name).append(frame.suffix);
+    const bool merge = task.settings.export_result;
+
+    int attempt = 1;
+    if (auto it = run_.journal.find(key); it != run_.journal.end()) {
+      const JournalEntry& j = it->second;
+      switch (j.status) {
+        case StepStatus::kCompleted:
+          frame.Apply({task.name, j.output, merge});
+          co_return Flow::Ok();
+        case StepStatus::kFailed:
+          if (j.seq > run_.record.retry_from_seq || task.settings.on_error.kind != dsl::ErrorHandler::Kind::kFail) {
+            co_return co_await HandleFailure(task, key, Status(CodeFromName(j.error_code), j.error), frame);
+          }
+          attempt = j.attempts + 1;
+          break;
+        case StepStatus::kSuspended:
+          co_return Flow::Suspend();
+        case StepStatus::kRetrying:
+        case StepStatus::kCancelled:
+          attempt = j.attempts + 1;
+          break;
+      }
+    }
+    if (frame.scope->IsCancelled()) co_return Flow::Cancel();
+
+    const Action* action = engine_.options.actions->FindAction(task.action);
+    if (action == nullptr) co_return Flow::Fail(InternalError("action '" + task.action + "' is not registered"));
+
+    // Inputs and settings: a failure here is the workflow's, not the
+    // action's: no retry helps.
+    Value inputs;
+    Value settings;
+    Status prepared = [&]() -> Status {
+      WEFT_ASSIGN_OR_RETURN(inputs, EvalTemplate(task.inputs, frame));
+      if (inputs.is_undefined()) inputs = Value::MakeObject();
+      if (task.spec != nullptr && task.spec->input_schema) {
+        WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(inputs, "input"));
+      }
+      WEFT_ASSIGN_OR_RETURN(settings, EvalTemplate(task.settings.action_settings, frame));
+      return Status::Ok();
+    }();
+    if (!prepared.ok()) {
+      StepRecord rec = NewRecord(key, task, attempt, StepStatus::kFailed);
+      rec.input = inputs;
+      rec.error_code = ErrorCodeName(prepared);
+      rec.error = prepared.message();
+      rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
+      if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+      co_return co_await HandleFailure(task, key, prepared, frame);
+    }
+
+    const dsl::RetryPolicy& retry = task.settings.retries;
+    for (;; ++attempt) {
+      auto ctx = std::make_shared<ActionContext>();
+      ctx->run_id = run_.record.id;
+      ctx->workflow = run_.record.workflow;
+      ctx->step_path = key;
+      ctx->task = task.name;
+      ctx->attempt = attempt;
+      ctx->idempotency_key = run_.record.id + "/" + key + "/" + std::to_string(attempt);
+      ctx->inputs = inputs;
+      ctx->settings = settings;
+      ctx->bindings = task.bindings;
+      ctx->clock = engine_.clock;
+      ctx->random = engine_.random;
+      ctx->executor = run_.strand;
+      ctx->children = this;
+      StepRecord rec = NewRecord(key, task, attempt, StepStatus::kCompleted);
+      rec.input = inputs;
+      rec.started_ms = engine_.clock->NowMillis();
+      ActionResult result = co_await Attempt(*action, ctx, task.settings.timeout_ms, frame.scope);
+      rec.ended_ms = engine_.clock->NowMillis();
+      rec.detail = ctx->detail;
+
+      if (result.suspended()) {
+        co_return co_await Suspend(rec, task, result.suspension());
+      }
+      Status error = result.ok() ? Status::Ok() : result.status();
+      if (result.ok() && task.spec != nullptr && task.spec->output_schema) {
+        error = task.spec->output_schema->Validate(result.output(), "output of action '" + task.action + "'");
+      }
+      if (error.ok()) {
+        rec.output = result.output();
+        if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+        frame.Apply({task.name, result.output(), merge});
+        co_return Flow::Ok();
+      }
+      rec.error_code = ErrorCodeName(error);
+      rec.error = error.message();
+      rec.output = result.output();
+      if (frame.scope->IsCancelled()) {
+        rec.status = StepStatus::kCancelled;
+        if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+        co_return Flow::Cancel();
+      }
+      const bool again = retry.enabled && error.retryable() && attempt < retry.max_attempts;
+      rec.status = again ? StepStatus::kRetrying : StepStatus::kFailed;
+      if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+      if (!again) co_return co_await HandleFailure(task, key, error, frame);
+      std::uniform_real_distribution<double> unit(0.0, 1.0);
+      int64_t delay = retry.DelayMillis(attempt, unit(run_.rng));
+      if (delay > 0) co_await Sleep(delay);
+      if (frame.scope->IsCancelled()) co_return Flow::Cancel();
+    }
+  }
+
+  asio::awaitable<Flow> Suspend(StepRecord rec, const TaskDef& task, const Suspension& suspension) {
+    rec.status = StepStatus::kSuspended;
+    rec.output = suspension.data;
+    store::RunRecord updated = run_.record;
+    updated.status = store::RunStatus::kSuspended;
+    Value wait = Value::MakeObject();
+    wait.set("kind", suspension.kind);
+    wait.set("path", rec.path);
+    wait.set("task", task.name);
+    wait.set("action", task.action);
+    wait.set("attempt", rec.attempt);
+    wait.set("since_ms", rec.ended_ms);
+    if (suspension.data.is_defined()) wait.set("data", suspension.data);
+    if (suspension.wake_at_ms > 0) wait.set("wake_at_ms", suspension.wake_at_ms);
+    updated.wait = wait;
+    updated.wake_at_ms = suspension.wake_at_ms;
+    if (Status s = co_await Record(rec, &updated); !s.ok()) co_return Flow::Abandon(s);
+    run_.record = updated;
+    co_return Flow::Suspend();
+  }
+
+  asio::awaitable<Flow> HandleFailure(const TaskDef& task, const std::string& key, const Status& error,
+                                      Frame& frame) {
+    const dsl::ErrorHandler& h = task.settings.on_error;
+    switch (h.kind) {
+      case dsl::ErrorHandler::Kind::kFail:
+        co_return Flow::Fail(error.WithContext("task '" + task.name + "' (" + key + ")"));
+      case dsl::ErrorHandler::Kind::kContinue: {
+        Value out = Value::MakeObject();
+        out.set("error", ErrorObject(error));
+        frame.Apply({task.name, out, false});
+        co_return Flow::Ok();
+      }
+      case dsl::ErrorHandler::Kind::kFallbackValue: {
+        Value saved = frame.error;
+        frame.error = ErrorObject(error);
+        frame.dirty = true;
+        Result<Value> v = EvalTemplate(h.fallback, frame);
+        frame.error = saved;
+        frame.dirty = true;
+        if (!v.ok()) co_return Flow::Fail(v.status().WithContext("task '" + task.name + "' fallback"));
+        frame.Apply({task.name, *v, task.settings.export_result});
+        co_return Flow::Ok();
+      }
+      case dsl::ErrorHandler::Kind::kFallbackSteps: {
+        Value out = Value::MakeObject();
+        out.set("error", ErrorObject(error));
+        frame.Apply({task.name, out, false});
+        Value saved_error = frame.error;
+        std::string saved_prefix = frame.prefix;
+        std::string saved_suffix = frame.suffix;
+        frame.error = ErrorObject(error);
+        frame.prefix = key + ".";
+        frame.suffix.clear();
+        frame.dirty = true;
+        Flow f = co_await RunList(*h.steps, frame);
+        frame.error = saved_error;
+        frame.prefix = saved_prefix;
+        frame.suffix = saved_suffix;
+        frame.dirty = true;
+        co_return f;
+      }
+    }
+    co_return Flow::Fail(error);
+  }
+
+  // One attempt of an action, bounded by the step's timeout and stopped by
+  // cancellation of its scope.
+  asio::awaitable<ActionResult> Attempt(const Action& action, std::shared_ptr<ActionContext> ctx, int64_t timeout_ms,
+                                        CancelScope* scope) {
+    using Channel = asio::experimental::channel<void(boost::system::error_code, ActionResult)>;
+    auto channel = std::make_shared<Channel>(run_.strand, 3);
+    auto signal = std::make_shared<asio::cancellation_signal>();
+    asio::co_spawn(run_.strand, ExecuteAction(&action, ctx),
+                   asio::bind_cancellation_slot(signal->slot(), [channel, signal](std::exception_ptr e,
+                                                                                   ActionResult r) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& x) {
+                         r = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
+                       } catch (...) {
+                         r = ActionResult::Error(InternalError("the action threw"));
+                       }
+                     }
+                     channel->try_send(boost::system::error_code{}, std::move(r));
+                   }));
+    std::optional<asio::steady_timer> timer;
+    if (timeout_ms > 0) {
+      timer.emplace(run_.strand, std::chrono::milliseconds(timeout_ms));
+      timer->async_wait([channel, timeout_ms](boost::system::error_code ec) {
+        if (!ec) {
+          channel->try_send(boost::system::error_code{},
+                            ActionResult::Error(DeadlineExceededError("timed out after " +
+                                                                      std::to_string(timeout_ms) + " ms")));
+        }
+      });
+    }
+    InFlight in_flight{scope, [channel] {
+                         channel->try_send(boost::system::error_code{},
+                                           ActionResult::Error(Status(StatusCode::kCancelled, "cancelled")));
+                       }};
+    run_.in_flight.push_back(&in_flight);
+    ActionResult result = ActionResult::Error(InternalError("no result"));
+    try {
+      result = co_await channel->async_receive(asio::use_awaitable);
+    } catch (const boost::system::system_error& e) {
+      result = ActionResult::Error(InternalError(std::string("waiting for the action: ") + e.what()));
+    }
+    std::erase(run_.in_flight, &in_flight);
+    if (timer) timer->cancel();
+    // Stops the action if it is still running (timeout or cancellation).
+    signal->emit(asio::cancellation_type::terminal);
+    co_return result;
+  }
+
+  asio::awaitable<void> Sleep(int64_t millis) {
+    if (engine_.options.sleep) {
+      co_await engine_.options.sleep(millis);
+      co_return;
+    }
+    asio::steady_timer timer(run_.strand, std::chrono::milliseconds(millis));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  asio::awaitable<Flow> RunConditional(const FlowNode& node, Frame& frame) {
+    for (const FlowNode::Branch& branch : node.branches) {
+      if (branch.condition) {
+        Result<Value> v = Eval(*branch.condition, frame);
+        if (!v.ok()) {
+          co_return Flow::Fail(v.status().WithContext("condition at " + branch.location.ToString()));
+        }
+        if (!IsTruthy(*v)) continue;
+      }
+      co_return co_await RunList(branch.steps, frame);
+    }
+    co_return Flow::Ok();
+  }
+
+  // Runs `count` children concurrently on the run's strand, each on its own
+  // copy of `base` (the state when the block started) that logs its writes. `on_done(i, flow)` is called as
+  // each finishes and returns false to cancel the others. Waits for all.
+  struct Child {
+    Frame frame;
+    std::vector<Write> writes;
+    CancelScope scope;
+    Flow flow;
+  };
+  using ChildBody = std::function<asio::awaitable<Flow>(size_t, Frame&)>;
+
+  asio::awaitable<void> RunChildren(size_t count, size_t window, const Frame& base, const ChildBody& body,
+                                    const std::function<bool(size_t, std::vector<Child>&)>& on_done,
+                                    std::vector<Child>& children) {
+    children.resize(count);
+    using Channel = asio::experimental::channel<void(boost::system::error_code, size_t)>;
+    auto channel = std::make_shared<Channel>(run_.strand, count);
+    size_t launched = 0;
+    size_t finished = 0;
+    bool stop = false;
+    auto launch = [&](size_t i) {
+      Child& c = children[i];
+      c.frame = base;
+      c.frame.log = &c.writes;
+      c.scope.parent = base.scope;
+      c.frame.scope = &c.scope;
+      c.frame.dirty = true;
+      asio::co_spawn(
+          run_.strand, [&body, &c, i]() -> asio::awaitable<Flow> { co_return co_await body(i, c.frame); },
+          [channel, &c, i](std::exception_ptr e, Flow f) {
+            c.flow = e ? Flow::Fail(InternalError("a branch threw")) : std::move(f);
+            channel->try_send(boost::system::error_code{}, i);
+          });
+    };
+    while (launched < count && launched < window) launch(launched++);
+    while (finished < launched) {
+      size_t i = co_await channel->async_receive(asio::use_awaitable);
+      ++finished;
+      if (!stop && !on_done(i, children)) {
+        stop = true;
+        for (size_t j = 0; j < launched; ++j) {
+          if (j != i) CancelScopeNow(&children[j].scope);
+        }
+      }
+      if (!stop && launched < count) launch(launched++);
+    }
+  }
+
+  void CancelScopeNow(CancelScope* scope) {
+    scope->cancelled = true;
+    std::vector<InFlight*> hit;
+    for (InFlight* f : run_.in_flight) {
+      if (f->scope->Within(scope)) hit.push_back(f);
+    }
+    for (InFlight* f : hit) f->cancel();
+  }
+
+  asio::awaitable<Flow> RunParallel(const FlowNode& node, Frame& frame) {
+    const size_t n = node.children.size();
+    ChildBody body = [&](size_t i, Frame& f) -> asio::awaitable<Flow> {
+      co_return co_await RunNode(node.children[i], f);
+    };
+    std::vector<Child> children;
+    if (node.strategy == FlowNode::Strategy::kWaitAll) {
+      std::optional<size_t> failed;
+      co_await RunChildren(
+          n, n, frame, body,
+          [&](size_t i, std::vector<Child>& c) {
+            if (c[i].flow.ok()) return true;
+            failed = i;
+            return false;
+          },
+          children);
+      if (failed) co_return children[*failed].flow;
+      for (Child& c : children) {
+        for (const Write& w : c.writes) frame.Apply(w);
+      }
+      co_return Flow::Ok();
+    }
+    // wait_any: the first branch to succeed wins; the others are cancelled
+    // and their writes dropped. The winner is recorded so that a replay
+    // follows it alone.
+    const std::string marker = frame.prefix + node.path + ":parallel" + frame.suffix;
+    if (auto it = run_.journal.find(marker); it != run_.journal.end() && it->second.output.is_number()) {
+      size_t winner = static_cast<size_t>(it->second.output.as_number());
+      if (winner < n) {
+        Flow f = co_await RunNode(node.children[winner], frame);
+        co_return f;
+      }
+    }
+    std::optional<size_t> winner;
+    co_await RunChildren(
+        n, n, frame, body,
+        [&](size_t i, std::vector<Child>& c) {
+          if (!c[i].flow.ok()) return true;
+          winner = i;
+          return false;
+        },
+        children);
+    if (!winner) {
+      // Every branch failed: report the first failure in branch order.
+      for (Child& c : children) {
+        if (c.flow.kind != Flow::Kind::kCancel) co_return c.flow;
+      }
+      co_return children.empty() ? Flow::Ok() : children.front().flow;
+    }
+    StepRecord rec;
+    rec.path = marker;
+    rec.task = node.path;
+    rec.action = "parallel";
+    rec.status = StepStatus::kCompleted;
+    rec.output = Value(static_cast<double>(*winner));
+    rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
+    if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+    for (const Write& w : children[*winner].writes) frame.Apply(w);
+    co_return Flow::Ok();
+  }
+
+  asio::awaitable<Flow> RunLoop(const FlowNode& node, Frame& frame) {
+    Value items;
+    if (node.loop_type == FlowNode::LoopType::kForEach) {
+      Result<Value> v = Eval(*node.in, frame);
+      if (!v.ok()) co_return Flow::Fail(v.status().WithContext("loop '" + node.name + "' for_each.in"));
+      if (v->is_undefined()) {
+        items = Value::MakeArray();
+      } else if (v->is_array()) {
+        items = *v;
+      } else {
+        items = Value::MakeArray({*v});
+      }
+    }
+    Value acc;
+    if (node.accumulate) {
+      Result<Value> init = EvalTemplate(node.accumulate->initial, frame);
+      if (!init.ok()) co_return Flow::Fail(init.status().WithContext("loop '" + node.name + "' accumulate.initial"));
+      acc = *init;
+    }
+    const Value saved_iteration = frame.iteration;
+    const Value saved_acc = frame.accumulator;
+    const std::string saved_item = frame.item_name;
+    const std::string saved_suffix = frame.suffix;
+    int64_t count = 0;
+
+    auto iteration_value = [&](int64_t i) {
+      Value it = Value::MakeObject();
+      if (items.is_array()) it.set("item", items.as_array()[static_cast<size_t>(i)]);
+      it.set("index", static_cast<double>(i));
+      return it;
+    };
+    // After iteration `i` (its writes applied to `f`): fold it into the
+    // accumulator and ask `until`. Returns an error, or whether to stop.
+    auto after = [&](int64_t i, Frame& f, bool& stop) -> Status {
+      f.SetLoopVars(iteration_value(i), acc);
+      if (node.accumulate) {
+        WEFT_ASSIGN_OR_RETURN(Value next, Eval(*node.accumulate->merge, f));
+        acc = next;
+        f.SetLoopVars(f.iteration, acc);
+      }
+      if (node.until) {
+        WEFT_ASSIGN_OR_RETURN(Value u, Eval(*node.until, f));
+        stop = IsTruthy(u);
+      }
+      return Status::Ok();
+    };
+    auto restore = [&]() {
+      frame.iteration = saved_iteration;
+      frame.accumulator = saved_acc;
+      frame.item_name = saved_item;
+      frame.suffix = saved_suffix;
+      frame.dirty = true;
+    };
+
+    const int64_t limit = engine_.options.max_loop_iterations;
+    Flow result = Flow::Ok();
+    if (node.max_concurrency <= 1 || node.loop_type == FlowNode::LoopType::kWhile) {
+      for (int64_t i = 0;; ++i) {
+        if (items.is_array() && static_cast<size_t>(i) >= items.size()) break;
+        if (i >= limit) {
+          result = Flow::Fail(ResourceExhaustedError("loop '" + node.name + "' ran more than " +
+                                                     std::to_string(limit) + " iterations"));
+          break;
+        }
+        frame.SetLoopVars(iteration_value(i), acc);
+        frame.item_name = node.item_name;
+        if (node.loop_type == FlowNode::LoopType::kWhile) {
+          Result<Value> w = Eval(*node.while_cond, frame);
+          if (!w.ok()) {
+            result = Flow::Fail(w.status().WithContext("loop '" + node.name + "' while"));
+            break;
+          }
+          if (!IsTruthy(*w)) break;
+        }
+        frame.suffix = saved_suffix + "[" + std::to_string(i) + "]";
+        Flow f = co_await RunList(node.children, frame);
+        if (!f.ok()) {
+          result = f;
+          break;
+        }
+        ++count;
+        bool stop = false;
+        if (Status s = after(i, frame, stop); !s.ok()) {
+          result = Flow::Fail(s.WithContext("loop '" + node.name + "'"));
+          break;
+        }
+        if (stop) break;
+      }
+    } else {
+      const size_t n = items.size();
+      ChildBody body = [&](size_t i, Frame& f) -> asio::awaitable<Flow> {
+        f.SetLoopVars(iteration_value(static_cast<int64_t>(i)), acc);
+        f.item_name = node.item_name;
+        f.suffix = saved_suffix + "[" + std::to_string(i) + "]";
+        co_return co_await RunList(node.children, f);
+      };
+      // Iterations finish in any order; they are folded in index order.
+      size_t next = 0;
+      bool stopped = false;
+      Status fold_error;
+      std::optional<Flow> failure;
+      std::vector<bool> done(n, false);
+      std::vector<Child> children;
+      const Frame base = frame;
+      co_await RunChildren(
+          n, static_cast<size_t>(node.max_concurrency), base, body,
+          [&](size_t i, std::vector<Child>& c) {
+            done[i] = true;
+            if (!c[i].flow.ok()) {
+              if (!failure && !stopped) failure = c[i].flow;
+              return false;
+            }
+            while (next < n && done[next] && !stopped && !failure) {
+              for (const Write& w : c[next].writes) frame.Apply(w);
+              ++count;
+              bool stop = false;
+              Status s = after(static_cast<int64_t>(next), frame, stop);
+              ++next;
+              if (!s.ok()) {
+                failure = Flow::Fail(s.WithContext("loop '" + node.name + "'"));
+                return false;
+              }
+              if (stop) {
+                stopped = true;
+                return false;
+              }
+            }
+            return true;
+          },
+          children);
+      if (failure) result = *failure;
+    }
+    restore();
+    if (!result.ok()) co_return result;
+    Value out = Value::MakeObject();
+    out.set("iterations", static_cast<double>(count));
+    if (node.accumulate) out.set(node.accumulate->as, acc);
+    frame.Apply({node.name, out, false});
+    co_return Flow::Ok();
+  }
+
+  Engine::Impl& engine_;
+  RunState& run_;
+  expr::EvalOptions eval_;
+};
+
+asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, const std::string& workflow,
+                                                 int64_t version, Value input) {
+  if (run_.depth + 1 > engine_.options.max_call_depth) {
+    co_return ActionResult::Error(ResourceExhaustedError("call_workflow nested more than " +
+                                                         std::to_string(engine_.options.max_call_depth) + " deep"));
+  }
+  store::Store& store = *engine_.options.store;
+  char hash[17];
+  snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(Fnv1a(caller.idempotency_key)));
+  const std::string child_id = run_.record.id + "." + hash;
+
+  Result<store::RunRecord> existing = store.GetRun(child_id);
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) co_return ActionResult::Error(existing.status());
+  if (!existing.ok()) {
+    Result<std::shared_ptr<const dsl::Workflow>> wf = engine_.LoadWorkflowByName(workflow, version);
+    if (!wf.ok()) co_return ActionResult::Error(wf.status());
+    if ((*wf)->input_schema) {
+      if (Status s = (*wf)->input_schema->Validate(input, "input of workflow '" + workflow + "'"); !s.ok()) {
+        co_return ActionResult::Error(s);
+      }
+    }
+    store::RunRecord rec;
+    rec.id = child_id;
+    rec.workflow = (*wf)->name;
+    rec.version = (*wf)->version;
+    rec.status = store::RunStatus::kRunning;
+    rec.input = input;
+    rec.context = run_.context;
+    rec.parent_run = run_.record.id;
+    rec.parent_path = caller.step_path;
+    rec.seed = run_.rng();
+    rec.created_ms = engine_.clock->NowMillis();
+    store::Commit commit;
+    commit.updates.push_back({store::RunUpdate::Kind::kCreate, child_id, rec, {}, std::nullopt});
+    if (Status s = co_await CommitAwait(store, std::move(commit), run_.strand); !s.ok()) {
+      co_return ActionResult::Error(s);
+    }
+  }
+  for (int round = 0; round < 2; ++round) {
+    Result<store::RunRecord> rec = store.GetRun(child_id);
+    if (!rec.ok()) co_return ActionResult::Error(rec.status());
+    switch (rec->status) {
+      case store::RunStatus::kCompleted:
+        co_return ActionResult::Ok(rec->outputs.is_defined() ? rec->outputs : Value::MakeObject());
+      case store::RunStatus::kFailed:
+        co_return ActionResult::Error(Status(CodeFromName(rec->error_code),
+                                             "child run " + child_id + " failed: " + rec->error));
+      case store::RunStatus::kCancelled:
+        co_return ActionResult::Error(Status(StatusCode::kCancelled, "child run " + child_id + " was cancelled"));
+      case store::RunStatus::kSuspended: {
+        Value data = Value::MakeObject();
+        data.set("run_id", child_id);
+        data.set("waiting", rec->wait);
+        co_return ActionResult::Suspend(Suspension{"child", data, 0});
+      }
+      case store::RunStatus::kRunning: {
+        if (round == 1) break;
+        // Drive the child here, on this run's strand: the parent waits for it
+        // anyway, and a crash replays both from their histories.
+        std::shared_ptr<RunState> child = engine_.MakeRunState(*rec, run_.depth + 1);
+        child->scope.parent = &run_.scope;
+        {
+          std::lock_guard lock(engine_.mu);
+          if (engine_.active.count(child_id) != 0) {
+            co_return ActionResult::Error(UnavailableError("child run " + child_id + " is executing elsewhere"));
+          }
+          engine_.active[child_id] = child;
+        }
+        co_await ExecuteRun(engine_, child);
+        engine_.Finished(child_id);
+        break;
+      }
+    }
+  }
+  co_return ActionResult::Error(UnavailableError("child run " + child_id + " did not finish"));
+}
+
+}  // namespace
+
+bool IsTruthy(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kUndefined:
+    case Value::Kind::kNull:
+    case Value::Kind::kFunction:
+      return false;
+    case Value::Kind::kBool:
+      return v.as_bool();
+    case Value::Kind::kNumber:
+      return v.as_number() != 0;
+    case Value::Kind::kString:
+      return !v.as_string().empty();
+    case Value::Kind::kArray:
+      for (const Value& item : v.as_array()) {
+        if (IsTruthy(item)) return true;
+      }
+      return false;
+    case Value::Kind::kObject:
+      return v.size() > 0;
+  }
+  return false;
+}
+
+void RunState::CancelAll() {
+  scope.cancelled = true;
+  std::vector<InFlight*> all = in_flight;
+  for (InFlight* f : all) f->cancel();
+}
+
+asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState> run) {
+  store::Store& store = *engine.options.store;
+  Executor executor(engine, *run);
+  Frame root;
+  root.state = run->record.input.is_object() ? run->record.input : Value::MakeObject();
+  root.outputs = Value::MakeObject();
+  root.scope = &run->scope;
+  Flow flow = co_await executor.RunList(run->workflow->flow, root);
+
+  store::RunRecord final_record = run->record;
+  switch (flow.kind) {
+    case Flow::Kind::kSuspend:
+    case Flow::Kind::kAbandon:
+      co_return;
+    case Flow::Kind::kOk: {
+      Value outputs = Value::MakeObject();
+      Status status;
+      for (const auto& [name, t] : run->workflow->outputs) {
+        Result<Value> v = executor.EvalTemplate(t, root);
+        if (!v.ok()) {
+          status = v.status();
+          break;
+        }
+        if (v->is_defined()) outputs.set(name, *v);
+      }
+      if (status.ok()) {
+        final_record.status = store::RunStatus::kCompleted;
+        final_record.outputs = outputs;
+      } else {
+        final_record.status = store::RunStatus::kFailed;
+        final_record.error_code = std::string(StatusCodeName(status.code()));
+        final_record.error = status.message();
+      }
+      break;
+    }
+    case Flow::Kind::kFail:
+      final_record.status = store::RunStatus::kFailed;
+      final_record.error_code = std::string(StatusCodeName(flow.error.code()));
+      final_record.error = flow.error.message();
+      break;
+    case Flow::Kind::kCancel:
+      final_record.status = store::RunStatus::kCancelled;
+      final_record.error_code = "CANCELLED";
+      final_record.error = "cancelled";
+      break;
+  }
+  final_record.wait = Value();
+  final_record.wake_at_ms = 0;
+  store::Commit commit;
+  commit.updates.push_back(
+      {store::RunUpdate::Kind::kUpdate, final_record.id, final_record, {}, store::RunStatus::kRunning});
+  Status s = co_await CommitAwait(store, std::move(commit), run->strand);
+  if (s.ok()) run->record = final_record;
+}
+
+}  // namespace weft::engine

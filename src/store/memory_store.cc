@@ -1,0 +1,174 @@
+#include "weft/store/memory_store.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <mutex>
+
+#include "weft/core/clock.h"
+
+namespace weft::store {
+
+class MemoryStore final : public Store {
+ public:
+  Result<int64_t> PutWorkflow(const std::string& name, const std::string& source, int64_t declared) override {
+    std::lock_guard lock(mu_);
+    auto& versions = workflows_[name];
+    std::string hash = std::to_string(std::hash<std::string>{}(source));
+    for (const auto& [v, rec] : versions) {
+      if (rec.source == source && (declared == 0 || declared == v)) return v;
+    }
+    int64_t version = declared != 0 ? declared : (versions.empty() ? 1 : versions.rbegin()->first + 1);
+    if (versions.count(version) != 0) {
+      return Status(StatusCode::kAlreadyExists, "workflow '" + name + "' version " + std::to_string(version) +
+                                                    " is already stored with different content");
+    }
+    versions[version] = WorkflowRecord{name, version, hash, source, SystemClock::Instance().NowMillis()};
+    return version;
+  }
+
+  Result<WorkflowRecord> GetWorkflow(const std::string& name, int64_t version) override {
+    std::lock_guard lock(mu_);
+    auto it = workflows_.find(name);
+    if (it == workflows_.end() || it->second.empty()) return NotFoundError("no workflow named '" + name + "'");
+    if (version == 0) return it->second.rbegin()->second;
+    auto v = it->second.find(version);
+    if (v == it->second.end()) {
+      return NotFoundError("workflow '" + name + "' has no version " + std::to_string(version));
+    }
+    return v->second;
+  }
+
+  Result<std::vector<WorkflowRecord>> ListWorkflows() override {
+    std::lock_guard lock(mu_);
+    std::vector<WorkflowRecord> out;
+    for (const auto& [name, versions] : workflows_) {
+      for (const auto& [v, rec] : versions) out.push_back(rec);
+    }
+    return out;
+  }
+
+  void CommitAsync(Commit commit, std::function<void(Status)> done) override { done(Apply(commit)); }
+
+  Result<RunRecord> GetRun(const std::string& run_id) override {
+    std::lock_guard lock(mu_);
+    auto it = runs_.find(run_id);
+    if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
+    return it->second.record;
+  }
+
+  Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
+    std::lock_guard lock(mu_);
+    auto it = runs_.find(run_id);
+    if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
+    return it->second.steps;
+  }
+
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override {
+    std::lock_guard lock(mu_);
+    std::vector<RunRecord> out;
+    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
+      const RunRecord& r = it->second.record;
+      if (!filter.before_id.empty() && r.id >= filter.before_id) continue;
+      if (filter.status && r.status != *filter.status) continue;
+      if (!filter.workflow.empty() && r.workflow != filter.workflow) continue;
+      if (!filter.parent_run.empty() && r.parent_run != filter.parent_run) continue;
+      out.push_back(r);
+      if (static_cast<int>(out.size()) >= filter.limit) break;
+    }
+    return out;
+  }
+
+  Result<std::vector<RunRecord>> ClaimRuns(const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                           int limit) override {
+    std::lock_guard lock(mu_);
+    std::vector<RunRecord> out;
+    for (auto& [id, entry] : runs_) {
+      RunRecord& r = entry.record;
+      bool runnable = r.status == RunStatus::kRunning ||
+                      (r.status == RunStatus::kSuspended && r.wake_at_ms > 0 && r.wake_at_ms <= now_ms);
+      bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms;
+      if (!runnable || !free) continue;
+      r.lease_owner = owner;
+      r.lease_until_ms = now_ms + lease_ms;
+      out.push_back(r);
+      if (static_cast<int>(out.size()) >= limit) break;
+    }
+    return out;
+  }
+
+  Status ReleaseRun(const std::string& run_id, const std::string& owner) override {
+    std::lock_guard lock(mu_);
+    auto it = runs_.find(run_id);
+    if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
+    if (it->second.record.lease_owner == owner) {
+      it->second.record.lease_owner.clear();
+      it->second.record.lease_until_ms = 0;
+    }
+    return Status::Ok();
+  }
+
+  void FailNth(int n) {
+    std::lock_guard lock(mu_);
+    fail_countdown_ = n;
+  }
+
+ private:
+  struct Entry {
+    RunRecord record;
+    std::vector<StepRecord> steps;
+  };
+
+  Status Apply(const Commit& commit) {
+    std::lock_guard lock(mu_);
+    if (fail_countdown_ > 0 && --fail_countdown_ == 0) return UnavailableError("injected commit failure");
+    // Check everything first so that a failing update changes nothing.
+    for (const RunUpdate& u : commit.updates) {
+      auto it = runs_.find(u.run_id);
+      if (u.kind == RunUpdate::Kind::kCreate) {
+        if (it != runs_.end()) return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+        continue;
+      }
+      if (it == runs_.end()) return NotFoundError("no run '" + u.run_id + "'");
+      if (u.expect_status && it->second.record.status != *u.expect_status) {
+        return FailedPreconditionError("run '" + u.run_id + "' is " +
+                                       std::string(RunStatusName(it->second.record.status)) + ", not " +
+                                       std::string(RunStatusName(*u.expect_status)));
+      }
+    }
+    for (const RunUpdate& u : commit.updates) {
+      Entry& e = runs_[u.run_id];
+      if (u.kind == RunUpdate::Kind::kCreate) {
+        e.record = u.run;
+        e.record.id = u.run_id;
+      } else if (u.kind == RunUpdate::Kind::kUpdate) {
+        std::string owner = e.record.lease_owner;
+        int64_t until = e.record.lease_until_ms;
+        int64_t created = e.record.created_ms;
+        e.record = u.run;
+        e.record.id = u.run_id;
+        e.record.lease_owner = owner;
+        e.record.lease_until_ms = until;
+        e.record.created_ms = created;
+      }
+      for (const StepRecord& s : u.steps) {
+        e.steps.push_back(s);
+        e.steps.back().run_id = u.run_id;
+        e.steps.back().seq = ++seq_;
+      }
+    }
+    return Status::Ok();
+  }
+
+  std::mutex mu_;
+  std::map<std::string, std::map<int64_t, WorkflowRecord>> workflows_;
+  std::map<std::string, Entry> runs_;
+  int64_t seq_ = 0;
+  int fail_countdown_ = 0;
+};
+
+std::unique_ptr<Store> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
+
+void FailNthCommit(Store& memory_store, int n) { static_cast<MemoryStore&>(memory_store).FailNth(n); }
+
+}  // namespace weft::store

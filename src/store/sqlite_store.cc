@@ -1,0 +1,640 @@
+// SQLite store. One writer thread owns the write connection and applies
+// queued commits in batches (group commit); reads use their own connection
+// (WAL lets them proceed while a write is in progress).
+#include "weft/store/sqlite_store.h"
+
+#include <sqlite3.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "weft/core/clock.h"
+#include "weft/core/json.h"
+
+namespace weft::store {
+namespace {
+
+// Each entry migrates the schema from version i to i + 1.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE workflows (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  source TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  workflow TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT,
+  context TEXT,
+  outputs TEXT,
+  error_code TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  parent_run TEXT NOT NULL DEFAULT '',
+  parent_path TEXT NOT NULL DEFAULT '',
+  wait TEXT,
+  wake_at_ms INTEGER NOT NULL DEFAULT 0,
+  seed INTEGER NOT NULL DEFAULT 0,
+  retry_from_seq INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_until_ms INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE INDEX runs_by_status ON runs (status, wake_at_ms);
+CREATE INDEX runs_by_workflow ON runs (workflow, id);
+CREATE INDEX runs_by_parent ON runs (parent_run) WHERE parent_run <> '';
+CREATE TABLE steps (
+  seq INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL,
+  path TEXT NOT NULL,
+  task TEXT NOT NULL,
+  action TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  input TEXT,
+  output TEXT,
+  error_code TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  detail TEXT,
+  started_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL
+);
+CREATE INDEX steps_by_run ON steps (run_id, seq);
+)sql",
+};
+
+// A cached statement in use; resetting it on scope exit ends its implicit
+// read transaction, so the next read sees the latest commits.
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&&) = delete;
+  ~Stmt() {
+    if (s_ != nullptr) sqlite3_reset(s_);
+  }
+  operator sqlite3_stmt*() const { return s_; }  // NOLINT(google-explicit-constructor)
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+class Db {
+ public:
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+  }
+
+  Status Open(const std::string& path, int busy_timeout_ms) {
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      return UnavailableError("cannot open database '" + path + "': " +
+                              (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(db_, busy_timeout_ms);
+    return Status::Ok();
+  }
+
+  Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string message = err != nullptr ? err : "unknown error";
+      sqlite3_free(err);
+      return Error(message);
+    }
+    return Status::Ok();
+  }
+
+  // A cached prepared statement, reset and with its bindings cleared.
+  Result<Stmt> Prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) {
+      sqlite3_reset(it->second);
+      sqlite3_clear_bindings(it->second);
+      return Stmt(it->second);
+    }
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return InternalError(std::string("preparing SQL: ") + sqlite3_errmsg(db_));
+    }
+    cache_.emplace(sql, stmt);
+    return Stmt(stmt);
+  }
+
+  Status Error(const std::string& message) const {
+    int code = sqlite3_errcode(db_);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return UnavailableError("database busy: " + message);
+    if (code == SQLITE_FULL || code == SQLITE_IOERR) return UnavailableError("database I/O error: " + message);
+    return InternalError("database error: " + message);
+  }
+  Status LastError() const { return Error(sqlite3_errmsg(db_)); }
+
+  sqlite3* raw() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::map<const char*, sqlite3_stmt*> cache_;
+};
+
+void BindText(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void BindValue(sqlite3_stmt* s, int i, const Value& v) {
+  if (v.is_undefined()) {
+    sqlite3_bind_null(s, i);
+  } else {
+    BindText(s, i, ToJson(v));
+  }
+}
+std::string ColumnText(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t != nullptr ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s, i)) : std::string();
+}
+Value ColumnValue(sqlite3_stmt* s, int i) {
+  if (sqlite3_column_type(s, i) == SQLITE_NULL) return Value();
+  Result<Value> v = ParseJson(ColumnText(s, i));
+  return v.ok() ? std::move(v).value() : Value(ColumnText(s, i));
+}
+
+constexpr const char* kRunColumns =
+    "id, workflow, version, status, input, context, outputs, error_code, error, parent_run, parent_path, wait, "
+    "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms";
+
+RunRecord ReadRun(sqlite3_stmt* s) {
+  RunRecord r;
+  r.id = ColumnText(s, 0);
+  r.workflow = ColumnText(s, 1);
+  r.version = sqlite3_column_int64(s, 2);
+  r.status = ParseRunStatus(ColumnText(s, 3)).value_or(RunStatus::kFailed);
+  r.input = ColumnValue(s, 4);
+  r.context = ColumnValue(s, 5);
+  r.outputs = ColumnValue(s, 6);
+  r.error_code = ColumnText(s, 7);
+  r.error = ColumnText(s, 8);
+  r.parent_run = ColumnText(s, 9);
+  r.parent_path = ColumnText(s, 10);
+  r.wait = ColumnValue(s, 11);
+  r.wake_at_ms = sqlite3_column_int64(s, 12);
+  r.seed = static_cast<uint64_t>(sqlite3_column_int64(s, 13));
+  r.retry_from_seq = sqlite3_column_int64(s, 14);
+  r.lease_owner = ColumnText(s, 15);
+  r.lease_until_ms = sqlite3_column_int64(s, 16);
+  r.created_ms = sqlite3_column_int64(s, 17);
+  r.updated_ms = sqlite3_column_int64(s, 18);
+  return r;
+}
+
+// Lease owners on this machine are "<host>/<pid>"; a lease whose process is
+// gone has lapsed.
+std::string LocalOwnerPrefix() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + "/";
+}
+
+bool OwnerIsDeadLocalProcess(const std::string& owner) {
+  static const std::string prefix = LocalOwnerPrefix();
+  if (owner.rfind(prefix, 0) != 0) return false;
+  std::string rest = owner.substr(prefix.size());
+  size_t end = rest.find_first_not_of("0123456789");
+  if (end == 0) return false;
+  pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, end)));
+  return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  Status Open() {
+    if (options_.path.empty() || options_.path == ":memory:") {
+      return InvalidArgumentError("the SQLite store needs a file path");
+    }
+    WEFT_RETURN_IF_ERROR(write_.Open(options_.path, options_.busy_timeout_ms));
+    WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA journal_mode=WAL"));
+    WEFT_RETURN_IF_ERROR(
+        write_.Exec(std::string("PRAGMA synchronous=") + (options_.synchronous_full ? "FULL" : "NORMAL")));
+    WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA foreign_keys=ON"));
+    WEFT_RETURN_IF_ERROR(Migrate());
+    WEFT_RETURN_IF_ERROR(read_.Open(options_.path, options_.busy_timeout_ms));
+    writer_ = std::thread([this] { WriterLoop(); });
+    return Status::Ok();
+  }
+
+  Result<int64_t> PutWorkflow(const std::string& name, const std::string& source, int64_t declared) override {
+    std::lock_guard lock(write_mu_);
+    std::string hash = HashSource(source);
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+    Result<int64_t> r = PutWorkflowLocked(name, source, hash, declared);
+    WEFT_RETURN_IF_ERROR(write_.Exec(r.ok() ? "COMMIT" : "ROLLBACK"));
+    return r;
+  }
+
+  Result<WorkflowRecord> GetWorkflow(const std::string& name, int64_t version) override {
+    std::lock_guard lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s,
+                          read_.Prepare(version == 0 ? "SELECT name, version, hash, source, created_ms FROM workflows "
+                                                       "WHERE name = ?1 ORDER BY version DESC LIMIT 1"
+                                                     : "SELECT name, version, hash, source, created_ms FROM workflows "
+                                                       "WHERE name = ?1 AND version = ?2"));
+    BindText(s, 1, name);
+    if (version != 0) sqlite3_bind_int64(s, 2, version);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+      return NotFoundError(version == 0 ? "no workflow named '" + name + "'"
+                                        : "workflow '" + name + "' has no version " + std::to_string(version));
+    }
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return WorkflowRecord{ColumnText(s, 0), sqlite3_column_int64(s, 1), ColumnText(s, 2), ColumnText(s, 3),
+                          sqlite3_column_int64(s, 4)};
+  }
+
+  Result<std::vector<WorkflowRecord>> ListWorkflows() override {
+    std::lock_guard lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, version, hash, source, created_ms FROM "
+                                                          "workflows ORDER BY name, version"));
+    std::vector<WorkflowRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back({ColumnText(s, 0), sqlite3_column_int64(s, 1), ColumnText(s, 2), ColumnText(s, 3),
+                     sqlite3_column_int64(s, 4)});
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
+  void CommitAsync(Commit commit, std::function<void(Status)> done) override {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (!stopping_) {
+        queue_.push_back({std::move(commit), std::move(done)});
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    done(UnavailableError("the store is shutting down"));
+  }
+
+  Result<RunRecord> GetRun(const std::string& run_id) override {
+    std::lock_guard lock(read_mu_);
+    static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1";
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sql.c_str()));
+    BindText(s, 1, run_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFoundError("no run '" + run_id + "'");
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return ReadRun(s);
+  }
+
+  Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
+    std::lock_guard lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s,
+                          read_.Prepare("SELECT seq, path, task, action, attempt, status, input, output, error_code, "
+                                        "error, detail, started_ms, ended_ms FROM steps WHERE run_id = ?1 "
+                                        "ORDER BY seq"));
+    BindText(s, 1, run_id);
+    std::vector<StepRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      StepRecord r;
+      r.run_id = run_id;
+      r.seq = sqlite3_column_int64(s, 0);
+      r.path = ColumnText(s, 1);
+      r.task = ColumnText(s, 2);
+      r.action = ColumnText(s, 3);
+      r.attempt = sqlite3_column_int(s, 4);
+      r.status = ParseStepStatus(ColumnText(s, 5)).value_or(StepStatus::kFailed);
+      r.input = ColumnValue(s, 6);
+      r.output = ColumnValue(s, 7);
+      r.error_code = ColumnText(s, 8);
+      r.error = ColumnText(s, 9);
+      r.detail = ColumnValue(s, 10);
+      r.started_ms = sqlite3_column_int64(s, 11);
+      r.ended_ms = sqlite3_column_int64(s, 12);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
+  Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override {
+    std::lock_guard lock(read_mu_);
+    static const std::string sql = std::string("SELECT ") + kRunColumns +
+                                   " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow = ?2) AND "
+                                   "(?3 = '' OR parent_run = ?3) AND (?4 = '' OR id < ?4) ORDER BY id DESC LIMIT ?5";
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sql.c_str()));
+    BindText(s, 1, filter.status ? std::string(RunStatusName(*filter.status)) : std::string());
+    BindText(s, 2, filter.workflow);
+    BindText(s, 3, filter.parent_run);
+    BindText(s, 4, filter.before_id);
+    sqlite3_bind_int(s, 5, filter.limit);
+    std::vector<RunRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadRun(s));
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
+  Result<std::vector<RunRecord>> ClaimRuns(const std::string& owner, int64_t now_ms, int64_t lease_ms,
+                                           int limit) override {
+    std::lock_guard lock(write_mu_);
+    static const std::string select = std::string("SELECT ") + kRunColumns +
+                                      " FROM runs WHERE (status = 'running' OR (status = 'suspended' AND "
+                                      "wake_at_ms > 0 AND wake_at_ms <= ?1)) ORDER BY id";
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+    std::vector<RunRecord> out;
+    Status status = [&]() -> Status {
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(select.c_str()));
+      sqlite3_bind_int64(s, 1, now_ms);
+      std::vector<RunRecord> candidates;
+      int rc;
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        RunRecord r = ReadRun(s);
+        bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms ||
+                    OwnerIsDeadLocalProcess(r.lease_owner);
+        if (free) candidates.push_back(std::move(r));
+        if (static_cast<int>(candidates.size()) >= limit) break;
+      }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return write_.LastError();
+      sqlite3_reset(s);
+      WEFT_ASSIGN_OR_RETURN(Stmt u,
+                            write_.Prepare("UPDATE runs SET lease_owner = ?2, lease_until_ms = ?3 WHERE id = ?1"));
+      for (RunRecord& r : candidates) {
+        sqlite3_reset(u);
+        BindText(u, 1, r.id);
+        BindText(u, 2, owner);
+        sqlite3_bind_int64(u, 3, now_ms + lease_ms);
+        if (sqlite3_step(u) != SQLITE_DONE) return write_.LastError();
+        r.lease_owner = owner;
+        r.lease_until_ms = now_ms + lease_ms;
+      }
+      out = std::move(candidates);
+      return Status::Ok();
+    }();
+    WEFT_RETURN_IF_ERROR(write_.Exec(status.ok() ? "COMMIT" : "ROLLBACK"));
+    if (!status.ok()) return status;
+    return out;
+  }
+
+  Status ReleaseRun(const std::string& run_id, const std::string& owner) override {
+    std::lock_guard lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_owner = '', lease_until_ms = 0 "
+                                                           "WHERE id = ?1 AND lease_owner = ?2"));
+    BindText(s, 1, run_id);
+    BindText(s, 2, owner);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+ private:
+  struct Pending {
+    Commit commit;
+    std::function<void(Status)> done;
+  };
+
+  static std::string HashSource(const std::string& source) {
+    // FNV-1a 64: identifies identical sources; not a security boundary.
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : source) h = (h ^ c) * 1099511628211ULL;
+    char buf[17];
+    snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+  }
+
+  Status Migrate() {
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("PRAGMA user_version"));
+    if (sqlite3_step(s) != SQLITE_ROW) return write_.LastError();
+    int version = sqlite3_column_int(s, 0);
+    sqlite3_reset(s);
+    const int target = SqliteSchemaVersion();
+    if (version > target) {
+      return FailedPreconditionError("database '" + options_.path + "' has schema version " + std::to_string(version) +
+                                     ", newer than this weft understands (" + std::to_string(target) + ")");
+    }
+    for (; version < target; ++version) {
+      WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+      Status st = write_.Exec(kMigrations[version]);
+      if (st.ok()) st = write_.Exec("PRAGMA user_version = " + std::to_string(version + 1));
+      if (!st.ok()) {
+        (void)write_.Exec("ROLLBACK");
+        return st.WithContext("migrating database to schema version " + std::to_string(version + 1));
+      }
+      WEFT_RETURN_IF_ERROR(write_.Exec("COMMIT"));
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> PutWorkflowLocked(const std::string& name, const std::string& source, const std::string& hash,
+                                    int64_t declared) {
+    WEFT_ASSIGN_OR_RETURN(Stmt find,
+                          write_.Prepare("SELECT version FROM workflows WHERE name = ?1 AND hash = ?2 AND source = ?3 "
+                                         "AND (?4 = 0 OR version = ?4) ORDER BY version DESC LIMIT 1"));
+    BindText(find, 1, name);
+    BindText(find, 2, hash);
+    BindText(find, 3, source);
+    sqlite3_bind_int64(find, 4, declared);
+    int rc = sqlite3_step(find);
+    if (rc == SQLITE_ROW) {
+      int64_t v = sqlite3_column_int64(find, 0);
+      sqlite3_reset(find);
+      return v;
+    }
+    sqlite3_reset(find);
+    int64_t version = declared;
+    if (version == 0) {
+      WEFT_ASSIGN_OR_RETURN(Stmt max,
+                            write_.Prepare("SELECT COALESCE(MAX(version), 0) FROM workflows WHERE name = ?1"));
+      BindText(max, 1, name);
+      if (sqlite3_step(max) != SQLITE_ROW) return write_.LastError();
+      version = sqlite3_column_int64(max, 0) + 1;
+      sqlite3_reset(max);
+    }
+    WEFT_ASSIGN_OR_RETURN(Stmt ins, write_.Prepare("INSERT INTO workflows (name, version, hash, source, "
+                                                             "created_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    BindText(ins, 1, name);
+    sqlite3_bind_int64(ins, 2, version);
+    BindText(ins, 3, hash);
+    BindText(ins, 4, source);
+    sqlite3_bind_int64(ins, 5, SystemClock::Instance().NowMillis());
+    rc = sqlite3_step(ins);
+    if (rc == SQLITE_CONSTRAINT) {
+      return Status(StatusCode::kAlreadyExists, "workflow '" + name + "' version " + std::to_string(version) +
+                                                    " is already stored with different content");
+    }
+    if (rc != SQLITE_DONE) return write_.LastError();
+    return version;
+  }
+
+  Status ApplyUpdate(const RunUpdate& u) {
+    const int64_t now = SystemClock::Instance().NowMillis();
+    if (u.expect_status || u.kind != RunUpdate::Kind::kCreate) {
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("SELECT status FROM runs WHERE id = ?1"));
+      BindText(s, 1, u.run_id);
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_DONE) return NotFoundError("no run '" + u.run_id + "'");
+      if (rc != SQLITE_ROW) return write_.LastError();
+      std::string status = ColumnText(s, 0);
+      sqlite3_reset(s);
+      if (u.expect_status && status != RunStatusName(*u.expect_status)) {
+        return FailedPreconditionError("run '" + u.run_id + "' is " + status + ", not " +
+                                       std::string(RunStatusName(*u.expect_status)));
+      }
+    }
+    if (u.kind != RunUpdate::Kind::kStepsOnly) {
+      const RunRecord& r = u.run;
+      const char* sql =
+          u.kind == RunUpdate::Kind::kCreate
+              ? "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, "
+                "parent_run, parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"
+              : "UPDATE runs SET workflow = ?2, version = ?3, status = ?4, input = ?5, context = ?6, outputs = ?7, "
+                "error_code = ?8, error = ?9, parent_run = ?10, parent_path = ?11, wait = ?12, wake_at_ms = ?13, "
+                "seed = ?14, retry_from_seq = ?15, updated_ms = ?16 WHERE id = ?1";
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(sql));
+      BindText(s, 1, u.run_id);
+      BindText(s, 2, r.workflow);
+      sqlite3_bind_int64(s, 3, r.version);
+      BindText(s, 4, std::string(RunStatusName(r.status)));
+      BindValue(s, 5, r.input);
+      BindValue(s, 6, r.context);
+      BindValue(s, 7, r.outputs);
+      BindText(s, 8, r.error_code);
+      BindText(s, 9, r.error);
+      BindText(s, 10, r.parent_run);
+      BindText(s, 11, r.parent_path);
+      BindValue(s, 12, r.wait);
+      sqlite3_bind_int64(s, 13, r.wake_at_ms);
+      sqlite3_bind_int64(s, 14, static_cast<int64_t>(r.seed));
+      sqlite3_bind_int64(s, 15, r.retry_from_seq);
+      sqlite3_bind_int64(s, 16, r.created_ms != 0 && u.kind == RunUpdate::Kind::kCreate ? r.created_ms : now);
+      int rc = sqlite3_step(s);
+      if (rc == SQLITE_CONSTRAINT) {
+        return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+      }
+      if (rc != SQLITE_DONE) return write_.LastError();
+    }
+    if (!u.steps.empty()) {
+      WEFT_ASSIGN_OR_RETURN(Stmt s,
+                            write_.Prepare("INSERT INTO steps (run_id, path, task, action, attempt, status, input, "
+                                           "output, error_code, error, detail, started_ms, ended_ms) VALUES (?1, ?2, "
+                                           "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+      for (const StepRecord& step : u.steps) {
+        sqlite3_reset(s);
+        BindText(s, 1, u.run_id);
+        BindText(s, 2, step.path);
+        BindText(s, 3, step.task);
+        BindText(s, 4, step.action);
+        sqlite3_bind_int(s, 5, step.attempt);
+        BindText(s, 6, std::string(StepStatusName(step.status)));
+        BindValue(s, 7, step.input);
+        BindValue(s, 8, step.output);
+        BindText(s, 9, step.error_code);
+        BindText(s, 10, step.error);
+        BindValue(s, 11, step.detail);
+        sqlite3_bind_int64(s, 12, step.started_ms);
+        sqlite3_bind_int64(s, 13, step.ended_ms);
+        if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Applies one commit inside the group's transaction, under a savepoint so
+  // that its failure leaves the other commits of the group intact.
+  Status ApplyCommit(const Commit& commit) {
+    WEFT_RETURN_IF_ERROR(write_.Exec("SAVEPOINT c"));
+    Status status;
+    for (const RunUpdate& u : commit.updates) {
+      status = ApplyUpdate(u);
+      if (!status.ok()) break;
+    }
+    if (!status.ok()) {
+      (void)write_.Exec("ROLLBACK TO c");
+    }
+    WEFT_RETURN_IF_ERROR(write_.Exec("RELEASE c"));
+    return status;
+  }
+
+  void WriterLoop() {
+    std::vector<Pending> batch;
+    std::vector<Status> results;
+    for (;;) {
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_group) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      results.assign(batch.size(), Status::Ok());
+      {
+        std::lock_guard lock(write_mu_);
+        Status begin = write_.Exec("BEGIN IMMEDIATE");
+        if (!begin.ok()) {
+          results.assign(batch.size(), begin);
+        } else {
+          for (size_t i = 0; i < batch.size(); ++i) results[i] = ApplyCommit(batch[i].commit);
+          Status commit = write_.Exec("COMMIT");
+          if (!commit.ok()) {
+            (void)write_.Exec("ROLLBACK");
+            results.assign(batch.size(), commit);
+          }
+        }
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
+      batch.clear();
+    }
+  }
+
+  SqliteOptions options_;
+  Db write_;
+  std::mutex write_mu_;  // the write connection: writer thread, PutWorkflow, ClaimRuns
+  Db read_;
+  std::mutex read_mu_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace
+
+int SqliteSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
+  auto store = std::make_unique<SqliteStore>(options);
+  WEFT_RETURN_IF_ERROR(store->Open().WithContext("opening " + options.path));
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace weft::store

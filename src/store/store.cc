@@ -1,0 +1,37 @@
+#include "weft/store/store.h"
+
+#include <future>
+
+namespace weft::store {
+
+namespace {
+constexpr std::string_view kRunStatusNames[] = {"running", "suspended", "completed", "failed", "cancelled"};
+constexpr std::string_view kStepStatusNames[] = {"completed", "retrying", "failed", "suspended", "cancelled"};
+}  // namespace
+
+std::string_view RunStatusName(RunStatus s) { return kRunStatusNames[static_cast<int>(s)]; }
+
+std::optional<RunStatus> ParseRunStatus(std::string_view name) {
+  for (size_t i = 0; i < std::size(kRunStatusNames); ++i) {
+    if (kRunStatusNames[i] == name) return static_cast<RunStatus>(i);
+  }
+  return std::nullopt;
+}
+
+std::string_view StepStatusName(StepStatus s) { return kStepStatusNames[static_cast<int>(s)]; }
+
+std::optional<StepStatus> ParseStepStatus(std::string_view name) {
+  for (size_t i = 0; i < std::size(kStepStatusNames); ++i) {
+    if (kStepStatusNames[i] == name) return static_cast<StepStatus>(i);
+  }
+  return std::nullopt;
+}
+
+Status Store::CommitSync(Commit commit) {
+  std::promise<Status> promise;
+  std::future<Status> future = promise.get_future();
+  CommitAsync(std::move(commit), [&promise](Status s) { promise.set_value(std::move(s)); });
+  return future.get();
+}
+
+}  // namespace weft::store
