@@ -70,7 +70,9 @@ ActionResult Fail(ActionContext& ctx) {
   return ActionResult::Error(Status(code, StringInput(ctx, "message")));
 }
 
-ActionResult AwaitUserInput(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"user_input", ctx.inputs, 0}); }
+ActionResult AwaitUserInput(ActionContext& ctx) {
+  return ActionResult::Suspend(Suspension{"user_input", ctx.inputs, 0});
+}
 
 ActionResult Approval(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"approval", ctx.inputs, 0}); }
 
@@ -116,8 +118,8 @@ class CallWorkflow final : public engine::Action {
   const dsl::ActionSpec& spec() const override { return spec_; }
   boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
     if (ctx.children == nullptr) co_return ActionResult::Error(InternalError("call_workflow needs a child runner"));
-    int64_t version = ctx.inputs.get("version").is_number() ? static_cast<int64_t>(ctx.inputs.get("version").as_number())
-                                                             : 0;
+    int64_t version =
+        ctx.inputs.get("version").is_number() ? static_cast<int64_t>(ctx.inputs.get("version").as_number()) : 0;
     Value input = ctx.inputs.get("input");
     if (input.is_undefined()) input = Value::MakeObject();
     co_return co_await ctx.children->RunChild(ctx, ctx.inputs.get("workflow").as_string(), version, input);
@@ -166,8 +168,8 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry) {
        R"({"type":"object"})", Wait},
   };
   for (const Def& d : defs) {
-    WEFT_RETURN_IF_ERROR(registry.Register(
-        std::make_unique<SimpleAction>(Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema), d.fn)));
+    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<SimpleAction>(
+        Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema), d.fn)));
   }
   return registry.Register(std::make_unique<CallWorkflow>());
 }

@@ -158,10 +158,8 @@ int ExitCode(const RunRecord& r) {
   switch (r.status) {
     case store::RunStatus::kCompleted:
     case store::RunStatus::kSuspended:
-    case store::RunStatus::kRunning:
-      return 0;
-    default:
-      return 1;
+    case store::RunStatus::kRunning: return 0;
+    default: return 1;
   }
 }
 
@@ -181,11 +179,8 @@ void PrintOutcome(std::ostream& out, const RunRecord& r) {
       break;
     }
     case store::RunStatus::kFailed:
-    case store::RunStatus::kCancelled:
-      out << "error: " << r.error << "\n";
-      break;
-    default:
-      break;
+    case store::RunStatus::kCancelled: out << "error: " << r.error << "\n"; break;
+    default: break;
   }
 }
 
@@ -365,8 +360,7 @@ int ListRuns(const ListCommandOptions& options, std::ostream& out, std::ostream&
   if (!options.status.empty()) {
     filter.status = store::ParseRunStatus(options.status);
     if (!filter.status) {
-      err << "weft: unknown status '" << options.status
-          << "' (running, suspended, completed, failed, cancelled)\n";
+      err << "weft: unknown status '" << options.status << "' (running, suspended, completed, failed, cancelled)\n";
       return 2;
     }
   }
@@ -410,8 +404,8 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
     out << ToJson(RunToJson(*rec, &*steps), 2) << "\n";
     return 0;
   }
-  out << "run " << rec->id << "  " << rec->workflow << " v" << rec->version << "  "
-      << store::RunStatusName(rec->status) << "\n";
+  out << "run " << rec->id << "  " << rec->workflow << " v" << rec->version << "  " << store::RunStatusName(rec->status)
+      << "\n";
   if (!rec->parent_run.empty()) out << "parent " << rec->parent_run << " at " << rec->parent_path << "\n";
   out << "input " << Preview(rec->input, 300) << "\n";
   for (const StepRecord& s : *steps) PrintStep(out, s);

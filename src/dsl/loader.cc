@@ -18,8 +18,8 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-const Keys kTopKeys = {"inputs", "context", "defaults", "defs",    "flow",       "outputs",
-                       "workflow", "trigger", "name",   "version", "description"};
+const Keys kTopKeys = {"inputs",   "context", "defaults", "defs",    "flow",       "outputs",
+                       "workflow", "trigger", "name",     "version", "description"};
 const Keys kWorkflowKeys = {"name", "version", "description"};
 const Keys kInputsKeys = {"schema"};
 const Keys kDefaultsKeys = {"settings"};
@@ -214,7 +214,8 @@ Template Loader::CompileTemplate(const YAML::Node& n, const std::string& where) 
     case YAML::NodeType::Sequence: {
       std::vector<Template> items;
       size_t i = 0;
-      for (const YAML::Node& child : n) items.push_back(CompileTemplate(child, where + "[" + std::to_string(i++) + "]"));
+      for (const YAML::Node& child : n)
+        items.push_back(CompileTemplate(child, where + "[" + std::to_string(i++) + "]"));
       return Template::Array(std::move(items));
     }
     case YAML::NodeType::Map: {
@@ -227,8 +228,7 @@ Template Loader::CompileTemplate(const YAML::Node& n, const std::string& where) 
       }
       return Template::Object(std::move(members));
     }
-    default:
-      return Template::Literal(Value::Null());
+    default: return Template::Literal(Value::Null());
   }
 }
 
@@ -395,8 +395,8 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
       // Everything else belongs to the action; a task's key replaces the
       // default's.
       Template t = CompileTemplate(v, where + "." + key);
-      auto it = std::find_if(action_settings.begin(), action_settings.end(),
-                             [&](const auto& p) { return p.first == key; });
+      auto it =
+          std::find_if(action_settings.begin(), action_settings.end(), [&](const auto& p) { return p.first == key; });
       if (it != action_settings.end()) {
         it->second = std::move(t);
       } else {
@@ -464,8 +464,8 @@ void Loader::LoadDefs(const YAML::Node& n) {
           if (const Value* req = doc.find("required"); req != nullptr && req->is_array()) {
             for (const Value& r : req->as_array()) {
               if (r.is_string() && !inputs[r.as_string()]) {
-                diag_.Error(Loc(inputs), "task '" + name + "': action '" + task.action + "' needs input '" +
-                                             r.as_string() + "'");
+                diag_.Error(Loc(inputs),
+                            "task '" + name + "': action '" + task.action + "' needs input '" + r.as_string() + "'");
               }
             }
           }
@@ -478,8 +478,7 @@ void Loader::LoadDefs(const YAML::Node& n) {
     } else if (task.spec != nullptr && task.spec->input_schema) {
       const Value* req = task.spec->input_schema->document().find("required");
       if (req != nullptr && req->is_array() && req->size() > 0) {
-        diag_.Error(Loc(def), "task '" + name + "': action '" + task.action + "' needs inputs (" +
-                                  ToJson(*req) + ")");
+        diag_.Error(Loc(def), "task '" + name + "': action '" + task.action + "' needs inputs (" + ToJson(*req) + ")");
       }
     }
     task.settings = defaults_;
@@ -707,8 +706,7 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
     } else if (ExpectMap(fe, "loop.for_each")) {
       CheckKeys(fe, kForEachKeys, "loop.for_each");
       if (fe["item"] && ExpectString(fe["item"], "for_each.item", node.item_name)) {
-        if (std::find(kReservedBindings.begin(), kReservedBindings.end(), node.item_name) !=
-            kReservedBindings.end()) {
+        if (std::find(kReservedBindings.begin(), kReservedBindings.end(), node.item_name) != kReservedBindings.end()) {
           diag_.Error(Loc(fe["item"]), "for_each.item '" + node.item_name + "' would hide $" + node.item_name);
         }
       }
@@ -840,8 +838,8 @@ void CollectDefinite(const std::vector<FlowNode>& nodes, std::set<std::string>& 
         if (n.strategy == FlowNode::Strategy::kWaitAll) CollectDefinite(n.children, out);
         break;
       case FlowNode::Kind::kConditional: {
-        bool has_else = std::any_of(n.branches.begin(), n.branches.end(),
-                                    [](const FlowNode::Branch& b) { return !b.condition; });
+        bool has_else =
+            std::any_of(n.branches.begin(), n.branches.end(), [](const FlowNode::Branch& b) { return !b.condition; });
         if (!has_else) break;
         std::optional<std::set<std::string>> common;
         for (const FlowNode::Branch& b : n.branches) {
@@ -880,8 +878,8 @@ void Loader::CheckOutputs(const YAML::Node& outputs_node) {
     for (auto it = std::sregex_iterator(text.begin(), text.end(), kOutputRef); it != std::sregex_iterator(); ++it) {
       std::string name = (*it)[1];
       if (known.count(name) == 0) {
-        std::string message = "output '" + kv.first.Scalar() + "' reads $output." + name + ", but no task is named '" +
-                              name + "'";
+        std::string message =
+            "output '" + kv.first.Scalar() + "' reads $output." + name + ", but no task is named '" + name + "'";
         std::string s = ClosestMatch(name, std::vector<std::string>(known.begin(), known.end()));
         if (!s.empty()) message += " (did you mean '" + s + "'?)";
         diag_.Error(Loc(kv.second), message);

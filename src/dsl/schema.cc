@@ -27,10 +27,8 @@ nlohmann::json ToNlohmann(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kUndefined:
     case Value::Kind::kNull:
-    case Value::Kind::kFunction:
-      return nullptr;
-    case Value::Kind::kBool:
-      return v.as_bool();
+    case Value::Kind::kFunction: return nullptr;
+    case Value::Kind::kBool: return v.as_bool();
     case Value::Kind::kNumber: {
       double d = v.as_number();
       // Integral numbers as integers, so that "type: integer" accepts them.
@@ -39,8 +37,7 @@ nlohmann::json ToNlohmann(const Value& v) {
       }
       return d;
     }
-    case Value::Kind::kString:
-      return v.as_string();
+    case Value::Kind::kString: return v.as_string();
     case Value::Kind::kArray: {
       nlohmann::json out = nlohmann::json::array();
       for (const Value& item : v.as_array()) out.push_back(ToNlohmann(item));

@@ -47,8 +47,7 @@ Template Template::Array(std::vector<Template> items) {
 
 Result<Value> Template::Evaluate(const Scope& scope, const expr::EvalOptions& options) const {
   switch (kind_) {
-    case Kind::kLiteral:
-      return literal_;
+    case Kind::kLiteral: return literal_;
     case Kind::kExpr: {
       Result<Value> r = expr_->Evaluate(scope.state, scope.bindings, options);
       if (!r.ok()) return r.status().WithContext(where_);

@@ -110,15 +110,14 @@ Value YamlToValue(const YAML::Node& root, const std::string& file, Diagnostics& 
     Frame f = stack.back();
     stack.pop_back();
     if (++nodes > kMaxNodes) {
-      diagnostics.Error(LocationOf(root, file), "document too large (more than 1,000,000 nodes after expanding aliases)");
+      diagnostics.Error(LocationOf(root, file),
+                        "document too large (more than 1,000,000 nodes after expanding aliases)");
       return Value::Null();
     }
     const YAML::Node& n = f.node;
     switch (n.Type()) {
       case YAML::NodeType::Undefined:
-      case YAML::NodeType::Null:
-        *f.target = Value::Null();
-        break;
+      case YAML::NodeType::Null: *f.target = Value::Null(); break;
       case YAML::NodeType::Scalar: {
         const std::string& tag = n.Tag();
         bool typed = tag == "?" || tag == "tag:yaml.org,2002:int" || tag == "tag:yaml.org,2002:float" ||

@@ -54,9 +54,8 @@ boost::asio::awaitable<Status> CommitAwait(store::Store& store, store::Commit co
       boost::asio::post(executor, [h, s = std::move(s)]() mutable { (*h)(std::move(s)); });
     };
   };
-  Status result =
-      co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Status)>(initiation,
-                                                                                              boost::asio::use_awaitable);
+  Status result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Status)>(
+      initiation, boost::asio::use_awaitable);
   co_return result;
 }
 

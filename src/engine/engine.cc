@@ -152,8 +152,7 @@ void Engine::Impl::NotifyParent(const store::RunRecord& child) {
   (void)s;  // another caller may have resumed the parent first
 }
 
-Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, const Status* error,
-                                    bool from_user) {
+Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool from_user) {
   WEFT_ASSIGN_OR_RETURN(store::RunRecord rec, options.store->GetRun(run_id));
   if (rec.status != store::RunStatus::kSuspended) {
     return FailedPreconditionError("run " + run_id + " is " + std::string(store::RunStatusName(rec.status)) +

@@ -172,14 +172,10 @@ class Executor final : public ChildRunner {
 
   asio::awaitable<Flow> RunNode(const FlowNode& node, Frame& frame) {
     switch (node.kind) {
-      case FlowNode::Kind::kDo:
-        co_return co_await RunTask(node, *node.task, frame);
-      case FlowNode::Kind::kParallel:
-        co_return co_await RunParallel(node, frame);
-      case FlowNode::Kind::kConditional:
-        co_return co_await RunConditional(node, frame);
-      case FlowNode::Kind::kLoop:
-        co_return co_await RunLoop(node, frame);
+      case FlowNode::Kind::kDo: co_return co_await RunTask(node, *node.task, frame);
+      case FlowNode::Kind::kParallel: co_return co_await RunParallel(node, frame);
+      case FlowNode::Kind::kConditional: co_return co_await RunConditional(node, frame);
+      case FlowNode::Kind::kLoop: co_return co_await RunLoop(node, frame);
     }
     co_return Flow::Fail(InternalError("unknown flow node"));
   }
@@ -220,21 +216,16 @@ class Executor final : public ChildRunner {
     if (auto it = run_.journal.find(key); it != run_.journal.end()) {
       const JournalEntry& j = it->second;
       switch (j.status) {
-        case StepStatus::kCompleted:
-          frame.Apply({task.name, j.output, merge});
-          co_return Flow::Ok();
+        case StepStatus::kCompleted: frame.Apply({task.name, j.output, merge}); co_return Flow::Ok();
         case StepStatus::kFailed:
           if (j.seq > run_.record.retry_from_seq || task.settings.on_error.kind != dsl::ErrorHandler::Kind::kFail) {
             co_return co_await HandleFailure(task, key, Status(CodeFromName(j.error_code), j.error), frame);
           }
           attempt = j.attempts + 1;
           break;
-        case StepStatus::kSuspended:
-          co_return Flow::Suspend();
+        case StepStatus::kSuspended: co_return Flow::Suspend();
         case StepStatus::kRetrying:
-        case StepStatus::kCancelled:
-          attempt = j.attempts + 1;
-          break;
+        case StepStatus::kCancelled: attempt = j.attempts + 1; break;
       }
     }
     if (frame.scope->IsCancelled()) co_return Flow::Cancel();
@@ -341,8 +332,7 @@ class Executor final : public ChildRunner {
     co_return Flow::Suspend();
   }
 
-  asio::awaitable<Flow> HandleFailure(const TaskDef& task, const std::string& key, const Status& error,
-                                      Frame& frame) {
+  asio::awaitable<Flow> HandleFailure(const TaskDef& task, const std::string& key, const Status& error, Frame& frame) {
     const dsl::ErrorHandler& h = task.settings.on_error;
     switch (h.kind) {
       case dsl::ErrorHandler::Kind::kFail:
@@ -393,28 +383,28 @@ class Executor final : public ChildRunner {
     using Channel = asio::experimental::channel<void(boost::system::error_code, ActionResult)>;
     auto channel = std::make_shared<Channel>(run_.strand, 3);
     auto signal = std::make_shared<asio::cancellation_signal>();
-    asio::co_spawn(run_.strand, ExecuteAction(&action, ctx),
-                   asio::bind_cancellation_slot(signal->slot(), [channel, signal](std::exception_ptr e,
-                                                                                   ActionResult r) {
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& x) {
-                         r = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
-                       } catch (...) {
-                         r = ActionResult::Error(InternalError("the action threw"));
-                       }
-                     }
-                     channel->try_send(boost::system::error_code{}, std::move(r));
-                   }));
+    asio::co_spawn(
+        run_.strand, ExecuteAction(&action, ctx),
+        asio::bind_cancellation_slot(signal->slot(), [channel, signal](std::exception_ptr e, ActionResult r) {
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+              r = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
+            } catch (...) {
+              r = ActionResult::Error(InternalError("the action threw"));
+            }
+          }
+          channel->try_send(boost::system::error_code{}, std::move(r));
+        }));
     std::optional<asio::steady_timer> timer;
     if (timeout_ms > 0) {
       timer.emplace(run_.strand, std::chrono::milliseconds(timeout_ms));
       timer->async_wait([channel, timeout_ms](boost::system::error_code ec) {
         if (!ec) {
-          channel->try_send(boost::system::error_code{},
-                            ActionResult::Error(DeadlineExceededError("timed out after " +
-                                                                      std::to_string(timeout_ms) + " ms")));
+          channel->try_send(
+              boost::system::error_code{},
+              ActionResult::Error(DeadlineExceededError("timed out after " + std::to_string(timeout_ms) + " ms")));
         }
       });
     }
@@ -638,8 +628,8 @@ class Executor final : public ChildRunner {
       for (int64_t i = 0;; ++i) {
         if (items.is_array() && static_cast<size_t>(i) >= items.size()) break;
         if (i >= limit) {
-          result = Flow::Fail(ResourceExhaustedError("loop '" + node.name + "' ran more than " +
-                                                     std::to_string(limit) + " iterations"));
+          result = Flow::Fail(ResourceExhaustedError("loop '" + node.name + "' ran more than " + std::to_string(limit) +
+                                                     " iterations"));
           break;
         }
         frame.SetLoopVars(iteration_value(i), acc);
@@ -736,7 +726,8 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
   const std::string child_id = run_.record.id + "." + hash;
 
   Result<store::RunRecord> existing = store.GetRun(child_id);
-  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound) co_return ActionResult::Error(existing.status());
+  if (!existing.ok() && existing.status().code() != StatusCode::kNotFound)
+    co_return ActionResult::Error(existing.status());
   if (!existing.ok()) {
     Result<std::shared_ptr<const dsl::Workflow>> wf = engine_.LoadWorkflowByName(workflow, version);
     if (!wf.ok()) co_return ActionResult::Error(wf.status());
@@ -769,8 +760,8 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
       case store::RunStatus::kCompleted:
         co_return ActionResult::Ok(rec->outputs.is_defined() ? rec->outputs : Value::MakeObject());
       case store::RunStatus::kFailed:
-        co_return ActionResult::Error(Status(CodeFromName(rec->error_code),
-                                             "child run " + child_id + " failed: " + rec->error));
+        co_return ActionResult::Error(
+            Status(CodeFromName(rec->error_code), "child run " + child_id + " failed: " + rec->error));
       case store::RunStatus::kCancelled:
         co_return ActionResult::Error(Status(StatusCode::kCancelled, "child run " + child_id + " was cancelled"));
       case store::RunStatus::kSuspended: {
@@ -807,21 +798,16 @@ bool IsTruthy(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kUndefined:
     case Value::Kind::kNull:
-    case Value::Kind::kFunction:
-      return false;
-    case Value::Kind::kBool:
-      return v.as_bool();
-    case Value::Kind::kNumber:
-      return v.as_number() != 0;
-    case Value::Kind::kString:
-      return !v.as_string().empty();
+    case Value::Kind::kFunction: return false;
+    case Value::Kind::kBool: return v.as_bool();
+    case Value::Kind::kNumber: return v.as_number() != 0;
+    case Value::Kind::kString: return !v.as_string().empty();
     case Value::Kind::kArray:
       for (const Value& item : v.as_array()) {
         if (IsTruthy(item)) return true;
       }
       return false;
-    case Value::Kind::kObject:
-      return v.size() > 0;
+    case Value::Kind::kObject: return v.size() > 0;
   }
   return false;
 }
@@ -844,8 +830,7 @@ asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState>
   store::RunRecord final_record = run->record;
   switch (flow.kind) {
     case Flow::Kind::kSuspend:
-    case Flow::Kind::kAbandon:
-      co_return;
+    case Flow::Kind::kAbandon: co_return;
     case Flow::Kind::kOk: {
       Value outputs = Value::MakeObject();
       Status status;

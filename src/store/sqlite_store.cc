@@ -3,8 +3,8 @@
 // (WAL lets them proceed while a write is in progress).
 #include "weft/store/sqlite_store.h"
 
-#include <sqlite3.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -103,11 +103,11 @@ class Db {
   }
 
   Status Open(const std::string& path, int busy_timeout_ms) {
-    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             nullptr);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
-      return UnavailableError("cannot open database '" + path + "': " +
-                              (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+      return UnavailableError("cannot open database '" + path +
+                              "': " + (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
     }
     sqlite3_busy_timeout(db_, busy_timeout_ms);
     return Status::Ok();
@@ -279,7 +279,7 @@ class SqliteStore final : public Store {
   Result<std::vector<WorkflowRecord>> ListWorkflows() override {
     std::lock_guard lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, version, hash, source, created_ms FROM "
-                                                          "workflows ORDER BY name, version"));
+                                                "workflows ORDER BY name, version"));
     std::vector<WorkflowRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -406,7 +406,7 @@ class SqliteStore final : public Store {
   Status ReleaseRun(const std::string& run_id, const std::string& owner) override {
     std::lock_guard lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_owner = '', lease_until_ms = 0 "
-                                                           "WHERE id = ?1 AND lease_owner = ?2"));
+                                                 "WHERE id = ?1 AND lease_owner = ?2"));
     BindText(s, 1, run_id);
     BindText(s, 2, owner);
     if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
@@ -477,7 +477,7 @@ class SqliteStore final : public Store {
       sqlite3_reset(max);
     }
     WEFT_ASSIGN_OR_RETURN(Stmt ins, write_.Prepare("INSERT INTO workflows (name, version, hash, source, "
-                                                             "created_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+                                                   "created_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
     BindText(ins, 1, name);
     sqlite3_bind_int64(ins, 2, version);
     BindText(ins, 3, hash);

@@ -40,8 +40,8 @@ struct RetryPolicy {
 struct ErrorHandler {
   enum class Kind : uint8_t { kFail, kContinue, kFallbackValue, kFallbackSteps };
   Kind kind = Kind::kFail;
-  Template fallback;                                 // kFallbackValue
-  std::shared_ptr<std::vector<FlowNode>> steps;      // kFallbackSteps
+  Template fallback;                             // kFallbackValue
+  std::shared_ptr<std::vector<FlowNode>> steps;  // kFallbackSteps
 };
 
 struct StepSettings {

@@ -63,9 +63,8 @@ class ChildRunner {
   // child waits (the parent then waits for it).
   // `caller` identifies the calling attempt: the same attempt (seen again
   // after a crash) finds the same child run instead of starting another.
-  virtual boost::asio::awaitable<ActionResult> RunChild(const ActionContext& caller,
-                                                        const std::string& workflow, int64_t version,
-                                                        Value input) = 0;
+  virtual boost::asio::awaitable<ActionResult> RunChild(const ActionContext& caller, const std::string& workflow,
+                                                        int64_t version, Value input) = 0;
 };
 
 struct ActionContext {

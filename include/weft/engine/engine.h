@@ -39,11 +39,11 @@ struct StepEvent {
 };
 
 struct EngineOptions {
-  store::Store* store = nullptr;               // required
-  const ActionRegistry* actions = nullptr;     // required
-  const Clock* clock = nullptr;                // nullptr: the system clock
-  Random* random = nullptr;                    // nullptr: a process-wide generator
-  int threads = 1;                             // threads running steps
+  store::Store* store = nullptr;            // required
+  const ActionRegistry* actions = nullptr;  // required
+  const Clock* clock = nullptr;             // nullptr: the system clock
+  Random* random = nullptr;                 // nullptr: a process-wide generator
+  int threads = 1;                          // threads running steps
   // Lease owner name for this process; "" = "<host>/<pid>".
   std::string owner;
   int64_t lease_ms = 60'000;
@@ -99,8 +99,7 @@ class Engine {
 
   // Blocks until the run is not executing in this engine (it completed,
   // failed, was cancelled or suspended), then returns its record.
-  Result<store::RunRecord> Wait(const std::string& run_id,
-                                std::chrono::milliseconds timeout = std::chrono::hours(24));
+  Result<store::RunRecord> Wait(const std::string& run_id, std::chrono::milliseconds timeout = std::chrono::hours(24));
   // Blocks until no run executes in this engine.
   void Drain();
 

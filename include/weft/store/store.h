@@ -57,11 +57,11 @@ struct RunRecord {
   Value outputs;
   std::string error_code;  // StatusCode name when failed
   std::string error;
-  std::string parent_run;   // set for call_workflow children
-  std::string parent_path;  // the parent's step waiting for this run
-  Value wait;               // when suspended: {kind, path, task, ...}
-  int64_t wake_at_ms = 0;   // suspended on a timer: when to resume (0 = not a timer)
-  uint64_t seed = 0;        // the run's random seed (replay draws the same numbers)
+  std::string parent_run;      // set for call_workflow children
+  std::string parent_path;     // the parent's step waiting for this run
+  Value wait;                  // when suspended: {kind, path, task, ...}
+  int64_t wake_at_ms = 0;      // suspended on a timer: when to resume (0 = not a timer)
+  uint64_t seed = 0;           // the run's random seed (replay draws the same numbers)
   int64_t retry_from_seq = 0;  // failures recorded at or before this seq are retried
   std::string lease_owner;
   int64_t lease_until_ms = 0;
@@ -71,7 +71,7 @@ struct RunRecord {
 
 struct StepRecord {
   std::string run_id;
-  int64_t seq = 0;  // assigned by the store; increases within a run
+  int64_t seq = 0;   // assigned by the store; increases within a run
   std::string path;  // e.g. "2.collector.0:loop_task[3]"
   std::string task;
   std::string action;

@@ -1,0 +1,120 @@
+#include "test_actions.h"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "weft/core/json.h"
+
+namespace weft::testing {
+
+void Ledger::Count(const std::string& run_id, const std::string& path) {
+  std::lock_guard lock(mu_);
+  ++calls_[{run_id, path}];
+}
+
+int Ledger::Calls(const std::string& run_id, const std::string& path) const {
+  std::lock_guard lock(mu_);
+  auto it = calls_.find({run_id, path});
+  return it == calls_.end() ? 0 : it->second;
+}
+
+std::map<std::string, int> Ledger::CallsOf(const std::string& run_id) const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, int> out;
+  for (const auto& [key, n] : calls_) {
+    if (key.first == run_id) out[key.second] = n;
+  }
+  return out;
+}
+
+void Ledger::SetSwitch(const std::string& name, bool on) {
+  std::lock_guard lock(mu_);
+  if (on) {
+    on_.insert(name);
+  } else {
+    on_.erase(name);
+  }
+}
+
+bool Ledger::Switch(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return on_.count(name) != 0;
+}
+
+namespace {
+
+using engine::ActionContext;
+using engine::ActionResult;
+
+StatusCode CodeNamed(const Value& v, StatusCode fallback) {
+  if (!v.is_string()) return fallback;
+  for (int c = 1; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
+    if (StatusCodeName(static_cast<StatusCode>(c)) == v.as_string()) return static_cast<StatusCode>(c);
+  }
+  return fallback;
+}
+
+class TestAction final : public engine::Action {
+ public:
+  enum class Kind { kFlaky, kSwitch, kSleep, kValue };
+  TestAction(Kind kind, const char* name, Ledger& ledger) : kind_(kind), ledger_(ledger) { spec_.name = name; }
+  const dsl::ActionSpec& spec() const override { return spec_; }
+
+  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    ledger_.Count(ctx.run_id, ctx.step_path);
+    const int calls = ledger_.Calls(ctx.run_id, ctx.step_path);
+    switch (kind_) {
+      case Kind::kFlaky: {
+        int fail_times = ctx.inputs.get("fail_times").is_number()
+                             ? static_cast<int>(ctx.inputs.get("fail_times").as_number())
+                             : 1;
+        if (calls <= fail_times) {
+          co_return ActionResult::Error(Status(CodeNamed(ctx.inputs.get("code"), StatusCode::kUnavailable),
+                                               "flaky failure " + std::to_string(calls)));
+        }
+        Value out = Value::MakeObject();
+        out.set("calls", calls);
+        co_return ActionResult::Ok(out);
+      }
+      case Kind::kSwitch: {
+        std::string name = ctx.inputs.get("name").is_string() ? ctx.inputs.get("name").as_string() : "default";
+        if (ledger_.Switch(name)) co_return ActionResult::Error(UnavailableError("switch '" + name + "' is on"));
+        Value out = Value::MakeObject();
+        out.set("switch", name);
+        co_return ActionResult::Ok(out);
+      }
+      case Kind::kSleep: {
+        int64_t ms = ctx.inputs.get("ms").is_number() ? static_cast<int64_t>(ctx.inputs.get("ms").as_number()) : 0;
+        boost::asio::steady_timer timer(ctx.executor, std::chrono::milliseconds(ms));
+        boost::system::error_code ec;
+        co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        if (ec) co_return ActionResult::Error(Status(StatusCode::kCancelled, "sleep interrupted"));
+        Value out = Value::MakeObject();
+        out.set("slept_ms", static_cast<double>(ms));
+        if (ctx.inputs.get("value").is_defined()) out.set("value", ctx.inputs.get("value"));
+        co_return ActionResult::Ok(out);
+      }
+      case Kind::kValue:
+        co_return ActionResult::Ok(ctx.inputs.get("value"));
+    }
+    co_return ActionResult::Error(InternalError("unknown test action"));
+  }
+
+ private:
+  Kind kind_;
+  Ledger& ledger_;
+  dsl::ActionSpec spec_;
+};
+
+}  // namespace
+
+Status RegisterTestActions(engine::ActionRegistry& registry, Ledger& ledger) {
+  WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<TestAction>(TestAction::Kind::kFlaky, "test_flaky", ledger)));
+  WEFT_RETURN_IF_ERROR(
+      registry.Register(std::make_unique<TestAction>(TestAction::Kind::kSwitch, "test_switch", ledger)));
+  WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<TestAction>(TestAction::Kind::kSleep, "test_sleep", ledger)));
+  return registry.Register(std::make_unique<TestAction>(TestAction::Kind::kValue, "test_value", ledger));
+}
+
+}  // namespace weft::testing
