@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -95,7 +97,20 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
     if (active.count(record.id) != 0) return false;
     active[record.id] = run;
   }
-  asio::co_spawn(run->strand, Drive(run), [this, id = record.id](std::exception_ptr) { Finished(id); });
+  asio::co_spawn(run->strand, Drive(run), [this, id = record.id](std::exception_ptr e) {
+    if (e) {
+      // A bug: the executor turns every failure into a Status. The run stays
+      // "running" in the store, so recovery can continue it.
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        fprintf(stderr, "weft: internal error driving run %s: %s\n", id.c_str(), x.what());
+      } catch (...) {
+        fprintf(stderr, "weft: internal error driving run %s\n", id.c_str());
+      }
+    }
+    Finished(id);
+  });
   return true;
 }
 

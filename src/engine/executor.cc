@@ -783,8 +783,12 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
           }
           engine_.active[child_id] = child;
         }
-        co_await ExecuteRun(engine_, child);
-        engine_.Finished(child_id);
+        struct Done {
+          Engine::Impl& engine;
+          std::string id;
+          ~Done() { engine.Finished(id); }
+        } done{engine_, child_id};
+        co_await engine_.Drive(child);
         break;
       }
     }

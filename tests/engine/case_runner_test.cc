@@ -17,9 +17,11 @@
 //       calls: {"0:a": 1}                 # executions per step path (test actions)
 //       clock_ms: 200                     # simulated time passed since the start
 //     then:                               # more steps, each with its own expect
-//       - resume: {approved: true}        # or resume_error / advance_ms / retry / cancel / switch_off
+//       - resume: {approved: true}        # or resume_child / resume_error / advance_ms / retry /
+//                                         #    cancel / switch_off
 //         expect: {...}
-// Adding a case needs no C++.
+// Workflows that cases call by name live in cases/workflows/. Adding a case
+// needs no C++.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -129,6 +131,10 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
     eo.clock = &clock_;
     eo.random = &random_;
     eo.threads = 2;
+    eo.resolve_workflow = [this](const std::string& name) {
+      return dsl::LoadWorkflowFile(
+          (fs::path(WEFT_ENGINE_TEST_DIR) / "cases" / "workflows" / (name + ".yaml")).string(), registry_);
+    };
     eo.sleep = [this](int64_t ms) -> boost::asio::awaitable<void> {
       clock_.AdvanceMillis(ms);
       co_return;
@@ -232,6 +238,13 @@ TEST_P(WorkflowCaseTest, Runs) {
     if (Value p = step.get("resume"); p.is_defined()) s = engine_->Resume(*run, p);
     if (Value p = step.get("resume_error"); p.is_string()) {
       s = engine_->ResumeWithError(*run, UnavailableError(p.as_string()));
+    }
+    if (Value p = step.get("resume_child"); p.is_defined()) {
+      store::RunFilter children;
+      children.parent_run = *run;
+      auto kids = store_->ListRuns(children);
+      ASSERT_TRUE(kids.ok() && !kids->empty()) << where << ": no child run";
+      s = engine_->Resume(kids->front().id, p);
     }
     if (Value p = step.get("switch_off"); p.is_string()) ledger_.SetSwitch(p.as_string(), false);
     if (Value p = step.get("advance_ms"); p.is_number()) {
