@@ -1,5 +1,6 @@
 #include "workflow_commands.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -269,7 +270,11 @@ int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, 
       ++errors;
       continue;
     }
-    for (const dsl::Diagnostic& d : diagnostics.all()) {
+    std::vector<dsl::Diagnostic> sorted = diagnostics.all();
+    std::stable_sort(sorted.begin(), sorted.end(), [](const dsl::Diagnostic& a, const dsl::Diagnostic& b) {
+      return std::pair(a.location.line, a.location.column) < std::pair(b.location.line, b.location.column);
+    });
+    for (const dsl::Diagnostic& d : sorted) {
       err << d.ToString() << "\n";
       (d.severity == dsl::Diagnostic::Severity::kError ? errors : warnings)++;
     }

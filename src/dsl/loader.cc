@@ -77,7 +77,7 @@ class Loader {
   void LoadHeader(const YAML::Node& root, const LoadOptions& options);
   void LoadInputs(const YAML::Node& n);
   void LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
-                    std::vector<std::pair<std::string, Template>>& action_settings, const YAML::Node** on_error_steps);
+                    std::vector<std::pair<std::string, Template>>& action_settings, YAML::Node* on_error_steps);
   void LoadDefs(const YAML::Node& n);
   void LoadSteps(const YAML::Node& seq, const std::string& prefix, std::vector<FlowNode>& out);
   void LoadStep(const YAML::Node& n, const std::string& path, std::vector<FlowNode>& out);
@@ -101,8 +101,8 @@ class Loader {
   std::vector<std::pair<std::string, Template>> default_action_settings_;
   std::map<std::string, YAML::Node> binding_defs_;
   std::map<std::string, YAML::Node> task_nodes_;
-  std::map<std::string, const YAML::Node*> fallback_nodes_;
-  std::vector<YAML::Node> fallback_storage_;
+  std::map<std::string, SourceLocation> def_locations_;
+  std::map<std::string, YAML::Node> fallback_nodes_;
   std::set<std::string> used_tasks_;
   std::map<std::string, SourceLocation> loop_names_;
   std::vector<std::string> def_names_;
@@ -304,13 +304,10 @@ void Loader::LoadInputs(const YAML::Node& n) {
     if (!required.empty()) document.set("required", Value::MakeArray(std::move(required)));
   }
   wf_->input_schema_document = document;
-  Result<Schema> schema = Schema::Compile(document);
-  if (!schema.ok()) {
-    diag_.Error(Loc(schema_node), "inputs.schema: " + schema.status().message());
-    return;
-  }
-  // valijson ignores unknown "type" names; catch them here.
+  // valijson ignores unknown "type" names or rejects them without a place;
+  // name them here, with a suggestion.
   static const Keys kTypes = {"string", "number", "integer", "boolean", "object", "array", "null"};
+  const int errors_before = diag_.error_count();
   std::function<void(const YAML::Node&)> check_types = [&](const YAML::Node& node) {
     if (node.IsMap()) {
       for (const auto& kv : node) {
@@ -328,12 +325,17 @@ void Loader::LoadInputs(const YAML::Node& n) {
     }
   };
   check_types(schema_node);
+  if (diag_.error_count() > errors_before) return;
+  Result<Schema> schema = Schema::Compile(document);
+  if (!schema.ok()) {
+    diag_.Error(Loc(schema_node), "inputs.schema: " + schema.status().message());
+    return;
+  }
   wf_->input_schema = std::move(schema).value();
 }
 
 void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
-                          std::vector<std::pair<std::string, Template>>& action_settings,
-                          const YAML::Node** on_error_steps) {
+                          std::vector<std::pair<std::string, Template>>& action_settings, YAML::Node* on_error_steps) {
   if (!ExpectMap(n, where)) return;
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
@@ -382,8 +384,7 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
           } else if (ExpectSequence(v["steps"], where + ".on_error.steps")) {
             h = ErrorHandler{};
             h.kind = ErrorHandler::Kind::kFallbackSteps;
-            fallback_storage_.push_back(v["steps"]);
-            *on_error_steps = &fallback_storage_.back();
+            *on_error_steps = v["steps"];
           }
         } else {
           diag_.Error(Loc(v), where + ".on_error needs 'fallback' or 'steps'");
@@ -430,6 +431,7 @@ void Loader::LoadDefs(const YAML::Node& n) {
     if (!ExpectString(def["kind"], "kind", kind)) continue;
     if (kind == "task") {
       task_nodes_[name] = def;
+      def_locations_[name] = Loc(kv.first);
     } else {
       CheckKeys(def, kBindingDefKeys, "definition '" + name + "'");
       binding_defs_[name] = def;
@@ -441,7 +443,7 @@ void Loader::LoadDefs(const YAML::Node& n) {
     CheckKeys(def, kTaskKeys, "task '" + name + "'");
     TaskDef task;
     task.name = name;
-    task.location = Loc(def);
+    task.location = def_locations_[name];
     if (const YAML::Node d = def["description"]) ExpectString(d, where + ".description", task.description);
     if (!def["action"]) {
       diag_.Error(Loc(def), "task '" + name + "' needs an 'action'");
@@ -461,15 +463,17 @@ void Loader::LoadDefs(const YAML::Node& n) {
         // literal inputs valid.
         if (task.spec != nullptr && task.spec->input_schema) {
           const Value& doc = task.spec->input_schema->document();
+          bool missing = false;
           if (const Value* req = doc.find("required"); req != nullptr && req->is_array()) {
             for (const Value& r : req->as_array()) {
               if (r.is_string() && !inputs[r.as_string()]) {
                 diag_.Error(Loc(inputs),
                             "task '" + name + "': action '" + task.action + "' needs input '" + r.as_string() + "'");
+                missing = true;
               }
             }
           }
-          if (task.inputs.is_literal()) {
+          if (task.inputs.is_literal() && !missing) {
             Status s = task.spec->input_schema->Validate(task.inputs.literal(), "inputs of task '" + name + "'");
             if (!s.ok()) diag_.Error(Loc(inputs), s.message());
           }
@@ -484,9 +488,9 @@ void Loader::LoadDefs(const YAML::Node& n) {
     task.settings = defaults_;
     std::vector<std::pair<std::string, Template>> action_settings = default_action_settings_;
     if (const YAML::Node s = def["settings"]) {
-      const YAML::Node* steps = nullptr;
+      YAML::Node steps;
       LoadSettings(s, where + ".settings", task.settings, action_settings, &steps);
-      if (steps != nullptr) fallback_nodes_[name] = steps;
+      if (steps.IsDefined() && !steps.IsNull()) fallback_nodes_[name] = steps;
     }
     if (const YAML::Node e = def["export"]) ExpectBool(e, where + ".export", task.settings.export_result);
     task.settings.action_settings = Template::Object(std::move(action_settings));
@@ -931,7 +935,7 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
   // Fallback steps may name any task, so they are read once all tasks are.
   for (const auto& [name, steps_node] : fallback_nodes_) {
     auto steps = std::make_shared<std::vector<FlowNode>>();
-    LoadSteps(*steps_node, "fallback.", *steps);
+    LoadSteps(steps_node, "fallback.", *steps);
     wf_->tasks.at(name).settings.on_error.steps = std::move(steps);
   }
   CheckFallbackCycles();
@@ -960,12 +964,8 @@ Result<std::shared_ptr<const Workflow>> LoadWorkflow(std::string_view source, st
   Diagnostics& diag = diagnostics != nullptr ? *diagnostics : local;
   const size_t first = diag.all().size();
   const int errors_before = diag.error_count();
-  Result<YAML::Node> root = ParseYaml(source, file);
-  if (!root.ok()) {
-    // Keep the parser's position in the diagnostic list too.
-    diag.Error(SourceLocation{std::string(file)}, root.status().message());
-    return root.status();
-  }
+  Result<YAML::Node> root = ParseYaml(source, file, &diag);
+  if (!root.ok()) return root.status();
   std::shared_ptr<Workflow> wf;
   try {
     Loader loader{std::string(file), actions, diag};

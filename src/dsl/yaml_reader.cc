@@ -9,16 +9,48 @@
 
 namespace weft::dsl {
 
-Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file) {
-  try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    SourceLocation where{std::string(file), e.mark.line + 1, e.mark.column + 1};
-    if (e.mark.is_null()) where.line = 0;
-    return InvalidArgumentError(where.ToString() + ": invalid YAML: " + e.msg);
-  } catch (const std::exception& e) {
-    return InvalidArgumentError(std::string(file) + ": invalid YAML: " + e.what());
+namespace {
+
+// Aliases let a few lines stand for billions of nodes ("billion laughs");
+// everything downstream walks the expanded tree, so refuse such documents.
+constexpr size_t kMaxExpandedNodes = 1'000'000;
+
+bool WithinNodeBudget(const YAML::Node& root) {
+  size_t seen = 0;
+  std::vector<YAML::Node> stack{root};
+  while (!stack.empty()) {
+    YAML::Node n = stack.back();
+    stack.pop_back();
+    if (++seen > kMaxExpandedNodes) return false;
+    if (n.IsSequence()) {
+      for (const YAML::Node& child : n) stack.push_back(child);
+    } else if (n.IsMap()) {
+      for (const auto& kv : n) {
+        stack.push_back(kv.first);
+        stack.push_back(kv.second);
+      }
+    }
   }
+  return true;
+}
+
+}  // namespace
+
+Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file, Diagnostics* diagnostics) {
+  SourceLocation where{std::string(file)};
+  std::string message;
+  try {
+    YAML::Node root = YAML::Load(std::string(text));
+    if (WithinNodeBudget(root)) return root;
+    message = "document too large (more than 1,000,000 nodes once aliases are expanded)";
+  } catch (const YAML::Exception& e) {
+    if (!e.mark.is_null()) where = {std::string(file), e.mark.line + 1, e.mark.column + 1};
+    message = "invalid YAML: " + e.msg;
+  } catch (const std::exception& e) {
+    message = std::string("invalid YAML: ") + e.what();
+  }
+  if (diagnostics != nullptr) diagnostics->Error(where, message);
+  return InvalidArgumentError(where.ToString() + ": " + message);
 }
 
 SourceLocation LocationOf(const YAML::Node& node, const std::string& file) {

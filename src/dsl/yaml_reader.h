@@ -14,8 +14,8 @@
 namespace weft::dsl {
 
 // Parses one YAML document. A syntax error is InvalidArgument with
-// "file:line:col: message".
-Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file);
+// "file:line:col: message", also reported into `diagnostics` when given.
+Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file, Diagnostics* diagnostics = nullptr);
 
 // Position of a node (1-based), or line 0 when the node has none.
 SourceLocation LocationOf(const YAML::Node& node, const std::string& file);

@@ -115,8 +115,8 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
     if (GetParam().store == "memory") {
       store_ = store::NewMemoryStore();
     } else {
-      dir_ = fs::temp_directory_path() / ("weft_case_" + std::to_string(::getpid()) + "_" +
-                                          std::to_string(reinterpret_cast<uintptr_t>(this)));
+      dir_ = fs::temp_directory_path() /
+             ("weft_case_" + std::to_string(::getpid()) + "_" + std::to_string(reinterpret_cast<uintptr_t>(this)));
       fs::create_directories(dir_);
       store::SqliteOptions o;
       o.path = (dir_ / "runs.db").string();
@@ -132,8 +132,8 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
     eo.random = &random_;
     eo.threads = 2;
     eo.resolve_workflow = [this](const std::string& name) {
-      return dsl::LoadWorkflowFile(
-          (fs::path(WEFT_ENGINE_TEST_DIR) / "cases" / "workflows" / (name + ".yaml")).string(), registry_);
+      return dsl::LoadWorkflowFile((fs::path(WEFT_ENGINE_TEST_DIR) / "cases" / "workflows" / (name + ".yaml")).string(),
+                                   registry_);
     };
     eo.sleep = [this](int64_t ms) -> boost::asio::awaitable<void> {
       clock_.AdvanceMillis(ms);
@@ -165,9 +165,11 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
       trace.push_back(t);
       trace_text += "  " + t + (s.error.empty() ? "" : "  (" + s.error + ")") + "\n";
     }
-    SCOPED_TRACE("run " + std::string(store::RunStatusName(rec->status)) + " error='" + rec->error +
-                 "'\nhistory:\n" + trace_text);
-    if (Value v = expect.get("status"); v.is_string()) EXPECT_EQ(store::RunStatusName(rec->status), v.as_string());
+    SCOPED_TRACE("run " + std::string(store::RunStatusName(rec->status)) + " error='" + rec->error + "'\nhistory:\n" +
+                 trace_text);
+    if (Value v = expect.get("status"); v.is_string()) {
+      EXPECT_EQ(store::RunStatusName(rec->status), v.as_string());
+    }
     if (Value v = expect.get("outputs"); v.is_defined()) {
       EXPECT_EQ(ToJson(rec->outputs), ToJson(v)) << "outputs differ";
       EXPECT_TRUE(rec->outputs == v);
@@ -175,7 +177,9 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
     if (Value v = expect.get("error"); v.is_string()) {
       EXPECT_NE(rec->error.find(v.as_string()), std::string::npos) << "error: " << rec->error;
     }
-    if (Value v = expect.get("waiting"); v.is_string()) EXPECT_EQ(rec->wait.get("kind"), v);
+    if (Value v = expect.get("waiting"); v.is_string()) {
+      EXPECT_EQ(rec->wait.get("kind"), v);
+    }
     if (Value v = expect.get("trace"); v.is_array()) {
       std::vector<std::string> want;
       for (const Value& t : v.as_array()) want.push_back(t.as_string());

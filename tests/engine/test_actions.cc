@@ -66,9 +66,8 @@ class TestAction final : public engine::Action {
     const int calls = ledger_.Calls(ctx.run_id, ctx.step_path);
     switch (kind_) {
       case Kind::kFlaky: {
-        int fail_times = ctx.inputs.get("fail_times").is_number()
-                             ? static_cast<int>(ctx.inputs.get("fail_times").as_number())
-                             : 1;
+        int fail_times =
+            ctx.inputs.get("fail_times").is_number() ? static_cast<int>(ctx.inputs.get("fail_times").as_number()) : 1;
         if (calls <= fail_times) {
           co_return ActionResult::Error(Status(CodeNamed(ctx.inputs.get("code"), StatusCode::kUnavailable),
                                                "flaky failure " + std::to_string(calls)));
@@ -95,8 +94,7 @@ class TestAction final : public engine::Action {
         if (ctx.inputs.get("value").is_defined()) out.set("value", ctx.inputs.get("value"));
         co_return ActionResult::Ok(out);
       }
-      case Kind::kValue:
-        co_return ActionResult::Ok(ctx.inputs.get("value"));
+      case Kind::kValue: co_return ActionResult::Ok(ctx.inputs.get("value"));
     }
     co_return ActionResult::Error(InternalError("unknown test action"));
   }

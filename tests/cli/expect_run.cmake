@@ -1,0 +1,16 @@
+# Runs the weft binary as a user would and checks exit codes and output.
+# The last stdout is kept in LAST_OUT for the caller.
+function(expect_run)
+  cmake_parse_arguments(A "" "CODE;OUT;ERR" "ARGS" ${ARGN})
+  execute_process(COMMAND ${WEFT} ${A_ARGS} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(LAST_OUT "${out}" PARENT_SCOPE)
+  if(NOT code EQUAL A_CODE)
+    message(FATAL_ERROR "weft ${A_ARGS}: exit ${code}, expected ${A_CODE}\nstdout: ${out}\nstderr: ${err}")
+  endif()
+  if(DEFINED A_OUT AND NOT out MATCHES "${A_OUT}")
+    message(FATAL_ERROR "weft ${A_ARGS}: stdout '${out}' does not match '${A_OUT}'")
+  endif()
+  if(DEFINED A_ERR AND NOT err MATCHES "${A_ERR}")
+    message(FATAL_ERROR "weft ${A_ARGS}: stderr '${err}' does not match '${A_ERR}'")
+  endif()
+endfunction()

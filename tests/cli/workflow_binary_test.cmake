@@ -1,0 +1,26 @@
+# The workflow commands, end to end through the real binary and a real
+# SQLite file: run, suspend, resume, inspect, validate.
+include(${CMAKE_CURRENT_LIST_DIR}/expect_run.cmake)
+
+set(DB ${WORK}/cli.db)
+file(REMOVE ${DB} ${DB}-wal ${DB}-shm)
+set(WF ${SRC}/examples/support-triage.yaml)
+
+expect_run(ARGS validate ${WF} ${SRC}/tests/dsl/valid/hexabot_style.yaml CODE 0 OUT "support-triage.yaml: ok")
+expect_run(ARGS validate ${SRC}/tests/dsl/invalid/unknown_names.yaml ${SRC}/tests/dsl/invalid/settings.yaml CODE 1
+           ERR "unknown_names.yaml:14:9: error: unknown task 'clasify_issue' \\(did you mean 'classify_issue'\\?\\).*settings.yaml:11:29: error.*settings.yaml:23:22: error: unknown schema type.*12 errors, 2 warnings")
+expect_run(ARGS validate /nonexistent.yaml CODE 1 ERR "cannot read workflow file")
+
+expect_run(ARGS run ${WF} --db ${DB} --input "{\"message\": \"How do I download my invoice?\"}" CODE 0
+           OUT "completed 0:classify_issue.*completed 1.branch.1.0:generate_answer.*\"route\": \"auto\"")
+expect_run(ARGS run ${WF} --db ${DB} --json --input "{\"message\": \"I was charged twice and nobody answered\"}"
+           CODE 0 OUT "\"status\": \"suspended\".*\"kind\": \"handover\".*\"steps\": \\[")
+string(REGEX MATCH "\"run_id\": \"([0-9A-Z]+)\"" _ "${LAST_OUT}")
+set(RUN ${CMAKE_MATCH_1})
+expect_run(ARGS resume ${RUN} --db ${DB} --with "{\"by\": \"ana\"}" CODE 0 OUT "run ${RUN} completed.*\"route\": \"human\"")
+expect_run(ARGS resume ${RUN} --db ${DB} --with "{}" CODE 2 ERR "is completed, not suspended")
+expect_run(ARGS runs show ${RUN} --db ${DB} CODE 0 OUT "suspended 1.branch.0.0:escalate_to_human.*completed 1.branch.0.0:escalate_to_human")
+expect_run(ARGS runs list --db ${DB} --status completed CODE 0 OUT "${RUN}  completed")
+expect_run(ARGS runs list --db ${DB} --status bogus CODE 2 ERR "unknown status 'bogus'")
+expect_run(ARGS run ${WF} --db ${DB} --input "{\"msg\": 1}" CODE 2 ERR "input field 'msg'|message")
+expect_run(ARGS run ${WF} --db ${DB} --input "{not json" CODE 2 ERR "--input is not valid JSON")

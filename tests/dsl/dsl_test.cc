@@ -1,0 +1,180 @@
+// Loader tests. Every file in invalid/ must fail to load; its comment lines
+// name the diagnostics it must produce:
+//   # expect: LINE:COL: message substring      (an error)
+//   # warning: LINE:COL: message substring     (a warning)
+// Every file in valid/ must load without errors. Adding a case needs no C++.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "weft/actions/builtin.h"
+#include "weft/core/json.h"
+#include "weft/dsl/loader.h"
+#include "weft/dsl/schema.h"
+#include "weft/engine/action.h"
+
+namespace weft::dsl {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> Files(const char* dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(fs::path(WEFT_DSL_TEST_DIR) / dir)) {
+    if (e.path().extension() == ".yaml") out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const engine::ActionRegistry& Actions() {
+  static engine::ActionRegistry* registry = [] {
+    auto* r = new engine::ActionRegistry();
+    (void)actions::RegisterBuiltinActions(*r);
+    return r;
+  }();
+  return *registry;
+}
+
+std::string Name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = fs::path(info.param).stem().string();
+  for (char& c : n) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return n;
+}
+
+class InvalidWorkflow : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(InvalidWorkflow, ReportsEveryProblem) {
+  const fs::path path = fs::path(WEFT_DSL_TEST_DIR) / "invalid" / GetParam();
+  const std::string text = ReadFile(path);
+  Diagnostics diag;
+  auto wf = LoadWorkflow(text, GetParam(), Actions(), &diag);
+  EXPECT_FALSE(wf.ok());
+  std::string all;
+  for (const Diagnostic& d : diag.all()) all += "  " + d.ToString() + "\n";
+  SCOPED_TRACE("diagnostics:\n" + all);
+  std::istringstream lines(text);
+  std::string line;
+  int expectations = 0;
+  while (std::getline(lines, line)) {
+    bool error = line.rfind("# expect: ", 0) == 0;
+    bool warning = line.rfind("# warning: ", 0) == 0;
+    if (!error && !warning) continue;
+    ++expectations;
+    std::string want = line.substr(error ? 10 : 11);
+    std::string prefix = GetParam() + ":" + want.substr(0, want.find(": ") + 2) + (error ? "error: " : "warning: ");
+    std::string message = want.substr(want.find(": ") + 2);
+    bool found = false;
+    for (const Diagnostic& d : diag.all()) {
+      std::string s = d.ToString();
+      if (s.rfind(prefix, 0) == 0 && s.find(message) != std::string::npos) found = true;
+    }
+    EXPECT_TRUE(found) << "missing: " << prefix << message;
+  }
+  EXPECT_GT(expectations, 0) << "the file names no expected diagnostic";
+  // The Status lists every error, one per line.
+  if (!wf.ok()) {
+    const std::string message = wf.status().message();
+    EXPECT_EQ(static_cast<int>(std::count(message.begin(), message.end(), '\n')) + 1, diag.error_count());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, InvalidWorkflow, ::testing::ValuesIn(Files("invalid")), Name);
+
+class ValidWorkflow : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ValidWorkflow, Loads) {
+  const fs::path path = fs::path(WEFT_DSL_TEST_DIR) / "valid" / GetParam();
+  Diagnostics diag;
+  auto wf = LoadWorkflowFile(path.string(), Actions(), &diag);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  EXPECT_FALSE((*wf)->flow.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, ValidWorkflow, ::testing::ValuesIn(Files("valid")), Name);
+
+TEST(Loader, ExamplesLoad) {
+  for (const auto& e : fs::directory_iterator(fs::path(WEFT_SOURCE_DIR) / "examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    Diagnostics diag;
+    auto wf = LoadWorkflowFile(e.path().string(), Actions(), &diag);
+    EXPECT_TRUE(wf.ok()) << e.path() << ": " << wf.status();
+    for (const Diagnostic& d : diag.all()) ADD_FAILURE() << "examples must load cleanly: " << d.ToString();
+  }
+}
+
+TEST(Loader, StepPathsAreStable) {
+  const char* text = R"(
+defs:
+  t: { kind: task, action: set }
+flow:
+  - parallel:
+      steps:
+        - do: t
+        - do: t
+  - conditional:
+      when:
+        - condition: "true"
+          steps: [{ do: t }]
+  - loop:
+      name: collector
+      for_each: { in: "=[1]" }
+      steps: [{ do: t }]
+)";
+  auto wf = LoadWorkflow(text, "paths.yaml", Actions());
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  const auto& flow = (*wf)->flow;
+  EXPECT_EQ(flow[0].children[1].path, "0.parallel.1");
+  EXPECT_EQ(flow[1].branches[0].steps[0].path, "1.branch.0.0");
+  EXPECT_EQ(flow[2].children[0].path, "2.collector.0");
+}
+
+TEST(Loader, DefaultNameComesFromTheFile) {
+  auto wf = LoadWorkflowFile((fs::path(WEFT_DSL_TEST_DIR) / "valid" / "hexabot_style.yaml").string(), Actions());
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  EXPECT_EQ((*wf)->name, "hexabot_style");
+  EXPECT_EQ((*wf)->version, 0);
+}
+
+TEST(Loader, HugeAliasExpansionIsRefused) {
+  std::string text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'h'; ++c) {
+    text += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n";
+    prev = c;
+  }
+  text += "defs: {}\nflow: []\ncontext: *h\n";
+  Diagnostics diag;
+  auto wf = LoadWorkflow(text, "bomb.yaml", Actions(), &diag);
+  EXPECT_FALSE(wf.ok());
+}
+
+TEST(Schema, NamesTheFieldAndTheRule) {
+  auto doc = ParseJson(R"({"type":"object","required":["urgency"],
+    "properties":{"urgency":{"enum":["low","high"]},"items":{"type":"array","items":{"type":"number"}}}})");
+  auto schema = Schema::Compile(*doc);
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  EXPECT_TRUE(schema->Validate(*ParseJson(R"({"urgency":"low"})")).ok());
+  Status s = schema->Validate(*ParseJson(R"({"urgency":"urgent"})"), "output");
+  EXPECT_NE(s.message().find("output field 'urgency'"), std::string::npos) << s;
+  s = schema->Validate(*ParseJson(R"({"urgency":"low","items":[1,"x"]})"), "input");
+  EXPECT_NE(s.message().find("items[1]"), std::string::npos) << s;
+  s = schema->Validate(*ParseJson(R"({})"), "input");
+  EXPECT_NE(s.message().find("urgency"), std::string::npos) << s;
+  EXPECT_FALSE(Schema::Compile(*ParseJson(R"({"type": 5})")).ok());
+}
+
+}  // namespace
+}  // namespace weft::dsl
