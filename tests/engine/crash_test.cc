@@ -1,0 +1,126 @@
+// The crash test: a weft process running 500 workflows is SIGKILLed at
+// random instants, at least 50 times, and restarted. At the end every run
+// must have completed, every completed step's side effect must have happened
+// under exactly one idempotency key (a step that was in flight may have been
+// called again, with the same key), and both databases must be intact.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<std::vector<std::string>> Query(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::vector<std::vector<std::string>> rows;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(s); ++i) {
+        const unsigned char* t = sqlite3_column_text(s, i);
+        row.emplace_back(t != nullptr ? reinterpret_cast<const char*>(t) : "");
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return rows;
+}
+
+TEST(CrashTest, KilledAtRandomNothingLostNothingRepeated) {
+  const int runs = std::getenv("WEFT_CRASH_RUNS") ? std::atoi(std::getenv("WEFT_CRASH_RUNS")) : 500;
+  const int kills = std::getenv("WEFT_CRASH_KILLS") ? std::atoi(std::getenv("WEFT_CRASH_KILLS")) : 60;
+  fs::path dir = fs::temp_directory_path() / ("weft_crash_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string worker = WEFT_CRASH_WORKER;
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> delay_ms(5, 120);
+
+  int killed = 0;
+  int finished_early = 0;
+  for (int i = 0; killed < kills; ++i) {
+    pid_t pid = Spawn({worker, i % 3 == 0 ? "start" : "recover", dir.string(), std::to_string(runs)});
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    if (waitpid(pid, nullptr, WNOHANG) == pid) {
+      ++finished_early;  // nothing left to do: start another round
+      if (finished_early > 200) break;
+      continue;
+    }
+    kill(pid, SIGKILL);
+    WaitExit(pid);
+    ++killed;
+  }
+  ASSERT_GE(killed, kills) << "the worker finished before it could be killed often enough";
+  // Let the last one finish.
+  ASSERT_EQ(WaitExit(Spawn({worker, "start", dir.string(), std::to_string(runs)})), 0);
+
+  const std::string runs_db = (dir / "runs.db").string();
+  const std::string effects_db = (dir / "effects.db").string();
+  EXPECT_EQ(Query(runs_db, "PRAGMA integrity_check")[0][0], "ok");
+  EXPECT_EQ(Query(effects_db, "PRAGMA integrity_check")[0][0], "ok");
+  auto statuses = Query(runs_db, "SELECT status, COUNT(*) FROM runs GROUP BY status");
+  ASSERT_EQ(statuses.size(), 1u) << "some runs did not complete";
+  EXPECT_EQ(statuses[0][0], "completed");
+  EXPECT_EQ(statuses[0][1], std::to_string(runs));
+  auto outputs = Query(runs_db, "SELECT COUNT(*) FROM runs WHERE outputs = '{\"total\":6}'");
+  EXPECT_EQ(outputs[0][0], std::to_string(runs));
+
+  // Each completed step: one completion record, and its side effect under
+  // exactly one key, the key of the completing attempt.
+  auto completions = Query(runs_db,
+                           "SELECT run_id, path, attempt, COUNT(*) FROM steps WHERE status = 'completed' AND action = "
+                           "'effect' GROUP BY run_id, path");
+  EXPECT_EQ(completions.size(), static_cast<size_t>(runs) * 7);
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> keys;
+  int repeated_calls = 0;
+  for (const auto& row : Query(effects_db, "SELECT run_id, path, key, calls FROM effects")) {
+    keys[{row[0], row[1]}].push_back(row[2]);
+    repeated_calls += std::stoi(row[3]) - 1;
+  }
+  for (const auto& c : completions) {
+    EXPECT_EQ(c[3], "1") << c[0] << " " << c[1] << " completed more than once";
+    auto it = keys.find({c[0], c[1]});
+    ASSERT_NE(it, keys.end()) << "no side effect for " << c[0] << " " << c[1];
+    EXPECT_EQ(it->second.size(), 1u) << "side effects under several keys for " << c[0] << " " << c[1];
+    EXPECT_EQ(it->second[0], c[0] + "/" + c[1] + "/" + c[2]);
+  }
+  EXPECT_EQ(keys.size(), completions.size()) << "side effects of steps that never completed";
+  std::printf("killed %d times; %d calls were repeats of an in-flight attempt (same key)\n", killed, repeated_calls);
+  fs::remove_all(dir);
+}
+
+}  // namespace

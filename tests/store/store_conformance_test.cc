@@ -1,0 +1,291 @@
+// One suite for every Store backend: what the engine relies on.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "weft/core/json.h"
+#include "weft/store/memory_store.h"
+#include "weft/store/sqlite_store.h"
+
+namespace weft::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "memory") {
+      store_ = NewMemoryStore();
+      return;
+    }
+    dir_ = fs::temp_directory_path() /
+           ("weft_store_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  void Reopen() {
+    store_.reset();
+    SqliteOptions o;
+    o.path = (dir_ / "weft.db").string();
+    auto s = OpenSqliteStore(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    store_ = std::move(s).value();
+  }
+  bool durable() const { return GetParam() != "memory"; }
+
+  static RunRecord NewRun(const std::string& id, RunStatus status = RunStatus::kRunning) {
+    RunRecord r;
+    r.id = id;
+    r.workflow = "wf";
+    r.version = 1;
+    r.status = status;
+    r.input = *ParseJson(R"({"message":"hi","n":[1,2,{"deep":null}]})");
+    r.context = Value::MakeObject();
+    r.seed = 0xfeedbeefcafe1234ULL;
+    r.created_ms = 1000;
+    return r;
+  }
+  static StepRecord NewStep(const std::string& path, StepStatus status, Value output = Value()) {
+    StepRecord s;
+    s.path = path;
+    s.task = "t";
+    s.action = "set";
+    s.status = status;
+    s.output = std::move(output);
+    s.started_ms = 5;
+    s.ended_ms = 7;
+    return s;
+  }
+  Status Create(const RunRecord& r, std::vector<StepRecord> steps = {}) {
+    Commit c;
+    c.updates.push_back({RunUpdate::Kind::kCreate, r.id, r, std::move(steps), std::nullopt});
+    return store_->CommitSync(std::move(c));
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreTest, WorkflowVersions) {
+  auto v1 = store_->PutWorkflow("triage", "flow: [a]");
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(*v1, 1);
+  EXPECT_EQ(*store_->PutWorkflow("triage", "flow: [a]"), 1) << "same text, same version";
+  EXPECT_EQ(*store_->PutWorkflow("triage", "flow: [b]"), 2);
+  EXPECT_EQ(*store_->PutWorkflow("other", "x"), 1);
+  EXPECT_EQ(store_->GetWorkflow("triage")->source, "flow: [b]");
+  EXPECT_EQ(store_->GetWorkflow("triage", 1)->source, "flow: [a]");
+  EXPECT_EQ(store_->GetWorkflow("triage", 9).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetWorkflow("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*store_->PutWorkflow("declared", "v7 text", 7), 7);
+  EXPECT_EQ(store_->PutWorkflow("declared", "other text", 7).status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->ListWorkflows()->size(), 4u);
+}
+
+TEST_P(StoreTest, RunRoundTrip) {
+  RunRecord r = NewRun("01A");
+  r.parent_run = "00P";
+  r.parent_path = "0:call";
+  ASSERT_TRUE(Create(r).ok());
+  auto got = store_->GetRun("01A");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->workflow, "wf");
+  EXPECT_EQ(got->status, RunStatus::kRunning);
+  EXPECT_TRUE(got->input == r.input);
+  EXPECT_EQ(got->seed, r.seed);
+  EXPECT_EQ(got->parent_run, "00P");
+  EXPECT_EQ(got->parent_path, "0:call");
+  EXPECT_EQ(store_->GetRun("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Create(r).code(), StatusCode::kAlreadyExists);
+}
+
+TEST_P(StoreTest, StepsKeepCommitOrderAndValues) {
+  ASSERT_TRUE(Create(NewRun("01A"), {NewStep("0:a", StepStatus::kCompleted, *ParseJson(R"({"x":1})"))}).ok());
+  for (int i = 1; i < 5; ++i) {
+    Commit c;
+    RunUpdate u;
+    u.run_id = "01A";
+    u.steps.push_back(NewStep(std::to_string(i) + ":b", StepStatus::kRetrying));
+    u.steps.back().error = "boom";
+    u.steps.back().error_code = "UNAVAILABLE";
+    u.steps.back().attempt = i;
+    c.updates.push_back(u);
+    ASSERT_TRUE(store_->CommitSync(std::move(c)).ok());
+  }
+  auto steps = store_->GetSteps("01A");
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  ASSERT_EQ(steps->size(), 5u);
+  EXPECT_EQ((*steps)[0].path, "0:a");
+  EXPECT_EQ(ToJson((*steps)[0].output), R"({"x":1})");
+  for (size_t i = 1; i < steps->size(); ++i) {
+    EXPECT_GT((*steps)[i].seq, (*steps)[i - 1].seq);
+    EXPECT_EQ((*steps)[i].status, StepStatus::kRetrying);
+    EXPECT_EQ((*steps)[i].error, "boom");
+    EXPECT_EQ((*steps)[i].attempt, static_cast<int>(i));
+  }
+  EXPECT_TRUE((*steps)[1].output.is_undefined());
+}
+
+TEST_P(StoreTest, ExpectedStatusGuardsUpdates) {
+  ASSERT_TRUE(Create(NewRun("01A", RunStatus::kSuspended)).ok());
+  RunRecord resumed = NewRun("01A", RunStatus::kRunning);
+  Commit c1;
+  c1.updates.push_back({RunUpdate::Kind::kUpdate, "01A", resumed, {NewStep("0:a", StepStatus::kCompleted)},
+                        RunStatus::kSuspended});
+  ASSERT_TRUE(store_->CommitSync(std::move(c1)).ok());
+  // A second resume of the same suspension must fail and change nothing.
+  Commit c2;
+  c2.updates.push_back({RunUpdate::Kind::kUpdate, "01A", resumed, {NewStep("0:a", StepStatus::kCompleted)},
+                        RunStatus::kSuspended});
+  Status s = store_->CommitSync(std::move(c2));
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s;
+  EXPECT_EQ(store_->GetSteps("01A")->size(), 1u);
+}
+
+TEST_P(StoreTest, ACommitIsAllOrNothing) {
+  ASSERT_TRUE(Create(NewRun("01A")).ok());
+  Commit c;
+  RunUpdate ok_part;
+  ok_part.run_id = "01A";
+  ok_part.steps.push_back(NewStep("0:a", StepStatus::kCompleted));
+  c.updates.push_back(ok_part);
+  RunUpdate bad_part;
+  bad_part.run_id = "missing";
+  bad_part.steps.push_back(NewStep("0:a", StepStatus::kCompleted));
+  c.updates.push_back(bad_part);
+  EXPECT_FALSE(store_->CommitSync(std::move(c)).ok());
+  EXPECT_EQ(store_->GetSteps("01A")->size(), 0u) << "the failed commit left a step behind";
+}
+
+TEST_P(StoreTest, ConcurrentCommitsAllLand) {
+  constexpr int kRuns = 16;
+  constexpr int kSteps = 50;
+  for (int r = 0; r < kRuns; ++r) ASSERT_TRUE(Create(NewRun("R" + std::to_string(100 + r))).ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int r = 0; r < kRuns; ++r) {
+    threads.emplace_back([&, r] {
+      for (int i = 0; i < kSteps; ++i) {
+        Commit c;
+        RunUpdate u;
+        u.run_id = "R" + std::to_string(100 + r);
+        u.steps.push_back(NewStep(std::to_string(i) + ":t", StepStatus::kCompleted, Value(i)));
+        c.updates.push_back(std::move(u));
+        if (!store_->CommitSync(std::move(c)).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int r = 0; r < kRuns; ++r) {
+    auto steps = store_->GetSteps("R" + std::to_string(100 + r));
+    ASSERT_EQ(steps->size(), static_cast<size_t>(kSteps));
+    for (int i = 0; i < kSteps; ++i) EXPECT_EQ((*steps)[i].output.as_number(), i) << "order within a run";
+  }
+}
+
+TEST_P(StoreTest, ListRunsNewestFirstWithFilters) {
+  ASSERT_TRUE(Create(NewRun("01A", RunStatus::kCompleted)).ok());
+  ASSERT_TRUE(Create(NewRun("01B", RunStatus::kSuspended)).ok());
+  RunRecord child = NewRun("01C", RunStatus::kRunning);
+  child.parent_run = "01A";
+  ASSERT_TRUE(Create(child).ok());
+  RunFilter all;
+  auto runs = store_->ListRuns(all);
+  ASSERT_EQ(runs->size(), 3u);
+  EXPECT_EQ((*runs)[0].id, "01C");
+  EXPECT_EQ((*runs)[2].id, "01A");
+  RunFilter suspended;
+  suspended.status = RunStatus::kSuspended;
+  EXPECT_EQ(store_->ListRuns(suspended)->size(), 1u);
+  RunFilter kids;
+  kids.parent_run = "01A";
+  EXPECT_EQ(store_->ListRuns(kids)->front().id, "01C");
+  RunFilter page;
+  page.before_id = "01C";
+  page.limit = 1;
+  EXPECT_EQ(store_->ListRuns(page)->front().id, "01B");
+}
+
+TEST_P(StoreTest, ClaimsRunnableRunsUnderALease) {
+  ASSERT_TRUE(Create(NewRun("01A", RunStatus::kRunning)).ok());
+  ASSERT_TRUE(Create(NewRun("01B", RunStatus::kCompleted)).ok());
+  RunRecord timer = NewRun("01C", RunStatus::kSuspended);
+  timer.wake_at_ms = 5000;
+  ASSERT_TRUE(Create(timer).ok());
+  RunRecord waiting = NewRun("01D", RunStatus::kSuspended);
+  ASSERT_TRUE(Create(waiting).ok());
+
+  auto first = store_->ClaimRuns("remote-host/1", 1000, 60000, 10);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 1u) << "only the running run; the timer is not due";
+  EXPECT_EQ(first->front().id, "01A");
+  EXPECT_EQ(store_->ClaimRuns("remote-host/2", 2000, 60000, 10)->size(), 0u) << "the lease is held";
+  EXPECT_EQ(store_->ClaimRuns("remote-host/2", 70000, 60000, 10)->size(), 2u) << "lease lapsed, timer due";
+  ASSERT_TRUE(store_->ReleaseRun("01A", "remote-host/2").ok());
+  EXPECT_EQ(store_->ClaimRuns("remote-host/3", 70001, 60000, 10)->size(), 1u) << "released: only 01A";
+}
+
+TEST_P(StoreTest, SurvivesReopening) {
+  if (!durable()) GTEST_SKIP() << "the memory store keeps nothing";
+  ASSERT_TRUE(store_->PutWorkflow("wf", "text").ok());
+  ASSERT_TRUE(Create(NewRun("01A"), {NewStep("0:a", StepStatus::kCompleted, Value("out"))}).ok());
+  Reopen();
+  EXPECT_EQ(store_->GetRun("01A")->status, RunStatus::kRunning);
+  EXPECT_EQ(store_->GetSteps("01A")->at(0).output.as_string(), "out");
+  EXPECT_EQ(store_->GetWorkflow("wf")->source, "text");
+}
+
+TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
+  fs::path dir = fs::temp_directory_path() / ("weft_future_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string path = (dir / "weft.db").string();
+  {
+    SqliteOptions o;
+    o.path = path;
+    ASSERT_TRUE(OpenSqliteStore(o).ok());
+  }
+  ASSERT_EQ(std::system(("sqlite3 " + path + " 'PRAGMA user_version = 999' 2>/dev/null || python3 -c \"import "
+                         "sqlite3; c=sqlite3.connect('" + path + "'); c.execute('PRAGMA user_version = 999'); c.commit()\"")
+                            .c_str()),
+            0);
+  SqliteOptions o;
+  o.path = path;
+  auto s = OpenSqliteStore(o);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("newer than this weft"), std::string::npos) << s.status();
+  fs::remove_all(dir);
+}
+
+TEST(SqliteStore, NeedsAFile) {
+  SqliteOptions o;
+  o.path = ":memory:";
+  EXPECT_EQ(OpenSqliteStore(o).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(MemoryStore, InjectedCommitFailure) {
+  auto store = NewMemoryStore();
+  FailNthCommit(*store, 2);
+  RunRecord r;
+  r.id = "a";
+  Commit c1;
+  c1.updates.push_back({RunUpdate::Kind::kCreate, "a", r, {}, std::nullopt});
+  EXPECT_TRUE(store->CommitSync(std::move(c1)).ok());
+  Commit c2;
+  c2.updates.push_back({RunUpdate::Kind::kStepsOnly, "a", {}, {StepRecord{}}, std::nullopt});
+  EXPECT_EQ(store->CommitSync(std::move(c2)).code(), StatusCode::kUnavailable);
+  EXPECT_EQ(store->GetSteps("a")->size(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("memory", "sqlite"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace weft::store
