@@ -34,7 +34,7 @@ echo "== fuzzing (short exploratory run from the checked-in corpus)"
 # failures; what it finds is reported and saved, to be fixed and added to
 # fuzz/corpus, without making an unrelated change fail.
 mkdir -p build/fuzz/findings
-for t in expr_fuzz json_fuzz; do
+for t in expr_fuzz json_fuzz workflow_fuzz; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/${t%_fuzz}/. "$corpus"/
   if ! build/fuzz/fuzz/$t -max_total_time=30 -timeout=5 -rss_limit_mb=2048 -max_len=512 \

@@ -22,6 +22,7 @@ dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, c
   spec.name = name;
   spec.description = description;
   spec.suspends = suspends;
+  spec.immediate = true;  // every SimpleAction computes its result at once
   if (input_schema != nullptr) spec.input_schema = MustSchema(input_schema);
   if (output_schema != nullptr) spec.output_schema = MustSchema(output_schema);
   return spec;
@@ -114,7 +115,9 @@ class CallWorkflow final : public engine::Action {
                         "workflow":{"type":"string","minLength":1},
                         "version":{"type":"integer","minimum":0},
                         "input":{"type":"object"}}})",
-                   nullptr)) {}
+                   nullptr)) {
+    spec_.immediate = false;  // it waits for the child run
+  }
   const dsl::ActionSpec& spec() const override { return spec_; }
   boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
     if (ctx.children == nullptr) co_return ActionResult::Error(InternalError("call_workflow needs a child runner"));

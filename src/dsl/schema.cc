@@ -16,6 +16,12 @@
 namespace weft::dsl {
 
 struct Schema::Impl {
+  // Schemas that only constrain the JSON type ({}, {"type": "object"}, ...)
+  // are checked directly: most action inputs are like that, and converting
+  // the instance for valijson would cost more than the step itself.
+  enum class Fast : uint8_t { kNone, kAnything, kType };
+  Fast fast = Fast::kNone;
+  std::string type;
   Value document;
   nlohmann::json json;  // keeps the parsed document alive for valijson
   valijson::Schema schema;
@@ -82,6 +88,15 @@ Result<Schema> Schema::Compile(const Value& document) {
   }
   auto impl = std::make_shared<Impl>();
   impl->document = document;
+  if (document.is_bool() ? document.as_bool() : document.size() == 0) {
+    impl->fast = Impl::Fast::kAnything;
+  } else if (document.size() == 1 && document.find("type") != nullptr && document.find("type")->is_string()) {
+    const std::string& t = document.find("type")->as_string();
+    if (t == "object" || t == "array" || t == "string" || t == "number" || t == "boolean" || t == "null") {
+      impl->fast = Impl::Fast::kType;
+      impl->type = t;
+    }
+  }
   impl->json = ToNlohmann(document);
   try {
     valijson::SchemaParser parser;
@@ -93,7 +108,28 @@ Result<Schema> Schema::Compile(const Value& document) {
   return Schema(std::move(impl));
 }
 
+namespace {
+
+bool HasJsonType(const Value& v, const std::string& type) {
+  switch (v.kind()) {
+    case Value::Kind::kObject: return type == "object";
+    case Value::Kind::kArray: return type == "array";
+    case Value::Kind::kString: return type == "string";
+    case Value::Kind::kNumber: return type == "number";
+    case Value::Kind::kBool: return type == "boolean";
+    default: return type == "null";
+  }
+}
+
+}  // namespace
+
 Status Schema::Validate(const Value& instance, std::string_view what) const {
+  if (impl_->fast == Impl::Fast::kAnything) return Status::Ok();
+  if (impl_->fast == Impl::Fast::kType) {
+    if (HasJsonType(instance, impl_->type)) return Status::Ok();
+    return InvalidArgumentError(std::string(what) + ": must be " + (impl_->type == "object" ? "an " : "a ") +
+                                impl_->type + ", not " + std::string(KindName(instance.kind())));
+  }
   nlohmann::json json = ToNlohmann(instance);
   valijson::Validator validator;
   valijson::ValidationResults results;

@@ -47,6 +47,9 @@ Engine::Impl::~Impl() {
   io.stop();
   work.reset();
   for (std::thread& t : threads) t.join();
+  // Store callbacks still in flight post into the (stopped) io_context and
+  // may own a run's coroutine: let them finish before it is destroyed.
+  commits.WaitIdle();
 }
 
 Result<std::shared_ptr<const dsl::Workflow>> Engine::Impl::LoadWorkflow(const std::string& name, int64_t version) {
@@ -129,7 +132,7 @@ asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
     failed.error = "loading workflow: " + wf.status().message();
     store::Commit commit;
     commit.updates.push_back({store::RunUpdate::Kind::kUpdate, failed.id, failed, {}, store::RunStatus::kRunning});
-    (void)co_await CommitAwait(*options.store, std::move(commit), run->strand);
+    (void)co_await CommitAwait(*options.store, std::move(commit), run->strand, commits);
     co_return;
   }
   run->workflow = *wf;

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "async_util.h"
 #include "weft/engine/engine.h"
 
 namespace weft::engine {
@@ -83,6 +84,7 @@ struct Engine::Impl {
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
 
+  CallbackTracker commits;  // store callbacks still running
   std::mutex mu;
   std::condition_variable idle_cv;
   std::map<std::string, std::shared_ptr<RunState>> active;  // runs executing in this engine

@@ -77,10 +77,18 @@ struct Frame {
   mutable bool dirty = true;
 
   void Apply(const Write& w) {
+    // Take $output out of the bindings first, so that it is owned once and
+    // updated in place instead of copied.
+    const bool patch = !dirty;
+    if (patch) {
+      MakeUniqueObject(bindings);
+      bindings.set("output", Value());
+    }
     Value outs = std::move(outputs);
     MakeUniqueObject(outs);
     outs.set(w.key, w.value);
     outputs = std::move(outs);
+    if (patch) bindings.set("output", outputs);
     if (w.merge && w.value.is_object()) {
       Value st = std::move(state);
       MakeUniqueObject(st);
@@ -88,7 +96,6 @@ struct Frame {
       state = std::move(st);
     }
     if (log != nullptr) log->push_back(w);
-    dirty = true;
   }
 
   void SetLoopVars(Value iter, Value acc) {
@@ -187,11 +194,15 @@ class Executor final : public ChildRunner {
     u.run_id = run_.record.id;
     u.kind = run_update != nullptr ? store::RunUpdate::Kind::kUpdate : store::RunUpdate::Kind::kStepsOnly;
     if (run_update != nullptr) u.run = *run_update;
-    u.steps.push_back(step);
+    if (engine_.options.on_step) {
+      u.steps.push_back(step);  // kept for the report below
+    } else {
+      u.steps.push_back(std::move(step));
+    }
     // A run cancelled (or taken over) elsewhere stops at its next commit.
     u.expect_status = store::RunStatus::kRunning;
     commit.updates.push_back(std::move(u));
-    Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand);
+    Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
     if (s.ok()) engine_.Emit(run_, step);
     co_return s;
   }
@@ -252,32 +263,32 @@ class Executor final : public ChildRunner {
       rec.error_code = ErrorCodeName(prepared);
       rec.error = prepared.message();
       rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
-      if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+      if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
       co_return co_await HandleFailure(task, key, prepared, frame);
     }
 
     const dsl::RetryPolicy& retry = task.settings.retries;
     for (;; ++attempt) {
-      auto ctx = std::make_shared<ActionContext>();
-      ctx->run_id = run_.record.id;
-      ctx->workflow = run_.record.workflow;
-      ctx->step_path = key;
-      ctx->task = task.name;
-      ctx->attempt = attempt;
-      ctx->idempotency_key = run_.record.id + "/" + key + "/" + std::to_string(attempt);
-      ctx->inputs = inputs;
-      ctx->settings = settings;
-      ctx->bindings = task.bindings;
-      ctx->clock = engine_.clock;
-      ctx->random = engine_.random;
-      ctx->executor = run_.strand;
-      ctx->children = this;
+      ActionContext ctx;
+      ctx.run_id = run_.record.id;
+      ctx.workflow = run_.record.workflow;
+      ctx.step_path = key;
+      ctx.task = task.name;
+      ctx.attempt = attempt;
+      ctx.idempotency_key = run_.record.id + "/" + key + "/" + std::to_string(attempt);
+      ctx.inputs = inputs;
+      ctx.settings = settings;
+      ctx.bindings = task.bindings;
+      ctx.clock = engine_.clock;
+      ctx.random = engine_.random;
+      ctx.executor = run_.strand;
+      ctx.children = this;
       StepRecord rec = NewRecord(key, task, attempt, StepStatus::kCompleted);
       rec.input = inputs;
       rec.started_ms = engine_.clock->NowMillis();
       ActionResult result = co_await Attempt(*action, ctx, task.settings.timeout_ms, frame.scope);
       rec.ended_ms = engine_.clock->NowMillis();
-      rec.detail = ctx->detail;
+      rec.detail = ctx.detail;
 
       if (result.suspended()) {
         co_return co_await Suspend(rec, task, result.suspension());
@@ -288,7 +299,7 @@ class Executor final : public ChildRunner {
       }
       if (error.ok()) {
         rec.output = result.output();
-        if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+        if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
         frame.Apply({task.name, result.output(), merge});
         co_return Flow::Ok();
       }
@@ -297,12 +308,12 @@ class Executor final : public ChildRunner {
       rec.output = result.output();
       if (frame.scope->IsCancelled()) {
         rec.status = StepStatus::kCancelled;
-        if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+        if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
         co_return Flow::Cancel();
       }
       const bool again = retry.enabled && error.retryable() && attempt < retry.max_attempts;
       rec.status = again ? StepStatus::kRetrying : StepStatus::kFailed;
-      if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+      if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
       if (!again) co_return co_await HandleFailure(task, key, error, frame);
       std::uniform_real_distribution<double> unit(0.0, 1.0);
       int64_t delay = retry.DelayMillis(attempt, unit(run_.rng));
@@ -327,7 +338,7 @@ class Executor final : public ChildRunner {
     if (suspension.wake_at_ms > 0) wait.set("wake_at_ms", suspension.wake_at_ms);
     updated.wait = wait;
     updated.wake_at_ms = suspension.wake_at_ms;
-    if (Status s = co_await Record(rec, &updated); !s.ok()) co_return Flow::Abandon(s);
+    if (Status s = co_await Record(std::move(rec), &updated); !s.ok()) co_return Flow::Abandon(s);
     run_.record = updated;
     co_return Flow::Suspend();
   }
@@ -378,8 +389,24 @@ class Executor final : public ChildRunner {
 
   // One attempt of an action, bounded by the step's timeout and stopped by
   // cancellation of its scope.
-  asio::awaitable<ActionResult> Attempt(const Action& action, std::shared_ptr<ActionContext> ctx, int64_t timeout_ms,
+  asio::awaitable<ActionResult> Attempt(const Action& action, ActionContext& context, int64_t timeout_ms,
                                         CancelScope* scope) {
+    if (action.spec().immediate) {
+      try {
+        ActionResult r = co_await action.Execute(context);
+        co_return r;
+      } catch (const std::exception& x) {
+        co_return ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
+      }
+    }
+    // The action may outlive this attempt (a timeout or cancellation does
+    // not wait for it), so it gets its own copy of the context.
+    auto ctx = std::make_shared<ActionContext>(context);
+    struct CopyBack {
+      ActionContext& to;
+      std::shared_ptr<ActionContext> from;
+      ~CopyBack() { to.detail = from->detail; }
+    } copy_back{context, ctx};
     using Channel = asio::experimental::channel<void(boost::system::error_code, ActionResult)>;
     auto channel = std::make_shared<Channel>(run_.strand, 3);
     auto signal = std::make_shared<asio::cancellation_signal>();
@@ -563,7 +590,7 @@ class Executor final : public ChildRunner {
     rec.status = StepStatus::kCompleted;
     rec.output = Value(static_cast<double>(*winner));
     rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
-    if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
+    if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
     for (const Write& w : children[*winner].writes) frame.Apply(w);
     co_return Flow::Ok();
   }
@@ -749,7 +776,7 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
     rec.created_ms = engine_.clock->NowMillis();
     store::Commit commit;
     commit.updates.push_back({store::RunUpdate::Kind::kCreate, child_id, rec, {}, std::nullopt});
-    if (Status s = co_await CommitAwait(store, std::move(commit), run_.strand); !s.ok()) {
+    if (Status s = co_await CommitAwait(store, std::move(commit), run_.strand, engine_.commits); !s.ok()) {
       co_return ActionResult::Error(s);
     }
   }
@@ -872,7 +899,7 @@ asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState>
   store::Commit commit;
   commit.updates.push_back(
       {store::RunUpdate::Kind::kUpdate, final_record.id, final_record, {}, store::RunStatus::kRunning});
-  Status s = co_await CommitAwait(store, std::move(commit), run->strand);
+  Status s = co_await CommitAwait(store, std::move(commit), run->strand, engine.commits);
   if (s.ok()) run->record = final_record;
 }
 

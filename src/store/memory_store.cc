@@ -1,6 +1,7 @@
 #include "weft/store/memory_store.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -11,6 +12,8 @@ namespace weft::store {
 
 class MemoryStore final : public Store {
  public:
+  explicit MemoryStore(size_t keep_finished) : keep_finished_(keep_finished) {}
+
   Result<int64_t> PutWorkflow(const std::string& name, const std::string& source, int64_t declared) override {
     std::lock_guard lock(mu_);
     auto& versions = workflows_[name];
@@ -48,7 +51,7 @@ class MemoryStore final : public Store {
     return out;
   }
 
-  void CommitAsync(Commit commit, std::function<void(Status)> done) override { done(Apply(commit)); }
+  void CommitAsync(Commit commit, std::function<void(Status)> done) override { done(Apply(std::move(commit))); }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
     std::lock_guard lock(mu_);
@@ -119,7 +122,7 @@ class MemoryStore final : public Store {
     std::vector<StepRecord> steps;
   };
 
-  Status Apply(const Commit& commit) {
+  Status Apply(Commit commit) {
     std::lock_guard lock(mu_);
     if (fail_countdown_ > 0 && --fail_countdown_ == 0) return UnavailableError("injected commit failure");
     // Check everything first so that a failing update changes nothing.
@@ -136,7 +139,7 @@ class MemoryStore final : public Store {
                                        std::string(RunStatusName(*u.expect_status)));
       }
     }
-    for (const RunUpdate& u : commit.updates) {
+    for (RunUpdate& u : commit.updates) {
       Entry& e = runs_[u.run_id];
       if (u.kind == RunUpdate::Kind::kCreate) {
         e.record = u.run;
@@ -151,10 +154,17 @@ class MemoryStore final : public Store {
         e.record.lease_until_ms = until;
         e.record.created_ms = created;
       }
-      for (const StepRecord& s : u.steps) {
-        e.steps.push_back(s);
+      for (StepRecord& s : u.steps) {
+        e.steps.push_back(std::move(s));
         e.steps.back().run_id = u.run_id;
         e.steps.back().seq = ++seq_;
+      }
+      if (keep_finished_ > 0 && u.kind != RunUpdate::Kind::kStepsOnly && IsTerminal(e.record.status)) {
+        finished_.push_back(u.run_id);
+        while (finished_.size() > keep_finished_) {
+          runs_.erase(finished_.front());
+          finished_.pop_front();
+        }
       }
     }
     return Status::Ok();
@@ -165,9 +175,11 @@ class MemoryStore final : public Store {
   std::map<std::string, Entry> runs_;
   int64_t seq_ = 0;
   int fail_countdown_ = 0;
+  size_t keep_finished_;
+  std::deque<std::string> finished_;
 };
 
-std::unique_ptr<Store> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
+std::unique_ptr<Store> NewMemoryStore(size_t keep_finished) { return std::make_unique<MemoryStore>(keep_finished); }
 
 void FailNthCommit(Store& memory_store, int n) { static_cast<MemoryStore&>(memory_store).FailNth(n); }
 

@@ -3,11 +3,11 @@
 // must have completed, every completed step's side effect must have happened
 // under exactly one idempotency key (a step that was in flight may have been
 // called again, with the same key), and both databases must be intact.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>

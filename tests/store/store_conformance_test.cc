@@ -20,8 +20,8 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       store_ = NewMemoryStore();
       return;
     }
-    dir_ = fs::temp_directory_path() /
-           ("weft_store_" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / ("weft_store_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     Reopen();
@@ -137,13 +137,13 @@ TEST_P(StoreTest, ExpectedStatusGuardsUpdates) {
   ASSERT_TRUE(Create(NewRun("01A", RunStatus::kSuspended)).ok());
   RunRecord resumed = NewRun("01A", RunStatus::kRunning);
   Commit c1;
-  c1.updates.push_back({RunUpdate::Kind::kUpdate, "01A", resumed, {NewStep("0:a", StepStatus::kCompleted)},
-                        RunStatus::kSuspended});
+  c1.updates.push_back(
+      {RunUpdate::Kind::kUpdate, "01A", resumed, {NewStep("0:a", StepStatus::kCompleted)}, RunStatus::kSuspended});
   ASSERT_TRUE(store_->CommitSync(std::move(c1)).ok());
   // A second resume of the same suspension must fail and change nothing.
   Commit c2;
-  c2.updates.push_back({RunUpdate::Kind::kUpdate, "01A", resumed, {NewStep("0:a", StepStatus::kCompleted)},
-                        RunStatus::kSuspended});
+  c2.updates.push_back(
+      {RunUpdate::Kind::kUpdate, "01A", resumed, {NewStep("0:a", StepStatus::kCompleted)}, RunStatus::kSuspended});
   Status s = store_->CommitSync(std::move(c2));
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(store_->GetSteps("01A")->size(), 1u);
@@ -252,8 +252,10 @@ TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
     o.path = path;
     ASSERT_TRUE(OpenSqliteStore(o).ok());
   }
-  ASSERT_EQ(std::system(("sqlite3 " + path + " 'PRAGMA user_version = 999' 2>/dev/null || python3 -c \"import "
-                         "sqlite3; c=sqlite3.connect('" + path + "'); c.execute('PRAGMA user_version = 999'); c.commit()\"")
+  ASSERT_EQ(std::system(("sqlite3 " + path +
+                         " 'PRAGMA user_version = 999' 2>/dev/null || python3 -c \"import "
+                         "sqlite3; c=sqlite3.connect('" +
+                         path + "'); c.execute('PRAGMA user_version = 999'); c.commit()\"")
                             .c_str()),
             0);
   SqliteOptions o;

@@ -19,6 +19,10 @@ struct ActionSpec {
   // A suspending action parks the run until a resume call carries its result
   // (await_user_input, approval, wait, handover). Refused inside `parallel`.
   bool suspends = false;
+  // An immediate action never waits on I/O or timers (set, log, fail, the
+  // suspending ones): the engine calls it inline, without the timeout and
+  // cancellation machinery that actions doing I/O need.
+  bool immediate = false;
   // JSON Schemas of the evaluated `inputs` object and of the result; absent
   // means "anything".
   std::optional<Schema> input_schema;

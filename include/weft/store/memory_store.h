@@ -11,7 +11,9 @@ namespace weft::store {
 
 class MemoryStore;
 
-std::unique_ptr<Store> NewMemoryStore();
+// `keep_finished` bounds memory in long-lived processes: beyond that many
+// completed, failed or cancelled runs, the oldest are forgotten (0 = keep all).
+std::unique_ptr<Store> NewMemoryStore(size_t keep_finished = 0);
 
 // Makes the `n`th commit from now (1 = the next) fail with Unavailable; 0
 // turns this off. Only for stores made by NewMemoryStore.
