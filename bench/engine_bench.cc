@@ -81,9 +81,8 @@ void BM_MemorySteps(benchmark::State& state, const std::string& kind) {
     auto rec = rig.engine->Wait(*id);
     if (!rec.ok() || rec->status != store::RunStatus::kCompleted) state.SkipWithError("run did not complete");
   }
-  state.counters["per_step"] =
-      benchmark::Counter(static_cast<double>(state.iterations()) * kMemorySteps,
-                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["per_step"] = benchmark::Counter(static_cast<double>(state.iterations()) * kMemorySteps,
+                                                  benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK_CAPTURE(BM_MemorySteps, set, std::string("set"))->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_MemorySteps, conditional, std::string("conditional"))
@@ -113,9 +112,8 @@ void BM_SqliteSteps(benchmark::State& state, bool full) {
       for (int i = 0; i < concurrent; ++i) ids.push_back(*rig.engine->Start(rig.name, version, Input()));
       rig.engine->Drain();
     }
-    state.counters["per_step"] =
-        benchmark::Counter(static_cast<double>(state.iterations()) * concurrent * kSqliteSteps,
-                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["per_step"] = benchmark::Counter(static_cast<double>(state.iterations()) * concurrent * kSqliteSteps,
+                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   }
   fs::remove_all(dir);
 }

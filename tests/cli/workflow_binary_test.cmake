@@ -24,3 +24,21 @@ expect_run(ARGS runs list --db ${DB} --status completed CODE 0 OUT "${RUN}  comp
 expect_run(ARGS runs list --db ${DB} --status bogus CODE 2 ERR "unknown status 'bogus'")
 expect_run(ARGS run ${WF} --db ${DB} --input "{\"msg\": 1}" CODE 2 ERR "input field 'msg'|message")
 expect_run(ARGS run ${WF} --db ${DB} --input "{not json" CODE 2 ERR "--input is not valid JSON")
+
+# Every flow-block example runs to completion (or to its approval).
+set(B ${SRC}/examples/blocks)
+expect_run(ARGS run ${B}/sequence.yaml --db :memory: -q --input "{\"name\": \"Ada\"}" CODE 0 OUT "HELLO, ADA!")
+expect_run(ARGS run ${B}/conditional.yaml --db :memory: -q --input "{\"amount\": 1200}" CODE 0
+           OUT "\"tier\": \"big\",.*\"review\": true")
+expect_run(ARGS run ${B}/parallel.yaml --db :memory: -q CODE 0 OUT "\"open_tickets\": 2")
+expect_run(ARGS run ${B}/loop.yaml --db :memory: -q
+           --input "{\"orders\": [{\"id\": \"a\", \"total\": 20}, {\"id\": \"b\", \"total\": 5}]}" CODE 0
+           OUT "\"total\": 30,.*\"attempts\": 3")
+expect_run(ARGS run ${B}/call_workflow.yaml --db :memory: -q CODE 0 OUT "HELLO, GRACE!")
+expect_run(ARGS run ${B}/errors.yaml --db :memory: -q CODE 0 OUT "\"crm\": \"UNAVAILABLE\"")
+expect_run(ARGS run ${B}/approval.yaml --db ${DB} --json --input "{\"amount\": 120}" CODE 0 OUT "\"kind\": \"approval\"")
+string(REGEX MATCH "\"run_id\": \"([0-9A-Z]+)\"" _ "${LAST_OUT}")
+expect_run(ARGS resume ${CMAKE_MATCH_1} --db ${DB} --with "{\"approved\": \"yes\"}" CODE 2
+           ERR "resume payload for 'ask' field 'approved'")
+expect_run(ARGS resume ${CMAKE_MATCH_1} --db ${DB} --with "{\"approved\": true, \"by\": \"ana\", \"data\": {\"amount\": 80}}"
+           CODE 0 OUT "\"refunded\": 80,.*\"reviewer\": \"ana\"")

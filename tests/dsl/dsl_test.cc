@@ -105,7 +105,7 @@ TEST_P(ValidWorkflow, Loads) {
 INSTANTIATE_TEST_SUITE_P(Files, ValidWorkflow, ::testing::ValuesIn(Files("valid")), Name);
 
 TEST(Loader, ExamplesLoad) {
-  for (const auto& e : fs::directory_iterator(fs::path(WEFT_SOURCE_DIR) / "examples")) {
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(WEFT_SOURCE_DIR) / "examples")) {
     if (e.path().extension() != ".yaml") continue;
     Diagnostics diag;
     auto wf = LoadWorkflowFile(e.path().string(), Actions(), &diag);
