@@ -2,6 +2,13 @@
 
 namespace weft::engine {
 
+std::string ActionContext::IdempotencyKey() const {
+  std::string key;
+  key.reserve(run_id.size() + step_path.size() + 8);
+  key.append(run_id).append(1, '/').append(step_path).append(1, '/').append(std::to_string(attempt));
+  return key;
+}
+
 ActionResult ActionResult::Ok(Value output) {
   ActionResult r;
   r.output_ = std::move(output);

@@ -127,13 +127,34 @@ uint64_t Fnv1a(std::string_view s) {
   return h;
 }
 
+// An ActionContext with its own copies of the strings it views.
+struct OwnedContext {
+  std::string run_id, workflow, step_path, task;
+  ActionContext ctx;
+
+  static std::shared_ptr<ActionContext> Copy(const ActionContext& from) {
+    auto owned = std::make_shared<OwnedContext>();
+    owned->run_id = from.run_id;
+    owned->workflow = from.workflow;
+    owned->step_path = from.step_path;
+    owned->task = from.task;
+    owned->ctx = from;
+    owned->ctx.run_id = owned->run_id;
+    owned->ctx.workflow = owned->workflow;
+    owned->ctx.step_path = owned->step_path;
+    owned->ctx.task = owned->task;
+    return std::shared_ptr<ActionContext>(owned, &owned->ctx);
+  }
+};
+
 asio::awaitable<ActionResult> ExecuteAction(const Action* action, std::shared_ptr<ActionContext> ctx) {
   co_return co_await action->Execute(*ctx);
 }
 
 class Executor final : public ChildRunner {
  public:
-  Executor(Engine::Impl& engine, RunState& run) : engine_(engine), run_(run) {
+  Executor(Engine::Impl& engine, RunState& run)
+      : engine_(engine), run_(run), inline_commits_(engine.options.store->commits_inline()) {
     eval_.clock = engine.clock;
     eval_.timeout_ms = engine.options.expression_timeout_ms;
   }
@@ -141,7 +162,12 @@ class Executor final : public ChildRunner {
   asio::awaitable<Flow> RunList(const std::vector<FlowNode>& nodes, Frame& frame) {
     for (const FlowNode& node : nodes) {
       if (frame.scope->IsCancelled()) co_return Flow::Cancel();
-      Flow f = co_await RunNode(node, frame);
+      Flow f;
+      if (node.kind == FlowNode::Kind::kDo) {
+        f = co_await RunTask(node, *node.task, frame);  // the common case, one coroutine frame less
+      } else {
+        f = co_await RunNode(node, frame);
+      }
       if (!f.ok()) co_return f;
     }
     co_return Flow::Ok();
@@ -189,6 +215,24 @@ class Executor final : public ChildRunner {
 
   // Commits a step record (and a run update when given), then reports it.
   asio::awaitable<Status> Record(StepRecord step, const store::RunRecord* run_update = nullptr) {
+    if (inline_commits_) co_return RecordInline(std::move(step), run_update);
+    store::Commit commit = MakeCommit(step, run_update);
+    Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
+    if (s.ok()) engine_.Emit(run_, step);
+    co_return s;
+  }
+
+  // Record for stores that commit before returning: no suspension at all.
+  Status RecordInline(StepRecord step, const store::RunRecord* run_update = nullptr) {
+    store::Commit commit = MakeCommit(step, run_update);
+    Status status = InternalError("the store did not complete the commit inline");
+    engine_.options.store->CommitAsync(std::move(commit), [&status](Status s) { status = std::move(s); });
+    if (status.ok()) engine_.Emit(run_, step);
+    return status;
+  }
+
+  // Moves `step` into the commit unless it is still needed for the report.
+  store::Commit MakeCommit(StepRecord& step, const store::RunRecord* run_update) {
     store::Commit commit;
     store::RunUpdate u;
     u.run_id = run_.record.id;
@@ -202,9 +246,7 @@ class Executor final : public ChildRunner {
     // A run cancelled (or taken over) elsewhere stops at its next commit.
     u.expect_status = store::RunStatus::kRunning;
     commit.updates.push_back(std::move(u));
-    Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
-    if (s.ok()) engine_.Emit(run_, step);
-    co_return s;
+    return commit;
   }
 
   StepRecord NewRecord(const std::string& key, const TaskDef& task, int attempt, StepStatus status) const {
@@ -275,7 +317,6 @@ class Executor final : public ChildRunner {
       ctx.step_path = key;
       ctx.task = task.name;
       ctx.attempt = attempt;
-      ctx.idempotency_key = run_.record.id + "/" + key + "/" + std::to_string(attempt);
       ctx.inputs = inputs;
       ctx.settings = settings;
       ctx.bindings = task.bindings;
@@ -286,7 +327,12 @@ class Executor final : public ChildRunner {
       StepRecord rec = NewRecord(key, task, attempt, StepStatus::kCompleted);
       rec.input = inputs;
       rec.started_ms = engine_.clock->NowMillis();
-      ActionResult result = co_await Attempt(*action, ctx, task.settings.timeout_ms, frame.scope);
+      ActionResult result;
+      if (action->spec().immediate) {
+        result = co_await action->Execute(ctx);  // never waits: no timeout or cancellation needed
+      } else {
+        result = co_await Attempt(*action, ctx, task.settings.timeout_ms, frame.scope);
+      }
       rec.ended_ms = engine_.clock->NowMillis();
       rec.detail = ctx.detail;
 
@@ -299,7 +345,13 @@ class Executor final : public ChildRunner {
       }
       if (error.ok()) {
         rec.output = result.output();
-        if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
+        Status s;
+        if (inline_commits_) {
+          s = RecordInline(std::move(rec));
+        } else {
+          s = co_await Record(std::move(rec));
+        }
+        if (!s.ok()) co_return Flow::Abandon(s);
         frame.Apply({task.name, result.output(), merge});
         co_return Flow::Ok();
       }
@@ -401,7 +453,7 @@ class Executor final : public ChildRunner {
     }
     // The action may outlive this attempt (a timeout or cancellation does
     // not wait for it), so it gets its own copy of the context.
-    auto ctx = std::make_shared<ActionContext>(context);
+    auto ctx = OwnedContext::Copy(context);
     struct CopyBack {
       ActionContext& to;
       std::shared_ptr<ActionContext> from;
@@ -738,6 +790,7 @@ class Executor final : public ChildRunner {
 
   Engine::Impl& engine_;
   RunState& run_;
+  const bool inline_commits_;
   expr::EvalOptions eval_;
 };
 
@@ -749,7 +802,7 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
   }
   store::Store& store = *engine_.options.store;
   char hash[17];
-  snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(Fnv1a(caller.idempotency_key)));
+  snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(Fnv1a(caller.IdempotencyKey())));
   const std::string child_id = run_.record.id + "." + hash;
 
   Result<store::RunRecord> existing = store.GetRun(child_id);
@@ -771,7 +824,7 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
     rec.input = input;
     rec.context = run_.context;
     rec.parent_run = run_.record.id;
-    rec.parent_path = caller.step_path;
+    rec.parent_path = std::string(caller.step_path);
     rec.seed = run_.rng();
     rec.created_ms = engine_.clock->NowMillis();
     store::Commit commit;

@@ -1,5 +1,7 @@
 #include "weft/expr/expression.h"
 
+#include <algorithm>
+
 #include <new>
 #include <stdexcept>
 
@@ -68,7 +70,15 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
     Evaluator ev(program_, options);
     ev.set_registry(&registry);
     auto env = ev.NewFrame(nullptr);
-    for (const auto& m : bindings.members()) env->Bind(m.key, m.value);
+    // Bind only what the expression can read: workflow steps pass every
+    // scope variable, most expressions use one or two.
+    const RewrittenTree& tree = program_->tree;
+    for (const auto& m : bindings.members()) {
+      if (tree.dynamic_scope ||
+          std::find(tree.free_vars.begin(), tree.free_vars.end(), m.key) != tree.free_vars.end()) {
+        env->Bind(m.key, m.value);
+      }
+    }
     r = ev.Run(input, env);
     env.reset();
     r = registry.Collect(std::move(r));

@@ -19,9 +19,7 @@ class Rewriter {
       throw e;
     }
     MarkFastPaths(*out.root);
-    std::vector<std::string> top_free;
-    bool top_dynamic = false;
-    CollectFreeVars(*out.root, top_free, top_dynamic);
+    CollectFreeVars(*out.root, out.free_vars, out.dynamic_scope);
     out.slots = std::move(slots_);
     return out;
   }

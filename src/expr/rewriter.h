@@ -14,6 +14,10 @@ namespace weft::expr {
 struct RewrittenTree {
   NodePtr root;
   std::vector<std::unique_ptr<AncestorSlot>> slots;
+  // The variables the expression may read from its bindings (a superset),
+  // unless `dynamic_scope` ($eval can read any of them).
+  std::vector<std::string> free_vars;
+  bool dynamic_scope = false;
 };
 
 RewrittenTree Rewrite(NodePtr raw);

@@ -5,6 +5,8 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
+#include <unordered_map>
 
 #include "weft/core/clock.h"
 
@@ -52,6 +54,7 @@ class MemoryStore final : public Store {
   }
 
   void CommitAsync(Commit commit, std::function<void(Status)> done) override { done(Apply(std::move(commit))); }
+  bool commits_inline() const override { return true; }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
     std::lock_guard lock(mu_);
@@ -64,14 +67,16 @@ class MemoryStore final : public Store {
     std::lock_guard lock(mu_);
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
-    return it->second.steps;
+    std::vector<StepRecord> out(it->second.steps.begin(), it->second.steps.end());
+    for (StepRecord& s : out) s.run_id = run_id;
+    return out;
   }
 
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override {
     std::lock_guard lock(mu_);
     std::vector<RunRecord> out;
-    for (auto it = runs_.rbegin(); it != runs_.rend(); ++it) {
-      const RunRecord& r = it->second.record;
+    for (auto id = order_.rbegin(); id != order_.rend(); ++id) {
+      const RunRecord& r = runs_.at(*id).record;
       if (!filter.before_id.empty() && r.id >= filter.before_id) continue;
       if (filter.status && r.status != *filter.status) continue;
       if (!filter.workflow.empty() && r.workflow != filter.workflow) continue;
@@ -86,8 +91,8 @@ class MemoryStore final : public Store {
                                            int limit) override {
     std::lock_guard lock(mu_);
     std::vector<RunRecord> out;
-    for (auto& [id, entry] : runs_) {
-      RunRecord& r = entry.record;
+    for (const std::string& id : order_) {
+      RunRecord& r = runs_.at(id).record;
       bool runnable = r.status == RunStatus::kRunning ||
                       (r.status == RunStatus::kSuspended && r.wake_at_ms > 0 && r.wake_at_ms <= now_ms);
       bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms;
@@ -119,7 +124,7 @@ class MemoryStore final : public Store {
  private:
   struct Entry {
     RunRecord record;
-    std::vector<StepRecord> steps;
+    std::deque<StepRecord> steps;  // grows without moving what it holds
   };
 
   Status Apply(Commit commit) {
@@ -142,6 +147,7 @@ class MemoryStore final : public Store {
     for (RunUpdate& u : commit.updates) {
       Entry& e = runs_[u.run_id];
       if (u.kind == RunUpdate::Kind::kCreate) {
+        order_.insert(u.run_id);
         e.record = u.run;
         e.record.id = u.run_id;
       } else if (u.kind == RunUpdate::Kind::kUpdate) {
@@ -156,13 +162,13 @@ class MemoryStore final : public Store {
       }
       for (StepRecord& s : u.steps) {
         e.steps.push_back(std::move(s));
-        e.steps.back().run_id = u.run_id;
-        e.steps.back().seq = ++seq_;
+        e.steps.back().seq = ++seq_;  // run_id is filled in when read
       }
       if (keep_finished_ > 0 && u.kind != RunUpdate::Kind::kStepsOnly && IsTerminal(e.record.status)) {
         finished_.push_back(u.run_id);
         while (finished_.size() > keep_finished_) {
           runs_.erase(finished_.front());
+          order_.erase(finished_.front());
           finished_.pop_front();
         }
       }
@@ -172,7 +178,8 @@ class MemoryStore final : public Store {
 
   std::mutex mu_;
   std::map<std::string, std::map<int64_t, WorkflowRecord>> workflows_;
-  std::map<std::string, Entry> runs_;
+  std::unordered_map<std::string, Entry> runs_;
+  std::set<std::string> order_;  // run ids: ids sort by creation time
   int64_t seq_ = 0;
   int fail_countdown_ = 0;
   size_t keep_finished_;

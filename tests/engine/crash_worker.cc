@@ -71,14 +71,15 @@ class EffectAction final : public weft::engine::Action {
                        "INSERT INTO effects (key, run_id, path, calls) VALUES (?1, ?2, ?3, 1) "
                        "ON CONFLICT (key) DO UPDATE SET calls = calls + 1",
                        -1, &s, nullptr);
-    sqlite3_bind_text(s, 1, ctx.idempotency_key.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, ctx.run_id.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, ctx.step_path.c_str(), -1, SQLITE_TRANSIENT);
+    const std::string key = ctx.IdempotencyKey();
+    sqlite3_bind_text(s, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, ctx.run_id.data(), static_cast<int>(ctx.run_id.size()), SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, ctx.step_path.data(), static_cast<int>(ctx.step_path.size()), SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) co_return weft::engine::ActionResult::Error(weft::UnavailableError("effects db busy"));
     weft::Value out = weft::Value::MakeObject();
-    out.set("key", ctx.idempotency_key);
+    out.set("key", key);
     co_return weft::engine::ActionResult::Ok(out);
   }
 

@@ -62,8 +62,10 @@ class TestAction final : public engine::Action {
   const dsl::ActionSpec& spec() const override { return spec_; }
 
   boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
-    ledger_.Count(ctx.run_id, ctx.step_path);
-    const int calls = ledger_.Calls(ctx.run_id, ctx.step_path);
+    const std::string run_id(ctx.run_id);
+    const std::string path(ctx.step_path);
+    ledger_.Count(run_id, path);
+    const int calls = ledger_.Calls(run_id, path);
     switch (kind_) {
       case Kind::kFlaky: {
         int fail_times =

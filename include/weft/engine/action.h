@@ -35,6 +35,7 @@ struct Suspension {
 
 class ActionResult {
  public:
+  ActionResult() = default;  // Ok(undefined)
   static ActionResult Ok(Value output);
   static ActionResult Error(Status status);
   static ActionResult Suspend(Suspension suspension);
@@ -67,13 +68,17 @@ class ChildRunner {
                                                         int64_t version, Value input) = 0;
 };
 
+// What an attempt knows. The strings are views that stay valid until
+// Execute's coroutine completes (copy what you keep longer).
 struct ActionContext {
-  std::string run_id;
-  std::string workflow;
-  std::string step_path;
-  std::string task;
+  std::string_view run_id;
+  std::string_view workflow;
+  std::string_view step_path;
+  std::string_view task;
   int attempt = 1;
-  std::string idempotency_key;
+  // "<run>/<step path>/<attempt>": the same key means the same attempt, seen
+  // again after a crash; send it to outside systems to deduplicate.
+  std::string IdempotencyKey() const;
   Value inputs;    // evaluated and validated
   Value settings;  // the task's action settings (evaluated)
   Value bindings;  // the task's bound definitions

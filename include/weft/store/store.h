@@ -132,6 +132,9 @@ class Store {
   // Applies a commit durably and calls `done` (on a store thread) once it is
   // durable or has failed. Concurrent commits are grouped into one transaction.
   virtual void CommitAsync(Commit commit, std::function<void(Status)> done) = 0;
+  // True when CommitAsync always calls `done` before it returns (a store
+  // with nothing to wait for): callers may then skip suspending.
+  virtual bool commits_inline() const { return false; }
   // Blocking form of CommitAsync.
   Status CommitSync(Commit commit);
 
