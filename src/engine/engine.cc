@@ -5,8 +5,11 @@
 #include <cstdio>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "async_util.h"
 #include "engine_impl.h"
@@ -36,6 +39,7 @@ Engine::Impl::Impl(EngineOptions o) : options(std::move(o)) {
   }
   owner = options.owner.empty() ? DefaultOwner() : options.owner;
   work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io.get_executor());
+  asio::co_spawn(io, Heartbeat(), asio::detached);
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     threads.emplace_back([this] { io.run(); });
   }
@@ -50,6 +54,20 @@ Engine::Impl::~Impl() {
   // Store callbacks still in flight post into the (stopped) io_context and
   // may own a run's coroutine: let them finish before it is destroyed.
   commits.WaitIdle();
+}
+
+asio::awaitable<void> Engine::Impl::Heartbeat() {
+  // Keeps the leases of the runs this engine holds alive, so that no other
+  // worker takes over a run that is still executing here.
+  asio::steady_timer timer(io);
+  const int64_t period = std::max<int64_t>(1000, options.lease_ms / 3);
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(period));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    (void)options.store->RenewLeases(owner, clock->NowMillis() + options.lease_ms);
+  }
 }
 
 Result<std::shared_ptr<const dsl::Workflow>> Engine::Impl::LoadWorkflow(const std::string& name, int64_t version) {
@@ -210,6 +228,8 @@ Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, co
   updated.status = store::RunStatus::kRunning;
   updated.wait = Value();
   updated.wake_at_ms = 0;
+  updated.lease_owner = owner;  // this engine continues it
+  updated.lease_until_ms = clock->NowMillis() + options.lease_ms;
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, updated, {step}, store::RunStatus::kSuspended});
   WEFT_RETURN_IF_ERROR(options.store->CommitSync(std::move(commit)));
@@ -276,6 +296,7 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   rec.seed = impl_->random->Next();
   rec.created_ms = impl_->clock->NowMillis();
   rec.lease_owner = impl_->owner;
+  rec.lease_until_ms = rec.created_ms + impl_->options.lease_ms;
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
@@ -304,6 +325,8 @@ Status Engine::Retry(const std::string& run_id, int64_t version) {
   WEFT_ASSIGN_OR_RETURN(std::vector<store::StepRecord> steps, impl_->options.store->GetSteps(run_id));
   rec.retry_from_seq = steps.empty() ? 0 : steps.back().seq;
   rec.status = store::RunStatus::kRunning;
+  rec.lease_owner = impl_->owner;
+  rec.lease_until_ms = impl_->clock->NowMillis() + impl_->options.lease_ms;
   rec.error.clear();
   rec.error_code.clear();
   store::Commit commit;
@@ -339,6 +362,8 @@ Status Engine::Cancel(const std::string& run_id) {
   }
   store::RunRecord updated = rec;
   updated.status = store::RunStatus::kCancelled;
+  updated.lease_owner.clear();
+  updated.lease_until_ms = 0;
   updated.error_code = "CANCELLED";
   updated.error = "cancelled";
   updated.wait = Value();

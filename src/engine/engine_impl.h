@@ -99,6 +99,9 @@ struct Engine::Impl {
   std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
   void Finished(const std::string& run_id);
 
+  // Renews this engine's leases every lease_ms / 3.
+  asio::awaitable<void> Heartbeat();
+
   // Loads the history, walks the flow, records the outcome.
   asio::awaitable<void> Drive(std::shared_ptr<RunState> run);
 

@@ -827,6 +827,8 @@ asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, co
     rec.parent_path = std::string(caller.step_path);
     rec.seed = run_.rng();
     rec.created_ms = engine_.clock->NowMillis();
+    rec.lease_owner = engine_.owner;  // driven by its parent's engine
+    rec.lease_until_ms = rec.created_ms + engine_.options.lease_ms;
     store::Commit commit;
     commit.updates.push_back({store::RunUpdate::Kind::kCreate, child_id, rec, {}, std::nullopt});
     if (Status s = co_await CommitAwait(store, std::move(commit), run_.strand, engine_.commits); !s.ok()) {

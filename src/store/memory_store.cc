@@ -1,6 +1,8 @@
 #include "weft/store/memory_store.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
@@ -53,7 +55,11 @@ class MemoryStore final : public Store {
     return out;
   }
 
-  void CommitAsync(Commit commit, std::function<void(Status)> done) override { done(Apply(std::move(commit))); }
+  void CommitAsync(Commit commit, std::function<void(Status)> done) override {
+    Status s = Apply(std::move(commit));
+    if (s.ok()) work_cv_.notify_all();
+    done(std::move(s));
+  }
   bool commits_inline() const override { return true; }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
@@ -116,6 +122,20 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  Status RenewLeases(const std::string& owner, int64_t until_ms) override {
+    std::lock_guard lock(mu_);
+    for (auto& [id, entry] : runs_) {
+      if (entry.record.lease_owner == owner) entry.record.lease_until_ms = until_ms;
+    }
+    return Status::Ok();
+  }
+
+  bool WaitForWork(int64_t timeout_ms) override {
+    std::unique_lock lock(mu_);
+    const uint64_t seen = commits_;
+    return work_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return commits_ != seen; });
+  }
+
   void FailNth(int n) {
     std::lock_guard lock(mu_);
     fail_countdown_ = n;
@@ -144,6 +164,7 @@ class MemoryStore final : public Store {
                                        std::string(RunStatusName(*u.expect_status)));
       }
     }
+    ++commits_;
     for (RunUpdate& u : commit.updates) {
       Entry& e = runs_[u.run_id];
       if (u.kind == RunUpdate::Kind::kCreate) {
@@ -151,13 +172,9 @@ class MemoryStore final : public Store {
         e.record = u.run;
         e.record.id = u.run_id;
       } else if (u.kind == RunUpdate::Kind::kUpdate) {
-        std::string owner = e.record.lease_owner;
-        int64_t until = e.record.lease_until_ms;
         int64_t created = e.record.created_ms;
-        e.record = u.run;
+        e.record = std::move(u.run);
         e.record.id = u.run_id;
-        e.record.lease_owner = owner;
-        e.record.lease_until_ms = until;
         e.record.created_ms = created;
       }
       for (StepRecord& s : u.steps) {
@@ -177,6 +194,8 @@ class MemoryStore final : public Store {
   }
 
   std::mutex mu_;
+  std::condition_variable work_cv_;
+  uint64_t commits_ = 0;
   std::map<std::string, std::map<int64_t, WorkflowRecord>> workflows_;
   std::unordered_map<std::string, Entry> runs_;
   std::set<std::string> order_;  // run ids: ids sort by creation time

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -403,6 +404,35 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Status RenewLeases(const std::string& owner, int64_t until_ms) override {
+    std::lock_guard lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_until_ms = ?2 WHERE lease_owner = ?1"));
+    BindText(s, 1, owner);
+    sqlite3_bind_int64(s, 2, until_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+  bool WaitForWork(int64_t timeout_ms) override {
+    // Commits from this process signal at once; other processes' commits
+    // show as a new PRAGMA data_version, checked every 20 ms.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const int64_t version = DataVersion();
+    std::unique_lock lock(queue_mu_);
+    const uint64_t seen = commits_done_;
+    while (true) {
+      if (commits_done_ != seen) return true;
+      auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) return false;
+      queue_cv_done_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(20)));
+      if (commits_done_ != seen) return true;
+      lock.unlock();
+      const bool changed = DataVersion() != version;
+      lock.lock();
+      if (changed) return true;
+    }
+  }
+
   Status ReleaseRun(const std::string& run_id, const std::string& owner) override {
     std::lock_guard lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_owner = '', lease_until_ms = 0 "
@@ -418,6 +448,14 @@ class SqliteStore final : public Store {
     Commit commit;
     std::function<void(Status)> done;
   };
+
+  // Changes whenever another connection commits to the database.
+  int64_t DataVersion() {
+    std::lock_guard lock(read_mu_);
+    Result<Stmt> s = read_.Prepare("PRAGMA data_version");
+    if (!s.ok() || sqlite3_step(*s) != SQLITE_ROW) return -1;
+    return sqlite3_column_int64(*s, 0);
+  }
 
   static std::string HashSource(const std::string& source) {
     // FNV-1a 64: identifies identical sources; not a security boundary.
@@ -512,11 +550,13 @@ class SqliteStore final : public Store {
       const char* sql =
           u.kind == RunUpdate::Kind::kCreate
               ? "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, "
-                "parent_run, parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)"
+                "parent_run, parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, "
+                "lease_owner, lease_until_ms) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)"
               : "UPDATE runs SET workflow = ?2, version = ?3, status = ?4, input = ?5, context = ?6, outputs = ?7, "
                 "error_code = ?8, error = ?9, parent_run = ?10, parent_path = ?11, wait = ?12, wake_at_ms = ?13, "
-                "seed = ?14, retry_from_seq = ?15, updated_ms = ?16 WHERE id = ?1";
+                "seed = ?14, retry_from_seq = ?15, updated_ms = ?16, lease_owner = ?17, lease_until_ms = ?18 "
+                "WHERE id = ?1";
       WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(sql));
       BindText(s, 1, u.run_id);
       BindText(s, 2, r.workflow);
@@ -534,6 +574,8 @@ class SqliteStore final : public Store {
       sqlite3_bind_int64(s, 14, static_cast<int64_t>(r.seed));
       sqlite3_bind_int64(s, 15, r.retry_from_seq);
       sqlite3_bind_int64(s, 16, r.created_ms != 0 && u.kind == RunUpdate::Kind::kCreate ? r.created_ms : now);
+      BindText(s, 17, r.lease_owner);
+      sqlite3_bind_int64(s, 18, r.lease_until_ms);
       int rc = sqlite3_step(s);
       if (rc == SQLITE_CONSTRAINT) {
         return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
@@ -612,6 +654,11 @@ class SqliteStore final : public Store {
       }
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
+      {
+        std::lock_guard lock(queue_mu_);
+        ++commits_done_;
+      }
+      queue_cv_done_.notify_all();
     }
   }
 
@@ -624,6 +671,8 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
+  std::condition_variable queue_cv_done_;  // a batch was committed
+  uint64_t commits_done_ = 0;
   std::thread writer_;
 };
 

@@ -233,6 +233,37 @@ TEST_P(StoreTest, ClaimsRunnableRunsUnderALease) {
   EXPECT_EQ(store_->ClaimRuns("remote-host/3", 70001, 60000, 10)->size(), 1u) << "released: only 01A";
 }
 
+TEST_P(StoreTest, LeasesFollowTheRecordAndRenew) {
+  RunRecord r = NewRun("01A");
+  r.lease_owner = "host/1";
+  r.lease_until_ms = 2000;
+  ASSERT_TRUE(Create(r).ok());
+  EXPECT_EQ(store_->GetRun("01A")->lease_owner, "host/1");
+  EXPECT_EQ(store_->ClaimRuns("host/2", 1000, 60000, 10)->size(), 0u) << "created under a lease";
+  ASSERT_TRUE(store_->RenewLeases("host/1", 9000).ok());
+  EXPECT_EQ(store_->GetRun("01A")->lease_until_ms, 9000);
+  EXPECT_EQ(store_->ClaimRuns("host/2", 5000, 60000, 10)->size(), 0u) << "renewed";
+  EXPECT_EQ(store_->ClaimRuns("host/2", 9000, 60000, 10)->size(), 1u) << "lapsed";
+  // An update carries the lease it is given.
+  RunRecord updated = *store_->GetRun("01A");
+  updated.lease_owner.clear();
+  updated.lease_until_ms = 0;
+  Commit c;
+  c.updates.push_back({RunUpdate::Kind::kUpdate, "01A", updated, {}, RunStatus::kRunning});
+  ASSERT_TRUE(store_->CommitSync(std::move(c)).ok());
+  EXPECT_EQ(store_->GetRun("01A")->lease_owner, "");
+}
+
+TEST_P(StoreTest, WaitForWorkWakesOnCommit) {
+  EXPECT_FALSE(store_->WaitForWork(30)) << "nothing happened";
+  std::thread committer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    (void)Create(NewRun("01W"));
+  });
+  EXPECT_TRUE(store_->WaitForWork(10000));
+  committer.join();
+}
+
 TEST_P(StoreTest, SurvivesReopening) {
   if (!durable()) GTEST_SKIP() << "the memory store keeps nothing";
   ASSERT_TRUE(store_->PutWorkflow("wf", "text").ok());
@@ -263,6 +294,28 @@ TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
   auto s = OpenSqliteStore(o);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("newer than this weft"), std::string::npos) << s.status();
+  fs::remove_all(dir);
+}
+
+TEST(SqliteStore, WaitForWorkSeesOtherConnections) {
+  fs::path dir = fs::temp_directory_path() / ("weft_wake_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  SqliteOptions o;
+  o.path = (dir / "weft.db").string();
+  auto a = OpenSqliteStore(o);
+  auto b = OpenSqliteStore(o);  // another worker on the same file
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::thread committer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    RunRecord r;
+    r.id = "01X";
+    r.workflow = "wf";
+    Commit c;
+    c.updates.push_back({RunUpdate::Kind::kCreate, r.id, r, {}, std::nullopt});
+    (void)(*b)->CommitSync(std::move(c));
+  });
+  EXPECT_TRUE((*a)->WaitForWork(10000));
+  committer.join();
   fs::remove_all(dir);
 }
 

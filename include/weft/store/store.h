@@ -95,7 +95,7 @@ struct RunUpdate {
   };
   Kind kind = Kind::kStepsOnly;
   std::string run_id;
-  RunRecord run;
+  RunRecord run;  // kCreate/kUpdate: every field but id and created_ms, lease included
   std::vector<StepRecord> steps;
   // When set, the update applies only if the run's status is this one;
   // otherwise it fails with FailedPrecondition and changes nothing (resume
@@ -153,6 +153,12 @@ class Store {
                                                    int limit) = 0;
   // Gives up the lease on a run (when it suspends or finishes, or on shutdown).
   virtual Status ReleaseRun(const std::string& run_id, const std::string& owner) = 0;
+  // Extends every lease `owner` holds to `until_ms` (a worker's heartbeat).
+  virtual Status RenewLeases(const std::string& owner, int64_t until_ms) = 0;
+  // Blocks until a commit (from this process or, for shared databases,
+  // another one) may have created work, or `timeout_ms` passes. Returns
+  // whether something changed. Workers sleep on it between ClaimRuns calls.
+  virtual bool WaitForWork(int64_t timeout_ms) = 0;
 };
 
 }  // namespace weft::store
