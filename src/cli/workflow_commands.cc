@@ -135,7 +135,8 @@ std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string&)> 
   };
 }
 
-Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::ostream* trace, std::string dir = "") {
+Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::ostream* trace,
+                                             const std::string& dir = "") {
   auto session = std::make_unique<Session>();
   WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(session->actions));
   WEFT_ASSIGN_OR_RETURN(session->store, OpenStore(options));

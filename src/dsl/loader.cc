@@ -38,6 +38,16 @@ const Keys kAccumulateKeys = {"as", "initial", "merge"};
 // Names expressions see as $name; a loop item may not shadow them.
 const Keys kReservedBindings = {"input", "context", "output", "iteration", "accumulator", "error", "secret"};
 
+// Concatenation without the temporaries of a + b + c.
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  size_t n = 0;
+  for (std::string_view p : parts) n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (std::string_view p : parts) out.append(p);
+  return out;
+}
+
 bool IsSnakeCaseName(const std::string& s) {
   if (s.empty() || !(std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -224,7 +234,7 @@ Template Loader::CompileTemplate(const YAML::Node& n, const std::string& where) 
       for (const auto& kv : n) {
         std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
         if (!seen.insert(key).second) diag_.Error(Loc(kv.first), "duplicate key '" + key + "'");
-        members.emplace_back(key, CompileTemplate(kv.second, where + "." + key));
+        members.emplace_back(key, CompileTemplate(kv.second, Cat({where, ".", key})));
       }
       return Template::Object(std::move(members));
     }
@@ -395,7 +405,7 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
     } else {
       // Everything else belongs to the action; a task's key replaces the
       // default's.
-      Template t = CompileTemplate(v, where + "." + key);
+      Template t = CompileTemplate(v, Cat({where, ".", key}));
       auto it =
           std::find_if(action_settings.begin(), action_settings.end(), [&](const auto& p) { return p.first == key; });
       if (it != action_settings.end()) {
@@ -502,8 +512,8 @@ void Loader::LoadDefs(const YAML::Node& n) {
           if (!ExpectString(bkv.second, where + ".bindings." + bkv.first.Scalar(), target)) continue;
           auto it = binding_defs_.find(target);
           if (it == binding_defs_.end()) {
-            std::string message = "binding '" + bkv.first.Scalar() + "' of task '" + name + "' names '" + target +
-                                  "', which is not a binding definition";
+            std::string message = Cat({"binding '", bkv.first.Scalar(), "' of task '", name, "' names '", target,
+                                       "', which is not a binding definition"});
             std::vector<std::string> names;
             for (const auto& [k, _] : binding_defs_) names.push_back(k);
             std::string s = ClosestMatch(target, names);
@@ -826,7 +836,7 @@ void Loader::CheckFallbackCycles() {
         for (const FlowNode::Branch& b : n.branches) todo.push_back(&b.steps);
       }
     }
-    if (cycle) diag_.Error(task.location, "the on_error steps of task '" + name + "' lead back to '" + name + "'");
+    if (cycle) diag_.Error(task.location, Cat({"the on_error steps of task '", name, "' lead back to '", name, "'"}));
   }
 }
 
@@ -883,13 +893,13 @@ void Loader::CheckOutputs(const YAML::Node& outputs_node) {
       std::string name = (*it)[1];
       if (known.count(name) == 0) {
         std::string message =
-            "output '" + kv.first.Scalar() + "' reads $output." + name + ", but no task is named '" + name + "'";
+            Cat({"output '", kv.first.Scalar(), "' reads $output.", name, ", but no task is named '", name, "'"});
         std::string s = ClosestMatch(name, std::vector<std::string>(known.begin(), known.end()));
         if (!s.empty()) message += " (did you mean '" + s + "'?)";
         diag_.Error(Loc(kv.second), message);
-      } else if (definite.count(name) == 0 && text.find("$exists($output." + name) == std::string::npos) {
-        diag_.Warning(Loc(kv.second), "output '" + kv.first.Scalar() + "' reads $output." + name + ", but task '" +
-                                          name + "' may not have run (guard it with $exists)");
+      } else if (definite.count(name) == 0 && text.find(Cat({"$exists($output.", name})) == std::string::npos) {
+        diag_.Warning(Loc(kv.second), Cat({"output '", kv.first.Scalar(), "' reads $output.", name, ", but task '",
+                                           name, "' may not have run (guard it with $exists)"}));
       }
     }
   }

@@ -27,6 +27,6 @@ bool IsQuotedScalar(const YAML::Node& node);
 // Converts a node: plain scalars become null/bool/number/string by the YAML
 // 1.2 core schema; quoted scalars are strings. Duplicate mapping keys are
 // reported into `diagnostics` (the last one wins).
-Value YamlToValue(const YAML::Node& node, const std::string& file, Diagnostics& diagnostics);
+Value YamlToValue(const YAML::Node& root, const std::string& file, Diagnostics& diagnostics);
 
 }  // namespace weft::dsl

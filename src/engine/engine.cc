@@ -118,7 +118,7 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
     if (active.count(record.id) != 0) return false;
     active[record.id] = run;
   }
-  asio::co_spawn(run->strand, Drive(run), [this, id = record.id](std::exception_ptr e) {
+  asio::co_spawn(run->strand, Drive(run), [this, id = record.id](const std::exception_ptr& e) {
     if (e) {
       // A bug: the executor turns every failure into a Status. The run stays
       // "running" in the store, so recovery can continue it.
@@ -308,7 +308,7 @@ Status Engine::Resume(const std::string& run_id, Value payload) {
   return impl_->ResumeInternal(run_id, std::move(payload), nullptr, true);
 }
 
-Status Engine::ResumeWithError(const std::string& run_id, Status error) {
+Status Engine::ResumeWithError(const std::string& run_id, const Status& error) {
   return impl_->ResumeInternal(run_id, Value(), &error, true);
 }
 

@@ -107,7 +107,9 @@ struct Engine::Impl {
 
   // After a child run stops: continue its parent if the parent waits on it.
   void NotifyParent(const store::RunRecord& child);
-  Status ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool check_schema);
+  // `from_user`: a resume call (the payload is checked against the waiting
+  // action's output schema; a run waiting for a child cannot be resumed).
+  Status ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool from_user);
 
   void Emit(const RunState& run, const store::StepRecord& step);
 };

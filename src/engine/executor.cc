@@ -464,7 +464,7 @@ class Executor final : public ChildRunner {
     auto signal = std::make_shared<asio::cancellation_signal>();
     asio::co_spawn(
         run_.strand, ExecuteAction(&action, ctx),
-        asio::bind_cancellation_slot(signal->slot(), [channel, signal](std::exception_ptr e, ActionResult r) {
+        asio::bind_cancellation_slot(signal->slot(), [channel, signal](const std::exception_ptr& e, ActionResult r) {
           if (e) {
             try {
               std::rethrow_exception(e);
@@ -558,7 +558,7 @@ class Executor final : public ChildRunner {
       c.frame.dirty = true;
       asio::co_spawn(
           run_.strand, [&body, &c, i]() -> asio::awaitable<Flow> { co_return co_await body(i, c.frame); },
-          [channel, &c, i](std::exception_ptr e, Flow f) {
+          [channel, &c, i](const std::exception_ptr& e, Flow f) {
             c.flow = e ? Flow::Fail(InternalError("a branch threw")) : std::move(f);
             channel->try_send(boost::system::error_code{}, i);
           });

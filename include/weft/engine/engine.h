@@ -86,7 +86,7 @@ class Engine {
   // (checked against its action's output schema).
   Status Resume(const std::string& run_id, Value payload);
   // Continues a suspended run by failing its waiting task with `error`.
-  Status ResumeWithError(const std::string& run_id, Status error);
+  Status ResumeWithError(const std::string& run_id, const Status& error);
   // Restarts a failed run from the step that failed, reusing every recorded
   // result; `version` (0 = keep) switches it to a fixed workflow version.
   Status Retry(const std::string& run_id, int64_t version = 0);
