@@ -12,6 +12,7 @@
 #include <valijson/validator.hpp>
 
 #include "weft/core/json.h"
+#include "weft/core/utf8.h"
 
 namespace weft::dsl {
 
@@ -28,6 +29,26 @@ struct Schema::Impl {
 };
 
 namespace {
+
+// Whether every string (and key) in `v` is valid UTF-8: valijson's length
+// checks read out of bounds on anything else.
+bool AllStringsUtf8(const Value& v) {
+  std::vector<const Value*> todo{&v};
+  while (!todo.empty()) {
+    const Value* x = todo.back();
+    todo.pop_back();
+    if (x->is_string() && !IsValidUtf8(x->as_string())) return false;
+    if (x->is_array()) {
+      for (const Value& item : x->as_array()) todo.push_back(&item);
+    } else if (x->is_object()) {
+      for (const auto& m : x->members()) {
+        if (!IsValidUtf8(m.key)) return false;
+        todo.push_back(&m.value);
+      }
+    }
+  }
+  return true;
+}
 
 nlohmann::json ToNlohmann(const Value& v) {
   switch (v.kind()) {
@@ -83,6 +104,7 @@ std::string FieldPath(const std::vector<std::string>& context) {
 }  // namespace
 
 Result<Schema> Schema::Compile(const Value& document) {
+  if (!AllStringsUtf8(document)) return InvalidArgumentError("a JSON Schema must be UTF-8 text");
   if (!document.is_object() && !document.is_bool()) {
     return InvalidArgumentError("a JSON Schema must be an object, not " + std::string(KindName(document.kind())));
   }
@@ -130,6 +152,7 @@ Status Schema::Validate(const Value& instance, std::string_view what) const {
     return InvalidArgumentError(std::string(what) + ": must be " + (impl_->type == "object" ? "an " : "a ") +
                                 impl_->type + ", not " + std::string(KindName(instance.kind())));
   }
+  if (!AllStringsUtf8(instance)) return InvalidArgumentError(std::string(what) + ": contains text that is not UTF-8");
   nlohmann::json json = ToNlohmann(instance);
   valijson::Validator validator;
   valijson::ValidationResults results;

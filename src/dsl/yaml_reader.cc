@@ -7,6 +7,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "weft/core/utf8.h"
+
 namespace weft::dsl {
 
 namespace {
@@ -36,9 +38,37 @@ bool WithinNodeBudget(const YAML::Node& root) {
 
 }  // namespace
 
+// Position of the first byte that is not part of valid UTF-8, or npos.
+size_t FirstInvalidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t n = ValidUtf8SequenceLength(text, i);
+    if (n == 0) return i;
+    i += n;
+  }
+  return std::string_view::npos;
+}
+
 Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file, Diagnostics* diagnostics) {
   SourceLocation where{std::string(file)};
   std::string message;
+  // YAML is Unicode text; bytes that are not UTF-8 would reach schema checks
+  // and messages as garbage. Refuse them where they are.
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    int line = 1;
+    size_t line_start = 0;
+    for (size_t i = 0; i < bad; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    }
+    where = {std::string(file), line, static_cast<int>(bad - line_start) + 1};
+    char byte[8];
+    snprintf(byte, sizeof(byte), "0x%02X", static_cast<unsigned char>(text[bad]));
+    message = std::string("the file is not valid UTF-8 (byte ") + byte + ")";
+    if (diagnostics != nullptr) diagnostics->Error(where, message);
+    return InvalidArgumentError(where.ToString() + ": " + message);
+  }
   try {
     YAML::Node root = YAML::Load(std::string(text));
     if (WithinNodeBudget(root)) return root;
