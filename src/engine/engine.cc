@@ -54,6 +54,16 @@ Engine::Impl::~Impl() {
   // Store callbacks still in flight post into the (stopped) io_context and
   // may own a run's coroutine: let them finish before it is destroyed.
   commits.WaitIdle();
+  // Runs abandoned mid-flight: drop the table's references while their
+  // strands' service exists, then destroy the suspended coroutines (which
+  // still report to the table) before anything else goes.
+  std::map<std::string, std::shared_ptr<RunState>> abandoned;
+  {
+    std::lock_guard lock(mu);
+    abandoned.swap(active);
+  }
+  abandoned.clear();
+  io_holder.reset();
 }
 
 asio::awaitable<void> Engine::Impl::Heartbeat() {

@@ -80,7 +80,10 @@ struct Engine::Impl {
   std::unique_ptr<Random> own_random;
   std::string owner;
 
-  asio::io_context io;
+  // Destroyed first, explicitly (see ~Impl), while the run table it reports
+  // to still exists.
+  std::unique_ptr<asio::io_context> io_holder = std::make_unique<asio::io_context>();
+  asio::io_context& io = *io_holder;
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
 

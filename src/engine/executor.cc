@@ -130,10 +130,12 @@ uint64_t Fnv1a(std::string_view s) {
 // An ActionContext with its own copies of the strings it views.
 struct OwnedContext {
   std::string run_id, workflow, step_path, task;
+  std::shared_ptr<ChildRunner> children;  // ctx.children stays valid as long as the copy
   ActionContext ctx;
 
-  static std::shared_ptr<ActionContext> Copy(const ActionContext& from) {
+  static std::shared_ptr<ActionContext> Copy(const ActionContext& from, std::shared_ptr<ChildRunner> children) {
     auto owned = std::make_shared<OwnedContext>();
+    owned->children = std::move(children);
     owned->run_id = from.run_id;
     owned->workflow = from.workflow;
     owned->step_path = from.step_path;
@@ -151,10 +153,29 @@ asio::awaitable<ActionResult> ExecuteAction(const Action* action, std::shared_pt
   co_return co_await action->Execute(*ctx);
 }
 
-class Executor final : public ChildRunner {
+// Starts and drives call_workflow children. Owned jointly by the run's
+// executor and by contexts of attempts that may outlive it (an attempt that
+// timed out keeps running detached), so it holds the run state alive itself.
+class ChildRuns final : public ChildRunner {
  public:
-  Executor(Engine::Impl& engine, RunState& run)
-      : engine_(engine), run_(run), inline_commits_(engine.options.store->commits_inline()) {
+  ChildRuns(Engine::Impl& engine, std::shared_ptr<RunState> run)
+      : engine_(engine), holder_(std::move(run)), run_(*holder_) {}
+  asio::awaitable<ActionResult> RunChild(const ActionContext& caller, const std::string& workflow, int64_t version,
+                                         Value input) override;
+
+ private:
+  Engine::Impl& engine_;
+  std::shared_ptr<RunState> holder_;
+  RunState& run_;
+};
+
+class Executor {
+ public:
+  Executor(Engine::Impl& engine, const std::shared_ptr<RunState>& run)
+      : engine_(engine),
+        run_(*run),
+        children_(std::make_shared<ChildRuns>(engine, run)),
+        inline_commits_(engine.options.store->commits_inline()) {
     eval_.clock = engine.clock;
     eval_.timeout_ms = engine.options.expression_timeout_ms;
   }
@@ -172,9 +193,6 @@ class Executor final : public ChildRunner {
     }
     co_return Flow::Ok();
   }
-
-  asio::awaitable<ActionResult> RunChild(const ActionContext& caller, const std::string& workflow, int64_t version,
-                                         Value input) override;
 
   Result<Value> Eval(const expr::Expression& e, const Frame& frame) const {
     return e.Evaluate(frame.state, Bindings(frame), eval_);
@@ -323,13 +341,18 @@ class Executor final : public ChildRunner {
       ctx.clock = engine_.clock;
       ctx.random = engine_.random;
       ctx.executor = run_.strand;
-      ctx.children = this;
+      ctx.children = children_.get();
       StepRecord rec = NewRecord(key, task, attempt, StepStatus::kCompleted);
       rec.input = inputs;
       rec.started_ms = engine_.clock->NowMillis();
       ActionResult result;
       if (action->spec().immediate) {
-        result = co_await action->Execute(ctx);  // never waits: no timeout or cancellation needed
+        // Never waits: no timeout or cancellation needed, no extra coroutine.
+        try {
+          result = co_await action->Execute(ctx);
+        } catch (const std::exception& x) {
+          result = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
+        }
       } else {
         result = co_await Attempt(*action, ctx, task.settings.timeout_ms, frame.scope);
       }
@@ -439,21 +462,13 @@ class Executor final : public ChildRunner {
     co_return Flow::Fail(error);
   }
 
-  // One attempt of an action, bounded by the step's timeout and stopped by
-  // cancellation of its scope.
+  // One attempt of an action that does I/O (not `immediate`), bounded by the
+  // step's timeout and stopped by cancellation of its scope.
   asio::awaitable<ActionResult> Attempt(const Action& action, ActionContext& context, int64_t timeout_ms,
                                         CancelScope* scope) {
-    if (action.spec().immediate) {
-      try {
-        ActionResult r = co_await action.Execute(context);
-        co_return r;
-      } catch (const std::exception& x) {
-        co_return ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
-      }
-    }
     // The action may outlive this attempt (a timeout or cancellation does
     // not wait for it), so it gets its own copy of the context.
-    auto ctx = OwnedContext::Copy(context);
+    auto ctx = OwnedContext::Copy(context, children_);
     struct CopyBack {
       ActionContext& to;
       std::shared_ptr<ActionContext> from;
@@ -790,12 +805,13 @@ class Executor final : public ChildRunner {
 
   Engine::Impl& engine_;
   RunState& run_;
+  std::shared_ptr<ChildRuns> children_;
   const bool inline_commits_;
   expr::EvalOptions eval_;
 };
 
-asio::awaitable<ActionResult> Executor::RunChild(const ActionContext& caller, const std::string& workflow,
-                                                 int64_t version, Value input) {
+asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, const std::string& workflow,
+                                                  int64_t version, Value input) {
   if (run_.depth + 1 > engine_.options.max_call_depth) {
     co_return ActionResult::Error(ResourceExhaustedError("call_workflow nested more than " +
                                                          std::to_string(engine_.options.max_call_depth) + " deep"));
@@ -906,7 +922,7 @@ void RunState::CancelAll() {
 
 asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState> run) {
   store::Store& store = *engine.options.store;
-  Executor executor(engine, *run);
+  Executor executor(engine, run);
   Frame root;
   root.state = run->record.input.is_object() ? run->record.input : Value::MakeObject();
   root.outputs = Value::MakeObject();
