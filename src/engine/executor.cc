@@ -294,7 +294,11 @@ class Executor {
           }
           attempt = j.attempts + 1;
           break;
-        case StepStatus::kSuspended: co_return Flow::Suspend();
+        case StepStatus::kSuspended:
+          // The run is executing, so its suspension was resolved elsewhere
+          // without a result here; ask again (the same attempt).
+          attempt = j.attempts;
+          break;
         case StepStatus::kRetrying:
         case StepStatus::kCancelled: attempt = j.attempts + 1; break;
       }
