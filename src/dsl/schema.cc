@@ -101,6 +101,26 @@ std::string FieldPath(const std::vector<std::string>& context) {
   return path;
 }
 
+// The instance value that `context` points at (undefined when absent).
+Value ValueAt(const Value& root, const std::vector<std::string>& context) {
+  Value v = root;
+  for (const std::string& part : context) {
+    if (part == "<root>") continue;
+    if (part.size() < 2 || part.front() != '[' || part.back() != ']') return Value();
+    std::string inner = part.substr(1, part.size() - 2);
+    if (inner.size() >= 2 && inner.front() == '"' && inner.back() == '"') {
+      v = v.get(inner.substr(1, inner.size() - 2));
+    } else if (v.is_array() && !inner.empty() && inner.find_first_not_of("0123456789") == std::string::npos) {
+      size_t i = std::stoul(inner);
+      if (i >= v.size()) return Value();
+      v = Value(v.as_array()[i]);
+    } else {
+      v = v.get(inner);
+    }
+  }
+  return v;
+}
+
 }  // namespace
 
 Result<Schema> Schema::Compile(const Value& document) {
@@ -175,6 +195,15 @@ Status Schema::Validate(const Value& instance, std::string_view what) const {
     std::string field = FieldPath(deepest->context);
     if (!field.empty()) message += " field '" + field + "'";
     message += ": " + deepest->description;
+    // valijson names the rule; say what was found.
+    Value found = ValueAt(instance, deepest->context);
+    if (found.is_defined() && !found.is_object() && !found.is_array()) {
+      std::string shown = ToJson(found);
+      if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
+      message += " (found " + std::string(KindName(found.kind())) + " " + shown + ")";
+    } else if (found.is_defined()) {
+      message += " (found " + std::string(KindName(found.kind())) + ")";
+    }
   } else {
     message += ": does not match its schema";
   }

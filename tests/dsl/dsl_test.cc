@@ -169,6 +169,7 @@ TEST(Schema, NamesTheFieldAndTheRule) {
   EXPECT_TRUE(schema->Validate(*ParseJson(R"({"urgency":"low"})")).ok());
   Status s = schema->Validate(*ParseJson(R"({"urgency":"urgent"})"), "output");
   EXPECT_NE(s.message().find("output field 'urgency'"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("(found string \"urgent\")"), std::string::npos) << s;
   s = schema->Validate(*ParseJson(R"({"urgency":"low","items":[1,"x"]})"), "input");
   EXPECT_NE(s.message().find("items[1]"), std::string::npos) << s;
   s = schema->Validate(*ParseJson(R"({})"), "input");
