@@ -86,6 +86,12 @@ Value Value::MakeObject() {
   return v;
 }
 
+Value Value::MakeObject(size_t members) {
+  Value v = MakeObject();
+  static_cast<ObjectNode*>(v.p_)->members.reserve(members);
+  return v;
+}
+
 Value Value::FromFunction(FunctionObject* fn) {
   Value v;
   v.kind_ = Kind::kFunction;

@@ -54,7 +54,7 @@ Result<Value> Template::Evaluate(const Scope& scope, const expr::EvalOptions& op
       return r;
     }
     case Kind::kObject: {
-      Value object = Value::MakeObject();
+      Value object = Value::MakeObject(members_.size());
       for (const auto& [key, t] : members_) {
         WEFT_ASSIGN_OR_RETURN(Value v, t.Evaluate(scope, options));
         // As in JSON.stringify, an undefined member is left out.

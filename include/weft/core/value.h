@@ -79,6 +79,8 @@ class Value {
   static Value Null() { return Value(nullptr); }
   static Value MakeArray(Array items = {}, uint8_t flags = 0);
   static Value MakeObject();
+  // An object with room for `members` members (no reallocation while filling).
+  static Value MakeObject(size_t members);
   // Takes ownership of a freshly created function object (refcount 1).
   static Value FromFunction(FunctionObject* fn);
 
