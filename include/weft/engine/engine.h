@@ -42,7 +42,7 @@ struct EngineOptions {
   store::Store* store = nullptr;            // required
   const ActionRegistry* actions = nullptr;  // required
   const Clock* clock = nullptr;             // nullptr: the system clock
-  Random* random = nullptr;                 // nullptr: a process-wide generator
+  Random* random = nullptr;                 // nullptr: the engine seeds its own
   int threads = 1;                          // threads running steps
   // Lease owner name for this process; "" = "<host>/<pid>".
   std::string owner;
