@@ -87,8 +87,11 @@ Value Value::MakeObject() {
 }
 
 Value Value::MakeObject(size_t members) {
-  Value v = MakeObject();
-  static_cast<ObjectNode*>(v.p_)->members.reserve(members);
+  auto node = std::make_unique<ObjectNode>();
+  node->members.reserve(members);
+  Value v;
+  v.kind_ = Kind::kObject;
+  v.p_ = node.release();
   return v;
 }
 
