@@ -64,9 +64,7 @@ ActionResult Log(ActionContext& ctx) {
 ActionResult Fail(ActionContext& ctx) {
   StatusCode code = StatusCode::kFailedPrecondition;
   if (Value c = ctx.inputs.get("code"); c.is_string()) {
-    for (int i = 1; i <= static_cast<int>(StatusCode::kUnauthenticated); ++i) {
-      if (StatusCodeName(static_cast<StatusCode>(i)) == c.as_string()) code = static_cast<StatusCode>(i);
-    }
+    if (auto parsed = ParseStatusCode(c.as_string()); parsed && *parsed != StatusCode::kOk) code = *parsed;
   }
   return ActionResult::Error(Status(code, StringInput(ctx, "message")));
 }

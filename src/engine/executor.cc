@@ -107,12 +107,8 @@ struct Frame {
 
 std::string ErrorCodeName(const Status& s) { return std::string(StatusCodeName(s.code())); }
 
-StatusCode CodeFromName(const std::string& name) {
-  for (int c = 0; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
-    if (StatusCodeName(static_cast<StatusCode>(c)) == name) return static_cast<StatusCode>(c);
-  }
-  return StatusCode::kInternal;
-}
+// The code a stored error was recorded with (INTERNAL if unreadable).
+StatusCode CodeFromName(const std::string& name) { return ParseStatusCode(name).value_or(StatusCode::kInternal); }
 
 Value ErrorObject(const Status& s) {
   Value e = Value::MakeObject();

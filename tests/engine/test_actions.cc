@@ -49,10 +49,8 @@ using engine::ActionResult;
 
 StatusCode CodeNamed(const Value& v, StatusCode fallback) {
   if (!v.is_string()) return fallback;
-  for (int c = 1; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
-    if (StatusCodeName(static_cast<StatusCode>(c)) == v.as_string()) return static_cast<StatusCode>(c);
-  }
-  return fallback;
+  auto parsed = ParseStatusCode(v.as_string());
+  return parsed && *parsed != StatusCode::kOk ? *parsed : fallback;
 }
 
 class TestAction final : public engine::Action {

@@ -42,6 +42,9 @@ enum class StatusCode : int {
 
 // Name of the code, e.g. "INVALID_ARGUMENT".
 std::string_view StatusCodeName(StatusCode code);
+// The inverse of StatusCodeName ("UNAVAILABLE" -> kUnavailable); nullopt for
+// any other text (as stored in run history or written in workflow files).
+std::optional<StatusCode> ParseStatusCode(std::string_view name);
 
 // True when the same operation may succeed if tried again later.
 bool IsRetryable(StatusCode code);
