@@ -190,6 +190,14 @@ void Value::set(std::string key, Value v) {
   if (o->members.size() >= ObjectNode::kIndexThreshold) o->rebuild_index();
 }
 
+Value& Value::mutable_member(std::string_view key) {
+  assert(is_object());
+  auto* o = static_cast<ObjectNode*>(p_);
+  if (const Member* m = o->find(key)) return const_cast<Member*>(m)->value;
+  set(std::string(key), Value());
+  return o->members.back().value;
+}
+
 bool Value::erase(std::string_view key) {
   if (!is_object()) return false;
   auto* o = static_cast<ObjectNode*>(p_);

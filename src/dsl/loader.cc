@@ -594,6 +594,7 @@ void Loader::LoadDo(const YAML::Node& /*step*/, const YAML::Node& name_node, Flo
     return;
   }
   node.task = &it->second;
+  node.step_key = Cat({node.path, ":", name});
   used_tasks_.insert(name);
 }
 

@@ -76,26 +76,24 @@ struct Frame {
   mutable Value bindings;
   mutable bool dirty = true;
 
-  void Apply(const Write& w) {
+  void Apply(const Write& w) { Apply(w.key, w.value, w.merge); }
+  void Apply(std::string_view key, const Value& value, bool merge) {
     // Take $output out of the bindings first, so that it is owned once and
     // updated in place instead of copied.
-    const bool patch = !dirty;
-    if (patch) {
+    Value* bound = nullptr;
+    if (!dirty) {
       MakeUniqueObject(bindings);
-      bindings.set("output", Value());
+      bound = &bindings.mutable_member("output");
+      *bound = Value();
     }
-    Value outs = std::move(outputs);
-    MakeUniqueObject(outs);
-    outs.set(w.key, w.value);
-    outputs = std::move(outs);
-    if (patch) bindings.set("output", outputs);
-    if (w.merge && w.value.is_object()) {
-      Value st = std::move(state);
-      MakeUniqueObject(st);
-      for (const auto& m : w.value.members()) st.set(m.key, m.value);
-      state = std::move(st);
+    MakeUniqueObject(outputs);
+    outputs.mutable_member(key) = value;
+    if (bound != nullptr) *bound = outputs;
+    if (merge && value.is_object()) {
+      MakeUniqueObject(state);
+      for (const auto& m : value.members()) state.mutable_member(m.key) = m.value;
     }
-    if (log != nullptr) log->push_back(w);
+    if (log != nullptr) log->push_back(Write{std::string(key), value, merge});
   }
 
   void SetLoopVars(Value iter, Value acc) {
@@ -228,8 +226,10 @@ class Executor {
   }
 
   // Commits a step record (and a run update when given), then reports it.
-  asio::awaitable<Status> Record(StepRecord step, const store::RunRecord* run_update = nullptr) {
-    if (inline_commits_) co_return RecordInline(std::move(step), run_update);
+  // The record is moved from. Taken by reference: a record by value would
+  // take its size again in every calling coroutine's frame.
+  asio::awaitable<Status> Record(StepRecord& step, const store::RunRecord* run_update = nullptr) {
+    if (inline_commits_) co_return RecordInline(step, run_update);
     store::Commit commit = MakeCommit(step, run_update);
     Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
     if (s.ok()) engine_.Emit(run_, step);
@@ -237,18 +237,23 @@ class Executor {
   }
 
   // Record for stores that commit before returning: no suspension at all.
-  Status RecordInline(StepRecord step, const store::RunRecord* run_update = nullptr) {
-    store::Commit commit = MakeCommit(step, run_update);
+  Status RecordInline(StepRecord& step, const store::RunRecord* run_update = nullptr) {
     Status status = InternalError("the store did not complete the commit inline");
-    engine_.options.store->CommitAsync(std::move(commit), [&status](Status s) { status = std::move(s); });
+    auto done = [&status](Status s) { status = std::move(s); };
+    if (run_update == nullptr && !engine_.options.on_step) {
+      engine_.options.store->AppendStepAsync(run_.record.id, std::move(step), done);
+      return status;
+    }
+    engine_.options.store->CommitAsync(MakeCommit(step, run_update), done);
     if (status.ok()) engine_.Emit(run_, step);
     return status;
   }
 
   // Moves `step` into the commit unless it is still needed for the report.
+  // Built in place: a step's record is moved once, into the commit.
   store::Commit MakeCommit(StepRecord& step, const store::RunRecord* run_update) {
     store::Commit commit;
-    store::RunUpdate u;
+    store::RunUpdate& u = commit.updates.emplace_back();
     u.run_id = run_.record.id;
     u.kind = run_update != nullptr ? store::RunUpdate::Kind::kUpdate : store::RunUpdate::Kind::kStepsOnly;
     if (run_update != nullptr) u.run = *run_update;
@@ -259,145 +264,239 @@ class Executor {
     }
     // A run cancelled (or taken over) elsewhere stops at its next commit.
     u.expect_status = store::RunStatus::kRunning;
-    commit.updates.push_back(std::move(u));
     return commit;
   }
 
-  StepRecord NewRecord(const std::string& key, const TaskDef& task, int attempt, StepStatus status) const {
-    StepRecord r;
-    r.path = key;
+  // A task's working set while it runs. Held through a pointer so that
+  // RunTask's coroutine frame stays small (Asio recycles coroutine frames up
+  // to about 1 KiB and allocates larger ones on every call); the sets
+  // themselves are recycled per thread.
+  struct TaskScratch {
+    std::string key;  // the step path
+    Value inputs;
+    Value settings;
+    ActionContext ctx;
+    StepRecord rec;
+    ActionResult result;
+
+    // Drops every value of the step (cheaper than assigning a new set;
+    // everything else is overwritten before it is read again).
+    void Clear() {
+      key.clear();
+      inputs = settings = Value();
+      ctx.inputs = ctx.settings = ctx.bindings = ctx.detail = Value();
+      ctx.log = nullptr;
+      ctx.executor = asio::any_io_executor();  // a strand must not outlive its io_context
+      ctx.children = nullptr;
+      rec.input = rec.output = rec.detail = Value();
+      result = ActionResult();
+    }
+  };
+  class ScratchLease {
+   public:
+    ScratchLease() {
+      if (spare_.empty()) {
+        s_ = std::make_unique<TaskScratch>();
+      } else {
+        s_ = std::move(spare_.back());
+        spare_.pop_back();
+      }
+    }
+    ~ScratchLease() {
+      if (spare_.size() >= kMaxSpare) return;
+      s_->Clear();  // keeps nothing of the step alive
+      spare_.push_back(std::move(s_));
+    }
+    ScratchLease(const ScratchLease&) = delete;
+    ScratchLease& operator=(const ScratchLease&) = delete;
+    TaskScratch& operator*() const { return *s_; }
+
+   private:
+    static constexpr size_t kMaxSpare = 64;
+    static thread_local std::vector<std::unique_ptr<TaskScratch>> spare_;
+    std::unique_ptr<TaskScratch> s_;
+  };
+
+  enum class Replayed : uint8_t { kRun, kDone, kFailed };
+
+  // What the journal says about `key`: already done (its output applied),
+  // failed for good (`failure` set), or to run as `attempt`.
+  Replayed Replay(const std::string& key, const TaskDef& task, Frame& frame, int& attempt, Status& failure) const {
+    auto it = run_.journal.find(key);
+    if (it == run_.journal.end()) return Replayed::kRun;
+    const JournalEntry& j = it->second;
+    switch (j.status) {
+      case StepStatus::kCompleted:
+        frame.Apply(task.name, j.output, task.settings.export_result);
+        return Replayed::kDone;
+      case StepStatus::kFailed:
+        if (j.seq > run_.record.retry_from_seq || task.settings.on_error.kind != dsl::ErrorHandler::Kind::kFail) {
+          failure = Status(CodeFromName(j.error_code), j.error);
+          return Replayed::kFailed;
+        }
+        attempt = j.attempts + 1;
+        return Replayed::kRun;
+      case StepStatus::kSuspended:
+        // The run is executing, so its suspension was resolved elsewhere
+        // without a result here; ask again (the same attempt).
+        attempt = j.attempts;
+        return Replayed::kRun;
+      case StepStatus::kRetrying:
+      case StepStatus::kCancelled: attempt = j.attempts + 1; return Replayed::kRun;
+    }
+    return Replayed::kRun;
+  }
+
+  // Inputs and settings. A failure here is the workflow's, not the
+  // action's: no retry helps.
+  Status Prepare(const TaskDef& task, const Frame& frame, TaskScratch& s) const {
+    WEFT_ASSIGN_OR_RETURN(s.inputs, EvalTemplate(task.inputs, frame));
+    if (s.inputs.is_undefined()) s.inputs = Value::MakeObject();
+    if (task.spec != nullptr && task.spec->input_schema) {
+      WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(s.inputs, "input"));
+    }
+    WEFT_ASSIGN_OR_RETURN(s.settings, EvalTemplate(task.settings.action_settings, frame));
+    return Status::Ok();
+  }
+
+  // Sets every field of the record (a previous attempt's may be in it).
+  void StartRecord(TaskScratch& s, const TaskDef& task, int attempt, StepStatus status) const {
+    StepRecord& r = s.rec;
+    r.run_id.clear();
+    r.seq = 0;
+    r.path = s.key;
     r.task = task.name;
     r.action = task.action;
     r.attempt = attempt;
     r.status = status;
-    return r;
+    r.input = s.inputs;
+    r.output = r.detail = Value();
+    r.error_code.clear();
+    r.error.clear();
+    r.started_ms = engine_.clock->NowMillis();
+    r.ended_ms = 0;
   }
 
+  void StartAttempt(TaskScratch& s, const TaskDef& task, int attempt) {
+    ActionContext& ctx = s.ctx;
+    ctx.detail = Value();
+    ctx.log = nullptr;
+    ctx.run_id = run_.record.id;
+    ctx.workflow = run_.record.workflow;
+    ctx.step_path = s.key;
+    ctx.task = task.name;
+    ctx.attempt = attempt;
+    ctx.inputs = s.inputs;
+    ctx.settings = s.settings;
+    ctx.bindings = task.bindings;
+    ctx.clock = engine_.clock;
+    ctx.random = engine_.random;
+    ctx.executor = run_.strand;
+    ctx.children = children_.get();
+    StartRecord(s, task, attempt, StepStatus::kCompleted);
+  }
+
+  // The attempt's outcome as a status: its error, or its output breaking
+  // the action's output schema.
+  static Status Outcome(const TaskDef& task, const ActionResult& result) {
+    if (!result.ok()) return result.status();
+    if (task.spec != nullptr && task.spec->output_schema) {
+      return task.spec->output_schema->Validate(result.output(), "output of action '" + task.action + "'");
+    }
+    return Status::Ok();
+  }
+
+  // Runs one task: replays its recorded result, or calls its action (with
+  // retries) and records each attempt. Its coroutine frame is 976 bytes and
+  // must stay under Asio's 1,020-byte recycling limit: keep locals few and
+  // small, pass records by reference (bench/RESULTS.md tells how to check).
   asio::awaitable<Flow> RunTask(const FlowNode& node, const TaskDef& task, Frame& frame) {
-    std::string key;
-    key.reserve(frame.prefix.size() + node.path.size() + task.name.size() + frame.suffix.size() + 1);
-    key.append(frame.prefix).append(node.path).append(1, ':').append(task.name).append(frame.suffix);
-    const bool merge = task.settings.export_result;
+    ScratchLease lease;
+    TaskScratch& s = *lease;
+    if (frame.prefix.empty() && frame.suffix.empty()) {
+      s.key = node.step_key;
+    } else {
+      s.key.reserve(frame.prefix.size() + node.step_key.size() + frame.suffix.size());
+      s.key.append(frame.prefix).append(node.step_key).append(frame.suffix);
+    }
 
     int attempt = 1;
-    if (auto it = run_.journal.find(key); it != run_.journal.end()) {
-      const JournalEntry& j = it->second;
-      switch (j.status) {
-        case StepStatus::kCompleted: frame.Apply({task.name, j.output, merge}); co_return Flow::Ok();
-        case StepStatus::kFailed:
-          if (j.seq > run_.record.retry_from_seq || task.settings.on_error.kind != dsl::ErrorHandler::Kind::kFail) {
-            co_return co_await HandleFailure(task, key, Status(CodeFromName(j.error_code), j.error), frame);
-          }
-          attempt = j.attempts + 1;
-          break;
-        case StepStatus::kSuspended:
-          // The run is executing, so its suspension was resolved elsewhere
-          // without a result here; ask again (the same attempt).
-          attempt = j.attempts;
-          break;
-        case StepStatus::kRetrying:
-        case StepStatus::kCancelled: attempt = j.attempts + 1; break;
-      }
+    Status error;
+    Status recorded;  // of the last Record
+    switch (Replay(s.key, task, frame, attempt, error)) {
+      case Replayed::kDone: co_return Flow::Ok();
+      case Replayed::kFailed: co_return co_await HandleFailure(task, s.key, error, frame);
+      case Replayed::kRun: break;
     }
     if (frame.scope->IsCancelled()) co_return Flow::Cancel();
 
     const Action* action = engine_.options.actions->FindAction(task.action);
     if (action == nullptr) co_return Flow::Fail(InternalError("action '" + task.action + "' is not registered"));
 
-    // Inputs and settings: a failure here is the workflow's, not the
-    // action's: no retry helps.
-    Value inputs;
-    Value settings;
-    Status prepared = [&]() -> Status {
-      WEFT_ASSIGN_OR_RETURN(inputs, EvalTemplate(task.inputs, frame));
-      if (inputs.is_undefined()) inputs = Value::MakeObject();
-      if (task.spec != nullptr && task.spec->input_schema) {
-        WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(inputs, "input"));
-      }
-      WEFT_ASSIGN_OR_RETURN(settings, EvalTemplate(task.settings.action_settings, frame));
-      return Status::Ok();
-    }();
-    if (!prepared.ok()) {
-      StepRecord rec = NewRecord(key, task, attempt, StepStatus::kFailed);
-      rec.input = inputs;
-      rec.error_code = ErrorCodeName(prepared);
-      rec.error = prepared.message();
-      rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
-      if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
-      co_return co_await HandleFailure(task, key, prepared, frame);
+    error = Prepare(task, frame, s);
+    if (!error.ok()) {
+      StartRecord(s, task, attempt, StepStatus::kFailed);
+      s.rec.error_code = ErrorCodeName(error);
+      s.rec.error = error.message();
+      s.rec.ended_ms = s.rec.started_ms;
+      recorded = co_await Record(s.rec);
+      if (!recorded.ok()) co_return Flow::Abandon(std::move(recorded));
+      co_return co_await HandleFailure(task, s.key, error, frame);
     }
 
     const dsl::RetryPolicy& retry = task.settings.retries;
     for (;; ++attempt) {
-      ActionContext ctx;
-      ctx.run_id = run_.record.id;
-      ctx.workflow = run_.record.workflow;
-      ctx.step_path = key;
-      ctx.task = task.name;
-      ctx.attempt = attempt;
-      ctx.inputs = inputs;
-      ctx.settings = settings;
-      ctx.bindings = task.bindings;
-      ctx.clock = engine_.clock;
-      ctx.random = engine_.random;
-      ctx.executor = run_.strand;
-      ctx.children = children_.get();
-      StepRecord rec = NewRecord(key, task, attempt, StepStatus::kCompleted);
-      rec.input = inputs;
-      rec.started_ms = engine_.clock->NowMillis();
-      ActionResult result;
+      StartAttempt(s, task, attempt);
       if (action->spec().immediate) {
         // Never waits: no timeout or cancellation needed, no extra coroutine.
         try {
-          result = co_await action->Execute(ctx);
+          s.result = co_await action->Execute(s.ctx);
         } catch (const std::exception& x) {
-          result = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
+          s.result = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
         }
       } else {
-        result = co_await Attempt(*action, ctx, task.settings.timeout_ms, frame.scope);
+        co_await Attempt(*action, s.ctx, task.settings.timeout_ms, frame.scope, s.result);
       }
-      rec.ended_ms = engine_.clock->NowMillis();
-      rec.detail = ctx.detail;
+      s.rec.ended_ms = engine_.clock->NowMillis();
+      s.rec.detail = s.ctx.detail;
 
-      if (result.suspended()) {
-        co_return co_await Suspend(rec, task, result.suspension());
-      }
-      Status error = result.ok() ? Status::Ok() : result.status();
-      if (result.ok() && task.spec != nullptr && task.spec->output_schema) {
-        error = task.spec->output_schema->Validate(result.output(), "output of action '" + task.action + "'");
-      }
+      if (s.result.suspended()) co_return co_await Suspend(s.rec, task, s.result.suspension());
+      error = Outcome(task, s.result);
+      s.rec.output = s.result.output();
       if (error.ok()) {
-        rec.output = result.output();
-        Status s;
         if (inline_commits_) {
-          s = RecordInline(std::move(rec));
+          recorded = RecordInline(s.rec);
         } else {
-          s = co_await Record(std::move(rec));
+          recorded = co_await Record(s.rec);
         }
-        if (!s.ok()) co_return Flow::Abandon(s);
-        frame.Apply({task.name, result.output(), merge});
+        if (!recorded.ok()) co_return Flow::Abandon(std::move(recorded));
+        frame.Apply(task.name, s.result.output(), task.settings.export_result);
         co_return Flow::Ok();
       }
-      rec.error_code = ErrorCodeName(error);
-      rec.error = error.message();
-      rec.output = result.output();
+      s.rec.error_code = ErrorCodeName(error);
+      s.rec.error = error.message();
       if (frame.scope->IsCancelled()) {
-        rec.status = StepStatus::kCancelled;
-        if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
+        s.rec.status = StepStatus::kCancelled;
+        recorded = co_await Record(s.rec);
+        if (!recorded.ok()) co_return Flow::Abandon(std::move(recorded));
         co_return Flow::Cancel();
       }
       const bool again = retry.enabled && error.retryable() && attempt < retry.max_attempts;
-      rec.status = again ? StepStatus::kRetrying : StepStatus::kFailed;
-      if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
-      if (!again) co_return co_await HandleFailure(task, key, error, frame);
-      std::uniform_real_distribution<double> unit(0.0, 1.0);
-      int64_t delay = retry.DelayMillis(attempt, unit(run_.rng));
-      if (delay > 0) co_await Sleep(delay);
+      s.rec.status = again ? StepStatus::kRetrying : StepStatus::kFailed;
+      recorded = co_await Record(s.rec);
+      if (!recorded.ok()) co_return Flow::Abandon(std::move(recorded));
+      if (!again) co_return co_await HandleFailure(task, s.key, error, frame);
+      if (int64_t delay = retry.DelayMillis(attempt, UnitDraw()); delay > 0) co_await Sleep(delay);
       if (frame.scope->IsCancelled()) co_return Flow::Cancel();
     }
   }
 
-  asio::awaitable<Flow> Suspend(StepRecord rec, const TaskDef& task, const Suspension& suspension) {
+  double UnitDraw() {
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    return unit(run_.rng);
+  }
+
+  asio::awaitable<Flow> Suspend(StepRecord& rec, const TaskDef& task, const Suspension& suspension) {
     rec.status = StepStatus::kSuspended;
     rec.output = suspension.data;
     store::RunRecord updated = run_.record;
@@ -413,7 +512,7 @@ class Executor {
     if (suspension.wake_at_ms > 0) wait.set("wake_at_ms", suspension.wake_at_ms);
     updated.wait = wait;
     updated.wake_at_ms = suspension.wake_at_ms;
-    if (Status s = co_await Record(std::move(rec), &updated); !s.ok()) co_return Flow::Abandon(s);
+    if (Status s = co_await Record(rec, &updated); !s.ok()) co_return Flow::Abandon(s);
     run_.record = updated;
     co_return Flow::Suspend();
   }
@@ -463,9 +562,10 @@ class Executor {
   }
 
   // One attempt of an action that does I/O (not `immediate`), bounded by the
-  // step's timeout and stopped by cancellation of its scope.
-  asio::awaitable<ActionResult> Attempt(const Action& action, ActionContext& context, int64_t timeout_ms,
-                                        CancelScope* scope) {
+  // step's timeout and stopped by cancellation of its scope. The outcome
+  // goes to `result` (a returned one would take room in the caller's frame).
+  asio::awaitable<void> Attempt(const Action& action, ActionContext& context, int64_t timeout_ms, CancelScope* scope,
+                                ActionResult& result) {
     // The action may outlive this attempt (a timeout or cancellation does
     // not wait for it), so it gets its own copy of the context.
     auto ctx = OwnedContext::Copy(context, children_);
@@ -507,7 +607,7 @@ class Executor {
                                            ActionResult::Error(Status(StatusCode::kCancelled, "cancelled")));
                        }};
     run_.in_flight.push_back(&in_flight);
-    ActionResult result = ActionResult::Error(InternalError("no result"));
+    result = ActionResult::Error(InternalError("no result"));
     try {
       result = co_await channel->async_receive(asio::use_awaitable);
     } catch (const boost::system::system_error& e) {
@@ -517,7 +617,6 @@ class Executor {
     if (timer) timer->cancel();
     // Stops the action if it is still running (timeout or cancellation).
     signal->emit(asio::cancellation_type::terminal);
-    co_return result;
   }
 
   asio::awaitable<void> Sleep(int64_t millis) {
@@ -657,7 +756,7 @@ class Executor {
     rec.status = StepStatus::kCompleted;
     rec.output = Value(static_cast<double>(*winner));
     rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
-    if (Status s = co_await Record(std::move(rec)); !s.ok()) co_return Flow::Abandon(s);
+    if (Status s = co_await Record(rec); !s.ok()) co_return Flow::Abandon(s);
     for (const Write& w : children[*winner].writes) frame.Apply(w);
     co_return Flow::Ok();
   }
@@ -809,6 +908,8 @@ class Executor {
   const bool inline_commits_;
   expr::EvalOptions eval_;
 };
+
+thread_local std::vector<std::unique_ptr<Executor::TaskScratch>> Executor::ScratchLease::spare_;
 
 asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, const std::string& workflow,
                                                   int64_t version, Value input) {

@@ -11,6 +11,7 @@
 // Frames are used by one thread at a time: the evaluation that created them.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,7 +86,10 @@ class Frame : public std::enable_shared_from_this<Frame> {
   }
 
   const FrameRef& parent() const { return parent_; }
-  const std::vector<std::pair<std::string, Value>>& bindings() const { return vars_; }
+  // Most scopes bind a few names (the workflow's $input, $output, a
+  // lambda's parameters): those are kept inline, without an allocation.
+  using Vars = boost::container::small_vector<std::pair<std::string, Value>, 4>;
+  const Vars& bindings() const { return vars_; }
 
  private:
   friend class FrameRegistry;
@@ -99,7 +103,7 @@ class Frame : public std::enable_shared_from_this<Frame> {
   }
 
   FrameRef parent_;
-  std::vector<std::pair<std::string, Value>> vars_;
+  Vars vars_;
   FrameRegistry* registry_;
   Frame* prev_ = nullptr;
   Frame* next_ = nullptr;

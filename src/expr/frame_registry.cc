@@ -162,10 +162,14 @@ Value FrameRegistry::Collect(Value result) {
     if (reach.whole.count(f)) continue;
     hold.push_back(f->shared_from_this());
     auto it = reach.needed.find(f);
-    std::vector<std::pair<std::string, Value>> kept;
+    Frame::Vars kept;
     for (auto& kv : f->vars_) {
       bool keep = it != reach.needed.end() && it->second.count(kv.first);
-      (keep ? kept : dropped).push_back(std::move(kv));
+      if (keep) {
+        kept.push_back(std::move(kv));
+      } else {
+        dropped.push_back(std::move(kv));
+      }
     }
     f->vars_.swap(kept);
   }

@@ -62,6 +62,12 @@ class MemoryStore final : public Store {
   }
   bool commits_inline() const override { return true; }
 
+  void AppendStepAsync(const std::string& run_id, StepRecord&& step, std::function<void(Status)> done) override {
+    Status s = Append(run_id, std::move(step));
+    if (s.ok()) work_cv_.notify_all();
+    done(std::move(s));
+  }
+
   Result<RunRecord> GetRun(const std::string& run_id) override {
     std::lock_guard lock(mu_);
     auto it = runs_.find(run_id);
@@ -144,29 +150,53 @@ class MemoryStore final : public Store {
  private:
   struct Entry {
     RunRecord record;
-    std::deque<StepRecord> steps;  // grows without moving what it holds
+    std::vector<StepRecord> steps;
   };
+
+  Status Append(const std::string& run_id, StepRecord&& step) {
+    std::lock_guard lock(mu_);
+    if (fail_countdown_ > 0 && --fail_countdown_ == 0) return UnavailableError("injected commit failure");
+    auto it = runs_.find(run_id);
+    if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
+    if (Status s = ExpectStatus(run_id, it->second.record.status, RunStatus::kRunning); !s.ok()) return s;
+    ++commits_;
+    StepRecord& added = it->second.steps.emplace_back(std::move(step));
+    added.seq = ++seq_;  // run_id is filled in when read
+    return Status::Ok();
+  }
+
+  static Status ExpectStatus(const std::string& run_id, RunStatus is, RunStatus expected) {
+    if (is == expected) return Status::Ok();
+    return FailedPreconditionError("run '" + run_id + "' is " + std::string(RunStatusName(is)) + ", not " +
+                                   std::string(RunStatusName(expected)));
+  }
 
   Status Apply(Commit commit) {
     std::lock_guard lock(mu_);
     if (fail_countdown_ > 0 && --fail_countdown_ == 0) return UnavailableError("injected commit failure");
-    // Check everything first so that a failing update changes nothing.
-    for (const RunUpdate& u : commit.updates) {
+    // Check everything first so that a failing update changes nothing; keep
+    // the entries found, so each run is looked up once.
+    Entry* found[kInlineUpdates];
+    const bool remember = commit.updates.size() <= kInlineUpdates;
+    for (size_t i = 0; i < commit.updates.size(); ++i) {
+      const RunUpdate& u = commit.updates[i];
       auto it = runs_.find(u.run_id);
+      if (remember) found[i] = it == runs_.end() ? nullptr : &it->second;
       if (u.kind == RunUpdate::Kind::kCreate) {
         if (it != runs_.end()) return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
         continue;
       }
       if (it == runs_.end()) return NotFoundError("no run '" + u.run_id + "'");
-      if (u.expect_status && it->second.record.status != *u.expect_status) {
-        return FailedPreconditionError("run '" + u.run_id + "' is " +
-                                       std::string(RunStatusName(it->second.record.status)) + ", not " +
-                                       std::string(RunStatusName(*u.expect_status)));
+      if (u.expect_status) {
+        if (Status s = ExpectStatus(u.run_id, it->second.record.status, *u.expect_status); !s.ok()) return s;
       }
     }
     ++commits_;
-    for (RunUpdate& u : commit.updates) {
-      Entry& e = runs_[u.run_id];
+    for (size_t i = 0; i < commit.updates.size(); ++i) {
+      RunUpdate& u = commit.updates[i];
+      // A run created twice in one commit was refused above, so an entry
+      // found there is still the one to update.
+      Entry& e = remember && found[i] != nullptr ? *found[i] : runs_[u.run_id];
       if (u.kind == RunUpdate::Kind::kCreate) {
         order_.insert(u.run_id);
         e.record = u.run;
@@ -183,15 +213,18 @@ class MemoryStore final : public Store {
       }
       if (keep_finished_ > 0 && u.kind != RunUpdate::Kind::kStepsOnly && IsTerminal(e.record.status)) {
         finished_.push_back(u.run_id);
-        while (finished_.size() > keep_finished_) {
-          runs_.erase(finished_.front());
-          order_.erase(finished_.front());
-          finished_.pop_front();
-        }
       }
+    }
+    // Evicted last: the entries found above stay valid through the loop.
+    while (finished_.size() > keep_finished_ && keep_finished_ > 0) {
+      runs_.erase(finished_.front());
+      order_.erase(finished_.front());
+      finished_.pop_front();
     }
     return Status::Ok();
   }
+
+  static constexpr size_t kInlineUpdates = 8;
 
   std::mutex mu_;
   std::condition_variable work_cv_;

@@ -34,4 +34,14 @@ Status Store::CommitSync(Commit commit) {
   return future.get();
 }
 
+void Store::AppendStepAsync(const std::string& run_id, StepRecord&& step, std::function<void(Status)> done) {
+  Commit commit;
+  RunUpdate& u = commit.updates.emplace_back();
+  u.kind = RunUpdate::Kind::kStepsOnly;
+  u.run_id = run_id;
+  u.steps.push_back(std::move(step));
+  u.expect_status = RunStatus::kRunning;
+  CommitAsync(std::move(commit), std::move(done));
+}
+
 }  // namespace weft::store

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include "weft/core/json.h"
@@ -147,6 +148,30 @@ TEST_P(StoreTest, ExpectedStatusGuardsUpdates) {
   Status s = store_->CommitSync(std::move(c2));
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s;
   EXPECT_EQ(store_->GetSteps("01A")->size(), 1u);
+}
+
+// AppendStepAsync is a one-step commit that expects the run running.
+TEST_P(StoreTest, AppendStepAddsToRunningRunsOnly) {
+  ASSERT_TRUE(Create(NewRun("01A")).ok());
+  ASSERT_TRUE(Create(NewRun("01B", RunStatus::kSuspended)).ok());
+  auto append = [&](const std::string& run, StepRecord step) {
+    std::promise<Status> done;
+    store_->AppendStepAsync(run, std::move(step), [&done](Status s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  };
+  ASSERT_TRUE(append("01A", NewStep("0:a", StepStatus::kCompleted, *ParseJson(R"({"x":1})"))).ok());
+  ASSERT_TRUE(append("01A", NewStep("1:b", StepStatus::kFailed)).ok());
+  EXPECT_EQ(append("01B", NewStep("0:a", StepStatus::kCompleted)).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(append("missing", NewStep("0:a", StepStatus::kCompleted)).code(), StatusCode::kNotFound);
+  auto steps = store_->GetSteps("01A");
+  ASSERT_TRUE(steps.ok()) << steps.status();
+  ASSERT_EQ(steps->size(), 2u);
+  EXPECT_EQ((*steps)[0].path, "0:a");
+  EXPECT_EQ((*steps)[0].run_id, "01A");
+  EXPECT_EQ(ToJson((*steps)[0].output), R"({"x":1})");
+  EXPECT_GT((*steps)[1].seq, (*steps)[0].seq);
+  EXPECT_EQ((*steps)[1].status, StepStatus::kFailed);
+  EXPECT_EQ(store_->GetSteps("01B")->size(), 0u);
 }
 
 TEST_P(StoreTest, ACommitIsAllOrNothing) {

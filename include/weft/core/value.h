@@ -148,6 +148,9 @@ class Value {
   void set_array_flags(uint8_t flags);
   // Sets or replaces a member; a replaced member keeps its position.
   void set(std::string key, Value v);
+  // The member named `key`, appended as undefined when absent (the key is
+  // copied only then): for updating members in place.
+  Value& mutable_member(std::string_view key);
   bool erase(std::string_view key);
   void push_back(Value v) { mutable_array().push_back(std::move(v)); }
 

@@ -87,6 +87,7 @@ struct FlowNode {
 
   // kDo
   const TaskDef* task = nullptr;
+  std::string step_key;  // "<path>:<task>": the step's path where no loop or fallback encloses it
 
   // kParallel: each branch is one step (which may be a block).
   Strategy strategy = Strategy::kWaitAll;

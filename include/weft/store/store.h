@@ -137,6 +137,10 @@ class Store {
   virtual bool commits_inline() const { return false; }
   // Blocking form of CommitAsync.
   Status CommitSync(Commit commit);
+  // The most frequent commit: one step record of a running run. The same as
+  // CommitAsync with one kStepsOnly update expecting kRunning; a store may do
+  // it without building the Commit.
+  virtual void AppendStepAsync(const std::string& run_id, StepRecord&& step, std::function<void(Status)> done);
 
   virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
   // The run's step records in commit order.
