@@ -4,20 +4,20 @@
 // Everything that touches the multi handle runs on the client's one thread.
 #include <curl/curl.h>
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
-#include <boost/asio/prefer.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <ctime>
@@ -133,8 +133,8 @@ Status TransferError(const Transfer& t, CURLcode code) {
                                    ")");
     case CURLE_WRITE_ERROR:
       if (t.too_big) {
-        return Status(StatusCode::kOutOfRange, where + "response body larger than " +
-                                                   std::to_string(t.request.max_response_bytes) + " bytes");
+        return Status(StatusCode::kOutOfRange,
+                      where + "response body larger than " + std::to_string(t.request.max_response_bytes) + " bytes");
       }
       return InternalError(where + what);
     case CURLE_URL_MALFORMAT:
@@ -165,6 +165,9 @@ class CurlClient final : public Client {
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlClient::OnTimer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 256L);
+    // Beyond this many connections to one host, requests queue for a free
+    // one (a burst of runs must not open a thousand sockets to one API).
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
     thread_ = std::thread([this] { io_.run(); });
   }
 

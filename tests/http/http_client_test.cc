@@ -45,9 +45,8 @@ Request Get(const std::string& url) {
 
 TEST(HttpClient, ExchangesMethodHeadersAndBodies) {
   FakeHttpServer server([](const FakeRequest& r) {
-    FakeResponse out = FakeResponse::Json(R"({"method":")" + r.method + R"(","target":")" + r.target +
-                                          R"(","auth":")" + r.header("authorization") + R"(","body":")" + r.body +
-                                          R"("})");
+    FakeResponse out = FakeResponse::Json(R"({"method":")" + r.method + R"(","target":")" + r.target + R"(","auth":")" +
+                                          r.header("authorization") + R"(","body":")" + r.body + R"("})");
     out.headers.emplace_back("X-Trace", "abc");
     return out;
   });

@@ -78,7 +78,8 @@ struct FakeHttpServer::Impl {
       fr.method = std::string(req.method_string());
       fr.target = std::string(req.target());
       fr.body = req.body();
-      for (const auto& field : req) fr.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      for (const auto& field : req)
+        fr.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
       FakeResponse out = handler(fr);
       Sleep(out.delay_ms);
       ++requests;

@@ -1,0 +1,418 @@
+#include "weft/ai/actions.h"
+
+#include "weft/ai/structured.h"
+#include "weft/core/json.h"
+
+namespace weft::ai {
+namespace {
+
+namespace asio = boost::asio;
+using engine::ActionContext;
+using engine::ActionResult;
+
+enum class Kind { kClassify, kExtract, kSummarize, kGenerateText, kGenerateObject, kDecide };
+
+dsl::Schema MustSchema(const char* json) { return std::move(dsl::Schema::Compile(*ParseJson(json))).value(); }
+
+std::string Text(const Value& v) {
+  if (v.is_string()) return v.as_string();
+  if (v.is_undefined()) return "";
+  return ToJson(v);
+}
+
+// A setting, or the input of the same name.
+Value Either(const ActionContext& ctx, std::string_view name) {
+  Value v = ctx.inputs.get(name);
+  return v.is_defined() ? v : ctx.settings.get(name);
+}
+
+// Names (and descriptions) of labels or options: an array of strings or an
+// object name -> description.
+Result<std::vector<std::pair<std::string, std::string>>> Choices(const Value& v, std::string_view what) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (v.is_array()) {
+    for (const Value& item : v.as_array()) {
+      if (!item.is_string() || item.as_string().empty()) {
+        return InvalidArgumentError(std::string(what) + " must be non-empty strings");
+      }
+      out.emplace_back(item.as_string(), "");
+    }
+  } else if (v.is_object()) {
+    for (const auto& m : v.members()) out.emplace_back(m.key, Text(m.value));
+  } else {
+    return InvalidArgumentError("the step needs " + std::string(what) +
+                                " (a list of names, or a mapping name -> description)");
+  }
+  if (out.size() < 2) return InvalidArgumentError(std::string(what) + " needs at least two entries");
+  return out;
+}
+
+Value EnumOf(const std::vector<std::pair<std::string, std::string>>& choices) {
+  Value e = Value::MakeArray();
+  for (const auto& [name, _] : choices) e.push_back(name);
+  return e;
+}
+
+Value ConfidenceSchema() { return *ParseJson(R"({"type":"number","minimum":0,"maximum":1})"); }
+
+// The part of the prompt every kind shares: instruction, the author's
+// prompt, the explicit context, few-shot examples, then the text.
+std::string UserPrompt(const ActionContext& ctx, const std::string& instruction, std::string_view text_label) {
+  std::string p = instruction;
+  if (Value extra = ctx.settings.get("prompt"); extra.is_defined()) p += "\n\n" + Text(extra);
+  if (Value context = ctx.settings.get("context"); context.is_object() && context.size() > 0) {
+    p += "\n\nContext:";
+    for (const auto& m : context.members()) p += "\n" + m.key + ": " + Text(m.value);
+  } else if (context.is_defined() && !context.is_object()) {
+    p += "\n\nContext:\n" + Text(context);
+  }
+  if (Value examples = ctx.settings.get("examples"); examples.is_array() && examples.size() > 0) {
+    p += "\n\nExamples:";
+    for (const Value& e : examples.as_array()) {
+      Value in = e.get("text").is_defined() ? e.get("text") : e.get("input");
+      Value out = e.get("output").is_defined() ? e.get("output") : e.get("label");
+      p += "\nText: " + Text(in) + "\nAnswer: " + Text(out);
+    }
+  }
+  if (Value text = ctx.inputs.get("text"); text.is_defined()) p += "\n\n" + std::string(text_label) + ":\n" + Text(text);
+  return p;
+}
+
+// An object schema with `confidence` (a number in [0,1]) added to it.
+Value WithConfidence(const Value& schema) {
+  Value s = Value::MakeObject();
+  for (const auto& m : schema.members()) s.set(m.key, m.value);
+  Value props = Value::MakeObject();
+  if (Value p = schema.get("properties"); p.is_object()) {
+    for (const auto& m : p.members()) props.set(m.key, m.value);
+  }
+  if (!props.find("confidence")) props.set("confidence", ConfidenceSchema());
+  s.set("properties", props);
+  Value required = Value::MakeArray();
+  bool has = false;
+  if (Value r = schema.get("required"); r.is_array()) {
+    for (const Value& name : r.as_array()) {
+      required.push_back(name);
+      has = has || name == Value("confidence");
+    }
+  }
+  if (!has) required.push_back("confidence");
+  s.set("required", required);
+  if (!s.find("type")) s.set("type", "object");
+  return s;
+}
+
+// The extraction schema: every field may be null (not found), none required.
+Value Nullable(const Value& schema) {
+  Value s = Value::MakeObject();
+  s.set("type", "object");
+  Value props = Value::MakeObject();
+  for (const auto& m : schema.get("properties").members()) {
+    Value either = Value::MakeObject();
+    Value options = Value::MakeArray();
+    options.push_back(m.value);
+    options.push_back(*ParseJson(R"({"type":"null"})"));
+    either.set("anyOf", options);
+    props.set(m.key, either);
+  }
+  s.set("properties", props);
+  return s;
+}
+
+// What a kind sends and expects.
+struct Plan {
+  std::string system;
+  std::string user;
+  Value schema;  // undefined: plain text answer
+};
+
+Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
+  Plan plan;
+  const Value system = ctx.settings.get("system");
+  switch (kind) {
+    case Kind::kClassify: {
+      plan.system = "You classify text for a business workflow. Answer with JSON only.";
+      Value output = ctx.settings.get("output_schema");
+      if (output.is_object()) {
+        plan.schema = WithConfidence(output);
+        plan.user = UserPrompt(ctx,
+                               "Classify the text. Fill every field of the JSON schema; give your confidence "
+                               "(0 to 1) that the classification is right.",
+                               "Text");
+        break;
+      }
+      WEFT_ASSIGN_OR_RETURN(auto labels, Choices(Either(ctx, "labels"), "labels"));
+      std::string list;
+      for (const auto& [name, description] : labels) list += "\n- " + name + (description.empty() ? "" : ": " + description);
+      plan.schema = Value::MakeObject();
+      plan.schema.set("type", "object");
+      Value props = Value::MakeObject();
+      Value label = Value::MakeObject();
+      label.set("enum", EnumOf(labels));
+      props.set("label", label);
+      props.set("confidence", ConfidenceSchema());
+      props.set("rationale", *ParseJson(R"({"type":"string"})"));
+      plan.schema.set("properties", props);
+      plan.schema.set("required", *ParseJson(R"(["label","confidence"])"));
+      plan.user = UserPrompt(ctx,
+                             "Classify the text into exactly one of these labels:" + list +
+                                 "\nAnswer {\"label\": ..., \"confidence\": 0..1, \"rationale\": one sentence}.",
+                             "Text");
+      break;
+    }
+    case Kind::kExtract: {
+      plan.system = "You extract structured data from text. Answer with JSON only; use null for what the text does "
+                    "not say. Never invent values.";
+      Value output = ctx.settings.get("output_schema");
+      if (!output.is_object() || !output.get("properties").is_object()) {
+        return InvalidArgumentError("extract needs settings.output_schema with the fields to extract (properties)");
+      }
+      plan.schema = Nullable(output);
+      plan.user = UserPrompt(ctx, "Extract these fields from the text.", "Text");
+      break;
+    }
+    case Kind::kSummarize: {
+      plan.system = "You summarize text faithfully and briefly.";
+      std::string instruction = "Summarize the text";
+      if (Value words = ctx.settings.get("max_words"); words.is_number()) {
+        instruction += " in at most " + std::to_string(static_cast<int64_t>(words.as_number())) + " words";
+      }
+      plan.user = UserPrompt(ctx, instruction + ". Answer with the summary only.", "Text");
+      break;
+    }
+    case Kind::kGenerateText: {
+      plan.system = "You write replies for a business workflow.";
+      Value prompt = ctx.inputs.get("prompt");
+      plan.user = UserPrompt(ctx, prompt.is_defined() ? Text(prompt) : "Write the reply.", "Message");
+      break;
+    }
+    case Kind::kGenerateObject: {
+      plan.system = "You turn natural language into JSON. Answer with JSON only.";
+      Value output = ctx.settings.get("output_schema");
+      if (!output.is_object()) return InvalidArgumentError("generate_object needs settings.output_schema");
+      plan.schema = output;
+      Value prompt = ctx.inputs.get("prompt");
+      plan.user = UserPrompt(ctx, prompt.is_defined() ? Text(prompt) : "Produce the JSON value the text describes.",
+                             "Text");
+      break;
+    }
+    case Kind::kDecide: {
+      plan.system = "You make one decision for a business workflow. Answer with JSON only.";
+      WEFT_ASSIGN_OR_RETURN(auto options, Choices(Either(ctx, "options"), "options"));
+      std::string list;
+      for (const auto& [name, description] : options) {
+        list += "\n- " + name + (description.empty() ? "" : ": " + description);
+      }
+      plan.schema = Value::MakeObject();
+      plan.schema.set("type", "object");
+      Value props = Value::MakeObject();
+      Value choice = Value::MakeObject();
+      choice.set("enum", EnumOf(options));
+      props.set("choice", choice);
+      props.set("confidence", ConfidenceSchema());
+      props.set("reason", *ParseJson(R"({"type":"string"})"));
+      plan.schema.set("properties", props);
+      plan.schema.set("required", *ParseJson(R"(["choice","confidence","reason"])"));
+      Value question = Either(ctx, "question");
+      plan.user = UserPrompt(ctx,
+                             (question.is_defined() ? Text(question) + "\n\n" : std::string()) +
+                                 "Choose exactly one of these options:" + list +
+                                 "\nAnswer {\"choice\": ..., \"confidence\": 0..1, \"reason\": one sentence}.",
+                             "Text");
+      break;
+    }
+  }
+  if (system.is_defined()) plan.system = Text(system);
+  return plan;
+}
+
+// The step's result from the validated answer.
+Value Finish(Kind kind, const ActionContext& ctx, const Value& answer, const std::string& text) {
+  switch (kind) {
+    case Kind::kExtract: {
+      Value out = Value::MakeObject();
+      Value missing = Value::MakeArray();
+      for (const auto& m : answer.members()) {
+        if (!m.value.is_null()) out.set(m.key, m.value);
+      }
+      if (Value required = ctx.settings.get("output_schema").get("required"); required.is_array()) {
+        for (const Value& name : required.as_array()) {
+          if (name.is_string() && !out.find(name.as_string())) missing.push_back(name);
+        }
+      }
+      out.set("missing_fields", missing);
+      return out;
+    }
+    case Kind::kSummarize: {
+      Value out = Value::MakeObject();
+      out.set("summary", text);
+      return out;
+    }
+    case Kind::kGenerateText: {
+      Value out = Value::MakeObject();
+      out.set("text", text);
+      return out;
+    }
+    default: return answer;
+  }
+}
+
+std::string_view KindName(Kind k) {
+  switch (k) {
+    case Kind::kClassify: return "classify";
+    case Kind::kExtract: return "extract";
+    case Kind::kSummarize: return "summarize";
+    case Kind::kGenerateText: return "generate_text";
+    case Kind::kGenerateObject: return "generate_object";
+    case Kind::kDecide: return "decide";
+  }
+  return "";
+}
+
+class AiStep final : public engine::Action {
+ public:
+  AiStep(Kind kind, std::shared_ptr<const Models> models, const char* description, const char* inputs,
+         const char* output)
+      : kind_(kind), models_(std::move(models)) {
+    spec_.name = std::string(KindName(kind));
+    spec_.description = description;
+    spec_.immediate = false;  // it waits on the model
+    spec_.input_schema = MustSchema(inputs);
+    if (output != nullptr) spec_.output_schema = MustSchema(output);
+  }
+  const dsl::ActionSpec& spec() const override { return spec_; }
+
+  asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    Value detail = Value::MakeObject();
+    ActionResult result = co_await Run(ctx, detail);
+    ctx.detail = detail;
+    co_return result;
+  }
+
+ private:
+  asio::awaitable<ActionResult> Run(ActionContext& ctx, Value& detail) const {
+    Value alias_value = ctx.settings.get("model");
+    std::string alias = alias_value.is_string() ? alias_value.as_string() : "default";
+    Result<Models::Route> route = models_->Resolve(alias);
+    if (!route.ok() && !alias_value.is_defined()) route = models_->Resolve("local");
+    if (!route.ok()) co_return ActionResult::Error(route.status());
+    const ModelConfig& config = *route->config;
+    detail.set("alias", config.alias);
+    detail.set("provider", config.provider);
+    if (!config.model.empty()) detail.set("model", config.model);
+
+    Result<Plan> plan = MakePlan(kind_, ctx);
+    if (!plan.ok()) co_return ActionResult::Error(plan.status());
+    if (route->provider == nullptr) {
+      co_return ActionResult::Error(UnimplementedError(std::string(KindName(kind_)) + " has no local model yet: set "
+                                                       "settings.model to a configured provider alias"));
+    }
+
+    ModelRequest request;
+    request.model = config.model;
+    request.messages.push_back({"system", plan->system});
+    request.messages.push_back({"user", plan->user});
+    if (Value t = ctx.settings.get("temperature"); t.is_number()) request.temperature = t.as_number();
+    if (Value m = ctx.settings.get("max_tokens"); m.is_number()) request.max_tokens = static_cast<int>(m.as_number());
+    request.json_mode = config.json_mode;
+    request.timeout_ms = config.timeout_ms;
+    request.schema_name = std::string(KindName(kind_));
+    Value prompt = Value::MakeArray();
+    for (const Message& m : request.messages) {
+      Value msg = Value::MakeObject(2);
+      msg.set("role", m.role);
+      msg.set("content", m.content);
+      prompt.push_back(msg);
+    }
+    detail.set("prompt", prompt);
+
+    Value answer;
+    std::string text;
+    Usage usage;
+    int64_t latency = 0;
+    if (plan->schema.is_defined()) {
+      Result<dsl::Schema> schema = dsl::Schema::Compile(plan->schema);
+      if (!schema.ok()) co_return ActionResult::Error(schema.status().WithContext("the step's output_schema"));
+      StructuredOutcome o = co_await CompleteStructured(*route->provider, std::move(request), *schema, 1);
+      detail.set("attempts", o.attempts);
+      detail.set("repairs", static_cast<int64_t>(o.attempts.size()) - 1);
+      usage = o.usage;
+      latency = o.latency_ms;
+      Record(detail, config, usage, latency);
+      if (!o.status.ok()) co_return ActionResult::Error(o.status);
+      answer = o.value;
+    } else {
+      Result<ModelResponse> r = co_await route->provider->Complete(request);
+      if (!r.ok()) {
+        detail.set("error", r.status().ToString());
+        co_return ActionResult::Error(r.status());
+      }
+      text = r->text;
+      usage = r->usage;
+      latency = r->latency_ms;
+      Value attempt = Value::MakeObject();
+      attempt.set("raw", text);
+      Value attempts = Value::MakeArray();
+      attempts.push_back(attempt);
+      detail.set("attempts", attempts);
+      Record(detail, config, usage, latency);
+      size_t b = text.find_first_not_of(" \t\r\n");
+      size_t e = text.find_last_not_of(" \t\r\n");
+      text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
+      if (text.empty()) co_return ActionResult::Error(InvalidArgumentError("the model's answer is empty"));
+    }
+    Value out = Finish(kind_, ctx, answer, text);
+    detail.set("output", out);
+    co_return ActionResult::Ok(out);
+  }
+
+  static void Record(Value& detail, const ModelConfig& config, const Usage& usage, int64_t latency) {
+    Value tokens = Value::MakeObject();
+    tokens.set("input", usage.input_tokens);
+    tokens.set("output", usage.output_tokens);
+    if (usage.estimated) tokens.set("estimated", true);
+    detail.set("tokens", tokens);
+    detail.set("cost", config.Cost(usage));
+    detail.set("latency_ms", latency);
+  }
+
+  Kind kind_;
+  std::shared_ptr<const Models> models_;
+  dsl::ActionSpec spec_;
+};
+
+}  // namespace
+
+Status RegisterAiActions(engine::ActionRegistry& registry, std::shared_ptr<const Models> models) {
+  const char* text_input = R"({"type":"object","required":["text"],"properties":{"text":{"type":"string"}}})";
+  const char* text_or_prompt = R"({"type":"object","properties":{"text":{"type":"string"},"prompt":{"type":"string"}}})";
+  struct Def {
+    Kind kind;
+    const char* description;
+    const char* inputs;
+    const char* output;
+  };
+  const Def defs[] = {
+      {Kind::kClassify, "Classifies text into labels (or fills a schema) with a confidence in [0,1]",
+       R"({"type":"object","required":["text"],"properties":{"text":{"type":"string"},
+           "labels":{"type":["array","object"]}}})",
+       R"({"type":"object","required":["confidence"],"properties":{"confidence":{"type":"number","minimum":0,"maximum":1}}})"},
+      {Kind::kExtract, "Extracts the fields of a schema from text, and lists the required ones it could not find",
+       text_input, R"({"type":"object","required":["missing_fields"]})"},
+      {Kind::kSummarize, "Summarizes text", text_input,
+       R"({"type":"object","required":["summary"],"properties":{"summary":{"type":"string"}}})"},
+      {Kind::kGenerateText, "Writes text (a reply, an answer)", text_or_prompt,
+       R"({"type":"object","required":["text"],"properties":{"text":{"type":"string"}}})"},
+      {Kind::kGenerateObject, "Turns natural language into JSON matching a schema", text_or_prompt, nullptr},
+      {Kind::kDecide, "Picks one of named options, with a confidence in [0,1] and a reason",
+       R"({"type":"object","properties":{"question":{"type":"string"},"text":{"type":"string"},
+           "options":{"type":["array","object"]}}})",
+       R"({"type":"object","required":["choice","confidence"],"properties":{"confidence":{"type":"number","minimum":0,"maximum":1}}})"},
+  };
+  for (const Def& d : defs) {
+    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<AiStep>(d.kind, models, d.description, d.inputs, d.output)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace weft::ai

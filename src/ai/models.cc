@@ -1,0 +1,125 @@
+#include "weft/ai/models.h"
+
+#include <cstdlib>
+
+namespace weft::ai {
+
+Env ProcessEnv() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    return std::string(v);
+  };
+}
+
+namespace {
+
+constexpr std::string_view kKeys[] = {"provider", "model",      "base_url",   "api_key_env",
+                                      "price",    "json_mode",  "timeout_ms", "max_retries"};
+
+Status Bad(std::string_view alias, std::string_view message) {
+  return InvalidArgumentError("models." + std::string(alias) + ": " + std::string(message));
+}
+
+Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& env) {
+  if (!v.is_object()) return Bad(alias, "expected a mapping with provider and model");
+  for (const auto& m : v.members()) {
+    bool known = false;
+    for (std::string_view k : kKeys) known = known || m.key == k;
+    if (!known) return Bad(alias, "unknown key '" + m.key + "'");
+  }
+  ModelConfig c;
+  c.alias = std::string(alias);
+  Value provider = v.get("provider");
+  if (!provider.is_string()) return Bad(alias, "'provider' must be one of openai, anthropic, local");
+  c.provider = provider.as_string();
+  if (c.provider != "openai" && c.provider != "anthropic" && c.provider != "local") {
+    return Bad(alias, "unknown provider '" + c.provider + "' (use openai, anthropic or local)");
+  }
+  if (Value m = v.get("model"); m.is_string()) {
+    c.model = m.as_string();
+  } else if (c.provider != "local") {
+    return Bad(alias, "'model' (the provider's model id) is required");
+  }
+  const std::string prefix = c.provider == "anthropic" ? "ANTHROPIC" : "OPENAI";
+  const std::string fallback_url = c.provider == "anthropic" ? "https://api.anthropic.com/v1" : "https://api.openai.com/v1";
+  if (Value u = v.get("base_url"); u.is_string()) {
+    c.base_url = u.as_string();
+  } else {
+    c.base_url = env(prefix + "_BASE_URL").value_or(fallback_url);
+  }
+  std::string key_env = prefix + "_API_KEY";
+  if (Value k = v.get("api_key_env"); k.is_string()) key_env = k.as_string();
+  c.api_key = env(key_env).value_or("");
+  if (Value p = v.get("price"); p.is_defined()) {
+    if (!p.is_object()) return Bad(alias, "'price' must be {input_per_1k, output_per_1k}");
+    if (Value n = p.get("input_per_1k"); n.is_number()) c.input_per_1k = n.as_number();
+    if (Value n = p.get("output_per_1k"); n.is_number()) c.output_per_1k = n.as_number();
+    if (c.input_per_1k < 0 || c.output_per_1k < 0) return Bad(alias, "prices cannot be negative");
+  }
+  if (Value j = v.get("json_mode"); j.is_defined()) {
+    if (j == Value("schema")) {
+      c.json_mode = JsonMode::kSchema;
+    } else if (j == Value("object")) {
+      c.json_mode = JsonMode::kObject;
+    } else if (j == Value("none")) {
+      c.json_mode = JsonMode::kNone;
+    } else {
+      return Bad(alias, "'json_mode' must be schema, object or none");
+    }
+  }
+  if (Value t = v.get("timeout_ms"); t.is_number() && t.as_number() > 0) {
+    c.timeout_ms = static_cast<int64_t>(t.as_number());
+  }
+  if (Value r = v.get("max_retries"); r.is_number() && r.as_number() >= 0) {
+    c.max_retries = static_cast<int>(r.as_number());
+  }
+  return c;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Models>> Models::FromConfig(const Value& models, http::Client* http, const Env& env,
+                                                   const Clock* clock) {
+  auto out = std::make_shared<Models>();
+  if (models.is_defined() && !models.is_object()) return InvalidArgumentError("models: expected a mapping of aliases");
+  if (models.is_object()) {
+    for (const auto& m : models.members()) {
+      WEFT_ASSIGN_OR_RETURN(ModelConfig c, ReadOne(m.key, m.value, env));
+      out->configs_[m.key] = std::move(c);
+    }
+  }
+  if (out->configs_.count("local") == 0) {
+    ModelConfig local;
+    local.alias = "local";
+    local.provider = "local";
+    out->configs_["local"] = local;
+  }
+  for (const auto& [alias, c] : out->configs_) {
+    if (c.provider == "local") continue;
+    if (http == nullptr) return InvalidArgumentError("models." + alias + ": no HTTP client to reach the provider");
+    ProviderOptions po;
+    po.base_url = c.base_url;
+    po.api_key = c.api_key;
+    po.http = http;
+    po.clock = clock;
+    po.max_retries = c.max_retries;
+    out->providers_[alias] = c.provider == "anthropic" ? NewAnthropicProvider(po) : NewOpenAiProvider(po);
+  }
+  return out;
+}
+
+Result<Models::Route> Models::Resolve(std::string_view alias) const {
+  auto it = configs_.find(alias);
+  if (it == configs_.end()) {
+    std::string known;
+    for (const auto& [a, c] : configs_) known += (known.empty() ? "" : ", ") + a;
+    return NotFoundError("model '" + std::string(alias) + "' is not configured (configured: " + known + ")");
+  }
+  Route r;
+  r.config = &it->second;
+  if (auto p = providers_.find(alias); p != providers_.end()) r.provider = p->second.get();
+  return r;
+}
+
+}  // namespace weft::ai
