@@ -74,7 +74,8 @@ std::string UserPrompt(const ActionContext& ctx, const std::string& instruction,
       p += "\nText: " + Text(in) + "\nAnswer: " + Text(out);
     }
   }
-  if (Value text = ctx.inputs.get("text"); text.is_defined()) p += "\n\n" + std::string(text_label) + ":\n" + Text(text);
+  if (Value text = ctx.inputs.get("text"); text.is_defined())
+    p += "\n\n" + std::string(text_label) + ":\n" + Text(text);
   return p;
 }
 
@@ -143,7 +144,8 @@ Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
       }
       WEFT_ASSIGN_OR_RETURN(auto labels, Choices(Either(ctx, "labels"), "labels"));
       std::string list;
-      for (const auto& [name, description] : labels) list += "\n- " + name + (description.empty() ? "" : ": " + description);
+      for (const auto& [name, description] : labels)
+        list += "\n- " + name + (description.empty() ? "" : ": " + description);
       plan.schema = Value::MakeObject();
       plan.schema.set("type", "object");
       Value props = Value::MakeObject();
@@ -161,8 +163,9 @@ Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
       break;
     }
     case Kind::kExtract: {
-      plan.system = "You extract structured data from text. Answer with JSON only; use null for what the text does "
-                    "not say. Never invent values.";
+      plan.system =
+          "You extract structured data from text. Answer with JSON only; use null for what the text does "
+          "not say. Never invent values.";
       Value output = ctx.settings.get("output_schema");
       if (!output.is_object() || !output.get("properties").is_object()) {
         return InvalidArgumentError("extract needs settings.output_schema with the fields to extract (properties)");
@@ -192,8 +195,8 @@ Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
       if (!output.is_object()) return InvalidArgumentError("generate_object needs settings.output_schema");
       plan.schema = output;
       Value prompt = ctx.inputs.get("prompt");
-      plan.user = UserPrompt(ctx, prompt.is_defined() ? Text(prompt) : "Produce the JSON value the text describes.",
-                             "Text");
+      plan.user =
+          UserPrompt(ctx, prompt.is_defined() ? Text(prompt) : "Produce the JSON value the text describes.", "Text");
       break;
     }
     case Kind::kDecide: {
@@ -304,7 +307,8 @@ class AiStep final : public engine::Action {
     Result<Plan> plan = MakePlan(kind_, ctx);
     if (!plan.ok()) co_return ActionResult::Error(plan.status());
     if (route->provider == nullptr) {
-      co_return ActionResult::Error(UnimplementedError(std::string(KindName(kind_)) + " has no local model yet: set "
+      co_return ActionResult::Error(UnimplementedError(std::string(KindName(kind_)) +
+                                                       " has no local model yet: set "
                                                        "settings.model to a configured provider alias"));
     }
 
@@ -385,7 +389,8 @@ class AiStep final : public engine::Action {
 
 Status RegisterAiActions(engine::ActionRegistry& registry, std::shared_ptr<const Models> models) {
   const char* text_input = R"({"type":"object","required":["text"],"properties":{"text":{"type":"string"}}})";
-  const char* text_or_prompt = R"({"type":"object","properties":{"text":{"type":"string"},"prompt":{"type":"string"}}})";
+  const char* text_or_prompt =
+      R"({"type":"object","properties":{"text":{"type":"string"},"prompt":{"type":"string"}}})";
   struct Def {
     Kind kind;
     const char* description;
@@ -410,7 +415,8 @@ Status RegisterAiActions(engine::ActionRegistry& registry, std::shared_ptr<const
        R"({"type":"object","required":["choice","confidence"],"properties":{"confidence":{"type":"number","minimum":0,"maximum":1}}})"},
   };
   for (const Def& d : defs) {
-    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<AiStep>(d.kind, models, d.description, d.inputs, d.output)));
+    WEFT_RETURN_IF_ERROR(
+        registry.Register(std::make_unique<AiStep>(d.kind, models, d.description, d.inputs, d.output)));
   }
   return Status::Ok();
 }

@@ -93,9 +93,8 @@ class AnthropicProvider final : public Provider {
     }
     std::vector<http::Header> headers{{"anthropic-version", "2023-06-01"}};
     if (!options_.api_key.empty()) headers.push_back({"x-api-key", options_.api_key});
-    Result<http::Response> r = co_await internal::PostJson(options_, options_.base_url + "/messages",
-                                                           std::move(headers), ToJson(body), request, on_body,
-                                                           out.exchanges);
+    Result<http::Response> r = co_await internal::PostJson(
+        options_, options_.base_url + "/messages", std::move(headers), ToJson(body), request, on_body, out.exchanges);
     if (!r.ok()) co_return r.status();
     if (!streaming) {
       Result<Value> doc = ParseJson(r->body);
@@ -119,8 +118,8 @@ class AnthropicProvider final : public Provider {
       for (const Message& m : request.messages) out.usage.input_tokens += EstimateTokens(m.content);
       out.usage.output_tokens = EstimateTokens(out.text);
     }
-    out.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
-                         .count();
+    out.latency_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     co_return out;
   }
 

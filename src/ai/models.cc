@@ -14,8 +14,8 @@ Env ProcessEnv() {
 
 namespace {
 
-constexpr std::string_view kKeys[] = {"provider", "model",      "base_url",   "api_key_env",
-                                      "price",    "json_mode",  "timeout_ms", "max_retries"};
+constexpr std::string_view kKeys[] = {"provider", "model",     "base_url",   "api_key_env",
+                                      "price",    "json_mode", "timeout_ms", "max_retries"};
 
 Status Bad(std::string_view alias, std::string_view message) {
   return InvalidArgumentError("models." + std::string(alias) + ": " + std::string(message));
@@ -42,7 +42,8 @@ Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& e
     return Bad(alias, "'model' (the provider's model id) is required");
   }
   const std::string prefix = c.provider == "anthropic" ? "ANTHROPIC" : "OPENAI";
-  const std::string fallback_url = c.provider == "anthropic" ? "https://api.anthropic.com/v1" : "https://api.openai.com/v1";
+  const std::string fallback_url =
+      c.provider == "anthropic" ? "https://api.anthropic.com/v1" : "https://api.openai.com/v1";
   if (Value u = v.get("base_url"); u.is_string()) {
     c.base_url = u.as_string();
   } else {

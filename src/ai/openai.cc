@@ -75,9 +75,9 @@ class OpenAiProvider final : public Provider {
     }
     std::vector<http::Header> headers;
     if (!options_.api_key.empty()) headers.push_back({"Authorization", "Bearer " + options_.api_key});
-    Result<http::Response> r = co_await internal::PostJson(options_, options_.base_url + "/chat/completions",
-                                                           std::move(headers), ToJson(body), request, on_body,
-                                                           out.exchanges);
+    Result<http::Response> r =
+        co_await internal::PostJson(options_, options_.base_url + "/chat/completions", std::move(headers), ToJson(body),
+                                    request, on_body, out.exchanges);
     if (!r.ok()) co_return r.status();
     if (!streaming) {
       Result<Value> doc = ParseJson(r->body);
@@ -98,8 +98,8 @@ class OpenAiProvider final : public Provider {
       for (const Message& m : request.messages) out.usage.input_tokens += EstimateTokens(m.content);
       out.usage.output_tokens = EstimateTokens(out.text);
     }
-    out.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
-                         .count();
+    out.latency_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     co_return out;
   }
 

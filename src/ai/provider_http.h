@@ -19,8 +19,7 @@ namespace weft::ai::internal {
 boost::asio::awaitable<Result<http::Response>> PostJson(const ProviderOptions& options, std::string url,
                                                         std::vector<http::Header> headers, std::string body,
                                                         const ModelRequest& request,
-                                                        std::function<void(std::string_view)> on_body,
-                                                        int& exchanges);
+                                                        std::function<void(std::string_view)> on_body, int& exchanges);
 
 // Splits a server-sent event stream into the `data:` payloads of its events.
 class SseReader {

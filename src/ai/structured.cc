@@ -107,7 +107,8 @@ asio::awaitable<StructuredOutcome> CompleteStructured(Provider& provider, ModelR
     out.latency_ms += r->latency_ms;
     Result<Value> parsed = ExtractJson(r->text);
     Status valid = parsed.ok() ? schema.Validate(*parsed, "answer") : parsed.status();
-    out.attempts.push_back(AttemptRecord(&*r, r->text, parsed.ok() ? *parsed : Value(), valid.ok() ? "" : valid.message()));
+    out.attempts.push_back(
+        AttemptRecord(&*r, r->text, parsed.ok() ? *parsed : Value(), valid.ok() ? "" : valid.message()));
     if (valid.ok()) {
       out.value = *parsed;
       co_return out;

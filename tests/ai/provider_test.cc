@@ -96,9 +96,8 @@ TEST_F(ProviderTest, JsonModeAndEstimatedUsage) {
 }
 
 TEST_F(ProviderTest, RetriesRateLimitsAfterRetryAfter) {
-  FakeProvider fake([](const ProviderCall& c) {
-    return c.index == 0 ? ProviderReply::Status(429, "1") : ProviderReply::Text("ok");
-  });
+  FakeProvider fake(
+      [](const ProviderCall& c) { return c.index == 0 ? ProviderReply::Status(429, "1") : ProviderReply::Text("ok"); });
   auto p = Make(fake, "openai");
   auto start = std::chrono::steady_clock::now();
   auto r = RunSync(p->Complete(Ask("x")));
@@ -234,8 +233,7 @@ TEST(ExtractJson, FindsTheValueInTheAnswer) {
 }
 
 TEST_F(ProviderTest, StructuredOutputRepairsOnceThenGivesUp) {
-  const dsl::Schema schema =
-      *dsl::Schema::Compile(*ParseJson(R"({"type":"object","required":["label"],
+  const dsl::Schema schema = *dsl::Schema::Compile(*ParseJson(R"({"type":"object","required":["label"],
           "properties":{"label":{"enum":["billing","bug"]}}})"));
   FakeProvider fake([](const ProviderCall& c) {
     return c.index == 0 ? ProviderReply::Text("not json at all") : ProviderReply::Text(R"({"label":"bug"})");

@@ -170,8 +170,7 @@ FakeResponse FakeProvider::Answer(const FakeRequest& req) {
     calls_.push_back(call);
     script = script_;
   }
-  if (req.method != "POST" ||
-      (!req.target.ends_with("/chat/completions") && !req.target.ends_with("/messages"))) {
+  if (req.method != "POST" || (!req.target.ends_with("/chat/completions") && !req.target.ends_with("/messages"))) {
     return FakeResponse::Json(R"({"error":{"message":"no such endpoint"}})", 404);
   }
   ProviderReply r = script(call);

@@ -16,8 +16,8 @@
 namespace weft::testing {
 
 struct ProviderCall {
-  std::string api;  // "openai" or "anthropic"
-  Value body;       // the request document
+  std::string api;            // "openai" or "anthropic"
+  Value body;                 // the request document
   std::string authorization;  // Authorization or x-api-key header
   int index = 0;              // 0-based, over all calls
   // The text of the last user message.
@@ -30,7 +30,7 @@ struct ProviderReply {
   std::string error_message = "scripted failure";
   std::string retry_after;  // Retry-After header when not empty
   int delay_ms = 0;
-  bool drop = false;  // close the connection without answering
+  bool drop = false;       // close the connection without answering
   bool malformed = false;  // a 200 whose body is not JSON
   int input_tokens = 12;
   int output_tokens = 7;

@@ -60,8 +60,8 @@ struct ModelResponse {
   std::string text;  // for structured output: the JSON text
   Usage usage;
   std::string finish_reason;
-  std::string model;     // as the provider reports it
-  int exchanges = 0;     // HTTP exchanges, retries included
+  std::string model;  // as the provider reports it
+  int exchanges = 0;  // HTTP exchanges, retries included
   int64_t latency_ms = 0;
 };
 

@@ -16,10 +16,10 @@ namespace weft::ai {
 Result<Value> ExtractJson(std::string_view text);
 
 struct StructuredOutcome {
-  Status status;      // OK, or why no valid value came out
-  Value value;        // the validated value when OK
-  Value attempts;     // array: one {messages?, raw, parsed, error, tokens, latency_ms} per model call
-  Usage usage;        // summed over the attempts
+  Status status;   // OK, or why no valid value came out
+  Value value;     // the validated value when OK
+  Value attempts;  // array: one {messages?, raw, parsed, error, tokens, latency_ms} per model call
+  Usage usage;     // summed over the attempts
   int64_t latency_ms = 0;
 };
 

@@ -1,0 +1,259 @@
+// AI steps inside real workflow runs: the engine, a memory store, the curl
+// client and the fake provider on loopback.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "fake_provider.h"
+#include "weft/actions/builtin.h"
+#include "weft/ai/actions.h"
+#include "weft/core/json.h"
+#include "weft/dsl/loader.h"
+#include "weft/engine/engine.h"
+#include "weft/store/memory_store.h"
+
+namespace weft::ai {
+namespace {
+
+using testing::FakeProvider;
+using testing::ProviderCall;
+using testing::ProviderReply;
+
+constexpr const char* kTriage = R"(
+workflow: { name: triage }
+inputs:
+  schema:
+    message: { type: string }
+defs:
+  classify_issue:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.message" }
+    settings:
+      model: fast
+      temperature: 0
+      context: { plan: "=$input.plan" }
+      output_schema:
+        type: object
+        required: [issue_type, urgency]
+        properties:
+          issue_type: { enum: [billing, account_access, bug, other] }
+          urgency: { enum: [low, medium, high] }
+      on_error: { fallback: { issue_type: unknown, urgency: high, confidence: 0 } }
+  route:
+    kind: task
+    action: set
+    inputs: { issue_type: "=issue_type", urgency: "=urgency", confidence: "=confidence" }
+flow:
+  - do: classify_issue
+  - do: route
+outputs:
+  issue_type: "=issue_type"
+)";
+
+class AiStepsTest : public ::testing::Test {
+ protected:
+  void Start(FakeProvider& fake, const std::string& models_yaml_json = "") {
+    http_ = http::NewCurlClient();
+    Value models = *ParseJson(models_yaml_json.empty() ? R"({"fast":{"provider":"openai","model":"small-1",
+        "price":{"input_per_1k":0.5,"output_per_1k":1.5}}})"
+                                                        : models_yaml_json);
+    Env env = [&fake](std::string_view name) -> std::optional<std::string> {
+      if (name == "OPENAI_BASE_URL") return fake.base_url();
+      if (name == "OPENAI_API_KEY") return "sk-env";
+      return std::nullopt;
+    };
+    auto m = Models::FromConfig(models, http_.get(), env);
+    ASSERT_TRUE(m.ok()) << m.status();
+    ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
+    ASSERT_TRUE(RegisterAiActions(registry_, *m).ok());
+    store_ = store::NewMemoryStore();
+    engine::EngineOptions o;
+    o.store = store_.get();
+    o.actions = &registry_;
+    o.threads = 2;
+    engine_ = std::move(engine::Engine::Create(std::move(o))).value();
+  }
+  int64_t Deploy(const std::string& yaml) {
+    auto wf = dsl::LoadWorkflow(yaml, "triage.yaml", registry_);
+    EXPECT_TRUE(wf.ok()) << wf.status();
+    return *engine_->Deploy(*wf);
+  }
+  store::RunRecord RunOne(int64_t version, const std::string& message) {
+    Value input = Value::MakeObject();
+    input.set("message", message);
+    input.set("plan", "pro");
+    auto id = engine_->Start("triage", version, input);
+    EXPECT_TRUE(id.ok()) << id.status();
+    return *engine_->Wait(*id);
+  }
+  std::vector<store::StepRecord> Steps(const std::string& run) { return *store_->GetSteps(run); }
+
+  std::unique_ptr<http::Client> http_;
+  engine::ActionRegistry registry_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<engine::Engine> engine_;
+};
+
+TEST_F(AiStepsTest, ClassifyRecordsTheWholeExchange) {
+  FakeProvider fake([](const ProviderCall&) {
+    return ProviderReply::Text(R"({"issue_type":"billing","urgency":"high","confidence":0.92})");
+  });
+  Start(fake);
+  auto run = RunOne(Deploy(kTriage), "I was charged twice and nobody answered");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(run.outputs.get("issue_type"), Value("billing"));
+  auto steps = Steps(run.id);
+  ASSERT_EQ(steps.size(), 2u);
+  const Value& d = steps[0].detail;
+  EXPECT_EQ(d.get("provider"), Value("openai"));
+  EXPECT_EQ(d.get("alias"), Value("fast"));
+  EXPECT_EQ(d.get("model"), Value("small-1"));
+  // The prompt holds the message and the declared context, nothing else.
+  std::string user = d.get("prompt").as_array()[1].get("content").as_string();
+  EXPECT_NE(user.find("I was charged twice"), std::string::npos) << user;
+  EXPECT_NE(user.find("plan: pro"), std::string::npos) << user;
+  EXPECT_EQ(d.get("tokens").get("input"), Value(12));
+  EXPECT_EQ(d.get("tokens").get("output"), Value(7));
+  EXPECT_DOUBLE_EQ(d.get("cost").as_number(), 12 / 1000.0 * 0.5 + 7 / 1000.0 * 1.5);
+  EXPECT_EQ(d.get("repairs"), Value(0));
+  EXPECT_EQ(d.get("attempts").as_array()[0].get("raw"),
+            Value(R"({"issue_type":"billing","urgency":"high","confidence":0.92})"));
+  // The request asked for the schema, with confidence added.
+  ProviderCall call = fake.calls()[0];
+  EXPECT_EQ(call.authorization, "Bearer sk-env");
+  Value schema = call.body.get("response_format").get("json_schema").get("schema");
+  EXPECT_TRUE(schema.get("properties").find("confidence"));
+  EXPECT_EQ(call.body.get("temperature"), Value(0));
+}
+
+TEST_F(AiStepsTest, InvalidAnswersTakeTheFallbackNeverTheNextStep) {
+  FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text(R"({"issue_type":"refund","urgency":"high"})"); });
+  Start(fake);
+  auto run = RunOne(Deploy(kTriage), "where is my money");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(run.outputs.get("issue_type"), Value("unknown"));
+  auto steps = Steps(run.id);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].status, store::StepStatus::kFailed);
+  EXPECT_EQ(steps[0].detail.get("repairs"), Value(1));
+  EXPECT_EQ(steps[0].detail.get("attempts").size(), 2u);
+  EXPECT_EQ(steps[1].input.get("issue_type"), Value("unknown"));
+  EXPECT_EQ(fake.call_count(), 2) << "one call and one repair turn";
+}
+
+// Over 1,000 runs with 30% garbage answers (invalid JSON, values outside the
+// enum, missing fields, confidence out of range), the step after classify
+// only ever sees a value that matches the schema, or the fallback.
+TEST_F(AiStepsTest, ThousandRunsWithThirtyPercentGarbage) {
+  std::atomic<int> n{0};
+  FakeProvider fake([&n](const ProviderCall&) {
+    const int i = n++;
+    switch ((i * 7919) % 10) {  // a fixed, well-mixed pattern: 3 in 10 are garbage
+      case 0: return ProviderReply::Text("I think this is about billing.");
+      case 1: return ProviderReply::Text(R"({"issue_type":"refunds","urgency":"high","confidence":0.9})");
+      case 2: return ProviderReply::Text(R"({"issue_type":"bug","urgency":"high","confidence":7})");
+      default: break;
+    }
+    const char* types[] = {"billing", "account_access", "bug", "other"};
+    return ProviderReply::Text(std::string(R"({"issue_type":")") + types[i % 4] +
+                               R"(","urgency":"low","confidence":0.8})");
+  });
+  Start(fake);
+  const int64_t v = Deploy(kTriage);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    Value input = Value::MakeObject();
+    input.set("message", "message " + std::to_string(i));
+    ids.push_back(*engine_->Start("triage", v, input));
+  }
+  engine_->Drain();
+  const dsl::Schema valid = *dsl::Schema::Compile(*ParseJson(R"({"type":"object","required":["issue_type","urgency","confidence"],
+      "properties":{"issue_type":{"enum":["billing","account_access","bug","other","unknown"]},
+                    "urgency":{"enum":["low","medium","high"]},
+                    "confidence":{"type":"number","minimum":0,"maximum":1}}})"));
+  int fallbacks = 0;
+  for (const std::string& id : ids) {
+    auto run = store_->GetRun(id);
+    ASSERT_EQ(run->status, store::RunStatus::kCompleted) << run->error;
+    auto steps = Steps(id);
+    ASSERT_EQ(steps.back().task, "route");
+    const Value& seen = steps.back().input;
+    ASSERT_TRUE(valid.Validate(seen).ok()) << ToJson(seen);
+    if (seen.get("issue_type") == Value("unknown")) ++fallbacks;
+  }
+  // A garbage answer is repaired unless the repair turn is garbage too.
+  EXPECT_GT(fallbacks, 0);
+  EXPECT_LT(fallbacks, 300);
+  EXPECT_GT(fake.call_count(), 1200);
+}
+
+TEST_F(AiStepsTest, RetryingAFailedRunCallsNoModelTwice) {
+  constexpr const char* kTwoModels = R"(
+workflow: { name: triage }
+defs:
+  classify_issue:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.message" }
+    settings: { model: fast, labels: [billing, bug] }
+  choose:
+    kind: task
+    action: decide
+    inputs: { question: "Refund or escalate?", options: [refund, escalate], text: "=$input.message" }
+    settings: { model: fast }
+flow:
+  - do: classify_issue
+  - do: choose
+)";
+  std::atomic<bool> decide_fails{true};
+  FakeProvider fake([&](const ProviderCall& c) {
+    if (c.LastUser().find("Refund or escalate?") != std::string::npos) {
+      if (decide_fails) return ProviderReply::Status(400);
+      return ProviderReply::Text(R"({"choice":"refund","confidence":0.7,"reason":"duplicate charge"})");
+    }
+    return ProviderReply::Text(R"({"label":"billing","confidence":0.95})");
+  });
+  Start(fake);
+  auto run = RunOne(Deploy(kTwoModels), "charged twice");
+  ASSERT_EQ(run.status, store::RunStatus::kFailed);
+  EXPECT_EQ(fake.call_count(), 2);
+  decide_fails = false;
+  ASSERT_TRUE(engine_->Retry(run.id).ok());
+  auto done = *engine_->Wait(run.id);
+  ASSERT_EQ(done.status, store::RunStatus::kCompleted) << done.error;
+  EXPECT_EQ(fake.call_count(), 3) << "the recorded classification was reused, only decide ran again";
+}
+
+TEST_F(AiStepsTest, UnknownModelAliasIsAClearError) {
+  FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text("{}"); });
+  Start(fake);
+  std::string yaml = kTriage;
+  yaml.replace(yaml.find("model: fast"), 11, "model: huge");
+  auto run = RunOne(Deploy(yaml), "hello");
+  auto steps = Steps(run.id);
+  EXPECT_EQ(steps[0].status, store::StepStatus::kFailed);
+  EXPECT_NE(steps[0].error.find("model 'huge' is not configured"), std::string::npos) << steps[0].error;
+  EXPECT_EQ(fake.call_count(), 0);
+}
+
+TEST(Models, ConfigErrorsNameTheAliasAndKey) {
+  auto http = http::NewCurlClient();
+  Env none = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  auto bad = [&](const char* json) { return Models::FromConfig(*ParseJson(json), http.get(), none).status(); };
+  EXPECT_NE(bad(R"({"fast":{"provider":"openai"}})").message().find("models.fast: 'model'"), std::string::npos);
+  EXPECT_NE(bad(R"({"fast":{"provider":"acme","model":"x"}})").message().find("unknown provider 'acme'"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"fast":{"provider":"openai","model":"x","temprature":1}})").message().find("unknown key"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"fast":{"provider":"openai","model":"x","json_mode":"xml"}})").message().find("json_mode"),
+            std::string::npos);
+  auto ok = Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"x"}})"), http.get(), none);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)->Resolve("fast")->config->base_url, "https://api.openai.com/v1");
+  EXPECT_EQ((*ok)->Resolve("local")->provider, nullptr);
+  EXPECT_EQ((*ok)->Resolve("other").status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace weft::ai
