@@ -1,5 +1,6 @@
 #include "weft/ai/actions.h"
 
+#include "local_steps.h"
 #include "weft/ai/structured.h"
 #include "weft/core/json.h"
 
@@ -306,10 +307,36 @@ class AiStep final : public engine::Action {
 
     Result<Plan> plan = MakePlan(kind_, ctx);
     if (!plan.ok()) co_return ActionResult::Error(plan.status());
-    if (route->provider == nullptr) {
-      co_return ActionResult::Error(UnimplementedError(std::string(KindName(kind_)) +
-                                                       " has no local model yet: set "
-                                                       "settings.model to a configured provider alias"));
+
+    // Without a network: the local model, or the cascade answering locally
+    // when it is confident enough.
+    const bool patterns = kind_ == Kind::kExtract && ctx.settings.get("method") == Value("patterns");
+    const Value threshold = ctx.settings.get("cascade").get("local_min_confidence");
+    if (route->provider == nullptr || patterns || (kind_ == Kind::kClassify && threshold.is_number())) {
+      Result<internal::LocalAnswer> local = Local(ctx, *plan);
+      const bool only_local = route->provider == nullptr || patterns;
+      if (only_local && !local.ok()) co_return ActionResult::Error(local.status());
+      if (local.ok()) {
+        detail.set("local", local->detail);
+        const bool confident = only_local || local->confidence >= threshold.as_number();
+        if (!only_local) {
+          Value cascade = Value::MakeObject();
+          cascade.set("local_confidence", local->confidence);
+          cascade.set("threshold", threshold);
+          cascade.set("decision", confident ? "local" : "model");
+          detail.set("cascade", cascade);
+        }
+        if (confident) {
+          Record(detail, config, Usage{}, 0);
+          Status valid = plan->schema.is_defined() ? Validate(plan->schema, local->answer) : Status::Ok();
+          if (!valid.ok()) co_return ActionResult::Error(valid);
+          Value out = Finish(kind_, ctx, local->answer, Text(local->answer.get("text")));
+          detail.set("output", out);
+          co_return ActionResult::Ok(out);
+        }
+      } else {
+        detail.set("local_error", local.status().message());
+      }
     }
 
     ModelRequest request;
@@ -370,6 +397,23 @@ class AiStep final : public engine::Action {
     co_return ActionResult::Ok(out);
   }
 
+  Result<internal::LocalAnswer> Local(const ActionContext& ctx, const Plan& plan) const {
+    switch (kind_) {
+      case Kind::kClassify: return internal::ClassifyLocally(ctx, plan.schema, classifiers_);
+      case Kind::kExtract: return internal::ExtractByPatterns(ctx);
+      case Kind::kGenerateText: return internal::TemplateReply(ctx);
+      default: break;
+    }
+    return Status(StatusCode::kUnimplemented,
+                  std::string(KindName(kind_)) + " needs a model: set settings.model to a configured alias");
+  }
+
+  static Status Validate(const Value& schema_doc, const Value& answer) {
+    Result<dsl::Schema> schema = dsl::Schema::Compile(schema_doc);
+    if (!schema.ok()) return schema.status().WithContext("the step's output_schema");
+    return schema->Validate(answer, "local answer");
+  }
+
   static void Record(Value& detail, const ModelConfig& config, const Usage& usage, int64_t latency) {
     Value tokens = Value::MakeObject();
     tokens.set("input", usage.input_tokens);
@@ -383,6 +427,7 @@ class AiStep final : public engine::Action {
   Kind kind_;
   std::shared_ptr<const Models> models_;
   dsl::ActionSpec spec_;
+  mutable internal::ClassifierCache classifiers_;
 };
 
 }  // namespace

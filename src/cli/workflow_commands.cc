@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "weft/actions/builtin.h"
+#include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
 #include "weft/engine/engine.h"
@@ -24,10 +25,30 @@ using store::StepRecord;
 
 // Everything a command needs: the store, the actions, the engine.
 struct Session {
+  std::unique_ptr<http::Client> http;  // before the actions that use it
   std::unique_ptr<store::Store> store;
   engine::ActionRegistry actions;
   std::unique_ptr<engine::Engine> engine;
 };
+
+// The configuration file: $WEFT_CONFIG, else ./weft.yaml when present.
+Result<Value> ReadConfig() {
+  const char* env = std::getenv("WEFT_CONFIG");
+  std::string path = env != nullptr && *env != '\0' ? env : "weft.yaml";
+  if (env == nullptr && !std::filesystem::exists(path)) return Value::MakeObject();
+  return dsl::LoadYamlFile(path);
+}
+
+// The built-in actions and the AI steps, with the model aliases of the
+// configuration (`models:`).
+Status RegisterActions(engine::ActionRegistry& actions, std::unique_ptr<http::Client>& http) {
+  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions));
+  WEFT_ASSIGN_OR_RETURN(Value config, ReadConfig());
+  if (!http) http = http::NewCurlClient();
+  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<ai::Models> models,
+                        ai::Models::FromConfig(config.get("models"), http.get(), ai::ProcessEnv()));
+  return ai::RegisterAiActions(actions, std::move(models));
+}
 
 Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {
   std::string source = text;
@@ -138,7 +159,7 @@ std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string&)> 
 Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::ostream* trace,
                                              const std::string& dir = "") {
   auto session = std::make_unique<Session>();
-  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(session->actions));
+  WEFT_RETURN_IF_ERROR(RegisterActions(session->actions, session->http));
   WEFT_ASSIGN_OR_RETURN(session->store, OpenStore(options));
   engine::EngineOptions eo;
   eo.store = session->store.get();
@@ -253,7 +274,8 @@ int RunWorkflow(const RunCommandOptions& options, std::ostream& out, std::ostrea
 
 int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, std::ostream& err) {
   engine::ActionRegistry actions;
-  if (Status s = actions::RegisterBuiltinActions(actions); !s.ok()) {
+  std::unique_ptr<http::Client> http;
+  if (Status s = RegisterActions(actions, http); !s.ok()) {
     err << "weft: " << s.message() << "\n";
     return 2;
   }

@@ -1013,4 +1013,18 @@ Result<std::shared_ptr<const Workflow>> LoadWorkflowFile(const std::string& path
   return LoadWorkflow(buffer.str(), path, actions, diagnostics, options);
 }
 
+Result<Value> LoadYamlFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot read '" + path + "'");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  Diagnostics diagnostics;
+  Result<YAML::Node> root = ParseYaml(text, path, &diagnostics);
+  if (!root.ok()) return root.status();
+  Value v = YamlToValue(*root, path, diagnostics);
+  WEFT_RETURN_IF_ERROR(diagnostics.ToStatus());
+  return v;
+}
+
 }  // namespace weft::dsl

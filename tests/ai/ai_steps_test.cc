@@ -57,7 +57,7 @@ class AiStepsTest : public ::testing::Test {
     http_ = http::NewCurlClient();
     Value models = *ParseJson(models_yaml_json.empty() ? R"({"fast":{"provider":"openai","model":"small-1",
         "price":{"input_per_1k":0.5,"output_per_1k":1.5}}})"
-                                                        : models_yaml_json);
+                                                       : models_yaml_json);
     Env env = [&fake](std::string_view name) -> std::optional<std::string> {
       if (name == "OPENAI_BASE_URL") return fake.base_url();
       if (name == "OPENAI_API_KEY") return "sk-env";
@@ -128,7 +128,8 @@ TEST_F(AiStepsTest, ClassifyRecordsTheWholeExchange) {
 }
 
 TEST_F(AiStepsTest, InvalidAnswersTakeTheFallbackNeverTheNextStep) {
-  FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text(R"({"issue_type":"refund","urgency":"high"})"); });
+  FakeProvider fake(
+      [](const ProviderCall&) { return ProviderReply::Text(R"({"issue_type":"refund","urgency":"high"})"); });
   Start(fake);
   auto run = RunOne(Deploy(kTriage), "where is my money");
   ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
@@ -168,7 +169,8 @@ TEST_F(AiStepsTest, ThousandRunsWithThirtyPercentGarbage) {
     ids.push_back(*engine_->Start("triage", v, input));
   }
   engine_->Drain();
-  const dsl::Schema valid = *dsl::Schema::Compile(*ParseJson(R"({"type":"object","required":["issue_type","urgency","confidence"],
+  const dsl::Schema valid =
+      *dsl::Schema::Compile(*ParseJson(R"({"type":"object","required":["issue_type","urgency","confidence"],
       "properties":{"issue_type":{"enum":["billing","account_access","bug","other","unknown"]},
                     "urgency":{"enum":["low","medium","high"]},
                     "confidence":{"type":"number","minimum":0,"maximum":1}}})"));

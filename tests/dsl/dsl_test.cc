@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "weft/actions/builtin.h"
+#include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
 #include "weft/dsl/schema.h"
@@ -40,6 +41,8 @@ const engine::ActionRegistry& Actions() {
   static engine::ActionRegistry* registry = [] {
     auto* r = new engine::ActionRegistry();
     (void)actions::RegisterBuiltinActions(*r);
+    // The AI steps, with only the local model (no network).
+    (void)ai::RegisterAiActions(*r, *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv()));
     return r;
   }();
   return *registry;

@@ -33,4 +33,8 @@ Result<std::shared_ptr<const Workflow>> LoadWorkflow(std::string_view source, st
 Result<std::shared_ptr<const Workflow>> LoadWorkflowFile(const std::string& path, const ActionCatalog& actions,
                                                          Diagnostics* diagnostics = nullptr);
 
+// Reads a YAML file that is not a workflow (weft.yaml, data files) as a
+// Value. Errors carry file:line:col.
+Result<Value> LoadYamlFile(const std::string& path);
+
 }  // namespace weft::dsl

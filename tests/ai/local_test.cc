@@ -1,0 +1,253 @@
+// The local model: classifier, cascade, pattern extraction, template replies.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "fake_provider.h"
+#include "weft/actions/builtin.h"
+#include "weft/ai/actions.h"
+#include "weft/ai/local_classifier.h"
+#include "weft/core/json.h"
+#include "weft/dsl/loader.h"
+#include "weft/engine/engine.h"
+#include "weft/store/memory_store.h"
+
+namespace weft::ai {
+namespace {
+
+using testing::FakeProvider;
+using testing::ProviderCall;
+using testing::ProviderReply;
+
+// The support-triage example's training examples, and its separate test set.
+std::vector<LabelledText> TriageExamples(const std::string& field) {
+  auto doc = dsl::LoadYamlFile(std::string(WEFT_SOURCE_DIR) + "/examples/support-triage.yaml");
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  std::vector<LabelledText> out;
+  for (const Value& e : doc->get("defs").get("classify_issue").get("settings").get("examples").as_array()) {
+    out.push_back({e.get("text").as_string(), e.get(field).as_string()});
+  }
+  return out;
+}
+
+std::vector<LabelledText> TriageTestSet(const std::string& field) {
+  std::ifstream in(std::string(WEFT_SOURCE_DIR) + "/examples/data/support-triage.test.jsonl");
+  std::vector<LabelledText> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    Value v = *ParseJson(line);
+    out.push_back({v.get("text").as_string(), v.get(field).as_string()});
+  }
+  return out;
+}
+
+TEST(LocalClassifier, LearnsTheExamplesAndGeneralizes) {
+  auto train = TriageExamples("issue_type");
+  ASSERT_GE(train.size(), 60u);
+  auto c = LocalClassifier::Train(train);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->labels(), (std::vector<std::string>{"account_access", "billing", "bug", "other"}));
+  int right = 0;
+  for (const auto& e : train) right += c->Predict(e.text).label == e.label ? 1 : 0;
+  EXPECT_GE(right, static_cast<int>(train.size()) - 2) << "it should fit its own examples";
+  auto test = TriageTestSet("issue_type");
+  ASSERT_EQ(test.size(), 40u);
+  right = 0;
+  for (const auto& e : test) right += c->Predict(e.text).label == e.label ? 1 : 0;
+  EXPECT_GE(right, 28) << "accuracy on unseen messages (bench/RESULTS.md records the figure)";
+}
+
+TEST(LocalClassifier, IsDeterministicAndHonestAboutConfidence) {
+  auto train = TriageExamples("issue_type");
+  auto a = *LocalClassifier::Train(train);
+  auto b = *LocalClassifier::Train(train);
+  for (const char* text : {"charged twice", "cannot log in", "zebra quantum"}) {
+    EXPECT_EQ(a.Predict(text).label, b.Predict(text).label);
+    EXPECT_DOUBLE_EQ(a.Predict(text).confidence, b.Predict(text).confidence);
+  }
+  const Prediction sure = a.Predict("I was charged twice on my card, please refund");
+  const Prediction unsure = a.Predict("zebra quantum marmalade");
+  EXPECT_EQ(sure.label, "billing");
+  EXPECT_GT(sure.confidence, 0.6);
+  EXPECT_LT(unsure.confidence, sure.confidence);
+  EXPECT_GE(unsure.confidence, 0.0);
+  EXPECT_LE(sure.confidence, 1.0);
+}
+
+TEST(LocalClassifier, RefusesWhatItCannotLearn) {
+  EXPECT_EQ(LocalClassifier::Train({{"a", "x"}, {"b", "x"}}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(LocalClassifier::Train({{"a", "x"}, {"!!!", "y"}}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(LocalClassifier::Train({{"a", "x"}, {"b", ""}}).status().code(), StatusCode::kInvalidArgument);
+  // Word pieces: an inflected word shares features with its stem.
+  auto f1 = LocalClassifier::Features("charged");
+  auto f2 = LocalClassifier::Features("charge");
+  std::vector<uint64_t> common;
+  std::set_intersection(f1.begin(), f1.end(), f2.begin(), f2.end(), std::back_inserter(common));
+  EXPECT_GE(common.size(), 4u);
+}
+
+class LocalStepsTest : public ::testing::Test {
+ protected:
+  void Start(const std::string& models_json, FakeProvider* fake = nullptr) {
+    http_ = http::NewCurlClient();
+    Env env = [fake](std::string_view name) -> std::optional<std::string> {
+      if (name == "OPENAI_BASE_URL" && fake != nullptr) return fake->base_url();
+      return std::nullopt;
+    };
+    auto m = Models::FromConfig(*ParseJson(models_json), http_.get(), env);
+    ASSERT_TRUE(m.ok()) << m.status();
+    ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
+    ASSERT_TRUE(RegisterAiActions(registry_, *m).ok());
+    store_ = store::NewMemoryStore();
+    engine::EngineOptions o;
+    o.store = store_.get();
+    o.actions = &registry_;
+    engine_ = std::move(engine::Engine::Create(std::move(o))).value();
+  }
+  // Runs `yaml` (workflow name `t`) to its end; returns the first step.
+  store::StepRecord RunFirstStep(const std::string& yaml, const std::string& text) {
+    auto wf = dsl::LoadWorkflow(yaml, "t.yaml", registry_);
+    EXPECT_TRUE(wf.ok()) << wf.status();
+    int64_t v = *engine_->Deploy(*wf);
+    Value input = Value::MakeObject();
+    input.set("text", text);
+    auto id = *engine_->Start("t", v, input);
+    auto run = *engine_->Wait(id);
+    auto steps = *store_->GetSteps(id);
+    EXPECT_FALSE(steps.empty()) << run.error;
+    return steps.empty() ? store::StepRecord{} : steps[0];
+  }
+
+  std::unique_ptr<http::Client> http_;
+  engine::ActionRegistry registry_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<engine::Engine> engine_;
+};
+
+constexpr const char* kLabels = R"(
+workflow: { name: t }
+defs:
+  sort:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.text" }
+    settings:
+      model: MODEL
+      CASCADE
+      labels: [billing, access]
+      examples:
+        - { text: "charged twice on my card", label: billing }
+        - { text: "refund my payment please", label: billing }
+        - { text: "the invoice total is wrong", label: billing }
+        - { text: "cannot log in to my account", label: access }
+        - { text: "password reset does not work", label: access }
+        - { text: "my account is locked", label: access }
+flow: [{ do: sort }]
+)";
+
+std::string Workflow(const std::string& model, const std::string& cascade) {
+  std::string y = kLabels;
+  y.replace(y.find("MODEL"), 5, model);
+  y.replace(y.find("CASCADE"), 7, cascade);
+  return y;
+}
+
+TEST_F(LocalStepsTest, ClassifiesLocallyWithLabels) {
+  Start("{}");
+  auto step = RunFirstStep(Workflow("local", ""), "I was charged twice");
+  ASSERT_EQ(step.status, store::StepStatus::kCompleted) << step.error;
+  EXPECT_EQ(step.output.get("label"), Value("billing"));
+  EXPECT_GT(step.output.get("confidence").as_number(), 0.5);
+  EXPECT_EQ(step.detail.get("provider"), Value("local"));
+  EXPECT_EQ(step.detail.get("cost"), Value(0));
+  EXPECT_TRUE(step.detail.get("local").get("fields").get("label").is_object());
+}
+
+TEST_F(LocalStepsTest, CascadeAnswersLocallyWhenSureAndAsksTheModelOtherwise) {
+  FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text(R"({"label":"access","confidence":0.99})"); });
+  Start(R"({"fast":{"provider":"openai","model":"m"}})", &fake);
+  const std::string yaml = Workflow("fast", "cascade: { local_min_confidence: 0.6 }");
+  auto sure = RunFirstStep(yaml, "charged twice on my card, refund my payment");
+  ASSERT_EQ(sure.status, store::StepStatus::kCompleted) << sure.error;
+  EXPECT_EQ(sure.detail.get("cascade").get("decision"), Value("local"));
+  EXPECT_EQ(sure.output.get("label"), Value("billing"));
+  EXPECT_EQ(fake.call_count(), 0);
+
+  auto unsure = RunFirstStep(yaml, "zebra quantum marmalade");
+  ASSERT_EQ(unsure.status, store::StepStatus::kCompleted) << unsure.error;
+  EXPECT_EQ(unsure.detail.get("cascade").get("decision"), Value("model"));
+  EXPECT_EQ(unsure.output.get("label"), Value("access"));
+  EXPECT_EQ(fake.call_count(), 1);
+}
+
+TEST_F(LocalStepsTest, ExtractsByPatterns) {
+  Start("{}");
+  constexpr const char* kExtract = R"(
+workflow: { name: t }
+defs:
+  fields:
+    kind: task
+    action: extract
+    inputs: { text: "=$input.text" }
+    settings:
+      method: patterns
+      output_schema:
+        type: object
+        required: [email, order_id, phone]
+        properties:
+          email: { type: string }
+          phone: { type: string }
+          order_id: { type: string }
+          amount: { type: number }
+          website: { type: string }
+          since: { type: string, format: date }
+          plan: { type: string }
+flow: [{ do: fields }]
+)";
+  auto step = RunFirstStep(kExtract,
+                           "Hi, I'm ana.silva@example.com, order #48213 was charged $1,249.50 on 2026-11-02. "
+                           "See https://shop.example.com/orders/48213.");
+  ASSERT_EQ(step.status, store::StepStatus::kCompleted) << step.error;
+  const Value& out = step.output;
+  EXPECT_EQ(out.get("email"), Value("ana.silva@example.com"));
+  EXPECT_EQ(out.get("order_id"), Value("#48213"));
+  EXPECT_EQ(out.get("amount"), Value(1249.5));
+  EXPECT_EQ(out.get("since"), Value("2026-11-02"));
+  EXPECT_EQ(out.get("website"), Value("https://shop.example.com/orders/48213"));
+  EXPECT_FALSE(out.find("plan")) << "no pattern for it: not found, not invented";
+  EXPECT_EQ(out.get("missing_fields"), *ParseJson(R"(["phone"])"));
+
+  auto phone = RunFirstStep(kExtract, "call me at +1 415-555-0132 about order AB-2291");
+  EXPECT_EQ(phone.output.get("phone"), Value("+1 415-555-0132"));
+  EXPECT_EQ(phone.output.get("order_id"), Value("AB-2291"));
+  EXPECT_EQ(phone.output.get("missing_fields"), *ParseJson(R"(["email"])"));
+}
+
+TEST_F(LocalStepsTest, TemplateRepliesWithoutAModel) {
+  Start("{}");
+  constexpr const char* kReply = R"(
+workflow: { name: t }
+defs:
+  reply:
+    kind: task
+    action: generate_text
+    inputs: { text: "=$input.text" }
+    settings: { template: "='We got your message: ' & $input.text" }
+  summary:
+    kind: task
+    action: summarize
+    inputs: { text: "=$input.text" }
+flow: [{ do: reply }, { do: summary }]
+)";
+  auto step = RunFirstStep(kReply, "hello");
+  ASSERT_EQ(step.status, store::StepStatus::kCompleted) << step.error;
+  EXPECT_EQ(step.output.get("text"), Value("We got your message: hello"));
+  // summarize has no local model: a clear error, not an invented summary.
+  auto steps = *store_->GetSteps(store_->ListRuns({})->front().id);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[1].status, store::StepStatus::kFailed);
+  EXPECT_NE(steps[1].error.find("summarize needs a model"), std::string::npos) << steps[1].error;
+}
+
+}  // namespace
+}  // namespace weft::ai
