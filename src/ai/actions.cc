@@ -432,7 +432,7 @@ class AiStep final : public engine::Action {
 
 }  // namespace
 
-Status RegisterAiActions(engine::ActionRegistry& registry, std::shared_ptr<const Models> models) {
+Status RegisterAiActions(engine::ActionRegistry& registry, const std::shared_ptr<const Models>& models) {
   const char* text_input = R"({"type":"object","required":["text"],"properties":{"text":{"type":"string"}}})";
   const char* text_or_prompt =
       R"({"type":"object","properties":{"text":{"type":"string"},"prompt":{"type":"string"}}})";

@@ -56,7 +56,8 @@ std::vector<uint64_t> LocalClassifier::Features(std::string_view text) {
     const std::string marked = "<" + w + ">";
     for (size_t n = 3; n <= 5; ++n) {
       if (marked.size() < n) break;
-      for (size_t j = 0; j + n <= marked.size(); ++j) out.push_back(Hash(std::string_view(marked).substr(j, n), Hash("c:")));
+      for (size_t j = 0; j + n <= marked.size(); ++j)
+        out.push_back(Hash(std::string_view(marked).substr(j, n), Hash("c:")));
     }
   }
   std::sort(out.begin(), out.end());

@@ -97,7 +97,8 @@ constexpr Pattern kPatterns[] = {
     {"email", R"([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})"},
     {"url", R"(https?://[^\s<>"']+[^\s<>"'.,;:!?)])"},
     {"phone", R"(\+?[0-9]{1,3}[ .-]?\(?[0-9]{2,4}\)?[ .-]?[0-9]{3,4}[ .-]?[0-9]{3,4})"},
-    {"amount", R"((?:[$€£]\s?[0-9][0-9,]*(?:\.[0-9]{1,2})?)|(?:[0-9][0-9,]*(?:\.[0-9]{1,2})?\s?(?:USD|EUR|GBP|dollars|euros)))"},
+    {"amount",
+     R"((?:[$€£]\s?[0-9][0-9,]*(?:\.[0-9]{1,2})?)|(?:[0-9][0-9,]*(?:\.[0-9]{1,2})?\s?(?:USD|EUR|GBP|dollars|euros)))"},
     {"date", R"([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}/[0-9]{1,2}/[0-9]{2,4})"},
     {"id", R"(#[0-9]{3,}|[A-Z]{2,}-?[0-9]{3,})"},
 };
@@ -111,7 +112,8 @@ std::string KindOf(const std::string& name, const Value& property) {
   for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (n.find("email") != std::string::npos) return "email";
   if (n.find("phone") != std::string::npos || n.find("tel") != std::string::npos) return "phone";
-  if (n.find("url") != std::string::npos || n.find("link") != std::string::npos || n.find("website") != std::string::npos) {
+  if (n.find("url") != std::string::npos || n.find("link") != std::string::npos ||
+      n.find("website") != std::string::npos) {
     return "url";
   }
   for (const char* w : {"amount", "price", "total", "cost", "sum"}) {

@@ -47,7 +47,7 @@ Status RegisterActions(engine::ActionRegistry& actions, std::unique_ptr<http::Cl
   if (!http) http = http::NewCurlClient();
   WEFT_ASSIGN_OR_RETURN(std::shared_ptr<ai::Models> models,
                         ai::Models::FromConfig(config.get("models"), http.get(), ai::ProcessEnv()));
-  return ai::RegisterAiActions(actions, std::move(models));
+  return ai::RegisterAiActions(actions, models);
 }
 
 Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {

@@ -6,22 +6,22 @@
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -32,30 +32,12 @@ namespace {
 
 namespace asio = boost::asio;
 
-// The caller's completion handler, type-erased and move-only.
-class Handler {
- public:
-  Handler() = default;
-  template <typename H>
-  static Handler Of(H h) {
-    Handler out;
-    out.p_ = std::make_unique<Impl<H>>(std::move(h));
-    return out;
-  }
-  void operator()(Result<Response> r) && { std::move(*p_).Call(std::move(r)); }
-
- private:
-  struct Base {
-    virtual ~Base() = default;
-    virtual void Call(Result<Response> r) && = 0;
-  };
-  template <typename H>
-  struct Impl final : Base {
-    explicit Impl(H x) : h(std::move(x)) {}
-    void Call(Result<Response> r) && override { std::move(h)(std::move(r)); }
-    H h;
-  };
-  std::unique_ptr<Base> p_;
+// Where a transfer's result goes: set on the caller's executor, which the
+// waiting Send is woken on.
+struct Pending {
+  explicit Pending(const asio::any_io_executor& ex) : done(ex, 1) {}
+  std::optional<Result<Response>> result;
+  asio::experimental::channel<void(boost::system::error_code)> done;
 };
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
@@ -80,8 +62,8 @@ struct Transfer {
   curl_slist* headers = nullptr;
   Request request;
   Response response;
-  Handler handler;
-  boost::asio::any_io_executor executor;  // the caller's: where the handler runs
+  std::shared_ptr<Pending> pending;
+  boost::asio::any_io_executor executor;  // the caller's: where the result is delivered
   size_t received = 0;
   bool too_big = false;
   char error[CURL_ERROR_SIZE] = {};
@@ -185,13 +167,20 @@ class CurlClient final : public Client {
   }
 
   asio::awaitable<Result<Response>> Send(Request request) override {
-    auto start = [this](auto handler, Request req) {
-      asio::any_io_executor ex = asio::get_associated_executor(handler, io_.get_executor());
-      asio::cancellation_slot slot = asio::get_associated_cancellation_slot(handler);
-      Start(std::move(req), Handler::Of(std::move(handler)), std::move(ex), slot);
-    };
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Result<Response>)>(
-        start, asio::use_awaitable, std::move(request));
+    asio::any_io_executor ex = co_await asio::this_coro::executor;
+    auto pending = std::make_shared<Pending>(ex);
+    const uint64_t id = Start(std::move(request), pending, ex);
+    boost::system::error_code ec;
+    co_await pending->done.async_receive(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !pending->result) {
+      // Cancelled while waiting (a step timeout, a cancelled run): stop the transfer.
+      asio::post(io_, [this, id] {
+        auto it = transfers_.find(id);
+        if (it != transfers_.end()) Finish(*it->second, Status(StatusCode::kCancelled, "request cancelled"));
+      });
+      co_return Status(StatusCode::kCancelled, "request cancelled");
+    }
+    co_return std::move(*pending->result);
   }
 
  private:
@@ -205,25 +194,17 @@ class CurlClient final : public Client {
   };
 
   // On the caller's thread: prepare the easy handle, then hand it over.
-  void Start(Request req, Handler handler, asio::any_io_executor ex, asio::cancellation_slot slot) {
+  uint64_t Start(Request req, std::shared_ptr<Pending> pending, const asio::any_io_executor& ex) {
     auto t = std::make_unique<Transfer>();
-    t->id = next_id_.fetch_add(1);
+    const uint64_t id = next_id_.fetch_add(1);
+    t->id = id;
     t->request = std::move(req);
-    t->handler = std::move(handler);
-    // Work tracked: the caller's io_context keeps running until the handler has run.
-    t->executor = asio::prefer(std::move(ex), asio::execution::outstanding_work.tracked);
+    t->pending = std::move(pending);
+    // Work tracked: the caller's io_context keeps running until the result is in.
+    t->executor = asio::prefer(ex, asio::execution::outstanding_work.tracked);
     if (Status s = Prepare(*t); !s.ok()) {
-      Complete(std::move(t->handler), t->executor, s);
-      return;
-    }
-    if (slot.is_connected()) {
-      const uint64_t id = t->id;
-      slot.assign([this, id](asio::cancellation_type) {
-        asio::post(io_, [this, id] {
-          auto it = transfers_.find(id);
-          if (it != transfers_.end()) Finish(*it->second, Status(StatusCode::kCancelled, "request cancelled"));
-        });
-      });
+      Deliver(*t, s);
+      return id;
     }
     asio::post(io_, [this, t = std::move(t)]() mutable {
       Transfer& ref = *t;
@@ -232,6 +213,7 @@ class CurlClient final : public Client {
         Finish(ref, InternalError(std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc)), false);
       }
     });
+    return id;
   }
 
   static Status Prepare(Transfer& t) {
@@ -276,15 +258,19 @@ class CurlClient final : public Client {
   // On the client's thread: complete a transfer and forget it.
   void Finish(Transfer& t, Result<Response> result, bool in_multi = true) {
     if (in_multi && multi_ != nullptr) curl_multi_remove_handle(multi_, t.easy);
-    Handler handler = std::move(t.handler);
-    asio::any_io_executor ex = std::move(t.executor);
+    Deliver(t, std::move(result));
     transfers_.erase(t.id);  // destroys t
-    Complete(std::move(handler), ex, std::move(result));
   }
 
-  // Calls the handler on the caller's executor.
-  static void Complete(Handler handler, const asio::any_io_executor& ex, Result<Response> result) {
-    asio::post(ex, [h = std::move(handler), r = std::move(result)]() mutable { std::move(h)(std::move(r)); });
+  // Hands the result to the waiting Send, on the caller's executor.
+  static void Deliver(Transfer& t, Result<Response> result) {
+    // execute() from this thread, which never runs the caller's executor,
+    // queues the function there (as post does, minus a path clang-analyzer
+    // misreads inside Asio).
+    t.executor.execute([p = std::move(t.pending), r = std::move(result)]() mutable {
+      p->result.emplace(std::move(r));
+      p->done.try_send(boost::system::error_code{});
+    });
   }
 
   void CheckDone() {

@@ -14,6 +14,6 @@
 
 namespace weft::ai {
 
-Status RegisterAiActions(engine::ActionRegistry& registry, std::shared_ptr<const Models> models);
+Status RegisterAiActions(engine::ActionRegistry& registry, const std::shared_ptr<const Models>& models);
 
 }  // namespace weft::ai

@@ -37,9 +37,7 @@ class LocalClassifier {
   };
   // InvalidArgument with fewer than two labels or an empty text.
   static Result<LocalClassifier> Train(const std::vector<LabelledText>& examples, const Options& options);
-  static Result<LocalClassifier> Train(const std::vector<LabelledText>& examples) {
-    return Train(examples, Options{});
-  }
+  static Result<LocalClassifier> Train(const std::vector<LabelledText>& examples) { return Train(examples, Options{}); }
 
   Prediction Predict(std::string_view text) const;
   const std::vector<std::string>& labels() const { return labels_; }

@@ -1,0 +1,187 @@
+// AI steps: the local classifier (speed, accuracy on a held-out set, the
+// share of messages the cascade answers locally) and the overhead of an AI
+// step outside the model (prompt, validation, recording) against a bare
+// HTTP exchange with the same fake provider on loopback.
+//
+//   build/release/bench/ai_bench
+#include <benchmark/benchmark.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fstream>
+
+#include "fake_provider.h"
+#include "weft/actions/builtin.h"
+#include "weft/ai/actions.h"
+#include "weft/ai/local_classifier.h"
+#include "weft/core/json.h"
+#include "weft/dsl/loader.h"
+#include "weft/engine/engine.h"
+#include "weft/store/memory_store.h"
+
+namespace {
+
+using namespace weft;
+using ai::LabelledText;
+
+// The support-triage example's examples (training) and its test set.
+std::vector<LabelledText> Examples(const std::string& field) {
+  auto doc = dsl::LoadYamlFile(std::string(WEFT_SOURCE_DIR) + "/examples/support-triage.yaml");
+  std::vector<LabelledText> out;
+  for (const Value& e : doc->get("defs").get("classify_issue").get("settings").get("examples").as_array()) {
+    out.push_back({e.get("text").as_string(), e.get(field).as_string()});
+  }
+  return out;
+}
+
+std::vector<LabelledText> TestSet(const std::string& field) {
+  std::ifstream in(std::string(WEFT_SOURCE_DIR) + "/examples/data/support-triage.test.jsonl");
+  std::vector<LabelledText> out;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    Value v = *ParseJson(line);
+    out.push_back({v.get("text").as_string(), v.get(field).as_string()});
+  }
+  return out;
+}
+
+void BM_LocalTrain(benchmark::State& state) {
+  auto issue = Examples("issue_type");
+  auto urgency = Examples("urgency");
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ai::LocalClassifier::Train(issue));
+    benchmark::DoNotOptimize(ai::LocalClassifier::Train(urgency));
+  }
+  state.counters["examples"] = static_cast<double>(issue.size());
+}
+BENCHMARK(BM_LocalTrain)->Unit(benchmark::kMillisecond);
+
+void BM_LocalClassify(benchmark::State& state) {
+  auto c = *ai::LocalClassifier::Train(Examples("issue_type"));
+  auto test = TestSet("issue_type");
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(c.Predict(test[i++ % test.size()].text));
+  }
+}
+BENCHMARK(BM_LocalClassify)->Unit(benchmark::kMicrosecond);
+
+// Not a timing: accuracy on the held-out messages, and what the cascade
+// would do at `threshold` (share answered locally, accuracy of those).
+void BM_LocalAccuracy(benchmark::State& state) {
+  const double threshold = static_cast<double>(state.range(0)) / 100.0;
+  for (auto _ : state) {
+    for (const std::string field : {"issue_type", "urgency"}) {
+      auto c = *ai::LocalClassifier::Train(Examples(field));
+      auto test = TestSet(field);
+      int right = 0;
+      int local = 0;
+      int local_right = 0;
+      for (const auto& e : test) {
+        ai::Prediction p = c.Predict(e.text);
+        right += p.label == e.label;
+        if (p.confidence >= threshold) {
+          ++local;
+          local_right += p.label == e.label;
+        }
+      }
+      state.counters[field + "_accuracy"] = static_cast<double>(right) / test.size();
+      state.counters[field + "_local_share"] = static_cast<double>(local) / test.size();
+      state.counters[field + "_local_accuracy"] = local == 0 ? 0 : static_cast<double>(local_right) / local;
+    }
+    // The triage step answers locally when both fields are sure enough.
+    auto issue = *ai::LocalClassifier::Train(Examples("issue_type"));
+    auto urgency = *ai::LocalClassifier::Train(Examples("urgency"));
+    auto issue_test = TestSet("issue_type");
+    auto urgency_test = TestSet("urgency");
+    int both = 0;
+    int both_right = 0;
+    for (size_t i = 0; i < issue_test.size(); ++i) {
+      ai::Prediction a = issue.Predict(issue_test[i].text);
+      ai::Prediction b = urgency.Predict(urgency_test[i].text);
+      if (std::min(a.confidence, b.confidence) >= threshold) {
+        ++both;
+        both_right += a.label == issue_test[i].label && b.label == urgency_test[i].label;
+      }
+    }
+    state.counters["step_local_share"] = static_cast<double>(both) / issue_test.size();
+    state.counters["step_local_accuracy"] = both == 0 ? 0 : static_cast<double>(both_right) / both;
+  }
+}
+BENCHMARK(BM_LocalAccuracy)->Arg(85)->Arg(70)->Arg(50)->Iterations(1);
+
+constexpr const char* kAnswer = R"({"label":"billing","confidence":0.9,"rationale":"a duplicate charge"})";
+
+// An AI step in a real run (engine, memory store, curl client) against the
+// fake provider: the step's full cost, model time being ~0 here. With
+// `set`, the same run with a `set` step instead: what starting, running and
+// waiting for a one-step run costs without any AI. The AI step's own
+// overhead is BM_AiStep/classify - BM_AiStep/set - BM_BareHttp.
+void BM_AiStep(benchmark::State& state, bool ai) {
+  testing::FakeProvider fake([](const testing::ProviderCall&) { return testing::ProviderReply::Text(kAnswer); });
+  auto http = http::NewCurlClient();
+  ai::Env env = [&fake](std::string_view n) -> std::optional<std::string> {
+    if (n == "OPENAI_BASE_URL") return fake.base_url();
+    return std::nullopt;
+  };
+  auto models = *ai::Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"m"}})"), http.get(), env);
+  engine::ActionRegistry registry;
+  (void)actions::RegisterBuiltinActions(registry);
+  (void)ai::RegisterAiActions(registry, models);
+  auto store = store::NewMemoryStore(16);
+  engine::EngineOptions o;
+  o.store = store.get();
+  o.actions = &registry;
+  auto engine = std::move(engine::Engine::Create(std::move(o))).value();
+  auto wf = dsl::LoadWorkflow(ai ? R"(
+workflow: { name: one }
+defs:
+  c:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.text" }
+    settings: { model: fast, labels: [billing, bug, other] }
+flow: [{ do: c }]
+)"
+                                 : R"(
+workflow: { name: one }
+defs:
+  c: { kind: task, action: set, inputs: { text: "=$input.text" } }
+flow: [{ do: c }]
+)",
+                              "one.yaml", registry);
+  const int64_t v = *engine->Deploy(*wf);
+  Value input = Value::MakeObject();
+  input.set("text", "I was charged twice and nobody answered");
+  for (auto _ : state) {
+    auto id = engine->Start("one", v, input);
+    auto rec = engine->Wait(*id);
+    if (rec->status != store::RunStatus::kCompleted) state.SkipWithError("run failed");
+  }
+}
+BENCHMARK_CAPTURE(BM_AiStep, classify, true)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_AiStep, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The same exchange without weft: one POST with the client alone.
+boost::asio::awaitable<void> Post(http::Client& client, http::Request req) { (void)co_await client.Send(std::move(req)); }
+
+void BM_BareHttp(benchmark::State& state) {
+  testing::FakeProvider fake([](const testing::ProviderCall&) { return testing::ProviderReply::Text(kAnswer); });
+  auto http = http::NewCurlClient();
+  http::Request req;
+  req.method = "POST";
+  req.url = fake.base_url() + "/chat/completions";
+  req.headers.push_back({"Content-Type", "application/json"});
+  req.body = R"({"model":"m","messages":[{"role":"user","content":"I was charged twice and nobody answered"}]})";
+  for (auto _ : state) {
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, Post(*http, req), boost::asio::detached);
+    io.run();
+  }
+}
+BENCHMARK(BM_BareHttp)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
