@@ -164,7 +164,9 @@ BENCHMARK_CAPTURE(BM_AiStep, classify, true)->Unit(benchmark::kMicrosecond)->Use
 BENCHMARK_CAPTURE(BM_AiStep, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // The same exchange without weft: one POST with the client alone.
-boost::asio::awaitable<void> Post(http::Client& client, http::Request req) { (void)co_await client.Send(std::move(req)); }
+boost::asio::awaitable<void> Post(http::Client& client, http::Request req) {
+  (void)co_await client.Send(std::move(req));
+}
 
 void BM_BareHttp(benchmark::State& state) {
   testing::FakeProvider fake([](const testing::ProviderCall&) { return testing::ProviderReply::Text(kAnswer); });
