@@ -128,8 +128,9 @@ void BM_AiStep(benchmark::State& state, bool ai) {
   auto models = *ai::Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"m"}})"), http.get(), env);
   engine::ActionRegistry registry;
   (void)actions::RegisterBuiltinActions(registry);
-  (void)ai::RegisterAiActions(registry, models);
   auto store = store::NewMemoryStore(16);
+  // No cache: every iteration must reach the provider.
+  (void)ai::RegisterAiActions(registry, {.models = models, .store = nullptr});
   engine::EngineOptions o;
   o.store = store.get();
   o.actions = &registry;

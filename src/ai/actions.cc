@@ -1,5 +1,8 @@
 #include "weft/ai/actions.h"
 
+#include <cstdio>
+#include <ctime>
+
 #include "local_steps.h"
 #include "weft/ai/structured.h"
 #include "weft/core/json.h"
@@ -275,9 +278,8 @@ std::string_view KindName(Kind k) {
 
 class AiStep final : public engine::Action {
  public:
-  AiStep(Kind kind, std::shared_ptr<const Models> models, const char* description, const char* inputs,
-         const char* output)
-      : kind_(kind), models_(std::move(models)) {
+  AiStep(Kind kind, const AiOptions& options, const char* description, const char* inputs, const char* output)
+      : kind_(kind), options_(options), clock_(options.clock != nullptr ? options.clock : &SystemClock::Instance()) {
     spec_.name = std::string(KindName(kind));
     spec_.description = description;
     spec_.immediate = false;  // it waits on the model
@@ -297,8 +299,8 @@ class AiStep final : public engine::Action {
   asio::awaitable<ActionResult> Run(ActionContext& ctx, Value& detail) const {
     Value alias_value = ctx.settings.get("model");
     std::string alias = alias_value.is_string() ? alias_value.as_string() : "default";
-    Result<Models::Route> route = models_->Resolve(alias);
-    if (!route.ok() && !alias_value.is_defined()) route = models_->Resolve("local");
+    Result<Models::Route> route = options_.models->Resolve(alias);
+    if (!route.ok() && !alias_value.is_defined()) route = options_.models->Resolve("local");
     if (!route.ok()) co_return ActionResult::Error(route.status());
     const ModelConfig& config = *route->config;
     detail.set("alias", config.alias);
@@ -357,6 +359,26 @@ class AiStep final : public engine::Action {
     }
     detail.set("prompt", prompt);
 
+    // The same request (model, prompt, schema, parameters) gets the answer
+    // a model gave before, validated then, without calling it.
+    const Value cache_setting = ctx.settings.get("cache");
+    const bool use_cache = options_.store != nullptr && cache_setting != Value(false);
+    const std::string request_text = use_cache ? CanonicalRequest(config, request, plan->schema) : "";
+    const std::string cache_key = use_cache ? CacheKey(request_text) : "";
+    detail.set("cache", use_cache ? "miss" : "off");
+    if (use_cache) {
+      Result<std::optional<std::string>> hit = options_.store->CacheGet(cache_key, clock_->NowMillis());
+      Result<Value> entry = hit.ok() && hit->has_value() ? ParseJson(**hit) : Result<Value>(Value());
+      if (entry.ok() && entry->get("request") == Value(request_text)) {
+        detail.set("cache", "hit");
+        Record(detail, config, Usage{}, 0);
+        Value out = Finish(kind_, ctx, entry->get("answer"), Text(entry->get("text")));
+        detail.set("output", out);
+        co_return ActionResult::Ok(out);
+      }
+    }
+    if (Status budget = CheckBudget(ctx, detail); !budget.ok()) co_return ActionResult::Error(budget);
+
     Value answer;
     std::string text;
     Usage usage;
@@ -370,6 +392,7 @@ class AiStep final : public engine::Action {
       usage = o.usage;
       latency = o.latency_ms;
       Record(detail, config, usage, latency);
+      CountSpend(ctx, config, usage, static_cast<int64_t>(o.attempts.size()));
       if (!o.status.ok()) co_return ActionResult::Error(o.status);
       answer = o.value;
     } else {
@@ -387,14 +410,102 @@ class AiStep final : public engine::Action {
       attempts.push_back(attempt);
       detail.set("attempts", attempts);
       Record(detail, config, usage, latency);
+      CountSpend(ctx, config, usage, 1);
       size_t b = text.find_first_not_of(" \t\r\n");
       size_t e = text.find_last_not_of(" \t\r\n");
       text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
       if (text.empty()) co_return ActionResult::Error(InvalidArgumentError("the model's answer is empty"));
     }
+    if (use_cache) {
+      Value entry = Value::MakeObject();
+      entry.set("request", request_text);
+      entry.set("answer", answer);
+      entry.set("text", text);
+      const Value ttl = cache_setting.get("ttl_ms");
+      const int64_t ttl_ms = ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : options_.cache_ttl_ms;
+      // A cache that cannot be written costs a later call, not this answer.
+      (void)options_.store->CachePut(cache_key, ToJson(entry), clock_->NowMillis() + ttl_ms);
+    }
     Value out = Finish(kind_, ctx, answer, text);
     detail.set("output", out);
     co_return ActionResult::Ok(out);
+  }
+
+  // Everything that makes two requests the same request.
+  std::string CanonicalRequest(const ModelConfig& config, const ModelRequest& request, const Value& schema) const {
+    Value r = Value::MakeObject();
+    r.set("step", std::string(KindName(kind_)));
+    r.set("provider", config.provider);
+    r.set("base_url", config.base_url);
+    r.set("model", request.model);
+    Value messages = Value::MakeArray();
+    for (const Message& m : request.messages) {
+      messages.push_back(Value(m.role));
+      messages.push_back(Value(m.content));
+    }
+    r.set("messages", messages);
+    if (request.temperature) r.set("temperature", *request.temperature);
+    r.set("max_tokens", request.max_tokens);
+    r.set("json_mode", static_cast<int>(request.json_mode));
+    r.set("schema", schema.is_defined() ? schema : Value::Null());
+    return ToJson(r);
+  }
+
+  static std::string CacheKey(const std::string& request) {
+    uint64_t a = 1469598103934665603ULL;
+    uint64_t b = 0x9e3779b97f4a7c15ULL;
+    for (unsigned char c : request) {
+      a = (a ^ c) * 1099511628211ULL;
+      b = (b ^ c) * 0x100000001b3ULL + 0x7f4a7c15ULL;
+    }
+    char key[48];
+    std::snprintf(key, sizeof key, "ai:%016llx%016llx", static_cast<unsigned long long>(a),
+                  static_cast<unsigned long long>(b));
+    return key;
+  }
+
+  // "2026-11-30": the UTC day budgets and totals are kept by.
+  std::string Day() const {
+    const std::time_t t = static_cast<std::time_t>(clock_->NowMillis() / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char day[16];
+    std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    return day;
+  }
+
+  // `settings.budget: {per_run, per_workflow_day}`: reached, no model call.
+  Status CheckBudget(const ActionContext& ctx, Value& detail) const {
+    const Value budget = ctx.settings.get("budget");
+    if (!budget.is_defined() || options_.store == nullptr) return Status::Ok();
+    if (!budget.is_object()) return InvalidArgumentError("settings.budget must be {per_run, per_workflow_day}");
+    const std::pair<const char*, std::string> limits[] = {
+        {"per_run", "run:" + std::string(ctx.run_id)},
+        {"per_workflow_day", "workflow:" + std::string(ctx.workflow) + ":" + Day()},
+    };
+    for (const auto& [name, scope] : limits) {
+      const Value limit = budget.get(name);
+      if (!limit.is_number()) continue;
+      WEFT_ASSIGN_OR_RETURN(store::Spend spent, options_.store->GetSpend(scope));
+      if (spent.cost < limit.as_number()) continue;
+      Value b = Value::MakeObject();
+      b.set("limit", std::string(name));
+      b.set("budget", limit);
+      b.set("spent", spent.cost);
+      detail.set("budget_reached", b);
+      return FailedPreconditionError("budget " + std::string(name) + " of " + ToJson(limit) + " reached (spent " +
+                                     ToJson(Value(spent.cost)) + "): the model was not called");
+    }
+    return Status::Ok();
+  }
+
+  void CountSpend(const ActionContext& ctx, const ModelConfig& config, const Usage& usage, int64_t calls) const {
+    if (options_.store == nullptr) return;
+    const std::string day = Day();
+    store::Spend s{config.Cost(usage), usage.input_tokens, usage.output_tokens, calls};
+    // Accounting must not fail the step whose model already answered.
+    (void)options_.store->AddSpend(
+        {"run:" + std::string(ctx.run_id), "workflow:" + std::string(ctx.workflow) + ":" + day, "day:" + day}, s);
   }
 
   Result<internal::LocalAnswer> Local(const ActionContext& ctx, const Plan& plan) const {
@@ -425,14 +536,16 @@ class AiStep final : public engine::Action {
   }
 
   Kind kind_;
-  std::shared_ptr<const Models> models_;
+  AiOptions options_;
+  const Clock* clock_;
   dsl::ActionSpec spec_;
   mutable internal::ClassifierCache classifiers_;
 };
 
 }  // namespace
 
-Status RegisterAiActions(engine::ActionRegistry& registry, const std::shared_ptr<const Models>& models) {
+Status RegisterAiActions(engine::ActionRegistry& registry, const AiOptions& options) {
+  if (options.models == nullptr) return InvalidArgumentError("AiOptions.models is required");
   const char* text_input = R"({"type":"object","required":["text"],"properties":{"text":{"type":"string"}}})";
   const char* text_or_prompt =
       R"({"type":"object","properties":{"text":{"type":"string"},"prompt":{"type":"string"}}})";
@@ -461,7 +574,7 @@ Status RegisterAiActions(engine::ActionRegistry& registry, const std::shared_ptr
   };
   for (const Def& d : defs) {
     WEFT_RETURN_IF_ERROR(
-        registry.Register(std::make_unique<AiStep>(d.kind, models, d.description, d.inputs, d.output)));
+        registry.Register(std::make_unique<AiStep>(d.kind, options, d.description, d.inputs, d.output)));
   }
   return Status::Ok();
 }

@@ -40,14 +40,16 @@ Result<Value> ReadConfig() {
 }
 
 // The built-in actions and the AI steps, with the model aliases of the
-// configuration (`models:`).
-Status RegisterActions(engine::ActionRegistry& actions, std::unique_ptr<http::Client>& http) {
+// configuration (`models:`); the store (when given) caches AI answers and
+// counts their cost.
+Status RegisterActions(engine::ActionRegistry& actions, std::unique_ptr<http::Client>& http,
+                       store::Store* store = nullptr) {
   WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions));
   WEFT_ASSIGN_OR_RETURN(Value config, ReadConfig());
   if (!http) http = http::NewCurlClient();
   WEFT_ASSIGN_OR_RETURN(std::shared_ptr<ai::Models> models,
                         ai::Models::FromConfig(config.get("models"), http.get(), ai::ProcessEnv()));
-  return ai::RegisterAiActions(actions, models);
+  return ai::RegisterAiActions(actions, {.models = models, .store = store});
 }
 
 Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {
@@ -159,8 +161,8 @@ std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string&)> 
 Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::ostream* trace,
                                              const std::string& dir = "") {
   auto session = std::make_unique<Session>();
-  WEFT_RETURN_IF_ERROR(RegisterActions(session->actions, session->http));
   WEFT_ASSIGN_OR_RETURN(session->store, OpenStore(options));
+  WEFT_RETURN_IF_ERROR(RegisterActions(session->actions, session->http, session->store.get()));
   engine::EngineOptions eo;
   eo.store = session->store.get();
   eo.actions = &session->actions;
@@ -428,8 +430,19 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
     err << "weft: " << steps.status().message() << "\n";
     return 2;
   }
+  // What the run's model calls cost (AI steps count it as they call).
+  Result<store::Spend> spend = (*st)->GetSpend("run:" + rec->id);
   if (options.json) {
-    out << ToJson(RunToJson(*rec, &*steps), 2) << "\n";
+    Value doc = RunToJson(*rec, &*steps);
+    if (spend.ok() && spend->calls > 0) {
+      Value s = Value::MakeObject();
+      s.set("cost", spend->cost);
+      s.set("input_tokens", spend->input_tokens);
+      s.set("output_tokens", spend->output_tokens);
+      s.set("model_calls", spend->calls);
+      doc.set("spend", s);
+    }
+    out << ToJson(doc, 2) << "\n";
     return 0;
   }
   out << "run " << rec->id << "  " << rec->workflow << " v" << rec->version << "  " << store::RunStatusName(rec->status)
@@ -438,6 +451,10 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
   out << "input " << Preview(rec->input, 300) << "\n";
   for (const StepRecord& s : *steps) PrintStep(out, s);
   PrintOutcome(out, *rec);
+  if (spend.ok() && spend->calls > 0) {
+    out << "model calls " << spend->calls << ", tokens " << spend->input_tokens << " in / " << spend->output_tokens
+        << " out, cost " << spend->cost << "\n";
+  }
   return 0;
 }
 

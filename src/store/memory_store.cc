@@ -142,6 +142,37 @@ class MemoryStore final : public Store {
     return work_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return commits_ != seen; });
   }
 
+  Result<std::optional<std::string>> CacheGet(const std::string& key, int64_t now_ms) override {
+    std::lock_guard lock(mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end() || it->second.second <= now_ms) return std::optional<std::string>();
+    return std::optional<std::string>(it->second.first);
+  }
+
+  Status CachePut(const std::string& key, const std::string& value, int64_t expires_ms) override {
+    std::lock_guard lock(mu_);
+    cache_[key] = {value, expires_ms};
+    return Status::Ok();
+  }
+
+  Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) override {
+    std::lock_guard lock(mu_);
+    for (const std::string& scope : scopes) {
+      Spend& s = spend_[scope];
+      s.cost += amount.cost;
+      s.input_tokens += amount.input_tokens;
+      s.output_tokens += amount.output_tokens;
+      s.calls += amount.calls;
+    }
+    return Status::Ok();
+  }
+
+  Result<Spend> GetSpend(const std::string& scope) override {
+    std::lock_guard lock(mu_);
+    auto it = spend_.find(scope);
+    return it == spend_.end() ? Spend{} : it->second;
+  }
+
   void FailNth(int n) {
     std::lock_guard lock(mu_);
     fail_countdown_ = n;
@@ -236,6 +267,8 @@ class MemoryStore final : public Store {
   int fail_countdown_ = 0;
   size_t keep_finished_;
   std::deque<std::string> finished_;
+  std::unordered_map<std::string, std::pair<std::string, int64_t>> cache_;  // value, expires_ms
+  std::unordered_map<std::string, Spend> spend_;
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished) { return std::make_unique<MemoryStore>(keep_finished); }

@@ -75,6 +75,21 @@ CREATE TABLE steps (
 );
 CREATE INDEX steps_by_run ON steps (run_id, seq);
 )sql",
+    R"sql(
+CREATE TABLE cache (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE INDEX cache_by_expiry ON cache (expires_ms);
+CREATE TABLE spend (
+  scope TEXT PRIMARY KEY,
+  cost REAL NOT NULL DEFAULT 0,
+  input_tokens INTEGER NOT NULL DEFAULT 0,
+  output_tokens INTEGER NOT NULL DEFAULT 0,
+  calls INTEGER NOT NULL DEFAULT 0
+);
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -413,6 +428,70 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Result<std::optional<std::string>> CacheGet(const std::string& key, int64_t now_ms) override {
+    std::lock_guard lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT value FROM cache WHERE key = ?1 AND expires_ms > ?2"));
+    BindText(s, 1, key);
+    sqlite3_bind_int64(s, 2, now_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return std::optional<std::string>(ColumnText(s, 0));
+  }
+
+  Status CachePut(const std::string& key, const std::string& value, int64_t expires_ms) override {
+    std::lock_guard lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT OR REPLACE INTO cache (key, value, expires_ms) "
+                                                 "VALUES (?1, ?2, ?3)"));
+    BindText(s, 1, key);
+    BindText(s, 2, value);
+    sqlite3_bind_int64(s, 3, expires_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    // Now and then, drop what has expired (entries live about one TTL).
+    if (++cache_puts_ % 1000 == 0) {
+      WEFT_ASSIGN_OR_RETURN(Stmt purge, write_.Prepare("DELETE FROM cache WHERE expires_ms <= ?1"));
+      sqlite3_bind_int64(purge, 1, SystemClock::Instance().NowMillis());
+      if (sqlite3_step(purge) != SQLITE_DONE) return write_.LastError();
+    }
+    return Status::Ok();
+  }
+
+  Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) override {
+    std::lock_guard lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      for (const std::string& scope : scopes) {
+        WEFT_ASSIGN_OR_RETURN(Stmt s,
+                              write_.Prepare("INSERT INTO spend (scope, cost, input_tokens, output_tokens, calls) "
+                                             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (scope) DO UPDATE SET "
+                                             "cost = cost + excluded.cost, input_tokens = input_tokens + "
+                                             "excluded.input_tokens, output_tokens = output_tokens + "
+                                             "excluded.output_tokens, calls = calls + excluded.calls"));
+        BindText(s, 1, scope);
+        sqlite3_bind_double(s, 2, amount.cost);
+        sqlite3_bind_int64(s, 3, amount.input_tokens);
+        sqlite3_bind_int64(s, 4, amount.output_tokens);
+        sqlite3_bind_int64(s, 5, amount.calls);
+        if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      }
+      return Status::Ok();
+    }();
+    WEFT_RETURN_IF_ERROR(write_.Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
+    return st;
+  }
+
+  Result<Spend> GetSpend(const std::string& scope) override {
+    std::lock_guard lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s,
+                          read_.Prepare("SELECT cost, input_tokens, output_tokens, calls FROM spend WHERE scope = ?1"));
+    BindText(s, 1, scope);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return Spend{};
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return Spend{sqlite3_column_double(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                 sqlite3_column_int64(s, 3)};
+  }
+
   bool WaitForWork(int64_t timeout_ms) override {
     // Commits from this process signal at once; other processes' commits
     // show as a new PRAGMA data_version, checked every 20 ms.
@@ -664,7 +743,8 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   Db write_;
-  std::mutex write_mu_;  // the write connection: writer thread, PutWorkflow, ClaimRuns
+  std::mutex write_mu_;      // the write connection: writer thread, PutWorkflow, ClaimRuns, cache, spend
+  uint64_t cache_puts_ = 0;  // under write_mu_
   Db read_;
   std::mutex read_mu_;
   std::mutex queue_mu_;

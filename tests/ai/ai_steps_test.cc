@@ -66,8 +66,8 @@ class AiStepsTest : public ::testing::Test {
     auto m = Models::FromConfig(models, http_.get(), env);
     ASSERT_TRUE(m.ok()) << m.status();
     ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
-    ASSERT_TRUE(RegisterAiActions(registry_, *m).ok());
     store_ = store::NewMemoryStore();
+    ASSERT_TRUE(RegisterAiActions(registry_, {.models = *m, .store = store_.get(), .clock = &clock_}).ok());
     engine::EngineOptions o;
     o.store = store_.get();
     o.actions = &registry_;
@@ -89,6 +89,7 @@ class AiStepsTest : public ::testing::Test {
   }
   std::vector<store::StepRecord> Steps(const std::string& run) { return *store_->GetSteps(run); }
 
+  SimulatedClock clock_{1'764'460'800'000};  // 2025-11-30T00:00:00Z
   std::unique_ptr<http::Client> http_;
   engine::ActionRegistry registry_;
   std::unique_ptr<store::Store> store_;
@@ -237,6 +238,86 @@ TEST_F(AiStepsTest, UnknownModelAliasIsAClearError) {
   EXPECT_EQ(steps[0].status, store::StepStatus::kFailed);
   EXPECT_NE(steps[0].error.find("model 'huge' is not configured"), std::string::npos) << steps[0].error;
   EXPECT_EQ(fake.call_count(), 0);
+}
+
+TEST_F(AiStepsTest, IdenticalRequestsAreAnsweredFromTheCache) {
+  FakeProvider fake([](const ProviderCall&) {
+    return ProviderReply::Text(R"({"issue_type":"bug","urgency":"low","confidence":0.8})");
+  });
+  Start(fake);
+  const int64_t v = Deploy(kTriage);
+  auto first = RunOne(v, "the export is broken");
+  EXPECT_EQ(Steps(first.id)[0].detail.get("cache"), Value("miss"));
+  EXPECT_EQ(fake.call_count(), 1);
+  auto second = RunOne(v, "the export is broken");
+  ASSERT_EQ(second.status, store::RunStatus::kCompleted) << second.error;
+  const store::StepRecord hit = Steps(second.id)[0];
+  EXPECT_EQ(hit.detail.get("cache"), Value("hit"));
+  EXPECT_EQ(hit.detail.get("cost"), Value(0));
+  EXPECT_EQ(hit.output, Steps(first.id)[0].output);
+  EXPECT_EQ(fake.call_count(), 1) << "a cache hit makes no request";
+  RunOne(v, "something else");
+  EXPECT_EQ(fake.call_count(), 2) << "another prompt is another request";
+  // Entries expire (default TTL one hour).
+  clock_.AdvanceMillis(3'600'001);
+  RunOne(v, "the export is broken");
+  EXPECT_EQ(fake.call_count(), 3);
+  // A step can opt out.
+  std::string yaml = kTriage;
+  yaml.replace(yaml.find("temperature: 0"), 14, "temperature: 0\n      cache: false");
+  const int64_t v2 = Deploy(yaml);
+  RunOne(v2, "the export is broken");
+  auto off = RunOne(v2, "the export is broken");
+  EXPECT_EQ(Steps(off.id)[0].detail.get("cache"), Value("off"));
+  EXPECT_EQ(fake.call_count(), 5);
+}
+
+TEST_F(AiStepsTest, BudgetsStopModelCallsAndTakeTheFallback) {
+  FakeProvider fake([](const ProviderCall&) {
+    return ProviderReply::Text(R"({"issue_type":"bug","urgency":"low","confidence":0.8})");
+  });
+  Start(fake);
+  // Each call costs 12/1000*0.5 + 7/1000*1.5 = 0.0165.
+  std::string yaml = kTriage;
+  yaml.replace(yaml.find("temperature: 0"), 14,
+               "temperature: 0\n      cache: false\n      budget: { per_run: 0.01, per_workflow_day: 0.04 }");
+  // Two classifications in one run: the second finds the run's budget spent.
+  yaml.replace(yaml.find("  - do: route"), 13, "  - do: again\n  - do: route");
+  yaml.replace(yaml.find("  route:"), 8, std::string(R"(  again:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.message" }
+    settings:
+      model: fast
+      labels: [billing, bug]
+      cache: false
+      budget: { per_run: 0.01, per_workflow_day: 0.04 }
+      on_error: { fallback: { label: unknown, confidence: 0 } }
+  route:)"));
+  const int64_t v = Deploy(yaml);
+  auto run = RunOne(v, "the app crashes");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  auto steps = Steps(run.id);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].status, store::StepStatus::kCompleted);
+  EXPECT_EQ(steps[1].status, store::StepStatus::kFailed);
+  EXPECT_NE(steps[1].error.find("budget per_run"), std::string::npos) << steps[1].error;
+  EXPECT_TRUE(steps[1].detail.get("budget_reached").is_object());
+  EXPECT_EQ(fake.call_count(), 1) << "the budget stopped the second call";
+  EXPECT_NEAR(store_->GetSpend("run:" + run.id)->cost, 0.0165, 1e-9);
+  // The workflow's daily budget (0.04) lets two more runs call, then stops.
+  RunOne(v, "the app crashes");
+  RunOne(v, "the app crashes");
+  EXPECT_EQ(fake.call_count(), 3);
+  auto over = RunOne(v, "the app crashes");
+  EXPECT_EQ(fake.call_count(), 3);
+  EXPECT_NE(Steps(over.id)[0].error.find("budget per_workflow_day"), std::string::npos);
+  EXPECT_EQ(over.outputs.get("issue_type"), Value("unknown"));
+  EXPECT_EQ(store_->GetSpend("day:2025-11-30")->calls, 3);
+  // A new day, a new daily budget.
+  clock_.AdvanceMillis(24 * 3'600'000);
+  RunOne(v, "the app crashes");
+  EXPECT_EQ(fake.call_count(), 4);
 }
 
 TEST(Models, ConfigErrorsNameTheAliasAndKey) {

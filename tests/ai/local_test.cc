@@ -97,8 +97,8 @@ class LocalStepsTest : public ::testing::Test {
     auto m = Models::FromConfig(*ParseJson(models_json), http_.get(), env);
     ASSERT_TRUE(m.ok()) << m.status();
     ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
-    ASSERT_TRUE(RegisterAiActions(registry_, *m).ok());
     store_ = store::NewMemoryStore();
+    ASSERT_TRUE(RegisterAiActions(registry_, {.models = *m, .store = store_.get()}).ok());
     engine::EngineOptions o;
     o.store = store_.get();
     o.actions = &registry_;

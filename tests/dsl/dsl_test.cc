@@ -42,7 +42,7 @@ const engine::ActionRegistry& Actions() {
     auto* r = new engine::ActionRegistry();
     (void)actions::RegisterBuiltinActions(*r);
     // The AI steps, with only the local model (no network).
-    (void)ai::RegisterAiActions(*r, *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv()));
+    (void)ai::RegisterAiActions(*r, {.models = *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv())});
     return r;
   }();
   return *registry;

@@ -174,6 +174,37 @@ TEST_P(StoreTest, AppendStepAddsToRunningRunsOnly) {
   EXPECT_EQ(store_->GetSteps("01B")->size(), 0u);
 }
 
+TEST_P(StoreTest, CacheEntriesExpire) {
+  EXPECT_FALSE(store_->CacheGet("k", 100)->has_value());
+  ASSERT_TRUE(store_->CachePut("k", R"({"answer":1})", 1000).ok());
+  EXPECT_EQ(store_->CacheGet("k", 999)->value_or(""), R"({"answer":1})");
+  EXPECT_FALSE(store_->CacheGet("k", 1000)->has_value()) << "expired at its expiry time";
+  ASSERT_TRUE(store_->CachePut("k", "newer", 5000).ok());
+  EXPECT_EQ(store_->CacheGet("k", 1000)->value_or(""), "newer");
+  if (durable()) {
+    Reopen();
+    EXPECT_EQ(store_->CacheGet("k", 1000)->value_or(""), "newer");
+  }
+}
+
+TEST_P(StoreTest, SpendAddsUpPerScope) {
+  EXPECT_EQ(store_->GetSpend("run:01A")->calls, 0);
+  ASSERT_TRUE(store_->AddSpend({"run:01A", "day:2026-11-30"}, Spend{0.25, 100, 20, 1}).ok());
+  ASSERT_TRUE(store_->AddSpend({"run:01B", "day:2026-11-30"}, Spend{0.5, 10, 2, 2}).ok());
+  Spend a = *store_->GetSpend("run:01A");
+  EXPECT_DOUBLE_EQ(a.cost, 0.25);
+  EXPECT_EQ(a.input_tokens, 100);
+  EXPECT_EQ(a.output_tokens, 20);
+  EXPECT_EQ(a.calls, 1);
+  Spend day = *store_->GetSpend("day:2026-11-30");
+  EXPECT_DOUBLE_EQ(day.cost, 0.75);
+  EXPECT_EQ(day.calls, 3);
+  if (durable()) {
+    Reopen();
+    EXPECT_DOUBLE_EQ(store_->GetSpend("day:2026-11-30")->cost, 0.75);
+  }
+}
+
 TEST_P(StoreTest, ACommitIsAllOrNothing) {
   ASSERT_TRUE(Create(NewRun("01A")).ok());
   Commit c;

@@ -107,6 +107,15 @@ struct Commit {
   std::vector<RunUpdate> updates;  // applied atomically, all or none
 };
 
+// What model calls cost, summed per scope ("run:<id>", "workflow:<name>:
+// <yyyy-mm-dd>", "day:<yyyy-mm-dd>").
+struct Spend {
+  double cost = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t calls = 0;
+};
+
 struct RunFilter {
   std::optional<RunStatus> status;
   std::string workflow;
@@ -163,6 +172,16 @@ class Store {
   // another one) may have created work, or `timeout_ms` passes. Returns
   // whether something changed. Workers sleep on it between ClaimRuns calls.
   virtual bool WaitForWork(int64_t timeout_ms) = 0;
+
+  // An exact-match cache with expiry (AI step answers). Get returns nullopt
+  // for a missing or expired entry.
+  virtual Result<std::optional<std::string>> CacheGet(const std::string& key, int64_t now_ms) = 0;
+  virtual Status CachePut(const std::string& key, const std::string& value, int64_t expires_ms) = 0;
+
+  // Adds `amount` to each scope's spending, atomically.
+  virtual Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) = 0;
+  // A scope's spending so far (zero when nothing was spent).
+  virtual Result<Spend> GetSpend(const std::string& scope) = 0;
 };
 
 }  // namespace weft::store
