@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "local_steps.h"
+#include "memory.h"
 #include "weft/ai/structured.h"
 #include "weft/core/json.h"
 
@@ -373,6 +374,7 @@ class AiStep final : public engine::Action {
         detail.set("cache", "hit");
         Record(detail, config, Usage{}, 0);
         Value out = Finish(kind_, ctx, entry->get("answer"), Text(entry->get("text")));
+        if (Status kept = KeepSummary(ctx, out); !kept.ok()) co_return ActionResult::Error(kept);
         detail.set("output", out);
         co_return ActionResult::Ok(out);
       }
@@ -427,8 +429,21 @@ class AiStep final : public engine::Action {
       (void)options_.store->CachePut(cache_key, ToJson(entry), clock_->NowMillis() + ttl_ms);
     }
     Value out = Finish(kind_, ctx, answer, text);
+    if (Status kept = KeepSummary(ctx, out); !kept.ok()) co_return ActionResult::Error(kept);
     detail.set("output", out);
     co_return ActionResult::Ok(out);
+  }
+
+  // `summarize` with `settings.memory: <conversation>` keeps its summary as
+  // that conversation's running summary.
+  Status KeepSummary(const ActionContext& ctx, const Value& out) const {
+    const Value conversation = ctx.settings.get("memory");
+    if (kind_ != Kind::kSummarize || !conversation.is_string()) return Status::Ok();
+    if (options_.store == nullptr) return FailedPreconditionError("conversation memory needs a store");
+    const Value summary = out.get("summary");
+    Result<Value> kept = internal::UpdateMemory(*options_.store, conversation.as_string(), ctx.IdempotencyKey(),
+                                                [&summary](Value& m) { m.set("summary", summary); });
+    return kept.status();
   }
 
   // Everything that makes two requests the same request.
@@ -576,7 +591,7 @@ Status RegisterAiActions(engine::ActionRegistry& registry, const AiOptions& opti
     WEFT_RETURN_IF_ERROR(
         registry.Register(std::make_unique<AiStep>(d.kind, options, d.description, d.inputs, d.output)));
   }
-  return Status::Ok();
+  return internal::RegisterMemoryActions(registry, options.store);
 }
 
 }  // namespace weft::ai

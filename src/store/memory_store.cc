@@ -173,6 +173,18 @@ class MemoryStore final : public Store {
     return it == spend_.end() ? Spend{} : it->second;
   }
 
+  Result<Value> GetMemory(const std::string& conversation) override {
+    std::lock_guard lock(mu_);
+    auto it = memory_.find(conversation);
+    return it == memory_.end() ? Value() : it->second;
+  }
+
+  Status PutMemory(const std::string& conversation, const Value& memory) override {
+    std::lock_guard lock(mu_);
+    memory_[conversation] = memory;
+    return Status::Ok();
+  }
+
   void FailNth(int n) {
     std::lock_guard lock(mu_);
     fail_countdown_ = n;
@@ -269,6 +281,7 @@ class MemoryStore final : public Store {
   std::deque<std::string> finished_;
   std::unordered_map<std::string, std::pair<std::string, int64_t>> cache_;  // value, expires_ms
   std::unordered_map<std::string, Spend> spend_;
+  std::unordered_map<std::string, Value> memory_;
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished) { return std::make_unique<MemoryStore>(keep_finished); }

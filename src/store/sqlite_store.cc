@@ -90,6 +90,13 @@ CREATE TABLE spend (
   calls INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    R"sql(
+CREATE TABLE memory (
+  conversation TEXT PRIMARY KEY,
+  doc TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -490,6 +497,30 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_ROW) return read_.LastError();
     return Spend{sqlite3_column_double(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
                  sqlite3_column_int64(s, 3)};
+  }
+
+  Result<Value> GetMemory(const std::string& conversation) override {
+    std::lock_guard lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT doc FROM memory WHERE conversation = ?1"));
+    BindText(s, 1, conversation);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return Value();
+    if (rc != SQLITE_ROW) return read_.LastError();
+    Result<Value> doc = ParseJson(ColumnText(s, 0));
+    if (!doc.ok())
+      return InternalError("memory of conversation '" + conversation + "' is corrupt: " + doc.status().message());
+    return doc;
+  }
+
+  Status PutMemory(const std::string& conversation, const Value& memory) override {
+    std::lock_guard lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT OR REPLACE INTO memory (conversation, doc, updated_ms) "
+                                                 "VALUES (?1, ?2, ?3)"));
+    BindText(s, 1, conversation);
+    BindText(s, 2, ToJson(memory));
+    sqlite3_bind_int64(s, 3, SystemClock::Instance().NowMillis());
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
   }
 
   bool WaitForWork(int64_t timeout_ms) override {

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "fake_provider.h"
+#include "memory.h"
 #include "weft/actions/builtin.h"
 #include "weft/ai/actions.h"
 #include "weft/core/json.h"
@@ -318,6 +319,91 @@ TEST_F(AiStepsTest, BudgetsStopModelCallsAndTakeTheFallback) {
   clock_.AdvanceMillis(24 * 3'600'000);
   RunOne(v, "the app crashes");
   EXPECT_EQ(fake.call_count(), 4);
+}
+
+TEST_F(AiStepsTest, ConversationMemoryFeedsTheNextRun) {
+  FakeProvider fake([](const ProviderCall& c) {
+    if (c.LastUser().find("Summarize") != std::string::npos) {
+      return ProviderReply::Text("Customer on the pro plan reports a double charge.");
+    }
+    return ProviderReply::Text(R"({"issue_type":"billing","urgency":"high","confidence":0.9})");
+  });
+  Start(fake);
+  constexpr const char* kChat = R"yaml(
+workflow: { name: chat }
+defs:
+  note_message:
+    kind: task
+    action: remember
+    inputs:
+      conversation: "=$input.conversation"
+      message: "=$input.message"
+      facts: { plan: "=$input.plan" }
+  memory: { kind: task, action: recall, inputs: { conversation: "=$input.conversation" } }
+  classify_issue:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.message" }
+    settings:
+      model: fast
+      cache: false
+      context: { summary: "=$output.memory.summary", plan: "=$output.memory.facts.plan" }
+      output_schema:
+        type: object
+        properties: { issue_type: { enum: [billing, bug] }, urgency: { enum: [low, high] } }
+  keep_summary:
+    kind: task
+    action: summarize
+    inputs: { text: "=$join($output.memory.messages.text, ' / ')" }
+    settings: { model: fast, memory: "=$input.conversation" }
+flow:
+  - do: note_message
+  - do: memory
+  - do: classify_issue
+  - do: keep_summary
+)yaml";
+  auto wf = dsl::LoadWorkflow(kChat, "chat.yaml", registry_);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  const int64_t v = *engine_->Deploy(*wf);
+  auto start = [&](const std::string& message) {
+    Value input = Value::MakeObject();
+    input.set("conversation", "conv-7");
+    input.set("message", message);
+    input.set("plan", "pro");
+    return *engine_->Wait(*engine_->Start("chat", v, input));
+  };
+  auto first = start("I was charged twice");
+  ASSERT_EQ(first.status, store::RunStatus::kCompleted) << first.error;
+  auto second = start("and still no refund");
+  ASSERT_EQ(second.status, store::RunStatus::kCompleted) << second.error;
+  // The second run recalled both messages, the plan and the first summary...
+  const Value recalled = Steps(second.id)[1].output;
+  EXPECT_EQ(recalled.get("messages").size(), 2u);
+  EXPECT_EQ(recalled.get("facts").get("plan"), Value("pro"));
+  EXPECT_EQ(recalled.get("summary"), Value("Customer on the pro plan reports a double charge."));
+  // ...and its classifier saw them, because its context named them.
+  std::string user = Steps(second.id)[2].detail.get("prompt").as_array()[1].get("content").as_string();
+  EXPECT_NE(user.find("summary: Customer on the pro plan"), std::string::npos) << user;
+  EXPECT_NE(user.find("plan: pro"), std::string::npos) << user;
+  // It is durable state in the store, not in the run.
+  EXPECT_EQ(store_->GetMemory("conv-7")->get("messages").size(), 2u);
+}
+
+TEST_F(AiStepsTest, MemoryWritesAreIdempotentPerAttempt) {
+  FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text("{}"); });
+  Start(fake);
+  auto add = [&](const std::string& key) {
+    return ai::internal::UpdateMemory(*store_, "conv-1", key, [](Value& m) {
+      Value list = Value::MakeArray(m.get("messages").as_array());
+      list.push_back(Value("hello"));
+      m.set("messages", list);
+    });
+  };
+  ASSERT_TRUE(add("run/0:note/1").ok());
+  ASSERT_TRUE(add("run/0:note/1").ok()) << "the same attempt seen again after a crash";
+  EXPECT_EQ(store_->GetMemory("conv-1")->get("messages").size(), 1u);
+  ASSERT_TRUE(add("run/0:note/2").ok());
+  EXPECT_EQ(store_->GetMemory("conv-1")->get("messages").size(), 2u);
 }
 
 TEST(Models, ConfigErrorsNameTheAliasAndKey) {

@@ -205,6 +205,18 @@ TEST_P(StoreTest, SpendAddsUpPerScope) {
   }
 }
 
+TEST_P(StoreTest, ConversationMemoryRoundTrips) {
+  EXPECT_TRUE(store_->GetMemory("conv-1")->is_undefined());
+  Value memory = *ParseJson(R"({"messages":[{"role":"user","text":"hi"}],"summary":"","facts":{"plan":"pro"}})");
+  ASSERT_TRUE(store_->PutMemory("conv-1", memory).ok());
+  EXPECT_EQ(*store_->GetMemory("conv-1"), memory);
+  EXPECT_TRUE(store_->GetMemory("conv-2")->is_undefined());
+  if (durable()) {
+    Reopen();
+    EXPECT_EQ(*store_->GetMemory("conv-1"), memory);
+  }
+}
+
 TEST_P(StoreTest, ACommitIsAllOrNothing) {
   ASSERT_TRUE(Create(NewRun("01A")).ok());
   Commit c;

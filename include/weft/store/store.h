@@ -182,6 +182,12 @@ class Store {
   virtual Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) = 0;
   // A scope's spending so far (zero when nothing was spent).
   virtual Result<Spend> GetSpend(const std::string& scope) = 0;
+
+  // Per-conversation memory (recent messages, running summary, named
+  // facts): one JSON document per conversation. Get returns undefined for a
+  // conversation with none.
+  virtual Result<Value> GetMemory(const std::string& conversation) = 0;
+  virtual Status PutMemory(const std::string& conversation, const Value& memory) = 0;
 };
 
 }  // namespace weft::store
