@@ -164,6 +164,66 @@ flow: [{ do: c }]
 BENCHMARK_CAPTURE(BM_AiStep, classify, true)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_AiStep, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
+// A provider answering at once, in process: what remains of an AI step is
+// weft's own work (prompt, schema validation, history record, engine).
+class CannedProvider final : public ai::Provider {
+ public:
+  std::string_view kind() const override { return "canned"; }
+  boost::asio::awaitable<Result<ai::ModelResponse>> Complete(const ai::ModelRequest&) override {
+    ai::ModelResponse r;
+    r.text = kAnswer;
+    r.usage = {120, 20, false};
+    co_return r;
+  }
+};
+
+// One-step runs in memory: a classify step on the canned provider, or a set
+// step; their difference is the AI step's overhead outside the model.
+void BM_StepInProcess(benchmark::State& state, bool ai) {
+  auto models = *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv());
+  ai::ModelConfig canned;
+  canned.alias = "fast";
+  canned.provider = "canned";
+  canned.model = "m";
+  canned.input_per_1k = 0.001;
+  models->Add(canned, std::make_unique<CannedProvider>());
+  engine::ActionRegistry registry;
+  (void)actions::RegisterBuiltinActions(registry);
+  auto store = store::NewMemoryStore(16);
+  (void)ai::RegisterAiActions(registry, {.models = models, .store = store.get()});
+  engine::EngineOptions o;
+  o.store = store.get();
+  o.actions = &registry;
+  auto engine = std::move(engine::Engine::Create(std::move(o))).value();
+  auto wf = dsl::LoadWorkflow(ai ? R"(
+workflow: { name: one }
+defs:
+  c:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.text" }
+    settings: { model: fast, labels: [billing, bug, other], cache: false, budget: { per_run: 1 } }
+flow: [{ do: c }]
+)"
+                                 : R"(
+workflow: { name: one }
+defs:
+  c: { kind: task, action: set, inputs: { text: "=$input.text" } }
+flow: [{ do: c }]
+)",
+                              "one.yaml", registry);
+  const int64_t v = *engine->Deploy(*wf);
+  Value input = Value::MakeObject();
+  input.set("text", "I was charged twice and nobody answered");
+  for (auto _ : state) {
+    auto id = engine->Start("one", v, input);
+    auto rec = engine->Wait(*id);
+    if (rec->status != store::RunStatus::kCompleted) state.SkipWithError("run failed");
+  }
+}
+BENCHMARK_CAPTURE(BM_StepInProcess, classify, true)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_StepInProcess, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 // The same exchange without weft: one POST with the client alone.
 boost::asio::awaitable<void> Post(http::Client& client, http::Request req) {
   (void)co_await client.Send(std::move(req));
@@ -184,6 +244,29 @@ void BM_BareHttp(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_BareHttp)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// The provider client alone, with the request the classify step sends.
+boost::asio::awaitable<void> Ask(ai::Provider& p, const ai::ModelRequest& r) { (void)co_await p.Complete(r); }
+
+void BM_ProviderAlone(benchmark::State& state) {
+  testing::FakeProvider fake([](const testing::ProviderCall&) { return testing::ProviderReply::Text(kAnswer); });
+  auto http = http::NewCurlClient();
+  ai::ProviderOptions po;
+  po.base_url = fake.base_url();
+  po.http = http.get();
+  auto provider = ai::NewOpenAiProvider(po);
+  ai::ModelRequest req;
+  req.model = "m";
+  req.messages = {{"system", std::string(120, 's')}, {"user", std::string(400, 'u')}};
+  req.json_schema = *ParseJson(R"({"type":"object","properties":{"label":{"enum":["billing","bug","other"]},
+      "confidence":{"type":"number","minimum":0,"maximum":1},"rationale":{"type":"string"}},"required":["label","confidence"]})");
+  for (auto _ : state) {
+    boost::asio::io_context io;
+    boost::asio::co_spawn(io, Ask(*provider, req), boost::asio::detached);
+    io.run();
+  }
+}
+BENCHMARK(BM_ProviderAlone)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 

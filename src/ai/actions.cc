@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <ctime>
+#include <mutex>
+#include <unordered_map>
 
 #include "local_steps.h"
 #include "memory.h"
@@ -386,8 +388,8 @@ class AiStep final : public engine::Action {
     Usage usage;
     int64_t latency = 0;
     if (plan->schema.is_defined()) {
-      Result<dsl::Schema> schema = dsl::Schema::Compile(plan->schema);
-      if (!schema.ok()) co_return ActionResult::Error(schema.status().WithContext("the step's output_schema"));
+      Result<dsl::Schema> schema = CompiledSchema(plan->schema);
+      if (!schema.ok()) co_return ActionResult::Error(schema.status());
       StructuredOutcome o = co_await CompleteStructured(*route->provider, std::move(request), *schema, 1);
       detail.set("attempts", o.attempts);
       detail.set("repairs", static_cast<int64_t>(o.attempts.size()) - 1);
@@ -534,10 +536,24 @@ class AiStep final : public engine::Action {
                   std::string(KindName(kind_)) + " needs a model: set settings.model to a configured alias");
   }
 
-  static Status Validate(const Value& schema_doc, const Value& answer) {
-    Result<dsl::Schema> schema = dsl::Schema::Compile(schema_doc);
-    if (!schema.ok()) return schema.status().WithContext("the step's output_schema");
+  Status Validate(const Value& schema_doc, const Value& answer) const {
+    Result<dsl::Schema> schema = CompiledSchema(schema_doc);
+    if (!schema.ok()) return schema.status();
     return schema->Validate(answer, "local answer");
+  }
+
+  // Compiling a schema costs more than the rest of a step: each distinct
+  // schema is compiled once (a step's schema changes only when its
+  // settings' expressions make it).
+  Result<dsl::Schema> CompiledSchema(const Value& doc) const {
+    std::string key = ToJson(doc);
+    std::lock_guard lock(schemas_mu_);
+    if (auto it = schemas_.find(key); it != schemas_.end()) return it->second;
+    Result<dsl::Schema> compiled = dsl::Schema::Compile(doc);
+    if (!compiled.ok()) return compiled.status().WithContext("the step's output_schema");
+    if (schemas_.size() >= 1024) schemas_.clear();
+    schemas_.emplace(std::move(key), *compiled);
+    return compiled;
   }
 
   static void Record(Value& detail, const ModelConfig& config, const Usage& usage, int64_t latency) {
@@ -555,6 +571,8 @@ class AiStep final : public engine::Action {
   const Clock* clock_;
   dsl::ActionSpec spec_;
   mutable internal::ClassifierCache classifiers_;
+  mutable std::mutex schemas_mu_;
+  mutable std::unordered_map<std::string, dsl::Schema> schemas_;
 };
 
 }  // namespace

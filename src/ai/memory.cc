@@ -129,9 +129,7 @@ class MemoryAction final : public engine::Action {
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 
-  asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
-    co_return Run(ctx);
-  }
+  asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override { co_return Run(ctx); }
 
  private:
   ActionResult Run(ActionContext& ctx) const {

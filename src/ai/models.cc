@@ -110,6 +110,12 @@ Result<std::shared_ptr<Models>> Models::FromConfig(const Value& models, http::Cl
   return out;
 }
 
+void Models::Add(ModelConfig config, std::unique_ptr<Provider> provider) {
+  const std::string alias = config.alias;
+  configs_[alias] = std::move(config);
+  providers_[alias] = std::move(provider);
+}
+
 Result<Models::Route> Models::Resolve(std::string_view alias) const {
   auto it = configs_.find(alias);
   if (it == configs_.end()) {

@@ -53,6 +53,10 @@ class Models {
   static Result<std::shared_ptr<Models>> FromConfig(const Value& models, http::Client* http, const Env& env,
                                                     const Clock* clock = nullptr);
 
+  // Adds (or replaces) an alias served by a provider built elsewhere: a
+  // custom provider written against provider.h, or an in-process fake.
+  void Add(ModelConfig config, std::unique_ptr<Provider> provider);
+
   struct Route {
     const ModelConfig* config = nullptr;
     Provider* provider = nullptr;  // nullptr for the local provider
