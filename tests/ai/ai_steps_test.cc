@@ -406,6 +406,39 @@ TEST_F(AiStepsTest, MemoryWritesAreIdempotentPerAttempt) {
   EXPECT_EQ(store_->GetMemory("conv-1")->get("messages").size(), 2u);
 }
 
+// The support-triage example runs on the local model; one line of
+// configuration (`models: {default: ...}`) moves it to an OpenAI-compatible
+// endpoint, with the local classifier as the first stage of its cascade.
+TEST_F(AiStepsTest, SupportTriageSwitchesToAModelWithOneLineOfConfiguration) {
+  FakeProvider fake([](const ProviderCall& c) {
+    if (c.body.get("response_format").is_defined()) {
+      return ProviderReply::Text(R"({"issue_type":"other","urgency":"low","confidence":0.6})");
+    }
+    return ProviderReply::Text("Thanks for writing! Here is what we can do.");
+  });
+  Start(fake, R"({"default":{"provider":"openai","model":"small-1"}})");
+  auto wf = dsl::LoadWorkflowFile(std::string(WEFT_SOURCE_DIR) + "/examples/support-triage.yaml", registry_);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  const int64_t v = *engine_->Deploy(*wf);
+  auto run = [&](const std::string& message) {
+    Value input = Value::MakeObject();
+    input.set("message", message);
+    return *engine_->Wait(*engine_->Start("support-triage", v, input));
+  };
+  // Clear enough for the local model: no model call for the classification.
+  auto sure = run("I was charged twice and nobody answered");
+  EXPECT_EQ(Steps(sure.id)[0].detail.get("cascade").get("decision"), Value("local"));
+  EXPECT_EQ(sure.status, store::RunStatus::kSuspended) << "urgent billing goes to a human";
+  EXPECT_EQ(fake.call_count(), 0);
+  // Not clear: the model classifies, then writes the reply.
+  auto unsure = run("zebra quantum marmalade");
+  ASSERT_EQ(unsure.status, store::RunStatus::kCompleted) << unsure.error;
+  auto steps = Steps(unsure.id);
+  EXPECT_EQ(steps[0].detail.get("cascade").get("decision"), Value("model"));
+  EXPECT_EQ(unsure.outputs.get("reply"), Value("Thanks for writing! Here is what we can do."));
+  EXPECT_EQ(fake.call_count(), 2);
+}
+
 TEST(Models, ConfigErrorsNameTheAliasAndKey) {
   auto http = http::NewCurlClient();
   Env none = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
