@@ -223,6 +223,12 @@ flow: [{ do: c }]
 }
 BENCHMARK_CAPTURE(BM_StepInProcess, classify, true)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_StepInProcess, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
+// Fixed counts, for instruction counting under callgrind: the difference of
+// the :400 and :200 runs over 200 runs is the cost of one run.
+BENCHMARK_CAPTURE(BM_StepInProcess, classify_fixed, true)->Iterations(200)->UseRealTime();
+BENCHMARK_CAPTURE(BM_StepInProcess, classify_fixed, true)->Iterations(400)->UseRealTime();
+BENCHMARK_CAPTURE(BM_StepInProcess, set_fixed, false)->Iterations(200)->UseRealTime();
+BENCHMARK_CAPTURE(BM_StepInProcess, set_fixed, false)->Iterations(400)->UseRealTime();
 
 // The same exchange without weft: one POST with the client alone.
 boost::asio::awaitable<void> Post(http::Client& client, http::Request req) {
