@@ -332,6 +332,7 @@ class AiStep final : public engine::Action {
           detail.set("cascade", cascade);
         }
         if (confident) {
+          detail.set("answered_by", "local");  // the alias's provider was not called
           Record(detail, config, Usage{}, 0);
           Status valid = plan->schema.is_defined() ? Validate(plan->schema, local->answer) : Status::Ok();
           if (!valid.ok()) co_return ActionResult::Error(valid);

@@ -170,6 +170,7 @@ TEST_F(LocalStepsTest, CascadeAnswersLocallyWhenSureAndAsksTheModelOtherwise) {
   auto sure = RunFirstStep(yaml, "charged twice on my card, refund my payment");
   ASSERT_EQ(sure.status, store::StepStatus::kCompleted) << sure.error;
   EXPECT_EQ(sure.detail.get("cascade").get("decision"), Value("local"));
+  EXPECT_EQ(sure.detail.get("answered_by"), Value("local"));
   EXPECT_EQ(sure.output.get("label"), Value("billing"));
   EXPECT_EQ(fake.call_count(), 0);
 
