@@ -13,6 +13,43 @@ namespace asio = boost::asio;
 
 constexpr int kDefaultMaxTokens = 1024;  // the API requires max_tokens
 
+// A message in the Messages API's shape: tool calls are `tool_use` blocks of
+// an assistant message, tool results `tool_result` blocks of a user message.
+Value MessageOf(const Message& m) {
+  Value msg = Value::MakeObject(2);
+  if (m.role == "tool") {
+    msg.set("role", "user");
+    Value block = Value::MakeObject(3);
+    block.set("type", "tool_result");
+    block.set("tool_use_id", m.tool_call_id);
+    block.set("content", m.content);
+    msg.set("content", Value::MakeArray({block}));
+    return msg;
+  }
+  msg.set("role", m.role);
+  if (m.tool_calls.empty()) {
+    msg.set("content", m.content);
+    return msg;
+  }
+  Value blocks = Value::MakeArray();
+  if (!m.content.empty()) {
+    Value text = Value::MakeObject(2);
+    text.set("type", "text");
+    text.set("text", m.content);
+    blocks.push_back(text);
+  }
+  for (const ToolCall& c : m.tool_calls) {
+    Value use = Value::MakeObject(4);
+    use.set("type", "tool_use");
+    use.set("id", c.id);
+    use.set("name", c.name);
+    use.set("input", c.arguments.is_object() ? c.arguments : Value::MakeObject());
+    blocks.push_back(use);
+  }
+  msg.set("content", blocks);
+  return msg;
+}
+
 class AnthropicProvider final : public Provider {
  public:
   explicit AnthropicProvider(ProviderOptions o) : options_(std::move(o)) {
@@ -33,15 +70,31 @@ class AnthropicProvider final : public Provider {
         system += m.content;
         continue;
       }
-      Value msg = Value::MakeObject(2);
-      msg.set("role", m.role);
-      msg.set("content", m.content);
-      messages.push_back(msg);
+      messages.push_back(MessageOf(m));
     }
     if (!system.empty()) body.set("system", system);
     body.set("messages", messages);
     if (request.temperature) body.set("temperature", *request.temperature);
     const bool tool = request.json_schema.is_defined() && request.json_mode == JsonMode::kSchema;
+    if (!request.tools.empty() && !tool) {
+      Value tools = Value::MakeArray();
+      for (const ToolSpec& t : request.tools) {
+        Value spec = Value::MakeObject(3);
+        spec.set("name", t.name);
+        spec.set("description", t.description);
+        spec.set("input_schema", t.parameters.is_defined() ? t.parameters : *ParseJson(R"({"type":"object"})"));
+        tools.push_back(spec);
+      }
+      body.set("tools", tools);
+      Value choice = Value::MakeObject();
+      if (request.tool_choice == "auto" || request.tool_choice == "required") {
+        choice.set("type", request.tool_choice == "auto" ? "auto" : "any");
+      } else {
+        choice.set("type", "tool");
+        choice.set("name", request.tool_choice);
+      }
+      body.set("tool_choice", choice);
+    }
     bool wrapped = false;  // a non-object schema travels as {"value": ...}
     if (tool) {
       // Tool input must be an object; other schemas are wrapped.
@@ -106,6 +159,14 @@ class AnthropicProvider final : public Provider {
           Value input = block.get("input");
           out.text = ToJson(wrapped ? input.get("value") : input);
           break;
+        }
+        if (block.get("type") == Value("tool_use")) {
+          ToolCall call;
+          call.id = block.get("id").is_string() ? block.get("id").as_string() : "";
+          call.name = block.get("name").is_string() ? block.get("name").as_string() : "";
+          call.arguments = block.get("input");
+          out.tool_calls.push_back(std::move(call));
+          continue;
         }
         if (Value text = block.get("text"); text.is_string()) out.text += text.as_string();
       }

@@ -12,12 +12,68 @@ namespace asio = boost::asio;
 Value Messages(const ModelRequest& r) {
   Value list = Value::MakeArray({});
   for (const Message& m : r.messages) {
-    Value msg = Value::MakeObject(2);
+    Value msg = Value::MakeObject(3);
     msg.set("role", m.role);
     msg.set("content", m.content);
+    if (!m.tool_calls.empty()) {
+      Value calls = Value::MakeArray();
+      for (const ToolCall& c : m.tool_calls) {
+        Value fn = Value::MakeObject(2);
+        fn.set("name", c.name);
+        fn.set("arguments", c.arguments.is_string() ? c.arguments.as_string() : ToJson(c.arguments));
+        Value call = Value::MakeObject(3);
+        call.set("id", c.id);
+        call.set("type", "function");
+        call.set("function", fn);
+        calls.push_back(call);
+      }
+      msg.set("tool_calls", calls);
+    }
+    if (!m.tool_call_id.empty()) msg.set("tool_call_id", m.tool_call_id);
     list.push_back(msg);
   }
   return list;
+}
+
+Value Tools(const ModelRequest& r) {
+  Value tools = Value::MakeArray();
+  for (const ToolSpec& t : r.tools) {
+    Value fn = Value::MakeObject(3);
+    fn.set("name", t.name);
+    fn.set("description", t.description);
+    fn.set("parameters", t.parameters.is_defined() ? t.parameters : Value::MakeObject());
+    Value tool = Value::MakeObject(2);
+    tool.set("type", "function");
+    tool.set("function", fn);
+    tools.push_back(tool);
+  }
+  return tools;
+}
+
+Value ToolChoice(const std::string& choice) {
+  if (choice == "auto" || choice == "required" || choice == "none") return choice;
+  Value fn = Value::MakeObject(1);
+  fn.set("name", choice);
+  Value c = Value::MakeObject(2);
+  c.set("type", "function");
+  c.set("function", fn);
+  return c;
+}
+
+std::vector<ToolCall> ReadToolCalls(const Value& calls) {
+  std::vector<ToolCall> out;
+  if (!calls.is_array()) return out;
+  for (const Value& c : calls.as_array()) {
+    ToolCall call;
+    call.id = c.get("id").is_string() ? c.get("id").as_string() : "";
+    const Value fn = c.get("function");
+    call.name = fn.get("name").is_string() ? fn.get("name").as_string() : "";
+    const Value args = fn.get("arguments");
+    Result<Value> parsed = args.is_string() ? ParseJson(args.as_string()) : Result<Value>(args);
+    call.arguments = parsed.ok() ? *parsed : args;  // invalid JSON stays a string, for the caller to refuse
+    out.push_back(std::move(call));
+  }
+  return out;
 }
 
 class OpenAiProvider final : public Provider {
@@ -34,6 +90,10 @@ class OpenAiProvider final : public Provider {
     body.set("messages", Messages(request));
     if (request.temperature) body.set("temperature", *request.temperature);
     if (request.max_tokens > 0) body.set("max_tokens", request.max_tokens);
+    if (!request.tools.empty()) {
+      body.set("tools", Tools(request));
+      body.set("tool_choice", ToolChoice(request.tool_choice));
+    }
     if (request.json_schema.is_defined() && request.json_mode != JsonMode::kNone) {
       Value format = Value::MakeObject();
       if (request.json_mode == JsonMode::kSchema) {
@@ -89,6 +149,7 @@ class OpenAiProvider final : public Provider {
       Value choice = choices.as_array()[0];
       Value content = choice.get("message").get("content");
       out.text = content.is_string() ? content.as_string() : "";
+      out.tool_calls = ReadToolCalls(choice.get("message").get("tool_calls"));
       if (Value fr = choice.get("finish_reason"); fr.is_string()) out.finish_reason = fr.as_string();
       if (Value m = doc->get("model"); m.is_string()) out.model = m.as_string();
       if (Value usage = doc->get("usage"); usage.is_object()) ReadUsage(usage, out.usage);

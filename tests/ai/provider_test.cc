@@ -223,6 +223,53 @@ TEST_F(ProviderTest, AnthropicUsesAToolForStructuredOutputAndStreamsText) {
   EXPECT_EQ(s->finish_reason, "end_turn");
 }
 
+// Function calling, both APIs: tools offered, calls read back, and the
+// conversation continued with the tools' results.
+TEST_F(ProviderTest, ToolCallsRoundTrip) {
+  for (const std::string api : {"openai", "anthropic"}) {
+    SCOPED_TRACE(api);
+    FakeProvider fake([](const ProviderCall& c) {
+      if (c.index == 0) {
+        ProviderReply r;
+        r.tool_calls = {{"check_account", R"({"email":"ana@example.com"})"}};
+        return r;
+      }
+      return ProviderReply::Text("Your account is on the pro plan.");
+    });
+    auto p = Make(fake, api);
+    ModelRequest req = Ask("what plan am I on? ana@example.com");
+    req.tools.push_back(
+        {"check_account", "Looks up an account by email",
+         *ParseJson(R"({"type":"object","required":["email"],"properties":{"email":{"type":"string"}}})")});
+    auto first = RunSync(p->Complete(req));
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_EQ(first->tool_calls.size(), 1u);
+    EXPECT_EQ(first->tool_calls[0].name, "check_account");
+    EXPECT_EQ(first->tool_calls[0].arguments, *ParseJson(R"({"email":"ana@example.com"})"));
+    EXPECT_FALSE(first->tool_calls[0].id.empty());
+    // The request offered the tool in the API's own shape.
+    const Value sent = fake.calls()[0].body.get("tools").as_array()[0];
+    if (api == "openai") {
+      EXPECT_EQ(sent.get("function").get("name"), Value("check_account"));
+      EXPECT_EQ(fake.calls()[0].body.get("tool_choice"), Value("auto"));
+    } else {
+      EXPECT_EQ(sent.get("name"), Value("check_account"));
+      EXPECT_TRUE(sent.get("input_schema").is_object());
+    }
+    // Continue with the result.
+    req.messages.push_back({"assistant", "", first->tool_calls, ""});
+    req.messages.push_back({"tool", R"({"plan":"pro"})", {}, first->tool_calls[0].id});
+    auto second = RunSync(p->Complete(req));
+    ASSERT_TRUE(second.ok()) << second.status();
+    EXPECT_EQ(second->text, "Your account is on the pro plan.");
+    const Value messages = fake.calls()[1].body.get("messages");
+    const std::string wire = ToJson(messages);
+    EXPECT_NE(wire.find(first->tool_calls[0].id), std::string::npos) << wire;
+    EXPECT_NE(wire.find("pro"), std::string::npos) << wire;
+    if (api == "anthropic") EXPECT_NE(wire.find("tool_result"), std::string::npos) << wire;
+  }
+}
+
 TEST(ExtractJson, FindsTheValueInTheAnswer) {
   EXPECT_EQ(*ExtractJson(R"( {"a":1} )"), *ParseJson(R"({"a":1})"));
   EXPECT_EQ(*ExtractJson("```json\n{\"a\": [1, 2]}\n```"), *ParseJson(R"({"a":[1,2]})"));

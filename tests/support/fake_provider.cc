@@ -57,11 +57,25 @@ FakeResponse OpenAi(const ProviderCall& call, const ProviderReply& r) {
     doc.set("model", call.body.get("model"));
     Value message = Value::MakeObject();
     message.set("role", "assistant");
-    message.set("content", r.content);
+    message.set("content", r.tool_calls.empty() ? Value(r.content) : Value::Null());
+    if (!r.tool_calls.empty()) {
+      Value calls = Value::MakeArray();
+      for (size_t i = 0; i < r.tool_calls.size(); ++i) {
+        Value fn = Value::MakeObject();
+        fn.set("name", r.tool_calls[i].first);
+        fn.set("arguments", r.tool_calls[i].second);
+        Value call = Value::MakeObject();
+        call.set("id", "call_" + std::to_string(i));
+        call.set("type", "function");
+        call.set("function", fn);
+        calls.push_back(call);
+      }
+      message.set("tool_calls", calls);
+    }
     Value choice = Value::MakeObject();
     choice.set("index", 0);
     choice.set("message", message);
-    choice.set("finish_reason", "stop");
+    choice.set("finish_reason", r.tool_calls.empty() ? "stop" : "tool_calls");
     doc.set("choices", Value::MakeArray({choice}));
     if (r.usage) doc.set("usage", Usage(r, false));
     return FakeResponse::Json(ToJson(doc));
@@ -101,6 +115,22 @@ FakeResponse Anthropic(const ProviderCall& call, const ProviderReply& r) {
     doc.set("model", call.body.get("model"));
     Value block = Value::MakeObject();
     Result<Value> parsed = ParseJson(r.content);
+    if (!r.tool_calls.empty()) {
+      Value blocks = Value::MakeArray();
+      for (size_t i = 0; i < r.tool_calls.size(); ++i) {
+        Value use = Value::MakeObject();
+        use.set("type", "tool_use");
+        use.set("id", "toolu_" + std::to_string(i));
+        use.set("name", r.tool_calls[i].first);
+        Result<Value> input = ParseJson(r.tool_calls[i].second);
+        use.set("input", input.ok() ? *input : Value::MakeObject());
+        blocks.push_back(use);
+      }
+      doc.set("content", blocks);
+      doc.set("stop_reason", "tool_use");
+      if (r.usage) doc.set("usage", Usage(r, true));
+      return FakeResponse::Json(ToJson(doc));
+    }
     if (tools.is_array() && parsed.ok() && parsed->is_object()) {
       block.set("type", "tool_use");
       block.set("id", "toolu_" + std::to_string(call.index));

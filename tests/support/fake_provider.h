@@ -35,6 +35,8 @@ struct ProviderReply {
   int input_tokens = 12;
   int output_tokens = 7;
   bool usage = true;  // report usage
+  // Function calls the model makes: {name, arguments as JSON text}.
+  std::vector<std::pair<std::string, std::string>> tool_calls;
 
   static ProviderReply Text(std::string content) {
     ProviderReply r;

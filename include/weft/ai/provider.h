@@ -24,9 +24,24 @@
 
 namespace weft::ai {
 
+// A function the model may call (the agent step's tools).
+struct ToolSpec {
+  std::string name;
+  std::string description;
+  Value parameters;  // JSON Schema of the arguments (an object schema)
+};
+
+struct ToolCall {
+  std::string id;  // the provider's id, echoed in the tool's result message
+  std::string name;
+  Value arguments;  // parsed; a string when the model wrote invalid JSON
+};
+
 struct Message {
-  std::string role;  // "system", "user" or "assistant"
+  std::string role;  // "system", "user", "assistant" or "tool"
   std::string content;
+  std::vector<ToolCall> tool_calls;  // assistant: the calls it made
+  std::string tool_call_id;          // tool: the call this message answers
 };
 
 // How a provider asks for JSON.
@@ -48,6 +63,10 @@ struct ModelRequest {
   int64_t timeout_ms = 60'000;  // per HTTP exchange
   // Streaming: when set, text arrives through it as the model writes.
   std::function<void(std::string_view delta)> on_text;
+  // Function calling: the tools offered, and whether the model must call
+  // one ("auto" = it may, "required" = it must, or a tool's name).
+  std::vector<ToolSpec> tools;
+  std::string tool_choice = "auto";
 };
 
 struct Usage {
@@ -57,7 +76,8 @@ struct Usage {
 };
 
 struct ModelResponse {
-  std::string text;  // for structured output: the JSON text
+  std::string text;                  // for structured output: the JSON text
+  std::vector<ToolCall> tool_calls;  // the functions the model wants called
   Usage usage;
   std::string finish_reason;
   std::string model;  // as the provider reports it
