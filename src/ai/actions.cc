@@ -401,6 +401,11 @@ class AiStep final : public engine::Action {
       if (!o.status.ok()) co_return ActionResult::Error(o.status);
       answer = o.value;
     } else {
+      // generate_text with `stream: true` hands the text on as it comes.
+      if (kind_ == Kind::kGenerateText && ctx.settings.get("stream") == Value(true) && ctx.stream) {
+        request.on_text = ctx.stream;
+        detail.set("streamed", true);
+      }
       Result<ModelResponse> r = co_await route->provider->Complete(request);
       if (!r.ok()) {
         detail.set("error", r.status().ToString());

@@ -286,6 +286,7 @@ class Executor {
       inputs = settings = Value();
       ctx.inputs = ctx.settings = ctx.bindings = ctx.detail = Value();
       ctx.log = nullptr;
+      ctx.stream = nullptr;
       ctx.executor = asio::any_io_executor();  // a strand must not outlive its io_context
       ctx.children = nullptr;
       rec.input = rec.output = rec.detail = Value();
@@ -381,6 +382,12 @@ class Executor {
     ActionContext& ctx = s.ctx;
     ctx.detail = Value();
     ctx.log = nullptr;
+    ctx.stream = nullptr;
+    if (engine_.options.on_stream) {
+      ctx.stream = [sink = &engine_.options.on_stream, run = run_.record.id, path = s.key](std::string_view delta) {
+        (*sink)(run, path, delta);
+      };
+    }
     ctx.run_id = run_.record.id;
     ctx.workflow = run_.record.workflow;
     ctx.step_path = s.key;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "fake_provider.h"
 #include "memory.h"
@@ -73,6 +74,10 @@ class AiStepsTest : public ::testing::Test {
     o.store = store_.get();
     o.actions = &registry_;
     o.threads = 2;
+    o.on_stream = [this](std::string_view run, std::string_view path, std::string_view delta) {
+      std::lock_guard lock(stream_mu_);
+      streamed_.push_back(std::string(run) + " " + std::string(path) + " " + std::string(delta));
+    };
     engine_ = std::move(engine::Engine::Create(std::move(o))).value();
   }
   int64_t Deploy(const std::string& yaml) {
@@ -91,6 +96,8 @@ class AiStepsTest : public ::testing::Test {
   std::vector<store::StepRecord> Steps(const std::string& run) { return *store_->GetSteps(run); }
 
   SimulatedClock clock_{1'764'460'800'000};  // 2025-11-30T00:00:00Z
+  std::mutex stream_mu_;
+  std::vector<std::string> streamed_;
   std::unique_ptr<http::Client> http_;
   engine::ActionRegistry registry_;
   std::unique_ptr<store::Store> store_;
@@ -437,6 +444,40 @@ TEST_F(AiStepsTest, SupportTriageSwitchesToAModelWithOneLineOfConfiguration) {
   EXPECT_EQ(steps[0].detail.get("cascade").get("decision"), Value("model"));
   EXPECT_EQ(unsure.outputs.get("reply"), Value("Thanks for writing! Here is what we can do."));
   EXPECT_EQ(fake.call_count(), 2);
+}
+
+TEST_F(AiStepsTest, GenerateTextStreamsToWhoeverFollowsTheRun) {
+  const std::string reply = "We refunded the second charge; it shows in 3 to 5 days.";
+  FakeProvider fake([&](const ProviderCall&) { return ProviderReply::Text(reply); });
+  Start(fake);
+  auto wf = dsl::LoadWorkflow(R"(
+workflow: { name: answer }
+defs:
+  reply:
+    kind: task
+    action: generate_text
+    inputs: { prompt: "Answer the customer.", text: "=$input.message" }
+    settings: { model: fast, stream: true, cache: false }
+flow: [{ do: reply }]
+)",
+                              "answer.yaml", registry_);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  Value input = Value::MakeObject();
+  input.set("message", "charged twice");
+  auto run = *engine_->Wait(*engine_->Start("answer", *engine_->Deploy(*wf), input));
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(Steps(run.id)[0].output.get("text"), Value(reply));
+  EXPECT_EQ(Steps(run.id)[0].detail.get("streamed"), Value(true));
+  std::lock_guard lock(stream_mu_);
+  ASSERT_GT(streamed_.size(), 2u) << "the reply arrives in pieces";
+  std::string joined;
+  const std::string prefix = run.id + " 0:reply ";
+  for (const std::string& piece : streamed_) {
+    ASSERT_EQ(piece.rfind(prefix, 0), 0u) << piece;
+    joined += piece.substr(prefix.size());
+  }
+  EXPECT_EQ(joined, reply);
+  EXPECT_EQ(fake.calls()[0].body.get("stream"), Value(true));
 }
 
 TEST(Models, ConfigErrorsNameTheAliasAndKey) {

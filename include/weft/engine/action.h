@@ -90,6 +90,9 @@ struct ActionContext {
   // raw answer, ...).
   Value detail;
   std::function<void(std::string_view level, std::string_view message)> log;
+  // Hands text to whoever follows the run live (a chat channel), as it is
+  // produced; empty when nobody does. Safe to call from any thread.
+  std::function<void(std::string_view delta)> stream;
 };
 
 class Action {

@@ -55,6 +55,10 @@ struct EngineOptions {
   std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string& name)> resolve_workflow;
   // Called after each step record is committed, on an engine thread.
   std::function<void(const StepEvent&)> on_step;
+  // Text a step streams while it runs (generate_text with `stream: true`):
+  // run id, step path, the new piece. Called on any thread, in order per
+  // step; an attempt that is retried streams again.
+  std::function<void(std::string_view run_id, std::string_view step_path, std::string_view delta)> on_stream;
   // Limits that keep a bad workflow from running away.
   int max_loop_iterations = 100'000;
   int64_t expression_timeout_ms = 10'000;
