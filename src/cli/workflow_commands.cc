@@ -167,6 +167,12 @@ Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::o
   eo.store = session->store.get();
   eo.actions = &session->actions;
   if (!dir.empty()) eo.resolve_workflow = FileResolver(dir, &session->actions);
+  // $secret('NAME') reads WEFT_SECRET_NAME (a secret store comes with the server).
+  eo.secrets = [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(("WEFT_SECRET_" + std::string(name)).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
   if (trace != nullptr) {
     auto mu = std::make_shared<std::mutex>();
     eo.on_step = [trace, mu](const engine::StepEvent& e) {

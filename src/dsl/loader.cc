@@ -102,6 +102,8 @@ class Loader {
   void CheckFallbackCycles();
   void CheckOutputs(const YAML::Node& outputs_node);
   void WarnUnusedTasks();
+  void CheckSecrets(const YAML::Node& root);
+  void RefuseSecrets(const std::vector<FlowNode>& nodes);
 
   std::string file_;
   const ActionCatalog& actions_;
@@ -963,7 +965,53 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
   std::set<const TaskDef*> visiting;
   wf_->can_suspend = CanSuspend(wf_->flow, visiting);
   WarnUnusedTasks();
+  CheckSecrets(root);
   return wf_;
+}
+
+namespace {
+
+bool TemplateReadsSecret(const Template& t) {
+  std::vector<const expr::Expression*> exprs;
+  t.CollectExpressions(exprs);
+  for (const expr::Expression* e : exprs) {
+    if (e->Reads("secret")) return true;
+  }
+  return false;
+}
+
+constexpr const char* kSecretOnlyInTasks =
+    "$secret() may only be used in a task's inputs or settings (anywhere else its value would enter the run's state "
+    "and history)";
+
+}  // namespace
+
+// $secret() reaches actions only: tasks that call it are marked (the engine
+// redacts their history), any other use is refused.
+void Loader::CheckSecrets(const YAML::Node& root) {
+  for (auto& [name, task] : wf_->tasks) {
+    task.uses_secrets = TemplateReadsSecret(task.inputs) || TemplateReadsSecret(task.settings.action_settings);
+    if (TemplateReadsSecret(task.settings.on_error.fallback)) diag_.Error(task.location, kSecretOnlyInTasks);
+  }
+  RefuseSecrets(wf_->flow);
+  if (TemplateReadsSecret(wf_->context)) diag_.Error(Loc(root["context"]), kSecretOnlyInTasks);
+  for (const auto& [name, t] : wf_->outputs) {
+    if (TemplateReadsSecret(t)) diag_.Error(Loc(root["outputs"][name]), kSecretOnlyInTasks);
+  }
+}
+
+void Loader::RefuseSecrets(const std::vector<FlowNode>& nodes) {
+  for (const FlowNode& n : nodes) {
+    auto reads = [](const std::optional<expr::Expression>& e) { return e && e->Reads("secret"); };
+    bool bad = reads(n.in) || reads(n.while_cond) || reads(n.until);
+    if (n.accumulate) bad = bad || reads(n.accumulate->merge) || TemplateReadsSecret(n.accumulate->initial);
+    for (const FlowNode::Branch& b : n.branches) {
+      if (reads(b.condition)) diag_.Error(b.location, kSecretOnlyInTasks);
+      RefuseSecrets(b.steps);
+    }
+    if (bad) diag_.Error(n.location, kSecretOnlyInTasks);
+    RefuseSecrets(n.children);
+  }
 }
 
 }  // namespace

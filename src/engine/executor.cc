@@ -115,6 +115,34 @@ Value ErrorObject(const Status& s) {
   return e;
 }
 
+// `text` with every occurrence of a secret's value replaced.
+std::string RedactedText(std::string text, const std::vector<std::string>& secrets) {
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 8)) {
+      text.replace(at, secret.size(), "[secret]");
+    }
+  }
+  return text;
+}
+
+// A copy of `v` in which no secret's value appears (in strings or keys).
+Value Redacted(const Value& v, const std::vector<std::string>& secrets) {
+  if (v.is_string()) return RedactedText(v.as_string(), secrets);
+  if (v.is_array()) {
+    Value::Array items;
+    items.reserve(v.size());
+    for (const Value& item : v.as_array()) items.push_back(Redacted(item, secrets));
+    return Value::MakeArray(std::move(items));
+  }
+  if (v.is_object()) {
+    Value out = Value::MakeObject(v.size());
+    for (const auto& m : v.members()) out.set(RedactedText(m.key, secrets), Redacted(m.value, secrets));
+    return out;
+  }
+  return v;
+}
+
 uint64_t Fnv1a(std::string_view s) {
   uint64_t h = 1469598103934665603ULL;
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
@@ -272,7 +300,8 @@ class Executor {
   // to about 1 KiB and allocates larger ones on every call); the sets
   // themselves are recycled per thread.
   struct TaskScratch {
-    std::string key;  // the step path
+    std::string key;                         // the step path
+    std::vector<std::string> secret_values;  // what $secret() returned: kept out of the record
     Value inputs;
     Value settings;
     ActionContext ctx;
@@ -283,6 +312,7 @@ class Executor {
     // everything else is overwritten before it is read again).
     void Clear() {
       key.clear();
+      secret_values.clear();
       inputs = settings = Value();
       ctx.inputs = ctx.settings = ctx.bindings = ctx.detail = Value();
       ctx.log = nullptr;
@@ -351,6 +381,7 @@ class Executor {
   // Inputs and settings. A failure here is the workflow's, not the
   // action's: no retry helps.
   Status Prepare(const TaskDef& task, const Frame& frame, TaskScratch& s) const {
+    if (task.uses_secrets) return PrepareWithSecrets(task, frame, s);
     WEFT_ASSIGN_OR_RETURN(s.inputs, EvalTemplate(task.inputs, frame));
     if (s.inputs.is_undefined()) s.inputs = Value::MakeObject();
     if (task.spec != nullptr && task.spec->input_schema) {
@@ -358,6 +389,40 @@ class Executor {
     }
     WEFT_ASSIGN_OR_RETURN(s.settings, EvalTemplate(task.settings.action_settings, frame));
     return Status::Ok();
+  }
+
+  // As Prepare, with $secret(name) bound: the action gets the values, and
+  // the step's record gets them redacted (see Redacted).
+  Status PrepareWithSecrets(const TaskDef& task, const Frame& frame, TaskScratch& s) const {
+    Value bindings = Value::MakeObject();
+    for (const auto& m : Bindings(frame).members()) bindings.set(m.key, m.value);
+    std::vector<std::string>* used = &s.secret_values;
+    const auto* source = &engine_.options.secrets;
+    expr::HostFunction lookup;
+    lookup.signature = "<s:s>";
+    lookup.fn = [used, source](const std::vector<Value>& args) -> Result<Value> {
+      const std::string name = args.empty() || !args[0].is_string() ? "" : args[0].as_string();
+      std::optional<std::string> value = *source ? (*source)(name) : std::nullopt;
+      if (!value) return NotFoundError("secret '" + name + "' is not set");
+      used->push_back(*value);
+      return Value(*value);
+    };
+    bindings.set("secret", expr::MakeHostFunction(std::move(lookup)));
+    const dsl::Scope scope{frame.state, bindings};
+    WEFT_ASSIGN_OR_RETURN(s.inputs, task.inputs.Evaluate(scope, eval_));
+    if (s.inputs.is_undefined()) s.inputs = Value::MakeObject();
+    if (task.spec != nullptr && task.spec->input_schema) {
+      WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(Redacted(s.inputs, s.secret_values), "input"));
+    }
+    WEFT_ASSIGN_OR_RETURN(s.settings, task.settings.action_settings.Evaluate(scope, eval_));
+    return Status::Ok();
+  }
+
+  // An error whose message may quote a secret goes on (into the history,
+  // $error, the run's error) without it.
+  static Status KeepSecret(Status error, const TaskScratch& s) {
+    if (error.ok() || s.secret_values.empty()) return error;
+    return Status(error.code(), RedactedText(error.message(), s.secret_values));
   }
 
   // Sets every field of the record (a previous attempt's may be in it).
@@ -370,7 +435,7 @@ class Executor {
     r.action = task.action;
     r.attempt = attempt;
     r.status = status;
-    r.input = s.inputs;
+    r.input = s.secret_values.empty() ? s.inputs : Redacted(s.inputs, s.secret_values);
     r.output = r.detail = Value();
     r.error_code.clear();
     r.error.clear();
@@ -440,7 +505,7 @@ class Executor {
     const Action* action = engine_.options.actions->FindAction(task.action);
     if (action == nullptr) co_return Flow::Fail(InternalError("action '" + task.action + "' is not registered"));
 
-    error = Prepare(task, frame, s);
+    error = KeepSecret(Prepare(task, frame, s), s);
     if (!error.ok()) {
       StartRecord(s, task, attempt, StepStatus::kFailed);
       s.rec.error_code = ErrorCodeName(error);
@@ -465,10 +530,10 @@ class Executor {
         co_await Attempt(*action, s.ctx, task.settings.timeout_ms, frame.scope, s.result);
       }
       s.rec.ended_ms = engine_.clock->NowMillis();
-      s.rec.detail = s.ctx.detail;
+      s.rec.detail = s.secret_values.empty() ? s.ctx.detail : Redacted(s.ctx.detail, s.secret_values);
 
       if (s.result.suspended()) co_return co_await Suspend(s.rec, task, s.result.suspension());
-      error = Outcome(task, s.result);
+      error = KeepSecret(Outcome(task, s.result), s);
       s.rec.output = s.result.output();
       if (error.ok()) {
         if (inline_commits_) {

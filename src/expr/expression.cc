@@ -108,4 +108,9 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
 
 const std::string& Expression::source() const { return program_->source; }
 
+bool Expression::Reads(std::string_view name) const {
+  const RewrittenTree& tree = program_->tree;
+  return tree.dynamic_scope || std::find(tree.free_vars.begin(), tree.free_vars.end(), name) != tree.free_vars.end();
+}
+
 }  // namespace weft::expr

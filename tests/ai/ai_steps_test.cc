@@ -74,6 +74,10 @@ class AiStepsTest : public ::testing::Test {
     o.store = store_.get();
     o.actions = &registry_;
     o.threads = 2;
+    o.secrets = [](std::string_view name) -> std::optional<std::string> {
+      if (name == "CRM_TOKEN") return "tok-4f9a2c71e";
+      return std::nullopt;
+    };
     o.on_stream = [this](std::string_view run, std::string_view path, std::string_view delta) {
       std::lock_guard lock(stream_mu_);
       streamed_.push_back(std::string(run) + " " + std::string(path) + " " + std::string(delta));
@@ -311,21 +315,25 @@ TEST_F(AiStepsTest, BudgetsStopModelCallsAndTakeTheFallback) {
   EXPECT_EQ(steps[1].status, store::StepStatus::kFailed);
   EXPECT_NE(steps[1].error.find("budget per_run"), std::string::npos) << steps[1].error;
   EXPECT_TRUE(steps[1].detail.get("budget_reached").is_object());
-  EXPECT_EQ(fake.call_count(), 1) << "the budget stopped the second call";
+  // Model calls as weft counted them (the fake server's count would also see
+  // a request the HTTP client re-sent on a connection that died).
+  auto calls = [&] { return store_->GetSpend("day:2025-11-30")->calls + store_->GetSpend("day:2025-12-01")->calls; };
+  EXPECT_EQ(calls(), 1) << "the budget stopped the second call";
   EXPECT_NEAR(store_->GetSpend("run:" + run.id)->cost, 0.0165, 1e-9);
   // The workflow's daily budget (0.04) lets two more runs call, then stops.
   RunOne(v, "the app crashes");
   RunOne(v, "the app crashes");
-  EXPECT_EQ(fake.call_count(), 3);
+  EXPECT_EQ(calls(), 3);
+  const int requests = fake.call_count();
   auto over = RunOne(v, "the app crashes");
-  EXPECT_EQ(fake.call_count(), 3);
+  EXPECT_EQ(fake.call_count(), requests) << "no request at all once the budget is reached";
+  EXPECT_EQ(calls(), 3);
   EXPECT_NE(Steps(over.id)[0].error.find("budget per_workflow_day"), std::string::npos);
   EXPECT_EQ(over.outputs.get("issue_type"), Value("unknown"));
-  EXPECT_EQ(store_->GetSpend("day:2025-11-30")->calls, 3);
   // A new day, a new daily budget.
   clock_.AdvanceMillis(24 * 3'600'000);
   RunOne(v, "the app crashes");
-  EXPECT_EQ(fake.call_count(), 4);
+  EXPECT_EQ(calls(), 4);
 }
 
 TEST_F(AiStepsTest, ConversationMemoryFeedsTheNextRun) {
@@ -478,6 +486,52 @@ flow: [{ do: reply }]
   }
   EXPECT_EQ(joined, reply);
   EXPECT_EQ(fake.calls()[0].body.get("stream"), Value(true));
+}
+
+// $secret() values reach the model (the action gets them) but never the
+// run history: step input, the recorded prompt and errors say [secret].
+TEST_F(AiStepsTest, SecretsReachTheActionButNotTheHistory) {
+  FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text(R"({"label":"billing","confidence":0.9})"); });
+  Start(fake);
+  auto wf = dsl::LoadWorkflow(R"yaml(
+workflow: { name: secretive }
+defs:
+  c:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.message & ' (account token ' & $secret('CRM_TOKEN') & ')'" }
+    settings:
+      model: fast
+      cache: false
+      labels: [billing, bug]
+      context: { crm: "=$secret('CRM_TOKEN')" }
+  missing:
+    kind: task
+    action: classify
+    inputs: { text: "=$secret('NOPE')" }
+    settings: { model: fast, labels: [billing, bug] }
+flow: [{ do: c }, { do: missing }]
+)yaml",
+                              "secretive.yaml", registry_);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  Value input = Value::MakeObject();
+  input.set("message", "charged twice");
+  auto run = *engine_->Wait(*engine_->Start("secretive", *engine_->Deploy(*wf), input));
+  // The model got the value...
+  EXPECT_NE(ToJson(fake.calls()[0].body).find("tok-4f9a2c71e"), std::string::npos);
+  // ...the history did not.
+  auto steps = Steps(run.id);
+  ASSERT_EQ(steps.size(), 2u);
+  for (const auto& step : steps) {
+    const std::string recorded = ToJson(step.input) + ToJson(step.detail) + step.error;
+    EXPECT_EQ(recorded.find("tok-4f9a2c71e"), std::string::npos) << recorded;
+  }
+  EXPECT_EQ(steps[0].input.get("text"), Value("charged twice (account token [secret])"));
+  EXPECT_NE(ToJson(steps[0].detail.get("prompt")).find("crm: [secret]"), std::string::npos);
+  // An unknown secret fails the step, saying which.
+  EXPECT_EQ(steps[1].status, store::StepStatus::kFailed);
+  EXPECT_NE(steps[1].error.find("secret 'NOPE' is not set"), std::string::npos) << steps[1].error;
+  EXPECT_EQ(run.status, store::RunStatus::kFailed);
 }
 
 TEST(Models, ConfigErrorsNameTheAliasAndKey) {

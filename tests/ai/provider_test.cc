@@ -266,7 +266,9 @@ TEST_F(ProviderTest, ToolCallsRoundTrip) {
     const std::string wire = ToJson(messages);
     EXPECT_NE(wire.find(first->tool_calls[0].id), std::string::npos) << wire;
     EXPECT_NE(wire.find("pro"), std::string::npos) << wire;
-    if (api == "anthropic") EXPECT_NE(wire.find("tool_result"), std::string::npos) << wire;
+    if (api == "anthropic") {
+      EXPECT_NE(wire.find("tool_result"), std::string::npos) << wire;
+    }
   }
 }
 

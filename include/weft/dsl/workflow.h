@@ -62,6 +62,9 @@ struct TaskDef {
   StepSettings settings;
   Value bindings;  // object: binding name -> the bound def's settings
   SourceLocation location;
+  // Whether its inputs or settings call $secret(): only there may they, and
+  // the engine then keeps the secrets' values out of the run history.
+  bool uses_secrets = false;
 };
 
 struct FlowNode {

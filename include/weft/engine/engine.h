@@ -53,6 +53,10 @@ struct EngineOptions {
   // Finds a workflow that is not yet in the store (call_workflow by name);
   // returns NotFound when there is none.
   std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string& name)> resolve_workflow;
+  // Looks up the value of `$secret(name)` in a task's inputs or settings;
+  // nullopt when there is no such secret. The engine keeps the values out
+  // of the run history (step inputs, details and errors show "[secret]").
+  std::function<std::optional<std::string>(std::string_view name)> secrets;
   // Called after each step record is committed, on an engine thread.
   std::function<void(const StepEvent&)> on_step;
   // Text a step streams while it runs (generate_text with `stream: true`):

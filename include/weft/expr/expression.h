@@ -71,6 +71,9 @@ class Expression {
                          ExprError* error = nullptr) const;
 
   const std::string& source() const;
+  // Whether evaluating may read the variable $name (always true for
+  // expressions that use $eval, which can read any).
+  bool Reads(std::string_view name) const;
 
  private:
   explicit Expression(std::shared_ptr<const Program> p) : program_(std::move(p)) {}
