@@ -14,14 +14,14 @@ Env ProcessEnv() {
 
 namespace {
 
-constexpr std::string_view kKeys[] = {"provider", "model",     "base_url",   "api_key_env",
+constexpr std::string_view kKeys[] = {"provider", "model",     "base_url",   "api_key_env", "api_key_secret",
                                       "price",    "json_mode", "timeout_ms", "max_retries"};
 
 Status Bad(std::string_view alias, std::string_view message) {
   return InvalidArgumentError("models." + std::string(alias) + ": " + std::string(message));
 }
 
-Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& env) {
+Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& env, const Env& secrets) {
   if (!v.is_object()) return Bad(alias, "expected a mapping with provider and model");
   for (const auto& m : v.members()) {
     bool known = false;
@@ -52,6 +52,11 @@ Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& e
   std::string key_env = prefix + "_API_KEY";
   if (Value k = v.get("api_key_env"); k.is_string()) key_env = k.as_string();
   c.api_key = env(key_env).value_or("");
+  if (Value secret = v.get("api_key_secret"); secret.is_string()) {
+    std::optional<std::string> key = secrets ? secrets(secret.as_string()) : std::nullopt;
+    if (!key) return Bad(alias, "secret '" + secret.as_string() + "' (api_key_secret) is not set");
+    c.api_key = *key;
+  }
   if (Value p = v.get("price"); p.is_defined()) {
     if (!p.is_object()) return Bad(alias, "'price' must be {input_per_1k, output_per_1k}");
     if (Value n = p.get("input_per_1k"); n.is_number()) c.input_per_1k = n.as_number();
@@ -81,12 +86,12 @@ Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& e
 }  // namespace
 
 Result<std::shared_ptr<Models>> Models::FromConfig(const Value& models, http::Client* http, const Env& env,
-                                                   const Clock* clock) {
+                                                   const Clock* clock, const Env& secrets) {
   auto out = std::make_shared<Models>();
   if (models.is_defined() && !models.is_object()) return InvalidArgumentError("models: expected a mapping of aliases");
   if (models.is_object()) {
     for (const auto& m : models.members()) {
-      WEFT_ASSIGN_OR_RETURN(ModelConfig c, ReadOne(m.key, m.value, env));
+      WEFT_ASSIGN_OR_RETURN(ModelConfig c, ReadOne(m.key, m.value, env, secrets));
       out->configs_[m.key] = std::move(c);
     }
   }

@@ -31,6 +31,14 @@ struct Session {
   std::unique_ptr<engine::Engine> engine;
 };
 
+// $secret('NAME') (and api_key_secret: NAME) read WEFT_SECRET_NAME; a
+// secret store comes with the server.
+std::optional<std::string> EnvSecrets(std::string_view name) {
+  const char* v = std::getenv(("WEFT_SECRET_" + std::string(name)).c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
 // The configuration file: $WEFT_CONFIG, else ./weft.yaml when present.
 Result<Value> ReadConfig() {
   const char* env = std::getenv("WEFT_CONFIG");
@@ -47,8 +55,9 @@ Status RegisterActions(engine::ActionRegistry& actions, std::unique_ptr<http::Cl
   WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions));
   WEFT_ASSIGN_OR_RETURN(Value config, ReadConfig());
   if (!http) http = http::NewCurlClient();
-  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<ai::Models> models,
-                        ai::Models::FromConfig(config.get("models"), http.get(), ai::ProcessEnv()));
+  WEFT_ASSIGN_OR_RETURN(
+      std::shared_ptr<ai::Models> models,
+      ai::Models::FromConfig(config.get("models"), http.get(), ai::ProcessEnv(), nullptr, EnvSecrets));
   return ai::RegisterAiActions(actions, {.models = models, .store = store});
 }
 
@@ -167,12 +176,7 @@ Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::o
   eo.store = session->store.get();
   eo.actions = &session->actions;
   if (!dir.empty()) eo.resolve_workflow = FileResolver(dir, &session->actions);
-  // $secret('NAME') reads WEFT_SECRET_NAME (a secret store comes with the server).
-  eo.secrets = [](std::string_view name) -> std::optional<std::string> {
-    const char* v = std::getenv(("WEFT_SECRET_" + std::string(name)).c_str());
-    if (v == nullptr) return std::nullopt;
-    return std::string(v);
-  };
+  eo.secrets = EnvSecrets;
   if (trace != nullptr) {
     auto mu = std::make_shared<std::mutex>();
     eo.on_step = [trace, mu](const engine::StepEvent& e) {

@@ -545,6 +545,19 @@ TEST(Models, ConfigErrorsNameTheAliasAndKey) {
             std::string::npos);
   EXPECT_NE(bad(R"({"fast":{"provider":"openai","model":"x","json_mode":"xml"}})").message().find("json_mode"),
             std::string::npos);
+  Env vault = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "OPENAI_PROD") return "sk-from-secret";
+    return std::nullopt;
+  };
+  auto keyed =
+      Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"x","api_key_secret":"OPENAI_PROD"}})"),
+                         http.get(), none, nullptr, vault);
+  ASSERT_TRUE(keyed.ok()) << keyed.status();
+  EXPECT_EQ((*keyed)->Resolve("fast")->config->api_key, "sk-from-secret");
+  auto unset = Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"x","api_key_secret":"NOPE"}})"),
+                                  http.get(), none, nullptr, vault);
+  EXPECT_NE(unset.status().message().find("models.fast: secret 'NOPE' (api_key_secret) is not set"), std::string::npos)
+      << unset.status();
   auto ok = Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"x"}})"), http.get(), none);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ((*ok)->Resolve("fast")->config->base_url, "https://api.openai.com/v1");

@@ -4,7 +4,7 @@
 //
 //   models:
 //     fast:  { provider: openai, model: gpt-4o-mini, price: { input_per_1k: 0.00015, output_per_1k: 0.0006 } }
-//     smart: { provider: anthropic, model: claude-sonnet-4-5, api_key_env: MY_ANTHROPIC_KEY }
+//     smart: { provider: anthropic, model: claude-sonnet-4-5, api_key_secret: ANTHROPIC_PROD }
 //     home:  { provider: openai, base_url: "http://127.0.0.1:11434/v1", model: llama3.1, json_mode: object }
 //
 // Base URLs and keys default to OPENAI_BASE_URL / OPENAI_API_KEY and
@@ -50,8 +50,9 @@ class Models {
  public:
   // Reads the `models:` section (a map alias -> settings; undefined = none).
   // Errors name the alias and the key.
+  // `secrets` resolves `api_key_secret: NAME` (the engine's secret source).
   static Result<std::shared_ptr<Models>> FromConfig(const Value& models, http::Client* http, const Env& env,
-                                                    const Clock* clock = nullptr);
+                                                    const Clock* clock = nullptr, const Env& secrets = nullptr);
 
   // Adds (or replaces) an alias served by a provider built elsewhere: a
   // custom provider written against provider.h, or an in-process fake.
