@@ -115,6 +115,20 @@ Value ErrorObject(const Status& s) {
   return e;
 }
 
+bool HoldsFunction(const Value& v) {
+  if (v.is_function()) return true;
+  if (v.is_array()) {
+    for (const Value& item : v.as_array()) {
+      if (HoldsFunction(item)) return true;
+    }
+  } else if (v.is_object()) {
+    for (const auto& m : v.members()) {
+      if (HoldsFunction(m.value)) return true;
+    }
+  }
+  return false;
+}
+
 // `text` with every occurrence of a secret's value replaced.
 std::string RedactedText(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& secret : secrets) {
@@ -396,25 +410,36 @@ class Executor {
   Status PrepareWithSecrets(const TaskDef& task, const Frame& frame, TaskScratch& s) const {
     Value bindings = Value::MakeObject();
     for (const auto& m : Bindings(frame).members()) bindings.set(m.key, m.value);
-    std::vector<std::string>* used = &s.secret_values;
-    const auto* source = &engine_.options.secrets;
+    // The function value can outlive this step (an expression may return
+    // it into the step's result), so it owns what it uses.
+    auto used = std::make_shared<std::vector<std::string>>();
     expr::HostFunction lookup;
     lookup.signature = "<s:s>";
-    lookup.fn = [used, source](const std::vector<Value>& args) -> Result<Value> {
+    lookup.fn = [used, source = engine_.options.secrets](const std::vector<Value>& args) -> Result<Value> {
       const std::string name = args.empty() || !args[0].is_string() ? "" : args[0].as_string();
-      std::optional<std::string> value = *source ? (*source)(name) : std::nullopt;
+      std::optional<std::string> value = source ? source(name) : std::nullopt;
       if (!value) return NotFoundError("secret '" + name + "' is not set");
       used->push_back(*value);
       return Value(*value);
     };
     bindings.set("secret", expr::MakeHostFunction(std::move(lookup)));
     const dsl::Scope scope{frame.state, bindings};
-    WEFT_ASSIGN_OR_RETURN(s.inputs, task.inputs.Evaluate(scope, eval_));
-    if (s.inputs.is_undefined()) s.inputs = Value::MakeObject();
+    Result<Value> inputs = task.inputs.Evaluate(scope, eval_);
+    Result<Value> settings =
+        inputs.ok() ? task.settings.action_settings.Evaluate(scope, eval_) : Result<Value>(Value());
+    s.secret_values = *used;
+    WEFT_RETURN_IF_ERROR(inputs.status());
+    WEFT_RETURN_IF_ERROR(settings.status());
+    if (HoldsFunction(*inputs) || HoldsFunction(*settings)) {
+      // $secret passed on as a function could be called later, by a step
+      // whose history is not redacted.
+      return InvalidArgumentError("a task that uses $secret() cannot pass functions in its inputs or settings");
+    }
+    s.inputs = inputs->is_undefined() ? Value::MakeObject() : *inputs;
+    s.settings = *settings;
     if (task.spec != nullptr && task.spec->input_schema) {
       WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(Redacted(s.inputs, s.secret_values), "input"));
     }
-    WEFT_ASSIGN_OR_RETURN(s.settings, task.settings.action_settings.Evaluate(scope, eval_));
     return Status::Ok();
   }
 

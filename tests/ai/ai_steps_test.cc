@@ -528,6 +528,18 @@ flow: [{ do: c }, { do: missing }]
   }
   EXPECT_EQ(steps[0].input.get("text"), Value("charged twice (account token [secret])"));
   EXPECT_NE(ToJson(steps[0].detail.get("prompt")).find("crm: [secret]"), std::string::npos);
+  // $secret itself cannot be handed on, to be called where nothing is redacted.
+  auto leaky = dsl::LoadWorkflow(R"yaml(
+workflow: { name: leaky }
+defs:
+  keep: { kind: task, action: set, inputs: { f: "=$secret" } }
+flow: [{ do: keep }]
+)yaml",
+                                 "leaky.yaml", registry_);
+  ASSERT_TRUE(leaky.ok()) << leaky.status();
+  auto handed = *engine_->Wait(*engine_->Start("leaky", *engine_->Deploy(*leaky), Value::MakeObject()));
+  EXPECT_EQ(handed.status, store::RunStatus::kFailed);
+  EXPECT_NE(handed.error.find("cannot pass functions"), std::string::npos) << handed.error;
   // An unknown secret fails the step, saying which.
   EXPECT_EQ(steps[1].status, store::StepStatus::kFailed);
   EXPECT_NE(steps[1].error.find("secret 'NOPE' is not set"), std::string::npos) << steps[1].error;
