@@ -62,6 +62,36 @@ Value EnumOf(const std::vector<std::pair<std::string, std::string>>& choices) {
 
 Value ConfidenceSchema() { return *ParseJson(R"({"type":"number","minimum":0,"maximum":1})"); }
 
+using ChoiceList = std::vector<std::pair<std::string, std::string>>;
+
+// The choices as a bulleted list for the prompt ("- name: description").
+std::string Listed(const ChoiceList& choices) {
+  std::string list;
+  for (const auto& [name, description] : choices)
+    list += "\n- " + name + (description.empty() ? "" : ": " + description);
+  return list;
+}
+
+// {<field>: one of the choices, confidence: 0..1, <why>: a sentence}, for
+// classify (label, rationale) and decide (choice, reason).
+Value PickOneSchema(const ChoiceList& choices, const char* field, const char* why, bool why_required) {
+  Value pick = Value::MakeObject();
+  pick.set("enum", EnumOf(choices));
+  Value text = Value::MakeObject();
+  text.set("type", "string");
+  Value props = Value::MakeObject();
+  props.set(field, pick);
+  props.set("confidence", ConfidenceSchema());
+  props.set(why, text);
+  Value required = Value::MakeArray({Value(field), Value("confidence")});
+  if (why_required) required.push_back(Value(why));
+  Value schema = Value::MakeObject();
+  schema.set("type", "object");
+  schema.set("properties", props);
+  schema.set("required", required);
+  return schema;
+}
+
 // The part of the prompt every kind shares: instruction, the author's
 // prompt, the explicit context, few-shot examples, then the text.
 std::string UserPrompt(const ActionContext& ctx, const std::string& instruction, std::string_view text_label) {
@@ -150,21 +180,9 @@ Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
         break;
       }
       WEFT_ASSIGN_OR_RETURN(auto labels, Choices(Either(ctx, "labels"), "labels"));
-      std::string list;
-      for (const auto& [name, description] : labels)
-        list += "\n- " + name + (description.empty() ? "" : ": " + description);
-      plan.schema = Value::MakeObject();
-      plan.schema.set("type", "object");
-      Value props = Value::MakeObject();
-      Value label = Value::MakeObject();
-      label.set("enum", EnumOf(labels));
-      props.set("label", label);
-      props.set("confidence", ConfidenceSchema());
-      props.set("rationale", *ParseJson(R"({"type":"string"})"));
-      plan.schema.set("properties", props);
-      plan.schema.set("required", *ParseJson(R"(["label","confidence"])"));
+      plan.schema = PickOneSchema(labels, "label", "rationale", false);
       plan.user = UserPrompt(ctx,
-                             "Classify the text into exactly one of these labels:" + list +
+                             "Classify the text into exactly one of these labels:" + Listed(labels) +
                                  "\nAnswer {\"label\": ..., \"confidence\": 0..1, \"rationale\": one sentence}.",
                              "Text");
       break;
@@ -209,24 +227,11 @@ Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
     case Kind::kDecide: {
       plan.system = "You make one decision for a business workflow. Answer with JSON only.";
       WEFT_ASSIGN_OR_RETURN(auto options, Choices(Either(ctx, "options"), "options"));
-      std::string list;
-      for (const auto& [name, description] : options) {
-        list += "\n- " + name + (description.empty() ? "" : ": " + description);
-      }
-      plan.schema = Value::MakeObject();
-      plan.schema.set("type", "object");
-      Value props = Value::MakeObject();
-      Value choice = Value::MakeObject();
-      choice.set("enum", EnumOf(options));
-      props.set("choice", choice);
-      props.set("confidence", ConfidenceSchema());
-      props.set("reason", *ParseJson(R"({"type":"string"})"));
-      plan.schema.set("properties", props);
-      plan.schema.set("required", *ParseJson(R"(["choice","confidence","reason"])"));
+      plan.schema = PickOneSchema(options, "choice", "reason", true);
       Value question = Either(ctx, "question");
       plan.user = UserPrompt(ctx,
                              (question.is_defined() ? Text(question) + "\n\n" : std::string()) +
-                                 "Choose exactly one of these options:" + list +
+                                 "Choose exactly one of these options:" + Listed(options) +
                                  "\nAnswer {\"choice\": ..., \"confidence\": 0..1, \"reason\": one sentence}.",
                              "Text");
       break;

@@ -174,13 +174,7 @@ class AnthropicProvider final : public Provider {
       if (Value reason = doc->get("stop_reason"); reason.is_string()) out.finish_reason = reason.as_string();
       if (Value m = doc->get("model"); m.is_string()) out.model = m.as_string();
     }
-    if (out.usage.input_tokens == 0 && out.usage.output_tokens == 0) {
-      out.usage.estimated = true;
-      for (const Message& m : request.messages) out.usage.input_tokens += EstimateTokens(m.content);
-      out.usage.output_tokens = EstimateTokens(out.text);
-    }
-    out.latency_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    internal::FinishResponse(request, start, out);
     co_return out;
   }
 

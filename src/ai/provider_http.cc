@@ -90,6 +90,16 @@ asio::awaitable<Result<http::Response>> PostJson(const ProviderOptions& options,
   }
 }
 
+void FinishResponse(const ModelRequest& request, std::chrono::steady_clock::time_point start, ModelResponse& out) {
+  if (out.usage.input_tokens == 0 && out.usage.output_tokens == 0) {
+    out.usage.estimated = true;
+    for (const Message& m : request.messages) out.usage.input_tokens += EstimateTokens(m.content);
+    out.usage.output_tokens = EstimateTokens(out.text);
+  }
+  out.latency_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
 void SseReader::Feed(std::string_view chunk) {
   pending_.append(chunk);
   size_t start = 0;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,10 @@ class SseReader {
   std::string pending_;
   std::string data_;
 };
+
+// Completes a response the same way for every provider: usage estimated
+// from the text when the provider reported none, latency since `start`.
+void FinishResponse(const ModelRequest& request, std::chrono::steady_clock::time_point start, ModelResponse& out);
 
 // "" when `body` is no provider error document.
 std::string ProviderErrorMessage(std::string_view body);
