@@ -18,9 +18,15 @@ namespace {
 
 using Keys = std::vector<std::string>;
 
-const Keys kTopKeys = {"inputs",   "context", "defaults", "defs",    "flow",       "outputs",
-                       "workflow", "trigger", "name",     "version", "description"};
+const Keys kTopKeys = {"inputs",  "context", "defaults", "defs",        "flow",        "outputs", "workflow",
+                       "trigger", "name",    "version",  "description", "permissions", "actions", "imports"};
 const Keys kWorkflowKeys = {"name", "version", "description"};
+const Keys kPermissionKeys = {"network", "sql", "email", "scripts"};
+const Keys kNetworkKeys = {"hosts", "private"};
+const Keys kNamedActionKeys = {"description", "inputs", "output", "sensitive", "implementation"};
+const Keys kImplementationKeys = {"action", "inputs", "settings"};
+const Keys kCatalogKeys = {"actions", "description"};
+constexpr std::string_view kImportMarker = "\n--- # weft import: ";
 const Keys kInputsKeys = {"schema"};
 const Keys kDefaultsKeys = {"settings"};
 const Keys kTaskKeys = {"kind", "action", "inputs", "settings", "bindings", "description", "export"};
@@ -63,8 +69,10 @@ bool IsIdentifier(const std::string& s) {
 
 class Loader {
  public:
-  Loader(std::string file, const ActionCatalog& actions, Diagnostics& diagnostics)
-      : file_(std::move(file)), actions_(actions), diag_(diagnostics) {}
+  // `embedded`: imported catalogs stored with the source (path -> text).
+  Loader(std::string file, const ActionCatalog& actions, Diagnostics& diagnostics,
+         std::map<std::string, std::string> embedded)
+      : file_(std::move(file)), actions_(actions), diag_(diagnostics), embedded_(std::move(embedded)) {}
 
   std::shared_ptr<Workflow> Load(const YAML::Node& root, std::string_view source, const LoadOptions& options);
 
@@ -73,6 +81,9 @@ class Loader {
 
   // Reports keys of `map` not in `allowed`, with a suggestion.
   void CheckKeys(const YAML::Node& map, const Keys& allowed, std::string_view what);
+  // Errors for required inputs missing and literal inputs breaking `spec`.
+  void CheckInputs(const std::string& who, const ActionSpec& spec, const YAML::Node& inputs, const Template& compiled,
+                   const YAML::Node& owner);
   bool ExpectMap(const YAML::Node& n, std::string_view what);
   bool ExpectSequence(const YAML::Node& n, std::string_view what);
   bool ExpectString(const YAML::Node& n, std::string_view what, std::string& out);
@@ -86,6 +97,13 @@ class Loader {
 
   void LoadHeader(const YAML::Node& root, const LoadOptions& options);
   void LoadInputs(const YAML::Node& n);
+  std::optional<Schema> ReadSchema(const YAML::Node& schema_node, const std::string& where, Value& document);
+  void LoadPermissions(const YAML::Node& n);
+  void LoadImports(const YAML::Node& n);
+  void LoadNamedActions(const YAML::Node& n);
+  const ActionSpec* FindAction(const std::string& name, const NamedAction** named) const;
+  void CheckGrants(const std::string& who, const ActionSpec& spec, const ActionSpec* impl, const Template& inputs,
+                   const YAML::Node& node);
   void LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
                     std::vector<std::pair<std::string, Template>>& action_settings, YAML::Node* on_error_steps);
   void LoadDefs(const YAML::Node& n);
@@ -118,6 +136,8 @@ class Loader {
   std::set<std::string> used_tasks_;
   std::map<std::string, SourceLocation> loop_names_;
   std::vector<std::string> def_names_;
+  std::map<std::string, std::string> embedded_;
+  std::vector<std::pair<std::string, std::string>> imported_;  // path -> text, in order
 };
 
 void Loader::CheckKeys(const YAML::Node& map, const Keys& allowed, std::string_view what) {
@@ -283,21 +303,25 @@ void Loader::LoadInputs(const YAML::Node& n) {
   const YAML::Node schema_node = n["schema"];
   if (!schema_node) return;
   if (!ExpectMap(schema_node, "'inputs.schema'")) return;
+  wf_->input_schema = ReadSchema(schema_node, "inputs.schema", wf_->input_schema_document);
+}
+
+// A schema as a workflow writes it: a full JSON Schema (with `type` and
+// `properties`), or Hexabot's map of field -> schema where a field is
+// required when it says `required: true`.
+std::optional<Schema> Loader::ReadSchema(const YAML::Node& schema_node, const std::string& where, Value& document) {
   Value fields = ToValue(schema_node);
-  Value document;
   const Value* type = fields.find("type");
-  if (type != nullptr && type->is_string() && fields.find("properties") != nullptr) {
+  if (type != nullptr && type->is_string() && (fields.find("properties") != nullptr || type->as_string() != "object")) {
     document = fields;  // already a full JSON Schema
   } else {
-    // Hexabot's form: a map of field -> schema. A field is required when it
-    // says `required: true` (the JSON Schema way, a top-level list, also works).
     Value properties = Value::MakeObject();
     Value::Array required;
     for (const auto& kv : schema_node) {
       const std::string key = kv.first.Scalar();
       Value field = ToValue(kv.second);
       if (!field.is_object()) {
-        diag_.Error(Loc(kv.second), "inputs.schema." + key + " must be a mapping such as {type: string}");
+        diag_.Error(Loc(kv.second), where + "." + key + " must be a mapping such as {type: string}");
         continue;
       }
       if (const Value* r = field.find("required"); r != nullptr && r->is_bool()) {
@@ -315,7 +339,6 @@ void Loader::LoadInputs(const YAML::Node& n) {
     document.set("properties", properties);
     if (!required.empty()) document.set("required", Value::MakeArray(std::move(required)));
   }
-  wf_->input_schema_document = document;
   // valijson ignores unknown "type" names or rejects them without a place;
   // name them here, with a suggestion.
   static const Keys kTypes = {"string", "number", "integer", "boolean", "object", "array", "null"};
@@ -337,13 +360,13 @@ void Loader::LoadInputs(const YAML::Node& n) {
     }
   };
   check_types(schema_node);
-  if (diag_.error_count() > errors_before) return;
+  if (diag_.error_count() > errors_before) return std::nullopt;
   Result<Schema> schema = Schema::Compile(document);
   if (!schema.ok()) {
-    diag_.Error(Loc(schema_node), "inputs.schema: " + schema.status().message());
-    return;
+    diag_.Error(Loc(schema_node), where + ": " + schema.status().message());
+    return std::nullopt;
   }
-  wf_->input_schema = std::move(schema).value();
+  return std::move(schema).value();
 }
 
 void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
@@ -419,6 +442,241 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
   }
 }
 
+void Loader::CheckInputs(const std::string& who, const ActionSpec& spec, const YAML::Node& inputs,
+                         const Template& compiled, const YAML::Node& owner) {
+  if (!spec.input_schema) return;
+  const Value* req = spec.input_schema->document().find("required");
+  if (!inputs) {
+    if (req != nullptr && req->is_array() && req->size() > 0) {
+      diag_.Error(Loc(owner), who + ": action '" + spec.name + "' needs inputs (" + ToJson(*req) + ")");
+    }
+    return;
+  }
+  // What can be checked before running: required inputs present, literal
+  // inputs valid.
+  bool missing = false;
+  if (req != nullptr && req->is_array()) {
+    for (const Value& r : req->as_array()) {
+      if (r.is_string() && !inputs[r.as_string()]) {
+        diag_.Error(Loc(inputs), who + ": action '" + spec.name + "' needs input '" + r.as_string() + "'");
+        missing = true;
+      }
+    }
+  }
+  if (compiled.is_literal() && !missing) {
+    Status s = spec.input_schema->Validate(compiled.literal(), "inputs of " + who);
+    if (!s.ok()) diag_.Error(Loc(inputs), s.message());
+  }
+}
+
+void Loader::LoadPermissions(const YAML::Node& n) {
+  if (!ExpectMap(n, "'permissions'")) return;
+  CheckKeys(n, kPermissionKeys, "'permissions'");
+  Permissions& p = wf_->permissions;
+  if (const YAML::Node net = n["network"]) {
+    YAML::Node hosts = net;
+    if (net.IsMap()) {
+      CheckKeys(net, kNetworkKeys, "'permissions.network'");
+      hosts = net["hosts"];
+      if (const YAML::Node priv = net["private"]) ExpectBool(priv, "permissions.network.private", p.private_network);
+    }
+    if (hosts && ExpectSequence(hosts, "permissions.network.hosts")) {
+      for (const YAML::Node& h : hosts) {
+        std::string text;
+        if (!ExpectString(h, "a network host", text)) continue;
+        HostRule rule;
+        if (text.find("://") != std::string::npos || text.find('/') != std::string::npos) {
+          diag_.Error(Loc(h), "permissions.network.hosts: '" + text +
+                                  "' is a URL; give the host name (and :port), such as api.example.com");
+          continue;
+        }
+        // "host", "host:port", "[v6]:port", or a bare IPv6 address.
+        std::string host = text;
+        std::string port;
+        if (!host.empty() && host[0] == '[') {
+          const size_t close = host.find(']');
+          if (close == std::string::npos) {
+            diag_.Error(Loc(h), "permissions.network.hosts: '" + text + "' lacks its closing ']'");
+            continue;
+          }
+          if (close + 1 < host.size() && host[close + 1] == ':') port = host.substr(close + 2);
+          host = host.substr(1, close - 1);
+        } else if (std::count(host.begin(), host.end(), ':') == 1) {
+          port = host.substr(host.find(':') + 1);
+          host = host.substr(0, host.find(':'));
+        }
+        if (!port.empty()) {
+          const bool digits = std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+          if (!digits || port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535) {
+            diag_.Error(Loc(h), "permissions.network.hosts: '" + text + "' has an invalid port");
+            continue;
+          }
+          rule.port = std::stoi(port);
+        }
+        if (host.empty() || (host.find('*') != std::string::npos && host != "*" && host.rfind("*.", 0) != 0) ||
+            host.find('*', 1) != std::string::npos) {
+          diag_.Error(Loc(h), "permissions.network.hosts: '" + text +
+                                  "' is not a host (a name, an address, '*.domain' or '*')");
+          continue;
+        }
+        std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+        rule.host = host;
+        p.hosts.push_back(rule);
+      }
+    }
+  }
+  if (const YAML::Node sql = n["sql"]) {
+    if (ExpectMap(sql, "permissions.sql")) {
+      for (const auto& kv : sql) {
+        std::string mode;
+        if (!ExpectString(kv.second, "permissions.sql." + kv.first.Scalar(), mode)) continue;
+        if (mode != "read" && mode != "write") {
+          diag_.Error(Loc(kv.second),
+                      "permissions.sql." + kv.first.Scalar() + " must be 'read' or 'write', not '" + mode + "'");
+          continue;
+        }
+        p.sql[kv.first.Scalar()] = mode == "write";
+      }
+    }
+  }
+  if (const YAML::Node e = n["email"]) ExpectBool(e, "permissions.email", p.email);
+  if (const YAML::Node sc = n["scripts"]) ExpectBool(sc, "permissions.scripts", p.scripts);
+}
+
+// Catalog files of named actions, relative to the workflow file. A stored
+// version has them embedded (see Workflow::source).
+void Loader::LoadImports(const YAML::Node& n) {
+  if (!ExpectSequence(n, "'imports'")) return;
+  for (const YAML::Node& item : n) {
+    std::string path;
+    if (!ExpectString(item, "an import", path)) continue;
+    if (std::any_of(imported_.begin(), imported_.end(), [&](const auto& i) { return i.first == path; })) {
+      diag_.Error(Loc(item), "'" + path + "' is imported twice");
+      continue;
+    }
+    std::string text;
+    if (auto it = embedded_.find(path); it != embedded_.end()) {
+      text = it->second;
+    } else {
+      std::string full = path;
+      const size_t slash = file_.find_last_of('/');
+      if (path.empty() || path[0] != '/') full = (slash == std::string::npos ? "" : file_.substr(0, slash + 1)) + path;
+      std::ifstream in(full, std::ios::binary);
+      if (!in) {
+        diag_.Error(Loc(item), "cannot read the imported catalog '" + full + "'");
+        continue;
+      }
+      std::stringstream buffer;
+      buffer << in.rdbuf();
+      text = buffer.str();
+    }
+    imported_.emplace_back(path, text);
+    Result<YAML::Node> root = ParseYaml(text, path, &diag_);
+    if (!root.ok()) continue;
+    const std::string outer = file_;
+    file_ = path;  // locations of what follows are the catalog's
+    if (ExpectMap(*root, "an imported catalog")) {
+      CheckKeys(*root, kCatalogKeys, "an imported catalog");
+      if (const YAML::Node a = (*root)["actions"]) LoadNamedActions(a);
+    }
+    file_ = outer;
+  }
+}
+
+void Loader::LoadNamedActions(const YAML::Node& n) {
+  if (!ExpectMap(n, "'actions'")) return;
+  for (const auto& kv : n) {
+    const std::string name = kv.first.Scalar();
+    const std::string where = "actions." + name;
+    if (!IsSnakeCaseName(name)) diag_.Error(Loc(kv.first), "action name '" + name + "' must be snake_case");
+    if (actions_.Find(name) != nullptr) {
+      diag_.Error(Loc(kv.first), "action '" + name + "' is built in; give the workflow's action another name");
+      continue;
+    }
+    if (wf_->actions.count(name) != 0) {
+      diag_.Error(Loc(kv.first), "action '" + name + "' is declared twice");
+      continue;
+    }
+    const YAML::Node& def = kv.second;
+    if (!ExpectMap(def, where)) continue;
+    CheckKeys(def, kNamedActionKeys, where);
+    NamedAction a;
+    a.location = Loc(kv.first);
+    a.spec.name = name;
+    if (const YAML::Node d = def["description"]) ExpectString(d, where + ".description", a.spec.description);
+    if (const YAML::Node sens = def["sensitive"]) ExpectBool(sens, where + ".sensitive", a.spec.sensitive);
+    Value document;
+    if (const YAML::Node in = def["inputs"]; in && ExpectMap(in, where + ".inputs")) {
+      a.spec.input_schema = ReadSchema(in, where + ".inputs", document);
+    }
+    if (const YAML::Node out = def["output"]; out && ExpectMap(out, where + ".output")) {
+      a.spec.output_schema = ReadSchema(out, where + ".output", document);
+    }
+    const YAML::Node impl = def["implementation"];
+    if (!impl) {
+      diag_.Error(Loc(def), where + " needs an 'implementation' ({action: http|sql|script|call_workflow|..., inputs})");
+      continue;
+    }
+    if (!ExpectMap(impl, where + ".implementation")) continue;
+    CheckKeys(impl, kImplementationKeys, where + ".implementation");
+    if (!impl["action"] || !ExpectString(impl["action"], where + ".implementation.action", a.implementation)) {
+      if (!impl["action"]) diag_.Error(Loc(impl), where + ".implementation needs an 'action'");
+      continue;
+    }
+    a.implementation_spec = actions_.Find(a.implementation);
+    if (a.implementation_spec == nullptr) {
+      std::string message = where + ": unknown action '" + a.implementation + "'";
+      if (wf_->actions.count(a.implementation) != 0) {
+        message += " (an action of the workflow cannot implement another; use its implementation)";
+      } else if (std::string s = ClosestMatch(a.implementation, actions_.Names()); !s.empty()) {
+        message += " (did you mean '" + s + "'?)";
+      }
+      diag_.Error(Loc(impl["action"]), message);
+      continue;
+    }
+    const ActionSpec& is = *a.implementation_spec;
+    a.spec.needs = is.needs;
+    a.spec.suspends = is.suspends;
+    a.spec.immediate = is.immediate;
+    a.spec.sensitive = a.spec.sensitive || is.sensitive;
+    if (const YAML::Node in = impl["inputs"]; in && ExpectMap(in, where + ".implementation.inputs")) {
+      a.inputs = CompileTemplate(in, where + ".implementation.inputs");
+    }
+    CheckInputs(where + ".implementation", is, impl["inputs"], a.inputs, impl);
+    if (const YAML::Node st = impl["settings"]; st && ExpectMap(st, where + ".implementation.settings")) {
+      a.settings = CompileTemplate(st, where + ".implementation.settings");
+    }
+    wf_->actions.emplace(name, std::move(a));
+  }
+}
+
+const ActionSpec* Loader::FindAction(const std::string& name, const NamedAction** named) const {
+  *named = nullptr;
+  if (auto it = wf_->actions.find(name); it != wf_->actions.end()) {
+    *named = &it->second;
+    return &it->second.spec;
+  }
+  return actions_.Find(name);
+}
+
+// A task may only use what the workflow grants; `spec` tells what is
+// needed, `impl` (the action doing the work) what its literal inputs ask.
+void Loader::CheckGrants(const std::string& who, const ActionSpec& spec, const ActionSpec* impl, const Template& inputs,
+                         const YAML::Node& node) {
+  const uint32_t missing = spec.needs & ~wf_->permissions.Granted();
+  if (missing != 0) {
+    diag_.Error(Loc(node), who + " needs the '" + NeedNames(missing) +
+                               "' permission, which the workflow does not grant (add it under 'permissions:')");
+    return;
+  }
+  if (impl == nullptr || !impl->check_grants) return;
+  const Value literal = inputs.LiteralMembers();
+  if (!literal.is_object()) return;
+  if (std::string why = impl->check_grants(literal, wf_->permissions); !why.empty()) {
+    diag_.Error(Loc(node), who + ": " + why);
+  }
+}
+
 void Loader::LoadDefs(const YAML::Node& n) {
   if (!ExpectMap(n, "'defs'")) return;
   std::set<std::string> seen;
@@ -460,10 +718,12 @@ void Loader::LoadDefs(const YAML::Node& n) {
     if (!def["action"]) {
       diag_.Error(Loc(def), "task '" + name + "' needs an 'action'");
     } else if (ExpectString(def["action"], where + ".action", task.action)) {
-      task.spec = actions_.Find(task.action);
+      task.spec = FindAction(task.action, &task.named);
       if (task.spec == nullptr) {
         std::string message = "unknown action '" + task.action + "' in task '" + name + "'";
-        std::string s = ClosestMatch(task.action, actions_.Names());
+        std::vector<std::string> names = actions_.Names();
+        for (const auto& [n, _] : wf_->actions) names.push_back(n);
+        std::string s = ClosestMatch(task.action, names);
         if (!s.empty()) message += " (did you mean '" + s + "'?)";
         diag_.Error(Loc(def["action"]), message);
       }
@@ -471,30 +731,18 @@ void Loader::LoadDefs(const YAML::Node& n) {
     if (const YAML::Node inputs = def["inputs"]) {
       if (ExpectMap(inputs, where + ".inputs")) {
         task.inputs = CompileTemplate(inputs, where + ".inputs");
-        // What can be checked before running: required inputs present,
-        // literal inputs valid.
-        if (task.spec != nullptr && task.spec->input_schema) {
-          const Value& doc = task.spec->input_schema->document();
-          bool missing = false;
-          if (const Value* req = doc.find("required"); req != nullptr && req->is_array()) {
-            for (const Value& r : req->as_array()) {
-              if (r.is_string() && !inputs[r.as_string()]) {
-                diag_.Error(Loc(inputs),
-                            "task '" + name + "': action '" + task.action + "' needs input '" + r.as_string() + "'");
-                missing = true;
-              }
-            }
-          }
-          if (task.inputs.is_literal() && !missing) {
-            Status s = task.spec->input_schema->Validate(task.inputs.literal(), "inputs of task '" + name + "'");
-            if (!s.ok()) diag_.Error(Loc(inputs), s.message());
-          }
-        }
+        if (task.spec != nullptr) CheckInputs("task '" + name + "'", *task.spec, inputs, task.inputs, def);
       }
-    } else if (task.spec != nullptr && task.spec->input_schema) {
-      const Value* req = task.spec->input_schema->document().find("required");
-      if (req != nullptr && req->is_array() && req->size() > 0) {
-        diag_.Error(Loc(def), "task '" + name + "': action '" + task.action + "' needs inputs (" + ToJson(*req) + ")");
+    } else if (task.spec != nullptr) {
+      CheckInputs("task '" + name + "'", *task.spec, def["inputs"], task.inputs, def);
+    }
+    if (task.spec != nullptr) {
+      const YAML::Node at = def["action"];
+      if (task.named != nullptr) {
+        CheckGrants("task '" + name + "' (action '" + task.action + "', done by '" + task.named->implementation + "')",
+                    task.named->spec, task.named->implementation_spec, task.named->inputs, at);
+      } else {
+        CheckGrants("task '" + name + "'", *task.spec, task.spec, task.inputs, at);
       }
     }
     task.settings = defaults_;
@@ -944,6 +1192,9 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
       }
     }
   }
+  if (const YAML::Node p = root["permissions"]) LoadPermissions(p);
+  if (const YAML::Node i = root["imports"]) LoadImports(i);
+  if (const YAML::Node a = root["actions"]) LoadNamedActions(a);
   if (const YAML::Node defs = root["defs"]) LoadDefs(defs);
   // Fallback steps may name any task, so they are read once all tasks are.
   for (const auto& [name, steps_node] : fallback_nodes_) {
@@ -966,6 +1217,7 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
   wf_->can_suspend = CanSuspend(wf_->flow, visiting);
   WarnUnusedTasks();
   CheckSecrets(root);
+  for (const auto& [path, text] : imported_) wf_->source.append(kImportMarker).append(path).append("\n").append(text);
   return wf_;
 }
 
@@ -989,8 +1241,12 @@ constexpr const char* kSecretOnlyInTasks =
 // $secret() reaches actions only: tasks that call it are marked (the engine
 // redacts their history), any other use is refused.
 void Loader::CheckSecrets(const YAML::Node& root) {
+  for (auto& [name, action] : wf_->actions) {
+    action.uses_secrets = TemplateReadsSecret(action.inputs) || TemplateReadsSecret(action.settings);
+  }
   for (auto& [name, task] : wf_->tasks) {
-    task.uses_secrets = TemplateReadsSecret(task.inputs) || TemplateReadsSecret(task.settings.action_settings);
+    task.uses_secrets = TemplateReadsSecret(task.inputs) || TemplateReadsSecret(task.settings.action_settings) ||
+                        (task.named != nullptr && task.named->uses_secrets);
     if (TemplateReadsSecret(task.settings.on_error.fallback)) diag_.Error(task.location, kSecretOnlyInTasks);
   }
   RefuseSecrets(wf_->flow);
@@ -1023,12 +1279,24 @@ Result<std::shared_ptr<const Workflow>> LoadWorkflow(std::string_view source, st
   Diagnostics& diag = diagnostics != nullptr ? *diagnostics : local;
   const size_t first = diag.all().size();
   const int errors_before = diag.error_count();
-  Result<YAML::Node> root = ParseYaml(source, file, &diag);
+  // A stored version carries its imported catalogs after the workflow.
+  std::map<std::string, std::string> embedded;
+  const std::string_view main = source.substr(0, std::min(source.size(), source.find(kImportMarker)));
+  for (size_t at = source.find(kImportMarker); at != std::string_view::npos;) {
+    const size_t path_start = at + kImportMarker.size();
+    const size_t eol = source.find('\n', path_start);
+    if (eol == std::string_view::npos) break;
+    const size_t next = source.find(kImportMarker, eol);
+    embedded[std::string(source.substr(path_start, eol - path_start))] =
+        std::string(source.substr(eol + 1, next == std::string_view::npos ? std::string_view::npos : next - eol - 1));
+    at = next;
+  }
+  Result<YAML::Node> root = ParseYaml(main, file, &diag);
   if (!root.ok()) return root.status();
   std::shared_ptr<Workflow> wf;
   try {
-    Loader loader{std::string(file), actions, diag};
-    wf = loader.Load(*root, source, options);
+    Loader loader{std::string(file), actions, diag, std::move(embedded)};
+    wf = loader.Load(*root, main, options);
   } catch (const YAML::Exception& e) {
     diag.Error(SourceLocation{std::string(file), e.mark.line + 1, e.mark.column + 1}, e.msg);
   }

@@ -75,6 +75,16 @@ Result<Value> Template::Evaluate(const Scope& scope, const expr::EvalOptions& op
   return literal_;
 }
 
+Value Template::LiteralMembers() const {
+  if (kind_ == Kind::kLiteral) return literal_.is_object() ? literal_ : Value();
+  if (kind_ != Kind::kObject) return Value();
+  Value out = Value::MakeObject();
+  for (const auto& [key, t] : members_) {
+    if (t.is_literal()) out.set(key, t.literal());
+  }
+  return out;
+}
+
 void Template::CollectExpressions(std::vector<const expr::Expression*>& out) const {
   if (kind_ == Kind::kExpr) out.push_back(expr_.get());
   for (const auto& [key, t] : members_) t.CollectExpressions(out);

@@ -25,8 +25,13 @@ ActionResult ActionResult::Error(Status status) {
 ActionResult ActionResult::Suspend(Suspension suspension) {
   ActionResult r;
   r.kind_ = Kind::kSuspend;
-  r.suspension_ = std::move(suspension);
+  r.suspension_ = std::make_shared<const Suspension>(std::move(suspension));
   return r;
+}
+
+const Suspension& ActionResult::suspension() const {
+  static const Suspension kNone;
+  return suspension_ != nullptr ? *suspension_ : kNone;
 }
 
 Status ActionRegistry::Register(std::unique_ptr<Action> action) {

@@ -163,15 +163,125 @@ uint64_t Fnv1a(std::string_view s) {
   return h;
 }
 
+// The $secret() function: returns a secret's value and notes it in `used`
+// (the step's record is redacted of them). It owns what it uses: the value
+// may outlive the step.
+Value SecretFunction(std::shared_ptr<std::vector<std::string>> used,
+                     const std::function<std::optional<std::string>(std::string_view)>& source) {
+  expr::HostFunction lookup;
+  lookup.signature = "<s:s>";
+  lookup.fn = [used = std::move(used), source](const std::vector<Value>& args) -> Result<Value> {
+    const std::string name = args.empty() || !args[0].is_string() ? "" : args[0].as_string();
+    std::optional<std::string> value = source ? source(name) : std::nullopt;
+    if (!value) return NotFoundError("secret '" + name + "' is not set");
+    used->push_back(*value);
+    return Value(*value);
+  };
+  return expr::MakeHostFunction(std::move(lookup));
+}
+
+// Refused before anything runs: what the action needs and the workflow does
+// not grant.
+Status CheckGranted(const dsl::ActionSpec& spec, const dsl::Workflow& wf) {
+  const uint32_t missing = spec.needs & ~wf.permissions.Granted();
+  if (missing == 0) return Status::Ok();
+  return PermissionDeniedError("action '" + spec.name + "' needs the '" + dsl::NeedNames(missing) +
+                               "' permission, which workflow '" + wf.name + "' does not grant");
+}
+
+// A call of a declared action: its inputs (valid against its schema) become
+// $input for the implementation's inputs and settings.
+struct NamedCall {
+  Value inputs;    // the implementation's
+  Value settings;  // the implementation's, the task's own on top
+};
+Status PrepareNamed(const dsl::NamedAction& named, const Value& inputs, const Value& task_settings,
+                    const std::function<std::optional<std::string>(std::string_view)>& secrets,
+                    const expr::EvalOptions& eval, NamedCall& out, std::vector<std::string>& secret_values) {
+  Value bindings = Value::MakeObject();
+  bindings.set("input", inputs);
+  std::shared_ptr<std::vector<std::string>> used;
+  if (named.uses_secrets) {
+    used = std::make_shared<std::vector<std::string>>();
+    bindings.set("secret", SecretFunction(used, secrets));
+  }
+  const dsl::Scope scope{Value::MakeObject(), bindings};
+  Result<Value> impl_inputs = named.inputs.Evaluate(scope, eval);
+  Result<Value> impl_settings = impl_inputs.ok() ? named.settings.Evaluate(scope, eval) : Result<Value>(Value());
+  if (used) secret_values.insert(secret_values.end(), used->begin(), used->end());
+  WEFT_RETURN_IF_ERROR(impl_inputs.status());
+  WEFT_RETURN_IF_ERROR(impl_settings.status());
+  out.inputs = impl_inputs->is_undefined() ? Value::MakeObject() : *impl_inputs;
+  out.settings = impl_settings->is_object() ? *impl_settings : Value::MakeObject();
+  if (task_settings.is_object()) {
+    for (const auto& m : task_settings.members()) out.settings.set(m.key, m.value);
+  }
+  if (named.implementation_spec != nullptr && named.implementation_spec->input_schema) {
+    Value checked = secret_values.empty() ? out.inputs : Redacted(out.inputs, secret_values);
+    WEFT_RETURN_IF_ERROR(named.implementation_spec->input_schema->Validate(
+        checked, "inputs that action '" + named.spec.name + "' gives '" + named.implementation + "'"));
+  }
+  return Status::Ok();
+}
+
+// An attempt's outcome as a status: its error, or its output breaking the
+// output schema of the action doing the work or of the declared action.
+Status CheckOutcome(const dsl::ActionSpec* spec, const dsl::NamedAction* named, const ActionResult& result) {
+  if (!result.ok()) return result.status();
+  if (named != nullptr && named->implementation_spec != nullptr && named->implementation_spec->output_schema) {
+    WEFT_RETURN_IF_ERROR(named->implementation_spec->output_schema->Validate(
+        result.output(), "output of '" + named->implementation + "' for action '" + named->spec.name + "'"));
+  }
+  if (spec != nullptr && spec->output_schema) {
+    return spec->output_schema->Validate(result.output(), "output of action '" + spec->name + "'");
+  }
+  return Status::Ok();
+}
+
+// What a recorded approval says: nullopt when there is none (or a
+// rejection from before a retry, which asks again), else OK to proceed or
+// the refusal.
+std::optional<Status> ApprovalOutcome(const RunState& run, const std::string& approval_key, const std::string& action) {
+  auto it = run.journal.find(approval_key);
+  if (it == run.journal.end()) return std::nullopt;
+  const JournalEntry& j = it->second;
+  if (j.status == StepStatus::kFailed) {
+    if (j.seq <= run.record.retry_from_seq) return std::nullopt;
+    return Status(CodeFromName(j.error_code), j.error);
+  }
+  if (j.status != StepStatus::kCompleted) return std::nullopt;
+  if (j.output.get("approved").is_bool() && j.output.get("approved").as_bool()) return Status::Ok();
+  if (j.seq <= run.record.retry_from_seq) return std::nullopt;
+  std::string why = "action '" + action + "' was not approved";
+  if (Value by = j.output.get("by"); by.is_string()) why += " by " + by.as_string();
+  if (Value c = j.output.get("comment"); c.is_string() && !c.as_string().empty()) why += ": " + c.as_string();
+  return PermissionDeniedError(why);
+}
+
+// The approval a sensitive action waits for, as sub-step "approval".
+Suspension ApprovalRequest(const std::string& action, const std::string& description, const Value& inputs) {
+  Value data = Value::MakeObject();
+  data.set("action", action);
+  if (!description.empty()) data.set("description", description);
+  data.set("inputs", inputs);
+  Suspension s{"approval", data, 0};
+  s.sub_step = "approval";
+  s.action = "approval";
+  return s;
+}
+
 // An ActionContext with its own copies of the strings it views.
 struct OwnedContext {
   std::string run_id, workflow, step_path, task;
   std::shared_ptr<ChildRunner> children;  // ctx.children stays valid as long as the copy
+  std::shared_ptr<SubSteps> sub_steps;    // likewise ctx.sub_steps
   ActionContext ctx;
 
-  static std::shared_ptr<ActionContext> Copy(const ActionContext& from, std::shared_ptr<ChildRunner> children) {
+  static std::shared_ptr<ActionContext> Copy(const ActionContext& from, std::shared_ptr<ChildRunner> children,
+                                             std::shared_ptr<SubSteps> sub_steps) {
     auto owned = std::make_shared<OwnedContext>();
     owned->children = std::move(children);
+    owned->sub_steps = std::move(sub_steps);
     owned->run_id = from.run_id;
     owned->workflow = from.workflow;
     owned->step_path = from.step_path;
@@ -205,12 +315,159 @@ class ChildRuns final : public ChildRunner {
   RunState& run_;
 };
 
+// Sub-steps of a run's steps (SubSteps). Shared, like ChildRuns, with the
+// attempts that may outlive the executor.
+class SubStepRunner final : public SubSteps {
+ public:
+  SubStepRunner(Engine::Impl& engine, std::shared_ptr<RunState> run)
+      : engine_(engine), holder_(std::move(run)), run_(*holder_) {
+    eval_.clock = engine.clock;
+    eval_.timeout_ms = engine.options.expression_timeout_ms;
+  }
+
+  std::optional<ActionResult> Find(const ActionContext& caller, std::string_view name) const override {
+    auto it = run_.journal.find(Key(caller, name));
+    if (it == run_.journal.end()) return std::nullopt;
+    const JournalEntry& j = it->second;
+    if (j.status == StepStatus::kCompleted) return ActionResult::Ok(j.output);
+    // A failure before a retry of the run is tried again.
+    if (j.status == StepStatus::kFailed && j.seq > run_.record.retry_from_seq) {
+      return ActionResult::Error(Status(CodeFromName(j.error_code), j.error));
+    }
+    return std::nullopt;
+  }
+
+  asio::awaitable<Status> Record(const ActionContext& caller, std::string_view name, std::string_view action,
+                                 const Value& input, const ActionResult& result, const Value& detail) override {
+    StepRecord rec;
+    rec.path = Key(caller, name);
+    rec.task = std::string(caller.task);
+    rec.action = std::string(action);
+    rec.attempt = caller.attempt;
+    rec.input = input;
+    rec.detail = detail;
+    rec.started_ms = rec.ended_ms = engine_.clock->NowMillis();
+    if (result.ok()) {
+      rec.status = StepStatus::kCompleted;
+      rec.output = result.output();
+    } else {
+      rec.status = StepStatus::kFailed;
+      rec.error_code = std::string(StatusCodeName(result.status().code()));
+      rec.error = result.status().message();
+    }
+    JournalEntry entry{rec.status, rec.output,  rec.error_code,
+                       rec.error,  rec.attempt, std::numeric_limits<int64_t>::max()};
+    store::Commit commit;
+    store::RunUpdate& u = commit.updates.emplace_back();
+    u.run_id = run_.record.id;
+    u.kind = store::RunUpdate::Kind::kStepsOnly;
+    u.steps.push_back(rec);
+    u.expect_status = store::RunStatus::kRunning;
+    Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
+    if (!s.ok()) co_return s;
+    engine_.Emit(run_, rec);
+    run_.journal[rec.path] = std::move(entry);
+    co_return Status::Ok();
+  }
+
+  asio::awaitable<ActionResult> Call(const ActionContext& caller, std::string_view name, std::string_view action_name,
+                                     Value inputs) override {
+    if (std::optional<ActionResult> done = Find(caller, name)) co_return *done;
+    const dsl::Workflow& wf = *run_.workflow;
+    const dsl::NamedAction* named = nullptr;
+    const dsl::ActionSpec* spec = nullptr;
+    if (auto it = wf.actions.find(action_name); it != wf.actions.end()) {
+      named = &it->second;
+      spec = &named->spec;
+    } else {
+      spec = engine_.options.actions->Find(action_name);
+    }
+    const Action* action = engine_.options.actions->FindAction(named != nullptr ? named->implementation : action_name);
+    if (spec == nullptr || action == nullptr) {
+      co_return ActionResult::Error(NotFoundError("no action '" + std::string(action_name) + "'"));
+    }
+    if (spec->suspends) {
+      co_return ActionResult::Error(
+          FailedPreconditionError("action '" + spec->name + "' waits for a person and cannot be called here"));
+    }
+    std::vector<std::string> secrets;
+    Value record_input = inputs;
+    Status error = CheckGranted(*spec, wf);
+    if (error.ok() && spec->input_schema) error = spec->input_schema->Validate(inputs, "input of '" + spec->name + "'");
+    Value settings = Value::MakeObject();
+    if (error.ok() && named != nullptr) {
+      NamedCall call;
+      error = PrepareNamed(*named, inputs, Value(), engine_.options.secrets, eval_, call, secrets);
+      inputs = std::move(call.inputs);
+      settings = std::move(call.settings);
+    }
+    const std::string approval = std::string(name) + "/approval";
+    if (error.ok() && spec->sensitive) {
+      std::optional<Status> approved = ApprovalOutcome(run_, Key(caller, approval), spec->name);
+      if (!approved) {
+        Suspension wait = ApprovalRequest(spec->name, spec->description, record_input);
+        wait.sub_step = approval;
+        co_return ActionResult::Suspend(wait);
+      }
+      error = *approved;
+    }
+    ActionResult result = ActionResult::Error(error);
+    Value detail;
+    if (error.ok()) {
+      const std::string key = Key(caller, name);
+      ActionContext ctx = caller;
+      ctx.step_path = key;
+      ctx.inputs = inputs;
+      ctx.settings = settings;
+      ctx.bindings = Value();
+      ctx.detail = Value();
+      try {
+        result = co_await action->Execute(ctx);
+      } catch (const std::exception& x) {
+        result = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
+      }
+      if (result.suspended()) {
+        co_return ActionResult::Error(
+            FailedPreconditionError("action '" + spec->name + "' waits for a person and cannot be called here"));
+      }
+      if (Status out = CheckOutcome(spec, named, result); !out.ok()) result = ActionResult::Error(out);
+      detail = ctx.detail;
+    }
+    if (!secrets.empty()) {
+      record_input = Redacted(record_input, secrets);
+      detail = Redacted(detail, secrets);
+      if (!result.ok()) {
+        result = ActionResult::Error(Status(result.status().code(), RedactedText(result.status().message(), secrets)));
+      }
+    }
+    // A cancelled call did not happen: the step, run again, makes it.
+    if (!result.ok() && result.status().code() == StatusCode::kCancelled) co_return result;
+    Status recorded = co_await Record(caller, name, spec->name, record_input, result, detail);
+    if (!recorded.ok()) co_return ActionResult::Error(recorded);
+    co_return result;
+  }
+
+ private:
+  static std::string Key(const ActionContext& caller, std::string_view name) {
+    std::string key;
+    key.reserve(caller.step_path.size() + 1 + name.size());
+    key.append(caller.step_path).append("/").append(name);
+    return key;
+  }
+
+  Engine::Impl& engine_;
+  std::shared_ptr<RunState> holder_;
+  RunState& run_;
+  expr::EvalOptions eval_;
+};
+
 class Executor {
  public:
   Executor(Engine::Impl& engine, const std::shared_ptr<RunState>& run)
       : engine_(engine),
         run_(*run),
         children_(std::make_shared<ChildRuns>(engine, run)),
+        sub_steps_(std::make_shared<SubStepRunner>(engine, run)),
         inline_commits_(engine.options.store->commits_inline()) {
     eval_.clock = engine.clock;
     eval_.timeout_ms = engine.options.expression_timeout_ms;
@@ -316,8 +573,9 @@ class Executor {
   struct TaskScratch {
     std::string key;                         // the step path
     std::vector<std::string> secret_values;  // what $secret() returned: kept out of the record
-    Value inputs;
+    Value inputs;                            // the action's (for a declared action, its implementation's)
     Value settings;
+    Value task_inputs;  // a declared action's own inputs, recorded as the step's
     ActionContext ctx;
     StepRecord rec;
     ActionResult result;
@@ -327,7 +585,7 @@ class Executor {
     void Clear() {
       key.clear();
       secret_values.clear();
-      inputs = settings = Value();
+      inputs = settings = task_inputs = Value();
       ctx.inputs = ctx.settings = ctx.bindings = ctx.detail = Value();
       ctx.log = nullptr;
       ctx.stream = nullptr;
@@ -395,13 +653,24 @@ class Executor {
   // Inputs and settings. A failure here is the workflow's, not the
   // action's: no retry helps.
   Status Prepare(const TaskDef& task, const Frame& frame, TaskScratch& s) const {
-    if (task.uses_secrets) return PrepareWithSecrets(task, frame, s);
-    WEFT_ASSIGN_OR_RETURN(s.inputs, EvalTemplate(task.inputs, frame));
-    if (s.inputs.is_undefined()) s.inputs = Value::MakeObject();
-    if (task.spec != nullptr && task.spec->input_schema) {
-      WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(s.inputs, "input"));
+    if (task.spec != nullptr && task.spec->needs != 0) WEFT_RETURN_IF_ERROR(CheckGranted(*task.spec, *run_.workflow));
+    if (task.uses_secrets) {
+      WEFT_RETURN_IF_ERROR(PrepareWithSecrets(task, frame, s));
+    } else {
+      WEFT_ASSIGN_OR_RETURN(s.inputs, EvalTemplate(task.inputs, frame));
+      if (s.inputs.is_undefined()) s.inputs = Value::MakeObject();
+      if (task.spec != nullptr && task.spec->input_schema) {
+        WEFT_RETURN_IF_ERROR(task.spec->input_schema->Validate(s.inputs, "input"));
+      }
+      WEFT_ASSIGN_OR_RETURN(s.settings, EvalTemplate(task.settings.action_settings, frame));
     }
-    WEFT_ASSIGN_OR_RETURN(s.settings, EvalTemplate(task.settings.action_settings, frame));
+    if (task.named == nullptr) return Status::Ok();
+    NamedCall call;
+    WEFT_RETURN_IF_ERROR(
+        PrepareNamed(*task.named, s.inputs, s.settings, engine_.options.secrets, eval_, call, s.secret_values));
+    s.task_inputs = std::move(s.inputs);
+    s.inputs = std::move(call.inputs);
+    s.settings = std::move(call.settings);
     return Status::Ok();
   }
 
@@ -410,19 +679,8 @@ class Executor {
   Status PrepareWithSecrets(const TaskDef& task, const Frame& frame, TaskScratch& s) const {
     Value bindings = Value::MakeObject();
     for (const auto& m : Bindings(frame).members()) bindings.set(m.key, m.value);
-    // The function value can outlive this step (an expression may return
-    // it into the step's result), so it owns what it uses.
     auto used = std::make_shared<std::vector<std::string>>();
-    expr::HostFunction lookup;
-    lookup.signature = "<s:s>";
-    lookup.fn = [used, source = engine_.options.secrets](const std::vector<Value>& args) -> Result<Value> {
-      const std::string name = args.empty() || !args[0].is_string() ? "" : args[0].as_string();
-      std::optional<std::string> value = source ? source(name) : std::nullopt;
-      if (!value) return NotFoundError("secret '" + name + "' is not set");
-      used->push_back(*value);
-      return Value(*value);
-    };
-    bindings.set("secret", expr::MakeHostFunction(std::move(lookup)));
+    bindings.set("secret", SecretFunction(used, engine_.options.secrets));
     const dsl::Scope scope{frame.state, bindings};
     Result<Value> inputs = task.inputs.Evaluate(scope, eval_);
     Result<Value> settings =
@@ -460,7 +718,8 @@ class Executor {
     r.action = task.action;
     r.attempt = attempt;
     r.status = status;
-    r.input = s.secret_values.empty() ? s.inputs : Redacted(s.inputs, s.secret_values);
+    const Value& input = task.named != nullptr ? s.task_inputs : s.inputs;
+    r.input = s.secret_values.empty() ? input : Redacted(input, s.secret_values);
     r.output = r.detail = Value();
     r.error_code.clear();
     r.error.clear();
@@ -490,17 +749,16 @@ class Executor {
     ctx.random = engine_.random;
     ctx.executor = run_.strand;
     ctx.children = children_.get();
+    ctx.sub_steps = sub_steps_.get();
+    ctx.permissions = &run_.workflow->permissions;
+    ctx.definition = run_.workflow.get();
     StartRecord(s, task, attempt, StepStatus::kCompleted);
   }
 
   // The attempt's outcome as a status: its error, or its output breaking
   // the action's output schema.
   static Status Outcome(const TaskDef& task, const ActionResult& result) {
-    if (!result.ok()) return result.status();
-    if (task.spec != nullptr && task.spec->output_schema) {
-      return task.spec->output_schema->Validate(result.output(), "output of action '" + task.action + "'");
-    }
-    return Status::Ok();
+    return CheckOutcome(task.spec, task.named, result);
   }
 
   // Runs one task: replays its recorded result, or calls its action (with
@@ -527,10 +785,11 @@ class Executor {
     }
     if (frame.scope->IsCancelled()) co_return Flow::Cancel();
 
-    const Action* action = engine_.options.actions->FindAction(task.action);
+    const Action* action = ActionOf(task);
     if (action == nullptr) co_return Flow::Fail(InternalError("action '" + task.action + "' is not registered"));
 
-    error = KeepSecret(Prepare(task, frame, s), s);
+    // A sensitive action waits for a human's approval (sub-step "approval").
+    const bool ask_approval = !Begin(task, frame, s, error);
     if (!error.ok()) {
       StartRecord(s, task, attempt, StepStatus::kFailed);
       s.rec.error_code = ErrorCodeName(error);
@@ -544,7 +803,9 @@ class Executor {
     const dsl::RetryPolicy& retry = task.settings.retries;
     for (;; ++attempt) {
       StartAttempt(s, task, attempt);
-      if (action->spec().immediate) {
+      if (ask_approval) {
+        RequestApproval(task, s);
+      } else if (action->spec().immediate) {
         // Never waits: no timeout or cancellation needed, no extra coroutine.
         try {
           s.result = co_await action->Execute(s.ctx);
@@ -588,6 +849,26 @@ class Executor {
     }
   }
 
+  static void RequestApproval(const TaskDef& task, TaskScratch& s) {
+    s.result = ActionResult::Suspend(ApprovalRequest(task.action, task.spec->description, s.rec.input));
+  }
+
+  // The action doing a task's work (a declared action's implementation).
+  const Action* ActionOf(const TaskDef& task) const {
+    return engine_.options.actions->FindAction(task.named != nullptr ? task.named->implementation : task.action);
+  }
+
+  // Prepares the task; `error` tells why it cannot run. False when it may
+  // not run yet: it is sensitive and no human decided (sub-step "approval").
+  bool Begin(const TaskDef& task, const Frame& frame, TaskScratch& s, Status& error) const {
+    error = KeepSecret(Prepare(task, frame, s), s);
+    if (!error.ok() || !task.spec->sensitive) return true;
+    std::optional<Status> approved = ApprovalOutcome(run_, s.key + "/approval", task.action);
+    if (!approved) return false;
+    error = *approved;
+    return true;
+  }
+
   double UnitDraw() {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     return unit(run_.rng);
@@ -596,13 +877,17 @@ class Executor {
   asio::awaitable<Flow> Suspend(StepRecord& rec, const TaskDef& task, const Suspension& suspension) {
     rec.status = StepStatus::kSuspended;
     rec.output = suspension.data;
+    if (!suspension.sub_step.empty()) {
+      rec.path.append("/").append(suspension.sub_step);
+      rec.action = suspension.action;
+    }
     store::RunRecord updated = run_.record;
     updated.status = store::RunStatus::kSuspended;
     Value wait = Value::MakeObject();
     wait.set("kind", suspension.kind);
     wait.set("path", rec.path);
     wait.set("task", task.name);
-    wait.set("action", task.action);
+    wait.set("action", rec.action);
     wait.set("attempt", rec.attempt);
     wait.set("since_ms", rec.ended_ms);
     if (suspension.data.is_defined()) wait.set("data", suspension.data);
@@ -665,7 +950,7 @@ class Executor {
                                 ActionResult& result) {
     // The action may outlive this attempt (a timeout or cancellation does
     // not wait for it), so it gets its own copy of the context.
-    auto ctx = OwnedContext::Copy(context, children_);
+    auto ctx = OwnedContext::Copy(context, children_, sub_steps_);
     struct CopyBack {
       ActionContext& to;
       std::shared_ptr<ActionContext> from;
@@ -1002,6 +1287,7 @@ class Executor {
   Engine::Impl& engine_;
   RunState& run_;
   std::shared_ptr<ChildRuns> children_;
+  std::shared_ptr<SubStepRunner> sub_steps_;
   const bool inline_commits_;
   expr::EvalOptions eval_;
 };

@@ -3,12 +3,15 @@
 // action registry implements ActionCatalog; the loader only reads it.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "weft/core/value.h"
+#include "weft/dsl/permissions.h"
 #include "weft/dsl/schema.h"
 
 namespace weft::dsl {
@@ -27,6 +30,15 @@ struct ActionSpec {
   // means "anything".
   std::optional<Schema> input_schema;
   std::optional<Schema> output_schema;
+  // What the action needs the workflow to grant (a mask of dsl::Need).
+  uint32_t needs = 0;
+  // A human approves each call before it runs (the engine suspends the step
+  // for an approval first).
+  bool sensitive = false;
+  // What can be checked before running: given the task's literal inputs
+  // (the members that hold no expression) and the workflow's grants, why
+  // the call cannot be allowed ("" when it can, or when it cannot tell).
+  std::function<std::string(const Value& literal_inputs, const Permissions& granted)> check_grants;
 };
 
 class ActionCatalog {

@@ -36,6 +36,9 @@ class Template {
   bool is_defined() const { return kind_ != Kind::kLiteral || literal_.is_defined(); }
   // The literal value (undefined unless is_literal()).
   const Value& literal() const { return literal_; }
+  // An object template's members that hold no expression (undefined when
+  // this is not an object).
+  Value LiteralMembers() const;
   // Every expression in this template, in document order.
   void CollectExpressions(std::vector<const expr::Expression*>& out) const;
 

@@ -14,6 +14,7 @@
 #include "weft/core/value.h"
 #include "weft/dsl/action_spec.h"
 #include "weft/dsl/diagnostic.h"
+#include "weft/dsl/permissions.h"
 #include "weft/dsl/schema.h"
 #include "weft/dsl/template.h"
 #include "weft/expr/expression.h"
@@ -53,11 +54,27 @@ struct StepSettings {
   Template action_settings;  // every other key, passed to the action
 };
 
+// A business action the workflow declares (create_ticket, check_account):
+// the schemas of its inputs and output, and the action that does the work
+// with inputs built from the named action's own.
+struct NamedAction {
+  ActionSpec spec;  // name, description, schemas, sensitive; needs are the implementation's
+  std::string implementation;
+  const ActionSpec* implementation_spec = nullptr;  // owned by the catalog
+  // The implementation's inputs and settings: expressions see $input (the
+  // named action's validated inputs) and $secret(), nothing of the run.
+  Template inputs;
+  Template settings;
+  bool uses_secrets = false;
+  SourceLocation location;
+};
+
 struct TaskDef {
   std::string name;
   std::string action;
   std::string description;
-  const ActionSpec* spec = nullptr;  // owned by the catalog the workflow was loaded with
+  const ActionSpec* spec = nullptr;    // owned by the catalog the workflow was loaded with, or by `named`
+  const NamedAction* named = nullptr;  // when `action` names one of the workflow's actions
   Template inputs;
   StepSettings settings;
   Value bindings;  // object: binding name -> the bound def's settings
@@ -120,13 +137,19 @@ struct Workflow {
   int64_t version = 0;  // declared version; 0 = assigned by the store
   std::string description;
   std::string file;
-  std::string source;  // the file's text, stored with each version
+  // The file's text, stored with each version. With imports, the imported
+  // catalogs follow it, each after a "--- # weft import: <path>" line, so
+  // that a stored version loads without the files.
+  std::string source;
 
   Value input_schema_document;  // JSON Schema built from `inputs.schema`
   std::optional<Schema> input_schema;
   Template context;  // evaluated at run start into $context
   Value trigger;     // the raw `trigger` section (served by the server)
 
+  Permissions permissions;
+  // Business actions declared in the file or in the catalogs it imports.
+  std::map<std::string, NamedAction, std::less<>> actions;
   std::map<std::string, TaskDef, std::less<>> tasks;
   std::vector<FlowNode> flow;
   std::vector<std::pair<std::string, Template>> outputs;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,10 @@
 #include "weft/core/value.h"
 #include "weft/dsl/action_spec.h"
 
+namespace weft::dsl {
+struct Workflow;
+}  // namespace weft::dsl
+
 namespace weft::engine {
 
 // Why a run parks: the engine records it, frees the run, and continues when
@@ -31,6 +36,11 @@ struct Suspension {
   std::string kind;        // "user_input", "approval", "handover", "timer", "child"
   Value data;              // what the resumer needs: prompt, item to approve, queue
   int64_t wake_at_ms = 0;  // timers: when the engine resumes the run by itself
+  // Set when a sub-step waits (see SubSteps): the resume's payload becomes
+  // that sub-step's result, checked against `action`'s output schema, and
+  // the step runs again from the start, finding it recorded.
+  std::string sub_step;
+  std::string action;
 };
 
 class ActionResult {
@@ -44,14 +54,14 @@ class ActionResult {
   bool suspended() const { return kind_ == Kind::kSuspend; }
   const Value& output() const { return output_; }
   const Status& status() const { return status_; }
-  const Suspension& suspension() const { return suspension_; }
+  const Suspension& suspension() const;
 
  private:
   enum class Kind : uint8_t { kOk, kError, kSuspend };
   Kind kind_ = Kind::kOk;
   Value output_;
   Status status_;
-  Suspension suspension_;
+  std::shared_ptr<const Suspension> suspension_;  // rare: kept out of the way (coroutine frames hold results)
 };
 
 struct ActionContext;
@@ -66,6 +76,30 @@ class ChildRunner {
   // after a crash) finds the same child run instead of starting another.
   virtual boost::asio::awaitable<ActionResult> RunChild(const ActionContext& caller, const std::string& workflow,
                                                         int64_t version, Value input) = 0;
+};
+
+// Durable work inside one step: an agent's model turns and tool calls, the
+// approval of a sensitive action. Each sub-step is recorded in the run's
+// history under "<step path>/<name>"; running the step again (after a
+// crash, a resume or a retry) finds it there instead of doing it again.
+// Names must be the same when the step runs again: number them in order.
+class SubSteps {
+ public:
+  virtual ~SubSteps() = default;
+  // What sub-step `name` of the calling step recorded: its output or its
+  // error; nullopt when it has not completed.
+  virtual std::optional<ActionResult> Find(const ActionContext& caller, std::string_view name) const = 0;
+  // Records a sub-step's outcome (an output or an error); completes once
+  // it is durable.
+  virtual boost::asio::awaitable<Status> Record(const ActionContext& caller, std::string_view name,
+                                                std::string_view action, const Value& input, const ActionResult& result,
+                                                const Value& detail) = 0;
+  // Calls one of the workflow's actions (declared by the workflow, or built
+  // in) as sub-step `name`, with the same checks as a task: permissions,
+  // schemas, approval first when it is sensitive (the result is then a
+  // suspension to return). A recorded call is not made again.
+  virtual boost::asio::awaitable<ActionResult> Call(const ActionContext& caller, std::string_view name,
+                                                    std::string_view action, Value inputs) = 0;
 };
 
 // What an attempt knows. The strings are views that stay valid until
@@ -86,6 +120,12 @@ struct ActionContext {
   Random* random = nullptr;
   boost::asio::any_io_executor executor;
   ChildRunner* children = nullptr;
+  SubSteps* sub_steps = nullptr;
+  // The workflow's grants: actions check what they reach (hosts, SQL
+  // writes) against them.
+  const dsl::Permissions* permissions = nullptr;
+  // The running workflow (its declared actions, for the agent).
+  const dsl::Workflow* definition = nullptr;
   // Anything the action wants kept in the step's history (request, model,
   // raw answer, ...).
   Value detail;
