@@ -312,8 +312,8 @@ void Loader::LoadInputs(const YAML::Node& n) {
 std::optional<Schema> Loader::ReadSchema(const YAML::Node& schema_node, const std::string& where, Value& document) {
   Value fields = ToValue(schema_node);
   const Value* type = fields.find("type");
-  if (type != nullptr && type->is_string() && (fields.find("properties") != nullptr || type->as_string() != "object")) {
-    document = fields;  // already a full JSON Schema
+  if (type != nullptr && type->is_string()) {
+    document = fields;  // already a full JSON Schema (a field's schema is a mapping)
   } else {
     Value properties = Value::MakeObject();
     Value::Array required;
@@ -474,12 +474,13 @@ void Loader::LoadPermissions(const YAML::Node& n) {
   CheckKeys(n, kPermissionKeys, "'permissions'");
   Permissions& p = wf_->permissions;
   if (const YAML::Node net = n["network"]) {
-    YAML::Node hosts = net;
+    // A list of hosts, or {hosts, private}. (YAML::Node assignment would
+    // write into the document: pick the node by construction.)
     if (net.IsMap()) {
       CheckKeys(net, kNetworkKeys, "'permissions.network'");
-      hosts = net["hosts"];
       if (const YAML::Node priv = net["private"]) ExpectBool(priv, "permissions.network.private", p.private_network);
     }
+    const YAML::Node hosts = net.IsMap() ? net["hosts"] : net;
     if (hosts && ExpectSequence(hosts, "permissions.network.hosts")) {
       for (const YAML::Node& h : hosts) {
         std::string text;

@@ -49,9 +49,8 @@ bool HostMatches(const std::string& rule, const std::string& host) {
 bool Permissions::AllowsHost(std::string_view host, int port) const {
   const std::string h = Normalized(host);
   if (h.empty()) return false;
-  return std::any_of(hosts.begin(), hosts.end(), [&](const HostRule& r) {
-    return (r.port == 0 || r.port == port) && HostMatches(r.host, h);
-  });
+  return std::any_of(hosts.begin(), hosts.end(),
+                     [&](const HostRule& r) { return (r.port == 0 || r.port == port) && HostMatches(r.host, h); });
 }
 
 bool Permissions::AllowsSql(std::string_view name, bool write) const {

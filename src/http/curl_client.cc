@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "weft/http/address.h"
 #include "weft/http/client.h"
 
 namespace weft::http {
@@ -66,6 +67,7 @@ struct Transfer {
   boost::asio::any_io_executor executor;  // the caller's: where the result is delivered
   size_t received = 0;
   bool too_big = false;
+  std::string refused;  // an address the SSRF guard refused
   char error[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
@@ -106,9 +108,24 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// The SSRF guard (Request::public_only): sees each address before curl
+// connects to it.
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN && !IsPublicAddress(&address->addr)) {
+    t->refused = AddressText(&address->addr);
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
 Status TransferError(const Transfer& t, CURLcode code) {
   std::string what = t.error[0] != '\0' ? std::string(t.error) : std::string(curl_easy_strerror(code));
   std::string where = t.request.method + " " + t.request.url + ": ";
+  if (!t.refused.empty()) {
+    return PermissionDeniedError(where + "refused to connect to " + t.refused +
+                                 ", a loopback, private or link-local address (the workflow does not allow them)");
+  }
   switch (code) {
     case CURLE_OPERATION_TIMEDOUT:
       return DeadlineExceededError(where + "timed out after " + std::to_string(t.request.timeout_ms) + " ms (" + what +
@@ -237,6 +254,10 @@ class CurlClient final : public Client {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+    if (r.public_only) {
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+    }
     if (r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (r.method != "GET" || !r.body.empty()) {

@@ -36,6 +36,12 @@ struct Request {
   // When set, the body is handed over chunk by chunk as it arrives (server-
   // sent events) instead of being kept in Response::body.
   std::function<void(std::string_view chunk)> on_body;
+  // The SSRF guard: refuse to connect to a non-public address (see
+  // address.h), checked on the address a name resolved to, as it is
+  // connected to. The call then fails with PermissionDenied. A kept-alive
+  // connection is reused only by requests of the same client: keep one
+  // client for calls made on behalf of workflows.
+  bool public_only = false;
 };
 
 struct Response {

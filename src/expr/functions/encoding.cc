@@ -3,74 +3,32 @@
 #include <cstring>
 
 #include "library.h"
+#include "weft/core/encoding.h"
 #include "weft/core/utf8.h"
 
 namespace weft::expr {
 namespace {
 
-const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 Value Base64Encode(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
-  const std::string& s = a[0].as_string();
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < s.size(); i += 3) {
-    uint32_t n = (static_cast<unsigned char>(s[i]) << 16) | (static_cast<unsigned char>(s[i + 1]) << 8) |
-                 static_cast<unsigned char>(s[i + 2]);
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += kB64[(n >> 6) & 63];
-    out += kB64[n & 63];
-  }
-  if (i < s.size()) {
-    uint32_t n = static_cast<unsigned char>(s[i]) << 16;
-    if (i + 1 < s.size()) n |= static_cast<unsigned char>(s[i + 1]) << 8;
-    out += kB64[(n >> 18) & 63];
-    out += kB64[(n >> 12) & 63];
-    out += (i + 1 < s.size()) ? kB64[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return Value(std::move(out));
+  return Value(weft::Base64Encode(a[0].as_string()));
 }
 
+// Lenient, as JSONata: characters outside the alphabet are skipped, and
+// bytes that are no UTF-8 become replacement characters.
 Value Base64Decode(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
-  const std::string& s = a[0].as_string();
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (char c : s) {
-    const char* p = std::strchr(kB64, c);
-    if (c == '=' || c == '\0' || !p) continue;
-    buf = (buf << 6) | static_cast<uint32_t>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buf >> bits) & 0xFF);
-    }
+  std::string clean;
+  for (char c : a[0].as_string()) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/') clean += c;
   }
+  std::string out = weft::Base64Decode(clean).value_or("");
   if (!IsValidUtf8(out)) {
     std::string fixed;
     for (size_t i = 0; i < out.size();) AppendUtf8(fixed, DecodeUtf8(out, i));
     out = std::move(fixed);
   }
   return Value(std::move(out));
-}
-
-std::string PercentEncode(const std::string& s, const char* keep) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || std::strchr(keep, static_cast<char>(c))) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
 }
 
 Value EncodeUrlComponent(std::vector<Value>& a, const CallContext&) {

@@ -1,0 +1,21 @@
+// Byte encodings: base64 (RFC 4648), percent-encoding, hex.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace weft {
+
+std::string Base64Encode(std::string_view bytes);
+// Skips padding; nullopt on a character outside the alphabet.
+std::optional<std::string> Base64Decode(std::string_view text);
+
+// Percent-encodes every byte but ASCII letters, digits and those in `keep`.
+std::string PercentEncode(std::string_view s, std::string_view keep);
+// As encodeURIComponent.
+inline std::string UrlComponentEncode(std::string_view s) { return PercentEncode(s, "-_.!~*'()"); }
+
+std::string HexEncode(std::string_view bytes);
+
+}  // namespace weft
