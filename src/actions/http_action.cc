@@ -319,8 +319,8 @@ class HttpAction final : public engine::Action {
   asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
     const Value& in = ctx.inputs;
     http::Request req;
-    const bool has_body = in.get("json").is_defined() || in.get("form").is_defined() ||
-                          in.get("body").is_defined() || in.get("multipart").is_defined();
+    const bool has_body = in.get("json").is_defined() || in.get("form").is_defined() || in.get("body").is_defined() ||
+                          in.get("multipart").is_defined();
     req.method = in.get("method").is_string() ? in.get("method").as_string() : (has_body ? "POST" : "GET");
     req.url = in.get("url").as_string();
     AppendQuery(req.url, in.get("query"));
@@ -366,18 +366,18 @@ class HttpAction final : public engine::Action {
     if (r->header("content-type").find("json") != std::string_view::npos && !r->body.empty()) {
       Result<Value> parsed = ParseJson(r->body);
       if (!parsed.ok()) {
-        co_return ActionResult::Error(InvalidArgumentError(
-            "the response claims JSON but is not: " + parsed.status().message()));
+        co_return ActionResult::Error(
+            InvalidArgumentError("the response claims JSON but is not: " + parsed.status().message()));
       }
       body = std::move(parsed).value();
     }
     out.set("body", body);
     if (BoolSetting(ctx.settings, "fail_on_status", true) && (r->status < 200 || r->status >= 300)) {
       std::string excerpt = r->body.substr(0, 300);
-      co_return ActionResult::Error(http::StatusForHttp(
-          r->status, detail.get("request").get("method").as_string() + " " +
-                         detail.get("request").get("url").as_string() + " answered HTTP " +
-                         std::to_string(r->status) + (excerpt.empty() ? "" : ": " + excerpt)));
+      co_return ActionResult::Error(
+          http::StatusForHttp(r->status, detail.get("request").get("method").as_string() + " " +
+                                             detail.get("request").get("url").as_string() + " answered HTTP " +
+                                             std::to_string(r->status) + (excerpt.empty() ? "" : ": " + excerpt)));
     }
     if (Value map = ctx.settings.get("map"); map.is_string()) {
       Result<std::shared_ptr<const expr::Expression>> e = compiled_.Expression(map.as_string());

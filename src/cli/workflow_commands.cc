@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "weft/actions/builtin.h"
+#include "weft/actions/http.h"
+#include "weft/actions/script.h"
 #include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
@@ -24,8 +26,16 @@ using store::RunRecord;
 using store::StepRecord;
 
 // Everything a command needs: the store, the actions, the engine.
+// The HTTP clients the actions use (before the actions): one for model
+// providers, one for calls made on workflows' behalf (the SSRF guard
+// relies on their connections not being shared).
+struct Clients {
+  std::unique_ptr<http::Client> models;
+  std::unique_ptr<http::Client> workflows;
+};
+
 struct Session {
-  std::unique_ptr<http::Client> http;  // before the actions that use it
+  Clients http;
   std::unique_ptr<store::Store> store;
   engine::ActionRegistry actions;
   std::unique_ptr<engine::Engine> engine;
@@ -50,14 +60,16 @@ Result<Value> ReadConfig() {
 // The built-in actions and the AI steps, with the model aliases of the
 // configuration (`models:`); the store (when given) caches AI answers and
 // counts their cost.
-Status RegisterActions(engine::ActionRegistry& actions, std::unique_ptr<http::Client>& http,
-                       store::Store* store = nullptr) {
+Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::Store* store = nullptr) {
   WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions));
   WEFT_ASSIGN_OR_RETURN(Value config, ReadConfig());
-  if (!http) http = http::NewCurlClient();
+  if (!http.models) http.models = http::NewCurlClient();
+  if (!http.workflows) http.workflows = http::NewCurlClient();
+  WEFT_RETURN_IF_ERROR(actions::RegisterHttpActions(actions, {.client = http.workflows.get()}));
+  WEFT_RETURN_IF_ERROR(actions::RegisterScriptAction(actions));
   WEFT_ASSIGN_OR_RETURN(
       std::shared_ptr<ai::Models> models,
-      ai::Models::FromConfig(config.get("models"), http.get(), ai::ProcessEnv(), nullptr, EnvSecrets));
+      ai::Models::FromConfig(config.get("models"), http.models.get(), ai::ProcessEnv(), nullptr, EnvSecrets));
   return ai::RegisterAiActions(actions, {.models = models, .store = store});
 }
 
@@ -286,7 +298,7 @@ int RunWorkflow(const RunCommandOptions& options, std::ostream& out, std::ostrea
 
 int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, std::ostream& err) {
   engine::ActionRegistry actions;
-  std::unique_ptr<http::Client> http;
+  Clients http;
   if (Status s = RegisterActions(actions, http); !s.ok()) {
     err << "weft: " << s.message() << "\n";
     return 2;

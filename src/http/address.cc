@@ -36,12 +36,12 @@ bool IsPublicV6(const in6_addr& a) {
     // Mapped, NAT64 and the deprecated compatible form carry an IPv4 address.
     return IsPublicV4((uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15]);
   }
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;  // fec0::/10 site-local (deprecated)
-  if ((b[0] & 0xfe) == 0xfc) return false;                  // fc00::/7 unique local
-  if (b[0] == 0xff) return false;                           // multicast
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;                         // fe80::/10 link-local
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;                         // fec0::/10 site-local (deprecated)
+  if ((b[0] & 0xfe) == 0xfc) return false;                                         // fc00::/7 unique local
+  if (b[0] == 0xff) return false;                                                  // multicast
   if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // 2001:db8::/32 documentation
-  if (b[0] == 0x20 && b[1] == 0x02) {  // 6to4 embeds an IPv4 address
+  if (b[0] == 0x20 && b[1] == 0x02) {                                              // 6to4 embeds an IPv4 address
     return IsPublicV4((uint32_t{b[2]} << 24) | (uint32_t{b[3]} << 16) | (uint32_t{b[4]} << 8) | b[5]);
   }
   return true;

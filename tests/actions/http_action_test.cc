@@ -27,8 +27,8 @@ class HttpActionTest : public ::testing::Test {
   void SetUp() override {
     client_ = http::NewCurlClient();
     ASSERT_TRUE(RegisterBuiltinActions(registry_).ok());
-    ASSERT_TRUE(RegisterHttpActions(registry_, {.client = client_.get(), .run_url_prefix = "http://weft.test/runs/"})
-                    .ok());
+    ASSERT_TRUE(
+        RegisterHttpActions(registry_, {.client = client_.get(), .run_url_prefix = "http://weft.test/runs/"}).ok());
     store_ = store::NewMemoryStore();
     engine::EngineOptions o;
     o.store = store_.get();

@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "weft/actions/builtin.h"
+#include "weft/actions/http.h"
+#include "weft/actions/script.h"
 #include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
@@ -41,6 +43,9 @@ const engine::ActionRegistry& Actions() {
   static engine::ActionRegistry* registry = [] {
     auto* r = new engine::ActionRegistry();
     (void)actions::RegisterBuiltinActions(*r);
+    static std::unique_ptr<http::Client> client = http::NewCurlClient();
+    (void)actions::RegisterHttpActions(*r, {.client = client.get()});
+    (void)actions::RegisterScriptAction(*r);
     // The AI steps, with only the local model (no network).
     (void)ai::RegisterAiActions(*r, {.models = *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv())});
     return r;

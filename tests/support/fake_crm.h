@@ -23,8 +23,8 @@ namespace weft::testing {
 class FakeCrm {
  public:
   struct Fault {
-    std::string path_prefix;  // "/tickets"
-    FakeResponse response;    // status, Retry-After header, delay, drop
+    std::string path_prefix;    // "/tickets"
+    FakeResponse response;      // status, Retry-After header, delay, drop
     bool after_commit = false;  // apply the request, then answer `response`
   };
 
@@ -39,7 +39,7 @@ class FakeCrm {
 
   // Side effects as applied (after deduplication).
   std::vector<Value> tickets() const;
-  std::vector<FakeRequest> hooks() const;  // webhook deliveries applied
+  std::vector<FakeRequest> hooks() const;     // webhook deliveries applied
   std::vector<FakeRequest> requests() const;  // everything received
   int requests_to(const std::string& path_prefix) const;
 
@@ -55,7 +55,7 @@ class FakeCrm {
   std::vector<FakeRequest> hooks_;
   std::vector<FakeRequest> requests_;
   std::map<std::string, FakeResponse> by_key_;  // Idempotency-Key -> first answer
-  FakeHttpServer server_;  // last: stops before the rest goes away
+  FakeHttpServer server_;                       // last: stops before the rest goes away
 };
 
 }  // namespace weft::testing
