@@ -2,6 +2,7 @@
 
 #include "weft/core/json.h"
 #include "weft/expr/expression.h"
+#include "weft/store/store.h"
 
 namespace weft::actions {
 namespace {
@@ -75,7 +76,50 @@ ActionResult AwaitUserInput(ActionContext& ctx) {
 
 ActionResult Approval(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"approval", ctx.inputs, 0}); }
 
-ActionResult Handover(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"handover", ctx.inputs, 0}); }
+// Says something into the run's conversation (the run's id unless the step
+// names another). Keyed by run and step: said once, however often the step
+// runs again.
+Result<store::MessageRecord> Say(store::Store* store, const ActionContext& ctx, std::string kind, Value content,
+                                 std::string_view key_suffix) {
+  if (store == nullptr) return FailedPreconditionError("the conversation log needs a store");
+  store::MessageRecord m;
+  const Value conversation = ctx.inputs.get("conversation");
+  m.conversation = conversation.is_string() ? conversation.as_string() : std::string(ctx.run_id);
+  m.run_id = std::string(ctx.run_id);
+  m.step_path = std::string(ctx.step_path);
+  m.key = m.run_id + "/" + m.step_path + std::string(key_suffix);
+  m.role = "assistant";
+  m.kind = std::move(kind);
+  m.content = std::move(content);
+  m.created_ms = ctx.clock->NowMillis();
+  return store->AppendMessage(std::move(m));
+}
+
+ActionResult SendMessage(store::Store* store, ActionContext& ctx) {
+  Value content = Value::MakeObject();
+  for (const char* key : {"text", "quick_replies", "buttons"}) {
+    if (Value v = ctx.inputs.get(key); v.is_defined()) content.set(key, v);
+  }
+  Result<store::MessageRecord> said = Say(store, ctx, "text", content, "");
+  if (!said.ok()) return ActionResult::Error(said.status());
+  Value out = Value::MakeObject();
+  out.set("conversation", said->conversation);
+  out.set("seq", static_cast<double>(said->seq));
+  return ActionResult::Ok(out);
+}
+
+// Hands the conversation to a human queue (said into the conversation, for
+// the inbox) and waits until it is handed back.
+ActionResult Handover(store::Store* store, ActionContext& ctx) {
+  if (store != nullptr) {
+    Value content = Value::MakeObject();
+    content.set("queue", ctx.inputs.get("queue"));
+    if (Value r = ctx.inputs.get("reason"); r.is_defined()) content.set("reason", r);
+    Result<store::MessageRecord> said = Say(store, ctx, "handover", content, "/handover");
+    if (!said.ok()) return ActionResult::Error(said.status());
+  }
+  return ActionResult::Suspend(Suspension{"handover", ctx.inputs, 0});
+}
 
 ActionResult Wait(ActionContext& ctx) {
   const int64_t now = ctx.clock->NowMillis();
@@ -132,7 +176,7 @@ class CallWorkflow final : public engine::Action {
 
 }  // namespace
 
-Status RegisterBuiltinActions(engine::ActionRegistry& registry) {
+Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* conversations) {
   struct Def {
     const char* name;
     const char* description;
@@ -162,7 +206,16 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry) {
       {"handover", "Hands the conversation to a human and waits until it is handed back", true,
        R"({"type":"object","required":["queue"],"properties":{"queue":{"type":"string","minLength":1},
             "reason":{"type":"string"}}})",
-       R"({"type":"object"})", Handover},
+       R"({"type":"object"})", [conversations](ActionContext& ctx) { return Handover(conversations, ctx); }},
+      {"send_message", "Says something into the run's conversation: text, quick replies, buttons", false,
+       R"({"type":"object","anyOf":[{"required":["text"]},{"required":["quick_replies"]},{"required":["buttons"]}],
+            "properties":{"text":{"type":"string"},"conversation":{"type":"string","minLength":1},
+            "quick_replies":{"type":"array","items":{"anyOf":[{"type":"string"},{"type":"object",
+              "required":["title"],"properties":{"title":{"type":"string"},"payload":{"type":"string"}}}]}},
+            "buttons":{"type":"array","items":{"type":"object","required":["title"],"properties":{
+              "title":{"type":"string"},"url":{"type":"string"},"payload":{"type":"string"}}}}}})",
+       R"({"type":"object","required":["conversation","seq"]})",
+       [conversations](ActionContext& ctx) { return SendMessage(conversations, ctx); }},
       {"wait", "Waits for a duration or until a time", true,
        R"({"type":"object","properties":{"duration_ms":{"type":"number","minimum":0},
             "until":{"type":["string","number"]}}})",

@@ -138,7 +138,8 @@ void PushReadOnlyCopy(lua_State* L, const char* const* drop = nullptr) {
   while (lua_next(L, src) != 0) {
     bool dropped = false;
     if (drop != nullptr && lua_type(L, -2) == LUA_TSTRING) {
-      for (const char* const* d = drop; *d != nullptr; ++d) dropped = dropped || std::strcmp(lua_tostring(L, -2), *d) == 0;
+      for (const char* const* d = drop; *d != nullptr; ++d)
+        dropped = dropped || std::strcmp(lua_tostring(L, -2), *d) == 0;
     }
     if (dropped) {
       lua_pop(L, 1);
@@ -201,16 +202,14 @@ class Sandbox {
     PushReadOnlyCopy(L_);
     lua_setfield(L_, base, "string");
 
-    const std::pair<const char*, lua_CFunction> libs[] = {{"table", luaopen_table},
-                                                          {"math", luaopen_math},
-                                                          {"utf8", luaopen_utf8},
-                                                          {"coroutine", luaopen_coroutine}};
+    const std::pair<const char*, lua_CFunction> libs[] = {
+        {"table", luaopen_table}, {"math", luaopen_math}, {"utf8", luaopen_utf8}, {"coroutine", luaopen_coroutine}};
     for (const auto& [name, open] : libs) {
       luaL_requiref(L_, name, open, 0);
       PushReadOnlyCopy(L_);
       lua_setfield(L_, base, name);
     }
-    static const char* const kOsDrop[] = {"execute", "exit",    "getenv",  "remove",
+    static const char* const kOsDrop[] = {"execute", "exit",    "getenv",    "remove",
                                           "rename",  "tmpname", "setlocale", nullptr};
     luaL_requiref(L_, "os", luaopen_os, 0);
     PushReadOnlyCopy(L_, kOsDrop);
@@ -390,8 +389,9 @@ class Sandbox {
       case LUA_TBOOLEAN: out = Value(lua_toboolean(L_, index) != 0); return Status::Ok();
       case LUA_TNUMBER: {
         const double d = lua_tonumber(L_, index);
-        if (!std::isfinite(d)) return FailedPreconditionError("the script's result holds a number JSON cannot: " +
-                                                              std::string(lua_tostring(L_, index)));
+        if (!std::isfinite(d))
+          return FailedPreconditionError("the script's result holds a number JSON cannot: " +
+                                         std::string(lua_tostring(L_, index)));
         out = Value(d);
         return Status::Ok();
       }
@@ -431,8 +431,7 @@ class Sandbox {
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
       ++count;
-      if (!lua_isinteger(L_, -2) || lua_tointeger(L_, -2) < 1 ||
-          static_cast<lua_Unsigned>(lua_tointeger(L_, -2)) > n) {
+      if (!lua_isinteger(L_, -2) || lua_tointeger(L_, -2) < 1 || static_cast<lua_Unsigned>(lua_tointeger(L_, -2)) > n) {
         only_sequence = false;
       }
       lua_pop(L_, 1);

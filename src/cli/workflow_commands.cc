@@ -61,7 +61,7 @@ Result<Value> ReadConfig() {
 // configuration (`models:`); the store (when given) caches AI answers and
 // counts their cost.
 Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::Store* store = nullptr) {
-  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions));
+  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions, store));
   WEFT_ASSIGN_OR_RETURN(Value config, ReadConfig());
   if (!http.models) http.models = http::NewCurlClient();
   if (!http.workflows) http.workflows = http::NewCurlClient();
@@ -454,8 +454,24 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
   }
   // What the run's model calls cost (AI steps count it as they call).
   Result<store::Spend> spend = (*st)->GetSpend("run:" + rec->id);
+  // What it said into its conversation (send_message, handover).
+  Result<std::vector<store::MessageRecord>> said = (*st)->ListMessages({.run_id = rec->id, .limit = 1000});
   if (options.json) {
     Value doc = RunToJson(*rec, &*steps);
+    if (said.ok() && !said->empty()) {
+      Value::Array messages;
+      for (const store::MessageRecord& m : *said) {
+        Value v = Value::MakeObject();
+        v.set("conversation", m.conversation);
+        v.set("seq", static_cast<double>(m.seq));
+        v.set("step", m.step_path);
+        v.set("role", m.role);
+        v.set("kind", m.kind);
+        v.set("content", m.content);
+        messages.push_back(v);
+      }
+      doc.set("messages", Value::MakeArray(std::move(messages)));
+    }
     if (spend.ok() && spend->calls > 0) {
       Value s = Value::MakeObject();
       s.set("cost", spend->cost);
@@ -472,6 +488,13 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
   if (!rec->parent_run.empty()) out << "parent " << rec->parent_run << " at " << rec->parent_path << "\n";
   out << "input " << Preview(rec->input, 300) << "\n";
   for (const StepRecord& s : *steps) PrintStep(out, s);
+  if (said.ok()) {
+    for (const store::MessageRecord& m : *said) {
+      out << "said [" << m.kind << "] " << Preview(m.content, 300);
+      if (m.conversation != rec->id) out << "  (conversation " << m.conversation << ")";
+      out << "\n";
+    }
+  }
   PrintOutcome(out, *rec);
   if (spend.ok() && spend->calls > 0) {
     out << "model calls " << spend->calls << ", tokens " << spend->input_tokens << " in / " << spend->output_tokens

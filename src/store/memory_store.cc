@@ -185,6 +185,29 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  Result<MessageRecord> AppendMessage(MessageRecord m) override {
+    std::lock_guard lock(mu_);
+    for (const MessageRecord& existing : messages_) {
+      if (existing.conversation == m.conversation && existing.key == m.key) return existing;
+    }
+    m.seq = static_cast<int64_t>(messages_.size()) + 1;
+    messages_.push_back(m);
+    return m;
+  }
+
+  Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
+    std::lock_guard lock(mu_);
+    std::vector<MessageRecord> out;
+    for (const MessageRecord& m : messages_) {
+      if (m.seq <= f.after_seq) continue;
+      if (!f.conversation.empty() && m.conversation != f.conversation) continue;
+      if (!f.run_id.empty() && m.run_id != f.run_id) continue;
+      out.push_back(m);
+      if (static_cast<int>(out.size()) >= f.limit) break;
+    }
+    return out;
+  }
+
   void FailNth(int n) {
     std::lock_guard lock(mu_);
     fail_countdown_ = n;
@@ -282,6 +305,7 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, std::pair<std::string, int64_t>> cache_;  // value, expires_ms
   std::unordered_map<std::string, Spend> spend_;
   std::unordered_map<std::string, Value> memory_;
+  std::vector<MessageRecord> messages_;
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished) { return std::make_unique<MemoryStore>(keep_finished); }

@@ -97,6 +97,21 @@ CREATE TABLE memory (
   updated_ms INTEGER NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation TEXT NOT NULL,
+  run_id TEXT NOT NULL,
+  step_path TEXT NOT NULL,
+  key TEXT NOT NULL,
+  role TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  content TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  UNIQUE (conversation, key)
+);
+CREATE INDEX messages_by_run ON messages (run_id, seq);
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -521,6 +536,79 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(s, 3, SystemClock::Instance().NowMillis());
     if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
     return Status::Ok();
+  }
+
+  Result<MessageRecord> AppendMessage(MessageRecord m) override {
+    std::lock_guard lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(
+        Stmt s, write_.Prepare("INSERT INTO messages (conversation, run_id, step_path, key, role, kind, content, "
+                               "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                               "ON CONFLICT (conversation, key) DO NOTHING RETURNING seq"));
+    BindText(s, 1, m.conversation);
+    BindText(s, 2, m.run_id);
+    BindText(s, 3, m.step_path);
+    BindText(s, 4, m.key);
+    BindText(s, 5, m.role);
+    BindText(s, 6, m.kind);
+    const std::string content = ToJson(m.content);
+    BindText(s, 7, content);
+    sqlite3_bind_int64(s, 8, m.created_ms);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      m.seq = sqlite3_column_int64(s, 0);
+      return m;
+    }
+    if (rc != SQLITE_DONE) return write_.LastError();
+    // Said before: the stored message.
+    WEFT_ASSIGN_OR_RETURN(Stmt q, write_.Prepare(kMessageByKey));
+    BindText(q, 1, m.conversation);
+    BindText(q, 2, m.key);
+    if (sqlite3_step(q) != SQLITE_ROW) return write_.LastError();
+    return ReadMessage(q);
+  }
+
+  Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
+    std::lock_guard lock(read_mu_);
+    const bool by_run = f.conversation.empty();
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(by_run ? kMessagesOfRun : kMessagesOfConversation));
+    BindText(s, 1, by_run ? f.run_id : f.conversation);
+    sqlite3_bind_int64(s, 2, f.after_seq);
+    sqlite3_bind_int(s, 3, f.limit);
+    std::vector<MessageRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      WEFT_ASSIGN_OR_RETURN(MessageRecord m, ReadMessage(s));
+      if (!by_run && !f.run_id.empty() && m.run_id != f.run_id) continue;
+      out.push_back(std::move(m));
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
+#define WEFT_MESSAGE_COLUMNS \
+  "SELECT seq, conversation, run_id, step_path, key, role, kind, content, created_ms FROM messages"
+  // Statements are cached by their text's address: each is one constant.
+  static constexpr const char* kMessageByKey = WEFT_MESSAGE_COLUMNS " WHERE conversation = ?1 AND key = ?2";
+  static constexpr const char* kMessagesOfRun =
+      WEFT_MESSAGE_COLUMNS " WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+  static constexpr const char* kMessagesOfConversation =
+      WEFT_MESSAGE_COLUMNS " WHERE conversation = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+#undef WEFT_MESSAGE_COLUMNS
+
+  static Result<MessageRecord> ReadMessage(sqlite3_stmt* s) {
+    MessageRecord m;
+    m.seq = sqlite3_column_int64(s, 0);
+    m.conversation = ColumnText(s, 1);
+    m.run_id = ColumnText(s, 2);
+    m.step_path = ColumnText(s, 3);
+    m.key = ColumnText(s, 4);
+    m.role = ColumnText(s, 5);
+    m.kind = ColumnText(s, 6);
+    Result<Value> content = ParseJson(ColumnText(s, 7));
+    if (!content.ok()) return InternalError("message " + std::to_string(m.seq) + " is corrupt");
+    m.content = std::move(content).value();
+    m.created_ms = sqlite3_column_int64(s, 8);
+    return m;
   }
 
   bool WaitForWork(int64_t timeout_ms) override {

@@ -38,8 +38,7 @@ TEST(ScriptTest, JsonInAndOut) {
       {"return utf8.len(input.s)", R"({"s":"héllo"})", "5"},
       {"return math.floor(input.x) + math.max(1, 7)", R"({"x":2.7})", "9"},
       {"return type(os.time()) == 'number'", "{}", "true"},
-      {"local ok, err = pcall(error, 'inner') return { ok = ok, err = err }", "{}",
-       R"({"err":"inner","ok":false})"},
+      {"local ok, err = pcall(error, 'inner') return { ok = ok, err = err }", "{}", R"({"err":"inner","ok":false})"},
   };
   for (const Case& c : cases) {
     Result<Value> out = RunScript(c.code, Json(c.input), {});
@@ -111,8 +110,8 @@ TEST(ScriptTest, EscapeAttemptsAreRefused) {
       {"the array marker", "getmetatable(input.list).__index = function() return 1 end", "attempt to index"},
       {"bytecode", "\x1bLua\x54\x00", "binary chunk"},
       {"an endless loop", "while true do end", "more than 2000000 instructions"},
-      {"a pcall swallowing the budget",
-       "while true do pcall(function() while true do end end) end", "more than 2000000 instructions"},
+      {"a pcall swallowing the budget", "while true do pcall(function() while true do end end) end",
+       "more than 2000000 instructions"},
       {"a coroutine hiding the budget", "coroutine.wrap(function() while true do end end)()",
        "more than 2000000 instructions"},
       {"a table without end", "local t = {} for i = 1, 1e9 do t[i] = i end", "allocated more than"},

@@ -217,6 +217,53 @@ TEST_P(StoreTest, ConversationMemoryRoundTrips) {
   }
 }
 
+TEST_P(StoreTest, ConversationLogKeepsOrderAndSaysNothingTwice) {
+  auto message = [](const char* conversation, const char* run, const char* key, const char* text) {
+    MessageRecord m;
+    m.conversation = conversation;
+    m.run_id = run;
+    m.step_path = "3:reply";
+    m.key = key;
+    m.role = "assistant";
+    m.kind = "text";
+    m.content = Value::MakeObject();
+    m.content.set("text", text);
+    m.created_ms = 1000;
+    return m;
+  };
+  auto a = store_->AppendMessage(message("c1", "r1", "r1/3:reply", "hello"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_GT(a->seq, 0);
+  auto b = store_->AppendMessage(message("c1", "r2", "r2/3:reply", "again"));
+  ASSERT_TRUE(b.ok());
+  EXPECT_GT(b->seq, a->seq);
+  ASSERT_TRUE(store_->AppendMessage(message("c2", "r3", "r1/3:reply", "other conversation, same key")).ok());
+  // The same key again: the first message, unchanged.
+  auto repeat = store_->AppendMessage(message("c1", "r1", "r1/3:reply", "changed"));
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_EQ(repeat->seq, a->seq);
+  EXPECT_EQ(repeat->content.get("text"), Value("hello"));
+
+  auto check = [&] {
+    auto c1 = *store_->ListMessages({.conversation = "c1"});
+    ASSERT_EQ(c1.size(), 2u);
+    EXPECT_EQ(c1[0].content.get("text"), Value("hello"));
+    EXPECT_EQ(c1[1].run_id, "r2");
+    EXPECT_EQ(c1[0].role, "assistant");
+    EXPECT_EQ(c1[0].step_path, "3:reply");
+    auto after = *store_->ListMessages({.conversation = "c1", .after_seq = c1[0].seq});
+    ASSERT_EQ(after.size(), 1u);
+    auto of_run = *store_->ListMessages({.run_id = "r3"});
+    ASSERT_EQ(of_run.size(), 1u);
+    EXPECT_EQ(of_run[0].conversation, "c2");
+  };
+  check();
+  if (durable()) {
+    Reopen();
+    check();
+  }
+}
+
 TEST_P(StoreTest, ACommitIsAllOrNothing) {
   ASSERT_TRUE(Create(NewRun("01A")).ok());
   Commit c;

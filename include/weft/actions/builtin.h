@@ -4,16 +4,21 @@
 //   fail              fails the step with a message (and a status code)
 //   await_user_input  suspends until the next user message arrives
 //   approval          suspends until a reviewer decides ({approved, data, ...})
-//   handover          suspends while a human handles the conversation
+//   handover          says so into the conversation, then suspends while a human
+//                     handles it
+//   send_message      says text / quick replies / buttons into the conversation
 //   wait              suspends for a duration or until a time
 //   call_workflow     runs another workflow as a child run
 #pragma once
 
 #include "weft/core/status.h"
 #include "weft/engine/action.h"
+#include "weft/store/store.h"
 
 namespace weft::actions {
 
-Status RegisterBuiltinActions(engine::ActionRegistry& registry);
+// `conversations` keeps what send_message and handover say (the run's
+// conversation log); without it send_message fails and handover only waits.
+Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* conversations = nullptr);
 
 }  // namespace weft::actions

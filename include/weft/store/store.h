@@ -47,6 +47,26 @@ struct WorkflowRecord {
   int64_t created_ms = 0;
 };
 
+struct MessageRecord {
+  std::string conversation;
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string run_id;
+  std::string step_path;
+  std::string key;   // unique within the conversation
+  std::string role;  // "assistant", "user", "system"
+  std::string kind;  // "text", "handover", ...
+  Value content;     // {text, quick_replies, buttons}, {queue, reason}, ...
+  int64_t created_ms = 0;
+};
+
+// Messages of a conversation, or of a run (one of the two), after a seq.
+struct MessageFilter {
+  std::string conversation;
+  std::string run_id;
+  int64_t after_seq = 0;
+  int limit = 100;
+};
+
 struct RunRecord {
   std::string id;
   std::string workflow;
@@ -188,6 +208,14 @@ class Store {
   // conversation with none.
   virtual Result<Value> GetMemory(const std::string& conversation) = 0;
   virtual Status PutMemory(const std::string& conversation, const Value& memory) = 0;
+
+  // The conversation log: what runs said (send_message), handovers, and
+  // (with the chat channel) what users said. Appending a message whose key
+  // the conversation already has returns the stored one instead: a step
+  // run again after a crash says nothing twice.
+  virtual Result<MessageRecord> AppendMessage(MessageRecord message) = 0;
+  // Oldest first.
+  virtual Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& filter) = 0;
 };
 
 }  // namespace weft::store
