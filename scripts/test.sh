@@ -16,6 +16,18 @@ jobs=$(nproc)
 scripts/install-deps.sh --test
 (cd tests/expr/differential && npm ci --no-audit --no-fund --loglevel=error)
 
+# The PostgreSQL tests run against Debian's cluster, started here; without
+# it (not root, say) they are skipped, except in CI where that is an error.
+if url=$(scripts/start-postgres.sh 2>/tmp/weft-postgres.log); then
+  export WEFT_TEST_POSTGRES="$url"
+elif [[ "${CI:-}" == "true" ]]; then
+  cat /tmp/weft-postgres.log >&2
+  echo "could not start PostgreSQL for the tests" >&2
+  exit 1
+else
+  echo "note: PostgreSQL not started (see /tmp/weft-postgres.log); its tests are skipped" >&2
+fi
+
 echo "== release build and tests"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$jobs"

@@ -12,6 +12,7 @@
 #include "weft/actions/builtin.h"
 #include "weft/actions/http.h"
 #include "weft/actions/script.h"
+#include "weft/actions/sql.h"
 #include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
@@ -67,6 +68,26 @@ Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::St
   if (!http.workflows) http.workflows = http::NewCurlClient();
   WEFT_RETURN_IF_ERROR(actions::RegisterHttpActions(actions, {.client = http.workflows.get()}));
   WEFT_RETURN_IF_ERROR(actions::RegisterScriptAction(actions));
+  // SQL connections (weft.yaml `connections:`), opened lazily by their threads.
+  std::map<std::string, std::shared_ptr<actions::SqlConnection>, std::less<>> connections;
+  if (Value c = config.get("connections"); c.is_object()) {
+    for (const auto& m : c.members()) {
+      if (!m.value.is_object()) return InvalidArgumentError("connections." + m.key + " must be a mapping");
+      Value conn = Value::MakeObject();  // a copy to add to (Values share what they hold)
+      for (const auto& field : m.value.members()) conn.set(field.key, field.value);
+      // A password stays out of weft.yaml: url_env names a variable.
+      if (Value env = conn.get("url_env"); env.is_string()) {
+        const char* url = std::getenv(env.as_string().c_str());
+        if (url == nullptr) {
+          return InvalidArgumentError("connections." + m.key + ": environment variable " + env.as_string() +
+                                      " is not set");
+        }
+        conn.set("url", std::string(url));
+      }
+      WEFT_ASSIGN_OR_RETURN(connections[m.key], actions::OpenSqlConnection(m.key, conn));
+    }
+  }
+  WEFT_RETURN_IF_ERROR(actions::RegisterSqlAction(actions, std::move(connections)));
   WEFT_ASSIGN_OR_RETURN(
       std::shared_ptr<ai::Models> models,
       ai::Models::FromConfig(config.get("models"), http.models.get(), ai::ProcessEnv(), nullptr, EnvSecrets));

@@ -212,9 +212,12 @@ Status PrepareNamed(const dsl::NamedAction& named, const Value& inputs, const Va
   WEFT_RETURN_IF_ERROR(impl_inputs.status());
   WEFT_RETURN_IF_ERROR(impl_settings.status());
   out.inputs = impl_inputs->is_undefined() ? Value::MakeObject() : *impl_inputs;
-  out.settings = impl_settings->is_object() ? *impl_settings : Value::MakeObject();
-  if (task_settings.is_object()) {
-    for (const auto& m : task_settings.members()) out.settings.set(m.key, m.value);
+  // A new object: the evaluated settings may be the workflow's own literal.
+  out.settings = Value::MakeObject();
+  const Value* parts[] = {&*impl_settings, &task_settings};
+  for (const Value* part : parts) {
+    if (!part->is_object()) continue;
+    for (const auto& m : part->members()) out.settings.set(m.key, m.value);
   }
   if (named.implementation_spec != nullptr && named.implementation_spec->input_schema) {
     Value checked = secret_values.empty() ? out.inputs : Redacted(out.inputs, secret_values);

@@ -124,6 +124,7 @@ TEST_F(HttpActionTest, DeclaredActionCallsTheApiWithSecretsAndMapsTheAnswer) {
   EXPECT_EQ(history.find(kToken), std::string::npos) << history;
   EXPECT_EQ(steps[0].detail.get("response").get("status"), Value(200));
 
+  input = Value::MakeObject();  // the first run holds the other one
   input.set("email", "nobody@example.com");
   run = Run(kCheckAccount, input);
   ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;

@@ -12,6 +12,7 @@
 #include "weft/actions/builtin.h"
 #include "weft/actions/http.h"
 #include "weft/actions/script.h"
+#include "weft/actions/sql.h"
 #include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
@@ -46,6 +47,7 @@ const engine::ActionRegistry& Actions() {
     static std::unique_ptr<http::Client> client = http::NewCurlClient();
     (void)actions::RegisterHttpActions(*r, {.client = client.get()});
     (void)actions::RegisterScriptAction(*r);
+    (void)actions::RegisterSqlAction(*r, {});
     // The AI steps, with only the local model (no network).
     (void)ai::RegisterAiActions(*r, {.models = *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv())});
     return r;

@@ -1,0 +1,541 @@
+// The sql action and its connections (SQLite, PostgreSQL).
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <atomic>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "weft/actions/sql.h"
+#include "weft/core/encoding.h"
+#include "weft/core/json.h"
+#include "weft/core/utf8.h"
+
+namespace weft::actions {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+std::string ParamText(const Value& v) {
+  if (v.is_string()) return v.as_string();
+  if (v.is_bool()) return v.as_bool() ? "true" : "false";
+  return ToJson(v);  // numbers; objects and arrays as JSON text
+}
+
+// Lets the awaiting step stop a query under way (its timeout, a cancelled
+// run): SQLite checks the flag as it runs, PostgreSQL gets a cancel request.
+struct QueryControl {
+  std::atomic<bool> cancelled{false};
+  std::mutex mu;
+  PGcancel* pg_cancel = nullptr;  // while a PostgreSQL query runs
+  void Cancel() {
+    cancelled = true;
+    std::lock_guard lock(mu);
+    if (pg_cancel != nullptr) {
+      char err[256];
+      PQcancel(pg_cancel, err, sizeof(err));
+    }
+  }
+};
+
+// Worker threads, each with its own database handle (`Db`), taking queries
+// from one queue; results return to the awaiting coroutine's executor.
+template <typename Db>
+class Workers {
+ public:
+  using Job = std::function<void(Db&)>;
+  Workers(int threads, std::function<std::unique_ptr<Db>()> open) : open_(std::move(open)) {
+    for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~Workers() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  // Runs fn(db) on a worker; completes with its result. (No lambda or
+  // other temporary inside the co_await expression: GCC 12 destroys such
+  // temporaries twice.)
+  template <typename T>
+  asio::awaitable<T> Run(std::function<T(Db&)> fn, std::shared_ptr<QueryControl> control) {
+    auto initiate = [this, fn = std::move(fn), control](auto handler) mutable {
+      if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) {
+        slot.assign([control](asio::cancellation_type) { control->Cancel(); });
+      }
+      auto h = std::make_shared<decltype(handler)>(std::move(handler));
+      Submit([h, fn](Db& db) {
+        T result = fn(db);
+        auto ex = asio::get_associated_executor(*h);
+        asio::post(ex, [h, result = std::move(result)]() mutable { (*h)(std::move(result)); });
+      });
+    };
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(std::move(initiate),
+                                                                                     asio::use_awaitable);
+  }
+
+ private:
+  void Submit(Job job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  void Loop() {
+    std::unique_ptr<Db> db;
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      if (db == nullptr) db = open_();
+      job(*db);
+    }
+  }
+
+  std::function<std::unique_ptr<Db>()> open_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// ---- SQLite
+
+struct SqliteDb {
+  sqlite3* db = nullptr;
+  std::string error;  // why it did not open
+  ~SqliteDb() { sqlite3_close_v2(db); }
+};
+
+Value SqliteColumn(sqlite3_stmt* st, int i) {
+  switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return Value(static_cast<double>(sqlite3_column_int64(st, i)));
+    case SQLITE_FLOAT: return Value(sqlite3_column_double(st, i));
+    case SQLITE_TEXT: {
+      std::string text(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
+                       static_cast<size_t>(sqlite3_column_bytes(st, i)));
+      return IsValidUtf8(text) ? Value(std::move(text)) : Value(Base64Encode(text));
+    }
+    case SQLITE_BLOB:
+      return Value(Base64Encode(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, i)),
+                                                 static_cast<size_t>(sqlite3_column_bytes(st, i)))));
+    default: return Value::Null();
+  }
+}
+
+Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std::string& sql, const Value& params,
+                              bool allow_write, int64_t max_rows, int64_t timeout_ms, QueryControl& control) {
+  if (conn.db == nullptr) return UnavailableError("connection '" + name + "': " + conn.error);
+  sqlite3* db = conn.db;
+  sqlite3_stmt* st = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &st, &tail) != SQLITE_OK) {
+    return InvalidArgumentError("connection '" + name + "': " + sqlite3_errmsg(db));
+  }
+  struct Finalize {
+    sqlite3_stmt* st;
+    ~Finalize() { sqlite3_finalize(st); }
+  } finalize{st};
+  if (st == nullptr) return InvalidArgumentError("connection '" + name + "': the query is empty");
+  for (const char* p = tail; p != nullptr && *p != '\0'; ++p) {
+    if (!std::isspace(static_cast<unsigned char>(*p)) && *p != ';') {
+      return InvalidArgumentError("connection '" + name + "': one statement per query");
+    }
+  }
+  if (!allow_write && sqlite3_stmt_readonly(st) == 0) {
+    return PermissionDeniedError("connection '" + name +
+                                 "': this query writes, and the workflow may only read (permissions.sql)");
+  }
+  const int wanted = sqlite3_bind_parameter_count(st);
+  const size_t given = params.is_array() ? params.size() : 0;
+  if (static_cast<size_t>(wanted) != given) {
+    return InvalidArgumentError("connection '" + name + "': the query takes " + std::to_string(wanted) +
+                                " parameters, " + std::to_string(given) + " given");
+  }
+  for (size_t i = 0; i < given; ++i) {
+    const Value& v = params.as_array()[i];
+    const int at = static_cast<int>(i) + 1;
+    if (v.is_null() || v.is_undefined()) {
+      sqlite3_bind_null(st, at);
+    } else if (v.is_number()) {
+      const double d = v.as_number();
+      if (d == static_cast<double>(static_cast<int64_t>(d))) {
+        sqlite3_bind_int64(st, at, static_cast<int64_t>(d));
+      } else {
+        sqlite3_bind_double(st, at, d);
+      }
+    } else if (v.is_bool()) {
+      sqlite3_bind_int(st, at, v.as_bool() ? 1 : 0);
+    } else {
+      const std::string text = ParamText(v);
+      sqlite3_bind_text(st, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+  }
+  struct Stop {
+    Clock::time_point deadline;
+    QueryControl* control;
+  } stop{Clock::now() + std::chrono::milliseconds(timeout_ms), &control};
+  if (control.cancelled) return Status(StatusCode::kCancelled, "cancelled");
+  sqlite3_progress_handler(
+      db, 1000,
+      [](void* d) -> int {
+        auto* s = static_cast<Stop*>(d);
+        return s->control->cancelled || Clock::now() > s->deadline ? 1 : 0;
+      },
+      &stop);
+  sqlite3_busy_timeout(db, static_cast<int>(timeout_ms));
+  SqlResult out;
+  const int columns = sqlite3_column_count(st);
+  Value::Array names;
+  for (int i = 0; i < columns; ++i) names.push_back(Value(sqlite3_column_name(st, i)));
+  Value::Array rows;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (static_cast<int64_t>(rows.size()) >= max_rows) {
+      out.truncated = true;
+      break;
+    }
+    Value row = Value::MakeObject();
+    for (int i = 0; i < columns; ++i) row.set(names[i].as_string(), SqliteColumn(st, i));
+    rows.push_back(std::move(row));
+  }
+  sqlite3_progress_handler(db, 0, nullptr, nullptr);
+  if (rc == SQLITE_INTERRUPT && control.cancelled) return Status(StatusCode::kCancelled, "cancelled");
+  if (rc == SQLITE_INTERRUPT) {
+    return DeadlineExceededError("connection '" + name + "': the query ran longer than " +
+                                 std::to_string(timeout_ms) + " ms");
+  }
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    const bool busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+    Status s(busy ? StatusCode::kUnavailable : StatusCode::kFailedPrecondition,
+             "connection '" + name + "': " + sqlite3_errmsg(db));
+    return s;
+  }
+  if (sqlite3_stmt_readonly(st) == 0) out.changes = sqlite3_changes64(db);
+  out.rows = Value::MakeArray(std::move(rows));
+  out.columns = Value::MakeArray(std::move(names));
+  return out;
+}
+
+class SqliteConnection final : public SqlConnection {
+ public:
+  SqliteConnection(std::string name, std::string path, int threads)
+      : name_(std::move(name)), workers_(threads, [path] {
+          auto c = std::make_unique<SqliteDb>();
+          if (sqlite3_open_v2(path.c_str(), &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              nullptr) != SQLITE_OK) {
+            c->error = c->db != nullptr ? sqlite3_errmsg(c->db) : "cannot open " + path;
+            sqlite3_close_v2(c->db);
+            c->db = nullptr;
+          } else {
+            sqlite3_exec(c->db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+          }
+          return c;
+        }) {}
+
+  asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write, int64_t max_rows,
+                                           int64_t timeout_ms) override {
+    auto control = std::make_shared<QueryControl>();
+    std::function<Result<SqlResult>(SqliteDb&)> query = [=, this](SqliteDb& db) {
+      return SqliteQuery(db, name_, sql, params, allow_write, max_rows, timeout_ms, *control);
+    };
+    co_return co_await workers_.Run(std::move(query), control);
+  }
+
+ private:
+  std::string name_;
+  Workers<SqliteDb> workers_;
+};
+
+// ---- PostgreSQL
+
+struct PgDb {
+  PGconn* conn = nullptr;
+  ~PgDb() {
+    if (conn != nullptr) PQfinish(conn);
+  }
+};
+
+Value PgValue(const PGresult* r, int row, int col) {
+  if (PQgetisnull(r, row, col) != 0) return Value::Null();
+  const char* text = PQgetvalue(r, row, col);
+  switch (PQftype(r, col)) {
+    case 16: return Value(text[0] == 't');                 // bool
+    case 20: case 21: case 23: case 700: case 701: case 1700:  // int8 int2 int4 float4 float8 numeric
+      return Value(std::strtod(text, nullptr));
+    case 114: case 3802: {  // json, jsonb
+      Result<Value> v = ParseJson(text);
+      return v.ok() ? *v : Value(text);
+    }
+    default: return Value(text);
+  }
+}
+
+Status PgError(const std::string& name, const PGresult* r, PGconn* conn) {
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string message = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(conn);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  message = "connection '" + name + "': " + message;
+  const std::string s = state != nullptr ? state : "";
+  if (s == "25006") return PermissionDeniedError(message + " (the workflow may only read: permissions.sql)");
+  if (s == "57014") return DeadlineExceededError(message);
+  if (s.rfind("42", 0) == 0 || s.rfind("22", 0) == 0) return InvalidArgumentError(message);
+  if (s.rfind("08", 0) == 0 || s.rfind("53", 0) == 0 || s.rfind("57", 0) == 0 || s == "40001" || s == "40P01" ||
+      PQstatus(conn) != CONNECTION_OK) {
+    return UnavailableError(message);
+  }
+  return FailedPreconditionError(message);
+}
+
+Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& url, const std::string& sql,
+                          const Value& params, bool allow_write, int64_t max_rows, int64_t timeout_ms,
+                          QueryControl& control) {
+  if (db.conn == nullptr || PQstatus(db.conn) != CONNECTION_OK) {
+    if (db.conn != nullptr) PQfinish(db.conn);
+    db.conn = PQconnectdb(url.c_str());
+    if (PQstatus(db.conn) != CONNECTION_OK) {
+      Status s = UnavailableError("connection '" + name + "': " + PQerrorMessage(db.conn));
+      PQfinish(db.conn);
+      db.conn = nullptr;
+      return s;
+    }
+    PQsetNoticeProcessor(db.conn, [](void*, const char*) {}, nullptr);  // notices are not errors
+  }
+  PGconn* c = db.conn;
+  auto exec = [c](const std::string& command) {
+    PGresult* r = PQexec(c, command.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+  };
+  if (!exec(allow_write ? "BEGIN" : "BEGIN READ ONLY") ||
+      !exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms))) {
+    exec("ROLLBACK");
+    return UnavailableError("connection '" + name + "': " + PQerrorMessage(c));
+  }
+  std::vector<std::string> texts;
+  std::vector<const char*> values;
+  if (params.is_array()) {
+    texts.reserve(params.size());
+    for (const Value& v : params.as_array()) texts.push_back(ParamText(v));
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const Value& v = params.as_array()[i];
+      values.push_back(v.is_null() || v.is_undefined() ? nullptr : texts[i].c_str());
+    }
+  }
+  // Row by row, so that a limit stops reading.
+  if (PQsendQueryParams(c, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr,
+                        0) == 0) {
+    exec("ROLLBACK");
+    return UnavailableError("connection '" + name + "': " + PQerrorMessage(c));
+  }
+  PQsetSingleRowMode(c);
+  {
+    std::lock_guard lock(control.mu);
+    control.pg_cancel = PQgetCancel(c);
+  }
+  struct Forget {
+    QueryControl& control;
+    ~Forget() {
+      std::lock_guard lock(control.mu);
+      PQfreeCancel(control.pg_cancel);
+      control.pg_cancel = nullptr;
+    }
+  } forget{control};
+  if (control.cancelled) control.Cancel();
+  SqlResult out;
+  Value::Array rows;
+  Value::Array names;
+  Status failure;
+  bool cancelled = false;
+  while (PGresult* r = PQgetResult(c)) {
+    const ExecStatusType status = PQresultStatus(r);
+    if (status == PGRES_SINGLE_TUPLE) {
+      if (names.empty()) {
+        for (int i = 0; i < PQnfields(r); ++i) names.push_back(Value(PQfname(r, i)));
+      }
+      if (static_cast<int64_t>(rows.size()) >= max_rows) {
+        out.truncated = true;
+        if (!cancelled) {
+          if (PGcancel* cancel = PQgetCancel(c)) {
+            char err[256];
+            PQcancel(cancel, err, sizeof(err));
+            PQfreeCancel(cancel);
+          }
+          cancelled = true;
+        }
+      } else {
+        Value row = Value::MakeObject();
+        for (int i = 0; i < PQnfields(r); ++i) row.set(PQfname(r, i), PgValue(r, 0, i));
+        rows.push_back(std::move(row));
+      }
+    } else if (status == PGRES_TUPLES_OK) {
+      if (names.empty()) {
+        for (int i = 0; i < PQnfields(r); ++i) names.push_back(Value(PQfname(r, i)));
+      }
+    } else if (status == PGRES_COMMAND_OK) {
+      const char* n = PQcmdTuples(r);
+      if (n != nullptr && *n != '\0') out.changes = std::strtoll(n, nullptr, 10);
+    } else if (!(cancelled && out.truncated) && failure.ok()) {
+      failure = PgError(name, r, c);
+    }
+    PQclear(r);
+  }
+  if (!failure.ok() || cancelled) {
+    exec("ROLLBACK");  // a cancelled read wrote nothing
+    if (!failure.ok()) return failure;
+  } else if (!exec("COMMIT")) {
+    return PgError(name, nullptr, c);
+  }
+  out.rows = Value::MakeArray(std::move(rows));
+  out.columns = Value::MakeArray(std::move(names));
+  return out;
+}
+
+class PgConnection final : public SqlConnection {
+ public:
+  PgConnection(std::string name, std::string url, int threads)
+      : name_(std::move(name)), url_(std::move(url)), workers_(threads, [] { return std::make_unique<PgDb>(); }) {}
+
+  asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write, int64_t max_rows,
+                                           int64_t timeout_ms) override {
+    auto control = std::make_shared<QueryControl>();
+    std::function<Result<SqlResult>(PgDb&)> query = [=, this](PgDb& db) {
+      return PgQuery(db, name_, url_, sql, params, allow_write, max_rows, timeout_ms, *control);
+    };
+    co_return co_await workers_.Run(std::move(query), control);
+  }
+
+ private:
+  std::string name_;
+  std::string url_;
+  Workers<PgDb> workers_;
+};
+
+// ---- the action
+
+dsl::Schema MustSchema(const char* json) {
+  Result<Value> doc = ParseJson(json);
+  return std::move(dsl::Schema::Compile(*doc)).value();
+}
+
+// Whether a query's text looks like a write (load-time check only; the
+// database enforces it when the query runs).
+bool LooksLikeWrite(std::string_view sql) {
+  size_t i = 0;
+  while (i < sql.size() && (std::isspace(static_cast<unsigned char>(sql[i])) || sql[i] == '(')) ++i;
+  std::string word;
+  while (i < sql.size() && std::isalpha(static_cast<unsigned char>(sql[i]))) {
+    word += static_cast<char>(std::tolower(static_cast<unsigned char>(sql[i])));
+    ++i;
+  }
+  return !(word == "select" || word == "with" || word == "values" || word == "explain" || word == "show" ||
+           word == "table" || word.empty());
+}
+
+class SqlAction final : public engine::Action {
+ public:
+  explicit SqlAction(std::map<std::string, std::shared_ptr<SqlConnection>, std::less<>> connections)
+      : connections_(std::move(connections)) {
+    spec_.name = "sql";
+    spec_.description = "Runs a parameterized query on a configured SQLite or PostgreSQL connection";
+    spec_.needs = dsl::kNeedSql;
+    spec_.input_schema = MustSchema(R"({"type":"object","required":["connection","query"],"properties":{
+      "connection":{"type":"string","minLength":1},
+      "query":{"type":"string","minLength":1},
+      "params":{"type":"array"}}})");
+    spec_.output_schema = MustSchema(R"({"type":"object","required":["rows","row_count"]})");
+    spec_.check_grants = [](const Value& literal, const dsl::Permissions& granted) -> std::string {
+      Value c = literal.get("connection");
+      if (!c.is_string()) return "";
+      if (!granted.AllowsSql(c.as_string(), false)) {
+        return "connection '" + c.as_string() + "' is not in the workflow's permissions.sql";
+      }
+      Value q = literal.get("query");
+      if (q.is_string() && LooksLikeWrite(q.as_string()) && !granted.AllowsSql(c.as_string(), true)) {
+        return "the query writes, and permissions.sql grants only read on '" + c.as_string() + "'";
+      }
+      return "";
+    };
+  }
+  const dsl::ActionSpec& spec() const override { return spec_; }
+
+  asio::awaitable<engine::ActionResult> Execute(engine::ActionContext& ctx) const override {
+    const std::string name = ctx.inputs.get("connection").as_string();
+    if (ctx.permissions == nullptr || !ctx.permissions->AllowsSql(name, false)) {
+      co_return engine::ActionResult::Error(
+          PermissionDeniedError("connection '" + name + "' is not in the workflow's permissions.sql"));
+    }
+    auto it = connections_.find(name);
+    if (it == connections_.end()) {
+      co_return engine::ActionResult::Error(NotFoundError("no SQL connection '" + name + "' is configured"));
+    }
+    const Value max_rows = ctx.settings.get("max_rows");
+    const Value timeout = ctx.settings.get("timeout_ms");
+    std::string query = ctx.inputs.get("query").as_string();
+    const bool write = ctx.permissions->AllowsSql(name, true);
+    const int64_t rows = max_rows.is_number() ? static_cast<int64_t>(max_rows.as_number()) : 1000;
+    const int64_t millis = timeout.is_number() ? static_cast<int64_t>(timeout.as_number()) : 10'000;
+    Result<SqlResult> r = co_await it->second->Query(std::move(query), ctx.inputs.get("params"), write, rows, millis);
+    if (!r.ok()) co_return engine::ActionResult::Error(r.status());
+    Value out = Value::MakeObject();
+    out.set("rows", r->rows);
+    out.set("columns", r->columns);
+    out.set("row_count", static_cast<double>(r->rows.size()));
+    out.set("truncated", r->truncated);
+    out.set("changes", static_cast<double>(r->changes));
+    co_return engine::ActionResult::Ok(out);
+  }
+
+ private:
+  std::map<std::string, std::shared_ptr<SqlConnection>, std::less<>> connections_;
+  dsl::ActionSpec spec_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<SqlConnection>> OpenSqlConnection(const std::string& name, const Value& config, int threads) {
+  const Value driver = config.get("driver");
+  if (!driver.is_string()) return InvalidArgumentError("connections." + name + ": needs a driver (sqlite, postgres)");
+  if (driver.as_string() == "sqlite") {
+    const Value path = config.get("path");
+    if (!path.is_string() || path.as_string().empty()) {
+      return InvalidArgumentError("connections." + name + ": an sqlite connection needs a path");
+    }
+    return std::shared_ptr<SqlConnection>(std::make_shared<SqliteConnection>(name, path.as_string(), threads));
+  }
+  if (driver.as_string() == "postgres" || driver.as_string() == "postgresql") {
+    const Value url = config.get("url");
+    if (!url.is_string() || url.as_string().empty()) {
+      return InvalidArgumentError("connections." + name + ": a postgres connection needs a url");
+    }
+    return std::shared_ptr<SqlConnection>(std::make_shared<PgConnection>(name, url.as_string(), threads));
+  }
+  return InvalidArgumentError("connections." + name + ": unknown driver '" + driver.as_string() +
+                              "' (sqlite, postgres)");
+}
+
+Status RegisterSqlAction(engine::ActionRegistry& registry,
+                         std::map<std::string, std::shared_ptr<SqlConnection>, std::less<>> connections) {
+  return registry.Register(std::make_unique<SqlAction>(std::move(connections)));
+}
+
+}  // namespace weft::actions
