@@ -2,22 +2,15 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <atomic>
-#include <boost/asio/associated_cancellation_slot.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
 #include <mutex>
-#include <thread>
 
 #include "weft/actions/sql.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
 #include "weft/core/utf8.h"
+#include "workers.h"
 
 namespace weft::actions {
 namespace {
@@ -45,76 +38,6 @@ struct QueryControl {
       PQcancel(pg_cancel, err, sizeof(err));
     }
   }
-};
-
-// Worker threads, each with its own database handle (`Db`), taking queries
-// from one queue; results return to the awaiting coroutine's executor.
-template <typename Db>
-class Workers {
- public:
-  using Job = std::function<void(Db&)>;
-  Workers(int threads, std::function<std::unique_ptr<Db>()> open) : open_(std::move(open)) {
-    for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
-  }
-  ~Workers() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (std::thread& t : threads_) t.join();
-  }
-
-  // Runs fn(db) on a worker; completes with its result. (No lambda or
-  // other temporary inside the co_await expression: GCC 12 destroys such
-  // temporaries twice.)
-  template <typename T>
-  asio::awaitable<T> Run(std::function<T(Db&)> fn, std::shared_ptr<QueryControl> control) {
-    auto initiate = [this, fn = std::move(fn), control](auto handler) mutable {
-      if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) {
-        slot.assign([control](asio::cancellation_type) { control->Cancel(); });
-      }
-      auto h = std::make_shared<decltype(handler)>(std::move(handler));
-      Submit([h, fn](Db& db) {
-        T result = fn(db);
-        auto ex = asio::get_associated_executor(*h);
-        asio::post(ex, [h, result = std::move(result)]() mutable { (*h)(std::move(result)); });
-      });
-    };
-    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(std::move(initiate),
-                                                                                     asio::use_awaitable);
-  }
-
- private:
-  void Submit(Job job) {
-    {
-      std::lock_guard lock(mu_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-  void Loop() {
-    std::unique_ptr<Db> db;
-    for (;;) {
-      Job job;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      if (db == nullptr) db = open_();
-      job(*db);
-    }
-  }
-
-  std::function<std::unique_ptr<Db>()> open_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> jobs_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
 };
 
 // ---- SQLite
@@ -220,8 +143,8 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
   sqlite3_progress_handler(db, 0, nullptr, nullptr);
   if (rc == SQLITE_INTERRUPT && control.cancelled) return Status(StatusCode::kCancelled, "cancelled");
   if (rc == SQLITE_INTERRUPT) {
-    return DeadlineExceededError("connection '" + name + "': the query ran longer than " +
-                                 std::to_string(timeout_ms) + " ms");
+    return DeadlineExceededError("connection '" + name + "': the query ran longer than " + std::to_string(timeout_ms) +
+                                 " ms");
   }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     const bool busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
@@ -257,12 +180,12 @@ class SqliteConnection final : public SqlConnection {
     std::function<Result<SqlResult>(SqliteDb&)> query = [=, this](SqliteDb& db) {
       return SqliteQuery(db, name_, sql, params, allow_write, max_rows, timeout_ms, *control);
     };
-    co_return co_await workers_.Run(std::move(query), control);
+    co_return co_await workers_.Run(std::move(query), [control] { control->Cancel(); });
   }
 
  private:
   std::string name_;
-  Workers<SqliteDb> workers_;
+  internal::Workers<SqliteDb> workers_;
 };
 
 // ---- PostgreSQL
@@ -278,10 +201,16 @@ Value PgValue(const PGresult* r, int row, int col) {
   if (PQgetisnull(r, row, col) != 0) return Value::Null();
   const char* text = PQgetvalue(r, row, col);
   switch (PQftype(r, col)) {
-    case 16: return Value(text[0] == 't');                 // bool
-    case 20: case 21: case 23: case 700: case 701: case 1700:  // int8 int2 int4 float4 float8 numeric
+    case 16: return Value(text[0] == 't');  // bool
+    case 20:
+    case 21:
+    case 23:
+    case 700:
+    case 701:
+    case 1700:  // int8 int2 int4 float4 float8 numeric
       return Value(std::strtod(text, nullptr));
-    case 114: case 3802: {  // json, jsonb
+    case 114:
+    case 3802: {  // json, jsonb
       Result<Value> v = ParseJson(text);
       return v.ok() ? *v : Value(text);
     }
@@ -317,7 +246,8 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
       db.conn = nullptr;
       return s;
     }
-    PQsetNoticeProcessor(db.conn, [](void*, const char*) {}, nullptr);  // notices are not errors
+    PQsetNoticeProcessor(
+        db.conn, [](void*, const char*) {}, nullptr);  // notices are not errors
   }
   PGconn* c = db.conn;
   auto exec = [c](const std::string& command) {
@@ -342,8 +272,8 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
     }
   }
   // Row by row, so that a limit stops reading.
-  if (PQsendQueryParams(c, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr,
-                        0) == 0) {
+  if (PQsendQueryParams(c, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0) ==
+      0) {
     exec("ROLLBACK");
     return UnavailableError("connection '" + name + "': " + PQerrorMessage(c));
   }
@@ -421,13 +351,13 @@ class PgConnection final : public SqlConnection {
     std::function<Result<SqlResult>(PgDb&)> query = [=, this](PgDb& db) {
       return PgQuery(db, name_, url_, sql, params, allow_write, max_rows, timeout_ms, *control);
     };
-    co_return co_await workers_.Run(std::move(query), control);
+    co_return co_await workers_.Run(std::move(query), [control] { control->Cancel(); });
   }
 
  private:
   std::string name_;
   std::string url_;
-  Workers<PgDb> workers_;
+  internal::Workers<PgDb> workers_;
 };
 
 // ---- the action

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "weft/actions/builtin.h"
+#include "weft/actions/email.h"
 #include "weft/actions/http.h"
 #include "weft/actions/script.h"
 #include "weft/actions/sql.h"
@@ -88,6 +89,24 @@ Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::St
     }
   }
   WEFT_RETURN_IF_ERROR(actions::RegisterSqlAction(actions, std::move(connections)));
+  // The SMTP server (weft.yaml `email:`); the password from an environment variable.
+  actions::SmtpOptions smtp;
+  if (Value e = config.get("email"); e.is_object()) {
+    auto text = [&e](const char* key, std::string& out) {
+      if (Value v = e.get(key); v.is_string()) out = v.as_string();
+    };
+    text("url", smtp.url);
+    text("tls", smtp.tls);
+    text("username", smtp.username);
+    text("from", smtp.from);
+    text("ca_file", smtp.ca_file);
+    if (Value env = e.get("password_env"); env.is_string()) {
+      const char* pw = std::getenv(env.as_string().c_str());
+      if (pw == nullptr) return InvalidArgumentError("email: environment variable " + env.as_string() + " is not set");
+      smtp.password = pw;
+    }
+  }
+  WEFT_RETURN_IF_ERROR(actions::RegisterEmailAction(actions, smtp));
   WEFT_ASSIGN_OR_RETURN(
       std::shared_ptr<ai::Models> models,
       ai::Models::FromConfig(config.get("models"), http.models.get(), ai::ProcessEnv(), nullptr, EnvSecrets));

@@ -88,14 +88,14 @@ class SqlTest : public ::testing::TestWithParam<Backend> {
 };
 
 TEST_P(SqlTest, WritesWithAGrantAndReadsRowsAsJson) {
-  auto run = Exec("write", "INSERT INTO accounts (email, plan, credit) VALUES (" + P(1) + ", " + P(2) + ", " + P(3) +
-                               ")",
-                  R"(["ada@example.com","pro",12.5])");
+  auto run =
+      Exec("write", "INSERT INTO accounts (email, plan, credit) VALUES (" + P(1) + ", " + P(2) + ", " + P(3) + ")",
+           R"(["ada@example.com","pro",12.5])");
   ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
   EXPECT_EQ(run.outputs.get("r").get("changes"), Value(1));
-  ASSERT_EQ(Exec("write", "INSERT INTO accounts (email, plan) VALUES (" + P(1) + ", NULL)", R"(["bob@example.com"])")
-                .status,
-            store::RunStatus::kCompleted);
+  ASSERT_EQ(
+      Exec("write", "INSERT INTO accounts (email, plan) VALUES (" + P(1) + ", NULL)", R"(["bob@example.com"])").status,
+      store::RunStatus::kCompleted);
 
   run = Exec("read", "SELECT email, plan, credit FROM accounts WHERE email = " + P(1), R"(["ada@example.com"])");
   ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
@@ -116,9 +116,9 @@ TEST_P(SqlTest, WritesWithAGrantAndReadsRowsAsJson) {
 TEST_P(SqlTest, ReadGrantRefusesWritesAndNothingChanges) {
   ASSERT_EQ(Exec("write", "INSERT INTO accounts (email) VALUES ('ada@example.com')", "[]").status,
             store::RunStatus::kCompleted);
-  for (const std::string& q : {std::string("DELETE FROM accounts"), std::string("UPDATE accounts SET plan = 'free'"),
-                               std::string("WITH x AS (SELECT 1) DELETE FROM accounts"),
-                               std::string("DROP TABLE accounts")}) {
+  for (const std::string& q :
+       {std::string("DELETE FROM accounts"), std::string("UPDATE accounts SET plan = 'free'"),
+        std::string("WITH x AS (SELECT 1) DELETE FROM accounts"), std::string("DROP TABLE accounts")}) {
     auto run = Exec("read", q, "[]");
     ASSERT_EQ(run.status, store::RunStatus::kFailed) << q;
     EXPECT_EQ(run.error_code, "PERMISSION_DENIED") << q << ": " << run.error;
@@ -170,8 +170,7 @@ TEST(SqlConfig, NamesWhatIsWrong) {
             std::string::npos);
   EXPECT_NE(OpenSqlConnection("crm", *ParseJson(R"({"driver":"sqlite"})")).status().message().find("needs a path"),
             std::string::npos);
-  EXPECT_NE(OpenSqlConnection("crm", *ParseJson(R"({})")).status().message().find("needs a driver"),
-            std::string::npos);
+  EXPECT_NE(OpenSqlConnection("crm", *ParseJson(R"({})")).status().message().find("needs a driver"), std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "weft/actions/builtin.h"
+#include "weft/actions/email.h"
 #include "weft/actions/http.h"
 #include "weft/actions/script.h"
 #include "weft/actions/sql.h"
@@ -48,6 +49,7 @@ const engine::ActionRegistry& Actions() {
     (void)actions::RegisterHttpActions(*r, {.client = client.get()});
     (void)actions::RegisterScriptAction(*r);
     (void)actions::RegisterSqlAction(*r, {});
+    (void)actions::RegisterEmailAction(*r, {});
     // The AI steps, with only the local model (no network).
     (void)ai::RegisterAiActions(*r, {.models = *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv())});
     return r;

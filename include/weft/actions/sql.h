@@ -41,8 +41,7 @@ class SqlConnection {
 
 // driver sqlite: {path}; driver postgres: {url} (a libpq connection string
 // or URI). `threads` queries run at once.
-Result<std::shared_ptr<SqlConnection>> OpenSqlConnection(const std::string& name, const Value& config,
-                                                         int threads = 2);
+Result<std::shared_ptr<SqlConnection>> OpenSqlConnection(const std::string& name, const Value& config, int threads = 2);
 
 Status RegisterSqlAction(engine::ActionRegistry& registry,
                          std::map<std::string, std::shared_ptr<SqlConnection>, std::less<>> connections);

@@ -1,0 +1,92 @@
+// Worker threads for actions whose client libraries block (SQL drivers,
+// SMTP): each thread keeps its own handle (`Db`), takes jobs from one
+// queue, and hands results back to the awaiting coroutine's executor, so
+// the engine's threads never block on them.
+#pragma once
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace weft::actions::internal {
+
+template <typename Db>
+class Workers {
+ public:
+  using Job = std::function<void(Db&)>;
+  Workers(int threads, std::function<std::unique_ptr<Db>()> open) : open_(std::move(open)) {
+    for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+  }
+  ~Workers() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  // Runs fn(db) on a worker; completes with its result. `on_cancel` runs
+  // (on the caller's thread) when the awaiting operation is cancelled: it
+  // should make fn return early. (No lambda or other temporary inside the
+  // co_await expression: GCC 12 destroys such temporaries twice.)
+  template <typename T>
+  boost::asio::awaitable<T> Run(std::function<T(Db&)> fn, std::function<void()> on_cancel = nullptr) {
+    namespace asio = boost::asio;
+    auto initiate = [this, fn = std::move(fn), on_cancel](auto handler) mutable {
+      if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected() && on_cancel) {
+        slot.assign([on_cancel](asio::cancellation_type) { on_cancel(); });
+      }
+      auto h = std::make_shared<decltype(handler)>(std::move(handler));
+      Submit([h, fn](Db& db) {
+        T result = fn(db);
+        auto ex = asio::get_associated_executor(*h);
+        asio::post(ex, [h, result = std::move(result)]() mutable { (*h)(std::move(result)); });
+      });
+    };
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(std::move(initiate),
+                                                                                     asio::use_awaitable);
+  }
+
+ private:
+  void Submit(Job job) {
+    {
+      std::lock_guard lock(mu_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+  void Loop() {
+    std::unique_ptr<Db> db;
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      if (db == nullptr) db = open_();
+      job(*db);
+    }
+  }
+
+  std::function<std::unique_ptr<Db>()> open_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace weft::actions::internal
