@@ -134,10 +134,10 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, SendControl& contro
     curl_mime_encoder(part, "base64");
   }
   curl_easy_setopt(e, CURLOPT_MIMEPOST, mime);
-  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION,
-                   +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-                     return static_cast<SendControl*>(p)->cancelled ? 1 : 0;
-                   });
+  curl_easy_setopt(
+      e, CURLOPT_XFERINFOFUNCTION, +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+        return static_cast<SendControl*>(p)->cancelled ? 1 : 0;
+      });
   curl_easy_setopt(e, CURLOPT_XFERINFODATA, &control);
   curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 
@@ -146,7 +146,8 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, SendControl& contro
   curl_slist_free_all(headers);
   curl_slist_free_all(rcpt);
   if (rc == CURLE_OK) return Status::Ok();
-  const std::string what = "sending email through " + o.url + ": " + (error[0] != '\0' ? error : curl_easy_strerror(rc));
+  const std::string what =
+      "sending email through " + o.url + ": " + (error[0] != '\0' ? error : curl_easy_strerror(rc));
   // The server's answer says whether trying again can help: 4xx yes, 5xx no.
   long smtp = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &smtp);

@@ -5,8 +5,10 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "agent.h"
 #include "local_steps.h"
 #include "memory.h"
+#include "spend.h"
 #include "weft/ai/structured.h"
 #include "weft/core/json.h"
 
@@ -387,7 +389,9 @@ class AiStep final : public engine::Action {
         co_return ActionResult::Ok(out);
       }
     }
-    if (Status budget = CheckBudget(ctx, detail); !budget.ok()) co_return ActionResult::Error(budget);
+    if (Status budget = internal::CheckBudget(options_.store, *clock_, ctx, detail); !budget.ok()) {
+      co_return ActionResult::Error(budget);
+    }
 
     Value answer;
     std::string text;
@@ -402,7 +406,7 @@ class AiStep final : public engine::Action {
       usage = o.usage;
       latency = o.latency_ms;
       Record(detail, config, usage, latency);
-      CountSpend(ctx, config, usage, static_cast<int64_t>(o.attempts.size()));
+      internal::CountSpend(options_.store, *clock_, ctx, config, usage, static_cast<int64_t>(o.attempts.size()));
       if (!o.status.ok()) co_return ActionResult::Error(o.status);
       answer = o.value;
     } else {
@@ -425,7 +429,7 @@ class AiStep final : public engine::Action {
       attempts.push_back(attempt);
       detail.set("attempts", attempts);
       Record(detail, config, usage, latency);
-      CountSpend(ctx, config, usage, 1);
+      internal::CountSpend(options_.store, *clock_, ctx, config, usage, 1);
       size_t b = text.find_first_not_of(" \t\r\n");
       size_t e = text.find_last_not_of(" \t\r\n");
       text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
@@ -490,50 +494,6 @@ class AiStep final : public engine::Action {
     std::snprintf(key, sizeof key, "ai:%016llx%016llx", static_cast<unsigned long long>(a),
                   static_cast<unsigned long long>(b));
     return key;
-  }
-
-  // "2026-11-30": the UTC day budgets and totals are kept by.
-  std::string Day() const {
-    const std::time_t t = static_cast<std::time_t>(clock_->NowMillis() / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char day[16];
-    std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    return day;
-  }
-
-  // `settings.budget: {per_run, per_workflow_day}`: reached, no model call.
-  Status CheckBudget(const ActionContext& ctx, Value& detail) const {
-    const Value budget = ctx.settings.get("budget");
-    if (!budget.is_defined() || options_.store == nullptr) return Status::Ok();
-    if (!budget.is_object()) return InvalidArgumentError("settings.budget must be {per_run, per_workflow_day}");
-    const std::pair<const char*, std::string> limits[] = {
-        {"per_run", "run:" + std::string(ctx.run_id)},
-        {"per_workflow_day", "workflow:" + std::string(ctx.workflow) + ":" + Day()},
-    };
-    for (const auto& [name, scope] : limits) {
-      const Value limit = budget.get(name);
-      if (!limit.is_number()) continue;
-      WEFT_ASSIGN_OR_RETURN(store::Spend spent, options_.store->GetSpend(scope));
-      if (spent.cost < limit.as_number()) continue;
-      Value b = Value::MakeObject();
-      b.set("limit", std::string(name));
-      b.set("budget", limit);
-      b.set("spent", spent.cost);
-      detail.set("budget_reached", b);
-      return FailedPreconditionError("budget " + std::string(name) + " of " + ToJson(limit) + " reached (spent " +
-                                     ToJson(Value(spent.cost)) + "): the model was not called");
-    }
-    return Status::Ok();
-  }
-
-  void CountSpend(const ActionContext& ctx, const ModelConfig& config, const Usage& usage, int64_t calls) const {
-    if (options_.store == nullptr) return;
-    const std::string day = Day();
-    store::Spend s{config.Cost(usage), usage.input_tokens, usage.output_tokens, calls};
-    // Accounting must not fail the step whose model already answered.
-    (void)options_.store->AddSpend(
-        {"run:" + std::string(ctx.run_id), "workflow:" + std::string(ctx.workflow) + ":" + day, "day:" + day}, s);
   }
 
   Result<internal::LocalAnswer> Local(const ActionContext& ctx, const Plan& plan) const {
@@ -620,6 +580,7 @@ Status RegisterAiActions(engine::ActionRegistry& registry, const AiOptions& opti
     WEFT_RETURN_IF_ERROR(
         registry.Register(std::make_unique<AiStep>(d.kind, options, d.description, d.inputs, d.output)));
   }
+  WEFT_RETURN_IF_ERROR(registry.Register(internal::NewAgent(options)));
   return internal::RegisterMemoryActions(registry, options.store);
 }
 

@@ -379,7 +379,10 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
       ExpectInt(v, where + ".timeout_ms", 0, settings.timeout_ms);
     } else if (key == "stop_step_count") {
       int64_t count = 0;
-      if (ExpectInt(v, where + ".stop_step_count", 0, count)) settings.stop_step_count = static_cast<int>(count);
+      if (ExpectInt(v, where + ".stop_step_count", 0, count)) {
+        settings.stop_step_count = static_cast<int>(count);
+        action_settings.emplace_back(key, Template::Literal(Value(static_cast<double>(count))));  // the agent reads it
+      }
     } else if (key == "export") {
       ExpectBool(v, where + ".export", settings.export_result);
     } else if (key == "retries") {
@@ -778,6 +781,13 @@ void Loader::LoadDefs(const YAML::Node& n) {
           bound.set("settings", it->second["settings"] ? ToValue(it->second["settings"]) : Value::MakeObject());
           task.bindings.set(bkv.first.Scalar(), bound);
         }
+      }
+    }
+    if (task.spec != nullptr && task.spec->check_task) {
+      const Value literal = task.settings.action_settings.LiteralMembers();
+      if (std::string why = task.spec->check_task(literal.is_object() ? literal : Value::MakeObject(), *wf_);
+          !why.empty()) {
+        diag_.Error(Loc(def["settings"] ? def["settings"] : def), "task '" + name + "': " + why);
       }
     }
     if (task.spec != nullptr && task.spec->suspends) wf_->can_suspend = true;

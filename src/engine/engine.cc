@@ -47,7 +47,24 @@ Engine::Impl::Impl(EngineOptions o) : options(std::move(o)) {
 
 Engine::Impl::~Impl() {
   // Runs still executing are abandoned, not cancelled: they stay "running"
-  // in the store and the next Recover() continues them.
+  // in the store and the next Recover() continues them. Actions under way
+  // are stopped first (an HTTP transfer, a query) and waited for, so that
+  // nothing completes into an io_context that is gone.
+  stopping = true;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [id, run] : active) {
+      asio::post(run->strand, [run = run] {
+        for (InFlight* f : run->in_flight) {
+          if (f->abort) f->abort();
+        }
+      });
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (attempts.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   io.stop();
   work.reset();
   for (std::thread& t : threads) t.join();

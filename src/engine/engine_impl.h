@@ -2,6 +2,7 @@
 // executor.cc (walking the flow).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -51,6 +52,7 @@ struct CancelScope {
 struct InFlight {
   CancelScope* scope;
   std::function<void()> cancel;
+  std::function<void()> abort;  // stops the action itself (the engine is stopping)
 };
 
 struct RunState {
@@ -88,6 +90,10 @@ struct Engine::Impl {
   std::vector<std::thread> threads;
 
   CallbackTracker commits;  // store callbacks still running
+  // Set while the engine stops: attempts under way are aborted and their
+  // runs abandoned (left to recovery) rather than recorded as failed.
+  std::atomic<bool> stopping{false};
+  std::atomic<int> attempts{0};  // action attempts under way
   std::mutex mu;
   std::condition_variable idle_cv;
   std::map<std::string, std::shared_ptr<RunState>> active;  // runs executing in this engine

@@ -817,6 +817,7 @@ class Executor {
         }
       } else {
         co_await Attempt(*action, s.ctx, task.settings.timeout_ms, frame.scope, s.result);
+        if (engine_.stopping) co_return StoppingFlow();
       }
       s.rec.ended_ms = engine_.clock->NowMillis();
       s.rec.detail = s.secret_values.empty() ? s.ctx.detail : Redacted(s.ctx.detail, s.secret_values);
@@ -871,6 +872,9 @@ class Executor {
     error = *approved;
     return true;
   }
+
+  // The engine stops under this attempt: leave the run to recovery.
+  static Flow StoppingFlow() { return Flow::Abandon(Status(StatusCode::kCancelled, "the engine is stopping")); }
 
   double UnitDraw() {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -987,11 +991,18 @@ class Executor {
         }
       });
     }
-    InFlight in_flight{scope, [channel] {
+    InFlight in_flight{scope,
+                       [channel] {
                          channel->try_send(boost::system::error_code{},
                                            ActionResult::Error(Status(StatusCode::kCancelled, "cancelled")));
-                       }};
+                       },
+                       [signal] { signal->emit(asio::cancellation_type::terminal); }};
     run_.in_flight.push_back(&in_flight);
+    ++engine_.attempts;
+    struct Done {
+      std::atomic<int>& attempts;
+      ~Done() { --attempts; }
+    } done{engine_.attempts};
     result = ActionResult::Error(InternalError("no result"));
     try {
       result = co_await channel->async_receive(asio::use_awaitable);

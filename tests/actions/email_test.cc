@@ -34,9 +34,10 @@ class EmailTest : public ::testing::Test {
     return o;
   }
   store::RunRecord Send(const std::string& inputs, const std::string& settings = "{}") {
-    const std::string yaml = "workflow: { name: mail }\npermissions: { email: true }\n"
-                             "defs:\n  send: { kind: task, action: email, inputs: " +
-                             inputs + ", settings: " + settings + " }\nflow:\n  - do: send\n";
+    const std::string yaml =
+        "workflow: { name: mail }\npermissions: { email: true }\n"
+        "defs:\n  send: { kind: task, action: email, inputs: " +
+        inputs + ", settings: " + settings + " }\nflow:\n  - do: send\n";
     auto wf = dsl::LoadWorkflow(yaml, "mail.yaml", registry_);
     EXPECT_TRUE(wf.ok()) << wf.status();
     if (!wf.ok()) return {};

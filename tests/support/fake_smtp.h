@@ -14,8 +14,8 @@ namespace weft::testing {
 struct SmtpMessage {
   std::string from;
   std::vector<std::string> recipients;
-  std::string data;  // headers and body as received
-  std::string user;  // authenticated as
+  std::string data;                                   // headers and body as received
+  std::string user;                                   // authenticated as
   std::string header(const std::string& name) const;  // first header of that name, unfolded
 };
 

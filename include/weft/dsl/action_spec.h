@@ -16,6 +16,8 @@
 
 namespace weft::dsl {
 
+struct Workflow;
+
 struct ActionSpec {
   std::string name;
   std::string description;
@@ -39,6 +41,10 @@ struct ActionSpec {
   // (the members that hold no expression) and the workflow's grants, why
   // the call cannot be allowed ("" when it can, or when it cannot tell).
   std::function<std::string(const Value& literal_inputs, const Permissions& granted)> check_grants;
+  // Other checks of a task's literal settings against the whole workflow
+  // (an agent's tools must be actions it declares): why the task cannot
+  // work, or "".
+  std::function<std::string(const Value& literal_settings, const Workflow& workflow)> check_task;
 };
 
 class ActionCatalog {
