@@ -372,7 +372,13 @@ class HttpAction final : public engine::Action {
       body = std::move(parsed).value();
     }
     out.set("body", body);
-    if (BoolSetting(ctx.settings, "fail_on_status", true) && (r->status < 200 || r->status >= 300)) {
+    // Statuses other than 2xx fail the step, but for those the step lists
+    // as answers (`accept_status: [404]`) or with `fail_on_status: false`.
+    bool accepted = r->status >= 200 && r->status < 300;
+    if (Value list = ctx.settings.get("accept_status"); list.is_array()) {
+      for (const Value& st : list.as_array()) accepted = accepted || st == Value(r->status);
+    }
+    if (!accepted && BoolSetting(ctx.settings, "fail_on_status", true)) {
       std::string excerpt = r->body.substr(0, 300);
       co_return ActionResult::Error(
           http::StatusForHttp(r->status, detail.get("request").get("method").as_string() + " " +

@@ -43,7 +43,8 @@ ModelResponse Decode(const Value& turn) {
                               c.get("name").is_string() ? c.get("name").as_string() : "", c.get("arguments")});
     }
   }
-  r.usage.input_tokens = static_cast<int64_t>(turn.get("input_tokens").is_number() ? turn.get("input_tokens").as_number() : 0);
+  r.usage.input_tokens =
+      static_cast<int64_t>(turn.get("input_tokens").is_number() ? turn.get("input_tokens").as_number() : 0);
   r.usage.output_tokens =
       static_cast<int64_t>(turn.get("output_tokens").is_number() ? turn.get("output_tokens").as_number() : 0);
   return r;
@@ -111,7 +112,8 @@ class Agent final : public engine::Action {
           return "settings.tools: '" + name + "' needs the '" + dsl::NeedNames(missing) +
                  "' permission, which the workflow does not grant";
         }
-        if (it->second.spec.suspends) return "settings.tools: '" + name + "' waits for a person; an agent cannot use it";
+        if (it->second.spec.suspends)
+          return "settings.tools: '" + name + "' waits for a person; an agent cannot use it";
       }
       return "";
     };
@@ -190,9 +192,8 @@ class Agent final : public engine::Action {
       } else {
         if (max_cost.is_number() && cost >= max_cost.as_number()) {
           detail.set("trace", Value::MakeArray(std::move(trace)));
-          co_return ActionResult::Error(ResourceExhaustedError("the agent reached its max_cost of " +
-                                                               ToJson(max_cost) + " after " +
-                                                               std::to_string(turn) + " turns"));
+          co_return ActionResult::Error(ResourceExhaustedError("the agent reached its max_cost of " + ToJson(max_cost) +
+                                                               " after " + std::to_string(turn) + " turns"));
         }
         if (Status budget = CheckBudget(options_.store, *clock_, ctx, detail); !budget.ok()) {
           co_return ActionResult::Error(budget);
@@ -249,8 +250,8 @@ class Agent final : public engine::Action {
       for (size_t j = 0; j < response.tool_calls.size(); ++j) {
         const ToolCall& call = response.tool_calls[j];
         const std::string name = turn_name + ".tool." + std::to_string(j);
-        ActionResult result = ActionResult::Error(
-            PermissionDeniedError("'" + call.name + "' is not one of the functions you may call"));
+        ActionResult result =
+            ActionResult::Error(PermissionDeniedError("'" + call.name + "' is not one of the functions you may call"));
         const bool allowed_call = std::find(allowed.begin(), allowed.end(), call.name) != allowed.end();
         if (allowed_call && !call.arguments.is_object()) {
           result = ActionResult::Error(InvalidArgumentError("the arguments are not a JSON object"));
@@ -266,16 +267,16 @@ class Agent final : public engine::Action {
         c.set("tool", call.name);
         c.set("ok", result.ok());
         called.push_back(c);
-        std::string content = result.ok() ? ToJson(result.output())
-                                          : "{\"error\":" + ToJson(Value(result.status().message())) + "}";
+        std::string content =
+            result.ok() ? ToJson(result.output()) : "{\"error\":" + ToJson(Value(result.status().message())) + "}";
         messages.push_back({"tool", content, {}, call.id});
       }
       step.set("tool_calls", Value::MakeArray(std::move(called)));
       trace.push_back(step);
     }
     detail.set("trace", Value::MakeArray(std::move(trace)));
-    co_return ActionResult::Error(ResourceExhaustedError("the agent gave no final answer within " +
-                                                         std::to_string(max_iterations) + " turns"));
+    co_return ActionResult::Error(
+        ResourceExhaustedError("the agent gave no final answer within " + std::to_string(max_iterations) + " turns"));
   }
 
   AiOptions options_;
