@@ -58,7 +58,8 @@ class LoopbackServer {
   }
   static asio::awaitable<void> Serve(tcp::socket s) {
     static const std::string kResponse =
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{\"id\":\"T-1000\",\"ok\":true}";
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        "25\r\n\r\n{\"id\":\"T-1000\",\"ok\":true}";
     asio::streambuf buf;
     try {
       for (;;) {

@@ -129,7 +129,7 @@ Result<std::string> Multipart(const Value& parts, const std::string& boundary) {
     if (name.find_first_of("\"\r\n") != std::string::npos) {
       return InvalidArgumentError("multipart part name '" + name + "' contains a quote or line break");
     }
-    out += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"";
+    out.append("--").append(boundary).append("\r\nContent-Disposition: form-data; name=\"").append(name).append("\"");
     std::string content;
     if (Value b64 = p.get("content_base64"); b64.is_string()) {
       std::optional<std::string> bytes = Base64Decode(b64.as_string());

@@ -361,7 +361,7 @@ class Sandbox {
         lua_createtable(L_, static_cast<int>(items.size()), 0);
         for (size_t i = 0; i < items.size(); ++i) {
           WEFT_RETURN_IF_ERROR(Push(items[i], depth + 1));
-          lua_rawseti(L_, -2, static_cast<lua_Integer>(i + 1));
+          lua_rawseti(L_, -2, static_cast<lua_Integer>(i) + 1);
         }
         lua_rawgetp(L_, LUA_REGISTRYINDEX, &kArrayMarker);
         lua_setmetatable(L_, -2);
@@ -494,8 +494,12 @@ class Sandbox {
 
 Sandbox* ThreadSandbox() {
   thread_local std::unique_ptr<Sandbox> sandbox;
-  if (sandbox == nullptr || sandbox->Spent()) sandbox = std::make_unique<Sandbox>();
-  return sandbox->ok() ? sandbox.get() : nullptr;
+  if (sandbox == nullptr || sandbox->Spent()) {
+    sandbox.reset();  // the old state goes before the new one is made
+    sandbox = std::make_unique<Sandbox>();
+  }
+  // The analyzer takes the thread_local for a local destroyed on return.
+  return sandbox->ok() ? sandbox.get() : nullptr;  // NOLINT(clang-analyzer-cplusplus.NewDelete)
 }
 
 dsl::Schema MustSchema(const char* json) {

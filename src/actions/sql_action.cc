@@ -160,7 +160,7 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
 
 class SqliteConnection final : public SqlConnection {
  public:
-  SqliteConnection(std::string name, std::string path, int threads)
+  SqliteConnection(std::string name, const std::string& path, int threads)
       : name_(std::move(name)), workers_(threads, [path] {
           auto c = std::make_unique<SqliteDb>();
           if (sqlite3_open_v2(path.c_str(), &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

@@ -321,7 +321,7 @@ std::optional<Schema> Loader::ReadSchema(const YAML::Node& schema_node, const st
       const std::string key = kv.first.Scalar();
       Value field = ToValue(kv.second);
       if (!field.is_object()) {
-        diag_.Error(Loc(kv.second), where + "." + key + " must be a mapping such as {type: string}");
+        diag_.Error(Loc(kv.second), Cat({where, ".", key, " must be a mapping such as {type: string}"}));
         continue;
       }
       if (const Value* r = field.find("required"); r != nullptr && r->is_bool()) {
@@ -787,7 +787,7 @@ void Loader::LoadDefs(const YAML::Node& n) {
       const Value literal = task.settings.action_settings.LiteralMembers();
       if (std::string why = task.spec->check_task(literal.is_object() ? literal : Value::MakeObject(), *wf_);
           !why.empty()) {
-        diag_.Error(Loc(def["settings"] ? def["settings"] : def), "task '" + name + "': " + why);
+        diag_.Error(Loc(def["settings"] ? def["settings"] : def), Cat({"task '", name, "': ", why}));
       }
     }
     if (task.spec != nullptr && task.spec->suspends) wf_->can_suspend = true;

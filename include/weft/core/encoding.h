@@ -7,9 +7,9 @@
 
 namespace weft {
 
-std::string Base64Encode(std::string_view bytes);
+std::string Base64Encode(std::string_view s);
 // Skips padding; nullopt on a character outside the alphabet.
-std::optional<std::string> Base64Decode(std::string_view text);
+std::optional<std::string> Base64Decode(std::string_view s);
 
 // Percent-encodes every byte but ASCII letters, digits and those in `keep`.
 std::string PercentEncode(std::string_view s, std::string_view keep);
