@@ -59,13 +59,14 @@ for t in expr_fuzz json_fuzz workflow_fuzz; do
   rm -rf "$corpus"
 done
 
-echo "== ThreadSanitizer (concurrent evaluation, shared values, stores, the engine)"
+echo "== ThreadSanitizer (concurrent evaluation, shared values, stores, the engine, the actions)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/core/core_test --gtest_brief=1 --gtest_filter='*Thread*'
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/expr/expr_test --gtest_brief=1 --gtest_filter='LimitsTest.*:ExpressionApiTest.*'
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/store/store_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/engine/engine_test --gtest_brief=1
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/actions/actions_test --gtest_brief=1
 
 echo "== format and clang-tidy"
 scripts/check-format.sh

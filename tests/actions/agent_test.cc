@@ -2,12 +2,10 @@
 // calls, the fake CRM serves them, the runs live in SQLite. An engine
 // stopped mid-loop and a new one taking over repeat no tool call.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "fake_crm.h"
 #include "fake_provider.h"
+#include "temp_db.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/http.h"
 #include "weft/ai/actions.h"
@@ -64,16 +62,7 @@ outputs: { result: "=$output.help" }
 
 class AgentTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    db_ = (std::filesystem::temp_directory_path() / ("weft_agent_" + std::to_string(::getpid()) + ".db")).string();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
-    crm_.AddAccount("ada@example.com", "Ada", "pro");
-  }
-  void TearDown() override {
-    engine_.reset();
-    store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
-  }
+  void SetUp() override { crm_.AddAccount("ada@example.com", "Ada", "pro"); }
   // A new process, as far as the run is concerned: fresh registry, store
   // handle and engine over the same database.
   void Boot(FakeProvider& model) {
@@ -91,7 +80,7 @@ class AgentTest : public ::testing::Test {
         *ParseJson(R"({"smart":{"provider":"openai","model":"big-1","price":{"input_per_1k":1,"output_per_1k":1}}})"),
         client_.get(), env);
     ASSERT_TRUE(models.ok()) << models.status();
-    store_ = std::move(store::OpenSqliteStore({.path = db_})).value();
+    store_ = std::move(store::OpenSqliteStore({.path = db_.path()})).value();
     ASSERT_TRUE(ai::RegisterAiActions(*registry_, {.models = *models, .store = store_.get()}).ok());
     engine::EngineOptions o;
     o.store = store_.get();
@@ -121,7 +110,7 @@ class AgentTest : public ::testing::Test {
   }
 
   FakeCrm crm_;
-  std::string db_;
+  testing::TempDb db_{"weft_agent"};  // before the store: outlives it
   std::unique_ptr<http::Client> client_;
   std::unique_ptr<engine::ActionRegistry> registry_;
   std::unique_ptr<store::Store> store_;

@@ -2,12 +2,10 @@
 // catalog, SQLite, the local classifier (or a failing model), the fake CRM
 // and webhook sink on loopback, suspensions resumed as a channel would.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 #include "fake_crm.h"
 #include "fake_provider.h"
+#include "temp_db.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/http.h"
 #include "weft/ai/actions.h"
@@ -27,20 +25,11 @@ using testing::ProviderReply;
 
 class TriageFlowTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    db_ = (std::filesystem::temp_directory_path() / ("weft_triage_" + std::to_string(::getpid()) + ".db")).string();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
-    crm_.AddAccount("ada@example.com", "Ada", "pro");
-  }
-  void TearDown() override {
-    engine_.reset();
-    store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db_ + suffix);
-  }
+  void SetUp() override { crm_.AddAccount("ada@example.com", "Ada", "pro"); }
   // `model`: the classifier's model server; none = the local model.
   void Start(FakeProvider* model = nullptr) {
     client_ = http::NewCurlClient();
-    store_ = std::move(store::OpenSqliteStore({.path = db_})).value();
+    store_ = std::move(store::OpenSqliteStore({.path = db_.path()})).value();
     ASSERT_TRUE(RegisterBuiltinActions(registry_, store_.get()).ok());
     ASSERT_TRUE(RegisterHttpActions(registry_, {.client = client_.get()}).ok());
     Value models = model == nullptr ? Value() : *ParseJson(R"({"default":{"provider":"openai","model":"m"}})");
@@ -86,7 +75,7 @@ class TriageFlowTest : public ::testing::Test {
   }
 
   FakeCrm crm_;
-  std::string db_;
+  testing::TempDb db_{"weft_triage"};  // before the store: outlives it
   std::unique_ptr<http::Client> client_;
   engine::ActionRegistry registry_;
   std::unique_ptr<store::Store> store_;
