@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <strings.h>
+
 #include <mutex>
 #include <unordered_map>
 
@@ -341,10 +343,14 @@ class HttpAction final : public engine::Action {
       req.body = b.as_string();
     }
     if (!content_type.empty()) req.headers.push_back({"Content-Type", content_type});
-    req.headers.push_back({"Accept", "application/json, */*;q=0.5"});
+    bool accept = false;
     if (Value h = in.get("headers"); h.is_object()) {
-      for (const auto& m : h.members()) req.headers.push_back({m.key, Text(m.value)});
+      for (const auto& m : h.members()) {
+        accept = accept || (m.key.size() == 6 && strncasecmp(m.key.c_str(), "accept", 6) == 0);
+        req.headers.push_back({m.key, Text(m.value)});
+      }
     }
+    if (!accept) req.headers.push_back({"Accept", "application/json, */*;q=0.5"});
     // One key per step, the same for every attempt: the API can tell a
     // retry from a new request whatever made the step run again.
     if (BoolSetting(ctx.settings, "idempotency_key", req.method != "GET" && req.method != "HEAD")) {

@@ -304,7 +304,8 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
       }
       if (static_cast<int64_t>(rows.size()) >= max_rows) {
         out.truncated = true;
-        if (!cancelled) {
+        // A read can stop here; a write (with RETURNING) must finish.
+        if (!cancelled && !allow_write) {
           if (PGcancel* cancel = PQgetCancel(c)) {
             char err[256];
             PQcancel(cancel, err, sizeof(err));

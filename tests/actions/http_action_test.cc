@@ -199,6 +199,38 @@ TEST_F(HttpActionTest, NonRetryableStatusFailsAtOnceWithTheApisMessage) {
   EXPECT_EQ(crm_.requests_to("/tickets"), 1);
 }
 
+TEST_F(HttpActionTest, ASlowApiHitsTheStepTimeoutAndTheRetryGetsThrough) {
+  // The first answer comes after the step's timeout; the step's retry,
+  // with the same Idempotency-Key, is answered at once.
+  crm_.Inject({"/tickets", FakeResponse{.status = 201, .body = R"({"id":"T-1000"})", .delay_ms = 800}, true});
+  auto run = Run(R"yaml(
+workflow: { name: slow }
+permissions: { network: { hosts: ["127.0.0.1"], private: true } }
+defs:
+  create:
+    kind: task
+    action: http
+    inputs: { method: POST, url: "{crm}/tickets", json: { subject: slow } }
+    settings:
+      timeout_ms: 300
+      retries: { enabled: true, max_attempts: 2, backoff_ms: 1 }
+      map: body
+flow:
+  - do: create
+outputs:
+  ticket: "=$output.create.id"
+)yaml");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(run.outputs.get("ticket"), Value("T-1000"));
+  auto steps = Steps(run.id);
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].error_code, "DEADLINE_EXCEEDED");
+  EXPECT_EQ(crm_.tickets().size(), 1u);  // applied once, though sent twice
+  auto requests = crm_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].header("Idempotency-Key"), requests[1].header("Idempotency-Key"));
+}
+
 TEST_F(HttpActionTest, EncodesQueryFormMultipartAndSignsWithHmac) {
   auto run = Run(R"yaml(
 workflow: { name: encode }
