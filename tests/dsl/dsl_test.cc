@@ -116,9 +116,15 @@ TEST_P(ValidWorkflow, Loads) {
 
 INSTANTIATE_TEST_SUITE_P(Files, ValidWorkflow, ::testing::ValuesIn(Files("valid")), Name);
 
+// Every example workflow; catalogs (imported by workflows, loaded with
+// them) and the extension's workflow (it needs the native action that
+// examples/extension registers, and its test runs it) are not workflows
+// on their own.
 TEST(Loader, ExamplesLoad) {
   for (const auto& e : fs::recursive_directory_iterator(fs::path(WEFT_SOURCE_DIR) / "examples")) {
     if (e.path().extension() != ".yaml") continue;
+    const std::string folder = e.path().parent_path().filename().string();
+    if (folder == "catalog" || folder == "extension") continue;
     Diagnostics diag;
     auto wf = LoadWorkflowFile(e.path().string(), Actions(), &diag);
     EXPECT_TRUE(wf.ok()) << e.path() << ": " << wf.status();
