@@ -117,6 +117,17 @@ class Agent final : public engine::Action {
       }
       return "";
     };
+    // It waits when a tool needs approval (tools given by an expression:
+    // perhaps).
+    spec_.may_suspend = [](const Value& settings, const dsl::Workflow& wf) {
+      const Value tools = settings.get("tools");
+      if (!tools.is_array()) return true;
+      for (const std::string& name : ToolNames(tools)) {
+        auto it = wf.actions.find(name);
+        if (it != wf.actions.end() && it->second.spec.sensitive) return true;
+      }
+      return false;
+    };
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 

@@ -790,7 +790,13 @@ void Loader::LoadDefs(const YAML::Node& n) {
         diag_.Error(Loc(def["settings"] ? def["settings"] : def), Cat({"task '", name, "': ", why}));
       }
     }
-    if (task.spec != nullptr && task.spec->suspends) wf_->can_suspend = true;
+    if (task.spec != nullptr) {
+      const Value literal = task.settings.action_settings.LiteralMembers();
+      task.may_suspend = task.spec->may_suspend
+                             ? task.spec->may_suspend(literal.is_object() ? literal : Value::MakeObject(), *wf_)
+                             : task.spec->suspends || task.spec->sensitive;
+    }
+    if (task.may_suspend) wf_->can_suspend = true;
     wf_->tasks.emplace(name, std::move(task));
   }
 }
@@ -1043,8 +1049,8 @@ bool CanSuspend(const std::vector<FlowNode>& nodes, std::set<const TaskDef*>& vi
 
 bool TaskCanSuspend(const TaskDef* task, std::set<const TaskDef*>& visiting) {
   if (task == nullptr || !visiting.insert(task).second) return false;
-  bool result = (task->spec != nullptr && task->spec->suspends) ||
-                (task->settings.on_error.steps && CanSuspend(*task->settings.on_error.steps, visiting));
+  bool result =
+      task->may_suspend || (task->settings.on_error.steps && CanSuspend(*task->settings.on_error.steps, visiting));
   visiting.erase(task);
   return result;
 }

@@ -45,6 +45,9 @@ struct ActionSpec {
   // (an agent's tools must be actions it declares): why the task cannot
   // work, or "".
   std::function<std::string(const Value& literal_settings, const Workflow& workflow)> check_task;
+  // Whether a task may park the run though the action does not always
+  // (an agent with a sensitive tool); unset: `suspends || sensitive`.
+  std::function<bool(const Value& literal_settings, const Workflow& workflow)> may_suspend;
 };
 
 class ActionCatalog {

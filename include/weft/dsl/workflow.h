@@ -82,6 +82,9 @@ struct TaskDef {
   // Whether its inputs or settings call $secret(): only there may they, and
   // the engine then keeps the secrets' values out of the run history.
   bool uses_secrets = false;
+  // Whether running it may park the run (a suspending action, approval of
+  // a sensitive one): refused where branches run concurrently.
+  bool may_suspend = false;
 };
 
 struct FlowNode {
