@@ -52,17 +52,15 @@ Engine::Impl::~Impl() {
   // nothing completes into an io_context that is gone.
   stopping = true;
   {
-    std::lock_guard lock(mu);
-    for (const auto& [id, run] : active) {
-      asio::post(run->strand, [run = run] {
-        for (InFlight* f : run->in_flight) {
-          if (f->abort) f->abort();
-        }
-      });
-    }
+    std::lock_guard lock(attempts_mu);
+    for (const auto& [id, abort] : attempts) abort();
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (attempts.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  for (;;) {
+    {
+      std::lock_guard lock(attempts_mu);
+      if (attempts.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   io.stop();

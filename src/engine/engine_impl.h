@@ -52,7 +52,6 @@ struct CancelScope {
 struct InFlight {
   CancelScope* scope;
   std::function<void()> cancel;
-  std::function<void()> abort;  // stops the action itself (the engine is stopping)
 };
 
 struct RunState {
@@ -93,7 +92,12 @@ struct Engine::Impl {
   // Set while the engine stops: attempts under way are aborted and their
   // runs abandoned (left to recovery) rather than recorded as failed.
   std::atomic<bool> stopping{false};
-  std::atomic<int> attempts{0};  // action attempts under way
+  // Action attempts under way, each with what stops it (callable from any
+  // thread). A child run executes on its parent's strand but spawns its
+  // actions on its own, so this is kept apart from the runs' state.
+  std::mutex attempts_mu;
+  std::map<uint64_t, std::function<void()>> attempts;
+  uint64_t next_attempt = 0;
   std::mutex mu;
   std::condition_variable idle_cv;
   std::map<std::string, std::shared_ptr<RunState>> active;  // runs executing in this engine

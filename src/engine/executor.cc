@@ -991,18 +991,28 @@ class Executor {
         }
       });
     }
-    InFlight in_flight{scope,
-                       [channel] {
+    InFlight in_flight{scope, [channel] {
                          channel->try_send(boost::system::error_code{},
                                            ActionResult::Error(Status(StatusCode::kCancelled, "cancelled")));
-                       },
-                       [signal] { signal->emit(asio::cancellation_type::terminal); }};
+                       }};
     run_.in_flight.push_back(&in_flight);
-    ++engine_.attempts;
-    struct Done {
-      std::atomic<int>& attempts;
-      ~Done() { --attempts; }
-    } done{engine_.attempts};
+    // What stops the action when the engine stops: a cancellation emitted
+    // on the strand it was spawned on.
+    struct Registered {
+      Engine::Impl& engine;
+      uint64_t id;
+      ~Registered() {
+        std::lock_guard lock(engine.attempts_mu);
+        engine.attempts.erase(id);
+      }
+    } registered{engine_, 0};
+    {
+      std::lock_guard lock(engine_.attempts_mu);
+      registered.id = ++engine_.next_attempt;
+      engine_.attempts[registered.id] = [signal, strand = run_.strand] {
+        asio::post(strand, [signal] { signal->emit(asio::cancellation_type::terminal); });
+      };
+    }
     result = ActionResult::Error(InternalError("no result"));
     try {
       result = co_await channel->async_receive(asio::use_awaitable);
