@@ -554,6 +554,13 @@ void Loader::LoadImports(const YAML::Node& n) {
   for (const YAML::Node& item : n) {
     std::string path;
     if (!ExpectString(item, "an import", path)) continue;
+    // Catalogs sit beside the workflow or below it: a file served for a
+    // workflow cannot reach elsewhere on the machine.
+    if (path.empty() || path[0] == '/' || path.find("..") != std::string::npos ||
+        path.find('\\') != std::string::npos) {
+      diag_.Error(Loc(item), "import '" + path + "' must be a relative path below the workflow's folder (no '..')");
+      continue;
+    }
     if (std::any_of(imported_.begin(), imported_.end(), [&](const auto& i) { return i.first == path; })) {
       diag_.Error(Loc(item), "'" + path + "' is imported twice");
       continue;
@@ -562,9 +569,8 @@ void Loader::LoadImports(const YAML::Node& n) {
     if (auto it = embedded_.find(path); it != embedded_.end()) {
       text = it->second;
     } else {
-      std::string full = path;
       const size_t slash = file_.find_last_of('/');
-      if (path.empty() || path[0] != '/') full = (slash == std::string::npos ? "" : file_.substr(0, slash + 1)) + path;
+      const std::string full = (slash == std::string::npos ? "" : file_.substr(0, slash + 1)) + path;
       std::ifstream in(full, std::ios::binary);
       if (!in) {
         diag_.Error(Loc(item), "cannot read the imported catalog '" + full + "'");

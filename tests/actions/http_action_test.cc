@@ -478,6 +478,8 @@ TEST_F(HttpActionTest, LoaderNamesWhatIsWrongWithDeclaredActions) {
       {"actions: { a: { implementation: { action: http, inputs: { method: GET } } } }", "needs input 'url'"},
       {"actions: { a: { sensitive: maybe, implementation: { action: set } } }", "sensitive"},
       {"imports: [does-not-exist.yaml]", "cannot read the imported catalog"},
+      {"imports: [/etc/passwd]", "must be a relative path below the workflow's folder"},
+      {"imports: [../secrets/catalog.yaml]", "must be a relative path below the workflow's folder"},
       {"permissions: { network: { hosts: ['https://api.example.com'] } }", "is a URL"},
       {"permissions: { network: { hosts: ['a.example.com:99999'] } }", "invalid port"},
       {"permissions: { sql: { crm: all } }", "must be 'read' or 'write'"},
