@@ -208,7 +208,7 @@ class EmailAction final : public engine::Action {
     std::function<Status(Curl&)> send = [options = options_, message = *m, control](Curl& c) {
       return Send(c, options, message, *control);
     };
-    Status sent = co_await workers_.Run(std::move(send), [control] { control->cancelled = true; });
+    Status sent = co_await workers_.Run(std::move(send));
     Value detail = Value::MakeObject();
     detail.set("server", options_.url);
     detail.set("recipients", static_cast<double>(m->to.size() + m->cc.size() + m->bcc.size()));

@@ -180,7 +180,7 @@ class SqliteConnection final : public SqlConnection {
     std::function<Result<SqlResult>(SqliteDb&)> query = [=, this](SqliteDb& db) {
       return SqliteQuery(db, name_, sql, params, allow_write, max_rows, timeout_ms, *control);
     };
-    co_return co_await workers_.Run(std::move(query), [control] { control->Cancel(); });
+    co_return co_await workers_.Run(std::move(query));
   }
 
  private:
@@ -352,7 +352,7 @@ class PgConnection final : public SqlConnection {
     std::function<Result<SqlResult>(PgDb&)> query = [=, this](PgDb& db) {
       return PgQuery(db, name_, url_, sql, params, allow_write, max_rows, timeout_ms, *control);
     };
-    co_return co_await workers_.Run(std::move(query), [control] { control->Cancel(); });
+    co_return co_await workers_.Run(std::move(query));
   }
 
  private:
@@ -420,7 +420,7 @@ class SqlAction final : public engine::Action {
       co_return engine::ActionResult::Error(NotFoundError("no SQL connection '" + name + "' is configured"));
     }
     const Value max_rows = ctx.settings.get("max_rows");
-    const Value timeout = ctx.settings.get("timeout_ms");
+    const Value timeout = ctx.settings.get("max_millis");  // timeout_ms is the step's
     std::string query = ctx.inputs.get("query").as_string();
     const bool write = ctx.permissions->AllowsSql(name, true);
     const int64_t rows = max_rows.is_number() ? static_cast<int64_t>(max_rows.as_number()) : 1000;

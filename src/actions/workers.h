@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "weft/core/courier.h"
+
 namespace weft::actions::internal {
 
 template <typename Db>
@@ -35,22 +37,23 @@ class Workers {
     for (std::thread& t : threads_) t.join();
   }
 
-  // Runs fn(db) on a worker; completes with its result. `on_cancel` runs
-  // (on the caller's thread) when the awaiting operation is cancelled: it
-  // should make fn return early. (No lambda or other temporary inside the
-  // co_await expression: GCC 12 destroys such temporaries twice.)
+  // Runs fn(db) on a worker; completes with its result. The job is not
+  // interrupted by cancelling the awaiting operation: fn bounds its own
+  // time (a query's or a send's time limit). (A cancellation handler that
+  // owns state was seen corrupting memory once the awaiting coroutine had
+  // moved on; not worth the risk. No lambda or other temporary inside the
+  // co_await expression either: GCC 12 destroys such temporaries twice.)
   template <typename T>
-  boost::asio::awaitable<T> Run(std::function<T(Db&)> fn, std::function<void()> on_cancel = nullptr) {
+  boost::asio::awaitable<T> Run(std::function<T(Db&)> fn) {
     namespace asio = boost::asio;
-    auto initiate = [this, fn = std::move(fn), on_cancel](auto handler) mutable {
-      if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected() && on_cancel) {
-        slot.assign([on_cancel](asio::cancellation_type) { on_cancel(); });
-      }
+    auto initiate = [this, fn = std::move(fn)](auto handler) mutable {
+      // The worker keeps nothing of the caller once the result is on its
+      // way (see Courier): the handler travels with the result.
+      auto courier = std::make_shared<Courier>(asio::get_associated_executor(handler));
       auto h = std::make_shared<decltype(handler)>(std::move(handler));
-      Submit([h, fn](Db& db) {
+      Submit([h, fn, courier](Db& db) mutable {
         T result = fn(db);
-        auto ex = asio::get_associated_executor(*h);
-        asio::post(ex, [h, result = std::move(result)]() mutable { (*h)(std::move(result)); });
+        courier->Deliver([h = std::move(h), result = std::move(result)]() mutable { (*h)(std::move(result)); });
       });
     };
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(T)>(std::move(initiate),

@@ -13,6 +13,7 @@
 
 #include "async_util.h"
 #include "engine_impl.h"
+#include "weft/core/courier.h"
 #include "weft/core/ids.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
@@ -61,6 +62,11 @@ Engine::Impl::~Impl() {
       std::lock_guard lock(attempts_mu);
       if (attempts.empty() || std::chrono::steady_clock::now() >= deadline) break;
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // Results still coming from other threads (HTTP, database workers) hold
+  // this io_context's executors until they are delivered (Courier).
+  while (Courier::Outstanding().load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   io.stop();

@@ -25,6 +25,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "weft/core/courier.h"
 #include "weft/http/address.h"
 #include "weft/http/client.h"
 
@@ -64,7 +65,7 @@ struct Transfer {
   Request request;
   Response response;
   std::shared_ptr<Pending> pending;
-  boost::asio::any_io_executor executor;  // the caller's: where the result is delivered
+  std::unique_ptr<Courier> courier;  // to the caller's executor: where the result is delivered
   size_t received = 0;
   bool too_big = false;
   std::string refused;  // an address the SSRF guard refused
@@ -218,7 +219,7 @@ class CurlClient final : public Client {
     t->request = std::move(req);
     t->pending = std::move(pending);
     // Work tracked: the caller's io_context keeps running until the result is in.
-    t->executor = asio::prefer(ex, asio::execution::outstanding_work.tracked);
+    t->courier = std::make_unique<Courier>(ex);
     if (Status s = Prepare(*t); !s.ok()) {
       Deliver(*t, s);
       return id;
@@ -285,10 +286,7 @@ class CurlClient final : public Client {
 
   // Hands the result to the waiting Send, on the caller's executor.
   static void Deliver(Transfer& t, Result<Response> result) {
-    // execute() from this thread, which never runs the caller's executor,
-    // queues the function there (as post does, minus a path clang-analyzer
-    // misreads inside Asio).
-    t.executor.execute([p = std::move(t.pending), r = std::move(result)]() mutable {
+    t.courier->Deliver([p = std::move(t.pending), r = std::move(result)]() mutable {
       p->result.emplace(std::move(r));
       p->done.try_send(boost::system::error_code{});
     });

@@ -137,7 +137,7 @@ TEST_P(SqlTest, BadQueriesFailClearly) {
   ASSERT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_EQ(run.error_code, "INVALID_ARGUMENT") << run.error;
   EXPECT_NE(run.error.find("syntax error"), std::string::npos) << run.error;
-  run = Exec("read", GetParam().slow_query, "[]", "{ timeout_ms: 200 }");
+  run = Exec("read", GetParam().slow_query, "[]", "{ max_millis: 200 }");
   ASSERT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_EQ(run.error_code, "DEADLINE_EXCEEDED") << run.error;
 }

@@ -3,7 +3,7 @@
 // PostgreSQL. Rows come back as JSON objects.
 //
 //   inputs:  { connection: crm, query: "SELECT * FROM accounts WHERE email = ?1", params: ["=$input.email"] }
-//   settings: { max_rows: 100, timeout_ms: 2000 }
+//   settings: { max_rows: 100, max_millis: 2000 }
 //   result:  { rows: [...], columns: [...], row_count, truncated, changes }
 //
 // A workflow must grant the connection (permissions.sql: {crm: read}); a
