@@ -22,8 +22,8 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/query.hpp>
 #include <boost/asio/strand.hpp>
-#include <type_traits>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace weft {
