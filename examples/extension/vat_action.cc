@@ -23,9 +23,9 @@ class VatAction final : public weft::engine::Action {
     spec_.name = "vat";
     spec_.description = "Adds VAT to a net amount for a country";
     spec_.immediate = true;  // computes at once: no I/O, no timers
-    spec_.input_schema = Schema(R"({"type":"object","required":["net","country"],"properties":{
+    spec_.input_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","required":["net","country"],"properties":{
         "net":{"type":"number","minimum":0},"country":{"type":"string","minLength":2,"maxLength":2}}})");
-    spec_.output_schema = Schema(R"({"type":"object","required":["gross","vat","rate"]})");
+    spec_.output_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","required":["gross","vat","rate"]})");
   }
   const weft::dsl::ActionSpec& spec() const override { return spec_; }
 
@@ -49,9 +49,6 @@ class VatAction final : public weft::engine::Action {
   }
 
  private:
-  static weft::dsl::Schema Schema(const char* json) {
-    return std::move(weft::dsl::Schema::Compile(*weft::ParseJson(json))).value();
-  }
   weft::dsl::ActionSpec spec_;
 };
 

@@ -11,12 +11,6 @@ using engine::ActionContext;
 using engine::ActionResult;
 using engine::Suspension;
 
-dsl::Schema MustSchema(const char* json) {
-  Result<Value> doc = ParseJson(json);
-  Result<dsl::Schema> schema = dsl::Schema::Compile(*doc);
-  return std::move(schema).value();
-}
-
 dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, const char* input_schema,
                      const char* output_schema) {
   dsl::ActionSpec spec;
@@ -24,8 +18,8 @@ dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, c
   spec.description = description;
   spec.suspends = suspends;
   spec.immediate = true;  // every SimpleAction computes its result at once
-  if (input_schema != nullptr) spec.input_schema = MustSchema(input_schema);
-  if (output_schema != nullptr) spec.output_schema = MustSchema(output_schema);
+  if (input_schema != nullptr) spec.input_schema = dsl::Schema::FromLiteral(input_schema);
+  if (output_schema != nullptr) spec.output_schema = dsl::Schema::FromLiteral(output_schema);
   return spec;
 }
 

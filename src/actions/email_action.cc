@@ -1,7 +1,6 @@
 // The email action: SMTP through libcurl on worker threads.
 #include <curl/curl.h>
 
-#include <atomic>
 #include <chrono>
 #include <ctime>
 
@@ -63,11 +62,7 @@ struct Message {
   std::vector<Attachment> attachments;
 };
 
-struct SendControl {
-  std::atomic<bool> cancelled{false};
-};
-
-Status Send(Curl& c, const SmtpOptions& o, const Message& m, SendControl& control) {
+Status Send(Curl& c, const SmtpOptions& o, const Message& m) {
   CURL* e = c.easy;
   if (e == nullptr) return ResourceExhaustedError("curl_easy_init failed");
   curl_easy_reset(e);
@@ -134,12 +129,6 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, SendControl& contro
     curl_mime_encoder(part, "base64");
   }
   curl_easy_setopt(e, CURLOPT_MIMEPOST, mime);
-  curl_easy_setopt(
-      e, CURLOPT_XFERINFOFUNCTION, +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-        return static_cast<SendControl*>(p)->cancelled ? 1 : 0;
-      });
-  curl_easy_setopt(e, CURLOPT_XFERINFODATA, &control);
-  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 
   const CURLcode rc = curl_easy_perform(e);
   curl_mime_free(mime);
@@ -154,7 +143,6 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, SendControl& contro
   if (rc != CURLE_LOGIN_DENIED && smtp >= 400 && smtp < 500) return UnavailableError(what);
   if (rc != CURLE_LOGIN_DENIED && smtp >= 500) return FailedPreconditionError(what);
   switch (rc) {
-    case CURLE_ABORTED_BY_CALLBACK: return Status(StatusCode::kCancelled, "cancelled");
     case CURLE_OPERATION_TIMEDOUT: return DeadlineExceededError(what);
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -171,11 +159,6 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, SendControl& contro
   return FailedPreconditionError(what);
 }
 
-dsl::Schema MustSchema(const char* json) {
-  Result<Value> doc = ParseJson(json);
-  return std::move(dsl::Schema::Compile(*doc)).value();
-}
-
 class EmailAction final : public engine::Action {
  public:
   explicit EmailAction(SmtpOptions options)
@@ -183,7 +166,7 @@ class EmailAction final : public engine::Action {
     spec_.name = "email";
     spec_.description = "Sends an email (text and/or HTML, attachments) through the configured SMTP server";
     spec_.needs = dsl::kNeedEmail;
-    spec_.input_schema = MustSchema(R"({"type":"object","required":["to","subject"],
+    spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["to","subject"],
       "anyOf":[{"required":["text"]},{"required":["html"]}],"properties":{
       "to":{"type":["string","array"],"items":{"type":"string"}},
       "cc":{"type":["string","array"],"items":{"type":"string"}},
@@ -193,7 +176,7 @@ class EmailAction final : public engine::Action {
       "attachments":{"type":"array","items":{"type":"object","required":["filename"],"properties":{
         "filename":{"type":"string","minLength":1},"content_type":{"type":"string"},
         "content_base64":{"type":"string"},"content":{"type":"string"}}}}}})");
-    spec_.output_schema = MustSchema(R"({"type":"object","required":["message_id"]})");
+    spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["message_id"]})");
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 
@@ -204,9 +187,8 @@ class EmailAction final : public engine::Action {
     }
     Result<Message> m = Build(ctx);
     if (!m.ok()) co_return engine::ActionResult::Error(m.status());
-    auto control = std::make_shared<SendControl>();
-    std::function<Status(Curl&)> send = [options = options_, message = *m, control](Curl& c) {
-      return Send(c, options, message, *control);
+    std::function<Status(Curl&)> send = [options = options_, message = *m](Curl& c) {
+      return Send(c, options, message);
     };
     Status sent = co_await workers_.Run(std::move(send));
     Value detail = Value::MakeObject();

@@ -22,11 +22,6 @@ namespace asio = boost::asio;
 using engine::ActionContext;
 using engine::ActionResult;
 
-dsl::Schema MustSchema(const char* json) {
-  Result<Value> doc = ParseJson(json);
-  return std::move(dsl::Schema::Compile(*doc)).value();
-}
-
 std::string Text(const Value& v) {
   if (v.is_string()) return v.as_string();
   if (v.is_undefined() || v.is_null()) return "";
@@ -291,7 +286,7 @@ class HttpAction final : public engine::Action {
     spec_.name = "http";
     spec_.description = "Calls an HTTP API and returns its status, headers and body (or a mapping of them)";
     spec_.needs = dsl::kNeedNetwork;
-    spec_.input_schema = MustSchema(R"({"type":"object","required":["url"],"properties":{
+    spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["url"],"properties":{
       "method":{"enum":["GET","POST","PUT","PATCH","DELETE","HEAD","OPTIONS"]},
       "url":{"type":"string","minLength":1},
       "query":{"type":"object"},
@@ -421,7 +416,7 @@ class NotifyAction final : public engine::Action {
     spec_.name = "notify";
     spec_.description = "Posts a message to a Slack-compatible or generic webhook, with a link to the run";
     spec_.needs = dsl::kNeedNetwork;
-    spec_.input_schema = MustSchema(R"({"type":"object","required":["webhook","message"],"properties":{
+    spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["webhook","message"],"properties":{
       "webhook":{"type":"string","minLength":1},
       "format":{"enum":["slack","generic"]},
       "message":{"type":"string"},
@@ -429,7 +424,7 @@ class NotifyAction final : public engine::Action {
       "fields":{"type":"object"},
       "link":{"type":"string"},
       "headers":{"type":"object","additionalProperties":{"type":"string"}}}})");
-    spec_.output_schema = MustSchema(R"({"type":"object","required":["status"]})");
+    spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["status"]})");
     spec_.check_grants = [](const Value& literal, const dsl::Permissions& granted) {
       return CheckGrantsAtLoad(literal, granted, "webhook");
     };

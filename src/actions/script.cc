@@ -502,11 +502,6 @@ Sandbox* ThreadSandbox() {
   return sandbox->ok() ? sandbox.get() : nullptr;  // NOLINT(clang-analyzer-cplusplus.NewDelete)
 }
 
-dsl::Schema MustSchema(const char* json) {
-  Result<Value> doc = ParseJson(json);
-  return std::move(dsl::Schema::Compile(*doc)).value();
-}
-
 class ScriptAction final : public engine::Action {
  public:
   explicit ScriptAction(const ScriptLimits& limits) : limits_(limits) {
@@ -514,7 +509,7 @@ class ScriptAction final : public engine::Action {
     spec_.description = "Runs a Lua 5.4 function, sandboxed: its `input` in, what it returns out";
     spec_.needs = dsl::kNeedScript;
     spec_.immediate = true;  // computes inline, bounded by its budgets
-    spec_.input_schema = MustSchema(R"({"type":"object","required":["code"],"properties":{
+    spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["code"],"properties":{
       "code":{"type":"string","minLength":1}}})");
   }
   const dsl::ActionSpec& spec() const override { return spec_; }

@@ -2,9 +2,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include <atomic>
 #include <chrono>
-#include <mutex>
 
 #include "weft/actions/sql.h"
 #include "weft/core/encoding.h"
@@ -23,22 +21,6 @@ std::string ParamText(const Value& v) {
   if (v.is_bool()) return v.as_bool() ? "true" : "false";
   return ToJson(v);  // numbers; objects and arrays as JSON text
 }
-
-// Lets the awaiting step stop a query under way (its timeout, a cancelled
-// run): SQLite checks the flag as it runs, PostgreSQL gets a cancel request.
-struct QueryControl {
-  std::atomic<bool> cancelled{false};
-  std::mutex mu;
-  PGcancel* pg_cancel = nullptr;  // while a PostgreSQL query runs
-  void Cancel() {
-    cancelled = true;
-    std::lock_guard lock(mu);
-    if (pg_cancel != nullptr) {
-      char err[256];
-      PQcancel(pg_cancel, err, sizeof(err));
-    }
-  }
-};
 
 // ---- SQLite
 
@@ -65,7 +47,7 @@ Value SqliteColumn(sqlite3_stmt* st, int i) {
 }
 
 Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std::string& sql, const Value& params,
-                              bool allow_write, int64_t max_rows, int64_t timeout_ms, QueryControl& control) {
+                              bool allow_write, int64_t max_rows, int64_t timeout_ms) {
   if (conn.db == nullptr) return UnavailableError("connection '" + name + "': " + conn.error);
   sqlite3* db = conn.db;
   sqlite3_stmt* st = nullptr;
@@ -112,18 +94,9 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
       sqlite3_bind_text(st, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
     }
   }
-  struct Stop {
-    Clock::time_point deadline;
-    QueryControl* control;
-  } stop{Clock::now() + std::chrono::milliseconds(timeout_ms), &control};
-  if (control.cancelled) return Status(StatusCode::kCancelled, "cancelled");
+  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   sqlite3_progress_handler(
-      db, 1000,
-      [](void* d) -> int {
-        auto* s = static_cast<Stop*>(d);
-        return s->control->cancelled || Clock::now() > s->deadline ? 1 : 0;
-      },
-      &stop);
+      db, 1000, [](void* d) -> int { return Clock::now() > *static_cast<Clock::time_point*>(d) ? 1 : 0; }, &deadline);
   sqlite3_busy_timeout(db, static_cast<int>(timeout_ms));
   SqlResult out;
   const int columns = sqlite3_column_count(st);
@@ -141,7 +114,6 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
     rows.push_back(std::move(row));
   }
   sqlite3_progress_handler(db, 0, nullptr, nullptr);
-  if (rc == SQLITE_INTERRUPT && control.cancelled) return Status(StatusCode::kCancelled, "cancelled");
   if (rc == SQLITE_INTERRUPT) {
     return DeadlineExceededError("connection '" + name + "': the query ran longer than " + std::to_string(timeout_ms) +
                                  " ms");
@@ -176,9 +148,8 @@ class SqliteConnection final : public SqlConnection {
 
   asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write, int64_t max_rows,
                                            int64_t timeout_ms) override {
-    auto control = std::make_shared<QueryControl>();
     std::function<Result<SqlResult>(SqliteDb&)> query = [=, this](SqliteDb& db) {
-      return SqliteQuery(db, name_, sql, params, allow_write, max_rows, timeout_ms, *control);
+      return SqliteQuery(db, name_, sql, params, allow_write, max_rows, timeout_ms);
     };
     co_return co_await workers_.Run(std::move(query));
   }
@@ -235,8 +206,7 @@ Status PgError(const std::string& name, const PGresult* r, PGconn* conn) {
 }
 
 Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& url, const std::string& sql,
-                          const Value& params, bool allow_write, int64_t max_rows, int64_t timeout_ms,
-                          QueryControl& control) {
+                          const Value& params, bool allow_write, int64_t max_rows, int64_t timeout_ms) {
   if (db.conn == nullptr || PQstatus(db.conn) != CONNECTION_OK) {
     if (db.conn != nullptr) PQfinish(db.conn);
     db.conn = PQconnectdb(url.c_str());
@@ -278,19 +248,6 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
     return UnavailableError("connection '" + name + "': " + PQerrorMessage(c));
   }
   PQsetSingleRowMode(c);
-  {
-    std::lock_guard lock(control.mu);
-    control.pg_cancel = PQgetCancel(c);
-  }
-  struct Forget {
-    QueryControl& control;
-    ~Forget() {
-      std::lock_guard lock(control.mu);
-      PQfreeCancel(control.pg_cancel);
-      control.pg_cancel = nullptr;
-    }
-  } forget{control};
-  if (control.cancelled) control.Cancel();
   SqlResult out;
   Value::Array rows;
   Value::Array names;
@@ -348,9 +305,8 @@ class PgConnection final : public SqlConnection {
 
   asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write, int64_t max_rows,
                                            int64_t timeout_ms) override {
-    auto control = std::make_shared<QueryControl>();
     std::function<Result<SqlResult>(PgDb&)> query = [=, this](PgDb& db) {
-      return PgQuery(db, name_, url_, sql, params, allow_write, max_rows, timeout_ms, *control);
+      return PgQuery(db, name_, url_, sql, params, allow_write, max_rows, timeout_ms);
     };
     co_return co_await workers_.Run(std::move(query));
   }
@@ -362,11 +318,6 @@ class PgConnection final : public SqlConnection {
 };
 
 // ---- the action
-
-dsl::Schema MustSchema(const char* json) {
-  Result<Value> doc = ParseJson(json);
-  return std::move(dsl::Schema::Compile(*doc)).value();
-}
 
 // Whether a query's text looks like a write (load-time check only; the
 // database enforces it when the query runs).
@@ -389,11 +340,11 @@ class SqlAction final : public engine::Action {
     spec_.name = "sql";
     spec_.description = "Runs a parameterized query on a configured SQLite or PostgreSQL connection";
     spec_.needs = dsl::kNeedSql;
-    spec_.input_schema = MustSchema(R"({"type":"object","required":["connection","query"],"properties":{
+    spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["connection","query"],"properties":{
       "connection":{"type":"string","minLength":1},
       "query":{"type":"string","minLength":1},
       "params":{"type":"array"}}})");
-    spec_.output_schema = MustSchema(R"({"type":"object","required":["rows","row_count"]})");
+    spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["rows","row_count"]})");
     spec_.check_grants = [](const Value& literal, const dsl::Permissions& granted) -> std::string {
       Value c = literal.get("connection");
       if (!c.is_string()) return "";

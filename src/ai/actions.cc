@@ -21,8 +21,6 @@ using engine::ActionResult;
 
 enum class Kind { kClassify, kExtract, kSummarize, kGenerateText, kGenerateObject, kDecide };
 
-dsl::Schema MustSchema(const char* json) { return std::move(dsl::Schema::Compile(*ParseJson(json))).value(); }
-
 std::string Text(const Value& v) {
   if (v.is_string()) return v.as_string();
   if (v.is_undefined()) return "";
@@ -293,8 +291,8 @@ class AiStep final : public engine::Action {
     spec_.name = std::string(KindName(kind));
     spec_.description = description;
     spec_.immediate = false;  // it waits on the model
-    spec_.input_schema = MustSchema(inputs);
-    if (output != nullptr) spec_.output_schema = MustSchema(output);
+    spec_.input_schema = dsl::Schema::FromLiteral(inputs);
+    if (output != nullptr) spec_.output_schema = dsl::Schema::FromLiteral(output);
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 

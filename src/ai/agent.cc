@@ -22,8 +22,6 @@ using engine::ActionResult;
 
 constexpr int kDefaultIterations = 8;
 
-dsl::Schema MustSchema(const char* json) { return std::move(dsl::Schema::Compile(*ParseJson(json))).value(); }
-
 std::vector<std::string> ToolNames(const Value& tools) {
   std::vector<std::string> out;
   if (!tools.is_array()) return out;
@@ -95,9 +93,10 @@ class Agent final : public engine::Action {
     spec_.description =
         "Works towards a goal by calling the workflow's actions (an allow-list), then answers; bounded in turns and "
         "cost";
-    spec_.input_schema = MustSchema(R"({"type":"object","required":["goal"],"properties":{
+    spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["goal"],"properties":{
       "goal":{"type":"string","minLength":1}}})");
-    spec_.output_schema = MustSchema(R"({"type":"object","required":["answer","iterations","tool_calls"]})");
+    spec_.output_schema =
+        dsl::Schema::FromLiteral(R"({"type":"object","required":["answer","iterations","tool_calls"]})");
     spec_.check_task = [](const Value& settings, const dsl::Workflow& wf) -> std::string {
       const Value tools = settings.get("tools");
       if (tools.is_undefined()) return "";  // an expression: checked when it runs

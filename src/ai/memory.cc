@@ -21,8 +21,6 @@ namespace {
 constexpr size_t kKeptKeys = 64;
 constexpr int64_t kDefaultMessages = 20;
 
-dsl::Schema MustSchema(const char* json) { return std::move(dsl::Schema::Compile(*ParseJson(json))).value(); }
-
 Value Empty() {
   Value m = Value::MakeObject();
   m.set("messages", Value::MakeArray());
@@ -112,7 +110,7 @@ class MemoryAction final : public engine::Action {
     if (kind == Kind::kRemember) {
       spec_.name = "remember";
       spec_.description = "Writes messages, facts or the summary into a conversation's memory";
-      spec_.input_schema = MustSchema(R"({"type":"object","required":["conversation"],"properties":{
+      spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["conversation"],"properties":{
           "conversation":{"type":"string","minLength":1},
           "message":{"type":["string","object"]},
           "messages":{"type":"array"},
@@ -121,11 +119,11 @@ class MemoryAction final : public engine::Action {
     } else {
       spec_.name = "recall";
       spec_.description = "Reads a conversation's memory: recent messages, summary, facts";
-      spec_.input_schema = MustSchema(R"({"type":"object","required":["conversation"],"properties":{
+      spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["conversation"],"properties":{
           "conversation":{"type":"string","minLength":1},
           "messages":{"type":"integer","minimum":0}}})");
     }
-    spec_.output_schema = MustSchema(R"({"type":"object","required":["messages","summary","facts"]})");
+    spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["messages","summary","facts"]})");
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 

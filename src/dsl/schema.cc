@@ -4,6 +4,9 @@
 #define VALIJSON_USE_EXCEPTIONS 1
 #include "weft/dsl/schema.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -122,6 +125,16 @@ Value ValueAt(const Value& root, const std::vector<std::string>& context) {
 }
 
 }  // namespace
+
+Schema Schema::FromLiteral(std::string_view json) {
+  Result<Value> document = ParseJson(json);
+  Result<Schema> schema = document.ok() ? Compile(*document) : Result<Schema>(document.status());
+  if (!schema.ok()) {
+    std::fprintf(stderr, "weft: a schema in the code is invalid: %s\n", schema.status().ToString().c_str());
+    std::abort();
+  }
+  return std::move(schema).value();
+}
 
 Result<Schema> Schema::Compile(const Value& document) {
   if (!AllStringsUtf8(document)) return InvalidArgumentError("a JSON Schema must be UTF-8 text");

@@ -16,6 +16,9 @@ class Schema {
  public:
   // Compiles a JSON Schema document. InvalidArgument names the bad keyword.
   static Result<Schema> Compile(const Value& document);
+  // A schema written in the code (an action's spec): JSON text that must
+  // parse and compile; anything else is a programming error and aborts.
+  static Schema FromLiteral(std::string_view json);
 
   // OK, or InvalidArgument naming the offending field and the rule it broke:
   // "field 'urgency': value \"urgent\" is not one of [low, medium, high]".
