@@ -19,7 +19,7 @@ scripts/install-deps.sh --test
 # The PostgreSQL tests run against Debian's cluster, started here; without
 # it (not root, say) they are skipped, except in CI where that is an error.
 if url=$(scripts/start-postgres.sh 2>/tmp/weft-postgres.log); then
-  export WEFT_TEST_POSTGRES="$url"
+  export WEFT_TEST_POSTGRES="${url##*$'\n'}"  # the last line, whatever came before
 elif [[ "${CI:-}" == "true" ]]; then
   cat /tmp/weft-postgres.log >&2
   echo "could not start PostgreSQL for the tests" >&2
