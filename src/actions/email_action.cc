@@ -1,6 +1,7 @@
 // The email action: SMTP through libcurl on worker threads.
 #include <curl/curl.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 
@@ -62,7 +63,11 @@ struct Message {
   std::vector<Attachment> attachments;
 };
 
-Status Send(Curl& c, const SmtpOptions& o, const Message& m) {
+// `stop`, when set, ends the send: the step gave up on it (it may be null).
+Status Send(Curl& c, const SmtpOptions& o, const Message& m, const std::atomic<bool>* stop) {
+  if (stop != nullptr && stop->load(std::memory_order_acquire)) {
+    return Status(StatusCode::kCancelled, "email: the step stopped waiting before the message was sent");
+  }
   CURL* e = c.easy;
   if (e == nullptr) return ResourceExhaustedError("curl_easy_init failed");
   curl_easy_reset(e);
@@ -72,6 +77,14 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m) {
   curl_easy_setopt(e, CURLOPT_URL, o.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_ms));
+  if (stop != nullptr) {
+    curl_xferinfo_callback abort_if_stopped = [](void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+      return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_acquire) ? 1 : 0;
+    };
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, abort_if_stopped);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(stop));
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+  }
   if (o.tls == "required") {
     curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   } else if (o.tls == "optional") {
@@ -135,6 +148,20 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m) {
   curl_slist_free_all(headers);
   curl_slist_free_all(rcpt);
   if (rc == CURLE_OK) return Status::Ok();
+  // Whatever went wrong, the connection is not used again (curl would keep
+  // one that timed out in the middle of DATA): a fresh handle, a fresh
+  // connection for the next message.
+  struct Renew {
+    Curl& c;
+    ~Renew() {
+      curl_easy_cleanup(c.easy);
+      c.easy = curl_easy_init();
+    }
+  } renew{c};
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return Status(StatusCode::kCancelled,
+                  "email: the step stopped waiting; the send through " + o.url + " was abandoned");
+  }
   const std::string what =
       "sending email through " + o.url + ": " + (error[0] != '\0' ? error : curl_easy_strerror(rc));
   // The server's answer says whether trying again can help: 4xx yes, 5xx no.
@@ -187,8 +214,12 @@ class EmailAction final : public engine::Action {
     }
     Result<Message> m = Build(ctx);
     if (!m.ok()) co_return engine::ActionResult::Error(m.status());
-    std::function<Status(Curl&)> send = [options = options_, message = *m](Curl& c) {
-      return Send(c, options, message);
+    // Within the step's timeout too: the wait for the server's last answer
+    // cannot be interrupted otherwise.
+    SmtpOptions options = options_;
+    options.timeout_ms = ctx.MillisLeft(options.timeout_ms);
+    std::function<Status(Curl&)> send = [options, message = *m, stop = ctx.abandoned](Curl& c) {
+      return Send(c, options, message, stop.get());
     };
     Status sent = co_await workers_.Run(std::move(send));
     Value detail = Value::MakeObject();

@@ -1,8 +1,10 @@
 // The sql action and its connections (SQLite, PostgreSQL).
 #include <libpq-fe.h>
+#include <poll.h>
 #include <sqlite3.h>
 
 #include <chrono>
+#include <thread>
 
 #include "weft/actions/sql.h"
 #include "weft/core/encoding.h"
@@ -15,6 +17,12 @@ namespace {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+bool Stopped(const SqlLimits& limits) { return limits.stop != nullptr && limits.stop->load(std::memory_order_acquire); }
+
+Status StoppedError(const std::string& name) {
+  return Status(StatusCode::kCancelled, "connection '" + name + "': the step stopped waiting for the query");
+}
 
 std::string ParamText(const Value& v) {
   if (v.is_string()) return v.as_string();
@@ -46,8 +54,17 @@ Value SqliteColumn(sqlite3_stmt* st, int i) {
   }
 }
 
+// What interrupts a running SQLite statement (progress handler) or a wait
+// for a lock (busy handler): its time limit, or the step giving up on it.
+struct SqliteWatch {
+  Clock::time_point deadline;
+  const std::atomic<bool>* stop;
+  bool Expired() const { return Clock::now() > deadline || (stop != nullptr && stop->load(std::memory_order_acquire)); }
+};
+
 Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std::string& sql, const Value& params,
-                              bool allow_write, int64_t max_rows, int64_t timeout_ms) {
+                              const SqlLimits& limits) {
+  if (Stopped(limits)) return StoppedError(name);
   if (conn.db == nullptr) return UnavailableError("connection '" + name + "': " + conn.error);
   sqlite3* db = conn.db;
   sqlite3_stmt* st = nullptr;
@@ -65,7 +82,7 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
       return InvalidArgumentError("connection '" + name + "': one statement per query");
     }
   }
-  if (!allow_write && sqlite3_stmt_readonly(st) == 0) {
+  if (!limits.allow_write && sqlite3_stmt_readonly(st) == 0) {
     return PermissionDeniedError("connection '" + name +
                                  "': this query writes, and the workflow may only read (permissions.sql)");
   }
@@ -94,10 +111,17 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
       sqlite3_bind_text(st, at, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
     }
   }
-  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  SqliteWatch watch{Clock::now() + std::chrono::milliseconds(limits.timeout_ms), limits.stop.get()};
   sqlite3_progress_handler(
-      db, 1000, [](void* d) -> int { return Clock::now() > *static_cast<Clock::time_point*>(d) ? 1 : 0; }, &deadline);
-  sqlite3_busy_timeout(db, static_cast<int>(timeout_ms));
+      db, 1000, [](void* w) -> int { return static_cast<SqliteWatch*>(w)->Expired() ? 1 : 0; }, &watch);
+  sqlite3_busy_handler(
+      db,
+      [](void* w, int) -> int {
+        if (static_cast<SqliteWatch*>(w)->Expired()) return 0;  // SQLITE_BUSY
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        return 1;
+      },
+      &watch);
   SqlResult out;
   const int columns = sqlite3_column_count(st);
   Value::Array names;
@@ -105,7 +129,7 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
   Value::Array rows;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (static_cast<int64_t>(rows.size()) >= max_rows) {
+    if (static_cast<int64_t>(rows.size()) >= limits.max_rows) {
       out.truncated = true;
       break;
     }
@@ -114,9 +138,11 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
     rows.push_back(std::move(row));
   }
   sqlite3_progress_handler(db, 0, nullptr, nullptr);
+  sqlite3_busy_handler(db, nullptr, nullptr);
+  if (Stopped(limits)) return StoppedError(name);
   if (rc == SQLITE_INTERRUPT) {
-    return DeadlineExceededError("connection '" + name + "': the query ran longer than " + std::to_string(timeout_ms) +
-                                 " ms");
+    return DeadlineExceededError("connection '" + name + "': the query ran longer than " +
+                                 std::to_string(limits.timeout_ms) + " ms");
   }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
     const bool busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
@@ -146,10 +172,9 @@ class SqliteConnection final : public SqlConnection {
           return c;
         }) {}
 
-  asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write, int64_t max_rows,
-                                           int64_t timeout_ms) override {
+  asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, SqlLimits limits) override {
     std::function<Result<SqlResult>(SqliteDb&)> query = [=, this](SqliteDb& db) {
-      return SqliteQuery(db, name_, sql, params, allow_write, max_rows, timeout_ms);
+      return SqliteQuery(db, name_, sql, params, limits);
     };
     co_return co_await workers_.Run(std::move(query));
   }
@@ -205,8 +230,32 @@ Status PgError(const std::string& name, const PGresult* r, PGconn* conn) {
   return FailedPreconditionError(message);
 }
 
+void PgCancel(PGconn* c) {
+  if (PGcancel* cancel = PQgetCancel(c)) {
+    char err[256];
+    PQcancel(cancel, err, sizeof(err));
+    PQfreeCancel(cancel);
+  }
+}
+
+// Waits for the query's next result; cancels the query (once) if the step
+// gives up on it meanwhile. A broken connection is left for PQgetResult to
+// report.
+void PgAwaitResult(PGconn* c, const SqlLimits& limits, bool& stopped) {
+  while (PQisBusy(c) != 0) {
+    pollfd p{PQsocket(c), POLLIN, 0};
+    ::poll(&p, 1, 50);
+    if (PQconsumeInput(c) == 0) return;
+    if (!stopped && Stopped(limits)) {
+      PgCancel(c);
+      stopped = true;
+    }
+  }
+}
+
 Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& url, const std::string& sql,
-                          const Value& params, bool allow_write, int64_t max_rows, int64_t timeout_ms) {
+                          const Value& params, const SqlLimits& limits) {
+  if (Stopped(limits)) return StoppedError(name);
   if (db.conn == nullptr || PQstatus(db.conn) != CONNECTION_OK) {
     if (db.conn != nullptr) PQfinish(db.conn);
     db.conn = PQconnectdb(url.c_str());
@@ -226,8 +275,8 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
     PQclear(r);
     return ok;
   };
-  if (!exec(allow_write ? "BEGIN" : "BEGIN READ ONLY") ||
-      !exec("SET LOCAL statement_timeout = " + std::to_string(timeout_ms))) {
+  if (!exec(limits.allow_write ? "BEGIN" : "BEGIN READ ONLY") ||
+      !exec("SET LOCAL statement_timeout = " + std::to_string(limits.timeout_ms))) {
     exec("ROLLBACK");
     return UnavailableError("connection '" + name + "': " + PQerrorMessage(c));
   }
@@ -252,22 +301,22 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
   Value::Array rows;
   Value::Array names;
   Status failure;
-  bool cancelled = false;
-  while (PGresult* r = PQgetResult(c)) {
+  bool cancelled = false;  // after max_rows
+  bool stopped = false;    // the step gave up
+  for (;;) {
+    PgAwaitResult(c, limits, stopped);
+    PGresult* r = PQgetResult(c);
+    if (r == nullptr) break;
     const ExecStatusType status = PQresultStatus(r);
     if (status == PGRES_SINGLE_TUPLE) {
       if (names.empty()) {
         for (int i = 0; i < PQnfields(r); ++i) names.push_back(Value(PQfname(r, i)));
       }
-      if (static_cast<int64_t>(rows.size()) >= max_rows) {
+      if (static_cast<int64_t>(rows.size()) >= limits.max_rows) {
         out.truncated = true;
         // A read can stop here; a write (with RETURNING) must finish.
-        if (!cancelled && !allow_write) {
-          if (PGcancel* cancel = PQgetCancel(c)) {
-            char err[256];
-            PQcancel(cancel, err, sizeof(err));
-            PQfreeCancel(cancel);
-          }
+        if (!cancelled && !limits.allow_write) {
+          PgCancel(c);
           cancelled = true;
         }
       } else {
@@ -287,6 +336,10 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
     }
     PQclear(r);
   }
+  if (stopped) {
+    exec("ROLLBACK");
+    return StoppedError(name);
+  }
   if (!failure.ok() || cancelled) {
     exec("ROLLBACK");  // a cancelled read wrote nothing
     if (!failure.ok()) return failure;
@@ -303,10 +356,9 @@ class PgConnection final : public SqlConnection {
   PgConnection(std::string name, std::string url, int threads)
       : name_(std::move(name)), url_(std::move(url)), workers_(threads, [] { return std::make_unique<PgDb>(); }) {}
 
-  asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write, int64_t max_rows,
-                                           int64_t timeout_ms) override {
+  asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, SqlLimits limits) override {
     std::function<Result<SqlResult>(PgDb&)> query = [=, this](PgDb& db) {
-      return PgQuery(db, name_, url_, sql, params, allow_write, max_rows, timeout_ms);
+      return PgQuery(db, name_, url_, sql, params, limits);
     };
     co_return co_await workers_.Run(std::move(query));
   }
@@ -373,10 +425,13 @@ class SqlAction final : public engine::Action {
     const Value max_rows = ctx.settings.get("max_rows");
     const Value timeout = ctx.settings.get("max_millis");  // timeout_ms is the step's
     std::string query = ctx.inputs.get("query").as_string();
-    const bool write = ctx.permissions->AllowsSql(name, true);
-    const int64_t rows = max_rows.is_number() ? static_cast<int64_t>(max_rows.as_number()) : 1000;
-    const int64_t millis = timeout.is_number() ? static_cast<int64_t>(timeout.as_number()) : 10'000;
-    Result<SqlResult> r = co_await it->second->Query(std::move(query), ctx.inputs.get("params"), write, rows, millis);
+    SqlLimits limits;
+    limits.allow_write = ctx.permissions->AllowsSql(name, true);
+    if (max_rows.is_number()) limits.max_rows = static_cast<int64_t>(max_rows.as_number());
+    if (timeout.is_number()) limits.timeout_ms = static_cast<int64_t>(timeout.as_number());
+    limits.timeout_ms = ctx.MillisLeft(limits.timeout_ms);
+    limits.stop = ctx.abandoned;
+    Result<SqlResult> r = co_await it->second->Query(std::move(query), ctx.inputs.get("params"), std::move(limits));
     if (!r.ok()) co_return engine::ActionResult::Error(r.status());
     Value out = Value::MakeObject();
     out.set("rows", r->rows);

@@ -37,12 +37,13 @@ class Workers {
     for (std::thread& t : threads_) t.join();
   }
 
-  // Runs fn(db) on a worker; completes with its result. The job is not
-  // interrupted by cancelling the awaiting operation: fn bounds its own
-  // time (a query's or a send's time limit). (A cancellation handler that
-  // owns state was seen corrupting memory once the awaiting coroutine had
-  // moved on; not worth the risk. No lambda or other temporary inside the
-  // co_await expression either: GCC 12 destroys such temporaries twice.)
+  // Runs fn(db) on a worker; completes with its result. Cancelling the
+  // awaiting operation does not reach the job: fn bounds its own time and
+  // polls the attempt's `abandoned` flag (ActionContext). (A cancellation
+  // handler that owns state was seen corrupting memory once the awaiting
+  // coroutine had moved on; a flag shared with the job has no such
+  // lifetime. No lambda or other temporary inside the co_await expression
+  // either: GCC 12 destroys such temporaries twice.)
   template <typename T>
   boost::asio::awaitable<T> Run(std::function<T(Db&)> fn) {
     namespace asio = boost::asio;

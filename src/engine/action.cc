@@ -2,6 +2,13 @@
 
 namespace weft::engine {
 
+int64_t ActionContext::MillisLeft(int64_t limit_ms) const {
+  if (deadline == std::chrono::steady_clock::time_point::max()) return limit_ms;
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+  return std::max<int64_t>(1, std::min<int64_t>(limit_ms, left));
+}
+
 std::string ActionContext::IdempotencyKey() const {
   std::string key;
   key.reserve(run_id.size() + step_path.size() + 8);

@@ -958,6 +958,9 @@ class Executor {
     // The action may outlive this attempt (a timeout or cancellation does
     // not wait for it), so it gets its own copy of the context.
     auto ctx = OwnedContext::Copy(context, children_, sub_steps_);
+    auto abandoned = std::make_shared<std::atomic<bool>>(false);
+    ctx->abandoned = abandoned;
+    if (timeout_ms > 0) ctx->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     struct CopyBack {
       ActionContext& to;
       std::shared_ptr<ActionContext> from;
@@ -1009,7 +1012,8 @@ class Executor {
     {
       std::lock_guard lock(engine_.attempts_mu);
       registered.id = ++engine_.next_attempt;
-      engine_.attempts[registered.id] = [signal, strand = run_.strand] {
+      engine_.attempts[registered.id] = [signal, abandoned, strand = run_.strand] {
+        abandoned->store(true, std::memory_order_release);
         asio::post(strand, [signal] { signal->emit(asio::cancellation_type::terminal); });
       };
     }
@@ -1022,6 +1026,7 @@ class Executor {
     std::erase(run_.in_flight, &in_flight);
     if (timer) timer->cancel();
     // Stops the action if it is still running (timeout or cancellation).
+    abandoned->store(true, std::memory_order_release);
     signal->emit(asio::cancellation_type::terminal);
   }
 

@@ -1,6 +1,9 @@
 // The email action against a real SMTP sink on loopback.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "fake_smtp.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/email.h"
@@ -126,6 +129,20 @@ TEST_F(EmailTest, TemporaryRefusalIsRetriedAndPermanentOneIsNot) {
   ASSERT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_EQ(run.error_code, "FAILED_PRECONDITION") << run.error;
   EXPECT_EQ(smtp_.messages().size(), 1u);
+}
+
+TEST_F(EmailTest, AStepTimeoutStopsTheSendUnderWay) {
+  SmtpOptions o = Plain();
+  o.timeout_ms = 3'600'000;  // only the step's timeout can end the wait
+  Start(o);
+  smtp_.StallNextData();
+  auto run = Send(R"({ to: ada@example.com, subject: hi, text: x })", "{ timeout_ms: 300 }");
+  ASSERT_EQ(run.status, store::RunStatus::kFailed);
+  EXPECT_EQ(run.error_code, "DEADLINE_EXCEEDED") << run.error;
+  // The client hangs up instead of waiting an hour for the answer.
+  for (int i = 0; i < 3000 && smtp_.hung_up() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(smtp_.hung_up(), 1);
+  EXPECT_TRUE(smtp_.messages().empty());
 }
 
 TEST_F(EmailTest, NeedsTheEmailPermission) {

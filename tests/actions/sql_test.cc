@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "weft/actions/builtin.h"
 #include "weft/actions/sql.h"
@@ -20,7 +21,7 @@ struct Backend {
   std::string name;
   Value config;
   std::string placeholder;  // "?" or "$"
-  std::string slow_query;   // runs for seconds
+  std::string slow_query;   // runs for an hour or more
   std::string id_column;    // an auto-assigned key
 };
 
@@ -41,7 +42,7 @@ std::vector<Backend> Backends() {
     Value pg = Value::MakeObject();
     pg.set("driver", "postgres");
     pg.set("url", url);
-    out.push_back({"postgres", pg, "$", "SELECT pg_sleep(5)", "id SERIAL PRIMARY KEY"});
+    out.push_back({"postgres", pg, "$", "SELECT pg_sleep(3600)", "id SERIAL PRIMARY KEY"});
   }
   return out;
 }
@@ -49,7 +50,8 @@ std::vector<Backend> Backends() {
 class SqlTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto conn = OpenSqlConnection("crm", GetParam().config);
+    // One worker: a query stuck on it would hold up the next.
+    auto conn = OpenSqlConnection("crm", GetParam().config, 1);
     ASSERT_TRUE(conn.ok()) << conn.status();
     ASSERT_TRUE(RegisterBuiltinActions(registry_).ok());
     ASSERT_TRUE(RegisterSqlAction(registry_, {{"crm", *conn}}).ok());
@@ -79,7 +81,13 @@ class SqlTest : public ::testing::TestWithParam<Backend> {
     Value input = Value::MakeObject();
     input.set("q", query);
     input.set("p", *ParseJson(params_json));
-    return *engine_->Wait(*engine_->Start("q", *version, input));
+    const std::string id = *engine_->Start("q", *version, input);
+    auto run = engine_->Wait(id, std::chrono::seconds(60));
+    if (run.ok()) return *run;
+    store::RunRecord unfinished;
+    unfinished.status = store::RunStatus::kRunning;
+    unfinished.error = "the run did not end within 60 s: " + run.status().ToString();
+    return unfinished;
   }
 
   engine::ActionRegistry registry_;
@@ -140,6 +148,35 @@ TEST_P(SqlTest, BadQueriesFailClearly) {
   run = Exec("read", GetParam().slow_query, "[]", "{ max_millis: 200 }");
   ASSERT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_EQ(run.error_code, "DEADLINE_EXCEEDED") << run.error;
+}
+
+TEST_P(SqlTest, AStepTimeoutStopsTheQueryUnderWay) {
+  // The query has an hour of its own; only the step's timeout can stop it,
+  // and the next query on the connection's one worker runs only once it has.
+  auto run = Exec("read", GetParam().slow_query, "[]", "{ max_millis: 3600000, timeout_ms: 300 }");
+  ASSERT_EQ(run.status, store::RunStatus::kFailed) << run.error;
+  EXPECT_EQ(run.error_code, "DEADLINE_EXCEEDED") << run.error;
+  run = Exec("read", "SELECT count(*) AS n FROM accounts", "[]");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(run.outputs.get("r").get("rows").as_array()[0].get("n"), Value(0));
+}
+
+TEST_P(SqlTest, CancellingTheRunStopsTheQueryUnderWay) {
+  const std::string yaml =
+      "workflow: { name: slow }\npermissions: { sql: { crm: read } }\n"
+      "defs:\n  q: { kind: task, action: sql, inputs: { connection: crm, query: \"" +
+      GetParam().slow_query + "\" }, settings: { max_millis: 3600000 } }\nflow:\n  - do: q\n";
+  auto wf = dsl::LoadWorkflow(yaml, "slow.yaml", registry_);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  const std::string id = *engine_->Start("slow", *engine_->Deploy(*wf), Value::MakeObject());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // most likely under way (either way it must stop)
+  ASSERT_TRUE(engine_->Cancel(id).ok());
+  auto run = engine_->Wait(id, std::chrono::seconds(60));
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->status, store::RunStatus::kCancelled);
+  // The connection's one worker is free again.
+  auto next = Exec("read", "SELECT count(*) AS n FROM accounts", "[]");
+  ASSERT_EQ(next.status, store::RunStatus::kCompleted) << next.error;
 }
 
 TEST_P(SqlTest, LoaderChecksGrantsOfLiteralQueries) {

@@ -50,6 +50,8 @@ struct FakeSmtp::Impl {
   std::string user, password;
   std::set<std::string> rejected;
   bool fail_next_data = false;
+  bool stall_next_data = false;
+  int hung_up = 0;
   bool stopping = false;
 
   void Serve(tcp::socket socket) {
@@ -141,6 +143,14 @@ struct FakeSmtp::Impl {
         mu.unlock();
         while (read_line(line) && line != ".") data += (line.rfind("..", 0) == 0 ? line.substr(1) : line) + "\r\n";
         mu.lock();
+        if (stall_next_data) {
+          stall_next_data = false;
+          mu.unlock();
+          asio::read_until(socket, buf, "\r\n", ec);  // returns when the client hangs up
+          mu.lock();
+          ++hung_up;
+          break;
+        }
         if (fail_next_data) {
           fail_next_data = false;
           send("451 try again later");
@@ -213,6 +223,16 @@ void FakeSmtp::RejectRecipient(std::string address) {
 void FakeSmtp::FailNextData() {
   std::lock_guard lock(impl_->mu);
   impl_->fail_next_data = true;
+}
+
+void FakeSmtp::StallNextData() {
+  std::lock_guard lock(impl_->mu);
+  impl_->stall_next_data = true;
+}
+
+int FakeSmtp::hung_up() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->hung_up;
 }
 
 }  // namespace weft::testing

@@ -33,6 +33,9 @@ class FakeSmtp {
   void RequireAuth(std::string user, std::string password);
   void RejectRecipient(std::string address);  // 550 for it
   void FailNextData();                        // one 451 at the end of DATA
+  // Reads the next message and never answers it, until the client hangs up.
+  void StallNextData();
+  int hung_up() const;  // stalled sessions whose client hung up
 
  private:
   struct Impl;

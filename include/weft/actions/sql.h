@@ -13,6 +13,7 @@
 // values only through parameters (?1 / $1).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,13 +31,21 @@ struct SqlResult {
   int64_t changes = 0;  // rows written
 };
 
+struct SqlLimits {
+  bool allow_write = false;
+  int64_t max_rows = 1000;  // more rows: `truncated`, a read stops there
+  int64_t timeout_ms = 10'000;
+  // The query stops (DeadlineExceeded) once this is set: the step that
+  // asked was abandoned (timed out, cancelled). May be null.
+  std::shared_ptr<const std::atomic<bool>> stop;
+};
+
 // A configured database. Queries run on the connection's own threads (the
 // caller's thread never blocks on the database).
 class SqlConnection {
  public:
   virtual ~SqlConnection() = default;
-  virtual boost::asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, bool allow_write,
-                                                          int64_t max_rows, int64_t timeout_ms) = 0;
+  virtual boost::asio::awaitable<Result<SqlResult>> Query(std::string sql, Value params, SqlLimits limits) = 0;
 };
 
 // driver sqlite: {path}; driver postgres: {url} (a libpq connection string

@@ -8,8 +8,10 @@
 // again after a crash, so an action with side effects can deduplicate on it.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -133,6 +135,20 @@ struct ActionContext {
   // Hands text to whoever follows the run live (a chat channel), as it is
   // produced; empty when nobody does. Safe to call from any thread.
   std::function<void(std::string_view delta)> stream;
+  // Set once the engine stops waiting for this attempt: its step timed out,
+  // its run was cancelled or lost a race, the engine is stopping. Work the
+  // coroutine's cancellation cannot reach (a blocking driver on another
+  // thread) polls it and gives up. Null when the attempt cannot be
+  // abandoned. Safe to read from any thread.
+  std::shared_ptr<const std::atomic<bool>> abandoned;
+  bool Abandoned() const { return abandoned != nullptr && abandoned->load(std::memory_order_acquire); }
+  // When the step's timeout ends the attempt (max() when it has none). Some
+  // blocking work cannot poll `abandoned` everywhere (libcurl waits for an
+  // SMTP server's last answer without calling back): it takes this as its
+  // own time limit.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // `limit_ms`, or less if the deadline comes sooner (at least 1).
+  int64_t MillisLeft(int64_t limit_ms) const;
 };
 
 class Action {
