@@ -120,6 +120,18 @@ curl_socket_t OnOpenSocket(void* user, curlsocktype purpose, curl_sockaddr* addr
   return socket(address->family, address->socktype, address->protocol);
 }
 
+// ... and the address of the connection a request is about to be sent on,
+// new or reused: a connection kept alive by a request that could reach
+// private addresses must not carry one that cannot.
+int OnPrereq(void* user, char* primary_ip, char* /*local_ip*/, int /*primary_port*/, int /*local_port*/) {
+  auto* t = static_cast<Transfer*>(user);
+  if (!IsPublicIpLiteral(primary_ip).value_or(false)) {
+    t->refused = primary_ip;
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
 Status TransferError(const Transfer& t, CURLcode code) {
   std::string what = t.error[0] != '\0' ? std::string(t.error) : std::string(curl_easy_strerror(code));
   std::string where = t.request.method + " " + t.request.url + ": ";
@@ -258,6 +270,8 @@ class CurlClient final : public Client {
     if (r.public_only) {
       curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
       curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+      curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, &OnPrereq);
+      curl_easy_setopt(e, CURLOPT_PREREQDATA, &t);
     }
     if (r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);

@@ -38,9 +38,9 @@ struct Request {
   std::function<void(std::string_view chunk)> on_body;
   // The SSRF guard: refuse to connect to a non-public address (see
   // address.h), checked on the address a name resolved to, as it is
-  // connected to. The call then fails with PermissionDenied. A kept-alive
-  // connection is reused only by requests of the same client: keep one
-  // client for calls made on behalf of workflows.
+  // connected to, and again on the connection the request is sent on (a
+  // kept-alive one opened by a request that could reach private addresses
+  // included). The call then fails with PermissionDenied.
   bool public_only = false;
 };
 
