@@ -176,10 +176,12 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, const std::atomic<b
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING: return UnavailableError(what);
-    case CURLE_USE_SSL_FAILED:
+    case CURLE_USE_SSL_FAILED: return FailedPreconditionError(what + " (the server does not offer the required TLS)");
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
-      return FailedPreconditionError(what + " (the server does not offer the required TLS)");
+    case CURLE_SSL_CACERT_BADFILE:
+      return FailedPreconditionError(what +
+                                     " (the server's certificate is not trusted: a private CA goes in email.ca_file)");
     case CURLE_LOGIN_DENIED: return Status(StatusCode::kUnauthenticated, what);
     default: break;
   }

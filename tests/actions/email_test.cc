@@ -96,6 +96,41 @@ TEST_F(EmailTest, RefusesToSendInClearWhenTlsIsRequired) {
   EXPECT_TRUE(smtp_.messages().empty());
 }
 
+TEST_F(EmailTest, SendsOverStartTlsAndImplicitTls) {
+  for (bool implicit : {false, true}) {
+    SCOPED_TRACE(implicit ? "smtps" : "STARTTLS");
+    FakeSmtp server;
+    server.OfferTls(testing::LoopbackCertificate(), implicit);
+    server.RequireAuth("mailer", "secret");
+    SmtpOptions o = Plain();
+    o.url = (implicit ? "smtps://127.0.0.1:" : "smtp://127.0.0.1:") + std::to_string(server.port());
+    o.tls = "required";
+    o.ca_file = testing::LoopbackCertificate().ca_file;
+    o.username = "mailer";
+    o.password = "secret";
+    registry_ = engine::ActionRegistry();
+    Start(o);
+    auto run = Send(R"({ to: ada@example.com, subject: hi, text: x })");
+    ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+    ASSERT_EQ(server.messages().size(), 1u);
+    EXPECT_TRUE(server.messages()[0].tls);
+    EXPECT_EQ(server.messages()[0].user, "mailer");
+    engine_.reset();
+  }
+}
+
+TEST_F(EmailTest, RefusesAServerWhoseCertificateItCannotVerify) {
+  smtp_.OfferTls(testing::LoopbackCertificate());
+  SmtpOptions o = Plain();
+  o.tls = "required";  // and the system's CAs, which do not know the test's
+  Start(o);
+  auto run = Send(R"({ to: ada@example.com, subject: hi, text: x })");
+  ASSERT_EQ(run.status, store::RunStatus::kFailed);
+  EXPECT_EQ(run.error_code, "FAILED_PRECONDITION") << run.error;
+  EXPECT_NE(run.error.find("certificate"), std::string::npos) << run.error;
+  EXPECT_TRUE(smtp_.messages().empty());
+}
+
 TEST_F(EmailTest, FailuresSayWhatHappened) {
   smtp_.RequireAuth("mailer", "right");
   SmtpOptions o = Plain();

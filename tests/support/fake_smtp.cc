@@ -1,10 +1,14 @@
 #include "fake_smtp.h"
 
+#include <sys/socket.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <istream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -52,20 +56,62 @@ struct FakeSmtp::Impl {
   bool fail_next_data = false;
   bool stall_next_data = false;
   int hung_up = 0;
+  std::optional<asio::ssl::context> tls;  // STARTTLS offered, and required before MAIL
+  bool implicit_tls = false;              // TLS from the first byte (smtps)
+  std::set<int> open_sockets;             // shut down when the server stops
   bool stopping = false;
 
-  void Serve(tcp::socket socket) {
+  void Serve(tcp::socket plain) {
     boost::system::error_code ec;
     asio::streambuf buf;
-    auto send = [&](const std::string& line) { asio::write(socket, asio::buffer(line + "\r\n"), ec); };
+    std::optional<asio::ssl::stream<tcp::socket>> secure;  // after STARTTLS
+    // Known to the destructor until it is closed, whichever way this ends.
+    struct Registered {
+      Impl& impl;
+      tcp::socket& plain;
+      std::optional<asio::ssl::stream<tcp::socket>>& secure;
+      int fd;
+      ~Registered() {
+        std::lock_guard lock(impl.mu);
+        impl.open_sockets.erase(fd);
+        boost::system::error_code ignored;
+        (secure ? secure->next_layer() : plain).close(ignored);
+      }
+    } registered{*this, plain, secure, plain.native_handle()};
+    {
+      std::lock_guard lock(mu);
+      open_sockets.insert(registered.fd);
+    }
+    auto send = [&](const std::string& line) {
+      if (secure) {
+        asio::write(*secure, asio::buffer(line + "\r\n"), ec);
+      } else {
+        asio::write(plain, asio::buffer(line + "\r\n"), ec);
+      }
+    };
+    auto read_raw = [&] {
+      if (secure) {
+        asio::read_until(*secure, buf, "\r\n", ec);
+      } else {
+        asio::read_until(plain, buf, "\r\n", ec);
+      }
+    };
     auto read_line = [&](std::string& line) {
-      asio::read_until(socket, buf, "\r\n", ec);
+      read_raw();
       if (ec) return false;
       std::istream in(&buf);
       std::getline(in, line);
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return true;
     };
+    {
+      std::lock_guard lock(mu);
+      if (tls && implicit_tls) {
+        secure.emplace(std::move(plain), *tls);
+        secure->handshake(asio::ssl::stream_base::server, ec);
+      }
+    }
+    if (ec) return;
     send("220 fake-smtp ready");
     SmtpMessage m;
     std::string authed;
@@ -75,12 +121,20 @@ struct FakeSmtp::Impl {
       for (char& c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       std::lock_guard lock(mu);
       if (verb == "EHLO" || verb == "HELO") {
-        if (user.empty()) {
-          send("250 fake-smtp");
-        } else {
-          send("250-fake-smtp");
-          send("250 AUTH PLAIN LOGIN");
-        }
+        std::vector<std::string> lines = {"fake-smtp"};
+        if (tls && !secure) lines.push_back("STARTTLS");
+        if (!user.empty()) lines.push_back("AUTH PLAIN LOGIN");
+        for (size_t i = 0; i < lines.size(); ++i) send((i + 1 < lines.size() ? "250-" : "250 ") + lines[i]);
+      } else if (verb == "STARTTLS" && tls && !secure) {
+        send("220 ready to start TLS");
+        buf.consume(buf.size());
+        secure.emplace(std::move(plain), *tls);
+        secure->handshake(asio::ssl::stream_base::server, ec);
+        if (ec) break;
+        authed.clear();  // the session starts over (RFC 3207)
+        m = SmtpMessage{};
+      } else if (tls && !secure && (verb == "AUTH" || verb == "MAIL")) {
+        send("530 must issue a STARTTLS command first");
       } else if (verb == "AUTH") {
         std::string rest = line.substr(5);
         if (rest.rfind("PLAIN", 0) == 0) {
@@ -127,6 +181,7 @@ struct FakeSmtp::Impl {
         }
         m = SmtpMessage{};
         m.user = authed;
+        m.tls = secure.has_value();
         m.from = line.substr(line.find(':') + 1);
         send("250 ok");
       } else if (verb == "RCPT") {
@@ -146,7 +201,7 @@ struct FakeSmtp::Impl {
         if (stall_next_data) {
           stall_next_data = false;
           mu.unlock();
-          asio::read_until(socket, buf, "\r\n", ec);  // returns when the client hangs up
+          read_raw();  // returns when the client hangs up
           mu.lock();
           ++hung_up;
           break;
@@ -168,7 +223,6 @@ struct FakeSmtp::Impl {
         send("502 not implemented");
       }
     }
-    socket.close(ec);
   }
 
   void Accept() {
@@ -199,6 +253,11 @@ FakeSmtp::~FakeSmtp() {
   wake.connect(impl_->acceptor.local_endpoint(), ec);
   impl_->accept_thread.join();
   impl_->acceptor.close(ec);
+  {
+    // Sessions a client keeps open (a kept-alive connection) end now.
+    std::lock_guard lock(impl_->mu);
+    for (int fd : impl_->open_sockets) ::shutdown(fd, SHUT_RDWR);
+  }
   for (std::thread& t : impl_->sessions) t.join();
 }
 
@@ -223,6 +282,14 @@ void FakeSmtp::RejectRecipient(std::string address) {
 void FakeSmtp::FailNextData() {
   std::lock_guard lock(impl_->mu);
   impl_->fail_next_data = true;
+}
+
+void FakeSmtp::OfferTls(const TestCertificate& cert, bool implicit) {
+  std::lock_guard lock(impl_->mu);
+  impl_->implicit_tls = implicit;
+  impl_->tls.emplace(asio::ssl::context::tls_server);
+  impl_->tls->use_certificate_chain(asio::buffer(cert.cert_pem));
+  impl_->tls->use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
 }
 
 void FakeSmtp::StallNextData() {
