@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "fake_smtp.h"
+#include "run_workflow.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/email.h"
 #include "weft/core/json.h"
@@ -41,12 +42,7 @@ class EmailTest : public ::testing::Test {
         "workflow: { name: mail }\npermissions: { email: true }\n"
         "defs:\n  send: { kind: task, action: email, inputs: " +
         inputs + ", settings: " + settings + " }\nflow:\n  - do: send\n";
-    auto wf = dsl::LoadWorkflow(yaml, "mail.yaml", registry_);
-    EXPECT_TRUE(wf.ok()) << wf.status();
-    if (!wf.ok()) return {};
-    auto version = engine_->Deploy(*wf);
-    Value input = *ParseJson(R"({"name":"Ada","ticket":"T-1000"})");
-    return *engine_->Wait(*engine_->Start("mail", *version, input));
+    return RunWorkflow(*engine_, registry_, yaml, *ParseJson(R"({"name":"Ada","ticket":"T-1000"})"));
   }
 
   FakeSmtp smtp_;

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "fake_crm.h"
+#include "run_workflow.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/http.h"
 #include "weft/core/json.h"
@@ -51,13 +52,7 @@ class HttpActionTest : public ::testing::Test {
     return dsl::LoadWorkflow(With(yaml), file, registry_);
   }
   store::RunRecord Run(const std::string& yaml, Value input = Value::MakeObject()) {
-    auto wf = Load(yaml);
-    EXPECT_TRUE(wf.ok()) << wf.status();
-    if (!wf.ok()) return {};
-    auto version = engine_->Deploy(*wf);
-    auto id = engine_->Start((*wf)->name, *version, std::move(input));
-    EXPECT_TRUE(id.ok()) << id.status();
-    return *engine_->Wait(*id);
+    return RunWorkflow(*engine_, registry_, With(yaml), std::move(input));
   }
   std::vector<store::StepRecord> Steps(const std::string& run) { return *store_->GetSteps(run); }
 

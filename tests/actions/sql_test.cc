@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "run_workflow.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/sql.h"
 #include "weft/core/json.h"
@@ -75,19 +76,10 @@ class SqlTest : public ::testing::TestWithParam<Backend> {
                              "defs:\n  q: { kind: task, action: sql, inputs: { connection: crm, query: \"=$input.q\", "
                              "params: \"=$input.p\" }, settings: " +
                              settings + " }\nflow:\n  - do: q\noutputs: { r: \"=$output.q\" }\n";
-    auto wf = dsl::LoadWorkflow(yaml, "q.yaml", registry_);
-    EXPECT_TRUE(wf.ok()) << wf.status();
-    auto version = engine_->Deploy(*wf);
     Value input = Value::MakeObject();
     input.set("q", query);
     input.set("p", *ParseJson(params_json));
-    const std::string id = *engine_->Start("q", *version, input);
-    auto run = engine_->Wait(id, std::chrono::seconds(60));
-    if (run.ok()) return *run;
-    store::RunRecord unfinished;
-    unfinished.status = store::RunStatus::kRunning;
-    unfinished.error = "the run did not end within 60 s: " + run.status().ToString();
-    return unfinished;
+    return RunWorkflow(*engine_, registry_, yaml, input);
   }
 
   engine::ActionRegistry registry_;
