@@ -9,9 +9,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <fstream>
 
 #include "fake_provider.h"
+#include "triage_data.h"
 #include "weft/actions/builtin.h"
 #include "weft/ai/actions.h"
 #include "weft/ai/local_classifier.h"
@@ -26,25 +26,8 @@ using namespace weft;
 using ai::LabelledText;
 
 // The support-triage example's examples (training) and its test set.
-std::vector<LabelledText> Examples(const std::string& field) {
-  auto doc = dsl::LoadYamlFile(std::string(WEFT_SOURCE_DIR) + "/examples/support-triage.yaml");
-  std::vector<LabelledText> out;
-  for (const Value& e : doc->get("defs").get("classify_issue").get("settings").get("examples").as_array()) {
-    out.push_back({e.get("text").as_string(), e.get(field).as_string()});
-  }
-  return out;
-}
-
-std::vector<LabelledText> TestSet(const std::string& field) {
-  std::ifstream in(std::string(WEFT_SOURCE_DIR) + "/examples/data/support-triage.test.jsonl");
-  std::vector<LabelledText> out;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    Value v = *ParseJson(line);
-    out.push_back({v.get("text").as_string(), v.get(field).as_string()});
-  }
-  return out;
-}
+std::vector<LabelledText> Examples(const std::string& field) { return testing::TriageExamples(field); }
+std::vector<LabelledText> TestSet(const std::string& field) { return testing::TriageTestSet(field); }
 
 void BM_LocalTrain(benchmark::State& state) {
   auto issue = Examples("issue_type");

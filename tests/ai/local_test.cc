@@ -1,9 +1,8 @@
 // The local model: classifier, cascade, pattern extraction, template replies.
 #include <gtest/gtest.h>
 
-#include <fstream>
-
 #include "fake_provider.h"
+#include "triage_data.h"
 #include "weft/actions/builtin.h"
 #include "weft/ai/actions.h"
 #include "weft/ai/local_classifier.h"
@@ -19,27 +18,8 @@ using testing::FakeProvider;
 using testing::ProviderCall;
 using testing::ProviderReply;
 
-// The support-triage example's training examples, and its separate test set.
-std::vector<LabelledText> TriageExamples(const std::string& field) {
-  auto doc = dsl::LoadYamlFile(std::string(WEFT_SOURCE_DIR) + "/examples/support-triage.yaml");
-  EXPECT_TRUE(doc.ok()) << doc.status();
-  std::vector<LabelledText> out;
-  for (const Value& e : doc->get("defs").get("classify_issue").get("settings").get("examples").as_array()) {
-    out.push_back({e.get("text").as_string(), e.get(field).as_string()});
-  }
-  return out;
-}
-
-std::vector<LabelledText> TriageTestSet(const std::string& field) {
-  std::ifstream in(std::string(WEFT_SOURCE_DIR) + "/examples/data/support-triage.test.jsonl");
-  std::vector<LabelledText> out;
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    Value v = *ParseJson(line);
-    out.push_back({v.get("text").as_string(), v.get(field).as_string()});
-  }
-  return out;
-}
+using testing::TriageExamples;
+using testing::TriageTestSet;
 
 TEST(LocalClassifier, LearnsTheExamplesAndGeneralizes) {
   auto train = TriageExamples("issue_type");
