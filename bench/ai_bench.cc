@@ -96,6 +96,33 @@ BENCHMARK(BM_LocalAccuracy)->Arg(85)->Arg(70)->Arg(50)->Iterations(1);
 
 constexpr const char* kAnswer = R"({"label":"billing","confidence":0.9,"rationale":"a duplicate charge"})";
 
+// Runs a one-step workflow over and over on an engine over `registry` and
+// `store`: a classify step with `classify_settings` when `ai`, otherwise a
+// set step (what starting, running and waiting for a run costs alone).
+void RunOneStep(benchmark::State& state, const engine::ActionRegistry& registry, store::Store* store, bool ai,
+                const std::string& classify_settings) {
+  engine::EngineOptions o;
+  o.store = store;
+  o.actions = &registry;
+  auto engine = std::move(engine::Engine::Create(std::move(o))).value();
+  const std::string classify =
+      "workflow: { name: one }\ndefs:\n  c:\n    kind: task\n    action: classify\n"
+      "    inputs: { text: \"=$input.text\" }\n    settings: " +
+      classify_settings + "\nflow: [{ do: c }]\n";
+  const std::string set =
+      "workflow: { name: one }\ndefs:\n  c: { kind: task, action: set, inputs: { text: \"=$input.text\" } }\n"
+      "flow: [{ do: c }]\n";
+  auto wf = dsl::LoadWorkflow(ai ? classify : set, "one.yaml", registry);
+  const int64_t v = *engine->Deploy(*wf);
+  Value input = Value::MakeObject();
+  input.set("text", "I was charged twice and nobody answered");
+  for (auto _ : state) {
+    auto id = engine->Start("one", v, input);
+    auto rec = engine->Wait(*id);
+    if (rec->status != store::RunStatus::kCompleted) state.SkipWithError("run failed");
+  }
+}
+
 // An AI step in a real run (engine, memory store, curl client) against the
 // fake provider: the step's full cost, model time being ~0 here. With
 // `set`, the same run with a `set` step instead: what starting, running and
@@ -114,35 +141,7 @@ void BM_AiStep(benchmark::State& state, bool ai) {
   auto store = store::NewMemoryStore(16);
   // No cache: every iteration must reach the provider.
   (void)ai::RegisterAiActions(registry, {.models = models, .store = nullptr});
-  engine::EngineOptions o;
-  o.store = store.get();
-  o.actions = &registry;
-  auto engine = std::move(engine::Engine::Create(std::move(o))).value();
-  auto wf = dsl::LoadWorkflow(ai ? R"(
-workflow: { name: one }
-defs:
-  c:
-    kind: task
-    action: classify
-    inputs: { text: "=$input.text" }
-    settings: { model: fast, labels: [billing, bug, other] }
-flow: [{ do: c }]
-)"
-                                 : R"(
-workflow: { name: one }
-defs:
-  c: { kind: task, action: set, inputs: { text: "=$input.text" } }
-flow: [{ do: c }]
-)",
-                              "one.yaml", registry);
-  const int64_t v = *engine->Deploy(*wf);
-  Value input = Value::MakeObject();
-  input.set("text", "I was charged twice and nobody answered");
-  for (auto _ : state) {
-    auto id = engine->Start("one", v, input);
-    auto rec = engine->Wait(*id);
-    if (rec->status != store::RunStatus::kCompleted) state.SkipWithError("run failed");
-  }
+  RunOneStep(state, registry, store.get(), ai, "{ model: fast, labels: [billing, bug, other] }");
 }
 BENCHMARK_CAPTURE(BM_AiStep, classify, true)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_AiStep, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
@@ -174,35 +173,8 @@ void BM_StepInProcess(benchmark::State& state, bool ai) {
   (void)actions::RegisterBuiltinActions(registry);
   auto store = store::NewMemoryStore(16);
   (void)ai::RegisterAiActions(registry, {.models = models, .store = store.get()});
-  engine::EngineOptions o;
-  o.store = store.get();
-  o.actions = &registry;
-  auto engine = std::move(engine::Engine::Create(std::move(o))).value();
-  auto wf = dsl::LoadWorkflow(ai ? R"(
-workflow: { name: one }
-defs:
-  c:
-    kind: task
-    action: classify
-    inputs: { text: "=$input.text" }
-    settings: { model: fast, labels: [billing, bug, other], cache: false, budget: { per_run: 1 } }
-flow: [{ do: c }]
-)"
-                                 : R"(
-workflow: { name: one }
-defs:
-  c: { kind: task, action: set, inputs: { text: "=$input.text" } }
-flow: [{ do: c }]
-)",
-                              "one.yaml", registry);
-  const int64_t v = *engine->Deploy(*wf);
-  Value input = Value::MakeObject();
-  input.set("text", "I was charged twice and nobody answered");
-  for (auto _ : state) {
-    auto id = engine->Start("one", v, input);
-    auto rec = engine->Wait(*id);
-    if (rec->status != store::RunStatus::kCompleted) state.SkipWithError("run failed");
-  }
+  RunOneStep(state, registry, store.get(), ai,
+             "{ model: fast, labels: [billing, bug, other], cache: false, budget: { per_run: 1 } }");
 }
 BENCHMARK_CAPTURE(BM_StepInProcess, classify, true)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_StepInProcess, set, false)->Unit(benchmark::kMicrosecond)->UseRealTime();
