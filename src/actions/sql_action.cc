@@ -139,7 +139,11 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
   }
   sqlite3_progress_handler(db, 0, nullptr, nullptr);
   sqlite3_busy_handler(db, nullptr, nullptr);
-  if (Stopped(limits)) return StoppedError(name);
+  // Interrupted (or refused a lock) because the step gave up, or because of
+  // the time limit. (A statement that completed has completed, stopped or
+  // not: its result is what it is.)
+  const bool interrupted = rc == SQLITE_INTERRUPT || rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+  if (interrupted && Stopped(limits)) return StoppedError(name);
   if (rc == SQLITE_INTERRUPT) {
     return DeadlineExceededError("connection '" + name + "': the query ran longer than " +
                                  std::to_string(limits.timeout_ms) + " ms");
@@ -238,19 +242,24 @@ void PgCancel(PGconn* c) {
   }
 }
 
-// Waits for the query's next result; cancels the query (once) if the step
-// gives up on it meanwhile. A broken connection is left for PQgetResult to
-// report.
-void PgAwaitResult(PGconn* c, const SqlLimits& limits, bool& stopped) {
+// Waits for the query's next result. Cancels the query (once) if the step
+// gives up on it meanwhile. False when the server has not answered by
+// `give_up` (it should have: its statement_timeout is the query's limit),
+// which comes sooner once the step has given up. A broken connection is
+// left for PQgetResult to report.
+bool PgAwaitResult(PGconn* c, const SqlLimits& limits, Clock::time_point& give_up, bool& stopped) {
   while (PQisBusy(c) != 0) {
+    if (Clock::now() > give_up) return false;
     pollfd p{PQsocket(c), POLLIN, 0};
     ::poll(&p, 1, 50);
-    if (PQconsumeInput(c) == 0) return;
+    if (PQconsumeInput(c) == 0) return true;
     if (!stopped && Stopped(limits)) {
       PgCancel(c);
       stopped = true;
+      give_up = std::min(give_up, Clock::now() + std::chrono::seconds(2));
     }
   }
+  return true;
 }
 
 Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& url, const std::string& sql,
@@ -303,8 +312,16 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
   Status failure;
   bool cancelled = false;  // after max_rows
   bool stopped = false;    // the step gave up
+  Clock::time_point give_up = Clock::now() + std::chrono::milliseconds(limits.timeout_ms) + std::chrono::seconds(5);
   for (;;) {
-    PgAwaitResult(c, limits, stopped);
+    if (!PgAwaitResult(c, limits, give_up, stopped)) {
+      // Whatever state the session is in, it is not used again.
+      PQfinish(db.conn);
+      db.conn = nullptr;
+      if (stopped) return StoppedError(name);
+      return UnavailableError("connection '" + name + "': the server did not answer within " +
+                              std::to_string(limits.timeout_ms) + " ms; the connection was closed");
+    }
     PGresult* r = PQgetResult(c);
     if (r == nullptr) break;
     const ExecStatusType status = PQresultStatus(r);
@@ -336,7 +353,9 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
     }
     PQclear(r);
   }
-  if (stopped) {
+  // A step that gave up reports nothing done: nothing is (not even a write
+  // that finished before the cancel reached it).
+  if (stopped || Stopped(limits)) {
     exec("ROLLBACK");
     return StoppedError(name);
   }
