@@ -194,9 +194,11 @@ TEST_F(AgentTest, AnEngineStoppedMidLoopIsTakenOverWithoutRepeatingToolCalls) {
   std::string replaced = yaml;
   replaced.replace(replaced.find("    sensitive: true\n"), 20, "");  // no approval: it runs straight through
   const std::string id = Start(replaced);
-  for (int i = 0; i < 200 && crm_.requests_to("/accounts") == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  // The second turn has begun once the model is asked again: the tool call
+  // before it is recorded by then. (That the CRM has seen the call is not
+  // enough: an engine stopped before recording it makes the call again.)
+  for (int i = 0; i < 400 && model.call_count() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(model.call_count(), 2);
   ASSERT_EQ(crm_.requests_to("/accounts"), 1);
   Boot(model);  // the old engine is gone mid-turn; its lease runs out
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
