@@ -1,9 +1,11 @@
 #include "workflow_commands.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
@@ -52,21 +54,35 @@ std::optional<std::string> EnvSecrets(std::string_view name) {
 }
 
 // The configuration file: $WEFT_CONFIG, else ./weft.yaml when present.
-Result<Value> ReadConfig() {
+struct Config {
+  std::string path;  // empty when there is none
+  Value value;
+};
+
+Result<Config> ReadConfig() {
   const char* env = std::getenv("WEFT_CONFIG");
   std::string path = env != nullptr && *env != '\0' ? env : "weft.yaml";
-  if (env == nullptr && !std::filesystem::exists(path)) return Value::MakeObject();
-  return dsl::LoadYamlFile(path);
+  if (env == nullptr && !std::filesystem::exists(path)) return Config{"", Value::MakeObject()};
+  WEFT_ASSIGN_OR_RETURN(Value value, dsl::LoadYamlFile(path));
+  if (value.is_null() || value.is_undefined()) value = Value::MakeObject();  // an empty file
+  if (!value.is_object()) return InvalidArgumentError(path + ": the configuration must be a mapping");
+  return Config{path, value};
 }
 
-// The built-in actions and the AI steps, with the model aliases of the
-// configuration (`models:`); the store (when given) caches AI answers and
-// counts their cost.
-Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::Store* store = nullptr) {
-  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions, store));
-  WEFT_ASSIGN_OR_RETURN(Value config, ReadConfig());
-  if (!http.models) http.models = http::NewCurlClient();
-  if (!http.workflows) http.workflows = http::NewCurlClient();
+// A misspelt key must not be ignored (a password that silently stays unset).
+Status CheckKeys(const Value& section, std::string_view where, std::initializer_list<std::string_view> known) {
+  for (const auto& m : section.members()) {
+    if (std::find(known.begin(), known.end(), m.key) != known.end()) continue;
+    std::string list;
+    for (std::string_view k : known) list.append(list.empty() ? "" : ", ").append(k);
+    return InvalidArgumentError(std::string(where) + ": unknown key '" + m.key + "' (" + list + ")");
+  }
+  return Status::Ok();
+}
+
+// The actions whose servers and connections the configuration names: http,
+// script, sql (`connections:`), email (`email:`).
+Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& config, Clients& http) {
   WEFT_RETURN_IF_ERROR(actions::RegisterHttpActions(actions, {.client = http.workflows.get()}));
   WEFT_RETURN_IF_ERROR(actions::RegisterScriptAction(actions));
   // SQL connections (weft.yaml `connections:`), opened lazily by their threads.
@@ -74,6 +90,7 @@ Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::St
   if (Value c = config.get("connections"); c.is_object()) {
     for (const auto& m : c.members()) {
       if (!m.value.is_object()) return InvalidArgumentError("connections." + m.key + " must be a mapping");
+      WEFT_RETURN_IF_ERROR(CheckKeys(m.value, "connections." + m.key, {"driver", "path", "url", "url_env"}));
       Value conn = Value::MakeObject();  // a copy to add to (Values share what they hold)
       for (const auto& field : m.value.members()) conn.set(field.key, field.value);
       // A password stays out of weft.yaml: url_env names a variable.
@@ -91,26 +108,57 @@ Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::St
   WEFT_RETURN_IF_ERROR(actions::RegisterSqlAction(actions, std::move(connections)));
   // The SMTP server (weft.yaml `email:`); the password from an environment variable.
   actions::SmtpOptions smtp;
-  if (Value e = config.get("email"); e.is_object()) {
-    auto text = [&e](const char* key, std::string& out) {
-      if (Value v = e.get(key); v.is_string()) out = v.as_string();
+  if (Value e = config.get("email"); e.is_defined()) {
+    if (!e.is_object()) return InvalidArgumentError("email must be a mapping");
+    WEFT_RETURN_IF_ERROR(
+        CheckKeys(e, "email", {"url", "tls", "username", "password_env", "from", "ca_file", "timeout_ms", "threads"}));
+    Status wrong;
+    auto text = [&](const char* key, std::string& out) {
+      if (Value v = e.get(key); v.is_string()) {
+        out = v.as_string();
+      } else if (v.is_defined() && wrong.ok()) {
+        wrong = InvalidArgumentError(std::string("email.") + key + " must be a string");
+      }
+    };
+    auto number = [&](const char* key, auto& out) {
+      if (Value v = e.get(key); v.is_number() && v.as_number() >= 1 && v.as_number() == std::floor(v.as_number())) {
+        out = static_cast<std::decay_t<decltype(out)>>(v.as_number());
+      } else if (v.is_defined() && wrong.ok()) {
+        wrong = InvalidArgumentError(std::string("email.") + key + " must be a whole number of at least 1");
+      }
     };
     text("url", smtp.url);
     text("tls", smtp.tls);
     text("username", smtp.username);
     text("from", smtp.from);
     text("ca_file", smtp.ca_file);
+    number("timeout_ms", smtp.timeout_ms);
+    number("threads", smtp.threads);
+    WEFT_RETURN_IF_ERROR(wrong);
     if (Value env = e.get("password_env"); env.is_string()) {
       const char* pw = std::getenv(env.as_string().c_str());
       if (pw == nullptr) return InvalidArgumentError("email: environment variable " + env.as_string() + " is not set");
       smtp.password = pw;
     }
   }
-  WEFT_RETURN_IF_ERROR(actions::RegisterEmailAction(actions, smtp));
-  WEFT_ASSIGN_OR_RETURN(
-      std::shared_ptr<ai::Models> models,
-      ai::Models::FromConfig(config.get("models"), http.models.get(), ai::ProcessEnv(), nullptr, EnvSecrets));
-  return ai::RegisterAiActions(actions, {.models = models, .store = store});
+  return actions::RegisterEmailAction(actions, smtp);
+}
+
+// The built-in actions and the AI steps, with the model aliases of the
+// configuration (`models:`); the store (when given) caches AI answers and
+// counts their cost.
+Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::Store* store = nullptr) {
+  WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions, store));
+  WEFT_ASSIGN_OR_RETURN(Config config, ReadConfig());
+  if (!http.models) http.models = http::NewCurlClient();
+  if (!http.workflows) http.workflows = http::NewCurlClient();
+  Status s = RegisterDeploymentActions(actions, config.value, http);
+  if (s.ok()) {
+    Result<std::shared_ptr<ai::Models>> models =
+        ai::Models::FromConfig(config.value.get("models"), http.models.get(), ai::ProcessEnv(), nullptr, EnvSecrets);
+    s = models.ok() ? ai::RegisterAiActions(actions, {.models = *models, .store = store}) : models.status();
+  }
+  return config.path.empty() ? s : s.WithContext(config.path);
 }
 
 Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {

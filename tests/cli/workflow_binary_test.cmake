@@ -43,3 +43,20 @@ expect_run(ARGS resume ${CMAKE_MATCH_1} --db ${DB} --with "{\"approved\": \"yes\
            ERR "resume payload for 'ask' field 'approved'")
 expect_run(ARGS resume ${CMAKE_MATCH_1} --db ${DB} --with "{\"approved\": true, \"by\": \"ana\", \"data\": {\"amount\": 80}}"
            CODE 0 OUT "\"refunded\": 80,.*\"reviewer\": \"ana\"")
+
+# The deployment's configuration: a misspelt or wrong key is refused with the
+# file and the key, never ignored.
+set(CONFIG ${WORK}/weft-config-test.yaml)
+set(ENV{WEFT_CONFIG} ${CONFIG})
+file(WRITE ${CONFIG} "email:\n  url: smtp://127.0.0.1:25\n  pasword_env: SMTP_PASSWORD\n")
+expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
+           ERR "weft-config-test.yaml: email: unknown key 'pasword_env' \\(url, tls, username, password_env")
+file(WRITE ${CONFIG} "connections:\n  crm: { driver: mysql, url: x }\n")
+expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
+           ERR "weft-config-test.yaml: connections.crm: unknown driver 'mysql'")
+file(WRITE ${CONFIG} "email: { url: smtp://127.0.0.1:25, timeout_ms: fast }\n")
+expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
+           ERR "email.timeout_ms must be a whole number")
+file(WRITE ${CONFIG} "")
+expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"How do I download my invoice?\"}" CODE 0)
+unset(ENV{WEFT_CONFIG})
