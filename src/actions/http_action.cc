@@ -249,6 +249,7 @@ asio::awaitable<Result<http::Response>> Call(http::Client& client, http::Request
   Result<Target> target = ParseTarget(req.url);
   if (!target.ok()) co_return target.status();
   if (Status s = CheckTarget(*target, ctx.permissions, req.public_only); !s.ok()) co_return s;
+  req.direct = true;  // what the permissions grant is the host itself, never a proxy in between
   req.timeout_ms = IntSetting(settings, "timeout_ms", 30'000);
   req.max_response_bytes = static_cast<size_t>(IntSetting(settings, "max_response_bytes", 4 << 20));
   http::RetryPolicy policy;

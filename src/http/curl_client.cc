@@ -267,6 +267,8 @@ class CurlClient final : public Client {
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &OnHeader);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+    if (r.public_only || r.direct)
+      curl_easy_setopt(e, CURLOPT_PROXY, "");  // "": no proxy, whatever the environment says
     if (r.public_only) {
       curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket);
       curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);

@@ -3,10 +3,12 @@
 // SSRF guard and approval of sensitive actions go through the same path.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "fake_crm.h"
+#include "fake_http_server.h"
 #include "run_workflow.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/http.h"
@@ -375,6 +377,30 @@ flow:
   EXPECT_EQ(run.error_code, "PERMISSION_DENIED");
   EXPECT_NE(run.error.find("refused to connect to"), std::string::npos) << run.error;
   EXPECT_EQ(crm_.requests().size(), 1u);  // the refused request never reached the server
+}
+
+TEST_F(HttpActionTest, WorkflowCallsNeverGoThroughAnEnvironmentProxy) {
+  // A proxy from the environment would stand between the workflow and the
+  // host its permissions name (and the SSRF guard would see only the proxy).
+  testing::FakeHttpServer proxy([](const testing::FakeRequest&) { return FakeResponse::Json(R"({"proxied":true})"); });
+  crm_.AddAccount("ada@example.com", "Ada", "pro");
+  ::setenv("http_proxy", proxy.url().c_str(), 1);
+  ::setenv("ALL_PROXY", proxy.url().c_str(), 1);
+  auto run = Run(R"yaml(
+workflow: { name: direct }
+permissions: { network: { hosts: ["127.0.0.1:{port}"], private: true } }
+defs:
+  call: { kind: task, action: http, inputs: { url: "{crm}/accounts", query: { email: ada@example.com } } }
+flow:
+  - do: call
+outputs: { body: "=$output.call.body" }
+)yaml");
+  ::unsetenv("http_proxy");
+  ::unsetenv("ALL_PROXY");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(run.outputs.get("body").get("name"), Value("Ada"));
+  EXPECT_EQ(proxy.requests(), 0);
+  EXPECT_EQ(crm_.requests_to("/accounts"), 1);
 }
 
 constexpr const char* kSensitive = R"yaml(

@@ -42,6 +42,10 @@ struct Request {
   // kept-alive one opened by a request that could reach private addresses
   // included). The call then fails with PermissionDenied.
   bool public_only = false;
+  // Connect directly, never through a proxy named by the environment
+  // (http_proxy, HTTPS_PROXY, ALL_PROXY). A call under the SSRF guard is
+  // always direct: through a proxy the guard would see only the proxy.
+  bool direct = false;
 };
 
 struct Response {
