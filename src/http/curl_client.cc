@@ -190,6 +190,7 @@ class CurlClient final : public Client {
       multi_ = nullptr;
       for (auto& [fd, watch] : sockets_) (void)watch->descriptor.release();
       sockets_.clear();
+      deadline_ = std::chrono::steady_clock::time_point::max();  // a timer still firing arms nothing
       timer_.cancel();
       work_.reset();
     });
