@@ -35,7 +35,7 @@ struct SqlLimits {
   bool allow_write = false;
   int64_t max_rows = 1000;  // more rows: `truncated`, a read stops there
   int64_t timeout_ms = 10'000;
-  // The query stops (DeadlineExceeded) once this is set: the step that
+  // The query stops (Cancelled) once this is set: the step that
   // asked was abandoned (timed out, cancelled). May be null.
   std::shared_ptr<const std::atomic<bool>> stop;
 };
