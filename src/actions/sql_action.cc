@@ -267,7 +267,11 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
   if (Stopped(limits)) return StoppedError(name);
   if (db.conn == nullptr || PQstatus(db.conn) != CONNECTION_OK) {
     if (db.conn != nullptr) PQfinish(db.conn);
-    db.conn = PQconnectdb(url.c_str());
+    // An unreachable server must not hold the worker for TCP's minutes: 10 s
+    // unless the connection string says otherwise (it is read after).
+    const char* keys[] = {"connect_timeout", "dbname", nullptr};
+    const char* values[] = {"10", url.c_str(), nullptr};
+    db.conn = PQconnectdbParams(keys, values, 1);
     if (PQstatus(db.conn) != CONNECTION_OK) {
       Status s = UnavailableError("connection '" + name + "': " + PQerrorMessage(db.conn));
       PQfinish(db.conn);
