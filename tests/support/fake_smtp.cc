@@ -106,11 +106,10 @@ struct FakeSmtp::Impl {
     };
     {
       std::lock_guard lock(mu);
-      if (tls && implicit_tls) {
-        secure.emplace(std::move(plain), *tls);
-        secure->handshake(asio::ssl::stream_base::server, ec);
-      }
+      if (tls && implicit_tls) secure.emplace(std::move(plain), *tls);
     }
+    // Not under the lock: a client that stalls here must not stop the rest.
+    if (secure) secure->handshake(asio::ssl::stream_base::server, ec);
     if (ec) return;
     send("220 fake-smtp ready");
     SmtpMessage m;
@@ -129,7 +128,9 @@ struct FakeSmtp::Impl {
         send("220 ready to start TLS");
         buf.consume(buf.size());
         secure.emplace(std::move(plain), *tls);
+        mu.unlock();
         secure->handshake(asio::ssl::stream_base::server, ec);
+        mu.lock();
         if (ec) break;
         authed.clear();  // the session starts over (RFC 3207)
         m = SmtpMessage{};
