@@ -24,6 +24,8 @@ struct Backend {
   std::string placeholder;  // "?" or "$"
   std::string slow_query;   // runs for an hour or more
   std::string id_column;    // an auto-assigned key
+  std::string setup;        // run once before each test ("" for none)
+  std::string teardown;     // and after it
 };
 
 void PrintTo(const Backend& b, std::ostream* os) { *os << b.name; }
@@ -40,10 +42,16 @@ std::vector<Backend> Backends() {
                  "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
                  "id INTEGER PRIMARY KEY"});
   if (const char* url = std::getenv("WEFT_TEST_POSTGRES"); url != nullptr && *url != '\0') {
+    // A schema for this process: ctest runs test processes in parallel, and
+    // they would otherwise drop and create the same table under each other.
+    const std::string schema = "weft_test_" + std::to_string(::getpid());
+    std::string u = url;
+    u += (u.find('?') == std::string::npos ? "?" : "&") + std::string("options=-csearch_path%3D") + schema;
     Value pg = Value::MakeObject();
     pg.set("driver", "postgres");
-    pg.set("url", url);
-    out.push_back({"postgres", pg, "$", "SELECT pg_sleep(3600)", "id SERIAL PRIMARY KEY"});
+    pg.set("url", u);
+    out.push_back({"postgres", pg, "$", "SELECT pg_sleep(3600)", "id SERIAL PRIMARY KEY",
+                   "CREATE SCHEMA IF NOT EXISTS " + schema, "DROP SCHEMA IF EXISTS " + schema + " CASCADE"});
   }
   return out;
 }
@@ -62,9 +70,13 @@ class SqlTest : public ::testing::TestWithParam<Backend> {
     o.actions = &registry_;
     engine_ = std::move(engine::Engine::Create(std::move(o))).value();
     // A fresh table for each test.
+    if (!GetParam().setup.empty()) Exec("write", GetParam().setup, "[]");
     Exec("write", "DROP TABLE IF EXISTS accounts", "[]");
     Exec("write", "CREATE TABLE accounts (" + GetParam().id_column + ", email TEXT NOT NULL, plan TEXT, credit REAL)",
          "[]");
+  }
+  void TearDown() override {
+    if (!GetParam().teardown.empty() && engine_ != nullptr) Exec("write", GetParam().teardown, "[]");
   }
   // $1 or ?1 as the backend writes it.
   std::string P(int i) const { return GetParam().placeholder + std::to_string(i); }
