@@ -120,11 +120,13 @@ Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& c
         wrong = InvalidArgumentError(std::string("email.") + key + " must be a string");
       }
     };
-    auto number = [&](const char* key, auto& out) {
-      if (Value v = e.get(key); v.is_number() && v.as_number() >= 1 && v.as_number() == std::floor(v.as_number())) {
+    auto number = [&](const char* key, double max, auto& out) {
+      const Value v = e.get(key);
+      if (v.is_number() && v.as_number() >= 1 && v.as_number() <= max && v.as_number() == std::floor(v.as_number())) {
         out = static_cast<std::decay_t<decltype(out)>>(v.as_number());
       } else if (v.is_defined() && wrong.ok()) {
-        wrong = InvalidArgumentError(std::string("email.") + key + " must be a whole number of at least 1");
+        wrong = InvalidArgumentError(std::string("email.") + key + " must be a whole number from 1 to " +
+                                     std::to_string(static_cast<int64_t>(max)));
       }
     };
     text("url", smtp.url);
@@ -132,8 +134,8 @@ Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& c
     text("username", smtp.username);
     text("from", smtp.from);
     text("ca_file", smtp.ca_file);
-    number("timeout_ms", smtp.timeout_ms);
-    number("threads", smtp.threads);
+    number("timeout_ms", 86'400'000, smtp.timeout_ms);  // a day
+    number("threads", 64, smtp.threads);
     WEFT_RETURN_IF_ERROR(wrong);
     if (Value env = e.get("password_env"); env.is_string()) {
       const char* pw = std::getenv(env.as_string().c_str());

@@ -56,7 +56,10 @@ expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 
            ERR "weft-config-test.yaml: connections.crm: unknown driver 'mysql'")
 file(WRITE ${CONFIG} "email: { url: smtp://127.0.0.1:25, timeout_ms: fast }\n")
 expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
-           ERR "email.timeout_ms must be a whole number")
+           ERR "email.timeout_ms must be a whole number from 1 to 86400000")
+file(WRITE ${CONFIG} "email: { url: smtp://127.0.0.1:25, threads: 1e9 }\n")
+expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
+           ERR "email.threads must be a whole number from 1 to 64")
 file(WRITE ${CONFIG} "")
 expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"How do I download my invoice?\"}" CODE 0)
 unset(ENV{WEFT_CONFIG})
