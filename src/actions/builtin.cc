@@ -1,6 +1,7 @@
 #include "weft/actions/builtin.h"
 
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/expr/expression.h"
 #include "weft/store/store.h"
 
@@ -119,16 +120,16 @@ ActionResult Wait(ActionContext& ctx) {
   const int64_t now = ctx.clock->NowMillis();
   int64_t wake = now;
   if (Value d = ctx.inputs.get("duration_ms"); d.is_number()) {
-    wake = now + static_cast<int64_t>(d.as_number());
+    wake = SaturatingInt64(static_cast<double>(now) + d.as_number());
   } else if (Value u = ctx.inputs.get("until"); u.is_number()) {
-    wake = static_cast<int64_t>(u.as_number());
+    wake = SaturatingInt64(u.as_number());
   } else if (u.is_string()) {
     static const Result<expr::Expression> to_millis = expr::Expression::Compile("$toMillis($)");
     Result<Value> ms = to_millis->Evaluate(u);
     if (!ms.ok() || !ms->is_number()) {
       return ActionResult::Error(InvalidArgumentError("wait: 'until' is not an ISO 8601 time: " + u.as_string()));
     }
-    wake = static_cast<int64_t>(ms->as_number());
+    wake = SaturatingInt64(ms->as_number());
   } else {
     return ActionResult::Error(InvalidArgumentError("wait needs 'duration_ms' or 'until'"));
   }

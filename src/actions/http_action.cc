@@ -5,12 +5,15 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 
 #include "weft/actions/http.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/expr/expression.h"
 #include "weft/http/address.h"
 #include "weft/http/retry.h"
@@ -232,9 +235,13 @@ class Compiled {
   std::unordered_map<std::string, std::shared_ptr<const dsl::Schema>> schemas_;
 };
 
-int64_t IntSetting(const Value& settings, std::string_view key, int64_t fallback) {
+// A whole-number setting, at most `max` (durations: about 24 days, so that
+// nothing adding them to a clock overflows).
+constexpr int64_t kMaxMillis = std::numeric_limits<int32_t>::max();
+
+int64_t IntSetting(const Value& settings, std::string_view key, int64_t fallback, int64_t max = kMaxMillis) {
   const Value v = settings.get(key);
-  return v.is_number() && v.as_number() >= 0 ? static_cast<int64_t>(v.as_number()) : fallback;
+  return v.is_number() && v.as_number() >= 0 ? std::min(SaturatingInt64(v.as_number()), max) : fallback;
 }
 
 bool BoolSetting(const Value& settings, std::string_view key, bool fallback) {
@@ -251,7 +258,8 @@ asio::awaitable<Result<http::Response>> Call(http::Client& client, http::Request
   if (Status s = CheckTarget(*target, ctx.permissions, req.public_only); !s.ok()) co_return s;
   req.direct = true;  // what the permissions grant is the host itself, never a proxy in between
   req.timeout_ms = IntSetting(settings, "timeout_ms", 30'000);
-  req.max_response_bytes = static_cast<size_t>(IntSetting(settings, "max_response_bytes", 4 << 20));
+  req.max_response_bytes =
+      static_cast<size_t>(IntSetting(settings, "max_response_bytes", 4 << 20, std::numeric_limits<int64_t>::max()));
   http::RetryPolicy policy;
   policy.clock = ctx.clock;
   policy.max_retries = 3;

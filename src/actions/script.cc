@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
 
 namespace weft::actions {
@@ -518,7 +519,8 @@ class ScriptAction final : public engine::Action {
     ScriptLimits limits = limits_;
     auto lower = [&ctx](std::string_view key, auto& field) {
       if (Value v = ctx.settings.get(key); v.is_number() && v.as_number() > 0) {
-        field = std::min(field, static_cast<std::decay_t<decltype(field)>>(v.as_number()));
+        // In the double domain first: the result is at most `field`, so it fits.
+        field = static_cast<std::decay_t<decltype(field)>>(std::min(v.as_number(), static_cast<double>(field)));
       }
     };
     lower("max_instructions", limits.max_instructions);

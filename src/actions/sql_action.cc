@@ -3,12 +3,16 @@
 #include <poll.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <thread>
 
 #include "weft/actions/sql.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
 #include "workers.h"
 
@@ -99,7 +103,7 @@ Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std
       sqlite3_bind_null(st, at);
     } else if (v.is_number()) {
       const double d = v.as_number();
-      if (d == static_cast<double>(static_cast<int64_t>(d))) {
+      if (std::abs(d) < 9.0e18 && d == std::trunc(d)) {  // an integer (a cast beyond int64 is undefined)
         sqlite3_bind_int64(st, at, static_cast<int64_t>(d));
       } else {
         sqlite3_bind_double(st, at, d);
@@ -282,16 +286,19 @@ Result<SqlResult> PgQuery(PgDb& db, const std::string& name, const std::string& 
         db.conn, [](void*, const char*) {}, nullptr);  // notices are not errors
   }
   PGconn* c = db.conn;
-  auto exec = [c](const std::string& command) {
+  std::string exec_error;  // of the last command that failed
+  auto exec = [c, &exec_error](const std::string& command) {
     PGresult* r = PQexec(c, command.c_str());
     const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) exec_error = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(c);
     PQclear(r);
     return ok;
   };
   if (!exec(limits.allow_write ? "BEGIN" : "BEGIN READ ONLY") ||
       !exec("SET LOCAL statement_timeout = " + std::to_string(limits.timeout_ms))) {
+    std::string why = std::move(exec_error);  // ROLLBACK may fail too and overwrite it
     exec("ROLLBACK");
-    return UnavailableError("connection '" + name + "': " + PQerrorMessage(c));
+    return UnavailableError("connection '" + name + "': " + why);
   }
   std::vector<std::string> texts;
   std::vector<const char*> values;
@@ -450,8 +457,13 @@ class SqlAction final : public engine::Action {
     std::string query = ctx.inputs.get("query").as_string();
     SqlLimits limits;
     limits.allow_write = ctx.permissions->AllowsSql(name, true);
-    if (max_rows.is_number()) limits.max_rows = static_cast<int64_t>(max_rows.as_number());
-    if (timeout.is_number()) limits.timeout_ms = static_cast<int64_t>(timeout.as_number());
+    if (max_rows.is_number()) limits.max_rows = SaturatingInt64(max_rows.as_number());
+    // At most ~24 days: PostgreSQL's statement_timeout is an int, and the
+    // deadlines computed from it must not overflow.
+    if (timeout.is_number()) {
+      limits.timeout_ms =
+          std::clamp<int64_t>(SaturatingInt64(timeout.as_number()), 1, std::numeric_limits<int32_t>::max());
+    }
     limits.timeout_ms = ctx.MillisLeft(limits.timeout_ms);
     limits.stop = ctx.abandoned;
     Result<SqlResult> r = co_await it->second->Query(std::move(query), ctx.inputs.get("params"), std::move(limits));

@@ -11,6 +11,7 @@
 #include "spend.h"
 #include "weft/ai/structured.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 
 namespace weft::ai {
 namespace {
@@ -203,7 +204,7 @@ Result<Plan> MakePlan(Kind kind, const ActionContext& ctx) {
       plan.system = "You summarize text faithfully and briefly.";
       std::string instruction = "Summarize the text";
       if (Value words = ctx.settings.get("max_words"); words.is_number()) {
-        instruction += " in at most " + std::to_string(static_cast<int64_t>(words.as_number())) + " words";
+        instruction += " in at most " + std::to_string(SaturatingInt64(words.as_number())) + " words";
       }
       plan.user = UserPrompt(ctx, instruction + ". Answer with the summary only.", "Text");
       break;
@@ -355,7 +356,7 @@ class AiStep final : public engine::Action {
     request.messages.push_back({"system", plan->system});
     request.messages.push_back({"user", plan->user});
     if (Value t = ctx.settings.get("temperature"); t.is_number()) request.temperature = t.as_number();
-    if (Value m = ctx.settings.get("max_tokens"); m.is_number()) request.max_tokens = static_cast<int>(m.as_number());
+    if (Value m = ctx.settings.get("max_tokens"); m.is_number()) request.max_tokens = SaturatingInt(m.as_number());
     request.json_mode = config.json_mode;
     request.timeout_ms = config.timeout_ms;
     request.schema_name = std::string(KindName(kind_));
@@ -439,7 +440,7 @@ class AiStep final : public engine::Action {
       entry.set("answer", answer);
       entry.set("text", text);
       const Value ttl = cache_setting.get("ttl_ms");
-      const int64_t ttl_ms = ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : options_.cache_ttl_ms;
+      const int64_t ttl_ms = ttl.is_number() ? SaturatingInt64(ttl.as_number()) : options_.cache_ttl_ms;
       // A cache that cannot be written costs a later call, not this answer.
       (void)options_.store->CachePut(cache_key, ToJson(entry), clock_->NowMillis() + ttl_ms);
     }

@@ -11,6 +11,7 @@
 
 #include "spend.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/dsl/workflow.h"
 
 namespace weft::ai::internal {
@@ -171,7 +172,7 @@ class Agent final : public engine::Action {
     int max_iterations = kDefaultIterations;
     for (const char* key : {"max_iterations", "stop_step_count"}) {
       if (Value v = ctx.settings.get(key); v.is_number() && v.as_number() >= 1) {
-        max_iterations = static_cast<int>(v.as_number());
+        max_iterations = SaturatingInt(v.as_number());
       }
     }
     const Value max_cost = ctx.settings.get("max_cost");

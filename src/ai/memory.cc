@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/dsl/schema.h"
 
 namespace weft::ai::internal {
@@ -134,7 +135,7 @@ class MemoryAction final : public engine::Action {
     if (store_ == nullptr) return ActionResult::Error(FailedPreconditionError("conversation memory needs a store"));
     const std::string conversation = ctx.inputs.get("conversation").as_string();
     Value limit = kind_ == Kind::kRecall ? ctx.inputs.get("messages") : ctx.settings.get("keep_messages");
-    const int64_t last = limit.is_number() ? static_cast<int64_t>(limit.as_number()) : kDefaultMessages;
+    const int64_t last = limit.is_number() ? SaturatingInt64(limit.as_number()) : kDefaultMessages;
     if (kind_ == Kind::kRecall) {
       Result<Value> memory = store_->GetMemory(conversation);
       if (!memory.ok()) return ActionResult::Error(memory.status());

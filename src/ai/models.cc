@@ -1,6 +1,9 @@
 #include "weft/ai/models.h"
 
+#include <algorithm>
 #include <cstdlib>
+
+#include "weft/core/numeric_cast.h"
 
 namespace weft::ai {
 
@@ -75,10 +78,10 @@ Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& e
     }
   }
   if (Value t = v.get("timeout_ms"); t.is_number() && t.as_number() > 0) {
-    c.timeout_ms = static_cast<int64_t>(t.as_number());
+    c.timeout_ms = std::min<int64_t>(SaturatingInt64(t.as_number()), 86'400'000);  // a day at most
   }
   if (Value r = v.get("max_retries"); r.is_number() && r.as_number() >= 0) {
-    c.max_retries = static_cast<int>(r.as_number());
+    c.max_retries = SaturatingInt(r.as_number());
   }
   return c;
 }

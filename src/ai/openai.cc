@@ -3,6 +3,7 @@
 
 #include "provider_http.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 
 namespace weft::ai {
 namespace {
@@ -160,8 +161,8 @@ class OpenAiProvider final : public Provider {
 
  private:
   static void ReadUsage(const Value& usage, Usage& u) {
-    if (Value v = usage.get("prompt_tokens"); v.is_number()) u.input_tokens = static_cast<int64_t>(v.as_number());
-    if (Value v = usage.get("completion_tokens"); v.is_number()) u.output_tokens = static_cast<int64_t>(v.as_number());
+    if (Value v = usage.get("prompt_tokens"); v.is_number()) u.input_tokens = SaturatingInt64(v.as_number());
+    if (Value v = usage.get("completion_tokens"); v.is_number()) u.output_tokens = SaturatingInt64(v.as_number());
   }
 
   ProviderOptions options_;

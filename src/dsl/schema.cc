@@ -62,7 +62,8 @@ nlohmann::json ToNlohmann(const Value& v) {
     case Value::Kind::kNumber: {
       double d = v.as_number();
       // Integral numbers as integers, so that "type: integer" accepts them.
-      if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9.0e15 && d < 9.0e15) {
+      // (Range first: casting a double beyond int64 is undefined behaviour.)
+      if (d > -9.0e15 && d < 9.0e15 && d == static_cast<double>(static_cast<int64_t>(d))) {
         return static_cast<int64_t>(d);
       }
       return d;

@@ -13,6 +13,7 @@
 #include "async_util.h"
 #include "engine_impl.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 
 namespace weft::engine {
 namespace {
@@ -1138,7 +1139,7 @@ class Executor {
     // follows it alone.
     const std::string marker = frame.prefix + node.path + ":parallel" + frame.suffix;
     if (auto it = run_.journal.find(marker); it != run_.journal.end() && it->second.output.is_number()) {
-      size_t winner = static_cast<size_t>(it->second.output.as_number());
+      size_t winner = SaturatingSize(it->second.output.as_number());
       if (winner < n) {
         Flow f = co_await RunNode(node.children[winner], frame);
         co_return f;

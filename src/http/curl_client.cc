@@ -404,7 +404,9 @@ class CurlClient final : public Client {
         });
       }
     } else {
-      self->deadline_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+      // At most a day ahead (then curl is asked again): a request's timeout
+      // can be as large as a long, and a clock plus that overflows.
+      self->deadline_ = Clock::now() + std::chrono::milliseconds(std::min<long>(timeout_ms, 86'400'000L));
       if (self->deadline_ < self->armed_until_) self->ArmTimer();
     }
     return 0;

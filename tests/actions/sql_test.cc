@@ -125,6 +125,17 @@ TEST_P(SqlTest, WritesWithAGrantAndReadsRowsAsJson) {
   EXPECT_EQ(run.outputs.get("r").get("truncated"), Value(true));
 }
 
+TEST_P(SqlTest, HugeNumbersAreValuesAndLimits) {
+  // Beyond int64: bound as a float, never cast (undefined behaviour, which
+  // the sanitizer build turns into a crash). Limits saturate.
+  auto run = Exec("write", "INSERT INTO accounts (email, credit) VALUES (" + P(1) + ", " + P(2) + ")",
+                  R"(["big@example.com", 1e30])");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  run = Exec("read", "SELECT credit FROM accounts", "[]", "{ max_rows: 1e300, max_millis: 1e300 }");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_GT(run.outputs.get("r").get("rows").as_array()[0].get("credit").as_number(), 9.9e29);
+}
+
 TEST_P(SqlTest, ReadGrantRefusesWritesAndNothingChanges) {
   ASSERT_EQ(Exec("write", "INSERT INTO accounts (email) VALUES ('ada@example.com')", "[]").status,
             store::RunStatus::kCompleted);
