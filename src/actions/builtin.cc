@@ -159,7 +159,7 @@ class CallWorkflow final : public engine::Action {
   boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
     if (ctx.children == nullptr) co_return ActionResult::Error(InternalError("call_workflow needs a child runner"));
     int64_t version =
-        ctx.inputs.get("version").is_number() ? static_cast<int64_t>(ctx.inputs.get("version").as_number()) : 0;
+        ctx.inputs.get("version").is_number() ? SaturatingInt64(ctx.inputs.get("version").as_number()) : 0;
     Value input = ctx.inputs.get("input");
     if (input.is_undefined()) input = Value::MakeObject();
     co_return co_await ctx.children->RunChild(ctx, ctx.inputs.get("workflow").as_string(), version, input);

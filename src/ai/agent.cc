@@ -43,9 +43,9 @@ ModelResponse Decode(const Value& turn) {
     }
   }
   r.usage.input_tokens =
-      static_cast<int64_t>(turn.get("input_tokens").is_number() ? turn.get("input_tokens").as_number() : 0);
+      SaturatingInt64(turn.get("input_tokens").is_number() ? turn.get("input_tokens").as_number() : 0);
   r.usage.output_tokens =
-      static_cast<int64_t>(turn.get("output_tokens").is_number() ? turn.get("output_tokens").as_number() : 0);
+      SaturatingInt64(turn.get("output_tokens").is_number() ? turn.get("output_tokens").as_number() : 0);
   return r;
 }
 

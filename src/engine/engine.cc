@@ -16,6 +16,7 @@
 #include "weft/core/courier.h"
 #include "weft/core/ids.h"
 #include "weft/core/json.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/dsl/loader.h"
 
 namespace weft::engine {
@@ -235,8 +236,8 @@ Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, co
   step.path = wait.get("path").is_string() ? wait.get("path").as_string() : "";
   step.task = wait.get("task").is_string() ? wait.get("task").as_string() : "";
   step.action = wait.get("action").is_string() ? wait.get("action").as_string() : "";
-  step.attempt = wait.get("attempt").is_number() ? static_cast<int>(wait.get("attempt").as_number()) : 1;
-  step.started_ms = wait.get("since_ms").is_number() ? static_cast<int64_t>(wait.get("since_ms").as_number()) : 0;
+  step.attempt = wait.get("attempt").is_number() ? SaturatingInt(wait.get("attempt").as_number()) : 1;
+  step.started_ms = wait.get("since_ms").is_number() ? SaturatingInt64(wait.get("since_ms").as_number()) : 0;
   step.ended_ms = clock->NowMillis();
   if (error != nullptr) {
     step.status = store::StepStatus::kFailed;

@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "weft/core/courier.h"
+#include "weft/core/numeric_cast.h"
 #include "weft/http/address.h"
 #include "weft/http/client.h"
 
@@ -462,7 +463,7 @@ int64_t RetryAfterMillis(const Response& response, int64_t now_ms) {
   if (value.find_first_not_of("0123456789.") == std::string::npos) {
     try {
       double seconds = std::stod(value);
-      return seconds < 0 ? -1 : static_cast<int64_t>(seconds * 1000);
+      return seconds < 0 ? -1 : SaturatingInt64(seconds * 1000);  // the server decides how large
     } catch (const std::exception&) {
       return -1;
     }

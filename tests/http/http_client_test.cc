@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -214,6 +215,10 @@ TEST(HttpClient, ReadsRetryAfter) {
   EXPECT_EQ(RetryAfterMillis(r, at + 5000), 0);
   r.headers[0].value = "soon";
   EXPECT_EQ(RetryAfterMillis(r, 0), -1);
+  // The server decides the number: beyond int64 it saturates (a cast would
+  // be undefined behaviour).
+  r.headers[0].value = "99999999999999999999999";
+  EXPECT_EQ(RetryAfterMillis(r, 0), std::numeric_limits<int64_t>::max());
 }
 
 }  // namespace
