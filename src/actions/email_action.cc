@@ -65,7 +65,7 @@ struct Message {
 
 // `stop`, when set, ends the send: the step gave up on it (it may be null).
 Status Send(Curl& c, const SmtpOptions& o, const Message& m, const std::atomic<bool>* stop) {
-  if (stop != nullptr && stop->load(std::memory_order_acquire)) {
+  if (internal::Raised(stop)) {
     return Status(StatusCode::kCancelled, "email: the step stopped waiting before the message was sent");
   }
   CURL* e = c.easy;
@@ -79,7 +79,7 @@ Status Send(Curl& c, const SmtpOptions& o, const Message& m, const std::atomic<b
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(o.timeout_ms));
   if (stop != nullptr) {
     curl_xferinfo_callback abort_if_stopped = [](void* flag, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
-      return static_cast<const std::atomic<bool>*>(flag)->load(std::memory_order_acquire) ? 1 : 0;
+      return internal::Raised(static_cast<const std::atomic<bool>*>(flag)) ? 1 : 0;
     };
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, abort_if_stopped);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(stop));

@@ -22,7 +22,7 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
-bool Stopped(const SqlLimits& limits) { return limits.stop != nullptr && limits.stop->load(std::memory_order_acquire); }
+bool Stopped(const SqlLimits& limits) { return internal::Raised(limits.stop.get()); }
 
 Status StoppedError(const std::string& name) {
   return Status(StatusCode::kCancelled, "connection '" + name + "': the step stopped waiting for the query");
@@ -63,7 +63,7 @@ Value SqliteColumn(sqlite3_stmt* st, int i) {
 struct SqliteWatch {
   Clock::time_point deadline;
   const std::atomic<bool>* stop;
-  bool Expired() const { return Clock::now() > deadline || (stop != nullptr && stop->load(std::memory_order_acquire)); }
+  bool Expired() const { return Clock::now() > deadline || internal::Raised(stop); }
 };
 
 Result<SqlResult> SqliteQuery(SqliteDb& conn, const std::string& name, const std::string& sql, const Value& params,

@@ -4,6 +4,7 @@
 // the engine's threads never block on them.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -20,6 +21,10 @@
 #include "weft/core/courier.h"
 
 namespace weft::actions::internal {
+
+// Whether a job's stop flag (the attempt's `abandoned`, see ActionContext)
+// is set; null means it cannot be.
+inline bool Raised(const std::atomic<bool>* flag) { return flag != nullptr && flag->load(std::memory_order_acquire); }
 
 template <typename Db>
 class Workers {

@@ -141,7 +141,6 @@ struct ActionContext {
   // thread) polls it and gives up. Null when the attempt cannot be
   // abandoned. Safe to read from any thread.
   std::shared_ptr<const std::atomic<bool>> abandoned;
-  bool Abandoned() const { return abandoned != nullptr && abandoned->load(std::memory_order_acquire); }
   // When the step's timeout ends the attempt (max() when it has none). Some
   // blocking work cannot poll `abandoned` everywhere (libcurl waits for an
   // SMTP server's last answer without calling back): it takes this as its
