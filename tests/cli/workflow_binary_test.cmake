@@ -48,18 +48,18 @@ expect_run(ARGS resume ${CMAKE_MATCH_1} --db ${DB} --with "{\"approved\": true, 
 # file and the key, never ignored.
 set(CONFIG ${WORK}/weft-config-test.yaml)
 set(ENV{WEFT_CONFIG} ${CONFIG})
-file(WRITE ${CONFIG} "email:\n  url: smtp://127.0.0.1:25\n  pasword_env: SMTP_PASSWORD\n")
-expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
-           ERR "weft-config-test.yaml: email: unknown key 'pasword_env' \\(url, tls, username, password_env")
-file(WRITE ${CONFIG} "connections:\n  crm: { driver: mysql, url: x }\n")
-expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
-           ERR "weft-config-test.yaml: connections.crm: unknown driver 'mysql'")
-file(WRITE ${CONFIG} "email: { url: smtp://127.0.0.1:25, timeout_ms: fast }\n")
-expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
-           ERR "email.timeout_ms must be a whole number from 1 to 86400000")
-file(WRITE ${CONFIG} "email: { url: smtp://127.0.0.1:25, threads: 1e9 }\n")
-expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2
-           ERR "email.threads must be a whole number from 1 to 64")
+function(expect_config_refused CONTENT ERR)
+  file(WRITE ${CONFIG} "${CONTENT}")
+  expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"hi\"}" CODE 2 ERR "${ERR}")
+endfunction()
+expect_config_refused("email:\n  url: smtp://127.0.0.1:25\n  pasword_env: SMTP_PASSWORD\n"
+                      "weft-config-test.yaml: email: unknown key 'pasword_env' \\(url, tls, username, password_env")
+expect_config_refused("connections:\n  crm: { driver: mysql, url: x }\n"
+                      "weft-config-test.yaml: connections.crm: unknown driver 'mysql'")
+expect_config_refused("email: { url: smtp://127.0.0.1:25, timeout_ms: fast }\n"
+                      "email.timeout_ms must be a whole number from 1 to 86400000")
+expect_config_refused("email: { url: smtp://127.0.0.1:25, threads: 1e9 }\n"
+                      "email.threads must be a whole number from 1 to 64")
 file(WRITE ${CONFIG} "")
 expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"How do I download my invoice?\"}" CODE 0)
 unset(ENV{WEFT_CONFIG})
