@@ -1,9 +1,8 @@
 #include "eval_command.h"
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
+#include "weft/core/file.h"
 #include "weft/core/json.h"
 #include "weft/expr/expression.h"
 
@@ -52,6 +51,7 @@ int RunEval(const EvalCommandOptions& options, std::istream& in, std::ostream& o
   expr::EvalOptions eo;
   eo.timeout_ms = options.timeout_ms;
   eo.max_depth = options.max_depth;
+  eo.max_memory_bytes = options.max_memory_mb << 20;
   if (options.jsonl) {
     std::string line;
     std::string buf;
@@ -70,18 +70,24 @@ int RunEval(const EvalCommandOptions& options, std::istream& in, std::ostream& o
   if (!options.input_path.empty()) {
     std::string text;
     if (options.input_path == "-") {
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      text = ss.str();
+      // Bounded like a file: a stream that never ends is an error, not a
+      // process that grows until it is killed.
+      char buf[65536];
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        if (text.size() + static_cast<size_t>(in.gcount()) > kMaxUserFileBytes) {
+          err << "weft eval: stdin is larger than " << (kMaxUserFileBytes >> 20)
+              << " MiB, the most weft reads as input\n";
+          return 1;
+        }
+        text.append(buf, static_cast<size_t>(in.gcount()));
+      }
     } else {
-      std::ifstream f(options.input_path, std::ios::binary);
-      if (!f) {
-        err << "weft eval: cannot read input file '" << options.input_path << "'\n";
+      Result<std::string> read = ReadFileBounded(options.input_path);
+      if (!read.ok()) {
+        err << "weft eval: input file: " << read.status().message() << "\n";
         return 1;
       }
-      std::ostringstream ss;
-      ss << f.rdbuf();
-      text = ss.str();
+      text = std::move(read).value();
     }
     auto parsed = ParseJson(text);
     if (!parsed.ok()) {

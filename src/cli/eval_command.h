@@ -14,6 +14,7 @@ struct EvalCommandOptions {
   bool compact = false;
   int64_t timeout_ms = 10000;
   int max_depth = 1000;
+  int64_t max_memory_mb = 256;  // 0 = unlimited
 };
 
 // Returns the process exit code: 0 on success (including an undefined

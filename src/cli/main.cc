@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_flag("-c,--compact", eval.compact, "Print compact JSON");
   eval_cmd->add_option("--timeout-ms", eval.timeout_ms, "Evaluation time limit in milliseconds (0 = none)");
   eval_cmd->add_option("--max-depth", eval.max_depth, "Maximum evaluation depth");
+  eval_cmd
+      ->add_option("--max-memory-mb", eval.max_memory_mb,
+                   "Megabytes of values one evaluation may create (0 = unlimited)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
 
   RunCommandOptions run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a workflow file to completion or suspension");

@@ -4,12 +4,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <iomanip>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 #include "weft/actions/builtin.h"
 #include "weft/actions/email.h"
@@ -17,6 +15,7 @@
 #include "weft/actions/script.h"
 #include "weft/actions/sql.h"
 #include "weft/ai/actions.h"
+#include "weft/core/file.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
 #include "weft/engine/engine.h"
@@ -166,11 +165,9 @@ Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::St
 Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {
   std::string source = text;
   if (!text.empty() && text[0] == '@') {
-    std::ifstream in(text.substr(1), std::ios::binary);
-    if (!in) return NotFoundError("cannot read " + std::string(what) + " file '" + text.substr(1) + "'");
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    source = buffer.str();
+    Result<std::string> read = ReadFileBounded(text.substr(1));
+    if (!read.ok()) return read.status().WithContext(std::string(what) + " file");
+    source = std::move(read).value();
   }
   Result<Value> v = ParseJson(source);
   if (!v.ok()) return v.status().WithContext(std::string(what) + " is not valid JSON");

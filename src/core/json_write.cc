@@ -25,7 +25,9 @@ void WriteScalar(std::string& out, const Value& v, const JsonWriteOptions& o) {
     case Value::Kind::kNumber:
       if (!std::isfinite(v.as_number())) {
         out += "null";
-      } else if (o.number_precision > 0) {
+      } else if (o.number_precision > 0 && std::floor(v.as_number()) != v.as_number()) {
+        // Only fractions are rounded (jsonata-js: `Number.isInteger(val) ?
+        // val : Number(val.toPrecision(15))`): integers keep every digit.
         out += JsNumberToStringPrecision(v.as_number(), o.number_precision);
       } else {
         AppendJsNumber(out, v.as_number());
@@ -38,8 +40,9 @@ void WriteScalar(std::string& out, const Value& v, const JsonWriteOptions& o) {
 
 // Writes with an explicit stack rather than recursion: a value nested
 // arbitrarily deep is written without exhausting the call stack.
-void Write(std::string& out, const Value& root, const JsonWriteOptions& o) {
+bool Write(std::string& out, const Value& root, const JsonWriteOptions& o) {
   const int indent = o.indent;
+  const size_t limit = o.max_bytes == 0 ? SIZE_MAX : out.size() + o.max_bytes;
   struct Level {
     const Value* container;
     size_t next = 0;     // next element / member index
@@ -63,6 +66,7 @@ void Write(std::string& out, const Value& root, const JsonWriteOptions& o) {
   };
   open(root);
   while (!stack.empty()) {
+    if (out.size() > limit) return false;
     Level& top = stack.back();
     const int level = static_cast<int>(stack.size());
     if (top.container->is_array()) {
@@ -95,6 +99,7 @@ void Write(std::string& out, const Value& root, const JsonWriteOptions& o) {
     out += indent ? ": " : ":";
     open(m.value);
   }
+  return out.size() <= limit;
 }
 
 }  // namespace
@@ -126,9 +131,9 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void AppendJson(std::string& out, const Value& value, const JsonWriteOptions& options) {
-  if (Omitted(value, options)) return;
-  Write(out, value, options);
+bool AppendJson(std::string& out, const Value& value, const JsonWriteOptions& options) {
+  if (Omitted(value, options)) return true;
+  return Write(out, value, options);
 }
 
 void AppendJson(std::string& out, const Value& value, int indent) {

@@ -99,4 +99,22 @@ std::vector<uint32_t> Utf8ToCodePoints(std::string_view s) {
   return out;
 }
 
+size_t Utf8Cursor::ByteAt(size_t cp) {
+  if (cp < cp_) byte_ = cp_ = 0;
+  while (cp_ < cp && byte_ < s_.size()) {
+    DecodeUtf8(s_, byte_);
+    ++cp_;
+  }
+  return byte_;
+}
+
+size_t Utf8Cursor::CodePointAt(size_t byte) {
+  if (byte < byte_) byte_ = cp_ = 0;
+  while (byte_ < byte && byte_ < s_.size()) {
+    DecodeUtf8(s_, byte_);
+    ++cp_;
+  }
+  return cp_;
+}
+
 }  // namespace weft

@@ -6,13 +6,19 @@
 namespace weft {
 namespace {
 
+// Each node charges the thread's MemoryBudget for itself; the storage of
+// arrays and members is charged by their allocator, a string's here.
 struct StringNode : detail::HeapNode {
-  explicit StringNode(std::string s) : HeapNode(detail::HeapKind::kString), str(std::move(s)) {}
+  explicit StringNode(std::string s) : HeapNode(detail::HeapKind::kString), str(std::move(s)) {
+    ChargeMemory(sizeof(StringNode) + str.size());
+  }
   std::string str;
 };
 
 struct ArrayNode : detail::HeapNode {
-  ArrayNode(Value::Array v, uint8_t f) : HeapNode(detail::HeapKind::kArray), items(std::move(v)), flags(f) {}
+  ArrayNode(Value::Array v, uint8_t f) : HeapNode(detail::HeapKind::kArray), items(std::move(v)), flags(f) {
+    ChargeMemory(sizeof(ArrayNode));
+  }
   Value::Array items;
   uint8_t flags;
 };
@@ -27,8 +33,8 @@ using KeyIndex = std::unordered_map<std::string, uint32_t, StringHash, std::equa
 
 struct ObjectNode : detail::HeapNode {
   static constexpr size_t kIndexThreshold = 12;
-  ObjectNode() : HeapNode(detail::HeapKind::kObject) {}
-  std::vector<Value::Member> members;
+  ObjectNode() : HeapNode(detail::HeapKind::kObject) { ChargeMemory(sizeof(ObjectNode)); }
+  Value::Members members;
   std::unique_ptr<KeyIndex> index;  // owns copies of the keys
 
   const Value::Member* find(std::string_view key) const {
@@ -49,6 +55,8 @@ struct ObjectNode : detail::HeapNode {
       index.reset();
       return;
     }
+    // the index's nodes and key copies, roughly
+    ChargeMemory(members.size() * (sizeof(KeyIndex::value_type) + 3 * sizeof(void*)));
     index = std::make_unique<KeyIndex>();
     index->reserve(members.size() * 2);
     for (uint32_t i = 0; i < members.size(); ++i) (*index)[members[i].key] = i;
@@ -63,8 +71,8 @@ const Value::Array& EmptyArray() {
   static const Value::Array empty;
   return empty;
 }
-const std::vector<Value::Member>& EmptyMembers() {
-  static const std::vector<Value::Member> empty;
+const Value::Members& EmptyMembers() {
+  static const Value::Members empty;
   return empty;
 }
 
@@ -72,17 +80,21 @@ const std::vector<Value::Member>& EmptyMembers() {
 
 Value::Value(std::string s) : kind_(Kind::kString), p_(new StringNode(std::move(s))) {}
 
+// Nodes are made before the Value takes them: a constructor that throws
+// (a MemoryBudget charge) must leave no half-made Value behind.
 Value Value::MakeArray(Array items, uint8_t flags) {
+  auto* node = new ArrayNode(std::move(items), flags);
   Value v;
   v.kind_ = Kind::kArray;
-  v.p_ = new ArrayNode(std::move(items), flags);
+  v.p_ = node;
   return v;
 }
 
 Value Value::MakeObject() {
+  auto* node = new ObjectNode();
   Value v;
   v.kind_ = Kind::kObject;
-  v.p_ = new ObjectNode();
+  v.p_ = node;
   return v;
 }
 
@@ -99,6 +111,8 @@ Value Value::FromFunction(FunctionObject* fn) {
   Value v;
   v.kind_ = Kind::kFunction;
   v.p_ = fn;
+  // Function objects differ in size; closures are a few hundred bytes.
+  ChargeMemory(256);
   return v;
 }
 
@@ -146,7 +160,7 @@ void Value::destroy(detail::HeapNode* n) noexcept {
 
 const std::string& Value::as_string() const { return is_string() ? static_cast<StringNode*>(p_)->str : EmptyString(); }
 const Value::Array& Value::as_array() const { return is_array() ? static_cast<ArrayNode*>(p_)->items : EmptyArray(); }
-const std::vector<Value::Member>& Value::members() const {
+const Value::Members& Value::members() const {
   return is_object() ? static_cast<ObjectNode*>(p_)->members : EmptyMembers();
 }
 uint8_t Value::array_flags() const { return is_array() ? static_cast<ArrayNode*>(p_)->flags : 0; }

@@ -4,12 +4,11 @@
 #include "weft/dsl/loader.h"
 
 #include <algorithm>
-#include <fstream>
 #include <functional>
 #include <regex>
 #include <set>
-#include <sstream>
 
+#include "weft/core/file.h"
 #include "weft/core/json.h"
 #include "yaml_reader.h"
 
@@ -571,14 +570,12 @@ void Loader::LoadImports(const YAML::Node& n) {
     } else {
       const size_t slash = file_.find_last_of('/');
       const std::string full = (slash == std::string::npos ? "" : file_.substr(0, slash + 1)) + path;
-      std::ifstream in(full, std::ios::binary);
-      if (!in) {
-        diag_.Error(Loc(item), "cannot read the imported catalog '" + full + "'");
+      Result<std::string> read = ReadFileBounded(full);
+      if (!read.ok()) {
+        diag_.Error(Loc(item), "imported catalog: " + read.status().message());
         continue;
       }
-      std::stringstream buffer;
-      buffer << in.rdbuf();
-      text = buffer.str();
+      text = std::move(read).value();
     }
     imported_.emplace_back(path, text);
     Result<YAML::Node> root = ParseYaml(text, path, &diag_);
@@ -1341,23 +1338,17 @@ Result<std::shared_ptr<const Workflow>> LoadWorkflow(std::string_view source, st
 
 Result<std::shared_ptr<const Workflow>> LoadWorkflowFile(const std::string& path, const ActionCatalog& actions,
                                                          Diagnostics* diagnostics) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read workflow file '" + path + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  Result<std::string> text = ReadFileBounded(path);
+  if (!text.ok()) return text.status().WithContext("workflow file");
   LoadOptions options;
   std::string stem = path.substr(path.find_last_of('/') + 1);
   stem = stem.substr(0, stem.find('.'));
   options.default_name = stem;
-  return LoadWorkflow(buffer.str(), path, actions, diagnostics, options);
+  return LoadWorkflow(*text, path, actions, diagnostics, options);
 }
 
 Result<Value> LoadYamlFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError("cannot read '" + path + "'");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  WEFT_ASSIGN_OR_RETURN(const std::string text, ReadFileBounded(path));
   Diagnostics diagnostics;
   Result<YAML::Node> root = ParseYaml(text, path, &diagnostics);
   if (!root.ok()) return root.status();

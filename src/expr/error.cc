@@ -15,6 +15,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"S0104", "The escape sequence \\u must be followed by 4 hex digits"},
       {"S0105", "Quoted property name must be terminated with a backquote (`)"},
       {"S0106", "Comment has no closing tag"},
+      {"S0107", "The expression is not valid UTF-8 text (byte {{value}})"},
       {"S0201", "Syntax error: {{token}}"},
       {"S0202", "Expected {{value}}, got {{token}}"},
       {"S0203", "Expected {{value}} before end of expression"},
@@ -38,6 +39,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"S0401", "Type parameters can only be applied to functions and arrays"},
       {"S0402", "Choice groups containing parameterized types are not supported"},
       {"S0501", "Expression nested more than {{value}} levels deep"},
+      {"S0502", "Expression too large: more than {{value}} operands and operators"},
       {"T0410", "Argument {{index}} of function {{token}} does not match function signature"},
       {"T0411", "Context value is not a compatible type with argument {{index}} of function {{token}}"},
       {"T0412", "Argument {{index}} of function {{token}} must be an array of {{detail}}"},
@@ -136,6 +138,7 @@ const std::unordered_map<std::string, const char*>& Templates() {
       {"U1002", "{{{detail}}}"},
       {"U1003", "Result too large: {{{detail}}}"},
       {"U1004", "Internal error (a bug in weft, please report it): {{{detail}}}"},
+      {"U1005", "Memory limit exceeded: {{{detail}}}"},
   };
   return t;
 }

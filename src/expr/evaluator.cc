@@ -2,6 +2,9 @@
 
 #include <re2/re2.h>
 
+#include <pthread.h>
+
+#include <algorithm>
 #include <cmath>
 #include <unordered_set>
 
@@ -54,6 +57,14 @@ void CheckNesting(int depth) {
     e.detail = "value nested deeper than " + std::to_string(kMaxNesting) + " levels";
     throw e;
   }
+  if (Evaluator* ev = Evaluator::Current()) {
+    if (ev->StackLow()) {
+      JsonataError e("U1003");
+      e.detail = "value nested too deep for the stack";
+      throw e;
+    }
+    ev->Tick();
+  }
 }
 
 Value ToBoolean(const Value& v, int depth) {
@@ -105,7 +116,30 @@ Value AppendValues(const Value& a, const Value& b) {
   return Value::MakeArray(std::move(out));
 }
 
-bool DeepEqual(const Value& a, const Value& b) { return a == b; }
+bool DeepEqual(const Value& a, const Value& b, int depth) {
+  CheckNesting(depth);
+  if (a.kind() != b.kind()) return false;
+  if (a.identity() != nullptr && a.identity() == b.identity()) return true;
+  switch (a.kind()) {
+    case Value::Kind::kArray: {
+      const auto& x = a.as_array();
+      const auto& y = b.as_array();
+      if (x.size() != y.size()) return false;
+      for (size_t i = 0; i < x.size(); ++i)
+        if (!DeepEqual(x[i], y[i], depth + 1)) return false;
+      return true;
+    }
+    case Value::Kind::kObject: {
+      if (a.size() != b.size()) return false;
+      for (const auto& m : a.members()) {
+        const Value* other = b.find(m.key);
+        if (!other || !DeepEqual(m.value, *other, depth + 1)) return false;
+      }
+      return true;
+    }
+    default: return a == b;
+  }
+}
 
 Value WithArrayFlags(Value v, uint8_t add_flags) {
   if (!v.is_array()) return v;
@@ -132,8 +166,12 @@ std::string StringifyValue(const Value& v, bool pretty) {
   o.indent = pretty ? 2 : 0;
   o.number_precision = 15;
   o.functions_as_empty_string = true;
+  // Written out, a value can be far larger than in memory (shared parts
+  // repeat): the text may not pass what the memory budget has left.
+  MemoryBudget* budget = MemoryBudget::Current();
+  if (budget) o.max_bytes = budget->limit() - std::min(budget->used(), budget->limit()) + 1;
   std::string out;
-  AppendJson(out, *target, o);
+  if (!AppendJson(out, *target, o)) budget->Expect(out.size());
   return out;
 }
 
@@ -216,17 +254,57 @@ void RecurseDescendants(const Value& v, Value::Array& out, int depth = 0) {
 // ---------------------------------------------------------------------------
 // Evaluator
 
+namespace {
+
+std::string SizeText(uint64_t bytes) {
+  return bytes >= (1U << 20) ? std::to_string(bytes >> 20) + " MB" : std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+void EvalMemoryBudget::Exceeded() {
+  JsonataError e("U1005");
+  e.detail = "the expression created more than " + SizeText(limit()) + " of values (strings, arrays, objects)";
+  throw e;
+}
+
+namespace {
+
+// The lowest stack address an evaluation on this thread may reach: a quarter
+// of the thread's stack (at least 256 KB) stays free for what runs below the
+// evaluator (the allocator, the regex engine, libraries).
+uintptr_t ThreadStackLimit() {
+  thread_local const uintptr_t limit = [] {
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return uintptr_t{0};
+    void* low = nullptr;
+    size_t size = 0;
+    const bool ok = pthread_attr_getstack(&attr, &low, &size) == 0;
+    pthread_attr_destroy(&attr);
+    if (!ok || low == nullptr) return uintptr_t{0};
+    return reinterpret_cast<uintptr_t>(low) + std::max<size_t>(size / 4, size_t{256} << 10);
+  }();
+  return limit;
+}
+
+}  // namespace
+
 Evaluator::Evaluator(std::shared_ptr<const Program> program, const EvalOptions& options)
-    : program_(std::move(program)), options_(options) {
+    : program_(std::move(program)),
+      options_(options),
+      stack_limit_(ThreadStackLimit()),
+      memory_(options.max_memory_bytes) {
   clock_ = options_.clock ? options_.clock : &SystemClock::Instance();
   if (options_.timeout_ms > 0) deadline_ns_ = clock_->MonotonicNanos() + options_.timeout_ms * 1'000'000;
 }
 
 void Evaluator::LimitExceededOrTick() {
-  if (depth_ > options_.max_depth) {
+  if (depth_ > options_.max_depth || StackLow()) {
     JsonataError e("U1001");
-    e.detail = "Stack overflow error: evaluation nested deeper than " + std::to_string(options_.max_depth) +
-               " levels. Check for non-terminating recursive function. Consider rewriting as tail-recursive.";
+    e.detail = "Stack overflow error: evaluation nested deeper than " +
+               (depth_ > options_.max_depth ? std::to_string(options_.max_depth) + " levels"
+                                            : "this thread's stack allows (" + std::to_string(depth_) + " levels)") +
+               ". Check for non-terminating recursive function. Consider rewriting as tail-recursive.";
     throw e;
   }
   if (deadline_ns_ != 0 && clock_->MonotonicNanos() > deadline_ns_) {
@@ -251,6 +329,56 @@ Value Evaluator::Run(const Value& input, const FrameRef& env) {
   }
   Value r = Eval(program_->tree.root.get(), in, env);
   return r;
+}
+
+namespace {
+
+// Bytes of `v` written out in full, counted until `cap` is passed. Iterative:
+// a result may be nested deeper than the recursive walks allow.
+uint64_t ExpandedSize(const Value& v, uint64_t cap, Evaluator& ev) {
+  struct Level {
+    const Value* container;
+    size_t next = 0;
+  };
+  std::vector<Level> stack;
+  uint64_t total = 0;
+  auto visit = [&](const Value& x) {
+    total += sizeof(Value) + (x.is_string() ? x.as_string().size() : 0);
+    if (x.size() > 0) stack.push_back({&x});
+  };
+  visit(v);
+  while (!stack.empty() && total <= cap) {
+    ev.Tick();
+    Level& top = stack.back();
+    const Value& c = *top.container;
+    if (top.next == c.size()) {
+      stack.pop_back();
+    } else if (c.is_array()) {
+      visit(c.as_array()[top.next++]);  // may invalidate `top`
+    } else {
+      const auto& m = c.members()[top.next++];
+      total += m.key.size();
+      visit(m.value);
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+void Evaluator::CheckResultSize(const Value& v) {
+  if ((!v.is_array() && !v.is_object()) || options_.max_memory_bytes <= 0) return;
+  if (ExpandedSize(v, memory_.limit(), *this) > memory_.limit()) {
+    JsonataError e("U1005");
+    e.detail = "the result, written out, would be larger than " + SizeText(memory_.limit()) +
+               " (a value that repeats shared parts many times over)";
+    throw e;
+  }
+}
+
+Value Evaluator::EvalNested(const std::shared_ptr<const Program>& program, const Value& input, const FrameRef& env) {
+  ProgramScope scope(this, &program);
+  return Eval(program->tree.root.get(), input, env);
 }
 
 FrameRef Evaluator::FrameFromTuple(const FrameRef& env, const Value& tuple) {
@@ -722,7 +850,10 @@ Value Evaluator::EvalBinary(const Node* n, const Value& input, const FrameRef& e
       case BinaryOp::kConcat: {
         std::string s;
         if (lhs.is_defined()) s = StringifyValue(lhs, false);
-        if (rhs.is_defined()) s += StringifyValue(rhs, false);
+        if (rhs.is_defined()) {
+          if (rhs.is_string()) ExpectMemory(s.size() + rhs.as_string().size());
+          s += StringifyValue(rhs, false);
+        }
         return Value(std::move(s));
       }
       case BinaryOp::kRange: {
@@ -736,9 +867,12 @@ Value Evaluator::EvalBinary(const Node* n, const Value& input, const FrameRef& e
         if (a > b) return Value();
         double size = b - a + 1;
         if (size > 1e7) ThrowAt("D2014", n->position, n->op, Value(size));
+        // Counted, not stepped: beyond 2^53, x + 1 == x and a stepping
+        // loop would never end.
+        const auto count = static_cast<size_t>(size);
         Value::Array out;
-        out.reserve(static_cast<size_t>(size));
-        for (double x = a; x <= b; x += 1) out.emplace_back(x);
+        out.reserve(count);
+        for (size_t i = 0; i < count; ++i) out.emplace_back(a + static_cast<double>(i));
         return Value::MakeArray(std::move(out), kArraySequence);
       }
       case BinaryOp::kIn: {
@@ -777,6 +911,12 @@ Value Evaluator::EvalUnary(const Node* n, const Value& input, const FrameRef& en
     for (const auto& item : n->items) {
       Value v = Eval(item.get(), input, env);
       if (v.is_undefined()) continue;
+      if (n->items.size() == 1 && v.is_array() && v.unique() && !(item->type == NodeType::kUnary && item->op == "[")) {
+        // `[1..n]`, `[path]`: the one fresh array becomes the result in
+        // place of a copy of its items.
+        out = std::move(v.mutable_array());
+        break;
+      }
       if (item->type == NodeType::kUnary && item->op == "[") {
         out.push_back(std::move(v));
       } else if (v.is_array()) {

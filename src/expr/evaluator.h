@@ -12,6 +12,7 @@
 #include "frame.h"
 #include "node.h"
 #include "program.h"
+#include "weft/core/memory_budget.h"
 #include "weft/expr/expression.h"
 
 namespace weft::expr {
@@ -121,8 +122,9 @@ class MatchNextFunction final : public CallableBase {
   MatchNextFunction() : CallableBase(Kind::kMatchNext) {}
   int arity() const override { return 0; }
   Value regex;  // RegexFunction
-  std::string text;
+  Value text;   // the string being scanned (shared, not copied)
   size_t byte_offset = 0;
+  size_t cp_offset = 0;  // code points before byte_offset
 };
 
 class TransformFunction final : public CallableBase {
@@ -176,9 +178,55 @@ struct DepthGuard {
   int& depth;
 };
 
+// The memory budget of one evaluation: U1005 when exceeded.
+class EvalMemoryBudget final : public MemoryBudget {
+ public:
+  explicit EvalMemoryBudget(int64_t limit) : MemoryBudget(limit > 0 ? static_cast<uint64_t>(limit) : 0) {}
+
+ protected:
+  [[noreturn]] void Exceeded() override;
+};
+
 class Evaluator {
  public:
   Evaluator(std::shared_ptr<const Program> program, const EvalOptions& options);
+
+  // While a Scope is alive, this evaluation is the thread's current one: its
+  // memory budget is installed, and the value walks that have no evaluator
+  // at hand (CheckNesting) check its deadline.
+  class Scope {
+   public:
+    explicit Scope(Evaluator* ev) : budget_(&ev->memory_), saved_(current_) { current_ = ev; }
+    ~Scope() { current_ = saved_; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    MemoryBudget::Scope budget_;
+    Evaluator* saved_;
+  };
+  static Evaluator* Current() { return current_; }
+
+  // Fails with U1005 when `v`, written out in full (shared parts counted each
+  // time they appear), would be larger than the memory limit: a value built
+  // by sharing (`[$b, $b]` nested sixty times) is small in memory and
+  // astronomically large as JSON, which whoever receives it writes.
+  void CheckResultSize(const Value& v);
+
+  // Evaluates another program inside this evaluation ($eval): same depth
+  // count, deadline, memory budget, registry and root input.
+  Value EvalNested(const std::shared_ptr<const Program>& program, const Value& input, const FrameRef& env);
+
+  // True when this thread's stack is nearly used up: recursion fails with
+  // U1001 there whatever max_depth allows (a max_depth too large for the
+  // thread's stack must not crash the process).
+  bool StackLow() const { return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) < stack_limit_; }
+
+  // For built-ins that loop over many items without evaluating nodes: checks
+  // the deadline every few hundred calls.
+  void Tick() {
+    if (deadline_ns_ != 0 && (++tick_ & 255) == 0) LimitExceededOrTick();
+  }
 
   // Evaluates the whole program with the given root frame.
   Value Run(const Value& input, const FrameRef& env);
@@ -232,7 +280,9 @@ class Evaluator {
   Value ApplyTransform(const TransformFunction& t, const Value& obj);
   FrameRef FrameFromTuple(const FrameRef& env, const Value& tuple);
   void CheckLimits() {
-    if (depth_ > options_.max_depth || (deadline_ns_ != 0 && (++tick_ & 255) == 0)) LimitExceededOrTick();
+    if (depth_ > options_.max_depth || StackLow() || (deadline_ns_ != 0 && (++tick_ & 255) == 0)) {
+      LimitExceededOrTick();
+    }
   }
   void LimitExceededOrTick();
 
@@ -260,15 +310,20 @@ class Evaluator {
   std::optional<int64_t> timestamp_ms_;
   Value root_input_;  // $$
   int64_t deadline_ns_ = 0;
+  uintptr_t stack_limit_ = 0;
   int depth_ = 0;
   uint32_t tick_ = 0;
+  EvalMemoryBudget memory_;
+  static inline thread_local Evaluator* current_ = nullptr;
 };
 
 // How deep the recursive value algorithms (cloning, flattening, descendant
 // search...) may go before giving up with U1003 instead of exhausting the
 // stack. Values built by expressions can be nested arbitrarily deep.
 constexpr int kMaxNesting = 10000;
-// Throws U1003 when `depth` exceeds kMaxNesting.
+// Throws U1003 when `depth` exceeds kMaxNesting, and checks the current
+// evaluation's deadline now and then: every recursive walk over values calls
+// it, and a value built by sharing can take very long to walk.
 void CheckNesting(int depth);
 
 // Helpers shared by the evaluator and the function library.
@@ -284,8 +339,9 @@ bool Truthy(const Value& v);
 Value Lookup(const Value& input, const std::string& key, int depth = 0);
 // fn.append semantics.
 Value AppendValues(const Value& a, const Value& b);
-// Deep equality with JSONata semantics.
-bool DeepEqual(const Value& a, const Value& b);
+// Deep equality with JSONata semantics (numbers by value, objects ignoring
+// member order); honours the deadline like every walk (CheckNesting).
+bool DeepEqual(const Value& a, const Value& b, int depth = 0);
 // Throws D1001 if not finite; true when v is a finite number.
 bool IsNumeric(const Value& v);
 // A copy of the value's array with the given extra flags (copies if shared).

@@ -159,6 +159,7 @@ Value Evaluator::EvalSort(const Node* sort, const Value& input, const FrameRef& 
   std::vector<size_t> order(items.size());
   for (size_t i = 0; i < items.size(); ++i) order[i] = i;
   MergeSort(order, [&](size_t ia, size_t ib) {
+    Tick();
     int comp = 0;
     for (size_t t = 0; comp == 0 && t < nterms; ++t) {
       const Value& aa = keys[ia * nterms + t];
@@ -238,7 +239,10 @@ Value Evaluator::Apply(const Value& proc, std::vector<Value> args, const Value& 
     next_args.reserve(call->items.size());
     for (const auto& a : call->items) next_args.push_back(Eval(a.get(), thunk->input, thunk->env));
     try {
-      result = ApplyInner(next, std::move(next_args), input, env);
+      // The call runs in the scope it was written in (jsonata-js passes the
+      // caller's, so a tail-position $eval could not see the lambda's
+      // parameters); the context value is the caller's, as in jsonata-js.
+      result = ApplyInner(next, std::move(next_args), input, thunk->env);
     } catch (JsonataError& e) {
       if (e.position < 0) e.position = call->position;
       if (e.token.empty()) e.token = ProcedureName(call->procedure.get());
@@ -289,7 +293,6 @@ Value Evaluator::ApplyInner(const Value& proc, std::vector<Value> args, const Va
           full.push_back(p->args[i]);
         }
       }
-      while (next < args.size()) full.push_back(args[next++]);
       while (!full.empty() && full.back().is_undefined()) full.pop_back();
       return ApplyInner(p->target, std::move(full), input, env);
     }
@@ -380,12 +383,9 @@ Value Evaluator::EvalPartial(const Node* n, const Value& input, const FrameRef& 
   p->target = proc;
   p->args = std::move(args);
   p->placeholder = std::move(placeholder);
-  // Parameters the call did not mention stay open too, as in JSONata.
-  int declared = c->arity();
-  while (static_cast<int>(p->args.size()) < declared) {
-    p->args.emplace_back();
-    p->placeholder.push_back(true);
-  }
+  // Parameters the call did not mention are bound to undefined, as
+  // jsonata-js binds them: `$match(?, /re/)` takes one argument, so $map
+  // does not pass its index as the limit.
   return Value::FromFunction(p);
 }
 

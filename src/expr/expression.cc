@@ -42,7 +42,7 @@ Status ExprError::ToStatus() const {
   m += ": " + message;
   StatusCode sc = StatusCode::kInvalidArgument;
   if (code == "U1002") sc = StatusCode::kDeadlineExceeded;
-  if (code == "U1001" || code == "U1003") sc = StatusCode::kResourceExhausted;
+  if (code == "U1001" || code == "U1003" || code == "U1005") sc = StatusCode::kResourceExhausted;
   if (code == "U1004") sc = StatusCode::kInternal;
   return Status(sc, std::move(m));
 }
@@ -68,6 +68,7 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
   Value r;
   try {
     Evaluator ev(program_, options);
+    Evaluator::Scope current(&ev);
     ev.set_registry(&registry);
     auto env = ev.NewFrame(nullptr);
     // Bind only what the expression can read: workflow steps pass every
@@ -80,6 +81,7 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
       }
     }
     r = ev.Run(input, env);
+    ev.CheckResultSize(r);
     env.reset();
     r = registry.Collect(std::move(r));
     if (r.is_array() && r.array_flags() != 0) {

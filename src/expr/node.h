@@ -185,7 +185,4 @@ void ForEachChildPtr(Node& n, Fn&& fn) {
   }
 }
 
-// Height of the tree (iterative).
-int TreeHeight(Node& root);
-
 }  // namespace weft::expr

@@ -8,11 +8,15 @@
 #include "lexer.h"
 #include "regex_translate.h"
 #include "rewriter.h"
+#include "weft/core/utf8.h"
 
 namespace weft::expr {
 namespace {
 
 constexpr int kMaxExpressionNesting = 1000;
+// A node is about half a kilobyte: 100,000 of them bound the memory one
+// compilation takes (an expression a person writes has a few dozen).
+constexpr int kMaxExpressionNodes = 100'000;
 
 int BindingPower(const Token& t) {
   if (t.type != TokenType::kOperator) return 0;
@@ -56,6 +60,7 @@ class Parser {
     if (tok_.type != TokenType::kEnd) Fail("S0201", tok_);
     return e;
   }
+  int nodes() const { return nodes_; }
 
  private:
   [[noreturn]] void Fail(const char* code, const Token& t) {
@@ -88,30 +93,48 @@ class Parser {
     Advance(infix);
   }
 
-  NodePtr Expression(int rbp) {
-    // Nested brackets, parentheses and prefix operators recurse here.
-    struct Nesting {
-      explicit Nesting(int& d) : depth(d) { ++depth; }
-      ~Nesting() { --depth; }
-      int& depth;
-    } nesting(depth_);
-    if (depth_ > kMaxExpressionNesting) {
-      JsonataError e("S0501", tok_.position);
+  // The height of the tree being built: each nested call and each operator
+  // applied to the left operand adds a level (`1+1+1...` builds its height
+  // in a loop, not by recursing), so a tree too tall for the passes after
+  // the parser is refused before it is built.
+  void AddLevel(int position) {
+    if (++depth_ > kMaxExpressionNesting) {
+      JsonataError e("S0501", position);
       e.value = Value(kMaxExpressionNesting);
       throw e;
     }
+  }
+
+  NodePtr Expression(int rbp) {
+    // Nested brackets, parentheses and prefix operators recurse here.
+    struct Level {
+      explicit Level(int& d) : depth(d), saved(d) {}
+      ~Level() { depth = saved; }
+      int& depth;
+      int saved;
+    } level(depth_);
+    AddLevel(tok_.position);
     Token t = std::move(tok_);
     Advance(true);
     NodePtr left = Nud(t);
     while (rbp < BindingPower(tok_)) {
       Token op = std::move(tok_);
+      AddLevel(op.position);
       Advance();
       left = Led(op, std::move(left));
     }
     return left;
   }
 
-  static NodePtr Make(NodeType type, const Token& t) { return std::make_unique<Node>(type, t.position); }
+  NodePtr Make(NodeType type, const Token& t) { return MakeAt(type, t.position); }
+  NodePtr MakeAt(NodeType type, int position) {
+    if (++nodes_ > kMaxExpressionNodes) {
+      JsonataError e("S0502", position);
+      e.value = Value(kMaxExpressionNodes);
+      throw e;
+    }
+    return std::make_unique<Node>(type, position);
+  }
 
   NodePtr Nud(const Token& t) {
     switch (t.type) {
@@ -185,7 +208,7 @@ class Parser {
         for (;;) {
           NodePtr item = Expression(0);
           if (Is("..")) {
-            auto range = std::make_unique<Node>(NodeType::kBinary, tok_.position);
+            auto range = MakeAt(NodeType::kBinary, tok_.position);
             range->op = "..";
             Advance();
             range->lhs = std::move(item);
@@ -398,20 +421,29 @@ class Parser {
   Lexer lexer_;
   Token tok_;
   int depth_ = 0;
+  int nodes_ = 0;
 };
 
 }  // namespace
 
 RewrittenTree ParseExpression(std::string_view source) {
-  NodePtr raw = Parser(source).Parse();
-  // Long operator chains (1+1+1+...) nest without recursing in the parser;
-  // the passes after it do recurse, so the tree's height is bounded too.
-  if (TreeHeight(*raw) > kMaxExpressionNesting) {
-    JsonataError e("S0501", 0);
-    e.value = Value(kMaxExpressionNesting);
-    throw e;
+  // The parser bounds the tree's height (the passes after it recurse) and
+  // its size.
+  // Text that is not UTF-8 would reach results (and JSON) as raw bytes.
+  for (size_t i = 0; i < source.size();) {
+    const size_t n = ValidUtf8SequenceLength(source, i);
+    if (n == 0) {
+      JsonataError e("S0107", static_cast<int>(i));
+      e.value = Value(static_cast<int>(static_cast<unsigned char>(source[i])));
+      throw e;
+    }
+    i += n;
   }
-  return Rewrite(std::move(raw));
+  Parser parser(source);
+  NodePtr raw = parser.Parse();
+  RewrittenTree tree = Rewrite(std::move(raw));
+  tree.parsed_nodes = parser.nodes();
+  return tree;
 }
 
 }  // namespace weft::expr

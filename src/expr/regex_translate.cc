@@ -114,6 +114,15 @@ std::shared_ptr<const re2::RE2> CompileJsRegex(std::string_view pattern, std::st
     e.detail = re->error();
     throw e;
   }
+  // Each match keeps a slot per group in every state the matcher tracks:
+  // memory grows with the square of the group count (10,000 groups took
+  // 1.6 GB for one match), which RE2's max_mem does not cover.
+  constexpr int kMaxGroups = 200;
+  if (re->NumberOfCapturingGroups() > kMaxGroups) {
+    JsonataError e("S0303", position);
+    e.detail = "more than " + std::to_string(kMaxGroups) + " capturing groups";
+    throw e;
+  }
   return re;
 }
 

@@ -448,18 +448,6 @@ Node::~Node() {
   }  // each node is freed here with its children already moved out
 }
 
-int TreeHeight(Node& root) {
-  int height = 0;
-  std::vector<std::pair<Node*, int>> stack{{&root, 1}};
-  while (!stack.empty()) {
-    auto [n, d] = stack.back();
-    stack.pop_back();
-    height = std::max(height, d);
-    ForEachChild(*n, [&, d = d](Node& c) { stack.emplace_back(&c, d + 1); });
-  }
-  return height;
-}
-
 BinaryOp DecodeBinaryOp(const std::string& op) {
   static const std::pair<const char*, BinaryOp> kOps[] = {
       {"+", BinaryOp::kAdd}, {"-", BinaryOp::kSub},    {"*", BinaryOp::kMul},    {"/", BinaryOp::kDiv},

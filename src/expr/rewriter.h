@@ -18,6 +18,9 @@ struct RewrittenTree {
   // unless `dynamic_scope` ($eval can read any of them).
   std::vector<std::string> free_vars;
   bool dynamic_scope = false;
+  // Nodes the parser made (the memory a compilation takes is about this
+  // many times sizeof(Node)).
+  int parsed_nodes = 0;
 };
 
 RewrittenTree Rewrite(NodePtr raw);

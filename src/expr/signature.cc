@@ -222,7 +222,14 @@ std::vector<Value> Signature::Validate(std::vector<Value> args, const Value& con
       }
       continue;
     }
+    // An absent optional argument before this one took a slot (above), so
+    // the arguments may run out: what is missing is undefined, as in
+    // jsonata-js.
     for (int k = 0; k < n; ++k, ++arg_index) {
+      if (arg_index >= args.size()) {
+        out.emplace_back();
+        continue;
+      }
       Value arg = std::move(args[arg_index]);
       CheckArrayArg(p.type, p.subtype, supplied[arg_index], arg_index, arg);
       out.push_back(std::move(arg));

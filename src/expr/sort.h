@@ -9,10 +9,10 @@
 
 namespace weft::expr {
 
-template <typename T, typename After>
-void MergeSort(std::vector<T>& items, After&& after) {
+template <typename Vector, typename After>
+void MergeSort(Vector& items, After&& after) {
   if (items.size() < 2) return;
-  std::vector<T> buf(items.size());
+  Vector buf(items.size());
   for (size_t width = 1; width < items.size(); width *= 2) {
     for (size_t lo = 0; lo < items.size(); lo += 2 * width) {
       size_t mid = std::min(lo + width, items.size());
@@ -20,13 +20,13 @@ void MergeSort(std::vector<T>& items, After&& after) {
       size_t i = lo, j = mid, k = lo;
       while (i < mid && j < hi) {
         if (after(items[i], items[j])) {
-          buf[k++] = items[j++];
+          buf[k++] = std::move(items[j++]);
         } else {
-          buf[k++] = items[i++];
+          buf[k++] = std::move(items[i++]);
         }
       }
-      while (i < mid) buf[k++] = items[i++];
-      while (j < hi) buf[k++] = items[j++];
+      while (i < mid) buf[k++] = std::move(items[i++]);
+      while (j < hi) buf[k++] = std::move(items[j++]);
     }
     items.swap(buf);
   }

@@ -512,7 +512,7 @@ TEST_F(HttpActionTest, LoaderNamesWhatIsWrongWithDeclaredActions) {
       {"actions: { a: { implementation: { inputs: {} } } }", "needs an 'action'"},
       {"actions: { a: { implementation: { action: http, inputs: { method: GET } } } }", "needs input 'url'"},
       {"actions: { a: { sensitive: maybe, implementation: { action: set } } }", "sensitive"},
-      {"imports: [does-not-exist.yaml]", "cannot read the imported catalog"},
+      {"imports: [does-not-exist.yaml]", "imported catalog: cannot read 'does-not-exist.yaml'"},
       {"imports: [/etc/passwd]", "must be a relative path below the workflow's folder"},
       {"imports: [../secrets/catalog.yaml]", "must be a relative path below the workflow's folder"},
       {"permissions: { network: { hosts: ['https://api.example.com'] } }", "is a URL"},

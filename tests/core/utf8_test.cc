@@ -30,3 +30,20 @@ TEST(Utf8Test, EncodesAndReplacesInvalidCodePoints) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+TEST(Utf8Test, CursorMatchesTheOneShotFunctions) {
+  const std::string s = "aé€😀b";
+  Utf8Cursor c(s);
+  for (size_t cp = 0; cp <= 6; ++cp) EXPECT_EQ(c.ByteAt(cp), Utf8Offset(s, cp)) << cp;
+  EXPECT_EQ(c.ByteAt(1), 1u);  // going back restarts
+  EXPECT_EQ(c.CodePointAt(0), 0u);
+  EXPECT_EQ(c.CodePointAt(3), 2u);
+  EXPECT_EQ(c.CodePointAt(s.size()), 5u);
+  EXPECT_EQ(c.CodePointAt(1), 1u);
+}
+
+}  // namespace
+}  // namespace weft

@@ -2,7 +2,8 @@
 //
 // A case is one JSON line:
 //   {"expr": "...", "data": <input> | "dataset": "<name in datasets/>",
-//    "bindings": {...}, then one of:
+//    "bindings": {...}, "options": {"timeout_ms", "max_depth", "max_memory_bytes"},
+//    then one of:
 //    "result": <json> | "undefined": true | "function": true | "error": "T2001"}
 // Adding a case needs no C++: append a line (tools/fill_expected.mjs can fill
 // the expectation from the reference implementation for review).
@@ -87,6 +88,13 @@ TEST_P(ExpressionCaseTest, Matches) {
   Value input = spec.find("dataset") ? Dataset(spec.get("dataset").as_string()) : spec.get("data");
   EvalOptions options;
   options.timeout_ms = 10000;
+  // "options": {"timeout_ms", "max_depth", "max_memory_bytes"} for cases
+  // about the limits themselves.
+  const Value limits = spec.get("options");
+  if (Value v = limits.get("timeout_ms"); v.is_number()) options.timeout_ms = static_cast<int64_t>(v.as_number());
+  if (Value v = limits.get("max_depth"); v.is_number()) options.max_depth = static_cast<int>(v.as_number());
+  if (Value v = limits.get("max_memory_bytes"); v.is_number())
+    options.max_memory_bytes = static_cast<int64_t>(v.as_number());
   ExprError error;
   Result<Value> result = InvalidArgumentError("not run");
   auto compiled = Expression::Compile(expr, &error);

@@ -46,6 +46,7 @@ TEST(LimitsTest, InfiniteLoopsStopAtTheTimeout) {
 TEST(LimitsTest, HugeWorkStopsAtTheTimeout) {
   EvalOptions options;
   options.timeout_ms = 50;
+  options.max_memory_bytes = 0;  // the time limit is what this tests
   ExprError e = EvalError("$sum([1..10000000].($ * 2)) + $sum([1..10000000].($ * 3))", Value(), options);
   EXPECT_EQ(e.code, "U1002");
 }
@@ -172,6 +173,72 @@ TEST(LimitsTest, DeeplyNestedValuesBuiltByExpressions) {
   auto count = Expression::Compile("$count(**)")->Evaluate(*deep, Value(), {}, &error);
   EXPECT_FALSE(count.ok());
   EXPECT_EQ(error.code, "U1003");
+}
+
+}  // namespace
+}  // namespace weft::expr
+
+namespace weft::expr {
+namespace {
+
+ExprError CompileError(const std::string& text) {
+  ExprError error;
+  auto e = Expression::Compile(text, &error);
+  EXPECT_FALSE(e.ok());
+  return error;
+}
+
+TEST(LimitsTest, TheParserRefusesTallTreesBeforeBuildingThem) {
+  // 2 MB of `1+1+...` used to become a 1 GB tree before the height check.
+  std::string text = "1";
+  for (int i = 0; i < 1'000'000; ++i) text += "+1";
+  ExprError e = CompileError(text);
+  EXPECT_EQ(e.code, "S0501");
+  EXPECT_LT(e.position, 5000);  // refused where the tree got too tall, not at the end
+}
+
+TEST(LimitsTest, TheParserRefusesHugeExpressions) {
+  std::string text = "[1";
+  for (int i = 0; i < 200'000; ++i) text += ",1";
+  text += "]";
+  EXPECT_EQ(CompileError(text).code, "S0502");
+  // A big but reasonable expression is fine.
+  std::string ok = "[1";
+  for (int i = 0; i < 20'000; ++i) ok += ",1";
+  ok += "]";
+  auto e = Expression::Compile(ok);
+  ASSERT_TRUE(e.ok()) << e.status();
+}
+
+TEST(LimitsTest, InvalidUtf8InTheExpressionIsRefused) {
+  ExprError e = CompileError("\"\xff\xfe\" & \"a\"");
+  EXPECT_EQ(e.code, "S0107");
+  EXPECT_EQ(e.position, 1);
+  EXPECT_EQ(CompileError("'a\xc3'").code, "S0107");         // truncated sequence
+  EXPECT_EQ(CompileError("'\xed\xa0\x80'").code, "S0107");  // a surrogate
+  EXPECT_TRUE(Expression::Compile("'é' & \"\xe2\x82\xac\"").ok());
+}
+
+TEST(LimitsTest, MemoryLimitIsAResourceError) {
+  EvalOptions options;
+  options.max_memory_bytes = 1 << 20;
+  ExprError e = EvalError("$count([1..1000000])", Value(), options);
+  EXPECT_EQ(e.code, "U1005");
+  EXPECT_EQ(e.ToStatus().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(e.message.find("1 MB"), std::string::npos) << e.message;
+  // The budget is per evaluation: the next one starts afresh.
+  auto again = Expression::Compile("$count([1..1000])")->Evaluate(Value(), Value(), options);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, Value(1000));
+}
+
+TEST(LimitsTest, ValuesMadeOutsideAnEvaluationAreNotCharged) {
+  EvalOptions options;
+  options.max_memory_bytes = 1 << 16;
+  Value::Array big(100'000, Value(1));  // 1.6 MB made by the caller
+  auto r = Expression::Compile("$count($)")->Evaluate(Value::MakeArray(std::move(big)), Value(), options);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, Value(100'000));
 }
 
 }  // namespace

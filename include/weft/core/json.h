@@ -25,15 +25,21 @@ Result<Value> ParseJson(std::string_view text, const JsonParseOptions& options =
 
 struct JsonWriteOptions {
   int indent = 0;                          // spaces per level; 0 = compact
-  int number_precision = 0;                // significant digits (JSONata's $string uses 15); 0 = shortest
+  int number_precision = 0;                // significant digits of fractions (JSONata's $string: 15); 0 = shortest
   bool functions_as_empty_string = false;  // $string writes functions as ""
+  // Stop once the output has grown by more than this many bytes (0 = no
+  // limit): a value that shares one part many times is small in memory and
+  // can be astronomically large written out.
+  size_t max_bytes = 0;
 };
 
 // Serializes like JSON.stringify(value, null, indent). Undefined and
 // functions at the top level produce an empty string.
 std::string ToJson(const Value& value, int indent = 0);
 void AppendJson(std::string& out, const Value& value, int indent = 0);
-void AppendJson(std::string& out, const Value& value, const JsonWriteOptions& options);
+// Returns false when it stopped at options.max_bytes (`out` then holds a
+// truncated text).
+bool AppendJson(std::string& out, const Value& value, const JsonWriteOptions& options);
 
 // Appends a JSON string literal (with quotes) for UTF-8 text.
 void AppendJsonString(std::string& out, std::string_view text);

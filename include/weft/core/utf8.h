@@ -27,6 +27,24 @@ uint32_t DecodeUtf8(std::string_view s, size_t& i);
 // Byte offset of the code point with index `cp_index` (s.size() if past end).
 size_t Utf8Offset(std::string_view s, size_t cp_index);
 
+// Converts between code point indexes and byte offsets in one string, for
+// positions that mostly move forward (successive matches of a scan): linear
+// over the whole scan, where calling Utf8Offset for each would be quadratic.
+// The string must outlive the cursor.
+class Utf8Cursor {
+ public:
+  explicit Utf8Cursor(std::string_view s) : s_(s) {}
+  // Byte offset of code point `cp` (s.size() if past the end).
+  size_t ByteAt(size_t cp);
+  // Code point index of byte offset `byte` (which starts a sequence).
+  size_t CodePointAt(size_t byte);
+
+ private:
+  std::string_view s_;
+  size_t byte_ = 0;
+  size_t cp_ = 0;
+};
+
 // Decodes the whole string into code points.
 std::vector<uint32_t> Utf8ToCodePoints(std::string_view s);
 

@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "weft/core/memory_budget.h"
+
 namespace weft {
 
 class Value;
@@ -62,8 +64,11 @@ class FunctionObject : public detail::HeapNode {
 class Value {
  public:
   enum class Kind : uint8_t { kUndefined, kNull, kBool, kNumber, kString, kArray, kObject, kFunction };
-  using Array = std::vector<Value>;
+  // Arrays and object members charge their storage to the thread's
+  // MemoryBudget (memory_budget.h), as every heap node does.
+  using Array = std::vector<Value, BudgetedAllocator<Value>>;
   struct Member;  // {key, value}; defined below
+  using Members = std::vector<Member, BudgetedAllocator<Member>>;
 
   Value() noexcept : kind_(Kind::kUndefined), raw_(0) {}
   Value(std::nullptr_t) noexcept : kind_(Kind::kNull), raw_(0) {}  // NOLINT(google-explicit-constructor)
@@ -126,7 +131,7 @@ class Value {
   double as_number() const { return n_; }
   const std::string& as_string() const;
   const Array& as_array() const;
-  const std::vector<Member>& members() const;
+  const Members& members() const;
   FunctionObject* as_function() const { return static_cast<FunctionObject*>(p_); }
 
   // Array flags (0 for non-arrays).

@@ -9,7 +9,9 @@
 //
 // Errors carry JSONata's error code (S0201, T2001, D3030, ...), the character
 // position in the expression and a readable message. Evaluation can be bounded
-// in depth and time so that a runaway expression cannot hang a worker.
+// in depth, time and memory so that a runaway expression cannot hang a
+// worker or grow it without limit; an evaluation nested with $eval shares the
+// limits of the one that called it.
 #pragma once
 
 #include <functional>
@@ -35,7 +37,8 @@ struct ExprError {
   std::string message;
 
   // InvalidArgument for syntax/type/dynamic errors, DeadlineExceeded for
-  // timeouts, ResourceExhausted for depth limits. Message: "T2001 at 3: ...".
+  // timeouts, ResourceExhausted for depth and memory limits. Message:
+  // "T2001 at position 3: ...".
   Status ToStatus() const;
 };
 
@@ -44,6 +47,11 @@ struct EvalOptions {
   int max_depth = 1000;
   // Wall-clock budget for one evaluation in milliseconds; 0 = unlimited.
   int64_t timeout_ms = 0;
+  // Bytes of values (strings, arrays, objects, functions) one evaluation may
+  // create, counted as they are created and never credited back (see
+  // weft/core/memory_budget.h); past it the evaluation fails with U1005.
+  // 0 = unlimited.
+  int64_t max_memory_bytes = int64_t{256} << 20;
   // Source of $now()/$millis() and of deadlines; nullptr = system clock.
   const Clock* clock = nullptr;
 };

@@ -28,42 +28,46 @@ Value Shuffle(std::vector<Value>& a, const CallContext&) {
   return Value::MakeArray(std::move(out));
 }
 
-struct ScalarKey {
-  Value::Kind kind;
-  double n;
-  std::string s;
-  bool operator==(const ScalarKey& o) const { return kind == o.kind && n == o.n && s == o.s; }
-};
-struct ScalarKeyHash {
-  size_t operator()(const ScalarKey& k) const {
-    return std::hash<std::string>()(k.s) ^ (std::hash<double>()(k.n) * 31) ^ static_cast<size_t>(k.kind);
+// A hash consistent with DeepEqual (numbers by value, objects ignoring member
+// order), so $distinct is linear whatever the items are.
+size_t DeepHash(const Value& v, int depth = 0) {
+  CheckNesting(depth);
+  auto mix = [](size_t h, size_t x) { return h ^ (x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2)); };
+  size_t h = static_cast<size_t>(v.kind());
+  switch (v.kind()) {
+    case Value::Kind::kBool: return mix(h, v.as_bool());
+    case Value::Kind::kNumber: {
+      double n = v.as_number();
+      if (n == 0) n = 0;  // -0 equals 0
+      return mix(h, std::hash<double>{}(n));
+    }
+    case Value::Kind::kString: return mix(h, std::hash<std::string_view>{}(v.as_string()));
+    case Value::Kind::kArray:
+      for (const auto& x : v.as_array()) h = mix(h, DeepHash(x, depth + 1));
+      return h;
+    case Value::Kind::kObject: {
+      size_t sum = 0;  // order-independent
+      for (const auto& m : v.members()) sum += mix(std::hash<std::string_view>{}(m.key), DeepHash(m.value, depth + 1));
+      return mix(h, sum);
+    }
+    case Value::Kind::kFunction: return mix(h, std::hash<const void*>{}(v.identity()));
+    default: return h;
   }
-};
+}
 
-Value Distinct(std::vector<Value>& a, const CallContext&) {
+Value Distinct(std::vector<Value>& a, const CallContext& ctx) {
   const Value& arr = a[0];
   if (arr.is_undefined()) return Value();
   if (!arr.is_array() || arr.size() <= 1) return arr;
+  const auto& items = arr.as_array();
+  auto hash = [&](size_t i) { return DeepHash(items[i]); };
+  auto equal = [&](size_t i, size_t j) { return DeepEqual(items[i], items[j]); };
+  std::unordered_set<size_t, decltype(hash), decltype(equal), BudgetedAllocator<size_t>> seen(items.size(), hash,
+                                                                                              equal);
   Value::Array out;
-  std::unordered_set<ScalarKey, ScalarKeyHash> seen;
-  std::vector<size_t> structured;  // indexes in `out` of objects/arrays
-  for (const auto& v : arr.as_array()) {
-    if (v.is_object() || v.is_array() || v.is_function()) {
-      bool dup = false;
-      for (size_t idx : structured)
-        if (DeepEqual(out[idx], v)) {
-          dup = true;
-          break;
-        }
-      if (!dup) {
-        structured.push_back(out.size());
-        out.push_back(v);
-      }
-      continue;
-    }
-    ScalarKey k{v.kind(), v.is_number() ? v.as_number() : (v.is_bool() ? (v.as_bool() ? 1 : 0) : 0),
-                v.is_string() ? v.as_string() : std::string()};
-    if (seen.insert(std::move(k)).second) out.push_back(v);
+  for (size_t i = 0; i < items.size(); ++i) {
+    ctx.ev.Tick();
+    if (seen.insert(i).second) out.push_back(items[i]);
   }
   return Value::MakeArray(std::move(out), arr.is_sequence() ? kArraySequence : 0);
 }
@@ -76,9 +80,15 @@ Value Sort(std::vector<Value>& a, const CallContext& ctx) {
   const Value& comparator = Arg(a, 1);
   if (comparator.is_undefined()) {
     if (IsArrayOfNumbers(arr)) {
-      MergeSort(items, [](const Value& x, const Value& y) { return x.as_number() > y.as_number(); });
+      MergeSort(items, [&](const Value& x, const Value& y) {
+        ctx.ev.Tick();
+        return x.as_number() > y.as_number();
+      });
     } else if (IsArrayOfStrings(arr)) {
-      MergeSort(items, [](const Value& x, const Value& y) { return x.as_string() > y.as_string(); });
+      MergeSort(items, [&](const Value& x, const Value& y) {
+        ctx.ev.Tick();
+        return x.as_string() > y.as_string();
+      });
     } else {
       Fail("D3070", arr, 1);
     }

@@ -199,7 +199,20 @@ std::vector<Marker> AnalysePicture(const std::string& picture) {
         std::string mx = dash == std::string::npos ? std::string() : width.substr(dash + 1);
         auto parse_width = [](const std::string& w) -> std::optional<int> {
           if (w.empty() || w == "*") return std::nullopt;
-          return std::atoi(w.c_str());
+          // A width is padding the picture asks for: bounded, so that
+          // `[Y,99999999]` is an error rather than 100 MB of zeros.
+          constexpr int kMaxWidth = 1000;
+          int n = 0;
+          for (char c : w) {
+            if (c < '0' || c > '9') break;
+            n = n * 10 + (c - '0');
+            if (n > kMaxWidth) {
+              JsonataError e("U1003");
+              e.detail = "the width " + w + " in a date/time picture is above " + std::to_string(kMaxWidth);
+              throw e;
+            }
+          }
+          return n;
         };
         def.min_width = parse_width(mn);
         if (dash != std::string::npos) def.max_width = parse_width(mx);

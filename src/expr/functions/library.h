@@ -58,8 +58,9 @@ struct MatchResult {
   Value next;  // function or undefined
 };
 
-// Calls the matcher on `text`; returns false when there is no match.
-bool FirstMatch(const Value& matcher, const std::string& text, const CallContext& ctx, MatchResult& out);
+// Calls the matcher on `text` (a string); returns false when there is no
+// match.
+bool FirstMatch(const Value& matcher, const Value& text, const CallContext& ctx, MatchResult& out);
 // Advances to the next match; returns false when there are no more.
 bool NextMatch(MatchResult& m, const CallContext& ctx);
 

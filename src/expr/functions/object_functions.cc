@@ -123,12 +123,13 @@ Value Eval(std::vector<Value>& a, const CallContext& ctx) {
     e.value = Value(FormatErrorMessage(inner));
     throw e;
   }
-  Evaluator sub(program, ctx.ev.options());
-  sub.set_root_input(ctx.ev.root_input());
-  sub.set_registry(ctx.ev.registry());
+  ChargeMemory(program->source.size() + static_cast<size_t>(program->tree.parsed_nodes) * sizeof(Node));
+  // The nested evaluation continues this one: its depth, deadline and memory
+  // count toward the caller's limits, whose errors pass through unchanged.
   try {
-    return sub.Eval(program->tree.root.get(), input, ctx.env);
+    return ctx.ev.EvalNested(program, input, ctx.env);
   } catch (JsonataError& inner) {
+    if (inner.code.starts_with("U")) throw;
     JsonataError e("D3121");
     e.value = Value(FormatErrorMessage(inner));
     throw e;

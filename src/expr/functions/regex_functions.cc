@@ -12,21 +12,26 @@
 namespace weft::expr {
 namespace {
 
-// Runs the regex on text from byte offset `from`; builds the match object.
-Value RegexExec(const Value& regex_value, const std::string& text, size_t from) {
+// Runs the regex on `text` (a string value, shared by every match object of
+// the scan rather than copied into each) from byte offset `from`, which is
+// code point `from_cp`; builds the match object.
+Value RegexExec(const Value& regex_value, const Value& text_value, size_t from, size_t from_cp) {
   const auto* rf = static_cast<const RegexFunction*>(regex_value.as_function());
   const re2::RE2& re = *rf->re;
+  const std::string& text = text_value.as_string();
   int ngroups = re.NumberOfCapturingGroups();
   std::vector<re2::StringPiece> sub(static_cast<size_t>(ngroups) + 1);
   if (from > text.size()) return Value();
   if (!re.Match(text, from, text.size(), re2::RE2::UNANCHORED, sub.data(), ngroups + 1)) return Value();
   size_t bstart = static_cast<size_t>(sub[0].data() - text.data());
   size_t bend = bstart + sub[0].size();
-  double start = static_cast<double>(Utf8Length(std::string_view(text).substr(0, bstart)));
+  // Counted from where this match's scan began: linear over a whole scan.
+  size_t start = from_cp + Utf8Length(std::string_view(text).substr(from, bstart - from));
+  size_t end = start + Utf8Length(sub[0]);
   Value result = Value::MakeObject();
   result.set("match", Value(std::string(sub[0].data(), sub[0].size())));
   result.set("start", Value(start));
-  result.set("end", Value(start + static_cast<double>(Utf8Length(sub[0]))));
+  result.set("end", Value(end));
   Value groups = Value::MakeArray();
   for (int g = 1; g <= ngroups; ++g) {
     if (sub[static_cast<size_t>(g)].data() == nullptr) {
@@ -38,8 +43,9 @@ Value RegexExec(const Value& regex_value, const std::string& text, size_t from) 
   result.set("groups", std::move(groups));
   auto* next = new MatchNextFunction();
   next->regex = regex_value;
-  next->text = text;
+  next->text = text_value;
   next->byte_offset = bend;
+  next->cp_offset = end;
   result.set("next", Value::FromFunction(next));
   return result;
 }
@@ -70,7 +76,7 @@ Value Match(std::vector<Value>& a, const CallContext& ctx) {
   Value result = MakeSequence();
   if (limit == 0) return result;
   MatchResult m;
-  if (!FirstMatch(a[1], a[0].as_string(), ctx, m)) return result;
+  if (!FirstMatch(a[1], a[0], ctx, m)) return result;
   size_t count = 0;
   bool more = true;
   while (more && count < limit) {
@@ -91,19 +97,23 @@ Value CallRegexFunction(const CallableBase* c, std::vector<Value>& args, const C
   if (c->kind == CallableBase::Kind::kRegex) {
     const Value& s = Arg(args, 0);
     if (!s.is_string()) return Value();
-    size_t from = 0;
-    if (Arg(args, 1).is_number()) from = Utf8Offset(s.as_string(), SaturatingSize(args[1].as_number()));
+    size_t from = 0, from_cp = 0;
+    if (Arg(args, 1).is_number()) {
+      from_cp = SaturatingSize(args[1].as_number());
+      from = Utf8Offset(s.as_string(), from_cp);
+      from_cp = std::min(from_cp, Utf8Length(s.as_string()));
+    }
     // Re-wrap the regex function itself as a Value (shares the node).
     auto* self = new RegexFunction();
     const auto* rf = static_cast<const RegexFunction*>(c);
     self->re = rf->re;
     self->source = rf->source;
     self->position = rf->position;
-    return RegexExec(Value::FromFunction(self), s.as_string(), from);
+    return RegexExec(Value::FromFunction(self), s, from, from_cp);
   }
   const auto* n = static_cast<const MatchNextFunction*>(c);
-  if (n->byte_offset >= n->text.size()) return Value();
-  Value next = RegexExec(n->regex, n->text, n->byte_offset);
+  if (n->byte_offset >= n->text.as_string().size()) return Value();
+  Value next = RegexExec(n->regex, n->text, n->byte_offset, n->cp_offset);
   if (next.is_object() && next.get("match").as_string().empty()) {
     const auto* rf = static_cast<const RegexFunction*>(n->regex.as_function());
     JsonataError e("D1004", rf->position);
@@ -113,8 +123,8 @@ Value CallRegexFunction(const CallableBase* c, std::vector<Value>& args, const C
   return next;
 }
 
-bool FirstMatch(const Value& matcher, const std::string& text, const CallContext& ctx, MatchResult& out) {
-  Value r = ctx.ev.Apply(matcher, {Value(text)}, kCallbackContext, ctx.env);
+bool FirstMatch(const Value& matcher, const Value& text, const CallContext& ctx, MatchResult& out) {
+  Value r = ctx.ev.Apply(matcher, {text}, kCallbackContext, ctx.env);
   return ReadMatch(r, out);
 }
 

@@ -167,6 +167,7 @@ Value Pad(std::vector<Value>& a, const CallContext&) {
     throw e;
   }
   std::vector<uint32_t> pcs = Utf8ToCodePoints(pad_char);
+  ExpectMemory(static_cast<size_t>(pad_len) * ((pad_char.size() + pcs.size() - 1) / pcs.size()));
   std::string padding;
   for (int64_t i = 0; i < pad_len; ++i) AppendUtf8(padding, pcs[static_cast<size_t>(i) % pcs.size()]);
   return Value(left ? padding + s : s + padding);
@@ -175,7 +176,12 @@ Value Pad(std::vector<Value>& a, const CallContext&) {
 Value Join(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
   std::string sep = Arg(a, 1).is_string() ? a[1].as_string() : "";
+  // One string may be joined many times over: the length is known first.
+  size_t total = 0;
+  for (const auto& x : a[0].as_array()) total += x.as_string().size() + sep.size();
+  ExpectMemory(total);
   std::string out;
+  out.reserve(total);
   bool first = true;
   for (const auto& x : a[0].as_array()) {
     if (!first) out += sep;
@@ -190,7 +196,7 @@ Value Contains(std::vector<Value>& a, const CallContext& ctx) {
   const std::string& s = a[0].as_string();
   if (a[1].is_string()) return Value(s.find(a[1].as_string()) != std::string::npos);
   MatchResult m;
-  return Value(FirstMatch(a[1], s, ctx, m));
+  return Value(FirstMatch(a[1], a[0], ctx, m));
 }
 
 Value Split(std::vector<Value>& a, const CallContext& ctx) {
@@ -224,22 +230,23 @@ Value Split(std::vector<Value>& a, const CallContext& ctx) {
     return Value::MakeArray(std::move(out));
   }
   MatchResult m;
-  if (!FirstMatch(a[1], s, ctx, m)) {
+  if (!FirstMatch(a[1], a[0], ctx, m)) {
     if (limit > 0) out.emplace_back(s);
     return Value::MakeArray(std::move(out));
   }
+  Utf8Cursor cursor(s);
   size_t start = 0;  // code point index
   size_t count = 0;
   bool more = true;
   while (more && count < limit) {
-    size_t b0 = Utf8Offset(s, start);
-    size_t b1 = Utf8Offset(s, static_cast<size_t>(m.start));
+    size_t b0 = cursor.ByteAt(start);
+    size_t b1 = cursor.ByteAt(SaturatingSize(m.start));
     out.emplace_back(b1 >= b0 ? s.substr(b0, b1 - b0) : std::string());
-    start = static_cast<size_t>(m.end);
+    start = SaturatingSize(m.end);
     more = NextMatch(m, ctx);
     ++count;
   }
-  if (count < limit) out.emplace_back(s.substr(Utf8Offset(s, start)));
+  if (count < limit) out.emplace_back(s.substr(cursor.ByteAt(start)));
   return Value::MakeArray(std::move(out));
 }
 
@@ -304,6 +311,10 @@ Value Replace(std::vector<Value>& a, const CallContext& ctx) {
     size_t pos = 0;
     size_t f = s.find(pat, pos);
     while (f != std::string::npos && count < limit) {
+      if ((count & 255) == 0) {
+        ExpectMemory(out.size());  // replacements can make it much longer than s
+        ctx.ev.Tick();
+      }
       out.append(s, pos, f - pos);
       out += repl;
       pos = f + pat.size();
@@ -314,12 +325,14 @@ Value Replace(std::vector<Value>& a, const CallContext& ctx) {
     return Value(std::move(out));
   }
   MatchResult m;
-  if (!FirstMatch(a[1], s, ctx, m)) return a[0];
+  if (!FirstMatch(a[1], a[0], ctx, m)) return a[0];
+  Utf8Cursor cursor(s);
   size_t position = 0;  // code points
   bool more = true;
   while (more && count < limit) {
-    size_t b0 = Utf8Offset(s, position);
-    size_t b1 = Utf8Offset(s, static_cast<size_t>(m.start));
+    ExpectMemory(out.size());  // replacements can make it much longer than s
+    size_t b0 = cursor.ByteAt(position);
+    size_t b1 = cursor.ByteAt(SaturatingSize(m.start));
     if (b1 > b0) out.append(s, b0, b1 - b0);
     if (replacement.is_string()) {
       out += ExpandReplacement(replacement.as_string(), m);
@@ -332,11 +345,11 @@ Value Replace(std::vector<Value>& a, const CallContext& ctx) {
       if (!r.is_string()) Fail("D3012", r);
       out += r.as_string();
     }
-    position = static_cast<size_t>(m.start) + Utf8Length(m.match);
+    position = SaturatingSize(m.start) + Utf8Length(m.match);
     ++count;
     more = NextMatch(m, ctx);
   }
-  out.append(s, Utf8Offset(s, position), std::string::npos);
+  out.append(s, cursor.ByteAt(position), std::string::npos);
   return Value(std::move(out));
 }
 
