@@ -1,7 +1,8 @@
 // libFuzzer target for the expression engine: parser, rewriter and evaluator.
 // Input: an expression, optionally followed by "\n---\n" and a JSON document.
 // Every input must end in a result or a JSONata error, never a crash, hang
-// or sanitizer report.
+// or sanitizer report, within its time and memory limits. Run with
+// -dict=fuzz/expr.dict.
 #include <cstdint>
 #include <string_view>
 
@@ -29,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   weft::expr::EvalOptions options;
   options.max_depth = 200;
   options.timeout_ms = 200;
+  options.max_memory_bytes = 64 << 20;  // run with -rss_limit_mb well above it
   auto r = compiled->Evaluate(input, weft::Value(), options);
   if (r.ok()) {
     std::string out = weft::ToJson(*r);

@@ -44,12 +44,16 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 echo "== fuzzing (short exploratory run from the checked-in corpus)"
 # The corpus replay above is the regression test. This run looks for new
 # failures; what it finds is reported and saved, to be fixed and added to
-# fuzz/corpus, without making an unrelated change fail.
+# fuzz/corpus, without making an unrelated change fail. The limits are low
+# on purpose: every input must finish within its evaluation's budgets (time
+# and memory), so 2 s or 512 MB is already a runaway.
 mkdir -p build/fuzz/findings
-for t in expr_fuzz json_fuzz workflow_fuzz; do
+for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/${t%_fuzz}/. "$corpus"/
-  if ! build/fuzz/fuzz/$t -max_total_time=30 -timeout=5 -rss_limit_mb=2048 -max_len=512 \
+  dict=()
+  [[ -f fuzz/${t%_fuzz}.dict ]] && dict=(-dict=fuzz/${t%_fuzz}.dict)
+  if ! build/fuzz/fuzz/$t -max_total_time=30 -timeout=2 -rss_limit_mb=512 -max_len=512 "${dict[@]}" \
       -artifact_prefix=build/fuzz/findings/ "$corpus" > build/fuzz/findings/$t.log 2>&1; then
     echo "FUZZING FOUND A NEW FAILING INPUT for $t (see build/fuzz/findings/):"
     grep -E "ERROR|runtime error|SUMMARY" build/fuzz/findings/$t.log | head -5

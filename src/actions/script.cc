@@ -12,6 +12,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "lua_strings.h"
 #include "weft/core/json.h"
 #include "weft/core/numeric_cast.h"
 #include "weft/core/utf8.h"
@@ -41,6 +42,8 @@ struct Budget {
   bool out_of_time = false;
   lua_State* main = nullptr;
   std::vector<std::string>* logs = nullptr;
+
+  bool exhausted() const { return out_of_memory || out_of_instructions || out_of_time; }
 };
 
 void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
@@ -51,7 +54,9 @@ void* Allocate(void* ud, void* ptr, size_t osize, size_t nsize) {
     std::free(ptr);
     return nullptr;
   }
-  if (nsize > old && b->used + (nsize - old) > b->limit) {
+  // Once the budget is out, no block grows again in this call: a script
+  // that catches the memory error cannot go on allocating.
+  if (nsize > old && (b->out_of_memory || b->used + (nsize - old) > b->limit)) {
     b->out_of_memory = true;
     return nullptr;
   }
@@ -66,21 +71,105 @@ Budget& BudgetOf(lua_State* L) {
   return *static_cast<Budget*>(ud);
 }
 
+void Hook(lua_State* L, lua_Debug*);
+
+// From now on every instruction of the call fails, so that nothing the
+// script does (pcall, xpcall's handler, a coroutine) can go on for long.
+void TripHooks(lua_State* L, const Budget& b) {
+  lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
+  if (b.main != nullptr && b.main != L) lua_sethook(b.main, Hook, LUA_MASKCOUNT, 1);
+}
+
 void Hook(lua_State* L, lua_Debug*) {
   Budget& b = BudgetOf(L);
   ++b.ticks;
-  if (!b.out_of_instructions && !b.out_of_time) {
+  if (!b.exhausted()) {
     if (b.ticks > b.max_ticks) b.out_of_instructions = true;
     if ((b.ticks & 15) == 0 && Clock::now() > b.deadline) b.out_of_time = true;
   }
-  if (b.out_of_instructions || b.out_of_time) {
-    // From now on every instruction fails, so that no pcall can swallow it
-    // for long.
-    lua_sethook(L, Hook, LUA_MASKCOUNT, 1);
-    if (b.main != nullptr && b.main != L) lua_sethook(b.main, Hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, b.out_of_time ? "time budget exhausted" : "instruction budget exhausted");
+  if (b.exhausted()) {
+    TripHooks(L, b);
+    luaL_error(L, b.out_of_time     ? "time budget exhausted"
+                  : b.out_of_memory ? "memory budget exhausted"
+                                    : "instruction budget exhausted");
   }
 }
+
+// pcall and xpcall that cannot catch the exhaustion of a budget: the error
+// goes on to the end of the call. Built like Lua's own (a continuation, so a
+// coroutine may still yield inside them).
+int FinishProtectedCall(lua_State* L, int status, lua_KContext extra) {
+  if (status != LUA_OK && status != LUA_YIELD) {
+    if (BudgetOf(L).exhausted()) return lua_error(L);  // the error object is on top
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - static_cast<int>(extra);
+}
+
+int ProtectedCall(lua_State* L) {
+  luaL_checkany(L, 1);
+  lua_pushboolean(L, 1);  // first result if there is no error
+  lua_insert(L, 1);
+  const int status = lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 0, 0, FinishProtectedCall);
+  return FinishProtectedCall(L, status, 0);
+}
+
+// xpcall's message handler runs where the error happened; once a budget is
+// out it is skipped (a handler that loops would otherwise be called again
+// for each error the hook raises in it).
+int GuardedMessageHandler(lua_State* L) {
+  if (BudgetOf(L).exhausted()) return 1;  // the error object as it is
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+int ProtectedCallWithHandler(lua_State* L) {
+  const int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushboolean(L, 1);  // first result
+  lua_pushvalue(L, 1);    // the function
+  lua_rotate(L, 3, 2);    // both below the arguments
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, GuardedMessageHandler, 1);
+  lua_replace(L, 2);  // the guarded handler in the handler's place
+  const int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, FinishProtectedCall);
+  return FinishProtectedCall(L, status, 2);
+}
+
+// setmetatable without finalizers: a __gc runs whenever the collector gets
+// to it, after the call that set it and outside every budget (one that loops
+// wedged the thread for the next script, or the process' exit).
+int SetMetatableWithoutFinalizer(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TTABLE) {
+    lua_pushliteral(L, "__gc");
+    const bool has_gc = lua_rawget(L, 2) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (has_gc) return luaL_error(L, "finalizers (__gc) are not available to scripts");
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));  // Lua's own setmetatable
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+// table.move loops in C over any range it is given (`table.move({}, 1,
+// 1e15, 2)` never ends); written in Lua it runs under the hook.
+constexpr char kTableMove[] = R"lua(
+local a1, f, e, t, a2 = ...
+a2 = a2 or a1
+if e >= f then
+  if t > e or t <= f or a1 ~= a2 then
+    for i = 0, e - f do a2[t + i] = a1[f + i] end
+  else
+    for i = e - f, 0, -1 do a2[t + i] = a1[f + i] end
+  end
+end
+return a2
+)lua";
 
 int Print(lua_State* L) {
   Budget& b = BudgetOf(L);
@@ -97,39 +186,36 @@ int Print(lua_State* L) {
   return 0;
 }
 
-// Lua patterns backtrack without memoisation: k repetitions over n bytes can
-// take n^k steps inside one C call, where no instruction budget reaches.
-int GuardedPattern(lua_State* L) {
-  size_t n = 0;
-  size_t plen = 0;
-  luaL_checklstring(L, 1, &n);
-  const char* p = luaL_checklstring(L, 2, &plen);
-  const bool plain = lua_toboolean(L, 4) != 0 && lua_isboolean(L, 4);
-  if (!plain) {
-    int k = 0;
-    bool in_set = false;
-    for (size_t i = 0; i < plen; ++i) {
-      if (p[i] == '%') {
-        ++i;
-      } else if (in_set) {
-        in_set = p[i] != ']';
-      } else if (p[i] == '[') {
-        in_set = true;
-        if (i + 1 < plen && p[i + 1] == ']') ++i;
-      } else if (p[i] == '*' || p[i] == '+' || p[i] == '-') {
-        ++k;
-      }
-    }
-    if (k >= 2 && std::pow(static_cast<double>(n), k) > 1e10) {
-      return luaL_error(L, "pattern with %d repetitions is too costly on a subject of %d bytes", k,
-                        static_cast<int>(n));
-    }
-  }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+}  // namespace
+
+namespace internal {
+
+MatchBudget TakeMatchBudget(lua_State* L) {
+  const Budget& b = BudgetOf(L);
+  MatchBudget m;
+  const int64_t ticks_left = b.max_ticks - b.ticks;
+  m.steps = ticks_left <= 0 ? 0 : (ticks_left > INT64_MAX / kHookEvery ? INT64_MAX : ticks_left * kHookEvery);
+  m.deadline = b.deadline;
+  return m;
 }
+
+void ReturnMatchBudget(lua_State* L, const MatchBudget& m) {
+  Budget& b = BudgetOf(L);
+  const int64_t granted = TakeMatchBudget(L).steps;
+  b.ticks += (granted - std::max<int64_t>(m.steps, 0)) / kHookEvery;
+  if (m.exhausted) {
+    if (Clock::now() > b.deadline) {
+      b.out_of_time = true;
+    } else {
+      b.out_of_instructions = true;
+    }
+    TripHooks(L, b);
+  }
+}
+
+}  // namespace internal
+
+namespace {
 
 // A table scripts can read but not change, over a copy of `src` (at -1).
 void PushReadOnlyCopy(lua_State* L, const char* const* drop = nullptr) {
@@ -173,11 +259,18 @@ class Sandbox {
     const int base = lua_gettop(L_);
 
     luaL_requiref(L_, "_G", luaopen_base, 0);
-    for (const char* name : {"assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
-                             "type", "xpcall", "getmetatable", "setmetatable", "rawequal", "rawget", "rawlen"}) {
+    for (const char* name : {"assert", "error", "ipairs", "next", "pairs", "select", "tonumber", "tostring", "type",
+                             "getmetatable", "rawequal", "rawget", "rawlen"}) {
       lua_getfield(L_, -1, name);
       lua_setfield(L_, base, name);
     }
+    lua_pushcfunction(L_, ProtectedCall);
+    lua_setfield(L_, base, "pcall");
+    lua_pushcfunction(L_, ProtectedCallWithHandler);
+    lua_setfield(L_, base, "xpcall");
+    lua_getfield(L_, -1, "setmetatable");
+    lua_pushcclosure(L_, SetMetatableWithoutFinalizer, 1);
+    lua_setfield(L_, base, "setmetatable");
     lua_pop(L_, 1);
     lua_pushstring(L_, LUA_VERSION);
     lua_setfield(L_, base, "_VERSION");
@@ -185,16 +278,12 @@ class Sandbox {
     lua_setfield(L_, base, "print");
 
     // string: the real table is also every string's __index, so it is
-    // hardened in place (dump gone, matching guarded) and its metatable
-    // hidden.
+    // hardened in place (dump gone, matching and rep bounded) and its
+    // metatable hidden.
     luaL_requiref(L_, "string", luaopen_string, 0);
     lua_pushnil(L_);
     lua_setfield(L_, -2, "dump");
-    for (const char* name : {"find", "match", "gmatch", "gsub"}) {
-      lua_getfield(L_, -1, name);
-      lua_pushcclosure(L_, GuardedPattern, 1);
-      lua_setfield(L_, -2, name);
-    }
+    internal::InstallBoundedStringFunctions(L_, -1);
     lua_pushliteral(L_, "");
     lua_getmetatable(L_, -1);
     lua_pushliteral(L_, "read-only");
@@ -207,6 +296,14 @@ class Sandbox {
         {"table", luaopen_table}, {"math", luaopen_math}, {"utf8", luaopen_utf8}, {"coroutine", luaopen_coroutine}};
     for (const auto& [name, open] : libs) {
       luaL_requiref(L_, name, open, 0);
+      if (std::strcmp(name, "table") == 0) {
+        if (luaL_loadbufferx(L_, kTableMove, sizeof kTableMove - 1, "=table.move", "t") != LUA_OK) {
+          lua_close(L_);
+          L_ = nullptr;
+          return;
+        }
+        lua_setfield(L_, -2, "move");
+      }
       PushReadOnlyCopy(L_);
       lua_setfield(L_, base, name);
     }
@@ -270,21 +367,26 @@ class Sandbox {
     lua_sethook(L_, Hook, LUA_MASKCOUNT, kHookEvery);
     const int rc = lua_pcall(L_, 0, 1, 0);
     lua_sethook(L_, nullptr, 0, 0);
+    // Whatever the script caught, a spent budget fails the call. The rest
+    // runs without a memory limit (describing an error may allocate).
+    const Budget spent = budget_;
+    budget_.limit = SIZE_MAX;
+    budget_.out_of_memory = false;
     Result<Value> out = Value();
-    if (rc != LUA_OK) {
-      out = Failure(limits);
+    if (rc != LUA_OK || spent.exhausted()) {
+      out = Failure(limits, spent);
     } else {
       Value v;
-      Status s = Pull(-1, 0, v);
+      size_t size = 0;
+      Status s = Pull(-1, 0, v, size, limits.max_memory_bytes);
       if (s.ok()) {
         out = std::move(v);
       } else {
         out = s;
       }
     }
-    budget_.limit = SIZE_MAX;
     budget_.logs = nullptr;
-    if (budget_.out_of_memory) poisoned_ = true;  // a half-built structure may remain
+    if (spent.out_of_memory) poisoned_ = true;  // a half-built structure may remain
     lua_settop(L_, 0);
     // Drop this call's globals now rather than at the chunk's next call.
     lua_rawgeti(L_, LUA_REGISTRYINDEX, chunk_ref_);
@@ -317,17 +419,20 @@ class Sandbox {
     return Status::Ok();
   }
 
-  Status Failure(const ScriptLimits& limits) {
-    if (budget_.out_of_instructions) {
-      return ResourceExhaustedError("the script ran more than " + std::to_string(limits.max_instructions) +
-                                    " instructions");
+  // A spent budget is the script's doing, as any of its errors: trying it
+  // again cannot help, so no code here is one the engine retries.
+  Status Failure(const ScriptLimits& limits, const Budget& spent) {
+    if (spent.out_of_instructions) {
+      return FailedPreconditionError("the script ran more than " + std::to_string(limits.max_instructions) +
+                                     " instructions (its budget)");
     }
-    if (budget_.out_of_time) {
-      return DeadlineExceededError("the script ran longer than " + std::to_string(limits.max_millis) + " ms");
+    if (spent.out_of_time) {
+      return FailedPreconditionError("the script ran longer than " + std::to_string(limits.max_millis) +
+                                     " ms (its budget)");
     }
-    if (budget_.out_of_memory) {
-      return ResourceExhaustedError("the script allocated more than " + std::to_string(limits.max_memory_bytes) +
-                                    " bytes");
+    if (spent.out_of_memory) {
+      return FailedPreconditionError("the script allocated more than " + std::to_string(limits.max_memory_bytes) +
+                                     " bytes (its budget)");
     }
     // No metamethod runs here (no budget guards it any more): a value
     // other than a string or number is described by its type.
@@ -382,8 +487,16 @@ class Sandbox {
     return Status::Ok();
   }
 
-  Status Pull(int index, int depth, Value& out) {
+  // `size` counts the bytes of the result so far: a table that holds one
+  // table many times (`t = {t, t}` sixty times) is small in Lua and
+  // astronomically large as JSON.
+  Status Pull(int index, int depth, Value& out, size_t& size, size_t max_size) {
     if (depth > kMaxDepth) return FailedPreconditionError("the script's result nests deeper than 100 (a cycle?)");
+    size += sizeof(Value);
+    if (size > max_size) {
+      return FailedPreconditionError("the script's result is larger than " + std::to_string(max_size) +
+                                     " bytes (its memory budget) as JSON");
+    }
     index = lua_absindex(L_, index);
     switch (lua_type(L_, index)) {
       case LUA_TNIL: out = Value::Null(); return Status::Ok();
@@ -402,6 +515,11 @@ class Sandbox {
         if (!IsValidUtf8(std::string_view(s, n))) {
           return FailedPreconditionError("the script's result holds a string that is not UTF-8");
         }
+        size += n;
+        if (size > max_size) {
+          return FailedPreconditionError("the script's result is larger than " + std::to_string(max_size) +
+                                         " bytes (its memory budget) as JSON");
+        }
         out = Value(std::string(s, n));
         return Status::Ok();
       }
@@ -411,14 +529,14 @@ class Sandbox {
           return Status::Ok();
         }
         break;
-      case LUA_TTABLE: return PullTable(index, depth, out);
+      case LUA_TTABLE: return PullTable(index, depth, out, size, max_size);
       default: break;
     }
     return FailedPreconditionError(std::string("the script's result holds a ") + luaL_typename(L_, index) +
                                    ", which JSON cannot");
   }
 
-  Status PullTable(int index, int depth, Value& out) {
+  Status PullTable(int index, int depth, Value& out, size_t& size, size_t max_size) {
     if (!lua_checkstack(L_, 6)) return ResourceExhaustedError("the script's result is too deep");
     bool marked = false;
     if (lua_getmetatable(L_, index) != 0) {
@@ -443,7 +561,7 @@ class Sandbox {
       for (lua_Unsigned i = 1; i <= n; ++i) {
         lua_rawgeti(L_, index, static_cast<lua_Integer>(i));
         Value item;
-        Status s = Pull(-1, depth + 1, item);
+        Status s = Pull(-1, depth + 1, item, size, max_size);
         lua_pop(L_, 1);
         WEFT_RETURN_IF_ERROR(s);
         items.push_back(std::move(item));
@@ -467,7 +585,7 @@ class Sandbox {
                                        std::string(luaL_typename(L_, -1)) + ")");
       }
       Value v;
-      Status s = Pull(-1, depth + 1, v);
+      Status s = Pull(-1, depth + 1, v, size, max_size);
       lua_pop(L_, 1);
       if (!s.ok()) {
         lua_pop(L_, 1);
@@ -526,6 +644,7 @@ class ScriptAction final : public engine::Action {
     lower("max_instructions", limits.max_instructions);
     lower("max_memory_bytes", limits.max_memory_bytes);
     lower("max_millis", limits.max_millis);
+    limits.max_millis = ctx.MillisLeft(limits.max_millis);  // the step's timeout_ms bounds the script too
     std::vector<std::string> logs;
     Result<Value> out = RunScript(ctx.inputs.get("code").as_string(), ctx.inputs.get("input"), limits, &logs);
     if (!logs.empty()) {

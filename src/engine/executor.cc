@@ -810,7 +810,12 @@ class Executor {
       if (ask_approval) {
         RequestApproval(task, s);
       } else if (action->spec().immediate) {
-        // Never waits: no timeout or cancellation needed, no extra coroutine.
+        // Never waits: no cancellation needed, no extra coroutine. Work it
+        // bounds itself (a script's budgets) is bounded by the step's
+        // timeout too, through the deadline.
+        s.ctx.deadline = task.settings.timeout_ms > 0
+                             ? std::chrono::steady_clock::now() + std::chrono::milliseconds(task.settings.timeout_ms)
+                             : std::chrono::steady_clock::time_point::max();
         try {
           s.result = co_await action->Execute(s.ctx);
         } catch (const std::exception& x) {

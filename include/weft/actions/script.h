@@ -13,9 +13,11 @@
 // The chunk sees its JSON `input` as a global and returns the result (JSON:
 // tables with keys 1..n are arrays, `json.null` is null). It runs without
 // io, os (but time/date/clock), require, load, dofile, debug, string.dump,
-// collectgarbage, rawset or metatables of library values; with an
-// instruction budget, a memory budget and a wall-clock budget; each call
-// gets fresh globals. A failure names the script's line ("script:3: ...").
+// collectgarbage, rawset, finalizers (__gc) or metatables of library values;
+// with an instruction budget, a memory budget and a wall-clock budget that
+// nothing in the script can escape (pattern matching counts against them);
+// each call gets fresh globals. A failure names the script's line
+// ("script:3: ...").
 // Needs the `scripts` permission.
 #pragma once
 
@@ -38,7 +40,7 @@ struct ScriptLimits {
 
 // Runs `code` with `input` bound. `logs` receives print() lines.
 // InvalidArgument for a script that does not compile, FailedPrecondition
-// for one that fails, ResourceExhausted when a budget runs out.
+// for one that fails or spends a budget (neither helps to retry).
 Result<Value> RunScript(std::string_view code, const Value& input, const ScriptLimits& limits,
                         std::vector<std::string>* logs = nullptr);
 

@@ -1,0 +1,1 @@
+return input.amount * 1.2

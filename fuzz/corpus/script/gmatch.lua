@@ -1,0 +1,1 @@
+local words = {} for w in input.text:gmatch('%a+') do words[#words + 1] = w:upper() end return words

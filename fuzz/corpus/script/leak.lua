@@ -1,0 +1,1 @@
+leak = 1 string.upper = nil return getmetatable('').__index

@@ -1,0 +1,1 @@
+return ('a'):rep(26):find(('a?'):rep(26)..('a'):rep(26))

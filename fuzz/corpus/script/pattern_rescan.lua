@@ -1,0 +1,1 @@
+return string.rep('a',1e6):find('.*b')
