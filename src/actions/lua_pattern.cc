@@ -6,7 +6,7 @@
 namespace weft::actions::internal {
 namespace {
 
-constexpr int kMaxMatchDepth = 200;     // recursion, as MAXCCALLS in Lua
+constexpr int kMaxMatchDepth = 200;    // recursion, as MAXCCALLS in Lua
 constexpr int64_t kClockEvery = 4096;  // steps between deadline checks
 
 unsigned char U(char c) { return static_cast<unsigned char>(c); }

@@ -30,7 +30,9 @@ class PatternMatcher {
  public:
   // `subject` and `pattern` must stay alive while the matcher is used.
   PatternMatcher(std::string_view subject, std::string_view pattern, MatchBudget* budget)
-      : src_(subject.data()), src_end_(subject.data() + subject.size()), pat_end_(pattern.data() + pattern.size()),
+      : src_(subject.data()),
+        src_end_(subject.data() + subject.size()),
+        pat_end_(pattern.data() + pattern.size()),
         budget_(budget) {}
 
   // Tries to match `pattern` (from `p`, which points into the pattern given

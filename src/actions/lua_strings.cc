@@ -191,10 +191,9 @@ int Gsub(lua_State* L) {
   const char* last_match = nullptr;
   const int repl_type = lua_type(L, 3);
   const lua_Integer max_n = luaL_optinteger(L, 4, static_cast<lua_Integer>(ls) + 1);
-  luaL_argexpected(L,
-                   repl_type == LUA_TNUMBER || repl_type == LUA_TSTRING || repl_type == LUA_TFUNCTION ||
-                       repl_type == LUA_TTABLE,
-                   3, "string/function/table");
+  luaL_argexpected(
+      L, repl_type == LUA_TNUMBER || repl_type == LUA_TSTRING || repl_type == LUA_TFUNCTION || repl_type == LUA_TTABLE,
+      3, "string/function/table");
   const bool anchor = lp > 0 && *p == '^';
   if (anchor) {
     ++p;

@@ -162,15 +162,21 @@ Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::St
   return config.path.empty() ? s : s.WithContext(config.path);
 }
 
-Result<Value> ReadJsonArgument(const std::string& text, std::string_view what) {
+// A JSON argument (`@file` reads a file), read strictly: duplicate keys and
+// numbers beyond a double are errors, not a silent last-wins or Infinity.
+Result<Value> ReadJsonArgument(const std::string& text, std::string_view what, bool object_only) {
   std::string source = text;
   if (!text.empty() && text[0] == '@') {
     Result<std::string> read = ReadFileBounded(text.substr(1));
     if (!read.ok()) return read.status().WithContext(std::string(what) + " file");
     source = std::move(read).value();
   }
-  Result<Value> v = ParseJson(source);
+  Result<Value> v = ParseJson(source, {.strict = true});
   if (!v.ok()) return v.status().WithContext(std::string(what) + " is not valid JSON");
+  if (object_only && !v->is_object()) {
+    return InvalidArgumentError(std::string(what) + " must be a JSON object (the workflow's input fields), not " +
+                                (v->is_array() ? "an array" : "a " + std::string(KindName(v->kind()))));
+  }
   return v;
 }
 
@@ -226,7 +232,8 @@ Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps) {
   o.set("workflow", r.workflow);
   o.set("version", static_cast<double>(r.version));
   o.set("status", std::string(store::RunStatusName(r.status)));
-  o.set("outputs", r.outputs.is_defined() ? r.outputs : Value::Null());
+  o.set("input", r.input.is_defined() ? r.input : Value::MakeObject());
+  if (r.outputs.is_defined()) o.set("outputs", r.outputs);  // a finished run's outputs
   if (!r.error.empty()) {
     Value e = Value::MakeObject();
     e.set("code", r.error_code);
@@ -239,7 +246,16 @@ Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps) {
   o.set("updated_ms", static_cast<double>(r.updated_ms));
   if (steps != nullptr) {
     Value list = Value::MakeArray();
-    for (const StepRecord& s : *steps) list.push_back(StepToJson(s));
+    // What the run has so far, also while it waits: each task's latest
+    // result (what $output.<task> reads).
+    Value results = Value::MakeObject();
+    for (const StepRecord& s : *steps) {
+      list.push_back(StepToJson(s));
+      if (s.status == store::StepStatus::kCompleted && !s.task.empty() && s.output.is_defined()) {
+        results.set(s.task, s.output);
+      }
+    }
+    o.set("results", results);
     o.set("steps", list);
   }
   return o;
@@ -362,7 +378,7 @@ int RunWorkflow(const RunCommandOptions& options, std::ostream& out, std::ostrea
   }
   Value input = Value::MakeObject();
   if (!options.input.empty()) {
-    Result<Value> v = ReadJsonArgument(options.input, "--input");
+    Result<Value> v = ReadJsonArgument(options.input, "--input", true);
     if (!v.ok()) {
       err << "weft: " << v.status().message() << "\n";
       return 2;
@@ -430,7 +446,7 @@ int ResumeRun(const ResumeCommandOptions& options, std::ostream& out, std::ostre
   }
   Value payload = Value::MakeObject();
   if (!options.with.empty()) {
-    Result<Value> v = ReadJsonArgument(options.with, "--with");
+    Result<Value> v = ReadJsonArgument(options.with, "--with", false);
     if (!v.ok()) {
       err << "weft: " << v.status().message() << "\n";
       return 2;
@@ -559,14 +575,16 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
       }
       doc.set("messages", Value::MakeArray(std::move(messages)));
     }
-    if (spend.ok() && spend->calls > 0) {
-      Value s = Value::MakeObject();
-      s.set("cost", spend->cost);
-      s.set("input_tokens", spend->input_tokens);
-      s.set("output_tokens", spend->output_tokens);
-      s.set("model_calls", spend->calls);
-      doc.set("spend", s);
-    }
+    // Always present (zeros when the run called no model), so that a
+    // script reading it needs no special case.
+    const store::Spend none;
+    const store::Spend& used = spend.ok() ? *spend : none;
+    Value s = Value::MakeObject();
+    s.set("cost", used.cost);
+    s.set("input_tokens", used.input_tokens);
+    s.set("output_tokens", used.output_tokens);
+    s.set("model_calls", used.calls);
+    doc.set("spend", s);
     out << ToJson(doc, 2) << "\n";
     return 0;
   }

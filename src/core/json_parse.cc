@@ -1,4 +1,5 @@
 #include <charconv>
+#include <cmath>
 #include <string>
 
 #include "weft/core/escape.h"
@@ -151,6 +152,7 @@ class JsonParser {
         error_ = "expected a string key in object";
         return false;
       }
+      const size_t key_at = pos_;
       std::string key;
       if (!ParseString(key)) return false;
       SkipSpace();
@@ -160,6 +162,11 @@ class JsonParser {
       }
       ++pos_;
       SkipSpace();
+      if (options_.strict && obj.find(key) != nullptr) {
+        pos_ = key_at;
+        error_ = "duplicate key \"" + key + "\"";
+        return false;
+      }
       Value v;
       if (!ParseValue(v, depth)) return false;
       obj.set(std::move(key), std::move(v));
@@ -262,6 +269,11 @@ class JsonParser {
     if (ec == std::errc::result_out_of_range) {
       // from_chars refuses overflow; JSON.parse yields +-Infinity or 0.
       d = std::strtod(std::string(s_.substr(start, pos_ - start)).c_str(), nullptr);
+      if (options_.strict && !std::isfinite(d)) {
+        error_ = "number out of range: " + std::string(s_.substr(start, std::min<size_t>(pos_ - start, 40)));
+        pos_ = start;
+        return false;
+      }
     } else if (ec != std::errc()) {
       error_ = "invalid number";
       return false;

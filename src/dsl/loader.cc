@@ -1243,11 +1243,24 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
 
 namespace {
 
+// A task whose inputs may call $secret() (even through $eval) is marked, so
+// that its history is redacted.
 bool TemplateReadsSecret(const Template& t) {
   std::vector<const expr::Expression*> exprs;
   t.CollectExpressions(exprs);
   for (const expr::Expression* e : exprs) {
     if (e->Reads("secret")) return true;
+  }
+  return false;
+}
+
+// Anywhere else $secret is not bound: only a use the text names is refused
+// ($eval there cannot reach it; it fails when run, as any unknown function).
+bool TemplateNamesSecret(const Template& t) {
+  std::vector<const expr::Expression*> exprs;
+  t.CollectExpressions(exprs);
+  for (const expr::Expression* e : exprs) {
+    if (e->Names("secret")) return true;
   }
   return false;
 }
@@ -1267,20 +1280,20 @@ void Loader::CheckSecrets(const YAML::Node& root) {
   for (auto& [name, task] : wf_->tasks) {
     task.uses_secrets = TemplateReadsSecret(task.inputs) || TemplateReadsSecret(task.settings.action_settings) ||
                         (task.named != nullptr && task.named->uses_secrets);
-    if (TemplateReadsSecret(task.settings.on_error.fallback)) diag_.Error(task.location, kSecretOnlyInTasks);
+    if (TemplateNamesSecret(task.settings.on_error.fallback)) diag_.Error(task.location, kSecretOnlyInTasks);
   }
   RefuseSecrets(wf_->flow);
-  if (TemplateReadsSecret(wf_->context)) diag_.Error(Loc(root["context"]), kSecretOnlyInTasks);
+  if (TemplateNamesSecret(wf_->context)) diag_.Error(Loc(root["context"]), kSecretOnlyInTasks);
   for (const auto& [name, t] : wf_->outputs) {
-    if (TemplateReadsSecret(t)) diag_.Error(Loc(root["outputs"][name]), kSecretOnlyInTasks);
+    if (TemplateNamesSecret(t)) diag_.Error(Loc(root["outputs"][name]), kSecretOnlyInTasks);
   }
 }
 
 void Loader::RefuseSecrets(const std::vector<FlowNode>& nodes) {
   for (const FlowNode& n : nodes) {
-    auto reads = [](const std::optional<expr::Expression>& e) { return e && e->Reads("secret"); };
+    auto reads = [](const std::optional<expr::Expression>& e) { return e && e->Names("secret"); };
     bool bad = reads(n.in) || reads(n.while_cond) || reads(n.until);
-    if (n.accumulate) bad = bad || reads(n.accumulate->merge) || TemplateReadsSecret(n.accumulate->initial);
+    if (n.accumulate) bad = bad || reads(n.accumulate->merge) || TemplateNamesSecret(n.accumulate->initial);
     for (const FlowNode::Branch& b : n.branches) {
       if (reads(b.condition)) diag_.Error(b.location, kSecretOnlyInTasks);
       RefuseSecrets(b.steps);

@@ -1,5 +1,7 @@
 #include "yaml_reader.h"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -70,9 +72,22 @@ Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file, Diagn
     return InvalidArgumentError(where.ToString() + ": " + message);
   }
   try {
-    YAML::Node root = YAML::Load(std::string(text));
+    // Every document is read: a second one would otherwise be dropped
+    // without a word (YAML::Load stops after the first).
+    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    for (size_t i = 1; i < documents.size(); ++i) {
+      if (documents[i].IsNull()) continue;  // a trailing '---' with nothing after it
+      where = LocationOf(documents[i], std::string(file));
+      message = "a second YAML document begins here; a file holds one (remove the '---' or split the file)";
+      if (diagnostics != nullptr) diagnostics->Error(where, message);
+      return InvalidArgumentError(where.ToString() + ": " + message);
+    }
+    YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
     if (WithinNodeBudget(root)) return root;
     message = "document too large (more than 1,000,000 nodes once aliases are expanded)";
+  } catch (const YAML::DeepRecursion& e) {
+    if (!e.mark.is_null()) where = {std::string(file), e.mark.line + 1, e.mark.column + 1};
+    message = "the document nests more than " + std::to_string(e.depth()) + " levels deep";
   } catch (const YAML::Exception& e) {
     if (!e.mark.is_null()) where = {std::string(file), e.mark.line + 1, e.mark.column + 1};
     message = "invalid YAML: " + e.msg;

@@ -110,6 +110,11 @@ Result<Value> Expression::Evaluate(const Value& input, const Value& bindings, co
 
 const std::string& Expression::source() const { return program_->source; }
 
+bool Expression::Names(std::string_view name) const {
+  const auto& vars = program_->tree.free_vars;
+  return std::find(vars.begin(), vars.end(), name) != vars.end();
+}
+
 bool Expression::Reads(std::string_view name) const {
   const RewrittenTree& tree = program_->tree;
   return tree.dynamic_scope || std::find(tree.free_vars.begin(), tree.free_vars.end(), name) != tree.free_vars.end();

@@ -664,27 +664,37 @@ class SqliteStore final : public Store {
     return buf;
   }
 
+  // Several processes may open a new database at once: each step reads the
+  // version inside its write transaction, so a step another process has
+  // applied meanwhile is seen and skipped, never applied twice.
   Status Migrate() {
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("PRAGMA user_version"));
-    if (sqlite3_step(s) != SQLITE_ROW) return write_.LastError();
-    int version = sqlite3_column_int(s, 0);
-    sqlite3_reset(s);
     const int target = SqliteSchemaVersion();
-    if (version > target) {
-      return FailedPreconditionError("database '" + options_.path + "' has schema version " + std::to_string(version) +
-                                     ", newer than this weft understands (" + std::to_string(target) + ")");
-    }
-    for (; version < target; ++version) {
+    for (;;) {
       WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+      if (sqlite3_step(s) != SQLITE_ROW) {
+        Status error = write_.LastError();
+        sqlite3_reset(s);
+        (void)write_.Exec("ROLLBACK");
+        return error;
+      }
+      const int version = sqlite3_column_int(s, 0);
+      sqlite3_reset(s);
+      if (version >= target) {
+        WEFT_RETURN_IF_ERROR(write_.Exec("COMMIT"));
+        if (version == target) return Status::Ok();
+        return FailedPreconditionError("database '" + options_.path + "' has schema version " +
+                                       std::to_string(version) + ", newer than this weft understands (" +
+                                       std::to_string(target) + ")");
+      }
       Status st = write_.Exec(kMigrations[version]);
       if (st.ok()) st = write_.Exec("PRAGMA user_version = " + std::to_string(version + 1));
+      if (st.ok()) st = write_.Exec("COMMIT");
       if (!st.ok()) {
         (void)write_.Exec("ROLLBACK");
         return st.WithContext("migrating database to schema version " + std::to_string(version + 1));
       }
-      WEFT_RETURN_IF_ERROR(write_.Exec("COMMIT"));
     }
-    return Status::Ok();
   }
 
   Result<int64_t> PutWorkflowLocked(const std::string& name, const std::string& source, const std::string& hash,

@@ -66,3 +66,33 @@ expect_config_refused("email: { url: smtp://127.0.0.1:25, threads: 1e9 }\n"
 file(WRITE ${CONFIG} "")
 expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"How do I download my invoice?\"}" CODE 0)
 unset(ENV{WEFT_CONFIG})
+
+# --input is a JSON object, read strictly.
+expect_run(ARGS run ${WF} --db :memory: --input "[1, 2]" CODE 2 ERR "--input must be a JSON object .*not an array")
+expect_run(ARGS run ${WF} --db :memory: --input "\"hi\"" CODE 2 ERR "--input must be a JSON object .*not a string")
+expect_run(ARGS run ${WF} --db :memory: --input "{\"message\": \"a\", \"message\": \"b\"}" CODE 2
+           ERR "column 18: duplicate key \"message\"")
+expect_run(ARGS run ${WF} --db :memory: --input "{\"message\": 1e400}" CODE 2 ERR "number out of range: 1e400")
+
+# Each load warning is printed once.
+set(WARNS ${WORK}/warns.yaml)
+file(WRITE ${WARNS} "name: warns\ndefs:\n  s: { kind: task, action: log, inputs: { message: hi } }\n"
+                    "  unused: { kind: task, action: log, inputs: { message: hi } }\nflow:\n  - do: s\n")
+expect_run(ARGS run ${WARNS} --db :memory: CODE 0 ERR "task 'unused' is never used")
+string(REGEX MATCHALL "never used" _times "${LAST_ERR}")
+list(LENGTH _times _count)
+if(NOT _count EQUAL 1)
+  message(FATAL_ERROR "the warning was printed ${_count} times:\n${LAST_ERR}")
+endif()
+
+# runs show --json: the input, each task's results so far (also while the
+# run waits) and the spend, zeros when no model was called.
+expect_run(ARGS run ${WF} --db ${DB} --json --input "{\"message\": \"I was charged twice and nobody answered\"}"
+           CODE 0 OUT "\"status\": \"suspended\"")
+string(REGEX MATCH "\"run_id\": \"([0-9A-Z]+)\"" _ "${LAST_OUT}")
+set(RUN ${CMAKE_MATCH_1})
+if(LAST_OUT MATCHES "\"outputs\": null")
+  message(FATAL_ERROR "a waiting run printed outputs: null:\n${LAST_OUT}")
+endif()
+expect_run(ARGS runs show ${RUN} --db ${DB} --json CODE 0
+           OUT "\"input\": {\n    \"message\": \"I was charged twice.*\"results\": {\n    \"classify_issue\": {.*\"spend\": {\n    \"cost\": 0,")

@@ -91,3 +91,23 @@ TEST(JsonTest, UndefinedAndNonFiniteFollowJsonStringify) {
 
 }  // namespace
 }  // namespace weft
+
+namespace weft {
+namespace {
+
+TEST(JsonTest, StrictParsingRefusesDuplicateKeysAndOverflow) {
+  // Lenient (JSON.parse's reading) by default...
+  EXPECT_EQ(ToJson(*ParseJson(R"({"a":1,"a":2})")), R"({"a":2})");
+  EXPECT_TRUE(ParseJson("1e400").ok());
+  // ...and an error that says where, when strict.
+  auto dup = ParseJson(R"({"x":{"a":1,"a":2}})", {.strict = true});
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("column 13: duplicate key \"a\""), std::string::npos) << dup.status();
+  auto big = ParseJson(R"({"a":-1e400})", {.strict = true});
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("column 6: number out of range: -1e400"), std::string::npos) << big.status();
+  EXPECT_TRUE(ParseJson(R"({"a":1e-400,"b":1.7976931348623157e308})", {.strict = true}).ok());
+}
+
+}  // namespace
+}  // namespace weft

@@ -1,5 +1,7 @@
 // One suite for every Store backend: what the engine relies on.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <future>
@@ -432,6 +434,47 @@ TEST(SqliteStore, WaitForWorkSeesOtherConnections) {
   EXPECT_TRUE((*a)->WaitForWork(10000));
   committer.join();
   fs::remove_all(dir);
+}
+
+// Several processes opening a new database at once (`weft run --db x.db &`
+// six times): every one migrates it or finds it migrated. Before, some
+// failed with "table workflows already exists".
+TEST(SqliteStore, ProcessesOpeningANewDatabaseAtOnceAllSucceed) {
+  for (int round = 0; round < 5; ++round) {
+    fs::path dir = fs::temp_directory_path() / ("weft_race_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string path = (dir / "weft.db").string();
+    int go[2];
+    ASSERT_EQ(::pipe(go), 0);
+    std::vector<pid_t> children;
+    for (int i = 0; i < 6; ++i) {
+      const pid_t pid = ::fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        ::close(go[1]);
+        char c;
+        (void)!::read(go[0], &c, 1);  // all start together
+        SqliteOptions o;
+        o.path = path;
+        auto s = OpenSqliteStore(o);
+        if (!s.ok()) std::fprintf(stderr, "child: %s\n", s.status().ToString().c_str());
+        std::_Exit(s.ok() ? 0 : 1);
+      }
+      children.push_back(pid);
+    }
+    ::close(go[0]);
+    ::close(go[1]);  // EOF releases every child at once
+    for (pid_t pid : children) {
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+    }
+    SqliteOptions o;
+    o.path = path;
+    EXPECT_TRUE(OpenSqliteStore(o).ok());
+    fs::remove_all(dir);
+  }
 }
 
 TEST(SqliteStore, NeedsAFile) {

@@ -2,7 +2,8 @@
 //
 // The parser accepts RFC 8259 JSON (UTF-8), reports the line and column of the
 // first problem, and refuses documents nested deeper than a limit so that a
-// hostile input cannot exhaust the stack. Duplicate keys: the last one wins.
+// hostile input cannot exhaust the stack. Duplicate keys: the last one wins
+// (an error with JsonParseOptions::strict).
 //
 // The writer follows JavaScript's JSON.stringify: numbers in their shortest
 // round-trip form, undefined and function members omitted (null inside
@@ -19,6 +20,11 @@ namespace weft {
 
 struct JsonParseOptions {
   int max_depth = 2000;  // arrays/objects nested deeper than this are refused
+  // By default the parser reads what JSON.parse reads (the last of
+  // duplicate keys wins, 1e400 is Infinity). A document a person hands to
+  // weft (a run's input, a request body) is read strictly: either is an
+  // error that says where.
+  bool strict = false;
 };
 
 Result<Value> ParseJson(std::string_view text, const JsonParseOptions& options = {});

@@ -82,6 +82,8 @@ class Expression {
   // Whether evaluating may read the variable $name (always true for
   // expressions that use $eval, which can read any).
   bool Reads(std::string_view name) const;
+  // Whether the text itself names $name (what $eval reads is not counted).
+  bool Names(std::string_view name) const;
 
  private:
   explicit Expression(std::shared_ptr<const Program> p) : program_(std::move(p)) {}
