@@ -26,6 +26,8 @@ class VatAction final : public weft::engine::Action {
     spec_.input_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","required":["net","country"],"properties":{
         "net":{"type":"number","minimum":0},"country":{"type":"string","minLength":2,"maxLength":2}}})");
     spec_.output_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","required":["gross","vat","rate"]})");
+    // Its own settings (none here): validation refuses any key it does not list.
+    spec_.settings_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","additionalProperties":false})");
   }
   const weft::dsl::ActionSpec& spec() const override { return spec_; }
 

@@ -19,6 +19,7 @@ dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, c
   spec.description = description;
   spec.suspends = suspends;
   spec.immediate = true;  // every SimpleAction computes its result at once
+  spec.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","additionalProperties":false})");  // none
   if (input_schema != nullptr) spec.input_schema = dsl::Schema::FromLiteral(input_schema);
   if (output_schema != nullptr) spec.output_schema = dsl::Schema::FromLiteral(output_schema);
   return spec;
@@ -82,7 +83,7 @@ Result<store::MessageRecord> Say(store::Store* store, const ActionContext& ctx, 
   m.conversation = conversation.is_string() ? conversation.as_string() : std::string(ctx.run_id);
   m.run_id = std::string(ctx.run_id);
   m.step_path = std::string(ctx.step_path);
-  m.key = m.run_id + "/" + m.step_path + std::string(key_suffix);
+  m.key = ctx.IdempotencyKey().append(key_suffix);
   m.role = "assistant";
   m.kind = std::move(kind);
   m.content = std::move(content);

@@ -195,6 +195,7 @@ class EmailAction final : public engine::Action {
     spec_.name = "email";
     spec_.description = "Sends an email (text and/or HTML, attachments) through the configured SMTP server";
     spec_.needs = dsl::kNeedEmail;
+    spec_.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","additionalProperties":false})");  // none
     spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["to","subject"],
       "anyOf":[{"required":["text"]},{"required":["html"]}],"properties":{
       "to":{"type":["string","array"],"items":{"type":"string"}},
@@ -278,6 +279,7 @@ class EmailAction final : public engine::Action {
         m.attachments.push_back(std::move(att));
       }
     }
+    // The step's idempotency key, in the form a Message-ID allows.
     std::string key(ctx.run_id);
     key.append(".").append(ctx.step_path);
     for (char& c : key) {

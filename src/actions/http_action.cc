@@ -257,17 +257,20 @@ asio::awaitable<Result<http::Response>> Call(http::Client& client, http::Request
   if (!target.ok()) co_return target.status();
   if (Status s = CheckTarget(*target, ctx.permissions, req.public_only); !s.ok()) co_return s;
   req.direct = true;  // what the permissions grant is the host itself, never a proxy in between
-  req.timeout_ms = IntSetting(settings, "timeout_ms", 30'000);
+  // The step's timeout_ms bounds the whole attempt (resends included).
+  req.timeout_ms = ctx.MillisLeft(30'000);
   req.max_response_bytes =
       static_cast<size_t>(IntSetting(settings, "max_response_bytes", 4 << 20, std::numeric_limits<int64_t>::max()));
+  // Resends within this attempt (the step's `retries` make new attempts):
+  // 3 by default, `resend: false` for none.
   http::RetryPolicy policy;
   policy.clock = ctx.clock;
   policy.max_retries = 3;
   policy.backoff_ms = 200;
-  if (Value r = settings.get("retries"); r.is_bool() && !r.as_bool()) {
+  if (Value r = settings.get("resend"); r.is_bool() && !r.as_bool()) {
     policy.max_retries = 0;
   } else if (r.is_object()) {
-    policy.max_retries = static_cast<int>(std::max<int64_t>(0, IntSetting(r, "max_attempts", 4) - 1));
+    policy.max_retries = static_cast<int>(IntSetting(r, "max", policy.max_retries, 10));
     policy.backoff_ms = IntSetting(r, "backoff_ms", policy.backoff_ms);
     policy.max_backoff_ms = IntSetting(r, "max_delay_ms", policy.max_backoff_ms);
   }
@@ -287,6 +290,19 @@ asio::awaitable<Result<http::Response>> Call(http::Client& client, http::Request
   }
   detail.set("response", response);
   co_return r;
+}
+
+// The settings of http and notify: `properties` (JSON members) plus
+// `max_response_bytes` and `resend`, what the action does on its own within
+// one attempt (docs/workflows.md, "Retries").
+dsl::Schema SettingsSchema(std::string_view properties) {
+  std::string doc = R"({"type":"object","properties":{)";
+  doc.append(properties);
+  doc += R"("max_response_bytes":{"type":"number","minimum":1},
+    "resend":{"oneOf":[{"enum":[false]},{"type":"object","additionalProperties":false,"properties":{
+      "max":{"type":"integer","minimum":0,"maximum":10},"backoff_ms":{"type":"integer","minimum":0},
+      "max_delay_ms":{"type":"integer","minimum":0}}}]}}})";
+  return dsl::Schema::FromLiteral(doc);
 }
 
 class HttpAction final : public engine::Action {
@@ -316,6 +332,12 @@ class HttpAction final : public engine::Action {
       "not":{"anyOf":[{"required":["json","form"]},{"required":["json","body"]},{"required":["json","multipart"]},
                       {"required":["form","body"]},{"required":["form","multipart"]},{"required":["body","multipart"]}]}
     })");
+    spec_.settings_schema = SettingsSchema(R"(
+      "accept_status":{"type":"array","items":{"type":"integer","minimum":100,"maximum":599}},
+      "fail_on_status":{"type":"boolean"},
+      "idempotency_key":{"type":"boolean"},
+      "map":{"type":"string"},
+      "response_schema":{"type":"object"},)");
     spec_.check_grants = [](const Value& literal, const dsl::Permissions& granted) {
       return CheckGrantsAtLoad(literal, granted, "url");
     };
@@ -358,9 +380,7 @@ class HttpAction final : public engine::Action {
     // One key per step, the same for every attempt: the API can tell a
     // retry from a new request whatever made the step run again.
     if (BoolSetting(ctx.settings, "idempotency_key", req.method != "GET" && req.method != "HEAD")) {
-      std::string key(ctx.run_id);
-      key.append("/").append(ctx.step_path);
-      req.headers.push_back({"Idempotency-Key", key});
+      req.headers.push_back({"Idempotency-Key", ctx.IdempotencyKey()});
     }
     if (Value auth = in.get("auth"); auth.is_object()) ApplyAuth(auth, ctx, req);
 
@@ -434,6 +454,7 @@ class NotifyAction final : public engine::Action {
       "link":{"type":"string"},
       "headers":{"type":"object","additionalProperties":{"type":"string"}}}})");
     spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["status"]})");
+    spec_.settings_schema = SettingsSchema("");
     spec_.check_grants = [](const Value& literal, const dsl::Permissions& granted) {
       return CheckGrantsAtLoad(literal, granted, "webhook");
     };

@@ -630,6 +630,10 @@ class ScriptAction final : public engine::Action {
     spec_.immediate = true;  // computes inline, bounded by its budgets
     spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["code"],"properties":{
       "code":{"type":"string","minLength":1}}})");
+    spec_.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","properties":{
+      "max_instructions":{"type":"number","minimum":1},
+      "max_memory_bytes":{"type":"number","minimum":1},
+      "max_millis":{"type":"number","minimum":1}}})");
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 

@@ -427,6 +427,9 @@ class SqlAction final : public engine::Action {
       "query":{"type":"string","minLength":1},
       "params":{"type":"array"}}})");
     spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["rows","row_count"]})");
+    spec_.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","properties":{
+      "max_rows":{"type":"number","minimum":1},
+      "max_millis":{"type":"number","minimum":1}}})");
     spec_.check_grants = [](const Value& literal, const dsl::Permissions& granted) -> std::string {
       Value c = literal.get("connection");
       if (!c.is_string()) return "";

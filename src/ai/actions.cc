@@ -285,6 +285,86 @@ std::string_view KindName(Kind k) {
   return "";
 }
 
+// The settings every AI step reads, and each kind's own.
+dsl::Schema SettingsSchema(Kind kind) {
+  std::string doc = R"({"type":"object","properties":{
+    "model":{"type":"string","minLength":1},
+    "system":{"type":"string"},
+    "prompt":{"type":"string"},
+    "context":{"type":"object"},
+    "examples":{"type":"array","items":{"type":"object"}},
+    "output_schema":{"type":"object"},
+    "temperature":{"type":"number","minimum":0,"maximum":2},
+    "max_tokens":{"type":"number","minimum":1},
+    "cache":{"type":"boolean"},
+    "budget":{"type":"object","additionalProperties":false,"properties":{
+      "per_run":{"type":"number","minimum":0},"per_workflow_day":{"type":"number","minimum":0}}})";
+  switch (kind) {
+    case Kind::kClassify:
+      doc += R"(,"labels":{"type":["array","object"]},
+        "cascade":{"type":"object","additionalProperties":false,"required":["local_min_confidence"],"properties":{
+          "local_min_confidence":{"type":"number","minimum":0,"maximum":1}}})";
+      break;
+    case Kind::kDecide: doc += R"(,"options":{"type":["array","object"]},"question":{"type":"string"})"; break;
+    case Kind::kSummarize:
+      doc += R"(,"max_words":{"type":"number","minimum":1},"memory":{"type":"string","minLength":1})";
+      break;
+    case Kind::kExtract: doc += R"(,"method":{"enum":["model","patterns"]})"; break;
+    case Kind::kGenerateText: doc += R"(,"template":{},"stream":{"type":"boolean"})"; break;
+    case Kind::kGenerateObject: break;
+  }
+  doc += "}}";
+  return dsl::Schema::FromLiteral(doc);
+}
+
+// What can be told before a run of a step's model: an alias the
+// configuration does not define (an error; a warning where no model is
+// configured at all, as when validating on another machine), and a step
+// that would run on the local model without what the local model needs.
+dsl::ActionSpec::TaskFindings CheckModel(const Models& models, Kind kind, const dsl::Template& settings) {
+  dsl::ActionSpec::TaskFindings found;
+  const Value literal = settings.LiteralMembers();
+  bool local = false;
+  if (const Value alias = literal.get("model"); alias.is_string()) {
+    Result<Models::Route> route = models.Resolve(alias.as_string());
+    if (!route.ok()) {
+      if (models.ConfiguredAliases().empty()) {
+        found.warning = "model '" + alias.as_string() +
+                        "' is not configured here (no models: in weft.yaml); where it is not, the step fails";
+      } else {
+        found.error = route.status().message();
+      }
+      return found;
+    }
+    local = route->provider == nullptr;
+  } else if (!settings.HasMember("model")) {
+    Result<Models::Route> route = models.Resolve("default");
+    local = !route.ok() || route->provider == nullptr;
+  }
+  if (!local) return found;
+  const char* where = models.ConfiguredAliases().empty() ? " (no model is configured)" : "";
+  switch (kind) {
+    case Kind::kClassify:
+      if (!settings.HasMember("examples")) {
+        found.error = std::string("classify runs on the local model here") + where +
+                      ", which learns from settings.examples: give labelled examples, or set settings.model to a "
+                      "configured alias";
+      }
+      break;
+    case Kind::kGenerateText:
+      if (!settings.HasMember("template")) {
+        found.error = std::string("generate_text without a model") + where +
+                      " needs settings.template (the reply, which may use expressions)";
+      }
+      break;
+    case Kind::kExtract: break;  // pattern extraction needs nothing more
+    default:
+      found.error = std::string(KindName(kind)) + " needs a model" + where +
+                    ": set settings.model to a configured alias, or configure a default one in weft.yaml";
+  }
+  return found;
+}
+
 class AiStep final : public engine::Action {
  public:
   AiStep(Kind kind, const AiOptions& options, const char* description, const char* inputs, const char* output)
@@ -294,6 +374,10 @@ class AiStep final : public engine::Action {
     spec_.immediate = false;  // it waits on the model
     spec_.input_schema = dsl::Schema::FromLiteral(inputs);
     if (output != nullptr) spec_.output_schema = dsl::Schema::FromLiteral(output);
+    spec_.settings_schema = SettingsSchema(kind);
+    spec_.check_task = [models = options.models, kind](const dsl::Template& settings, const dsl::Workflow&) {
+      return CheckModel(*models, kind, settings);
+    };
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 
@@ -457,7 +541,7 @@ class AiStep final : public engine::Action {
     if (kind_ != Kind::kSummarize || !conversation.is_string()) return Status::Ok();
     if (options_.store == nullptr) return FailedPreconditionError("conversation memory needs a store");
     const Value summary = out.get("summary");
-    Result<Value> kept = internal::UpdateMemory(*options_.store, conversation.as_string(), ctx.IdempotencyKey(),
+    Result<Value> kept = internal::UpdateMemory(*options_.store, conversation.as_string(), ctx.AttemptKey(),
                                                 [&summary](Value& m) { m.set("summary", summary); });
     return kept.status();
   }

@@ -86,6 +86,26 @@ Result<Value> FinalAnswer(const std::string& text, const Value& schema_doc) {
   return v;
 }
 
+// Why the agent's literal `tools` cannot work in `wf`, or "".
+std::string ToolProblem(const Value& settings, const dsl::Workflow& wf) {
+  const Value tools = settings.get("tools");
+  if (tools.is_undefined()) return "";  // an expression: checked when it runs
+  if (!tools.is_array()) return "settings.tools must be a list of the workflow's action names";
+  for (const std::string& name : ToolNames(tools)) {
+    auto it = wf.actions.find(name);
+    if (it == wf.actions.end()) {
+      return "settings.tools: '" + name + "' is not an action the workflow declares (under 'actions:')";
+    }
+    const uint32_t missing = it->second.spec.needs & ~wf.permissions.Granted();
+    if (missing != 0) {
+      return "settings.tools: '" + name + "' needs the '" + dsl::NeedNames(missing) +
+             "' permission, which the workflow does not grant";
+    }
+    if (it->second.spec.suspends) return "settings.tools: '" + name + "' waits for a person; an agent cannot use it";
+  }
+  return "";
+}
+
 class Agent final : public engine::Action {
  public:
   explicit Agent(const AiOptions& options)
@@ -98,24 +118,20 @@ class Agent final : public engine::Action {
       "goal":{"type":"string","minLength":1}}})");
     spec_.output_schema =
         dsl::Schema::FromLiteral(R"({"type":"object","required":["answer","iterations","tool_calls"]})");
-    spec_.check_task = [](const Value& settings, const dsl::Workflow& wf) -> std::string {
-      const Value tools = settings.get("tools");
-      if (tools.is_undefined()) return "";  // an expression: checked when it runs
-      if (!tools.is_array()) return "settings.tools must be a list of the workflow's action names";
-      for (const std::string& name : ToolNames(tools)) {
-        auto it = wf.actions.find(name);
-        if (it == wf.actions.end()) {
-          return "settings.tools: '" + name + "' is not an action the workflow declares (under 'actions:')";
-        }
-        const uint32_t missing = it->second.spec.needs & ~wf.permissions.Granted();
-        if (missing != 0) {
-          return "settings.tools: '" + name + "' needs the '" + dsl::NeedNames(missing) +
-                 "' permission, which the workflow does not grant";
-        }
-        if (it->second.spec.suspends)
-          return "settings.tools: '" + name + "' waits for a person; an agent cannot use it";
-      }
-      return "";
+    spec_.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","properties":{
+      "model":{"type":"string","minLength":1},
+      "system":{"type":"string"},
+      "context":{},
+      "tools":{"type":"array","items":{"type":"string"}},
+      "max_iterations":{"type":"number","minimum":1},
+      "stop_step_count":{"type":"number","minimum":1},
+      "max_cost":{"type":"number","minimum":0},
+      "output_schema":{"type":"object"},
+      "temperature":{"type":"number","minimum":0,"maximum":2},
+      "budget":{"type":"object","additionalProperties":false,"properties":{
+        "per_run":{"type":"number","minimum":0},"per_workflow_day":{"type":"number","minimum":0}}}}})");
+    spec_.check_task = [](const dsl::Template& settings, const dsl::Workflow& wf) -> dsl::ActionSpec::TaskFindings {
+      return {ToolProblem(settings.LiteralMembers(), wf), ""};
     };
     // It waits when a tool needs approval (tools given by an expression:
     // perhaps).

@@ -125,6 +125,9 @@ class MemoryAction final : public engine::Action {
           "messages":{"type":"integer","minimum":0}}})");
     }
     spec_.output_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["messages","summary","facts"]})");
+    spec_.settings_schema = dsl::Schema::FromLiteral(
+        kind == Kind::kRemember ? R"({"type":"object","properties":{"keep_messages":{"type":"integer","minimum":0}}})"
+                                : R"({"type":"object","additionalProperties":false})");
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 
@@ -143,7 +146,7 @@ class MemoryAction final : public engine::Action {
     }
     const int64_t now = ctx.clock != nullptr ? ctx.clock->NowMillis() : SystemClock::Instance().NowMillis();
     const Value& in = ctx.inputs;
-    Result<Value> memory = UpdateMemory(*store_, conversation, ctx.IdempotencyKey(), [&](Value& m) {
+    Result<Value> memory = UpdateMemory(*store_, conversation, ctx.AttemptKey(), [&](Value& m) {
       Value messages = m.get("messages").is_array() ? m.get("messages") : Value::MakeArray();
       Value list = Value::MakeArray(messages.as_array());
       if (Value one = in.get("message"); one.is_defined()) list.push_back(MessageOf(one, now));

@@ -24,6 +24,19 @@ Status Bad(std::string_view alias, std::string_view message) {
   return InvalidArgumentError("models." + std::string(alias) + ": " + std::string(message));
 }
 
+// The official SDKs differ in whether a base URL carries the API version:
+// Anthropic's take `https://api.anthropic.com`, OpenAI's
+// `https://api.openai.com/v1`, and local servers are written either way. A
+// URL that names only a server gets `/v1` (where both APIs live); one with a
+// path is used as written (a proxy or deployment path).
+std::string NormalizeBaseUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  const size_t scheme = url.find("://");
+  const size_t path = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+  if (path == std::string::npos) url += "/v1";
+  return url;
+}
+
 Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& env, const Env& secrets) {
   if (!v.is_object()) return Bad(alias, "expected a mapping with provider and model");
   for (const auto& m : v.members()) {
@@ -48,13 +61,18 @@ Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& e
   const std::string fallback_url =
       c.provider == "anthropic" ? "https://api.anthropic.com/v1" : "https://api.openai.com/v1";
   if (Value u = v.get("base_url"); u.is_string()) {
-    c.base_url = u.as_string();
+    c.base_url = NormalizeBaseUrl(u.as_string());
   } else {
-    c.base_url = env(prefix + "_BASE_URL").value_or(fallback_url);
+    c.base_url = NormalizeBaseUrl(env(prefix + "_BASE_URL").value_or(fallback_url));
   }
-  std::string key_env = prefix + "_API_KEY";
-  if (Value k = v.get("api_key_env"); k.is_string()) key_env = k.as_string();
-  c.api_key = env(key_env).value_or("");
+  if (Value k = v.get("api_key_env"); k.is_string()) {
+    // Named on purpose: unset is a mistake (it sent an empty key before).
+    std::optional<std::string> key = env(k.as_string());
+    if (!key) return Bad(alias, "api_key_env names " + k.as_string() + ", which is not set in the environment");
+    c.api_key = *key;
+  } else {
+    c.api_key = env(prefix + "_API_KEY").value_or("");  // a local server may need none
+  }
   if (Value secret = v.get("api_key_secret"); secret.is_string()) {
     std::optional<std::string> key = secrets ? secrets(secret.as_string()) : std::nullopt;
     if (!key) return Bad(alias, "secret '" + secret.as_string() + "' (api_key_secret) is not set");
@@ -122,6 +140,13 @@ void Models::Add(ModelConfig config, std::unique_ptr<Provider> provider) {
   const std::string alias = config.alias;
   configs_[alias] = std::move(config);
   providers_[alias] = std::move(provider);
+}
+
+std::vector<std::string> Models::ConfiguredAliases() const {
+  std::vector<std::string> out;
+  for (const auto& [alias, c] : configs_)
+    if (alias != "local" || c.provider != "local") out.push_back(alias);
+  return out;
 }
 
 Result<Models::Route> Models::Resolve(std::string_view alias) const {

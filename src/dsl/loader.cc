@@ -30,6 +30,8 @@ const Keys kInputsKeys = {"schema"};
 const Keys kDefaultsKeys = {"settings"};
 const Keys kTaskKeys = {"kind", "action", "inputs", "settings", "bindings", "description", "export"};
 const Keys kBindingDefKeys = {"kind", "settings", "description"};
+// The keys of a task's `settings` that belong to the step, not its action.
+const Keys kStepSettingKeys = {"timeout_ms", "stop_step_count", "export", "retries", "on_error"};
 const Keys kRetryKeys = {"enabled", "max_attempts", "backoff_ms", "max_delay_ms", "jitter", "multiplier"};
 const Keys kOnErrorKeys = {"fallback", "steps"};
 const Keys kStepKeys = {"do", "parallel", "conditional", "loop"};
@@ -105,6 +107,9 @@ class Loader {
                    const YAML::Node& node);
   void LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
                     std::vector<std::pair<std::string, Template>>& action_settings, YAML::Node* on_error_steps);
+  void CheckActionSettings(const std::string& who, const std::string& action, const Schema& schema,
+                           const YAML::Node& own, const Template& merged, bool step_keys);
+  void CheckDefaultSettings();
   void LoadDefs(const YAML::Node& n);
   void LoadSteps(const YAML::Node& seq, const std::string& prefix, std::vector<FlowNode>& out);
   void LoadStep(const YAML::Node& n, const std::string& path, std::vector<FlowNode>& out);
@@ -128,6 +133,11 @@ class Loader {
   std::shared_ptr<Workflow> wf_;
   StepSettings defaults_;
   std::vector<std::pair<std::string, Template>> default_action_settings_;
+  YAML::Node default_settings_node_;
+  // Settings some task's action reads; unknown_settings_ when a task's
+  // action declares none (then nothing can be said of the defaults).
+  std::set<std::string> known_settings_;
+  bool unknown_settings_ = false;
   std::map<std::string, YAML::Node> binding_defs_;
   std::map<std::string, YAML::Node> task_nodes_;
   std::map<std::string, SourceLocation> def_locations_;
@@ -444,6 +454,64 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
   }
 }
 
+// A task's own settings (not the step's, when `step_keys`) must be ones its
+// action reads, with literal values its schema allows; a default is checked
+// against the actions that read it. `who` names the owner in messages.
+void Loader::CheckActionSettings(const std::string& who, const std::string& action, const Schema& schema,
+                                 const YAML::Node& own, const Template& merged, bool step_keys) {
+  const Value properties = schema.document().get("properties");
+  std::vector<std::string> known;
+  for (const auto& m : properties.members()) {
+    known.push_back(m.key);
+    known_settings_.insert(m.key);
+  }
+  const bool has_own = own && own.IsMap();
+  if (has_own) {
+    for (const auto& kv : own) {
+      const std::string key = kv.first.Scalar();
+      const bool step_key = std::find(kStepSettingKeys.begin(), kStepSettingKeys.end(), key) != kStepSettingKeys.end();
+      if ((step_keys && step_key) || properties.find(key) != nullptr) continue;
+      std::string message = Cat({who, ": '", key, "' is not a setting of ", action});
+      if (std::string s = ClosestMatch(key, known); !s.empty()) {
+        message += " (did you mean '" + s + "'?)";
+      } else if (known.empty()) {
+        message +=
+            step_keys ? " (it has none; the step's are timeout_ms, retries, on_error, export)" : " (it has none)";
+      } else {
+        std::string list;
+        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+        message += " (its settings: " + list + ")";
+      }
+      diag_.Error(Loc(kv.first), message);
+    }
+  }
+  const Value literal = merged.LiteralMembers();
+  for (const auto& m : literal.members()) {
+    if (properties.find(m.key) == nullptr) continue;
+    Value one = Value::MakeObject();
+    one.set(m.key, m.value);
+    if (Status s = schema.Validate(one, "setting"); !s.ok()) {
+      const YAML::Node at = has_own && own[m.key] ? own[m.key] : default_settings_node_[m.key];
+      diag_.Error(Loc(at), Cat({who, " (", action, "): ", s.message()}));
+    }
+  }
+}
+
+void Loader::CheckDefaultSettings() {
+  if (unknown_settings_ || !default_settings_node_ || !default_settings_node_.IsMap()) return;
+  for (const auto& kv : default_settings_node_) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kStepSettingKeys.begin(), kStepSettingKeys.end(), key) != kStepSettingKeys.end()) continue;
+    if (known_settings_.count(key) == 0) {
+      std::string message = "defaults.settings." + key + " is not a setting of any action this workflow uses";
+      if (std::string s = ClosestMatch(key, {known_settings_.begin(), known_settings_.end()}); !s.empty()) {
+        message += " (did you mean '" + s + "'?)";
+      }
+      diag_.Warning(Loc(kv.first), message);
+    }
+  }
+}
+
 void Loader::CheckInputs(const std::string& who, const ActionSpec& spec, const YAML::Node& inputs,
                          const Template& compiled, const YAML::Node& owner) {
   if (!spec.input_schema) return;
@@ -652,6 +720,9 @@ void Loader::LoadNamedActions(const YAML::Node& n) {
     CheckInputs(where + ".implementation", is, impl["inputs"], a.inputs, impl);
     if (const YAML::Node st = impl["settings"]; st && ExpectMap(st, where + ".implementation.settings")) {
       a.settings = CompileTemplate(st, where + ".implementation.settings");
+      if (is.settings_schema) {
+        CheckActionSettings(where + ".implementation", a.implementation, *is.settings_schema, st, a.settings, false);
+      }
     }
     wf_->actions.emplace(name, std::move(a));
   }
@@ -786,12 +857,19 @@ void Loader::LoadDefs(const YAML::Node& n) {
         }
       }
     }
-    if (task.spec != nullptr && task.spec->check_task) {
-      const Value literal = task.settings.action_settings.LiteralMembers();
-      if (std::string why = task.spec->check_task(literal.is_object() ? literal : Value::MakeObject(), *wf_);
-          !why.empty()) {
-        diag_.Error(Loc(def["settings"] ? def["settings"] : def), Cat({"task '", name, "': ", why}));
+    if (task.spec != nullptr && task.named == nullptr) {
+      if (task.spec->settings_schema) {
+        CheckActionSettings("task '" + name + "'", task.action, *task.spec->settings_schema, def["settings"],
+                            task.settings.action_settings, true);
+      } else {
+        unknown_settings_ = true;
       }
+    }
+    if (task.spec != nullptr && task.spec->check_task) {
+      const ActionSpec::TaskFindings found = task.spec->check_task(task.settings.action_settings, *wf_);
+      const SourceLocation at = Loc(def["settings"] ? def["settings"] : def);
+      if (!found.error.empty()) diag_.Error(at, Cat({"task '", name, "': ", found.error}));
+      if (!found.warning.empty()) diag_.Warning(at, Cat({"task '", name, "': ", found.warning}));
     }
     if (task.spec != nullptr) {
       const Value literal = task.settings.action_settings.LiteralMembers();
@@ -1208,6 +1286,7 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
     if (ExpectMap(defaults, "'defaults'")) {
       CheckKeys(defaults, kDefaultsKeys, "'defaults'");
       if (const YAML::Node s = defaults["settings"]) {
+        default_settings_node_ = s;
         LoadSettings(s, "defaults.settings", defaults_, default_action_settings_, nullptr);
       }
     }
@@ -1216,6 +1295,7 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
   if (const YAML::Node i = root["imports"]) LoadImports(i);
   if (const YAML::Node a = root["actions"]) LoadNamedActions(a);
   if (const YAML::Node defs = root["defs"]) LoadDefs(defs);
+  CheckDefaultSettings();
   // Fallback steps may name any task, so they are read once all tasks are.
   for (const auto& [name, steps_node] : fallback_nodes_) {
     auto steps = std::make_shared<std::vector<FlowNode>>();

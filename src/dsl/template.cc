@@ -85,6 +85,13 @@ Value Template::LiteralMembers() const {
   return out;
 }
 
+bool Template::HasMember(std::string_view key) const {
+  if (kind_ == Kind::kLiteral) return literal_.find(key) != nullptr;
+  for (const auto& [k, t] : members_)
+    if (k == key) return true;
+  return false;
+}
+
 void Template::CollectExpressions(std::vector<const expr::Expression*>& out) const {
   if (kind_ == Kind::kExpr) out.push_back(expr_.get());
   for (const auto& [key, t] : members_) t.CollectExpressions(out);

@@ -11,9 +11,13 @@ int64_t ActionContext::MillisLeft(int64_t limit_ms) const {
 
 std::string ActionContext::IdempotencyKey() const {
   std::string key;
-  key.reserve(run_id.size() + step_path.size() + 8);
-  key.append(run_id).append(1, '/').append(step_path).append(1, '/').append(std::to_string(attempt));
+  key.reserve(run_id.size() + step_path.size() + 1);
+  key.append(run_id).append(1, '/').append(step_path);
   return key;
+}
+
+std::string ActionContext::AttemptKey() const {
+  return IdempotencyKey().append(1, '/').append(std::to_string(attempt));
 }
 
 ActionResult ActionResult::Ok(Value output) {

@@ -1337,7 +1337,7 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
   }
   store::Store& store = *engine_.options.store;
   char hash[17];
-  snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(Fnv1a(caller.IdempotencyKey())));
+  snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(Fnv1a(caller.AttemptKey())));
   const std::string child_id = run_.record.id + "." + hash;
 
   Result<store::RunRecord> existing = store.GetRun(child_id);

@@ -276,11 +276,19 @@ class SqliteStore final : public Store {
       return InvalidArgumentError("the SQLite store needs a file path");
     }
     WEFT_RETURN_IF_ERROR(write_.Open(options_.path, options_.busy_timeout_ms));
-    WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA journal_mode=WAL"));
-    WEFT_RETURN_IF_ERROR(
-        write_.Exec(std::string("PRAGMA synchronous=") + (options_.synchronous_full ? "FULL" : "NORMAL")));
-    WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA foreign_keys=ON"));
-    WEFT_RETURN_IF_ERROR(Migrate());
+    // A new file is in rollback mode until one connection switches it to
+    // WAL; there, SQLite answers "locked" at once to connections that would
+    // deadlock, without waiting out the busy timeout. Several processes
+    // opening it together retry the (idempotent) set-up for as long.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.busy_timeout_ms);
+    for (int tries = 1;; ++tries) {
+      Status s = SetUp();
+      if (s.ok() || s.code() != StatusCode::kUnavailable || std::chrono::steady_clock::now() > give_up) {
+        WEFT_RETURN_IF_ERROR(s);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 * tries, 50)));
+    }
     WEFT_RETURN_IF_ERROR(read_.Open(options_.path, options_.busy_timeout_ms));
     writer_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
@@ -662,6 +670,14 @@ class SqliteStore final : public Store {
     char buf[17];
     snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
     return buf;
+  }
+
+  Status SetUp() {
+    WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA journal_mode=WAL"));
+    WEFT_RETURN_IF_ERROR(
+        write_.Exec(std::string("PRAGMA synchronous=") + (options_.synchronous_full ? "FULL" : "NORMAL")));
+    WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA foreign_keys=ON"));
+    return Migrate();
   }
 
   // Several processes may open a new database at once: each step reads the

@@ -141,7 +141,7 @@ defs:
       url: "{crm}/tickets"
       json: { subject: "=$input.subject", priority: high }
     settings:
-      retries: { max_attempts: 4, backoff_ms: 5 }
+      resend: { max: 3, backoff_ms: 5 }
       map: body
       response_schema: { type: object, required: [id] }
 flow:
@@ -171,6 +171,27 @@ TEST_F(HttpActionTest, RetriesAfterA500ThatCommittedCreateOneTicket) {
   ASSERT_EQ(steps.size(), 1u);
   // curl itself re-sends once on a kept-alive connection that died.
   EXPECT_GE(steps[0].detail.get("response").get("sends").as_number(), 3);
+}
+
+// One retry model: `resend` is the action's, within one attempt; the
+// step's `retries` make new attempts. With resends off, each attempt sends
+// once, and every send of every attempt carries the same Idempotency-Key.
+TEST_F(HttpActionTest, TheStepsRetriesMakeAttemptsAndResendIsTheActions) {
+  for (int i = 0; i < 2; ++i) crm_.Inject({"/tickets", FakeResponse::Json(R"({"error":"boom"})", 503), false});
+  std::string wf = kCreateTicket;
+  wf.replace(wf.find("resend: { max: 3, backoff_ms: 5 }"), 33,
+             "resend: false\n      retries: { enabled: true, max_attempts: 3, backoff_ms: 1 }");
+  Value input = Value::MakeObject();
+  input.set("subject", "charged twice");
+  auto run = Run(wf, input);
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  auto requests = crm_.requests();
+  ASSERT_EQ(requests.size(), 3u);  // three attempts, one send each
+  for (const auto& r : requests) EXPECT_EQ(r.header("Idempotency-Key"), run.id + "/0:create");
+  auto steps = Steps(run.id);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[2].attempt, 3);
+  for (const auto& s : steps) EXPECT_EQ(s.detail.get("response").get("sends"), Value(1));
 }
 
 TEST_F(HttpActionTest, AnswersOutsideTheSchemaOrTooLargeFailTheStep) {

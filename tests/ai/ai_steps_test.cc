@@ -243,8 +243,18 @@ flow:
 TEST_F(AiStepsTest, UnknownModelAliasIsAClearError) {
   FakeProvider fake([](const ProviderCall&) { return ProviderReply::Text("{}"); });
   Start(fake);
+  // A literal alias weft.yaml does not define: refused when the workflow is
+  // loaded (it used to send every run to the step's fallback).
   std::string yaml = kTriage;
   yaml.replace(yaml.find("model: fast"), 11, "model: huge");
+  auto refused = dsl::LoadWorkflow(yaml, "triage.yaml", registry_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("task 'classify_issue': model 'huge' is not configured (configured: fast"),
+            std::string::npos)
+      << refused.status();
+  // One an expression makes: a clear error when it runs.
+  yaml = kTriage;
+  yaml.replace(yaml.find("model: fast"), 11, "model: \"='hu' & 'ge'\"");
   auto run = RunOne(Deploy(yaml), "hello");
   auto steps = Steps(run.id);
   EXPECT_EQ(steps[0].status, store::StepStatus::kFailed);
@@ -575,6 +585,54 @@ TEST(Models, ConfigErrorsNameTheAliasAndKey) {
   EXPECT_EQ((*ok)->Resolve("fast")->config->base_url, "https://api.openai.com/v1");
   EXPECT_EQ((*ok)->Resolve("local")->provider, nullptr);
   EXPECT_EQ((*ok)->Resolve("other").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Models, AnUnsetApiKeyEnvIsRefusedByName) {
+  auto http = http::NewCurlClient();
+  Env none = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
+  auto r = Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"x","api_key_env":"CRM_AI_KEY"}})"),
+                              http.get(), none);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("models.fast: api_key_env names CRM_AI_KEY, which is not set"), std::string::npos)
+      << r.status();
+  Env set = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "CRM_AI_KEY") return "sk-crm";
+    return std::nullopt;
+  };
+  r = Models::FromConfig(*ParseJson(R"({"fast":{"provider":"openai","model":"x","api_key_env":"CRM_AI_KEY"}})"),
+                         http.get(), set);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->Resolve("fast")->config->api_key, "sk-crm");
+}
+
+// Anthropic's SDKs take ANTHROPIC_BASE_URL without /v1, OpenAI's with it:
+// both forms reach the same endpoint.
+TEST(Models, BaseUrlsWithOrWithoutTheVersion) {
+  auto http = http::NewCurlClient();
+  struct Case {
+    const char* provider;
+    const char* env_url;
+    const char* base_url;
+  };
+  const Case cases[] = {
+      {"anthropic", "https://api.anthropic.com", "https://api.anthropic.com/v1"},
+      {"anthropic", "https://api.anthropic.com/", "https://api.anthropic.com/v1"},
+      {"anthropic", "https://api.anthropic.com/v1", "https://api.anthropic.com/v1"},
+      {"openai", "http://127.0.0.1:11434", "http://127.0.0.1:11434/v1"},
+      {"openai", "http://127.0.0.1:11434/v1/", "http://127.0.0.1:11434/v1"},
+      {"openai", "https://proxy.example/openai/deployments/x", "https://proxy.example/openai/deployments/x"},
+  };
+  for (const Case& c : cases) {
+    const std::string var = std::string(c.provider) == "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL";
+    Env env = [&](std::string_view name) -> std::optional<std::string> {
+      if (name == var) return std::string(c.env_url);
+      return std::nullopt;
+    };
+    auto r = Models::FromConfig(*ParseJson(std::string(R"({"m":{"provider":")") + c.provider + R"(","model":"x"}})"),
+                                http.get(), env);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ((*r)->Resolve("m")->config->base_url, c.base_url) << c.env_url;
+  }
 }
 
 }  // namespace

@@ -214,20 +214,53 @@ defs:
     action: generate_text
     inputs: { text: "=$input.text" }
     settings: { template: "='We got your message: ' & $input.text" }
-  summary:
-    kind: task
-    action: summarize
-    inputs: { text: "=$input.text" }
-flow: [{ do: reply }, { do: summary }]
+flow: [{ do: reply }]
 )";
   auto step = RunFirstStep(kReply, "hello");
   ASSERT_EQ(step.status, store::StepStatus::kCompleted) << step.error;
   EXPECT_EQ(step.output.get("text"), Value("We got your message: hello"));
-  // summarize has no local model: a clear error, not an invented summary.
-  auto steps = *store_->GetSteps(store_->ListRuns({})->front().id);
-  ASSERT_EQ(steps.size(), 2u);
-  EXPECT_EQ(steps[1].status, store::StepStatus::kFailed);
-  EXPECT_NE(steps[1].error.find("summarize needs a model"), std::string::npos) << steps[1].error;
+}
+
+// What the local model cannot do is refused when the workflow is loaded:
+// summarize (no local model), generate_text without a template, classify
+// without examples; a model alias that is not configured at all is a
+// warning (the workflow may be validated away from its deployment).
+TEST_F(LocalStepsTest, StepsTheLocalModelCannotRunAreRefusedAtLoad) {
+  Start("{}");
+  struct Case {
+    const char* action;
+    const char* settings;
+    const char* error;  // nullptr: loads
+  };
+  const Case cases[] = {
+      {"summarize", "{}", "task 's': summarize needs a model (no model is configured)"},
+      {"generate_object", "{ output_schema: { type: object } }", "generate_object needs a model"},
+      {"decide", "{}", "decide needs a model"},
+      {"generate_text", "{}", "generate_text without a model (no model is configured) needs settings.template"},
+      {"classify", "{}", "classify runs on the local model here (no model is configured), which learns from"},
+      {"classify", "{ examples: [{ text: a, label: x }, { text: b, label: y }] }", nullptr},
+      {"extract", "{ output_schema: { type: object, properties: { email: { type: string } } } }", nullptr},
+      {"summarize", "{ model: \"=$input.model\" }", nullptr},  // decided when it runs
+  };
+  for (const Case& c : cases) {
+    const std::string yaml = std::string("workflow: { name: t }\ndefs:\n  s: { kind: task, action: ") + c.action +
+                             ", inputs: { text: x }, settings: " + c.settings + " }\nflow: [{ do: s }]\n";
+    auto wf = dsl::LoadWorkflow(yaml, "t.yaml", registry_);
+    if (c.error == nullptr) {
+      EXPECT_TRUE(wf.ok()) << yaml << wf.status();
+    } else {
+      ASSERT_FALSE(wf.ok()) << yaml;
+      EXPECT_NE(wf.status().message().find(c.error), std::string::npos) << wf.status();
+    }
+  }
+  dsl::Diagnostics diag;
+  auto warned = dsl::LoadWorkflow(
+      "workflow: { name: t }\ndefs:\n  s: { kind: task, action: summarize, inputs: { text: x }, settings: { model: "
+      "smart } }\nflow: [{ do: s }]\n",
+      "t.yaml", registry_, &diag);
+  ASSERT_TRUE(warned.ok()) << warned.status();
+  ASSERT_EQ(diag.all().size(), 1u);
+  EXPECT_NE(diag.all()[0].message.find("model 'smart' is not configured here"), std::string::npos);
 }
 
 }  // namespace

@@ -64,6 +64,9 @@ class Models {
   };
   // NotFound naming the configured aliases when `alias` is unknown.
   Result<Route> Resolve(std::string_view alias) const;
+  // The aliases weft.yaml configured (and Add()ed ones), without the
+  // built-in `local`.
+  std::vector<std::string> ConfiguredAliases() const;
 
  private:
   std::map<std::string, ModelConfig, std::less<>> configs_;

@@ -13,6 +13,7 @@
 #include "weft/core/value.h"
 #include "weft/dsl/permissions.h"
 #include "weft/dsl/schema.h"
+#include "weft/dsl/template.h"
 
 namespace weft::dsl {
 
@@ -32,6 +33,12 @@ struct ActionSpec {
   // means "anything".
   std::optional<Schema> input_schema;
   std::optional<Schema> output_schema;
+  // JSON Schema of the action's own settings: the keys of a task's
+  // `settings` besides the step's (timeout_ms, retries, on_error, export,
+  // stop_step_count). Validation refuses a key it does not list and a
+  // literal value that breaks it. Absent: the action's settings are not
+  // checked (an extension that declares none).
+  std::optional<Schema> settings_schema;
   // What the action needs the workflow to grant (a mask of dsl::Need).
   uint32_t needs = 0;
   // A human approves each call before it runs (the engine suspends the step
@@ -42,9 +49,17 @@ struct ActionSpec {
   // the call cannot be allowed ("" when it can, or when it cannot tell).
   std::function<std::string(const Value& literal_inputs, const Permissions& granted)> check_grants;
   // Other checks of a task's literal settings against the whole workflow
-  // (an agent's tools must be actions it declares): why the task cannot
-  // work, or "".
-  std::function<std::string(const Value& literal_settings, const Workflow& workflow)> check_task;
+  // (an agent's tools must be actions it declares, a model alias must be
+  // configured): why the task cannot work (`error`), or what may go wrong
+  // (`warning`); empty when all is well or it cannot tell.
+  struct TaskFindings {
+    std::string error;
+    std::string warning;
+  };
+  // `settings` is the task's action settings (LiteralMembers() are the
+  // values known before running; HasMember() tells an expression apart from
+  // an absent key).
+  std::function<TaskFindings(const Template& settings, const Workflow& workflow)> check_task;
   // Whether a task may park the run though the action does not always
   // (an agent with a sensitive tool); unset: `suspends || sensitive`.
   std::function<bool(const Value& literal_settings, const Workflow& workflow)> may_suspend;

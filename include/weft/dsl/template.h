@@ -39,6 +39,8 @@ class Template {
   // An object template's members that hold no expression (undefined when
   // this is not an object).
   Value LiteralMembers() const;
+  // Whether an object template has the member, literal or expression.
+  bool HasMember(std::string_view key) const;
   // Every expression in this template, in document order.
   void CollectExpressions(std::vector<const expr::Expression*>& out) const;
 

@@ -112,9 +112,14 @@ struct ActionContext {
   std::string_view step_path;
   std::string_view task;
   int attempt = 1;
-  // "<run>/<step path>/<attempt>": the same key means the same attempt, seen
-  // again after a crash; send it to outside systems to deduplicate.
+  // "<run>/<step path>": the same for every attempt of the step and after a
+  // crash, so an outside system that deduplicates on it applies the step's
+  // effect once, whatever made it run again (a retry after a timeout whose
+  // request did get through, a crash). Send it to outside systems.
   std::string IdempotencyKey() const;
+  // "<run>/<step path>/<attempt>": one attempt, seen again after a crash
+  // (for work that each attempt does anew, such as a child run).
+  std::string AttemptKey() const;
   Value inputs;    // evaluated and validated
   Value settings;  // the task's action settings (evaluated)
   Value bindings;  // the task's bound definitions
