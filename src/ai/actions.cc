@@ -93,6 +93,23 @@ Value PickOneSchema(const ChoiceList& choices, const char* field, const char* wh
   return schema;
 }
 
+// A few-shot example is {text|input, output}, {text|input, label}, or
+// {text|input, <field>: <value>, ...} (what the local classifier learns
+// from); the answer of the last form is the object of its fields.
+Value ExampleText(const Value& example) {
+  return example.get("text").is_defined() ? example.get("text") : example.get("input");
+}
+
+std::string ExampleAnswer(const Value& example) {
+  if (Value out = example.get("output"); out.is_defined()) return Text(out);
+  if (Value label = example.get("label"); label.is_defined()) return Text(label);
+  Value fields = Value::MakeObject();
+  for (const auto& m : example.members()) {
+    if (m.key != "text" && m.key != "input") fields.set(m.key, m.value);
+  }
+  return ToJson(fields);
+}
+
 // The part of the prompt every kind shares: instruction, the author's
 // prompt, the explicit context, few-shot examples, then the text.
 std::string UserPrompt(const ActionContext& ctx, const std::string& instruction, std::string_view text_label) {
@@ -106,11 +123,7 @@ std::string UserPrompt(const ActionContext& ctx, const std::string& instruction,
   }
   if (Value examples = ctx.settings.get("examples"); examples.is_array() && examples.size() > 0) {
     p += "\n\nExamples:";
-    for (const Value& e : examples.as_array()) {
-      Value in = e.get("text").is_defined() ? e.get("text") : e.get("input");
-      Value out = e.get("output").is_defined() ? e.get("output") : e.get("label");
-      p += "\nText: " + Text(in) + "\nAnswer: " + Text(out);
-    }
+    for (const Value& e : examples.as_array()) p += "\nText: " + Text(ExampleText(e)) + "\nAnswer: " + ExampleAnswer(e);
   }
   if (Value text = ctx.inputs.get("text"); text.is_defined())
     p += "\n\n" + std::string(text_label) + ":\n" + Text(text);

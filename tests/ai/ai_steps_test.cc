@@ -637,3 +637,39 @@ TEST(Models, BaseUrlsWithOrWithoutTheVersion) {
 
 }  // namespace
 }  // namespace weft::ai
+
+namespace weft::ai {
+namespace {
+
+// Every documented form of a few-shot example reaches the model with its
+// answer (the {text, <field>: <value>} form used to render "Answer: " and
+// nothing after it).
+TEST_F(AiStepsTest, FewShotExamplesOfEveryFormReachThePrompt) {
+  FakeProvider fake([](const ProviderCall&) {
+    return ProviderReply::Text(R"({"issue_type":"billing","urgency":"high","confidence":0.9})");
+  });
+  Start(fake);
+  std::string yaml = kTriage;
+  yaml.replace(yaml.find("      temperature: 0"), 20, R"(      temperature: 0
+      examples:
+        - { text: "I was charged twice", issue_type: billing, urgency: high }
+        - { input: "cannot log in", output: { issue_type: account_access, urgency: medium } }
+        - { text: "the app crashes", label: bug }
+        - { text: "hello", output: "other" })");
+  auto run = RunOne(Deploy(yaml), "refund please");
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  ASSERT_EQ(fake.call_count(), 1);
+  const std::string prompt = fake.calls()[0].LastUser();
+  for (const char* expected : {
+           "Text: I was charged twice\nAnswer: {\"issue_type\":\"billing\",\"urgency\":\"high\"}",
+           "Text: cannot log in\nAnswer: {\"issue_type\":\"account_access\",\"urgency\":\"medium\"}",
+           "Text: the app crashes\nAnswer: bug",
+           "Text: hello\nAnswer: other",
+       }) {
+    EXPECT_NE(prompt.find(expected), std::string::npos) << expected << "\n--- prompt:\n" << prompt;
+  }
+  EXPECT_EQ(prompt.find("Answer: \n"), std::string::npos) << prompt;
+}
+
+}  // namespace
+}  // namespace weft::ai
