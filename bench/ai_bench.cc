@@ -50,50 +50,6 @@ void BM_LocalClassify(benchmark::State& state) {
 }
 BENCHMARK(BM_LocalClassify)->Unit(benchmark::kMicrosecond);
 
-// Not a timing: accuracy on the held-out messages, and what the cascade
-// would do at `threshold` (share answered locally, accuracy of those).
-void BM_LocalAccuracy(benchmark::State& state) {
-  const double threshold = static_cast<double>(state.range(0)) / 100.0;
-  for (auto _ : state) {
-    for (const std::string field : {"issue_type", "urgency"}) {
-      auto c = *ai::LocalClassifier::Train(Examples(field));
-      auto test = TestSet(field);
-      int right = 0;
-      int local = 0;
-      int local_right = 0;
-      for (const auto& e : test) {
-        ai::Prediction p = c.Predict(e.text);
-        right += p.label == e.label;
-        if (p.confidence >= threshold) {
-          ++local;
-          local_right += p.label == e.label;
-        }
-      }
-      state.counters[field + "_accuracy"] = static_cast<double>(right) / test.size();
-      state.counters[field + "_local_share"] = static_cast<double>(local) / test.size();
-      state.counters[field + "_local_accuracy"] = local == 0 ? 0 : static_cast<double>(local_right) / local;
-    }
-    // The triage step answers locally when both fields are sure enough.
-    auto issue = *ai::LocalClassifier::Train(Examples("issue_type"));
-    auto urgency = *ai::LocalClassifier::Train(Examples("urgency"));
-    auto issue_test = TestSet("issue_type");
-    auto urgency_test = TestSet("urgency");
-    int both = 0;
-    int both_right = 0;
-    for (size_t i = 0; i < issue_test.size(); ++i) {
-      ai::Prediction a = issue.Predict(issue_test[i].text);
-      ai::Prediction b = urgency.Predict(urgency_test[i].text);
-      if (std::min(a.confidence, b.confidence) >= threshold) {
-        ++both;
-        both_right += a.label == issue_test[i].label && b.label == urgency_test[i].label;
-      }
-    }
-    state.counters["step_local_share"] = static_cast<double>(both) / issue_test.size();
-    state.counters["step_local_accuracy"] = both == 0 ? 0 : static_cast<double>(both_right) / both;
-  }
-}
-BENCHMARK(BM_LocalAccuracy)->Arg(85)->Arg(70)->Arg(50)->Iterations(1);
-
 constexpr const char* kAnswer = R"({"label":"billing","confidence":0.9,"rationale":"a duplicate charge"})";
 
 // Runs a one-step workflow over and over on an engine over `registry` and

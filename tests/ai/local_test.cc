@@ -23,18 +23,67 @@ using testing::TriageTestSet;
 
 TEST(LocalClassifier, LearnsTheExamplesAndGeneralizes) {
   auto train = TriageExamples("issue_type");
-  ASSERT_GE(train.size(), 60u);
+  ASSERT_GE(train.size(), 300u);
   auto c = LocalClassifier::Train(train);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->labels(), (std::vector<std::string>{"account_access", "billing", "bug", "other"}));
+  EXPECT_TRUE(c->calibrated());
   int right = 0;
   for (const auto& e : train) right += c->Predict(e.text).label == e.label ? 1 : 0;
-  EXPECT_GE(right, static_cast<int>(train.size()) - 2) << "it should fit its own examples";
+  EXPECT_GE(right, static_cast<int>(train.size() * 95 / 100)) << "it should fit its own examples";
   auto test = TriageTestSet("issue_type");
-  ASSERT_EQ(test.size(), 40u);
+  ASSERT_GE(test.size(), 120u);
   right = 0;
   for (const auto& e : test) right += c->Predict(e.text).label == e.label ? 1 : 0;
-  EXPECT_GE(right, 28) << "accuracy on unseen messages (bench/RESULTS.md records the figure)";
+  EXPECT_GE(right * 100, static_cast<int>(test.size()) * 85)
+      << "accuracy on unseen messages (bench/RESULTS.md records the figure)";
+}
+
+// Its confidence can be believed: on the separate test set (messages it
+// never learned from, in six languages), the answers it is at least 85 %
+// sure of are at least 95 % right, for each field and for the triage step
+// (both fields: the product of their confidences), and urgency — the hard
+// field — is right at least 75 % of the time. bench/classifier_eval prints
+// the full reliability tables, by cross-validation too.
+TEST(LocalClassifier, ConfidenceIsHonestOnUnseenMessages) {
+  auto issue = *LocalClassifier::Train(TriageExamples("issue_type"));
+  auto urgency = *LocalClassifier::Train(TriageExamples("urgency"));
+  auto issue_test = TriageTestSet("issue_type");
+  auto urgency_test = TriageTestSet("urgency");
+  ASSERT_EQ(issue_test.size(), urgency_test.size());
+  struct Tally {
+    int kept = 0, kept_right = 0, right = 0;
+  } i_tally, u_tally, step;
+  for (size_t i = 0; i < issue_test.size(); ++i) {
+    const Prediction a = issue.Predict(issue_test[i].text);
+    const Prediction b = urgency.Predict(urgency_test[i].text);
+    const bool a_right = a.label == issue_test[i].label, b_right = b.label == urgency_test[i].label;
+    auto count = [](Tally& t, double confidence, bool right) {
+      t.right += right;
+      if (confidence >= 0.85) {
+        ++t.kept;
+        t.kept_right += right;
+      }
+    };
+    count(i_tally, a.confidence, a_right);
+    count(u_tally, b.confidence, b_right);
+    count(step, a.confidence * b.confidence, a_right && b_right);
+  }
+  for (const auto& [what, t] : {std::pair{"issue_type", i_tally}, {"urgency", u_tally}, {"the step", step}}) {
+    ASSERT_GT(t.kept, 10) << what << ": it should be sure of some answers";
+    EXPECT_GE(t.kept_right * 100, t.kept * 95) << what << ": " << t.kept_right << " of " << t.kept << " right";
+  }
+  EXPECT_GE(u_tally.right * 100, static_cast<int>(urgency_test.size()) * 75) << u_tally.right << " right";
+}
+
+TEST(LocalClassifier, CuesCarryAcrossLanguages) {
+  // Urgency cues learned mostly from English reach other languages: an
+  // outage that stops customers from paying is urgent in German too.
+  auto urgency = *LocalClassifier::Train(TriageExamples("urgency"));
+  EXPECT_EQ(urgency.Predict("Ihre Seite ist ausgefallen und die Kunden können nicht mehr bezahlen").label, "high");
+  EXPECT_EQ(urgency.Predict("Kleine Frage, kein Eile: gibt es einen Dunkelmodus?").label, "low");
+  // Negation: "not urgent" is not urgent.
+  EXPECT_EQ(urgency.Predict("Not urgent at all, just wondering about the roadmap").label, "low");
 }
 
 TEST(LocalClassifier, IsDeterministicAndHonestAboutConfidence) {
