@@ -314,3 +314,25 @@ TEST_F(LocalStepsTest, StepsTheLocalModelCannotRunAreRefusedAtLoad) {
 
 }  // namespace
 }  // namespace weft::ai
+
+namespace weft::ai {
+namespace {
+
+// The example workflow's classify step learns from exactly the training set
+// that bench/classifier_eval measures.
+TEST(LocalClassifier, TheExampleWorkflowListsTheTrainingSet) {
+  auto doc = dsl::LoadYamlFile(std::string(WEFT_SOURCE_DIR) + "/examples/support-triage.yaml");
+  ASSERT_TRUE(doc.ok()) << doc.status();
+  const Value examples = doc->get("defs").get("classify_issue").get("settings").get("examples");
+  const std::vector<testing::TriageMessage> train = testing::TriageTrainingSet();
+  ASSERT_EQ(examples.size(), train.size());
+  for (size_t i = 0; i < train.size(); ++i) {
+    const Value& e = examples.as_array()[i];
+    EXPECT_EQ(e.get("text"), Value(train[i].text)) << i;
+    EXPECT_EQ(e.get("issue_type"), Value(train[i].issue_type)) << i;
+    EXPECT_EQ(e.get("urgency"), Value(train[i].urgency)) << i;
+  }
+}
+
+}  // namespace
+}  // namespace weft::ai
