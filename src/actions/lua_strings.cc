@@ -71,7 +71,7 @@ int FindOrMatch(lua_State* L, bool find) {
       return 1;
     }
     lua_pushinteger(L, static_cast<lua_Integer>(at - s) + 1);
-    lua_pushinteger(L, static_cast<lua_Integer>(at - s + lp));
+    lua_pushinteger(L, static_cast<lua_Integer>(at - s) + static_cast<lua_Integer>(lp));
     return 2;
   }
   const bool anchor = lp > 0 && *p == '^';

@@ -199,11 +199,11 @@ MatchBudget TakeMatchBudget(lua_State* L) {
   return m;
 }
 
-void ReturnMatchBudget(lua_State* L, const MatchBudget& m) {
+void ReturnMatchBudget(lua_State* L, const MatchBudget& budget) {
   Budget& b = BudgetOf(L);
   const int64_t granted = TakeMatchBudget(L).steps;
-  b.ticks += (granted - std::max<int64_t>(m.steps, 0)) / kHookEvery;
-  if (m.exhausted) {
+  b.ticks += (granted - std::max<int64_t>(budget.steps, 0)) / kHookEvery;
+  if (budget.exhausted) {
     if (Clock::now() > b.deadline) {
       b.out_of_time = true;
     } else {

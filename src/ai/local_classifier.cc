@@ -114,6 +114,7 @@ std::vector<std::pair<double, double>> FitCalibration(std::vector<FoldAnswer> an
     }
   }
   std::vector<std::pair<double, double>> points;
+  points.reserve(pools.size());
   for (const Pool& p : pools) points.emplace_back(p.raw_sum / p.n, LowerBound(p.right, p.n));
   for (size_t i = points.size(); i-- > 1;) points[i - 1].second = std::min(points[i - 1].second, points[i].second);
   return points;
@@ -187,24 +188,24 @@ Result<LocalClassifier::Linear> LocalClassifier::Fit(const std::vector<Encoded>&
   return c;
 }
 
-std::vector<double> LocalClassifier::Linear::Scores(const Encoded& e) const {
+std::vector<double> LocalClassifier::Linear::Scores(const Encoded& text) const {
   const size_t k = labels.size();
   std::vector<double> scores(bias.begin(), bias.end());
   // Values as in training, over all of the text's features: words never
   // seen in training make the model less sure, not more.
-  const double value = e.WordValue();
+  const double value = text.WordValue();
   auto add = [&](uint32_t row, double v) {
     for (size_t l = 0; l < k; ++l) scores[l] += weights[row * k + l] * v;
   };
-  if (!e.word_rows.empty() || !e.cue_rows.empty()) {  // a training text: its rows are known
-    for (uint32_t f : e.word_rows) add(f, value);
-    for (uint32_t f : e.cue_rows) add(f, value * cue_weight);
+  if (!text.word_rows.empty() || !text.cue_rows.empty()) {  // a training text: its rows are known
+    for (uint32_t f : text.word_rows) add(f, value);
+    for (uint32_t f : text.cue_rows) add(f, value * cue_weight);
   } else {
     auto add_hash = [&](uint64_t f, double v) {
       if (auto it = index.find(f); it != index.end()) add(it->second, v);
     };
-    for (uint64_t f : e.words) add_hash(f, value);
-    for (uint64_t f : e.cues) add_hash(f, value * cue_weight);
+    for (uint64_t f : text.words) add_hash(f, value);
+    for (uint64_t f : text.cues) add_hash(f, value * cue_weight);
   }
   Softmax(scores);
   return scores;

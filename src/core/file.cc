@@ -31,9 +31,11 @@ Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes) {
     }
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      const std::string limit = max_bytes >= (size_t{1} << 20) ? std::to_string(max_bytes >> 20) + " MiB"
-                                                               : std::to_string(max_bytes) + " bytes";
-      return InvalidArgumentError("'" + path + "' is larger than " + limit + ", the most weft reads from one file");
+      std::string message = "'" + path + "' is larger than ";
+      message += max_bytes >= (size_t{1} << 20) ? std::to_string(max_bytes >> 20) + " MiB"
+                                                : std::to_string(max_bytes) + " bytes";
+      message += ", the most weft reads from one file";
+      return InvalidArgumentError(std::move(message));
     }
     out.append(buf, static_cast<size_t>(n));
   }

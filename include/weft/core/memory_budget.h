@@ -89,7 +89,7 @@ struct BudgetedAllocator {
   template <typename U>
   BudgetedAllocator(const BudgetedAllocator<U>&) noexcept {}  // NOLINT(google-explicit-constructor)
   T* allocate(size_t n) {
-    ChargeMemory(n * sizeof(T));
+    ChargeMemory(n * sizeof(T));  // NOLINT(bugprone-sizeof-expression): T may be a pointer; its size is meant
     return std::allocator<T>{}.allocate(n);
   }
   void deallocate(T* p, size_t n) noexcept { std::allocator<T>{}.deallocate(p, n); }
