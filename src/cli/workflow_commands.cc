@@ -79,6 +79,19 @@ Status CheckKeys(const Value& section, std::string_view where, std::initializer_
   return Status::Ok();
 }
 
+// `<where>.<key>`, when given, must be a whole number from 1 to `max`.
+template <typename T>
+Status WholeNumber(const Value& section, std::string_view where, const char* key, double max, T& out) {
+  const Value v = section.get(key);
+  if (v.is_undefined()) return Status::Ok();
+  if (v.is_number() && v.as_number() >= 1 && v.as_number() <= max && v.as_number() == std::floor(v.as_number())) {
+    out = static_cast<T>(v.as_number());
+    return Status::Ok();
+  }
+  return InvalidArgumentError(std::string(where) + "." + key + " must be a whole number from 1 to " +
+                              std::to_string(static_cast<int64_t>(max)));
+}
+
 // The actions whose servers and connections the configuration names: http,
 // script, sql (`connections:`), email (`email:`).
 Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& config, Clients& http) {
@@ -119,23 +132,14 @@ Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& c
         wrong = InvalidArgumentError(std::string("email.") + key + " must be a string");
       }
     };
-    auto number = [&](const char* key, double max, auto& out) {
-      const Value v = e.get(key);
-      if (v.is_number() && v.as_number() >= 1 && v.as_number() <= max && v.as_number() == std::floor(v.as_number())) {
-        out = static_cast<std::decay_t<decltype(out)>>(v.as_number());
-      } else if (v.is_defined() && wrong.ok()) {
-        wrong = InvalidArgumentError(std::string("email.") + key + " must be a whole number from 1 to " +
-                                     std::to_string(static_cast<int64_t>(max)));
-      }
-    };
     text("url", smtp.url);
     text("tls", smtp.tls);
     text("username", smtp.username);
     text("from", smtp.from);
     text("ca_file", smtp.ca_file);
-    number("timeout_ms", 86'400'000, smtp.timeout_ms);  // a day
-    number("threads", 64, smtp.threads);
     WEFT_RETURN_IF_ERROR(wrong);
+    WEFT_RETURN_IF_ERROR(WholeNumber(e, "email", "timeout_ms", 86'400'000, smtp.timeout_ms));  // a day
+    WEFT_RETURN_IF_ERROR(WholeNumber(e, "email", "threads", 64, smtp.threads));
     if (Value env = e.get("password_env"); env.is_string()) {
       const char* pw = std::getenv(env.as_string().c_str());
       if (pw == nullptr) return InvalidArgumentError("email: environment variable " + env.as_string() + " is not set");
@@ -148,9 +152,9 @@ Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& c
 // The built-in actions and the AI steps, with the model aliases of the
 // configuration (`models:`); the store (when given) caches AI answers and
 // counts their cost.
-Status RegisterActions(engine::ActionRegistry& actions, Clients& http, store::Store* store = nullptr) {
+Status RegisterActions(const Config& config, engine::ActionRegistry& actions, Clients& http,
+                       store::Store* store = nullptr) {
   WEFT_RETURN_IF_ERROR(actions::RegisterBuiltinActions(actions, store));
-  WEFT_ASSIGN_OR_RETURN(Config config, ReadConfig());
   if (!http.models) http.models = http::NewCurlClient();
   if (!http.workflows) http.workflows = http::NewCurlClient();
   Status s = RegisterDeploymentActions(actions, config.value, http);
@@ -286,8 +290,19 @@ Result<std::unique_ptr<Session>> OpenSession(const StoreOptions& options, std::o
                                              const std::string& dir = "") {
   auto session = std::make_unique<Session>();
   WEFT_ASSIGN_OR_RETURN(session->store, OpenStore(options));
-  WEFT_RETURN_IF_ERROR(RegisterActions(session->actions, session->http, session->store.get()));
+  WEFT_ASSIGN_OR_RETURN(Config config, ReadConfig());
+  WEFT_RETURN_IF_ERROR(RegisterActions(config, session->actions, session->http, session->store.get()));
   engine::EngineOptions eo;
+  // Limits of every expression a workflow evaluates (weft.yaml `expressions:`).
+  if (Value e = config.value.get("expressions"); e.is_defined()) {
+    Status bad = !e.is_object() ? InvalidArgumentError("expressions must be a mapping")
+                                : CheckKeys(e, "expressions", {"timeout_ms", "max_memory_mb"});
+    int64_t memory_mb = eo.expression_max_memory_bytes >> 20;
+    if (bad.ok()) bad = WholeNumber(e, "expressions", "timeout_ms", 86'400'000, eo.expression_timeout_ms);
+    if (bad.ok()) bad = WholeNumber(e, "expressions", "max_memory_mb", 1 << 20, memory_mb);
+    if (!bad.ok()) return config.path.empty() ? bad : bad.WithContext(config.path);
+    eo.expression_max_memory_bytes = memory_mb << 20;
+  }
   eo.store = session->store.get();
   eo.actions = &session->actions;
   if (!dir.empty()) eo.resolve_workflow = FileResolver(dir, &session->actions);
@@ -402,7 +417,8 @@ int RunWorkflow(const RunCommandOptions& options, std::ostream& out, std::ostrea
 int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, std::ostream& err) {
   engine::ActionRegistry actions;
   Clients http;
-  if (Status s = RegisterActions(actions, http); !s.ok()) {
+  Result<Config> config = ReadConfig();
+  if (Status s = config.ok() ? RegisterActions(*config, actions, http) : config.status(); !s.ok()) {
     err << "weft: " << s.message() << "\n";
     return 2;
   }

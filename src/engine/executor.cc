@@ -327,6 +327,7 @@ class SubStepRunner final : public SubSteps {
       : engine_(engine), holder_(std::move(run)), run_(*holder_) {
     eval_.clock = engine.clock;
     eval_.timeout_ms = engine.options.expression_timeout_ms;
+    eval_.max_memory_bytes = engine.options.expression_max_memory_bytes;
   }
 
   std::optional<ActionResult> Find(const ActionContext& caller, std::string_view name) const override {
@@ -475,6 +476,7 @@ class Executor {
         inline_commits_(engine.options.store->commits_inline()) {
     eval_.clock = engine.clock;
     eval_.timeout_ms = engine.options.expression_timeout_ms;
+    eval_.max_memory_bytes = engine.options.expression_max_memory_bytes;
   }
 
   asio::awaitable<Flow> RunList(const std::vector<FlowNode>& nodes, Frame& frame) {

@@ -63,7 +63,18 @@ expect_config_refused("email: { url: smtp://127.0.0.1:25, timeout_ms: fast }\n"
                       "email.timeout_ms must be a whole number from 1 to 86400000")
 expect_config_refused("email: { url: smtp://127.0.0.1:25, threads: 1e9 }\n"
                       "email.threads must be a whole number from 1 to 64")
+expect_config_refused("expressions: { timeout_ms: fast }\n"
+                      "weft-config-test.yaml: expressions.timeout_ms must be a whole number from 1 to 86400000")
+expect_config_refused("expressions: { max_memory: 1 }\n"
+                      "weft-config-test.yaml: expressions: unknown key 'max_memory' \\(timeout_ms, max_memory_mb\\)")
+# The memory budget of a workflow's expressions comes from weft.yaml.
+set(BIG ${WORK}/big.yaml)
+file(WRITE ${BIG} "name: big\ndefs:\n  s: { kind: task, action: set, inputs: { n: \"=$count([1..1000000])\" } }\n"
+                  "flow:\n  - do: s\n")
+file(WRITE ${CONFIG} "expressions: { max_memory_mb: 1 }\n")
+expect_run(ARGS run ${BIG} --db :memory: CODE 1 OUT "U1005.*more than 1 MB")
 file(WRITE ${CONFIG} "")
+expect_run(ARGS run ${BIG} --db :memory: CODE 0 OUT "\"n\": 1000000|n.*1000000")
 expect_run(ARGS run ${WF} --db :memory: -q --input "{\"message\": \"How do I download my invoice?\"}" CODE 0)
 unset(ENV{WEFT_CONFIG})
 

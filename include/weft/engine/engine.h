@@ -66,6 +66,8 @@ struct EngineOptions {
   // Limits that keep a bad workflow from running away.
   int max_loop_iterations = 100'000;
   int64_t expression_timeout_ms = 10'000;
+  // Bytes of values one expression may create (expr::EvalOptions).
+  int64_t expression_max_memory_bytes = int64_t{256} << 20;
   int max_call_depth = 32;
 };
 
