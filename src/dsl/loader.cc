@@ -1323,27 +1323,20 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
 
 namespace {
 
-// A task whose inputs may call $secret() (even through $eval) is marked, so
-// that its history is redacted.
-bool TemplateReadsSecret(const Template& t) {
+// Whether an expression of `t` passes `test` ("secret").
+bool AnyExpression(const Template& t, bool (expr::Expression::*test)(std::string_view) const) {
   std::vector<const expr::Expression*> exprs;
   t.CollectExpressions(exprs);
-  for (const expr::Expression* e : exprs) {
-    if (e->Reads("secret")) return true;
-  }
-  return false;
+  return std::any_of(exprs.begin(), exprs.end(), [&](const expr::Expression* e) { return (e->*test)("secret"); });
 }
+
+// A task whose inputs may call $secret() (even through $eval) is marked, so
+// that its history is redacted.
+bool TemplateReadsSecret(const Template& t) { return AnyExpression(t, &expr::Expression::Reads); }
 
 // Anywhere else $secret is not bound: only a use the text names is refused
 // ($eval there cannot reach it; it fails when run, as any unknown function).
-bool TemplateNamesSecret(const Template& t) {
-  std::vector<const expr::Expression*> exprs;
-  t.CollectExpressions(exprs);
-  for (const expr::Expression* e : exprs) {
-    if (e->Names("secret")) return true;
-  }
-  return false;
-}
+bool TemplateNamesSecret(const Template& t) { return AnyExpression(t, &expr::Expression::Names); }
 
 constexpr const char* kSecretOnlyInTasks =
     "$secret() may only be used in a task's inputs or settings (anywhere else its value would enter the run's state "
