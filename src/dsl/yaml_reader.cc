@@ -1,10 +1,13 @@
 #include "yaml_reader.h"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -36,6 +39,48 @@ bool WithinNodeBudget(const YAML::Node& root) {
     }
   }
   return true;
+}
+
+// Notes where a document's first node is, and whether it has any that is
+// not null.
+class DocumentProbe final : public YAML::EventHandler {
+ public:
+  bool has_content() const { return has_content_; }
+  const YAML::Mark& first() const { return first_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { Note(m, false); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { Note(m, true); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { Note(m, true); }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Note(m, true);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    Note(m, true);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Note(const YAML::Mark& m, bool content) {
+    if (!has_content_ && content) first_ = m;
+    has_content_ = has_content_ || content;
+  }
+  bool has_content_ = false;
+  YAML::Mark first_;
+};
+
+// Where a second document with content begins (a trailing '---' with
+// nothing after it is none). Reads two documents at most.
+std::optional<YAML::Mark> SecondDocument(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentProbe first, second;
+  if (!parser.HandleNextDocument(first) || !parser.HandleNextDocument(second) || !second.has_content()) {
+    return std::nullopt;
+  }
+  return second.first();
 }
 
 }  // namespace
@@ -72,17 +117,17 @@ Result<YAML::Node> ParseYaml(std::string_view text, std::string_view file, Diagn
     return InvalidArgumentError(where.ToString() + ": " + message);
   }
   try {
-    // Every document is read: a second one would otherwise be dropped
-    // without a word (YAML::Load stops after the first).
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    for (size_t i = 1; i < documents.size(); ++i) {
-      if (documents[i].IsNull()) continue;  // a trailing '---' with nothing after it
-      where = LocationOf(documents[i], std::string(file));
+    const std::string owned(text);
+    YAML::Node root = YAML::Load(owned);
+    // A second document would be dropped without a word (YAML::Load stops
+    // after the first). YAML::LoadAll is no way to see it: on some
+    // malformed input it yields empty documents without end.
+    if (std::optional<YAML::Mark> second = SecondDocument(owned)) {
+      where = {std::string(file), second->line + 1, second->column + 1};
       message = "a second YAML document begins here; a file holds one (remove the '---' or split the file)";
       if (diagnostics != nullptr) diagnostics->Error(where, message);
       return InvalidArgumentError(where.ToString() + ": " + message);
     }
-    YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
     if (WithinNodeBudget(root)) return root;
     message = "document too large (more than 1,000,000 nodes once aliases are expanded)";
   } catch (const YAML::DeepRecursion& e) {
