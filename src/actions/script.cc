@@ -36,6 +36,7 @@ struct Budget {
   size_t limit = SIZE_MAX;
   int64_t ticks = 0;
   int64_t max_ticks = INT64_MAX;
+  int64_t match_steps = 0;  // pattern-matching steps not yet counted as a tick
   Clock::time_point deadline = Clock::time_point::max();
   bool out_of_memory = false;
   bool out_of_instructions = false;
@@ -201,8 +202,11 @@ MatchBudget TakeMatchBudget(lua_State* L) {
 
 void ReturnMatchBudget(lua_State* L, const MatchBudget& budget) {
   Budget& b = BudgetOf(L);
-  const int64_t granted = TakeMatchBudget(L).steps;
-  b.ticks += (granted - std::max<int64_t>(budget.steps, 0)) / kHookEvery;
+  // Many small matches (a gsub over a long text) add up: steps short of a
+  // tick are carried over.
+  b.match_steps += TakeMatchBudget(L).steps - std::max<int64_t>(budget.steps, 0);
+  b.ticks += b.match_steps / kHookEvery;
+  b.match_steps %= kHookEvery;
   if (budget.exhausted) {
     if (Clock::now() > b.deadline) {
       b.out_of_time = true;
@@ -360,6 +364,7 @@ class Sandbox {
 
     budget_.limit = budget_.used + limits.max_memory_bytes;
     budget_.ticks = 0;
+    budget_.match_steps = 0;
     budget_.max_ticks = std::max<int64_t>(1, limits.max_instructions / kHookEvery);
     budget_.deadline = Clock::now() + std::chrono::milliseconds(limits.max_millis);
     budget_.out_of_memory = budget_.out_of_instructions = budget_.out_of_time = false;
