@@ -93,13 +93,8 @@ Value PickOneSchema(const ChoiceList& choices, const char* field, const char* wh
   return schema;
 }
 
-// A few-shot example is {text|input, output}, {text|input, label}, or
-// {text|input, <field>: <value>, ...} (what the local classifier learns
-// from); the answer of the last form is the object of its fields.
-Value ExampleText(const Value& example) {
-  return example.get("text").is_defined() ? example.get("text") : example.get("input");
-}
-
+// A few-shot example's answer (internal::ExampleText has the forms): the
+// answer of the {text, <field>: <value>} form is the object of its fields.
 std::string ExampleAnswer(const Value& example) {
   if (Value out = example.get("output"); out.is_defined()) return Text(out);
   if (Value label = example.get("label"); label.is_defined()) return Text(label);
@@ -123,7 +118,9 @@ std::string UserPrompt(const ActionContext& ctx, const std::string& instruction,
   }
   if (Value examples = ctx.settings.get("examples"); examples.is_array() && examples.size() > 0) {
     p += "\n\nExamples:";
-    for (const Value& e : examples.as_array()) p += "\nText: " + Text(ExampleText(e)) + "\nAnswer: " + ExampleAnswer(e);
+    for (const Value& e : examples.as_array()) {
+      p += "\nText: " + Text(internal::ExampleText(e)) + "\nAnswer: " + ExampleAnswer(e);
+    }
   }
   if (Value text = ctx.inputs.get("text"); text.is_defined())
     p += "\n\n" + std::string(text_label) + ":\n" + Text(text);

@@ -38,6 +38,10 @@ Result<std::shared_ptr<const LocalClassifier>> ClassifierCache::Get(const std::v
   return std::shared_ptr<const LocalClassifier>(shared);
 }
 
+Value ExampleText(const Value& example) {
+  return example.get("text").is_defined() ? example.get("text") : example.get("input");
+}
+
 Result<LocalAnswer> ClassifyLocally(const engine::ActionContext& ctx, const Value& schema, ClassifierCache& cache) {
   const Value examples = ctx.settings.get("examples");
   if (!examples.is_array() || examples.size() == 0) {
@@ -63,7 +67,7 @@ Result<LocalAnswer> ClassifyLocally(const engine::ActionContext& ctx, const Valu
     std::vector<LabelledText> data;
     for (const Value& e : examples.as_array()) {
       Value expected = ExpectedOf(e, field);
-      Value t = e.get("text").is_defined() ? e.get("text") : e.get("input");
+      Value t = ExampleText(e);
       if (expected.is_string() && t.is_string()) data.push_back({t.as_string(), expected.as_string()});
     }
     if (data.empty()) {

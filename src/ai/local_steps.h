@@ -29,6 +29,10 @@ class ClassifierCache {
   std::unordered_map<std::string, std::shared_ptr<const LocalClassifier>> trained_;
 };
 
+// A few-shot example is {text|input, output}, {text|input, label}, or
+// {text|input, <field>: <value>, ...}: its text.
+Value ExampleText(const Value& example);
+
 // `schema` is the classify plan's schema (labels or the author's enums).
 Result<LocalAnswer> ClassifyLocally(const engine::ActionContext& ctx, const Value& schema, ClassifierCache& cache);
 Result<LocalAnswer> ExtractByPatterns(const engine::ActionContext& ctx);
