@@ -13,7 +13,11 @@ std::string SourceLocation::ToString() const {
 std::string Diagnostic::ToString() const {
   std::string out = location.ToString();
   if (!out.empty()) out += ": ";
-  out += severity == Severity::kError ? "error: " : "warning: ";
+  switch (severity) {
+    case Severity::kError: out += "error: "; break;
+    case Severity::kWarning: out += "warning: "; break;
+    case Severity::kPortability: out += "not Hexabot v3: "; break;
+  }
   out += message;
   return out;
 }
@@ -25,6 +29,10 @@ void Diagnostics::Error(SourceLocation where, std::string message) {
 
 void Diagnostics::Warning(SourceLocation where, std::string message) {
   items_.push_back({Diagnostic::Severity::kWarning, std::move(where), std::move(message)});
+}
+
+void Diagnostics::Portability(SourceLocation where, std::string message) {
+  items_.push_back({Diagnostic::Severity::kPortability, std::move(where), std::move(message)});
 }
 
 Status Diagnostics::ToStatus() const {

@@ -29,17 +29,21 @@ constexpr std::string_view kImportMarker = "\n--- # weft import: ";
 const Keys kInputsKeys = {"schema"};
 const Keys kDefaultsKeys = {"settings"};
 const Keys kTaskKeys = {"kind", "action", "inputs", "settings", "bindings", "description", "export"};
-const Keys kBindingDefKeys = {"kind", "settings", "description"};
+const Keys kBindingDefKeys = {"kind", "settings", "description", "action", "bindings"};
 // The keys of a task's `settings` that belong to the step, not its action.
 const Keys kStepSettingKeys = {"timeout_ms", "stop_step_count", "export", "retries", "on_error"};
-const Keys kRetryKeys = {"enabled", "max_attempts", "backoff_ms", "max_delay_ms", "jitter", "multiplier"};
+const Keys kRetryKeys = {"enabled", "max_attempts", "backoff_ms", "max_delay_ms", "jitter", "multiplier", "retry_on"};
 const Keys kOnErrorKeys = {"fallback", "steps"};
 const Keys kStepKeys = {"do", "parallel", "conditional", "loop"};
-const Keys kParallelKeys = {"strategy", "steps"};
-const Keys kConditionalKeys = {"when", "else"};
+const Keys kParallelKeys = {"description", "strategy", "steps"};
+const Keys kConditionalKeys = {"description", "when", "else"};
 const Keys kWhenKeys = {"condition", "steps", "else"};
 const Keys kElseKeys = {"steps"};
-const Keys kLoopKeys = {"type", "name", "for_each", "while", "until", "max_concurrency", "accumulate", "steps"};
+const Keys kLoopKeys = {"type",  "name",  "description",     "for_each",   "while",
+                        "until", "steps", "max_concurrency", "accumulate"};
+// Keys of the top level and of an input field that Hexabot v3 knows.
+const Keys kHexabotTopKeys = {"inputs", "context", "defaults", "defs", "flow", "outputs"};
+const Keys kHexabotFieldKeys = {"type", "description", "enum", "items", "properties"};
 const Keys kForEachKeys = {"item", "in"};
 const Keys kAccumulateKeys = {"as", "initial", "merge"};
 // Names expressions see as $name; a loop item may not shadow them.
@@ -68,6 +72,10 @@ bool IsIdentifier(const std::string& s) {
                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
 }
 
+// Whether a loop body reads its loop's $accumulator / names $`name`.
+bool ReadsAccumulator(const std::vector<FlowNode>& body);
+bool NamesVariable(const std::vector<FlowNode>& body, const std::string& name);
+
 class Loader {
  public:
   // `embedded`: imported catalogs stored with the source (path -> text).
@@ -94,6 +102,15 @@ class Loader {
   Value ToValue(const YAML::Node& n) { return YamlToValue(n, file_, diag_); }
 
   std::optional<expr::Expression> CompileExpression(const YAML::Node& n, std::string_view what, bool require_equals);
+  // Records a form Hexabot v3 refuses or runs differently (shown by
+  // `weft validate --hexabot`).
+  void Portable(const YAML::Node& n, std::string message) { diag_.Portability(Loc(n), std::move(message)); }
+  void LoadRetryOn(const YAML::Node& n, const std::string& where, std::vector<StatusCode>& out);
+  // A task's or a binding def's `bindings`: binding kind -> def name, or a
+  // list of names. Returns the mounted payloads (Hexabot's shape).
+  Value LoadBindings(const YAML::Node& n, const std::string& where);
+  Value MountBindingDef(const std::string& name, std::set<std::string>& visiting);
+  void CheckBindingCycles();
   Template CompileTemplate(const YAML::Node& n, const std::string& where);
 
   void LoadHeader(const YAML::Node& root, const LoadOptions& options);
@@ -139,6 +156,7 @@ class Loader {
   std::set<std::string> known_settings_;
   bool unknown_settings_ = false;
   std::map<std::string, YAML::Node> binding_defs_;
+  std::map<std::string, Value> mounted_defs_;  // binding def -> {settings, action?, bindings?}
   std::map<std::string, YAML::Node> task_nodes_;
   std::map<std::string, SourceLocation> def_locations_;
   std::map<std::string, YAML::Node> fallback_nodes_;
@@ -232,10 +250,20 @@ std::optional<expr::Expression> Loader::CompileExpression(const YAML::Node& n, s
   } else if (require_equals) {
     diag_.Error(Loc(n), std::string(what) + " must be an expression (a string starting with '=')");
     return std::nullopt;
+  } else {
+    Portable(n, Cat({what, " without the '=' prefix (Hexabot requires it)"}));
   }
   expr::ExprError error;
   Result<expr::Expression> e = expr::Expression::Compile(std::string_view(text).substr(offset), &error);
-  if (e.ok()) return std::move(e).value();
+  if (e.ok()) {
+    if (e->UsesDoubleEquals()) Portable(n, Cat({what, ": '==' is weft's alias; JSONata (and Hexabot) write '='"}));
+    if (e->ReadsInput()) {
+      Portable(n, Cat({what, " reads weft's working state (a bare field name or $); Hexabot evaluates against an "
+                             "empty document: use $input, $output, $context, $iteration or $accumulator"}));
+    }
+    if (e->Names("secret")) Portable(n, Cat({what, ": $secret() is weft's"}));
+    return std::move(e).value();
+  }
   SourceLocation where = Loc(n);
   if (where.line > 0 && error.position >= 0 && text.find('\n') == std::string::npos) {
     where.column += static_cast<int>(offset) + (IsQuotedScalar(n) ? 1 : 0) + std::max(0, error.position - 1);
@@ -323,6 +351,7 @@ std::optional<Schema> Loader::ReadSchema(const YAML::Node& schema_node, const st
   const Value* type = fields.find("type");
   if (type != nullptr && type->is_string()) {
     document = fields;  // already a full JSON Schema (a field's schema is a mapping)
+    Portable(schema_node, where + " is a full JSON Schema; Hexabot takes a map of fields");
   } else {
     Value properties = Value::MakeObject();
     Value::Array required;
@@ -332,6 +361,12 @@ std::optional<Schema> Loader::ReadSchema(const YAML::Node& schema_node, const st
       if (!field.is_object()) {
         diag_.Error(Loc(kv.second), Cat({where, ".", key, " must be a mapping such as {type: string}"}));
         continue;
+      }
+      for (const auto& m : field.members()) {
+        if (std::find(kHexabotFieldKeys.begin(), kHexabotFieldKeys.end(), m.key) == kHexabotFieldKeys.end()) {
+          Portable(kv.second, Cat({where, ".", key, ".", m.key, ": Hexabot's input fields take only type, "
+                                   "description, enum, items and properties"}));
+        }
       }
       if (const Value* r = field.find("required"); r != nullptr && r->is_bool()) {
         if (r->as_bool()) required.push_back(Value(key));
@@ -393,26 +428,39 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
         action_settings.emplace_back(key, Template::Literal(Value(static_cast<double>(count))));  // the agent reads it
       }
     } else if (key == "export") {
+      Portable(kv.first, where + ".export is weft's");
       ExpectBool(v, where + ".export", settings.export_result);
     } else if (key == "retries") {
       if (!ExpectMap(v, where + ".retries")) continue;
       CheckKeys(v, kRetryKeys, where + ".retries");
       RetryPolicy& r = settings.retries;
-      if (v["enabled"]) ExpectBool(v["enabled"], where + ".retries.enabled", r.enabled);
+      // Hexabot: a retries block retries unless it says `enabled: false`;
+      // blocks merge field by field, so a task's block keeps the default's
+      // explicit `enabled`.
+      if (v["enabled"]) {
+        if (ExpectBool(v["enabled"], where + ".retries.enabled", r.enabled)) r.enabled_given = true;
+      } else if (!r.enabled_given) {
+        r.enabled = true;
+      }
       int64_t attempts = r.max_attempts;
       if (v["max_attempts"] && ExpectInt(v["max_attempts"], where + ".retries.max_attempts", 1, attempts)) {
         r.max_attempts = static_cast<int>(std::min<int64_t>(attempts, 1000));
       }
       if (v["backoff_ms"]) ExpectInt(v["backoff_ms"], where + ".retries.backoff_ms", 0, r.backoff_ms);
       if (v["max_delay_ms"]) ExpectInt(v["max_delay_ms"], where + ".retries.max_delay_ms", 0, r.max_delay_ms);
-      if (v["jitter"] && ExpectNumber(v["jitter"], where + ".retries.jitter", r.jitter) && r.jitter > 1) {
-        diag_.Error(Loc(v["jitter"]), where + ".retries.jitter must be between 0 and 1");
+      if (v["jitter"] && ExpectNumber(v["jitter"], where + ".retries.jitter", r.jitter) && r.jitter < 0) {
+        diag_.Error(Loc(v["jitter"]), where + ".retries.jitter must not be negative");
       }
-      if (v["multiplier"]) ExpectNumber(v["multiplier"], where + ".retries.multiplier", r.multiplier);
-      if (!v["enabled"] && v["max_attempts"] && attempts > 1) {
-        diag_.Warning(Loc(v), where + ".retries: retries stay off unless 'enabled: true' is set (Hexabot's default)");
+      if (v["multiplier"] && ExpectNumber(v["multiplier"], where + ".retries.multiplier", r.multiplier) &&
+          r.multiplier < 1) {
+        diag_.Error(Loc(v["multiplier"]), where + ".retries.multiplier must be at least 1");
+      }
+      if (const YAML::Node on = v["retry_on"]) {
+        Portable(on, where + ".retries.retry_on is weft's");
+        LoadRetryOn(on, where + ".retries.retry_on", r.retry_on);
       }
     } else if (key == "on_error") {
+      Portable(kv.first, where + ".on_error is weft's (in Hexabot a failed step fails the run)");
       ErrorHandler& h = settings.on_error;
       if (v.IsScalar() && (v.Scalar() == "fail" || v.Scalar() == "continue")) {
         h = ErrorHandler{};
@@ -783,8 +831,21 @@ void Loader::LoadDefs(const YAML::Node& n) {
     } else {
       CheckKeys(def, kBindingDefKeys, "definition '" + name + "'");
       binding_defs_[name] = def;
+      if (!def["settings"]) Portable(def, "definition '" + name + "' has no 'settings' (Hexabot requires them)");
+      if (const YAML::Node a = def["action"]) {
+        std::string action;
+        const NamedAction* named = nullptr;
+        if (ExpectString(a, "defs." + name + ".action", action) && FindAction(action, &named) == nullptr) {
+          diag_.Error(Loc(a), "definition '" + name + "' names unknown action '" + action + "'");
+        }
+      }
     }
   }
+  // Binding defs may bind others; they are mounted once all names are known.
+  for (const auto& [name, def] : binding_defs_) {
+    if (const YAML::Node b = def["bindings"]) LoadBindings(b, "defs." + name);
+  }
+  CheckBindingCycles();
   // Pass 2: tasks.
   for (const auto& [name, def] : task_nodes_) {
     const std::string where = "defs." + name;
@@ -832,31 +893,7 @@ void Loader::LoadDefs(const YAML::Node& n) {
     }
     if (const YAML::Node e = def["export"]) ExpectBool(e, where + ".export", task.settings.export_result);
     task.settings.action_settings = Template::Object(std::move(action_settings));
-    if (const YAML::Node b = def["bindings"]) {
-      if (ExpectMap(b, where + ".bindings")) {
-        task.bindings = Value::MakeObject();
-        for (const auto& bkv : b) {
-          std::string target;
-          if (!ExpectString(bkv.second, where + ".bindings." + bkv.first.Scalar(), target)) continue;
-          auto it = binding_defs_.find(target);
-          if (it == binding_defs_.end()) {
-            std::string message = Cat({"binding '", bkv.first.Scalar(), "' of task '", name, "' names '", target,
-                                       "', which is not a binding definition"});
-            std::vector<std::string> names;
-            for (const auto& [k, _] : binding_defs_) names.push_back(k);
-            std::string s = ClosestMatch(target, names);
-            if (!s.empty()) message += " (did you mean '" + s + "'?)";
-            diag_.Error(Loc(bkv.second), message);
-            continue;
-          }
-          Value bound = Value::MakeObject();
-          bound.set("name", target);
-          bound.set("kind", it->second["kind"].Scalar());
-          bound.set("settings", it->second["settings"] ? ToValue(it->second["settings"]) : Value::MakeObject());
-          task.bindings.set(bkv.first.Scalar(), bound);
-        }
-      }
-    }
+    if (const YAML::Node b = def["bindings"]) task.bindings = LoadBindings(b, where);
     if (task.spec != nullptr && task.named == nullptr) {
       if (task.spec->settings_schema) {
         CheckActionSettings("task '" + name + "'", task.action, *task.spec->settings_schema, def["settings"],
@@ -880,6 +917,179 @@ void Loader::LoadDefs(const YAML::Node& n) {
     if (task.may_suspend) wf_->can_suspend = true;
     wf_->tasks.emplace(name, std::move(task));
   }
+}
+
+// `retry_on`: `transient` (the codes a later attempt may fix: UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED), or a list of error codes
+// (any case), which may include `transient`.
+void Loader::LoadRetryOn(const YAML::Node& n, const std::string& where, std::vector<StatusCode>& out) {
+  out.clear();
+  auto add = [&](const YAML::Node& item) {
+    std::string name;
+    if (!ExpectString(item, where, name)) return;
+    std::string upper = name;
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+    if (upper == "TRANSIENT") {
+      for (int c = 0; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
+        if (IsRetryable(static_cast<StatusCode>(c))) out.push_back(static_cast<StatusCode>(c));
+      }
+      return;
+    }
+    std::optional<StatusCode> code = ParseStatusCode(upper);
+    if (!code || *code == StatusCode::kOk) {
+      std::vector<std::string> names = {"transient"};
+      for (int c = 1; c <= static_cast<int>(StatusCode::kUnauthenticated); ++c) {
+        std::string lower(StatusCodeName(static_cast<StatusCode>(c)));
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+        names.push_back(lower);
+      }
+      std::string message = Cat({where, ": unknown error code '", name, "'"});
+      std::string s = ClosestMatch(name, names);
+      if (!s.empty()) message += " (did you mean '" + s + "'?)";
+      diag_.Error(Loc(item), message);
+      return;
+    }
+    out.push_back(*code);
+  };
+  if (n.IsSequence()) {
+    for (const YAML::Node& item : n) add(item);
+    if (n.size() == 0) diag_.Error(Loc(n), where + " lists no error code (leave it out to retry any failure)");
+  } else {
+    add(n);
+  }
+}
+
+// Hexabot's bindings: the key is a binding kind, the value names a def of
+// that kind, or lists several. Mounted as the def's {settings, action?,
+// bindings?}; a list mounts {name: payload, ...}.
+Value Loader::LoadBindings(const YAML::Node& n, const std::string& where) {
+  Value mounted = Value::MakeObject();
+  if (!ExpectMap(n, where + ".bindings")) return mounted;
+  for (const auto& kv : n) {
+    const std::string kind = kv.first.Scalar();
+    const std::string at = Cat({where, ".bindings.", kind});
+    std::vector<std::pair<std::string, YAML::Node>> refs;
+    const bool several = kv.second.IsSequence();
+    if (several) {
+      for (const YAML::Node& item : kv.second) {
+        std::string ref;
+        if (ExpectString(item, at + " item", ref)) refs.emplace_back(ref, item);
+      }
+    } else {
+      std::string ref;
+      if (!ExpectString(kv.second, at + " (a def name, or a list of them)", ref)) continue;
+      refs.emplace_back(ref, kv.second);
+    }
+    std::set<std::string> seen;
+    Value payloads = Value::MakeObject();
+    for (const auto& [ref, node] : refs) {
+      if (!seen.insert(ref).second) {
+        diag_.Error(Loc(node), Cat({at, ": duplicate def reference '", ref, "'"}));
+        continue;
+      }
+      auto it = binding_defs_.find(ref);
+      if (it == binding_defs_.end()) {
+        std::string message;
+        if (task_nodes_.count(ref) != 0) {
+          message = Cat({at, ": '", ref, "' is a task; only a def of kind '", kind, "' can be bound as '", kind, "'"});
+        } else {
+          message = Cat({at, ": unknown def '", ref, "'"});
+          std::string s = ClosestMatch(ref, def_names_);
+          if (!s.empty()) message += " (did you mean '" + s + "'?)";
+        }
+        diag_.Error(Loc(node), message);
+        continue;
+      }
+      const std::string ref_kind = it->second["kind"].Scalar();
+      if (ref_kind != kind) {
+        diag_.Error(Loc(node), Cat({at, ": def '", ref, "' has kind '", ref_kind, "' and cannot be mounted as '", kind,
+                                    "'"}));
+        continue;
+      }
+      std::set<std::string> visiting;
+      payloads.set(ref, MountBindingDef(ref, visiting));
+    }
+    if (several) {
+      mounted.set(kind, payloads);
+    } else if (payloads.size() == 1) {
+      mounted.set(kind, payloads.members().front().value);
+    }
+  }
+  return mounted;
+}
+
+Value Loader::MountBindingDef(const std::string& name, std::set<std::string>& visiting) {
+  if (auto it = mounted_defs_.find(name); it != mounted_defs_.end()) return it->second;
+  const YAML::Node& def = binding_defs_.at(name);
+  Value payload = Value::MakeObject();
+  payload.set("settings", def["settings"] ? ToValue(def["settings"]) : Value::MakeObject());
+  if (def["action"] && def["action"].IsScalar()) payload.set("action", def["action"].Scalar());
+  // A cycle is reported by CheckBindingCycles; here it just stops.
+  if (const YAML::Node b = def["bindings"]; b && b.IsMap() && visiting.insert(name).second) {
+    Value nested = Value::MakeObject();
+    for (const auto& kv : b) {
+      const std::string kind = kv.first.Scalar();
+      auto mount = [&](const YAML::Node& ref_node) -> Value {
+        if (!ref_node.IsScalar()) return Value();
+        auto it = binding_defs_.find(ref_node.Scalar());
+        if (it == binding_defs_.end() || it->second["kind"].Scalar() != kind) return Value();
+        if (visiting.count(ref_node.Scalar()) != 0) return Value();
+        return MountBindingDef(ref_node.Scalar(), visiting);
+      };
+      if (kv.second.IsSequence()) {
+        Value several = Value::MakeObject();
+        for (const YAML::Node& ref : kv.second) {
+          if (Value p = mount(ref); p.is_defined()) several.set(ref.Scalar(), p);
+        }
+        nested.set(kind, several);
+      } else if (Value p = mount(kv.second); p.is_defined()) {
+        nested.set(kind, p);
+      }
+    }
+    visiting.erase(name);
+    if (nested.size() > 0) payload.set("bindings", nested);
+  }
+  if (visiting.empty()) mounted_defs_[name] = payload;
+  return payload;
+}
+
+void Loader::CheckBindingCycles() {
+  enum class Mark : uint8_t { kVisiting, kDone };
+  std::map<std::string, Mark> marks;
+  std::vector<std::string> stack;
+  std::set<std::string> reported;
+  std::function<void(const std::string&)> visit = [&](const std::string& name) {
+    auto it = marks.find(name);
+    if (it != marks.end()) {
+      if (it->second == Mark::kDone) return;
+      auto start = std::find(stack.begin(), stack.end(), name);
+      std::string cycle;
+      for (auto s = start; s != stack.end(); ++s) cycle += *s + " -> ";
+      cycle += name;
+      if (reported.insert(cycle).second) {
+        diag_.Error(Loc(binding_defs_.at(name)["bindings"]), "defs." + name + ".bindings: circular binding (" + cycle + ")");
+      }
+      return;
+    }
+    marks[name] = Mark::kVisiting;
+    stack.push_back(name);
+    const YAML::Node b = binding_defs_.at(name)["bindings"];
+    if (b && b.IsMap()) {
+      for (const auto& kv : b) {
+        auto follow = [&](const YAML::Node& ref) {
+          if (ref.IsScalar() && binding_defs_.count(ref.Scalar()) != 0) visit(ref.Scalar());
+        };
+        if (kv.second.IsSequence()) {
+          for (const YAML::Node& ref : kv.second) follow(ref);
+        } else {
+          follow(kv.second);
+        }
+      }
+    }
+    stack.pop_back();
+    marks[name] = Mark::kDone;
+  };
+  for (const auto& [name, def] : binding_defs_) visit(name);
 }
 
 void Loader::LoadSteps(const YAML::Node& seq, const std::string& prefix, std::vector<FlowNode>& out) {
@@ -949,6 +1159,8 @@ void Loader::LoadDo(const YAML::Node& /*step*/, const YAML::Node& name_node, Flo
 void Loader::LoadParallel(const YAML::Node& n, FlowNode& node) {
   if (!ExpectMap(n, "'parallel'")) return;
   CheckKeys(n, kParallelKeys, "'parallel'");
+  std::string description;
+  if (const YAML::Node d = n["description"]) ExpectString(d, "parallel.description", description);
   if (const YAML::Node s = n["strategy"]) {
     std::string strategy;
     if (ExpectString(s, "parallel.strategy", strategy)) {
@@ -972,6 +1184,8 @@ void Loader::LoadParallel(const YAML::Node& n, FlowNode& node) {
 void Loader::LoadConditional(const YAML::Node& n, FlowNode& node) {
   if (!ExpectMap(n, "'conditional'")) return;
   CheckKeys(n, kConditionalKeys, "'conditional'");
+  std::string description;
+  if (const YAML::Node d = n["description"]) ExpectString(d, "conditional.description", description);
   const YAML::Node when = n["when"];
   if (!when) {
     diag_.Error(Loc(n), "'conditional' needs 'when'");
@@ -986,16 +1200,16 @@ void Loader::LoadConditional(const YAML::Node& n, FlowNode& node) {
     std::string prefix = node.path + ".branch." + std::to_string(index++) + ".";
     if (!ExpectMap(item, "a 'when' item")) continue;
     CheckKeys(item, kWhenKeys, "a 'when' item");
-    if (item["else"]) {
-      bool is_else = false;
-      if (ExpectBool(item["else"], "else", is_else) && !is_else) {
-        diag_.Error(Loc(item["else"]), "'else: false' has no meaning; remove it or give a condition");
+    // Hexabot: an item without a condition is the else branch, whatever
+    // `else` says (`- else:` with no value, `else: true`, or no `else`).
+    if (!item["condition"]) {
+      if (const YAML::Node e = item["else"]; e && e.IsScalar() && e.Scalar() == "false") {
+        diag_.Warning(Loc(e), "'else: false' still marks the else branch (any value does, as in Hexabot)");
       }
-      if (item["condition"]) diag_.Error(Loc(item), "a 'when' item has either 'condition' or 'else: true'");
       if (has_else) diag_.Error(Loc(item), "a conditional has only one else branch");
       has_else = true;
-    } else if (!item["condition"]) {
-      diag_.Error(Loc(item), "a 'when' item needs a 'condition' (or 'else: true')");
+    } else if (item["else"]) {
+      diag_.Error(Loc(item), "a 'when' item has either 'condition' or 'else'");
       continue;
     } else {
       if (has_else) diag_.Warning(Loc(item), "this branch follows the else branch and can never be taken");
@@ -1009,6 +1223,7 @@ void Loader::LoadConditional(const YAML::Node& n, FlowNode& node) {
     node.branches.push_back(std::move(branch));
   }
   if (const YAML::Node e = n["else"]) {
+    Portable(e, "'else' beside 'when' is weft's short form; Hexabot writes '- else:' with 'steps' inside 'when'");
     if (has_else) diag_.Error(Loc(e), "a conditional has only one else branch");
     FlowNode::Branch branch;
     branch.location = Loc(e);
@@ -1035,7 +1250,10 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
     ExpectString(n["type"], "loop.type", type);
   } else {
     type = n["while"] ? "while" : "for_each";
+    Portable(n, "a loop without 'type' (Hexabot requires type: for_each or while)");
   }
+  std::string description;
+  if (const YAML::Node d = n["description"]) ExpectString(d, "loop.description", description);
   if (type == "for_each") {
     node.loop_type = FlowNode::LoopType::kForEach;
   } else if (type == "while") {
@@ -1048,18 +1266,22 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
   if (n["name"]) {
     std::string name;
     if (ExpectString(n["name"], "loop.name", name)) {
-      if (!IsSnakeCaseName(name)) diag_.Error(Loc(n["name"]), "loop name '" + name + "' must be snake_case");
-      if (wf_->tasks.count(name) != 0 || binding_defs_.count(name) != 0) {
-        diag_.Error(Loc(n["name"]), "loop name '" + name + "' is already the name of a definition");
+      // Any name Hexabot takes; '/' would break the step keys sub-steps
+      // and idempotency keys are made of.
+      if (name.empty() || name.find('/') != std::string::npos) {
+        diag_.Error(Loc(n["name"]), "loop name '" + name + "' must be non-empty and without '/'");
+      }
+      if (wf_->tasks.count(name) != 0) {
+        diag_.Warning(Loc(n["name"]), "loop name '" + name + "' is also a task's: both write $output." + name);
       }
       auto [it, inserted] = loop_names_.emplace(name, Loc(n["name"]));
       if (!inserted) {
-        diag_.Error(Loc(n["name"]), "duplicate loop name '" + name + "' (first at " + it->second.ToString() + ")");
+        diag_.Warning(Loc(n["name"]), "loop name '" + name + "' is used before (at " + it->second.ToString() +
+                                          "): both write $output." + name);
       }
       node.name = name;
+      node.named = true;
     }
-  } else if (n["accumulate"]) {
-    diag_.Error(Loc(n), "a loop with 'accumulate' needs a 'name' (its result is $output.<name>)");
   }
   if (node.loop_type == FlowNode::LoopType::kForEach) {
     if (n["while"]) diag_.Error(Loc(n["while"]), "a for_each loop takes 'for_each', not 'while'");
@@ -1068,6 +1290,7 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
       diag_.Error(Loc(n), "a for_each loop needs 'for_each: {item, in}'");
     } else if (ExpectMap(fe, "loop.for_each")) {
       CheckKeys(fe, kForEachKeys, "loop.for_each");
+      if (!fe["item"]) Portable(fe, "for_each without 'item' (Hexabot requires it)");
       if (fe["item"] && ExpectString(fe["item"], "for_each.item", node.item_name)) {
         if (std::find(kReservedBindings.begin(), kReservedBindings.end(), node.item_name) != kReservedBindings.end()) {
           diag_.Error(Loc(fe["item"]), "for_each.item '" + node.item_name + "' would hide $" + node.item_name);
@@ -1087,11 +1310,20 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
       node.while_cond = CompileExpression(n["while"], "loop.while", false);
     }
   }
-  if (n["until"]) node.until = CompileExpression(n["until"], "loop.until", false);
+  if (n["until"]) {
+    if (node.loop_type == FlowNode::LoopType::kWhile) {
+      Portable(n["until"], "'until' on a while loop is weft's (Hexabot takes it on for_each loops only)");
+    }
+    node.until = CompileExpression(n["until"], "loop.until", false);
+  }
   if (n["max_concurrency"]) {
     int64_t c = 1;
     if (ExpectInt(n["max_concurrency"], "loop.max_concurrency", 1, c)) {
       node.max_concurrency = static_cast<int>(std::min<int64_t>(c, 10000));
+      if (c > 1 && node.loop_type == FlowNode::LoopType::kForEach) {
+        Portable(n["max_concurrency"], "max_concurrency > 1 runs iterations concurrently in weft (unless they read "
+                                       "$accumulator); Hexabot runs them one after another");
+      }
       if (node.loop_type == FlowNode::LoopType::kWhile && c > 1) {
         diag_.Error(Loc(n["max_concurrency"]), "a while loop runs one iteration at a time");
       }
@@ -1106,7 +1338,12 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
         if (!acc["as"]) diag_.Error(Loc(acc), "accumulate needs 'as' (the name of the result)");
         ok = false;
       }
-      if (acc["initial"]) a.initial = CompileTemplate(acc["initial"], "accumulate.initial");
+      if (acc["initial"]) {
+        a.initial = CompileTemplate(acc["initial"], "accumulate.initial");
+        if (!a.initial.is_literal()) {
+          Portable(acc["initial"], "accumulate.initial with an expression: Hexabot takes it as a literal value");
+        }
+      }
       if (!acc["merge"]) {
         diag_.Error(Loc(acc), "accumulate needs 'merge' (an expression over $accumulator and $iteration)");
         ok = false;
@@ -1123,7 +1360,72 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
     return;
   }
   LoadSteps(n["steps"], node.path + "." + node.name + ".", node.children);
-  if (node.max_concurrency > 1) CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
+  node.body_reads_accumulator = ReadsAccumulator(node.children);
+  if (node.max_concurrency > 1 && !node.body_reads_accumulator) {
+    CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
+  }
+  if (node.loop_type == FlowNode::LoopType::kForEach && NamesVariable(node.children, node.item_name)) {
+    Portable(n, "the loop's steps read $" + node.item_name + ", weft's name for the item; Hexabot has $iteration.item");
+  }
+}
+
+// Whether an expression evaluated in the scope of `nodes` (a loop's body:
+// its tasks' inputs, settings and fallbacks, conditions, nested loops)
+// passes `test`. `own_loops`: skip what a nested loop with its own
+// accumulator evaluates in its scope (its $accumulator is not ours).
+bool AnyScopeExpression(const std::vector<FlowNode>& nodes, const std::function<bool(const expr::Expression&)>& test,
+                        bool own_loops, std::set<const TaskDef*>& seen) {
+  auto expression = [&](const std::optional<expr::Expression>& e) { return e && test(*e); };
+  auto templated = [&](const Template& t) {
+    std::vector<const expr::Expression*> exprs;
+    t.CollectExpressions(exprs);
+    return std::any_of(exprs.begin(), exprs.end(), [&](const expr::Expression* e) { return test(*e); });
+  };
+  for (const FlowNode& n : nodes) {
+    switch (n.kind) {
+      case FlowNode::Kind::kDo: {
+        const TaskDef* t = n.task;
+        if (t == nullptr || !seen.insert(t).second) break;
+        if (templated(t->inputs) || templated(t->settings.action_settings) ||
+            templated(t->settings.on_error.fallback)) {
+          return true;
+        }
+        if (t->settings.on_error.steps && AnyScopeExpression(*t->settings.on_error.steps, test, own_loops, seen)) {
+          return true;
+        }
+        break;
+      }
+      case FlowNode::Kind::kParallel:
+        if (AnyScopeExpression(n.children, test, own_loops, seen)) return true;
+        break;
+      case FlowNode::Kind::kConditional:
+        for (const FlowNode::Branch& b : n.branches) {
+          if (expression(b.condition) || AnyScopeExpression(b.steps, test, own_loops, seen)) return true;
+        }
+        break;
+      case FlowNode::Kind::kLoop:
+        if (expression(n.in) || (n.accumulate && templated(n.accumulate->initial))) return true;
+        if (own_loops && n.accumulate) break;
+        if (expression(n.while_cond) || expression(n.until) || (n.accumulate && expression(n.accumulate->merge)) ||
+            AnyScopeExpression(n.children, test, own_loops, seen)) {
+          return true;
+        }
+        break;
+    }
+  }
+  return false;
+}
+
+bool ReadsAccumulator(const std::vector<FlowNode>& body) {
+  std::set<const TaskDef*> seen;
+  return AnyScopeExpression(
+      body, [](const expr::Expression& e) { return e.Reads("accumulator"); }, true, seen);
+}
+
+bool NamesVariable(const std::vector<FlowNode>& body, const std::string& name) {
+  std::set<const TaskDef*> seen;
+  return AnyScopeExpression(
+      body, [&](const expr::Expression& e) { return e.Names(name); }, false, seen);
 }
 
 bool CanSuspend(const std::vector<FlowNode>& nodes, std::set<const TaskDef*>& visiting);
@@ -1279,6 +1581,14 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
     return nullptr;
   }
   CheckKeys(root, kTopKeys, "the workflow");
+  for (const auto& kv : root) {
+    const std::string key = kv.first.Scalar();
+    if (std::find(kTopKeys.begin(), kTopKeys.end(), key) != kTopKeys.end() &&
+        std::find(kHexabotTopKeys.begin(), kHexabotTopKeys.end(), key) == kHexabotTopKeys.end()) {
+      Portable(kv.first, "'" + key + "' is a weft section");
+    }
+  }
+  if (!root["outputs"]) Portable(root, "the workflow has no 'outputs' (Hexabot requires them)");
   LoadHeader(root, options);
   if (const YAML::Node inputs = root["inputs"]) LoadInputs(inputs);
   if (const YAML::Node context = root["context"]) wf_->context = CompileTemplate(context, "context");

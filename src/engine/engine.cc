@@ -316,6 +316,9 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   if (wf->context.is_defined()) {
     Value bindings = Value::MakeObject();
     bindings.set("input", input);
+    // What the caller passes is $context here too, so that Hexabot's
+    // `user_id: "=$context.user_id"` reads it.
+    bindings.set("context", options.context.is_object() ? options.context : Value::MakeObject());
     expr::EvalOptions eval;
     eval.clock = impl_->clock;
     WEFT_ASSIGN_OR_RETURN(Value c, wf->context.Evaluate(dsl::Scope{input, bindings}, eval));

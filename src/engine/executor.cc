@@ -104,6 +104,13 @@ struct Frame {
   }
 };
 
+// The step key suffix of iteration `i` inside `outer` (the enclosing
+// loops' suffix): "[2]", then "[2.0]" for a nested loop (Hexabot's ids).
+std::string IterationSuffix(const std::string& outer, int64_t i) {
+  if (outer.empty()) return "[" + std::to_string(i) + "]";
+  return outer.substr(0, outer.size() - 1) + "." + std::to_string(i) + "]";
+}
+
 std::string ErrorCodeName(const Status& s) { return std::string(StatusCodeName(s.code())); }
 
 // The code a stored error was recorded with (INTERNAL if unreadable).
@@ -851,7 +858,7 @@ class Executor {
         if (!recorded.ok()) co_return Flow::Abandon(std::move(recorded));
         co_return Flow::Cancel();
       }
-      const bool again = retry.enabled && error.retryable() && attempt < retry.max_attempts;
+      const bool again = retry.Retries(error) && attempt < retry.max_attempts;
       s.rec.status = again ? StepStatus::kRetrying : StepStatus::kFailed;
       recorded = co_await Record(s.rec);
       if (!recorded.ok()) co_return Flow::Abandon(std::move(recorded));
@@ -1193,7 +1200,8 @@ class Executor {
         items = Value::MakeArray({*v});
       }
     }
-    Value acc;
+    // A loop without its own accumulator passes the enclosing one on.
+    Value acc = frame.accumulator;
     if (node.accumulate) {
       Result<Value> init = EvalTemplate(node.accumulate->initial, frame);
       if (!init.ok()) co_return Flow::Fail(init.status().WithContext("loop '" + node.name + "' accumulate.initial"));
@@ -1203,7 +1211,6 @@ class Executor {
     const Value saved_acc = frame.accumulator;
     const std::string saved_item = frame.item_name;
     const std::string saved_suffix = frame.suffix;
-    int64_t count = 0;
 
     auto iteration_value = [&](int64_t i) {
       Value it = Value::MakeObject();
@@ -1212,23 +1219,28 @@ class Executor {
       return it;
     };
     // After iteration `i` (its writes applied to `f`): fold it into the
-    // accumulator and ask `until`. Returns an error, or whether to stop.
+    // accumulator and ask `until`, both seeing the iteration's outputs and
+    // the accumulator from before the fold (Hexabot's loop executor: a
+    // loop summing [2, 4, 6] until $accumulator >= 6 ends at 12). Returns
+    // an error, or whether to stop.
     auto after = [&](int64_t i, Frame& f, bool& stop) -> Status {
       f.SetLoopVars(iteration_value(i), acc);
+      Value next = acc;
       if (node.accumulate) {
-        WEFT_ASSIGN_OR_RETURN(Value next, Eval(*node.accumulate->merge, f));
-        acc = next;
-        f.SetLoopVars(f.iteration, acc);
+        WEFT_ASSIGN_OR_RETURN(next, Eval(*node.accumulate->merge, f));
       }
       if (node.until) {
         WEFT_ASSIGN_OR_RETURN(Value u, Eval(*node.until, f));
         stop = IsTruthy(u);
       }
+      acc = std::move(next);
       return Status::Ok();
     };
     auto restore = [&]() {
       frame.iteration = saved_iteration;
-      frame.accumulator = saved_acc;
+      // After a loop with an accumulator, $accumulator is its final value
+      // (as in Hexabot); otherwise what it was before the loop.
+      frame.accumulator = node.accumulate ? acc : saved_acc;
       frame.item_name = saved_item;
       frame.suffix = saved_suffix;
       frame.dirty = true;
@@ -1236,7 +1248,9 @@ class Executor {
 
     const int64_t limit = engine_.options.max_loop_iterations;
     Flow result = Flow::Ok();
-    if (node.max_concurrency <= 1 || node.loop_type == FlowNode::LoopType::kWhile) {
+    // Iterations that read $accumulator need the previous one's: they run
+    // one after another whatever max_concurrency says.
+    if (node.max_concurrency <= 1 || node.loop_type == FlowNode::LoopType::kWhile || node.body_reads_accumulator) {
       for (int64_t i = 0;; ++i) {
         if (items.is_array() && static_cast<size_t>(i) >= items.size()) break;
         if (i >= limit) {
@@ -1254,13 +1268,12 @@ class Executor {
           }
           if (!IsTruthy(*w)) break;
         }
-        frame.suffix = saved_suffix + "[" + std::to_string(i) + "]";
+        frame.suffix = IterationSuffix(saved_suffix, i);
         Flow f = co_await RunList(node.children, frame);
         if (!f.ok()) {
           result = f;
           break;
         }
-        ++count;
         bool stop = false;
         if (Status s = after(i, frame, stop); !s.ok()) {
           result = Flow::Fail(s.WithContext("loop '" + node.name + "'"));
@@ -1273,7 +1286,7 @@ class Executor {
       ChildBody body = [&](size_t i, Frame& f) -> asio::awaitable<Flow> {
         f.SetLoopVars(iteration_value(static_cast<int64_t>(i)), acc);
         f.item_name = node.item_name;
-        f.suffix = saved_suffix + "[" + std::to_string(i) + "]";
+        f.suffix = IterationSuffix(saved_suffix, static_cast<int64_t>(i));
         co_return co_await RunList(node.children, f);
       };
       // Iterations finish in any order; they are folded in index order.
@@ -1294,7 +1307,6 @@ class Executor {
             }
             while (next < n && done[next] && !stopped && !failure) {
               for (const Write& w : c[next].writes) frame.Apply(w);
-              ++count;
               bool stop = false;
               Status s = after(static_cast<int64_t>(next), frame, stop);
               ++next;
@@ -1314,10 +1326,12 @@ class Executor {
     }
     restore();
     if (!result.ok()) co_return result;
-    Value out = Value::MakeObject();
-    out.set("iterations", static_cast<double>(count));
-    if (node.accumulate) out.set(node.accumulate->as, acc);
-    frame.Apply({node.name, out, false});
+    // $output.<name> is {<as>: accumulator}, for a named loop with one.
+    if (node.named && node.accumulate) {
+      Value out = Value::MakeObject();
+      out.set(node.accumulate->as, acc);
+      frame.Apply({node.name, out, false});
+    }
     co_return Flow::Ok();
   }
 

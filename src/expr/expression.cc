@@ -120,4 +120,8 @@ bool Expression::Reads(std::string_view name) const {
   return tree.dynamic_scope || std::find(tree.free_vars.begin(), tree.free_vars.end(), name) != tree.free_vars.end();
 }
 
+bool Expression::ReadsInput() const { return program_->tree.reads_input; }
+
+bool Expression::UsesDoubleEquals() const { return program_->tree.double_equals; }
+
 }  // namespace weft::expr

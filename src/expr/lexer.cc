@@ -119,7 +119,10 @@ Token Lexer::Next(bool infix) {
   if (c == '~' && n == '>') return op2("~>");
   if (c == '?' && n == ':') return op2("?:");
   if (c == '?' && n == '?') return op2("??");
-  if (c == '=' && n == '=') return op2("=");  // weft extension: '==' is '='
+  if (c == '=' && n == '=') {  // weft extension: '==' is '='
+    double_equals_ = true;
+    return op2("=");
+  }
   if (IsOperatorChar(c)) {
     ++pos_;
     return Make(TokenType::kOperator, std::string(1, c));

@@ -31,12 +31,15 @@ class Lexer {
   std::string ReadSignature();
 
   size_t pos() const { return pos_; }
+  // Whether the text used '==' (weft's alias of '=').
+  bool double_equals() const { return double_equals_; }
 
  private:
   Token Make(TokenType t, std::string text) const;
   Token ScanRegex();
   std::string_view src_;
   size_t pos_ = 0;
+  bool double_equals_ = false;
 };
 
 bool IsOperatorChar(char c);

@@ -61,6 +61,7 @@ class Parser {
     return e;
   }
   int nodes() const { return nodes_; }
+  bool double_equals() const { return lexer_.double_equals(); }
 
  private:
   [[noreturn]] void Fail(const char* code, const Token& t) {
@@ -426,6 +427,59 @@ class Parser {
 
 }  // namespace
 
+namespace {
+
+// Whether evaluating `n` reads the input document; `at_input`: `n` is
+// evaluated with the expression's input as its context (not a later path
+// step, a filter or a sort term, which see the values before them).
+// Lambda bodies count as evaluated at the input (they may be).
+bool ReadsInput(Node& n, bool at_input) {
+  switch (n.type) {
+    case NodeType::kName:
+    case NodeType::kWildcard:
+    case NodeType::kDescendant:
+    case NodeType::kParent:
+      if (at_input) return true;
+      break;
+    case NodeType::kVariable:
+      if (n.op == "$" || (n.op.empty() && at_input)) return true;
+      break;
+    default: break;
+  }
+  bool reads = false;
+  auto visit = [&](NodePtr& child, bool child_at_input) {
+    if (!reads && child) reads = ReadsInput(*child, child_at_input);
+  };
+  const bool path = n.type == NodeType::kPath;
+  for (size_t i = 0; i < n.items.size(); ++i) visit(n.items[i], at_input && (!path || i == 0));
+  visit(n.lhs, at_input);
+  visit(n.rhs, at_input);
+  visit(n.condition, at_input);
+  visit(n.then, at_input);
+  visit(n.otherwise, at_input);
+  visit(n.procedure, at_input);
+  visit(n.body, true);
+  visit(n.pattern, at_input);
+  visit(n.update, at_input);
+  visit(n.remove, at_input);
+  for (auto& pr : n.pairs) {
+    visit(pr.first, at_input);
+    visit(pr.second, at_input);
+  }
+  for (auto& st : n.stages) visit(st.expr, false);
+  for (auto& st : n.predicates) visit(st.expr, false);
+  for (auto& t : n.terms) visit(t.expr, false);
+  if (n.group) {
+    for (auto& pr : n.group->pairs) {
+      visit(pr.first, false);
+      visit(pr.second, false);
+    }
+  }
+  return reads;
+}
+
+}  // namespace
+
 RewrittenTree ParseExpression(std::string_view source) {
   // The parser bounds the tree's height (the passes after it recurse) and
   // its size.
@@ -443,6 +497,8 @@ RewrittenTree ParseExpression(std::string_view source) {
   NodePtr raw = parser.Parse();
   RewrittenTree tree = Rewrite(std::move(raw));
   tree.parsed_nodes = parser.nodes();
+  tree.double_equals = parser.double_equals();
+  if (tree.root) tree.reads_input = ReadsInput(*tree.root, true);
   return tree;
 }
 

@@ -18,6 +18,11 @@ struct RewrittenTree {
   // unless `dynamic_scope` ($eval can read any of them).
   std::vector<std::string> free_vars;
   bool dynamic_scope = false;
+  // weft's own syntax and semantics, for portability reports: '==' in the
+  // text; whether evaluation reads the input document (a field name, $, $$,
+  // *, ** or % where the expression starts, not after a variable).
+  bool double_equals = false;
+  bool reads_input = false;
   // Nodes the parser made (the memory a compilation takes is about this
   // many times sizeof(Node)).
   int parsed_nodes = 0;

@@ -20,7 +20,9 @@ struct SourceLocation {
 };
 
 struct Diagnostic {
-  enum class Severity { kError, kWarning };
+  // kPortability: a form weft accepts and Hexabot v3 does not (or runs
+  // differently); only `weft validate --hexabot` shows them.
+  enum class Severity { kError, kWarning, kPortability };
   Severity severity = Severity::kError;
   SourceLocation location;
   std::string message;
@@ -33,6 +35,7 @@ class Diagnostics {
  public:
   void Error(SourceLocation where, std::string message);
   void Warning(SourceLocation where, std::string message);
+  void Portability(SourceLocation where, std::string message);
 
   const std::vector<Diagnostic>& all() const { return items_; }
   bool has_errors() const { return errors_ > 0; }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "weft/core/status.h"
 #include "weft/core/value.h"
 #include "weft/dsl/action_spec.h"
 #include "weft/dsl/diagnostic.h"
@@ -23,18 +24,25 @@ namespace weft::dsl {
 
 struct FlowNode;
 
-// Hexabot's retry settings and defaults.
+// Hexabot's retry settings and defaults: no retries without a `retries`
+// block; with one, `enabled` defaults to true.
 struct RetryPolicy {
   bool enabled = false;
+  bool enabled_given = false;  // while loading: `enabled` was written (a later block keeps it)
   int max_attempts = 3;
   int64_t backoff_ms = 25;
-  int64_t max_delay_ms = 10000;
-  double jitter = 0;  // 0..1: share of the delay drawn at random
+  int64_t max_delay_ms = 10000;  // 0 = no cap
+  double jitter = 0;             // the delay is scaled by 1 ± jitter, drawn at random
   double multiplier = 1;
+  // weft's `retry_on`: the error codes worth another attempt; empty = any
+  // failure of the action (Hexabot's rule).
+  std::vector<StatusCode> retry_on;
 
   // Delay before attempt `attempt + 1` after `attempt` failed (1-based);
   // `unit_random` in [0,1).
   int64_t DelayMillis(int attempt, double unit_random) const;
+  // Whether a failed attempt with this error may be followed by another.
+  bool Retries(const Status& error) const;
 };
 
 // What happens when a step fails after its retries.
@@ -121,12 +129,17 @@ struct FlowNode {
 
   // kLoop
   LoopType loop_type = LoopType::kForEach;
-  std::string name;
+  std::string name;  // "loop" when the file gives none (its steps' paths use it)
+  bool named = false;
   std::string item_name = "item";
   std::optional<expr::Expression> in;          // for_each
   std::optional<expr::Expression> while_cond;  // while
   std::optional<expr::Expression> until;
   int max_concurrency = 1;
+  // Whether an iteration reads $accumulator: it then needs the previous
+  // iteration's, so iterations run one after another whatever
+  // max_concurrency says (results equal Hexabot's sequential ones).
+  bool body_reads_accumulator = false;
   std::optional<Accumulate> accumulate;
 };
 

@@ -84,6 +84,12 @@ class Expression {
   bool Reads(std::string_view name) const;
   // Whether the text itself names $name (what $eval reads is not counted).
   bool Names(std::string_view name) const;
+  // Whether evaluating reads the input document (a field name, $, $$ where
+  // the expression starts): a workflow expression then reads weft's working
+  // state, which Hexabot does not have.
+  bool ReadsInput() const;
+  // Whether the text writes '==' (weft's alias of JSONata's '=').
+  bool UsesDoubleEquals() const;
 
  private:
   explicit Expression(std::shared_ptr<const Program> p) : program_(std::move(p)) {}
