@@ -13,13 +13,14 @@ using engine::ActionResult;
 using engine::Suspension;
 
 dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, const char* input_schema,
-                     const char* output_schema) {
+                     const char* output_schema, const char* settings_schema) {
   dsl::ActionSpec spec;
   spec.name = name;
   spec.description = description;
   spec.suspends = suspends;
   spec.immediate = true;  // every SimpleAction computes its result at once
-  spec.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","additionalProperties":false})");  // none
+  spec.settings_schema = dsl::Schema::FromLiteral(
+      settings_schema != nullptr ? settings_schema : R"({"type":"object","additionalProperties":false})");
   if (input_schema != nullptr) spec.input_schema = dsl::Schema::FromLiteral(input_schema);
   if (output_schema != nullptr) spec.output_schema = dsl::Schema::FromLiteral(output_schema);
   return spec;
@@ -153,7 +154,7 @@ class CallWorkflow final : public engine::Action {
                         "workflow":{"type":"string","minLength":1},
                         "version":{"type":"integer","minimum":0},
                         "input":{"type":"object"}}})",
-                   nullptr)) {
+                   nullptr, nullptr)) {
     spec_.immediate = false;  // it waits for the child run
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
@@ -180,6 +181,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
     const char* input_schema;
     const char* output_schema;
     SimpleAction::Fn fn;
+    const char* settings_schema = nullptr;  // none
   };
   const Def defs[] = {
       {"set", "Its result is its evaluated inputs", false, R"({"type":"object"})", nullptr, Set},
@@ -194,7 +196,10 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
             "UNAVAILABLE","UNAUTHENTICATED"]}}})",
        nullptr, Fail},
       {"await_user_input", "Waits for the next user message; its result is that message", true,
-       R"({"type":"object","properties":{"prompt":{"type":"string"}}})", nullptr, AwaitUserInput},
+       R"({"type":"object","properties":{"prompt":{"type":"string"}}})", nullptr, AwaitUserInput,
+       // Hexabot's examples mark waiting steps with `await_user: true`; it
+       // always waits.
+       R"({"type":"object","additionalProperties":false,"properties":{"await_user":{"type":"boolean"}}})"},
       {"approval", "Waits for a reviewer's decision, which may edit the data", true, R"({"type":"object"})",
        R"({"type":"object","required":["approved"],"properties":{
             "approved":{"type":"boolean"},"by":{"type":"string"},"comment":{"type":"string"}}})",
@@ -219,7 +224,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
   };
   for (const Def& d : defs) {
     WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<SimpleAction>(
-        Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema), d.fn)));
+        Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema, d.settings_schema), d.fn)));
   }
   return registry.Register(std::make_unique<CallWorkflow>());
 }

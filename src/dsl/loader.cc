@@ -1322,7 +1322,7 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
       node.max_concurrency = static_cast<int>(std::min<int64_t>(c, 10000));
       if (c > 1 && node.loop_type == FlowNode::LoopType::kForEach) {
         Portable(n["max_concurrency"], "max_concurrency > 1 runs iterations concurrently in weft (unless they read "
-                                       "$accumulator); Hexabot runs them one after another");
+                                       "$accumulator or the loop has 'until'); Hexabot runs them one after another");
       }
       if (node.loop_type == FlowNode::LoopType::kWhile && c > 1) {
         diag_.Error(Loc(n["max_concurrency"]), "a while loop runs one iteration at a time");
@@ -1361,9 +1361,7 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
   }
   LoadSteps(n["steps"], node.path + "." + node.name + ".", node.children);
   node.body_reads_accumulator = ReadsAccumulator(node.children);
-  if (node.max_concurrency > 1 && !node.body_reads_accumulator) {
-    CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
-  }
+  if (node.ConcurrentIterations()) CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
   if (node.loop_type == FlowNode::LoopType::kForEach && NamesVariable(node.children, node.item_name)) {
     Portable(n, "the loop's steps read $" + node.item_name + ", weft's name for the item; Hexabot has $iteration.item");
   }

@@ -53,6 +53,11 @@ Status ActionRegistry::Register(std::unique_ptr<Action> action) {
   return Status::Ok();
 }
 
+void ActionRegistry::Replace(std::unique_ptr<Action> action) {
+  std::string name = action->spec().name;
+  actions_[name] = std::move(action);
+}
+
 const Action* ActionRegistry::FindAction(std::string_view name) const {
   auto it = actions_.find(name);
   return it == actions_.end() ? nullptr : it->second.get();

@@ -1248,9 +1248,7 @@ class Executor {
 
     const int64_t limit = engine_.options.max_loop_iterations;
     Flow result = Flow::Ok();
-    // Iterations that read $accumulator need the previous one's: they run
-    // one after another whatever max_concurrency says.
-    if (node.max_concurrency <= 1 || node.loop_type == FlowNode::LoopType::kWhile || node.body_reads_accumulator) {
+    if (!node.ConcurrentIterations()) {
       for (int64_t i = 0;; ++i) {
         if (items.is_array() && static_cast<size_t>(i) >= items.size()) break;
         if (i >= limit) {
@@ -1290,9 +1288,8 @@ class Executor {
         co_return co_await RunList(node.children, f);
       };
       // Iterations finish in any order; they are folded in index order.
+      // (Such a loop has no `until`: nothing stops it early but a failure.)
       size_t next = 0;
-      bool stopped = false;
-      Status fold_error;
       std::optional<Flow> failure;
       std::vector<bool> done(n, false);
       std::vector<Child> children;
@@ -1302,20 +1299,16 @@ class Executor {
           [&](size_t i, std::vector<Child>& c) {
             done[i] = true;
             if (!c[i].flow.ok()) {
-              if (!failure && !stopped) failure = c[i].flow;
+              if (!failure) failure = c[i].flow;
               return false;
             }
-            while (next < n && done[next] && !stopped && !failure) {
+            while (next < n && done[next] && !failure) {
               for (const Write& w : c[next].writes) frame.Apply(w);
               bool stop = false;
               Status s = after(static_cast<int64_t>(next), frame, stop);
               ++next;
               if (!s.ok()) {
                 failure = Flow::Fail(s.WithContext("loop '" + node.name + "'"));
-                return false;
-              }
-              if (stop) {
-                stopped = true;
                 return false;
               }
             }

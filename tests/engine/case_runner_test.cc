@@ -22,6 +22,10 @@
 //         expect: {...}
 // Workflows that cases call by name live in cases/workflows/. Adding a case
 // needs no C++.
+//
+// Between the workflow and the cases, an optional "--- # stand-ins" section
+// maps action names the workflow uses to stand-ins (see test_actions.h):
+//   call_llm: { result: "={'intent': 'support'}" }
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -46,6 +50,7 @@ struct Case {
   std::string file;
   std::string workflow_text;
   Value spec;
+  Value stand_ins;
   std::string store;  // "memory" | "sqlite"
   std::string name;
 };
@@ -74,6 +79,17 @@ std::vector<Case> LoadCases() {
       continue;
     }
     dsl::Diagnostics diag;
+    std::string workflow_text = text.substr(0, split + 1);
+    Value stand_ins;
+    if (size_t at = workflow_text.find("\n--- # stand-ins\n"); at != std::string::npos) {
+      Result<YAML::Node> section = dsl::ParseYaml(workflow_text.substr(at + 17), f.string());
+      if (!section.ok()) {
+        ADD_FAILURE() << section.status();
+        continue;
+      }
+      stand_ins = dsl::YamlToValue(*section, f.string(), diag);
+      workflow_text.resize(at + 1);
+    }
     Result<YAML::Node> node = dsl::ParseYaml(text.substr(split + 13), f.string());
     if (!node.ok()) {
       ADD_FAILURE() << node.status();
@@ -88,7 +104,8 @@ std::vector<Case> LoadCases() {
       for (const char* store : {"memory", "sqlite"}) {
         Case c;
         c.file = f.filename().string();
-        c.workflow_text = text.substr(0, split + 1);
+        c.workflow_text = workflow_text;
+        c.stand_ins = stand_ins;
         c.spec = spec;
         c.store = store;
         c.name = spec.get("name").is_string() ? spec.get("name").as_string() : "unnamed";
@@ -112,6 +129,12 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
   void SetUp() override {
     ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
     ASSERT_TRUE(testing::RegisterTestActions(registry_, ledger_).ok());
+    if (const Value& stand_ins = GetParam().stand_ins; stand_ins.is_object()) {
+      for (const auto& m : stand_ins.members()) {
+        Status s = testing::RegisterStandIn(registry_, ledger_, m.key, m.value);
+        ASSERT_TRUE(s.ok()) << s;
+      }
+    }
     if (GetParam().store == "memory") {
       store_ = store::NewMemoryStore();
     } else {

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "weft/core/json.h"
+#include "weft/expr/expression.h"
 
 namespace weft::testing {
 
@@ -105,7 +106,70 @@ class TestAction final : public engine::Action {
   dsl::ActionSpec spec_;
 };
 
+class StandIn final : public engine::Action {
+ public:
+  StandIn(std::string name, Ledger& ledger) : ledger_(ledger) { spec_.name = std::move(name); }
+  const dsl::ActionSpec& spec() const override { return spec_; }
+
+  Status Configure(const Value& spec) {
+    if (!spec.is_object()) return InvalidArgumentError("stand-in '" + spec_.name + "' must be a mapping");
+    for (const auto& m : spec.members()) {
+      if (m.key == "result" || m.key == "fail") {
+        if (!m.value.is_string()) return InvalidArgumentError("stand-in '" + spec_.name + "'." + m.key + ": a string");
+        const std::string& text = m.value.as_string();
+        Result<expr::Expression> e = expr::Expression::Compile(text.starts_with("=") ? text.substr(1) : text);
+        if (!e.ok()) return e.status().WithContext("stand-in '" + spec_.name + "'." + m.key);
+        (m.key == "result" ? result_ : fail_) = std::move(e).value();
+      } else if (m.key == "code") {
+        code_ = CodeNamed(m.value, StatusCode::kUnavailable);
+      } else if (m.key == "suspend" && m.value.is_string()) {
+        suspend_ = m.value.as_string();
+        spec_.suspends = true;
+      } else {
+        return InvalidArgumentError("stand-in '" + spec_.name + "': unknown key '" + m.key + "'");
+      }
+    }
+    return Status::Ok();
+  }
+
+  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    const std::string run_id(ctx.run_id);
+    const std::string path(ctx.step_path);
+    ledger_.Count(run_id, path);
+    if (!suspend_.empty()) co_return ActionResult::Suspend(engine::Suspension{suspend_, ctx.inputs, 0});
+    Value bindings = Value::MakeObject();
+    bindings.set("input", ctx.inputs);
+    bindings.set("settings", ctx.settings);
+    bindings.set("calls", ledger_.Calls(run_id, path));
+    bindings.set("attempt", ctx.attempt);
+    if (fail_) {
+      Result<Value> f = fail_->Evaluate(Value::MakeObject(), bindings);
+      if (!f.ok()) co_return ActionResult::Error(f.status());
+      if (f->is_string()) co_return ActionResult::Error(Status(code_, f->as_string()));
+    }
+    if (!result_) co_return ActionResult::Ok(Value::MakeObject());
+    Result<Value> r = result_->Evaluate(Value::MakeObject(), bindings);
+    if (!r.ok()) co_return ActionResult::Error(r.status());
+    co_return ActionResult::Ok(*r);
+  }
+
+ private:
+  dsl::ActionSpec spec_;
+  Ledger& ledger_;
+  std::optional<expr::Expression> result_;
+  std::optional<expr::Expression> fail_;
+  StatusCode code_ = StatusCode::kUnavailable;
+  std::string suspend_;
+};
+
 }  // namespace
+
+Status RegisterStandIn(engine::ActionRegistry& registry, Ledger& ledger, const std::string& name, const Value& spec) {
+  auto action = std::make_unique<StandIn>(name, ledger);
+  WEFT_RETURN_IF_ERROR(action->Configure(spec));
+  registry.Replace(std::move(action));
+  return Status::Ok();
+}
 
 Status RegisterTestActions(engine::ActionRegistry& registry, Ledger& ledger) {
   WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<TestAction>(TestAction::Kind::kFlaky, "test_flaky", ledger)));

@@ -136,11 +136,18 @@ struct FlowNode {
   std::optional<expr::Expression> while_cond;  // while
   std::optional<expr::Expression> until;
   int max_concurrency = 1;
-  // Whether an iteration reads $accumulator: it then needs the previous
-  // iteration's, so iterations run one after another whatever
-  // max_concurrency says (results equal Hexabot's sequential ones).
+  // Whether an iteration reads $accumulator (it then needs the previous
+  // iteration's).
   bool body_reads_accumulator = false;
   std::optional<Accumulate> accumulate;
+
+  // Whether a loop's iterations run concurrently: max_concurrency > 1 on a
+  // for_each whose iterations neither read $accumulator nor may stop the
+  // loop (`until`). Otherwise they run one after another, as in Hexabot,
+  // so results and side effects are the sequential ones.
+  bool ConcurrentIterations() const {
+    return max_concurrency > 1 && loop_type == LoopType::kForEach && !body_reads_accumulator && !until;
+  }
 };
 
 struct Workflow {

@@ -170,6 +170,9 @@ class ActionRegistry final : public dsl::ActionCatalog {
  public:
   // AlreadyExists when the name is taken.
   Status Register(std::unique_ptr<Action> action);
+  // Registers `action` in place of the one of its name, if any (a
+  // deployment's own action of a built-in's name; tests' stand-ins).
+  void Replace(std::unique_ptr<Action> action);
   const Action* FindAction(std::string_view name) const;
 
   const dsl::ActionSpec* Find(std::string_view name) const override;
