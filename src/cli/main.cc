@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
   ValidateCommandOptions validate;
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check workflow files and print every problem");
   validate_cmd->add_option("files", validate.files, "Workflow files")->required();
+  validate_cmd->add_flag("--hexabot", validate.hexabot,
+                         "Also report weft-only forms (fails when a file is not portable to Hexabot v3)");
 
   ResumeCommandOptions resume;
   CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a suspended run with a payload");

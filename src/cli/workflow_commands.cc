@@ -428,6 +428,7 @@ int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, 
   }
   int errors = 0;
   int warnings = 0;
+  int not_portable = 0;
   for (const std::string& file : options.files) {
     dsl::Diagnostics diagnostics;
     Result<std::shared_ptr<const dsl::Workflow>> wf = dsl::LoadWorkflowFile(file, actions, &diagnostics);
@@ -440,18 +441,33 @@ int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, 
     std::stable_sort(sorted.begin(), sorted.end(), [](const dsl::Diagnostic& a, const dsl::Diagnostic& b) {
       return std::pair(a.location.line, a.location.column) < std::pair(b.location.line, b.location.column);
     });
+    int file_notes = 0;
     for (const dsl::Diagnostic& d : sorted) {
+      if (d.severity == dsl::Diagnostic::Severity::kPortability) {
+        if (!options.hexabot) continue;
+        ++file_notes;
+      } else {
+        (d.severity == dsl::Diagnostic::Severity::kError ? errors : warnings)++;
+      }
       err << d.ToString() << "\n";
-      (d.severity == dsl::Diagnostic::Severity::kError ? errors : warnings)++;
     }
-    if (wf.ok()) out << file << ": ok (" << (*wf)->name << ", " << (*wf)->tasks.size() << " tasks)\n";
+    not_portable += file_notes > 0 ? 1 : 0;
+    if (wf.ok()) {
+      out << file << ": ok (" << (*wf)->name << ", " << (*wf)->tasks.size() << " tasks)";
+      if (options.hexabot) {
+        out << (file_notes == 0 ? "; portable to Hexabot v3"
+                                : "; " + std::to_string(file_notes) + " form" + (file_notes == 1 ? "" : "s") +
+                                      " Hexabot v3 does not share");
+      }
+      out << "\n";
+    }
   }
   if (errors > 0) {
     err << errors << " error" << (errors == 1 ? "" : "s") << ", " << warnings << " warning"
         << (warnings == 1 ? "" : "s") << "\n";
     return 1;
   }
-  return 0;
+  return not_portable > 0 ? 1 : 0;
 }
 
 int ResumeRun(const ResumeCommandOptions& options, std::ostream& out, std::ostream& err) {

@@ -23,6 +23,9 @@ struct RunCommandOptions {
 
 struct ValidateCommandOptions {
   std::vector<std::string> files;
+  // Also report every form Hexabot v3 refuses or runs differently (and fail
+  // when there is one): is the file portable to Hexabot?
+  bool hexabot = false;
 };
 
 struct ResumeCommandOptions {

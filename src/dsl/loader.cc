@@ -104,7 +104,11 @@ class Loader {
   std::optional<expr::Expression> CompileExpression(const YAML::Node& n, std::string_view what, bool require_equals);
   // Records a form Hexabot v3 refuses or runs differently (shown by
   // `weft validate --hexabot`).
-  void Portable(const YAML::Node& n, std::string message) { diag_.Portability(Loc(n), std::move(message)); }
+  // Inside a section Hexabot lacks altogether (declared actions, imported
+  // catalogs), the section itself is the one note.
+  void Portable(const YAML::Node& n, std::string message) {
+    if (!in_weft_section_) diag_.Portability(Loc(n), std::move(message));
+  }
   void LoadRetryOn(const YAML::Node& n, const std::string& where, std::vector<StatusCode>& out);
   // A task's or a binding def's `bindings`: binding kind -> def name, or a
   // list of names. Returns the mounted payloads (Hexabot's shape).
@@ -156,7 +160,8 @@ class Loader {
   std::set<std::string> known_settings_;
   bool unknown_settings_ = false;
   std::map<std::string, YAML::Node> binding_defs_;
-  std::map<std::string, Value> mounted_defs_;  // binding def -> {settings, action?, bindings?}
+  std::map<std::string, Value> mounted_defs_;
+  bool in_weft_section_ = false;  // binding def -> {settings, action?, bindings?}
   std::map<std::string, YAML::Node> task_nodes_;
   std::map<std::string, SourceLocation> def_locations_;
   std::map<std::string, YAML::Node> fallback_nodes_;
@@ -891,7 +896,10 @@ void Loader::LoadDefs(const YAML::Node& n) {
       LoadSettings(s, where + ".settings", task.settings, action_settings, &steps);
       if (steps.IsDefined() && !steps.IsNull()) fallback_nodes_[name] = steps;
     }
-    if (const YAML::Node e = def["export"]) ExpectBool(e, where + ".export", task.settings.export_result);
+    if (const YAML::Node e = def["export"]) {
+      Portable(def["export"], where + ".export is weft's");
+      ExpectBool(e, where + ".export", task.settings.export_result);
+    }
     task.settings.action_settings = Template::Object(std::move(action_settings));
     if (const YAML::Node b = def["bindings"]) task.bindings = LoadBindings(b, where);
     if (task.spec != nullptr && task.named == nullptr) {
@@ -1320,10 +1328,7 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
     int64_t c = 1;
     if (ExpectInt(n["max_concurrency"], "loop.max_concurrency", 1, c)) {
       node.max_concurrency = static_cast<int>(std::min<int64_t>(c, 10000));
-      if (c > 1 && node.loop_type == FlowNode::LoopType::kForEach) {
-        Portable(n["max_concurrency"], "max_concurrency > 1 runs iterations concurrently in weft (unless they read "
-                                       "$accumulator or the loop has 'until'); Hexabot runs them one after another");
-      }
+
       if (node.loop_type == FlowNode::LoopType::kWhile && c > 1) {
         diag_.Error(Loc(n["max_concurrency"]), "a while loop runs one iteration at a time");
       }
@@ -1361,7 +1366,11 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
   }
   LoadSteps(n["steps"], node.path + "." + node.name + ".", node.children);
   node.body_reads_accumulator = ReadsAccumulator(node.children);
-  if (node.ConcurrentIterations()) CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
+  if (node.ConcurrentIterations()) {
+    Portable(n["max_concurrency"], "max_concurrency > 1 runs these iterations concurrently in weft (they neither read "
+                                   "$accumulator nor stop the loop with 'until'); Hexabot runs them one after another");
+    CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
+  }
   if (node.loop_type == FlowNode::LoopType::kForEach && NamesVariable(node.children, node.item_name)) {
     Portable(n, "the loop's steps read $" + node.item_name + ", weft's name for the item; Hexabot has $iteration.item");
   }
@@ -1600,8 +1609,10 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
     }
   }
   if (const YAML::Node p = root["permissions"]) LoadPermissions(p);
+  in_weft_section_ = true;
   if (const YAML::Node i = root["imports"]) LoadImports(i);
   if (const YAML::Node a = root["actions"]) LoadNamedActions(a);
+  in_weft_section_ = false;
   if (const YAML::Node defs = root["defs"]) LoadDefs(defs);
   CheckDefaultSettings();
   // Fallback steps may name any task, so they are read once all tasks are.
