@@ -17,7 +17,8 @@ int64_t RetryPolicy::DelayMillis(int attempt, double unit_random) const {
 
 bool RetryPolicy::Retries(const Status& error) const {
   if (!enabled) return false;
-  return retry_on.empty() || std::find(retry_on.begin(), retry_on.end(), error.code()) != retry_on.end();
+  if (retry_on.empty()) return error.code() != StatusCode::kFailedPrecondition;
+  return std::find(retry_on.begin(), retry_on.end(), error.code()) != retry_on.end();
 }
 
 const TaskDef* Workflow::FindTask(std::string_view name) const {

@@ -8,7 +8,7 @@ set(WF ${SRC}/examples/support-triage.yaml)
 
 expect_run(ARGS validate ${WF} ${SRC}/tests/dsl/valid/hexabot_style.yaml CODE 0 OUT "support-triage.yaml: ok")
 expect_run(ARGS validate ${SRC}/tests/dsl/invalid/unknown_names.yaml ${SRC}/tests/dsl/invalid/settings.yaml CODE 1
-           ERR "unknown_names.yaml:14:9: error: unknown task 'clasify_issue' \\(did you mean 'classify_issue'\\?\\).*settings.yaml:11:29: error.*settings.yaml:23:22: error: unknown schema type.*12 errors, 2 warnings")
+           ERR "unknown_names.yaml:14:9: error: unknown task 'clasify_issue' \\(did you mean 'classify_issue'\\?\\).*settings.yaml:11:29: error.*settings.yaml:23:22: error: unknown schema type.*11 errors, 0 warnings")
 expect_run(ARGS validate /nonexistent.yaml CODE 1 ERR "workflow file: cannot read '/nonexistent.yaml': No such file")
 expect_run(ARGS validate /dev/zero CODE 1 ERR "workflow file: '/dev/zero' is larger than 64 MiB")
 expect_run(ARGS run ${WF} --db ${DB} --input @/dev/zero CODE 2 ERR "--input file: '/dev/zero' is larger than 64 MiB")

@@ -35,7 +35,9 @@ struct RetryPolicy {
   double jitter = 0;             // the delay is scaled by 1 ± jitter, drawn at random
   double multiplier = 1;
   // weft's `retry_on`: the error codes worth another attempt; empty = any
-  // failure of the action (Hexabot's rule).
+  // failure of the action (Hexabot's rule) but FAILED_PRECONDITION, by
+  // which an action says no attempt can succeed as things are (a spent
+  // budget).
   std::vector<StatusCode> retry_on;
 
   // Delay before attempt `attempt + 1` after `attempt` failed (1-based);
