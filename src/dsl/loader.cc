@@ -39,7 +39,7 @@ const Keys kParallelKeys = {"description", "strategy", "steps"};
 const Keys kConditionalKeys = {"description", "when", "else"};
 const Keys kWhenKeys = {"condition", "steps", "else"};
 const Keys kElseKeys = {"steps"};
-const Keys kLoopKeys = {"type",  "name",  "description",     "for_each",   "while",
+const Keys kLoopKeys = {"type",  "name",  "description",     "for_each",  "while",
                         "until", "steps", "max_concurrency", "accumulate"};
 // Keys of the top level and of an input field that Hexabot v3 knows.
 const Keys kHexabotTopKeys = {"inputs", "context", "defaults", "defs", "flow", "outputs"};
@@ -263,8 +263,9 @@ std::optional<expr::Expression> Loader::CompileExpression(const YAML::Node& n, s
   if (e.ok()) {
     if (e->UsesDoubleEquals()) Portable(n, Cat({what, ": '==' is weft's alias; JSONata (and Hexabot) write '='"}));
     if (e->ReadsInput()) {
-      Portable(n, Cat({what, " reads weft's working state (a bare field name or $); Hexabot evaluates against an "
-                             "empty document: use $input, $output, $context, $iteration or $accumulator"}));
+      Portable(n, Cat({what,
+                       " reads weft's working state (a bare field name or $); Hexabot evaluates against an "
+                       "empty document: use $input, $output, $context, $iteration or $accumulator"}));
     }
     if (e->Names("secret")) Portable(n, Cat({what, ": $secret() is weft's"}));
     return std::move(e).value();
@@ -369,8 +370,9 @@ std::optional<Schema> Loader::ReadSchema(const YAML::Node& schema_node, const st
       }
       for (const auto& m : field.members()) {
         if (std::find(kHexabotFieldKeys.begin(), kHexabotFieldKeys.end(), m.key) == kHexabotFieldKeys.end()) {
-          Portable(kv.second, Cat({where, ".", key, ".", m.key, ": Hexabot's input fields take only type, "
-                                   "description, enum, items and properties"}));
+          constexpr std::string_view kFieldKeys =
+              ": Hexabot's input fields take only type, description, enum, items and properties";
+          Portable(kv.second, Cat({where, ".", key, ".", m.key, kFieldKeys}));
         }
       }
       if (const Value* r = field.find("required"); r != nullptr && r->is_bool()) {
@@ -841,7 +843,7 @@ void Loader::LoadDefs(const YAML::Node& n) {
         std::string action;
         const NamedAction* named = nullptr;
         if (ExpectString(a, "defs." + name + ".action", action) && FindAction(action, &named) == nullptr) {
-          diag_.Error(Loc(a), "definition '" + name + "' names unknown action '" + action + "'");
+          diag_.Error(Loc(a), Cat({"definition '", name, "' names unknown action '", action, "'"}));
         }
       }
     }
@@ -1010,8 +1012,8 @@ Value Loader::LoadBindings(const YAML::Node& n, const std::string& where) {
       }
       const std::string ref_kind = it->second["kind"].Scalar();
       if (ref_kind != kind) {
-        diag_.Error(Loc(node), Cat({at, ": def '", ref, "' has kind '", ref_kind, "' and cannot be mounted as '", kind,
-                                    "'"}));
+        diag_.Error(Loc(node),
+                    Cat({at, ": def '", ref, "' has kind '", ref_kind, "' and cannot be mounted as '", kind, "'"}));
         continue;
       }
       std::set<std::string> visiting;
@@ -1075,7 +1077,8 @@ void Loader::CheckBindingCycles() {
       for (auto s = start; s != stack.end(); ++s) cycle += *s + " -> ";
       cycle += name;
       if (reported.insert(cycle).second) {
-        diag_.Error(Loc(binding_defs_.at(name)["bindings"]), "defs." + name + ".bindings: circular binding (" + cycle + ")");
+        diag_.Error(Loc(binding_defs_.at(name)["bindings"]),
+                    "defs." + name + ".bindings: circular binding (" + cycle + ")");
       }
       return;
     }
@@ -1367,8 +1370,9 @@ void Loader::LoadLoop(const YAML::Node& n, FlowNode& node) {
   LoadSteps(n["steps"], node.path + "." + node.name + ".", node.children);
   node.body_reads_accumulator = ReadsAccumulator(node.children);
   if (node.ConcurrentIterations()) {
-    Portable(n["max_concurrency"], "max_concurrency > 1 runs these iterations concurrently in weft (they neither read "
-                                   "$accumulator nor stop the loop with 'until'); Hexabot runs them one after another");
+    Portable(n["max_concurrency"],
+             "max_concurrency > 1 runs these iterations concurrently in weft (they neither read "
+             "$accumulator nor stop the loop with 'until'); Hexabot runs them one after another");
     CheckConcurrentSuspension(node.children, "a loop with max_concurrency > 1");
   }
   if (node.loop_type == FlowNode::LoopType::kForEach && NamesVariable(node.children, node.item_name)) {

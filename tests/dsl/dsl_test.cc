@@ -158,7 +158,8 @@ TEST(Loader, ExamplesLoad) {
     auto wf = LoadWorkflowFile(e.path().string(), Actions(), &diag);
     EXPECT_TRUE(wf.ok()) << e.path() << ": " << wf.status();
     for (const Diagnostic& d : diag.all()) {
-      if (d.severity != Diagnostic::Severity::kPortability) ADD_FAILURE() << "examples must load cleanly: " << d.ToString();
+      if (d.severity != Diagnostic::Severity::kPortability)
+        ADD_FAILURE() << "examples must load cleanly: " << d.ToString();
     }
   }
 }
