@@ -61,7 +61,4 @@ int RecoverRuns(const StoreOptions& options, std::ostream& out, std::ostream& er
 int ListRuns(const ListCommandOptions& options, std::ostream& out, std::ostream& err);
 int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream& err);
 
-// The database used when --db is not given: $WEFT_DB, else ./weft.db.
-std::string DefaultDatabasePath();
-
 }  // namespace weft::cli

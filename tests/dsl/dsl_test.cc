@@ -227,5 +227,68 @@ TEST(Schema, NamesTheFieldAndTheRule) {
   EXPECT_FALSE(Schema::Compile(*ParseJson(R"({"type": 5})")).ok());
 }
 
+// Hexabot's abstract-action timing tests: the delay grows by the multiplier
+// and stops at max_delay_ms (0 = no cap); jitter scales it by 1 ± jitter.
+TEST(RetryPolicy, DelaysAsHexabotDoes) {
+  RetryPolicy capped;
+  capped.backoff_ms = 10;
+  capped.max_delay_ms = 15;
+  capped.multiplier = 2;
+  EXPECT_EQ(capped.DelayMillis(1, 0.5), 10);
+  EXPECT_EQ(capped.DelayMillis(2, 0.5), 15);
+  capped.max_delay_ms = 0;
+  EXPECT_EQ(capped.DelayMillis(3, 0.5), 40);
+  RetryPolicy jittered;
+  jittered.backoff_ms = 100;
+  jittered.max_delay_ms = 0;
+  jittered.jitter = 0.5;
+  EXPECT_EQ(jittered.DelayMillis(1, 1.0), 150);  // Math.random() = 1 in Hexabot's test
+  EXPECT_EQ(jittered.DelayMillis(1, 0.0), 50);
+  EXPECT_EQ(jittered.DelayMillis(1, 0.5), 100);
+}
+
+TEST(RetryPolicy, RetriesAnyFailureButAFinalOneUnlessTold) {
+  RetryPolicy r;
+  EXPECT_FALSE(r.Retries(UnavailableError("x")));  // no retries block
+  r.enabled = true;
+  EXPECT_TRUE(r.Retries(InvalidArgumentError("x")));
+  EXPECT_TRUE(r.Retries(InternalError("x")));
+  EXPECT_FALSE(r.Retries(FailedPreconditionError("budget spent")));
+  r.retry_on = {StatusCode::kUnavailable, StatusCode::kFailedPrecondition};
+  EXPECT_TRUE(r.Retries(FailedPreconditionError("budget spent")));
+  EXPECT_FALSE(r.Retries(InvalidArgumentError("x")));
+}
+
+// The defaults' `enabled: false` holds for a task whose own block leaves
+// `enabled` out; a block alone turns retries on.
+TEST(RetryPolicy, BlocksMergeFieldByField) {
+  auto wf = LoadWorkflow(R"(
+defaults:
+  settings:
+    retries: { enabled: false, max_attempts: 4 }
+defs:
+  inherits: { kind: task, action: set, settings: { retries: { backoff_ms: 5 } } }
+  turns_on: { kind: task, action: set, settings: { retries: { enabled: true } } }
+flow: [{ do: inherits }, { do: turns_on }]
+outputs: {}
+)",
+                         "merge.yaml", Actions());
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  const RetryPolicy& inherits = (*wf)->FindTask("inherits")->settings.retries;
+  EXPECT_FALSE(inherits.enabled);
+  EXPECT_EQ(inherits.max_attempts, 4);
+  EXPECT_EQ(inherits.backoff_ms, 5);
+  EXPECT_TRUE((*wf)->FindTask("turns_on")->settings.retries.enabled);
+  auto on = LoadWorkflow("defs:\n  t: { kind: task, action: set, settings: { retries: { max_attempts: 2 } } }\n"
+                         "flow: [{ do: t }]\noutputs: {}\n",
+                         "on.yaml", Actions());
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE((*on)->FindTask("t")->settings.retries.enabled);
+  auto off = LoadWorkflow("defs:\n  t: { kind: task, action: set }\nflow: [{ do: t }]\noutputs: {}\n", "off.yaml",
+                          Actions());
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE((*off)->FindTask("t")->settings.retries.enabled);
+}
+
 }  // namespace
 }  // namespace weft::dsl

@@ -1,0 +1,86 @@
+// The runtime: what every weft process (the CLI's commands, `weft serve`)
+// assembles before it can run a workflow — the configuration (weft.yaml),
+// the store, the HTTP clients, the action registry with every built-in and
+// configured action, secrets, and the engine. One Runtime::Open for all.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "weft/core/status.h"
+#include "weft/core/value.h"
+#include "weft/engine/action.h"
+#include "weft/engine/engine.h"
+#include "weft/http/client.h"
+#include "weft/store/store.h"
+
+namespace weft::runtime {
+
+// The configuration file and what it says.
+struct Config {
+  std::string path;  // empty when there is none
+  Value value;       // an object (empty without a file)
+};
+
+// `path` when given; else $WEFT_CONFIG; else ./weft.yaml when present (no
+// file is an empty configuration). Errors name the file.
+Result<Config> ReadConfig(const std::string& path = "");
+
+// $secret('NAME') (and a model's api_key_secret: NAME) read WEFT_SECRET_NAME.
+std::optional<std::string> EnvSecrets(std::string_view name);
+
+// The database used when none is given: $WEFT_DB, else ./weft.db.
+std::string DefaultDatabasePath();
+
+struct RuntimeOptions {
+  std::string config_path;  // "" = ReadConfig's default
+  std::string db;           // SQLite file, ":memory:" (nothing kept); "" = DefaultDatabasePath()
+  bool synchronous_normal = false;
+  // Where call_workflow looks for a workflow that is not stored, by file
+  // name (<dir>/<name>.yaml); "" = nowhere.
+  std::string workflows_dir;
+  // Called for every step the engine records (the CLI's live trace).
+  std::function<void(const engine::StepEvent&)> on_step;
+};
+
+// The store `options.db` names (no engine): reading runs and history.
+Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options);
+
+class Runtime {
+ public:
+  // Reads the configuration, opens the store, registers the actions and
+  // starts the engine.
+  static Result<std::unique_ptr<Runtime>> Open(const RuntimeOptions& options);
+  // Only the configuration and the actions (no store, no engine): what
+  // validating a workflow needs.
+  static Result<std::unique_ptr<Runtime>> OpenActions(const std::string& config_path = "");
+
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  const Config& config() const { return config_; }
+  const engine::ActionRegistry& actions() const { return actions_; }
+  store::Store& store() { return *store_; }
+  engine::Engine& engine() { return *engine_; }
+
+ private:
+  Runtime() = default;
+  Status RegisterActions(store::Store* store);
+
+  Config config_;
+  // The HTTP clients the actions use (declared before the actions, which
+  // keep pointers to them): one for model providers, one for calls made on
+  // workflows' behalf (the SSRF guard relies on their connections not
+  // being shared).
+  std::unique_ptr<http::Client> model_client_;
+  std::unique_ptr<http::Client> workflow_client_;
+  std::unique_ptr<store::Store> store_;
+  engine::ActionRegistry actions_;
+  std::unique_ptr<engine::Engine> engine_;
+};
+
+}  // namespace weft::runtime

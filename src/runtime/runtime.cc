@@ -1,0 +1,210 @@
+#include "weft/runtime/runtime.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <initializer_list>
+#include <map>
+
+#include "weft/actions/builtin.h"
+#include "weft/actions/email.h"
+#include "weft/actions/http.h"
+#include "weft/actions/script.h"
+#include "weft/actions/sql.h"
+#include "weft/ai/actions.h"
+#include "weft/dsl/loader.h"
+#include "weft/store/memory_store.h"
+#include "weft/store/sqlite_store.h"
+
+namespace weft::runtime {
+namespace {
+
+// A misspelt key must not be ignored (a password that silently stays unset).
+Status CheckKeys(const Value& section, std::string_view where, std::initializer_list<std::string_view> known) {
+  for (const auto& m : section.members()) {
+    if (std::find(known.begin(), known.end(), m.key) != known.end()) continue;
+    std::string list;
+    for (std::string_view k : known) list.append(list.empty() ? "" : ", ").append(k);
+    return InvalidArgumentError(std::string(where) + ": unknown key '" + m.key + "' (" + list + ")");
+  }
+  return Status::Ok();
+}
+
+// `<where>.<key>`, when given, must be a whole number from 1 to `max`.
+template <typename T>
+Status WholeNumber(const Value& section, std::string_view where, const char* key, double max, T& out) {
+  const Value v = section.get(key);
+  if (v.is_undefined()) return Status::Ok();
+  if (v.is_number() && v.as_number() >= 1 && v.as_number() <= max && v.as_number() == std::floor(v.as_number())) {
+    out = static_cast<T>(v.as_number());
+    return Status::Ok();
+  }
+  return InvalidArgumentError(std::string(where) + "." + key + " must be a whole number from 1 to " +
+                              std::to_string(static_cast<int64_t>(max)));
+}
+
+// The actions whose servers and connections the configuration names: http,
+// script, sql (`connections:`), email (`email:`).
+Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& config, http::Client* workflows) {
+  WEFT_RETURN_IF_ERROR(actions::RegisterHttpActions(actions, {.client = workflows}));
+  WEFT_RETURN_IF_ERROR(actions::RegisterScriptAction(actions));
+  // SQL connections (weft.yaml `connections:`), opened lazily by their threads.
+  std::map<std::string, std::shared_ptr<actions::SqlConnection>, std::less<>> connections;
+  if (Value c = config.get("connections"); c.is_object()) {
+    for (const auto& m : c.members()) {
+      if (!m.value.is_object()) return InvalidArgumentError("connections." + m.key + " must be a mapping");
+      WEFT_RETURN_IF_ERROR(CheckKeys(m.value, "connections." + m.key, {"driver", "path", "url", "url_env"}));
+      Value conn = Value::MakeObject();  // a copy to add to (Values share what they hold)
+      for (const auto& field : m.value.members()) conn.set(field.key, field.value);
+      // A password stays out of weft.yaml: url_env names a variable.
+      if (Value env = conn.get("url_env"); env.is_string()) {
+        const char* url = std::getenv(env.as_string().c_str());
+        if (url == nullptr) {
+          return InvalidArgumentError("connections." + m.key + ": environment variable " + env.as_string() +
+                                      " is not set");
+        }
+        conn.set("url", std::string(url));
+      }
+      WEFT_ASSIGN_OR_RETURN(connections[m.key], actions::OpenSqlConnection(m.key, conn));
+    }
+  }
+  WEFT_RETURN_IF_ERROR(actions::RegisterSqlAction(actions, std::move(connections)));
+  // The SMTP server (weft.yaml `email:`); the password from an environment variable.
+  actions::SmtpOptions smtp;
+  if (Value e = config.get("email"); e.is_defined()) {
+    if (!e.is_object()) return InvalidArgumentError("email must be a mapping");
+    WEFT_RETURN_IF_ERROR(
+        CheckKeys(e, "email", {"url", "tls", "username", "password_env", "from", "ca_file", "timeout_ms", "threads"}));
+    Status wrong;
+    auto text = [&](const char* key, std::string& out) {
+      if (Value v = e.get(key); v.is_string()) {
+        out = v.as_string();
+      } else if (v.is_defined() && wrong.ok()) {
+        wrong = InvalidArgumentError(std::string("email.") + key + " must be a string");
+      }
+    };
+    text("url", smtp.url);
+    text("tls", smtp.tls);
+    text("username", smtp.username);
+    text("from", smtp.from);
+    text("ca_file", smtp.ca_file);
+    WEFT_RETURN_IF_ERROR(wrong);
+    WEFT_RETURN_IF_ERROR(WholeNumber(e, "email", "timeout_ms", 86'400'000, smtp.timeout_ms));  // a day
+    WEFT_RETURN_IF_ERROR(WholeNumber(e, "email", "threads", 64, smtp.threads));
+    if (Value env = e.get("password_env"); env.is_string()) {
+      const char* pw = std::getenv(env.as_string().c_str());
+      if (pw == nullptr) return InvalidArgumentError("email: environment variable " + env.as_string() + " is not set");
+      smtp.password = pw;
+    }
+  }
+  return actions::RegisterEmailAction(actions, smtp);
+}
+
+// Looks for a child workflow file in `dir`.
+std::function<Result<std::shared_ptr<const dsl::Workflow>>(const std::string&)> FileResolver(
+    std::string dir, const engine::ActionRegistry* actions) {
+  return [dir = std::move(dir), actions](const std::string& name) -> Result<std::shared_ptr<const dsl::Workflow>> {
+    for (const char* ext : {".yaml", ".yml"}) {
+      std::filesystem::path p = std::filesystem::path(dir) / (name + ext);
+      if (std::filesystem::exists(p)) return dsl::LoadWorkflowFile(p.string(), *actions);
+    }
+    return NotFoundError("no workflow named '" + name + "' is stored, and there is no " + name + ".yaml in " + dir);
+  };
+}
+
+// Limits of every expression a workflow evaluates (weft.yaml `expressions:`).
+Status ReadExpressionLimits(const Value& config, engine::EngineOptions& eo) {
+  const Value e = config.get("expressions");
+  if (e.is_undefined()) return Status::Ok();
+  if (!e.is_object()) return InvalidArgumentError("expressions must be a mapping");
+  WEFT_RETURN_IF_ERROR(CheckKeys(e, "expressions", {"timeout_ms", "max_memory_mb"}));
+  int64_t memory_mb = eo.expression_max_memory_bytes >> 20;
+  WEFT_RETURN_IF_ERROR(WholeNumber(e, "expressions", "timeout_ms", 86'400'000, eo.expression_timeout_ms));
+  WEFT_RETURN_IF_ERROR(WholeNumber(e, "expressions", "max_memory_mb", 1 << 20, memory_mb));
+  eo.expression_max_memory_bytes = memory_mb << 20;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Config> ReadConfig(const std::string& path) {
+  std::string file = path;
+  if (file.empty()) {
+    const char* env = std::getenv("WEFT_CONFIG");
+    file = env != nullptr && *env != '\0' ? env : "weft.yaml";
+    if (env == nullptr && !std::filesystem::exists(file)) return Config{"", Value::MakeObject()};
+  }
+  WEFT_ASSIGN_OR_RETURN(Value value, dsl::LoadYamlFile(file));
+  if (value.is_null() || value.is_undefined()) value = Value::MakeObject();  // an empty file
+  if (!value.is_object()) return InvalidArgumentError(file + ": the configuration must be a mapping");
+  return Config{file, value};
+}
+
+std::optional<std::string> EnvSecrets(std::string_view name) {
+  const char* v = std::getenv(("WEFT_SECRET_" + std::string(name)).c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+std::string DefaultDatabasePath() {
+  const char* env = std::getenv("WEFT_DB");
+  return env != nullptr && *env != '\0' ? env : "weft.db";
+}
+
+Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options) {
+  std::string path = options.db.empty() ? DefaultDatabasePath() : options.db;
+  if (path == ":memory:") return store::NewMemoryStore();
+  store::SqliteOptions sqlite;
+  sqlite.path = path;
+  sqlite.synchronous_full = !options.synchronous_normal;
+  return store::OpenSqliteStore(sqlite);
+}
+
+Runtime::~Runtime() {
+  // The engine goes first: it stops runs that use the actions and the store.
+  engine_.reset();
+}
+
+// The built-in actions, the configured ones and the AI steps, with the
+// model aliases of the configuration (`models:`); the store (when given)
+// keeps the conversation log, caches AI answers and counts their cost.
+Status Runtime::RegisterActions(store::Store* store) {
+  model_client_ = http::NewCurlClient();
+  workflow_client_ = http::NewCurlClient();
+  Status s = actions::RegisterBuiltinActions(actions_, store);
+  if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get());
+  if (s.ok()) {
+    Result<std::shared_ptr<ai::Models>> models =
+        ai::Models::FromConfig(config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr, EnvSecrets);
+    s = models.ok() ? ai::RegisterAiActions(actions_, {.models = *models, .store = store}) : models.status();
+  }
+  return config_.path.empty() ? s : s.WithContext(config_.path);
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::OpenActions(const std::string& config_path) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(config_path));
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr));
+  return rt;
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  WEFT_ASSIGN_OR_RETURN(rt->store_, OpenStore(options));
+  WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(options.config_path));
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get()));
+  engine::EngineOptions eo;
+  if (Status s = ReadExpressionLimits(rt->config_.value, eo); !s.ok()) {
+    return rt->config_.path.empty() ? s : s.WithContext(rt->config_.path);
+  }
+  eo.store = rt->store_.get();
+  eo.actions = &rt->actions_;
+  if (!options.workflows_dir.empty()) eo.resolve_workflow = FileResolver(options.workflows_dir, &rt->actions_);
+  eo.secrets = EnvSecrets;
+  eo.on_step = options.on_step;
+  WEFT_ASSIGN_OR_RETURN(rt->engine_, engine::Engine::Create(std::move(eo)));
+  return rt;
+}
+
+}  // namespace weft::runtime
