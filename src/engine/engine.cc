@@ -208,16 +208,30 @@ void Engine::Impl::NotifyParent(const store::RunRecord& child) {
   if (!parent.ok() || parent->status != store::RunStatus::kSuspended) return;
   if (parent->wait.get("kind") != Value("child")) return;
   if (parent->wait.get("data").get("run_id") != Value(child.id)) return;
-  Status s;
-  if (child.status == store::RunStatus::kCompleted) {
-    s = ResumeInternal(parent->id, child.outputs.is_defined() ? child.outputs : Value::MakeObject(), nullptr, false);
+  std::optional<ActionResult> result = ChildResult(child);
+  if (!result) return;
+  // Another caller may have resumed the parent first: nothing to do then.
+  if (result->ok()) {
+    (void)ResumeInternal(parent->id, result->output(), nullptr, false);
   } else {
-    Status error = child.status == store::RunStatus::kCancelled
-                       ? Status(StatusCode::kCancelled, "child run " + child.id + " was cancelled")
-                       : Status(StatusCode::kAborted, "child run " + child.id + " failed: " + child.error);
-    s = ResumeInternal(parent->id, Value(), &error, false);
+    (void)ResumeInternal(parent->id, Value(), &result->status(), false);
   }
-  (void)s;  // another caller may have resumed the parent first
+}
+
+store::RunRecord Engine::Impl::NewRun(const dsl::Workflow& wf, std::string id, Value input, Value context,
+                                      uint64_t seed) const {
+  store::RunRecord rec;
+  rec.id = std::move(id);
+  rec.workflow = wf.name;
+  rec.version = wf.version;
+  rec.status = store::RunStatus::kRunning;
+  rec.input = std::move(input);
+  rec.context = std::move(context);
+  rec.seed = seed;
+  rec.created_ms = clock->NowMillis();
+  rec.lease_owner = owner;
+  rec.lease_until_ms = rec.created_ms + options.lease_ms;
+  return rec;
 }
 
 Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool from_user) {
@@ -305,12 +319,6 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> wf, impl_->LoadWorkflowByName(workflow, version));
   if (input.is_undefined()) input = Value::MakeObject();
   if (wf->input_schema) WEFT_RETURN_IF_ERROR(wf->input_schema->Validate(input, "input"));
-  store::RunRecord rec;
-  rec.id = options.run_id.empty() ? NewSortableId(impl_->clock->NowMillis(), *impl_->random) : options.run_id;
-  rec.workflow = wf->name;
-  rec.version = wf->version;
-  rec.status = store::RunStatus::kRunning;
-  rec.input = input;
   // The context is fixed when the run starts, so that replays see the same.
   Value context = Value::MakeObject();
   if (wf->context.is_defined()) {
@@ -327,11 +335,8 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   if (options.context.is_object()) {
     for (const auto& m : options.context.members()) context.set(m.key, m.value);
   }
-  rec.context = context;
-  rec.seed = impl_->random->Next();
-  rec.created_ms = impl_->clock->NowMillis();
-  rec.lease_owner = impl_->owner;
-  rec.lease_until_ms = rec.created_ms + impl_->options.lease_ms;
+  std::string id = options.run_id.empty() ? NewSortableId(impl_->clock->NowMillis(), *impl_->random) : options.run_id;
+  store::RunRecord rec = impl_->NewRun(*wf, std::move(id), input, std::move(context), impl_->random->Next());
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));

@@ -111,6 +111,8 @@ struct Engine::Impl {
   bool Launch(const store::RunRecord& record, int depth = 0);
   std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
   void Finished(const std::string& run_id);
+  // A new run's record (running, leased to this engine), not yet stored.
+  store::RunRecord NewRun(const dsl::Workflow& wf, std::string id, Value input, Value context, uint64_t seed) const;
 
   // Renews this engine's leases every lease_ms / 3.
   asio::awaitable<void> Heartbeat();
@@ -131,6 +133,11 @@ struct Engine::Impl {
 // the run completes, fails, is cancelled or suspends (the outcome is then
 // committed).
 asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState> run);
+
+// What a child run gives the call_workflow step of its parent: its outputs
+// once completed, or its failure (with the child's error code); nullopt
+// while it runs or waits.
+std::optional<ActionResult> ChildResult(const store::RunRecord& child);
 
 // JSONata truthiness ($boolean).
 bool IsTruthy(const Value& v);
