@@ -1,6 +1,18 @@
 #include "weft/store/record_json.h"
 
 namespace weft::store {
+namespace {
+
+// {code, message} under "error", when there is one.
+void SetError(Value& o, const std::string& code, const std::string& message) {
+  if (message.empty()) return;
+  Value e = Value::MakeObject();
+  e.set("code", code);
+  e.set("message", message);
+  o.set("error", e);
+}
+
+}  // namespace
 
 Value StepToJson(const StepRecord& s) {
   Value o = Value::MakeObject();
@@ -12,12 +24,7 @@ Value StepToJson(const StepRecord& s) {
   o.set("status", std::string(StepStatusName(s.status)));
   if (s.input.is_defined()) o.set("input", s.input);
   if (s.output.is_defined()) o.set("output", s.output);
-  if (!s.error.empty()) {
-    Value e = Value::MakeObject();
-    e.set("code", s.error_code);
-    e.set("message", s.error);
-    o.set("error", e);
-  }
+  SetError(o, s.error_code, s.error);
   if (s.detail.is_defined()) o.set("detail", s.detail);
   o.set("started_ms", static_cast<double>(s.started_ms));
   o.set("ended_ms", static_cast<double>(s.ended_ms));
@@ -32,12 +39,7 @@ Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps) {
   o.set("status", std::string(RunStatusName(r.status)));
   o.set("input", r.input.is_defined() ? r.input : Value::MakeObject());
   if (r.outputs.is_defined()) o.set("outputs", r.outputs);  // a finished run's outputs
-  if (!r.error.empty()) {
-    Value e = Value::MakeObject();
-    e.set("code", r.error_code);
-    e.set("message", r.error);
-    o.set("error", e);
-  }
+  SetError(o, r.error_code, r.error);
   if (r.wait.is_defined()) o.set("waiting", r.wait);
   if (!r.parent_run.empty()) o.set("parent_run", r.parent_run);
   o.set("created_ms", static_cast<double>(r.created_ms));
