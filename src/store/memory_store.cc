@@ -16,7 +16,7 @@ namespace weft::store {
 
 class MemoryStore final : public Store {
  public:
-  explicit MemoryStore(size_t keep_finished) : keep_finished_(keep_finished) {}
+  MemoryStore(size_t keep_finished, const Clock& clock) : keep_finished_(keep_finished), clock_(clock) {}
 
   Result<int64_t> PutWorkflow(const std::string& name, const std::string& source, int64_t declared) override {
     std::lock_guard lock(mu_);
@@ -30,7 +30,7 @@ class MemoryStore final : public Store {
       return Status(StatusCode::kAlreadyExists, "workflow '" + name + "' version " + std::to_string(version) +
                                                     " is already stored with different content");
     }
-    versions[version] = WorkflowRecord{name, version, hash, source, SystemClock::Instance().NowMillis()};
+    versions[version] = WorkflowRecord{name, version, hash, source, clock_.NowMillis()};
     return version;
   }
 
@@ -267,11 +267,14 @@ class MemoryStore final : public Store {
         order_.insert(u.run_id);
         e.record = u.run;
         e.record.id = u.run_id;
+        if (e.record.created_ms == 0) e.record.created_ms = clock_.NowMillis();
+        e.record.updated_ms = e.record.created_ms;
       } else if (u.kind == RunUpdate::Kind::kUpdate) {
         int64_t created = e.record.created_ms;
         e.record = std::move(u.run);
         e.record.id = u.run_id;
         e.record.created_ms = created;
+        e.record.updated_ms = clock_.NowMillis();
       }
       for (StepRecord& s : u.steps) {
         e.steps.push_back(std::move(s));
@@ -301,6 +304,7 @@ class MemoryStore final : public Store {
   int64_t seq_ = 0;
   int fail_countdown_ = 0;
   size_t keep_finished_;
+  const Clock& clock_;
   std::deque<std::string> finished_;
   std::unordered_map<std::string, std::pair<std::string, int64_t>> cache_;  // value, expires_ms
   std::unordered_map<std::string, Spend> spend_;
@@ -308,7 +312,9 @@ class MemoryStore final : public Store {
   std::vector<MessageRecord> messages_;
 };
 
-std::unique_ptr<Store> NewMemoryStore(size_t keep_finished) { return std::make_unique<MemoryStore>(keep_finished); }
+std::unique_ptr<Store> NewMemoryStore(size_t keep_finished, const Clock* clock) {
+  return std::make_unique<MemoryStore>(keep_finished, clock != nullptr ? *clock : SystemClock::Instance());
+}
 
 void FailNthCommit(Store& memory_store, int n) { static_cast<MemoryStore&>(memory_store).FailNth(n); }
 

@@ -260,7 +260,8 @@ bool OwnerIsDeadLocalProcess(const std::string& owner) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+  explicit SqliteStore(SqliteOptions options)
+      : options_(std::move(options)), clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()) {}
 
   ~SqliteStore() override {
     {
@@ -480,7 +481,7 @@ class SqliteStore final : public Store {
     // Now and then, drop what has expired (entries live about one TTL).
     if (++cache_puts_ % 1000 == 0) {
       WEFT_ASSIGN_OR_RETURN(Stmt purge, write_.Prepare("DELETE FROM cache WHERE expires_ms <= ?1"));
-      sqlite3_bind_int64(purge, 1, SystemClock::Instance().NowMillis());
+      sqlite3_bind_int64(purge, 1, clock_.NowMillis());
       if (sqlite3_step(purge) != SQLITE_DONE) return write_.LastError();
     }
     return Status::Ok();
@@ -541,7 +542,7 @@ class SqliteStore final : public Store {
                                                  "VALUES (?1, ?2, ?3)"));
     BindText(s, 1, conversation);
     BindText(s, 2, ToJson(memory));
-    sqlite3_bind_int64(s, 3, SystemClock::Instance().NowMillis());
+    sqlite3_bind_int64(s, 3, clock_.NowMillis());
     if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
     return Status::Ok();
   }
@@ -744,7 +745,7 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(ins, 2, version);
     BindText(ins, 3, hash);
     BindText(ins, 4, source);
-    sqlite3_bind_int64(ins, 5, SystemClock::Instance().NowMillis());
+    sqlite3_bind_int64(ins, 5, clock_.NowMillis());
     rc = sqlite3_step(ins);
     if (rc == SQLITE_CONSTRAINT) {
       return Status(StatusCode::kAlreadyExists, "workflow '" + name + "' version " + std::to_string(version) +
@@ -755,7 +756,7 @@ class SqliteStore final : public Store {
   }
 
   Status ApplyUpdate(const RunUpdate& u) {
-    const int64_t now = SystemClock::Instance().NowMillis();
+    const int64_t now = clock_.NowMillis();
     if (u.expect_status || u.kind != RunUpdate::Kind::kCreate) {
       WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("SELECT status FROM runs WHERE id = ?1"));
       BindText(s, 1, u.run_id);
@@ -887,6 +888,7 @@ class SqliteStore final : public Store {
   }
 
   SqliteOptions options_;
+  const Clock& clock_;
   Db write_;
   std::mutex write_mu_;      // the write connection: writer thread, PutWorkflow, ClaimRuns, cache, spend
   uint64_t cache_puts_ = 0;  // under write_mu_

@@ -136,7 +136,7 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
       }
     }
     if (GetParam().store == "memory") {
-      store_ = store::NewMemoryStore();
+      store_ = store::NewMemoryStore(0, &clock_);
     } else {
       dir_ = fs::temp_directory_path() /
              ("weft_case_" + std::to_string(::getpid()) + "_" + std::to_string(reinterpret_cast<uintptr_t>(this)));
@@ -144,6 +144,7 @@ class WorkflowCaseTest : public ::testing::TestWithParam<Case> {
       store::SqliteOptions o;
       o.path = (dir_ / "runs.db").string();
       o.synchronous_full = false;
+      o.clock = &clock_;
       auto s = store::OpenSqliteStore(o);
       ASSERT_TRUE(s.ok()) << s.status();
       store_ = std::move(s).value();

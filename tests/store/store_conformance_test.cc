@@ -20,7 +20,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "memory") {
-      store_ = NewMemoryStore();
+      store_ = NewMemoryStore(0, &clock_);
       return;
     }
     dir_ = fs::temp_directory_path() / ("weft_store_" + std::to_string(::getpid()) + "_" +
@@ -37,6 +37,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     store_.reset();
     SqliteOptions o;
     o.path = (dir_ / "weft.db").string();
+    o.clock = &clock_;
     auto s = OpenSqliteStore(o);
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(s).value();
@@ -73,6 +74,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   fs::path dir_;
+  SimulatedClock clock_{1'700'000'000'000};  // declared before the store, which holds it
   std::unique_ptr<Store> store_;
 };
 
@@ -495,6 +497,28 @@ TEST(MemoryStore, InjectedCommitFailure) {
   c2.updates.push_back({RunUpdate::Kind::kStepsOnly, "a", {}, {StepRecord{}}, std::nullopt});
   EXPECT_EQ(store->CommitSync(std::move(c2)).code(), StatusCode::kUnavailable);
   EXPECT_EQ(store->GetSteps("a")->size(), 0u);
+}
+
+// Records are stamped by the clock the store is given, as everything else
+// in weft is (a simulated clock makes them deterministic).
+TEST_P(StoreTest, StampsRecordsWithItsClock) {
+  clock_.SetMillis(1'800'000'000'000);
+  ASSERT_TRUE(store_->PutWorkflow("stamped", "flow: []", 0).ok());
+  EXPECT_EQ(store_->GetWorkflow("stamped", 0)->created_ms, 1'800'000'000'000);
+  RunRecord unstamped = NewRun("01T");
+  unstamped.created_ms = 0;  // the store's clock says when
+  ASSERT_TRUE(Create(unstamped).ok());
+  EXPECT_EQ(store_->GetRun("01T")->created_ms, 1'800'000'000'000);
+  EXPECT_EQ(store_->GetRun("01T")->updated_ms, 1'800'000'000'000);
+  ASSERT_TRUE(Create(NewRun("01S")).ok());
+  EXPECT_EQ(store_->GetRun("01S")->updated_ms, 1000);  // created as the engine says
+  clock_.AdvanceMillis(5000);
+  RunRecord done = NewRun("01S", RunStatus::kCompleted);
+  Commit c;
+  c.updates.push_back({RunUpdate::Kind::kUpdate, "01S", done, {}, RunStatus::kRunning});
+  ASSERT_TRUE(store_->CommitSync(std::move(c)).ok());
+  EXPECT_EQ(store_->GetRun("01S")->updated_ms, 1'800'000'005'000);
+  EXPECT_EQ(store_->GetRun("01S")->created_ms, 1000);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("memory", "sqlite"),

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "weft/core/clock.h"
 #include "weft/store/store.h"
 
 namespace weft::store {
@@ -13,7 +14,9 @@ class MemoryStore;
 
 // `keep_finished` bounds memory in long-lived processes: beyond that many
 // completed, failed or cancelled runs, the oldest are forgotten (0 = keep all).
-std::unique_ptr<Store> NewMemoryStore(size_t keep_finished = 0);
+// `clock` (default: the system's) stamps records, as the engine's clock
+// stamps what it writes; it must outlive the store.
+std::unique_ptr<Store> NewMemoryStore(size_t keep_finished = 0, const Clock* clock = nullptr);
 
 // Makes the `n`th commit from now (1 = the next) fail with Unavailable; 0
 // turns this off. Only for stores made by NewMemoryStore.

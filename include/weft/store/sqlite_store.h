@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "weft/core/clock.h"
 #include "weft/store/store.h"
 
 namespace weft::store {
@@ -21,6 +22,9 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;
   // Most commits per transaction.
   int max_group = 512;
+  // Stamps records (runs' updated_ms, workflows' created_ms, cache and
+  // memory times); nullptr = the system's. Must outlive the store.
+  const Clock* clock = nullptr;
 };
 
 // Opens (creating and migrating when needed) the database.
