@@ -7,8 +7,8 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 
+#include "weft/core/mutex.h"
 #include "weft/core/status.h"
 #include "weft/store/store.h"
 
@@ -20,22 +20,22 @@ namespace weft::engine {
 class CallbackTracker {
  public:
   void Begin() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++pending_;
   }
   void End() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (--pending_ == 0) cv_.notify_all();
   }
   void WaitIdle() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return pending_ == 0; });
+    MutexLock lock(mu_);
+    lock.Wait(cv_, [&]() WEFT_REQUIRES(mu_) { return pending_ == 0; });
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int pending_ = 0;
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  int pending_ WEFT_GUARDED_BY(mu_) = 0;
 };
 
 // Commits and resumes the calling coroutine (on `executor`) once the commit
@@ -45,10 +45,10 @@ template <typename Executor>
 boost::asio::awaitable<Status> CommitAwait(store::Store& store, store::Commit commit, Executor executor,
                                            CallbackTracker& tracker) {
   struct Waiter {
-    std::mutex mu;
-    bool done = false;
-    Status status;
-    std::function<void(Status)> resume;
+    Mutex mu;
+    bool done WEFT_GUARDED_BY(mu) = false;
+    Status status WEFT_GUARDED_BY(mu);
+    std::function<void(Status)> resume WEFT_GUARDED_BY(mu);
   };
   auto w = std::make_shared<Waiter>();
   tracker.Begin();
@@ -56,7 +56,7 @@ boost::asio::awaitable<Status> CommitAwait(store::Store& store, store::Commit co
     {
       std::function<void(Status)> resume;
       {
-        std::lock_guard lock(w->mu);
+        MutexLock lock(w->mu);
         w->status = s;
         w->done = true;
         resume = std::move(w->resume);
@@ -66,23 +66,31 @@ boost::asio::awaitable<Status> CommitAwait(store::Store& store, store::Commit co
     tracker.End();
   });
   {
-    std::lock_guard lock(w->mu);
-    if (w->done) co_return w->status;
+    Status ready;
+    bool done = false;
+    {
+      MutexLock lock(w->mu);
+      done = w->done;
+      if (done) ready = w->status;
+    }
+    if (done) co_return ready;
   }
   // The initiation is a named local: GCC 12 destroys temporaries of a
   // co_await full-expression twice in some cases.
   auto initiation = [w, executor](auto handler) {
     auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    std::unique_lock lock(w->mu);
-    if (w->done) {
-      Status s = w->status;
-      lock.unlock();
-      boost::asio::post(executor, [h, s]() mutable { (*h)(std::move(s)); });
-      return;
+    Status ready;
+    {
+      MutexLock lock(w->mu);
+      if (!w->done) {
+        w->resume = [h, executor](Status s) mutable {
+          boost::asio::post(executor, [h = std::move(h), s = std::move(s)]() mutable { (*h)(std::move(s)); });
+        };
+        return;
+      }
+      ready = w->status;
     }
-    w->resume = [h, executor](Status s) mutable {
-      boost::asio::post(executor, [h = std::move(h), s = std::move(s)]() mutable { (*h)(std::move(s)); });
-    };
+    boost::asio::post(executor, [h, s = std::move(ready)]() mutable { (*h)(std::move(s)); });
   };
   Status result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable), void(Status)>(
       initiation, boost::asio::use_awaitable);

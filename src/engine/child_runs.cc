@@ -54,7 +54,7 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
         std::shared_ptr<RunState> child = engine_.MakeRunState(*rec, run_.depth + 1);
         child->scope.parent = &run_.scope;
         {
-          std::lock_guard lock(engine_.mu);
+          MutexLock lock(engine_.mu);
           if (engine_.active.count(child_id) != 0) {
             co_return ActionResult::Error(UnavailableError("child run " + child_id + " is executing elsewhere"));
           }

@@ -54,13 +54,13 @@ Engine::Impl::~Impl() {
   // nothing completes into an io_context that is gone.
   stopping = true;
   {
-    std::lock_guard lock(attempts_mu);
+    MutexLock lock(attempts_mu);
     for (const auto& [id, abort] : attempts) abort();
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
     {
-      std::lock_guard lock(attempts_mu);
+      MutexLock lock(attempts_mu);
       if (attempts.empty() || std::chrono::steady_clock::now() >= deadline) break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -81,7 +81,7 @@ Engine::Impl::~Impl() {
   // still report to the table) before anything else goes.
   std::map<std::string, std::shared_ptr<RunState>> abandoned;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     abandoned.swap(active);
   }
   abandoned.clear();
@@ -104,7 +104,7 @@ asio::awaitable<void> Engine::Impl::Heartbeat() {
 
 Result<std::shared_ptr<const dsl::Workflow>> Engine::Impl::LoadWorkflow(const std::string& name, int64_t version) {
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     auto it = workflows.find({name, version});
     if (it != workflows.end()) return it->second;
   }
@@ -117,7 +117,7 @@ Result<std::shared_ptr<const dsl::Workflow>> Engine::Impl::LoadWorkflow(const st
                         *options.actions, nullptr, load_options);
   if (!wf.ok()) return wf.status();
   std::shared_ptr<const dsl::Workflow> shared = *wf;
-  std::lock_guard lock(mu);
+  MutexLock lock(mu);
   workflows[{rec.name, rec.version}] = shared;
   if (version == 0) workflows[{name, 0}] = shared;
   return shared;
@@ -146,7 +146,7 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
 bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
   std::shared_ptr<RunState> run = MakeRunState(record, depth);
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     if (active.count(record.id) != 0) return false;
     active[record.id] = run;
   }
@@ -168,7 +168,7 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
 }
 
 void Engine::Impl::Finished(const std::string& run_id) {
-  std::lock_guard lock(mu);
+  MutexLock lock(mu);
   active.erase(run_id);
   idle_cv.notify_all();
 }
@@ -304,7 +304,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
 Result<int64_t> Engine::Deploy(std::shared_ptr<const dsl::Workflow> workflow) {
   WEFT_ASSIGN_OR_RETURN(int64_t version,
                         impl_->options.store->PutWorkflow(workflow->name, workflow->source, workflow->version));
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   impl_->workflows.erase({workflow->name, 0});
   if (workflow->version == version) impl_->workflows[{workflow->name, version}] = std::move(workflow);
   return version;
@@ -388,7 +388,7 @@ Status Engine::Cancel(const std::string& run_id) {
   }
   std::shared_ptr<RunState> live;
   {
-    std::lock_guard lock(impl_->mu);
+    MutexLock lock(impl_->mu);
     auto it = impl_->active.find(run_id);
     if (it != impl_->active.end()) live = it->second;
   }
@@ -460,8 +460,9 @@ Result<int> Engine::Recover() {
 
 Result<store::RunRecord> Engine::Wait(const std::string& run_id, std::chrono::milliseconds timeout) {
   {
-    std::unique_lock lock(impl_->mu);
-    if (!impl_->idle_cv.wait_for(lock, timeout, [&] { return impl_->active.count(run_id) == 0; })) {
+    MutexLock lock(impl_->mu);
+    if (!lock.WaitFor(impl_->idle_cv, timeout,
+                      [&]() WEFT_REQUIRES(impl_->mu) { return impl_->active.count(run_id) == 0; })) {
       return DeadlineExceededError("run " + run_id + " is still executing");
     }
   }
@@ -469,8 +470,8 @@ Result<store::RunRecord> Engine::Wait(const std::string& run_id, std::chrono::mi
 }
 
 void Engine::Drain() {
-  std::unique_lock lock(impl_->mu);
-  impl_->idle_cv.wait(lock, [&] { return impl_->active.empty(); });
+  MutexLock lock(impl_->mu);
+  lock.Wait(impl_->idle_cv, [&]() WEFT_REQUIRES(impl_->mu) { return impl_->active.empty(); });
 }
 
 }  // namespace weft::engine

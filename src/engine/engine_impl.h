@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "async_util.h"
+#include "weft/core/mutex.h"
 #include "weft/engine/engine.h"
 
 namespace weft::engine {
@@ -95,13 +96,13 @@ struct Engine::Impl {
   // Action attempts under way, each with what stops it (callable from any
   // thread). A child run executes on its parent's strand but spawns its
   // actions on its own, so this is kept apart from the runs' state.
-  std::mutex attempts_mu;
-  std::map<uint64_t, std::function<void()>> attempts;
-  uint64_t next_attempt = 0;
-  std::mutex mu;
-  std::condition_variable idle_cv;
-  std::map<std::string, std::shared_ptr<RunState>> active;  // runs executing in this engine
-  std::map<std::pair<std::string, int64_t>, std::shared_ptr<const dsl::Workflow>> workflows;
+  Mutex attempts_mu;
+  std::map<uint64_t, std::function<void()>> attempts WEFT_GUARDED_BY(attempts_mu);
+  uint64_t next_attempt WEFT_GUARDED_BY(attempts_mu) = 0;
+  Mutex mu;
+  std::condition_variable_any idle_cv;                                          // `active` lost a run
+  std::map<std::string, std::shared_ptr<RunState>> active WEFT_GUARDED_BY(mu);  // runs executing in this engine
+  std::map<std::pair<std::string, int64_t>, std::shared_ptr<const dsl::Workflow>> workflows WEFT_GUARDED_BY(mu);
 
   Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflow(const std::string& name, int64_t version);
   Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflowByName(const std::string& name, int64_t version);

@@ -337,12 +337,12 @@ asio::awaitable<void> Executor::Attempt(const Action& action, ActionContext& con
     Engine::Impl& engine;
     uint64_t id;
     ~Registered() {
-      std::lock_guard lock(engine.attempts_mu);
+      MutexLock lock(engine.attempts_mu);
       engine.attempts.erase(id);
     }
   } registered{engine_, 0};
   {
-    std::lock_guard lock(engine_.attempts_mu);
+    MutexLock lock(engine_.attempts_mu);
     registered.id = ++engine_.next_attempt;
     engine_.attempts[registered.id] = [signal, abandoned, strand = run_.strand] {
       abandoned->store(true, std::memory_order_release);

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "weft/core/clock.h"
+#include "weft/core/mutex.h"
 
 namespace weft::store {
 
@@ -19,7 +20,7 @@ class MemoryStore final : public Store {
   MemoryStore(size_t keep_finished, const Clock& clock) : keep_finished_(keep_finished), clock_(clock) {}
 
   Result<int64_t> PutWorkflow(const std::string& name, const std::string& source, int64_t declared) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& versions = workflows_[name];
     std::string hash = std::to_string(std::hash<std::string>{}(source));
     for (const auto& [v, rec] : versions) {
@@ -35,7 +36,7 @@ class MemoryStore final : public Store {
   }
 
   Result<WorkflowRecord> GetWorkflow(const std::string& name, int64_t version) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = workflows_.find(name);
     if (it == workflows_.end() || it->second.empty()) return NotFoundError("no workflow named '" + name + "'");
     if (version == 0) return it->second.rbegin()->second;
@@ -47,7 +48,7 @@ class MemoryStore final : public Store {
   }
 
   Result<std::vector<WorkflowRecord>> ListWorkflows() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<WorkflowRecord> out;
     for (const auto& [name, versions] : workflows_) {
       for (const auto& [v, rec] : versions) out.push_back(rec);
@@ -69,14 +70,14 @@ class MemoryStore final : public Store {
   }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
     return it->second.record;
   }
 
   Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
     std::vector<StepRecord> out(it->second.steps.begin(), it->second.steps.end());
@@ -85,7 +86,7 @@ class MemoryStore final : public Store {
   }
 
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<RunRecord> out;
     for (auto id = order_.rbegin(); id != order_.rend(); ++id) {
       const RunRecord& r = runs_.at(*id).record;
@@ -101,7 +102,7 @@ class MemoryStore final : public Store {
 
   Result<std::vector<RunRecord>> ClaimRuns(const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                            int limit) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<RunRecord> out;
     for (const std::string& id : order_) {
       RunRecord& r = runs_.at(id).record;
@@ -118,7 +119,7 @@ class MemoryStore final : public Store {
   }
 
   Status ReleaseRun(const std::string& run_id, const std::string& owner) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
     if (it->second.record.lease_owner == owner) {
@@ -129,7 +130,7 @@ class MemoryStore final : public Store {
   }
 
   Status RenewLeases(const std::string& owner, int64_t until_ms) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& [id, entry] : runs_) {
       if (entry.record.lease_owner == owner) entry.record.lease_until_ms = until_ms;
     }
@@ -137,26 +138,27 @@ class MemoryStore final : public Store {
   }
 
   bool WaitForWork(int64_t timeout_ms) override {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     const uint64_t seen = commits_;
-    return work_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return commits_ != seen; });
+    return lock.WaitFor(work_cv_, std::chrono::milliseconds(timeout_ms),
+                        [&]() WEFT_REQUIRES(mu_) { return commits_ != seen; });
   }
 
   Result<std::optional<std::string>> CacheGet(const std::string& key, int64_t now_ms) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = cache_.find(key);
     if (it == cache_.end() || it->second.second <= now_ms) return std::optional<std::string>();
     return std::optional<std::string>(it->second.first);
   }
 
   Status CachePut(const std::string& key, const std::string& value, int64_t expires_ms) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     cache_[key] = {value, expires_ms};
     return Status::Ok();
   }
 
   Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const std::string& scope : scopes) {
       Spend& s = spend_[scope];
       s.cost += amount.cost;
@@ -168,25 +170,25 @@ class MemoryStore final : public Store {
   }
 
   Result<Spend> GetSpend(const std::string& scope) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = spend_.find(scope);
     return it == spend_.end() ? Spend{} : it->second;
   }
 
   Result<Value> GetMemory(const std::string& conversation) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = memory_.find(conversation);
     return it == memory_.end() ? Value() : it->second;
   }
 
   Status PutMemory(const std::string& conversation, const Value& memory) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     memory_[conversation] = memory;
     return Status::Ok();
   }
 
   Result<MessageRecord> AppendMessage(MessageRecord m) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const MessageRecord& existing : messages_) {
       if (existing.conversation == m.conversation && existing.key == m.key) return existing;
     }
@@ -196,7 +198,7 @@ class MemoryStore final : public Store {
   }
 
   Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<MessageRecord> out;
     for (const MessageRecord& m : messages_) {
       if (m.seq <= f.after_seq) continue;
@@ -209,7 +211,7 @@ class MemoryStore final : public Store {
   }
 
   void FailNth(int n) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     fail_countdown_ = n;
   }
 
@@ -220,7 +222,7 @@ class MemoryStore final : public Store {
   };
 
   Status Append(const std::string& run_id, StepRecord&& step) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (fail_countdown_ > 0 && --fail_countdown_ == 0) return UnavailableError("injected commit failure");
     auto it = runs_.find(run_id);
     if (it == runs_.end()) return NotFoundError("no run '" + run_id + "'");
@@ -238,7 +240,7 @@ class MemoryStore final : public Store {
   }
 
   Status Apply(Commit commit) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (fail_countdown_ > 0 && --fail_countdown_ == 0) return UnavailableError("injected commit failure");
     // Check everything first so that a failing update changes nothing; keep
     // the entries found, so each run is looked up once.
@@ -295,21 +297,21 @@ class MemoryStore final : public Store {
 
   static constexpr size_t kInlineUpdates = 8;
 
-  std::mutex mu_;
-  std::condition_variable work_cv_;
-  uint64_t commits_ = 0;
-  std::map<std::string, std::map<int64_t, WorkflowRecord>> workflows_;
-  std::unordered_map<std::string, Entry> runs_;
-  std::set<std::string> order_;  // run ids: ids sort by creation time
-  int64_t seq_ = 0;
-  int fail_countdown_ = 0;
-  size_t keep_finished_;
+  Mutex mu_;
+  std::condition_variable_any work_cv_;
+  uint64_t commits_ WEFT_GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::map<int64_t, WorkflowRecord>> workflows_ WEFT_GUARDED_BY(mu_);
+  std::unordered_map<std::string, Entry> runs_ WEFT_GUARDED_BY(mu_);
+  std::set<std::string> order_ WEFT_GUARDED_BY(mu_);  // run ids: ids sort by creation time
+  int64_t seq_ WEFT_GUARDED_BY(mu_) = 0;
+  int fail_countdown_ WEFT_GUARDED_BY(mu_) = 0;
+  const size_t keep_finished_;
   const Clock& clock_;
-  std::deque<std::string> finished_;
-  std::unordered_map<std::string, std::pair<std::string, int64_t>> cache_;  // value, expires_ms
-  std::unordered_map<std::string, Spend> spend_;
-  std::unordered_map<std::string, Value> memory_;
-  std::vector<MessageRecord> messages_;
+  std::deque<std::string> finished_ WEFT_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::pair<std::string, int64_t>> cache_ WEFT_GUARDED_BY(mu_);  // value, expires_ms
+  std::unordered_map<std::string, Spend> spend_ WEFT_GUARDED_BY(mu_);
+  std::unordered_map<std::string, Value> memory_ WEFT_GUARDED_BY(mu_);
+  std::vector<MessageRecord> messages_ WEFT_GUARDED_BY(mu_);
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished, const Clock* clock) {

@@ -3,8 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <random>
+
+#include "weft/core/mutex.h"
 
 namespace weft {
 
@@ -23,13 +24,13 @@ class DefaultRandom final : public Random {
   DefaultRandom() : rng_(std::random_device{}()) {}
   explicit DefaultRandom(uint64_t seed) : rng_(seed) {}
   uint64_t Next() override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return rng_();
   }
 
  private:
-  std::mutex mu_;
-  std::mt19937_64 rng_;
+  Mutex mu_;
+  std::mt19937_64 rng_ WEFT_GUARDED_BY(mu_);
 };
 
 }  // namespace weft
