@@ -7,9 +7,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "async_util.h"
 #include "engine_impl.h"
@@ -18,6 +22,7 @@
 #include "weft/core/json.h"
 #include "weft/core/numeric_cast.h"
 #include "weft/dsl/loader.h"
+#include "weft/store/record_json.h"
 
 namespace weft::engine {
 
@@ -168,9 +173,16 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
 }
 
 void Engine::Impl::Finished(const std::string& run_id) {
-  MutexLock lock(mu);
-  active.erase(run_id);
-  idle_cv.notify_all();
+  std::vector<std::function<void()>> wake;
+  {
+    MutexLock lock(mu);
+    active.erase(run_id);
+    idle_cv.notify_all();
+    auto [from, to] = settle_waiters.equal_range(run_id);
+    for (auto it = from; it != to; ++it) wake.push_back(std::move(it->second.second));
+    settle_waiters.erase(from, to);
+  }
+  for (auto& w : wake) w();
 }
 
 asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
@@ -279,17 +291,48 @@ Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, co
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, updated, {step}, store::RunStatus::kSuspended});
   WEFT_RETURN_IF_ERROR(options.store->CommitSync(std::move(commit)));
+  PublishStep(updated, step);
+  PublishRun(updated);
   Launch(updated);
   return Status::Ok();
 }
 
+void Engine::Impl::PublishStep(const store::RunRecord& run, const store::StepRecord& step) {
+  if (options.events == nullptr) return;
+  Event e;
+  e.kind = Event::Kind::kStep;
+  e.run_id = run.id;
+  e.workflow = run.workflow;
+  e.data = store::StepToJson(step);
+  options.events->Publish(std::move(e));
+}
+
 void Engine::Impl::Emit(const RunState& run, const store::StepRecord& step) {
+  PublishStep(run.record, step);
   if (!options.on_step) return;
   StepEvent e;
   e.run_id = run.record.id;
   e.workflow = run.record.workflow;
   e.step = step;
   options.on_step(e);
+}
+
+void Engine::Impl::PublishRun(const store::RunRecord& run) {
+  if (options.events == nullptr) return;
+  Event e;
+  e.kind = Event::Kind::kRun;
+  e.run_id = run.id;
+  e.workflow = run.workflow;
+  e.data = store::RunToJson(run);
+  options.events->Publish(e);
+  // Waits that a person ends: the inbox's tasks.
+  const Value kind = run.wait.get("kind");
+  if (run.status == store::RunStatus::kSuspended &&
+      (kind == Value("user_input") || kind == Value("approval") || kind == Value("handover"))) {
+    e.kind = Event::Kind::kTask;
+    e.data = run.wait;
+    options.events->Publish(std::move(e));
+  }
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -340,6 +383,7 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  impl_->PublishRun(rec);
   impl_->Launch(rec);
   return rec.id;
 }
@@ -372,6 +416,7 @@ Status Engine::Retry(const std::string& run_id, int64_t version) {
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, rec, {}, store::RunStatus::kFailed});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  impl_->PublishRun(rec);
   impl_->Launch(rec);
   return Status::Ok();
 }
@@ -420,9 +465,12 @@ Status Engine::Cancel(const std::string& run_id) {
     step.started_ms = step.ended_ms = impl_->clock->NowMillis();
     u.steps.push_back(step);
   }
+  const std::vector<store::StepRecord> cancelled_steps = u.steps;
   store::Commit commit;
   commit.updates.push_back(std::move(u));
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  for (const store::StepRecord& step : cancelled_steps) impl_->PublishStep(updated, step);
+  impl_->PublishRun(updated);
   if (!rec.parent_run.empty()) {
     updated.parent_run = rec.parent_run;
     impl_->NotifyParent(updated);
@@ -467,6 +515,38 @@ Result<store::RunRecord> Engine::Wait(const std::string& run_id, std::chrono::mi
     }
   }
   return impl_->options.store->GetRun(run_id);
+}
+
+asio::awaitable<Result<store::RunRecord>> Engine::AsyncWait(std::string run_id, std::chrono::milliseconds timeout) {
+  auto executor = co_await asio::this_coro::executor;
+  using Signal = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+  auto signal = std::make_shared<Signal>(executor, 1);
+  uint64_t ticket = 0;
+  {
+    MutexLock lock(impl_->mu);
+    if (impl_->active.count(run_id) != 0) {
+      ticket = ++impl_->next_waiter;
+      impl_->settle_waiters.emplace(
+          run_id, std::make_pair(ticket, [signal] { signal->try_send(boost::system::error_code{}); }));
+    }
+  }
+  if (ticket != 0) {
+    using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
+    asio::steady_timer timer(executor, timeout);
+    auto first = co_await (signal->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
+    if (first.index() == 1) {
+      MutexLock lock(impl_->mu);
+      auto [from, to] = impl_->settle_waiters.equal_range(run_id);
+      for (auto it = from; it != to; ++it) {
+        if (it->second.first == ticket) {
+          impl_->settle_waiters.erase(it);
+          break;
+        }
+      }
+      co_return DeadlineExceededError("run " + run_id + " is still executing");
+    }
+  }
+  co_return impl_->options.store->GetRun(run_id);
 }
 
 void Engine::Drain() {

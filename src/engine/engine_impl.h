@@ -103,6 +103,10 @@ struct Engine::Impl {
   std::condition_variable_any idle_cv;                                          // `active` lost a run
   std::map<std::string, std::shared_ptr<RunState>> active WEFT_GUARDED_BY(mu);  // runs executing in this engine
   std::map<std::pair<std::string, int64_t>, std::shared_ptr<const dsl::Workflow>> workflows WEFT_GUARDED_BY(mu);
+  // AsyncWait's callers: run id -> (ticket, what wakes it); woken when the
+  // run stops executing here.
+  std::multimap<std::string, std::pair<uint64_t, std::function<void()>>> settle_waiters WEFT_GUARDED_BY(mu);
+  uint64_t next_waiter WEFT_GUARDED_BY(mu) = 0;
 
   Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflow(const std::string& name, int64_t version);
   Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflowByName(const std::string& name, int64_t version);
@@ -128,6 +132,13 @@ struct Engine::Impl {
   Status ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool from_user);
 
   void Emit(const RunState& run, const store::StepRecord& step);
+  // Whether Emit reports steps to anyone (else commits may take them).
+  bool ReportsSteps() const { return options.on_step || options.events != nullptr; }
+  // Publishes a committed step record to options.events.
+  void PublishStep(const store::RunRecord& run, const store::StepRecord& step);
+  // Publishes a run's committed status (and the task it waits for, when a
+  // person must act) to options.events.
+  void PublishRun(const store::RunRecord& run);
 };
 
 // Walks `run`'s flow from the start, replaying recorded steps; returns when

@@ -26,7 +26,7 @@ asio::awaitable<Status> Executor::Record(StepRecord& step, const store::RunRecor
 Status Executor::RecordInline(StepRecord& step, const store::RunRecord* run_update) {
   Status status = InternalError("the store did not complete the commit inline");
   auto done = [&status](Status s) { status = std::move(s); };
-  if (run_update == nullptr && !engine_.options.on_step) {
+  if (run_update == nullptr && !engine_.ReportsSteps()) {
     engine_.options.store->AppendStepAsync(run_.record.id, std::move(step), done);
     return status;
   }
@@ -41,7 +41,7 @@ store::Commit Executor::MakeCommit(StepRecord& step, const store::RunRecord* run
   u.run_id = run_.record.id;
   u.kind = run_update != nullptr ? store::RunUpdate::Kind::kUpdate : store::RunUpdate::Kind::kStepsOnly;
   if (run_update != nullptr) u.run = *run_update;
-  if (engine_.options.on_step) {
+  if (engine_.ReportsSteps()) {
     u.steps.push_back(step);  // kept for the report below
   } else {
     u.steps.push_back(std::move(step));
@@ -237,6 +237,7 @@ asio::awaitable<Flow> Executor::Suspend(StepRecord& rec, const TaskDef& task, co
   updated.wake_at_ms = suspension.wake_at_ms;
   if (Status s = co_await Record(rec, &updated); !s.ok()) co_return Flow::Abandon(s);
   run_.record = updated;
+  engine_.PublishRun(updated);
   co_return Flow::Suspend();
 }
 
@@ -457,7 +458,9 @@ asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState>
   commit.updates.push_back(
       {store::RunUpdate::Kind::kUpdate, final_record.id, final_record, {}, store::RunStatus::kRunning});
   Status s = co_await CommitAwait(store, std::move(commit), run->strand, engine.commits);
-  if (s.ok()) run->record = final_record;
+  if (!s.ok()) co_return;
+  run->record = final_record;
+  engine.PublishRun(final_record);
 }
 
 }  // namespace weft::engine

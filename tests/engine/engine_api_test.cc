@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 #include <thread>
 
 #include "test_actions.h"
@@ -23,8 +26,10 @@ class EngineApiTest : public ::testing::Test {
     store_ = store::NewMemoryStore();
   }
 
-  std::unique_ptr<Engine> NewEngine(const std::string& owner, std::function<void(const StepEvent&)> on_step = {}) {
+  std::unique_ptr<Engine> NewEngine(const std::string& owner, std::function<void(const StepEvent&)> on_step = {},
+                                    EventLog* events = nullptr) {
     EngineOptions o;
+    o.events = events;
     o.store = store_.get();
     o.actions = &registry_;
     o.clock = &clock_;
@@ -182,6 +187,108 @@ flow: [{ do: a }]
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("field 'n'"), std::string::npos) << r.status();
   EXPECT_TRUE(store_->ListRuns({})->empty()) << "nothing is stored for a refused start";
+}
+
+// The live updates the server serves: every run status change, step and task
+// waiting for a person, in order, with ids a client can resume from.
+TEST_F(EngineApiTest, PublishesRunsStepsAndTasks) {
+  EventLog events;
+  auto e = NewEngine("host/1", {}, &events);
+  auto v = e->Deploy(Load(R"(
+workflow: { name: inbox }
+defs:
+  a: { kind: task, action: set, inputs: { x: 1 } }
+  ask: { kind: task, action: approval, inputs: { title: "refund?" } }
+flow: [{ do: a }, { do: ask }]
+)"));
+  std::string run_id = *e->Start("inbox", *v, Value::MakeObject());
+  ASSERT_EQ(e->Wait(run_id)->status, store::RunStatus::kSuspended);
+  auto describe = [](const std::vector<Event>& list) {
+    std::vector<std::string> out;
+    for (const Event& ev : list) {
+      std::string d(EventKindName(ev.kind));
+      if (ev.kind == Event::Kind::kRun) d += " " + ev.data.get("status").as_string();
+      if (ev.kind == Event::Kind::kStep)
+        d += " " + ev.data.get("path").as_string() + " " + ev.data.get("status").as_string();
+      if (ev.kind == Event::Kind::kTask)
+        d += " " + ev.data.get("kind").as_string() + " " + ev.data.get("path").as_string();
+      out.push_back(d);
+    }
+    return out;
+  };
+  bool complete = false;
+  std::vector<Event> all = events.Since(0, &complete);
+  EXPECT_TRUE(complete);
+  EXPECT_EQ(describe(all), (std::vector<std::string>{"run running", "step 0:a completed", "step 1:ask suspended",
+                                                     "run suspended", "task approval 1:ask"}));
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].id, i + 1);
+    EXPECT_EQ(all[i].run_id, run_id);
+    EXPECT_EQ(all[i].workflow, "inbox");
+  }
+  // A client that saw event 3 gets the rest; a listener sees what follows.
+  EXPECT_EQ(describe(events.Since(3)), (std::vector<std::string>{"run suspended", "task approval 1:ask"}));
+  auto heard = std::make_shared<std::vector<std::string>>();
+  auto heard_mu = std::make_shared<std::mutex>();
+  const uint64_t sub = events.Subscribe([heard, heard_mu, describe](const Event& ev) {
+    std::lock_guard lock(*heard_mu);
+    heard->push_back(describe({ev}).front());
+  });
+  Value yes = Value::MakeObject();
+  yes.set("approved", true);
+  ASSERT_TRUE(e->Resume(run_id, yes).ok());
+  ASSERT_EQ(e->Wait(run_id)->status, store::RunStatus::kCompleted);
+  events.Unsubscribe(sub);
+  std::lock_guard lock(*heard_mu);
+  EXPECT_EQ(*heard, (std::vector<std::string>{"step 1:ask completed", "run running", "run completed"}));
+}
+
+TEST(EventLog, KeepsTheNewestAndSaysWhenSomeWereDropped) {
+  EventLog log(3);
+  for (int i = 0; i < 5; ++i) log.Publish(Event{});
+  bool complete = true;
+  std::vector<Event> kept = log.Since(0, &complete);
+  EXPECT_FALSE(complete);
+  ASSERT_EQ(kept.size(), 3u);
+  EXPECT_EQ(kept.front().id, 3u);
+  EXPECT_EQ(log.Since(2, &complete).size(), 3u);
+  EXPECT_TRUE(complete);
+  EXPECT_TRUE(log.Since(5, &complete).empty());
+  EXPECT_TRUE(complete);
+  EXPECT_EQ(log.last_id(), 5u);
+}
+
+// Waiting for a run from a coroutine holds no thread: the caller's own
+// io_context (one thread) waits for a run executing on the engine's.
+TEST_F(EngineApiTest, AsyncWaitCompletesOnTheCallersExecutor) {
+  auto e = NewEngine("host/1");
+  auto v = e->Deploy(Load(R"(
+workflow: { name: naps }
+inputs: { schema: { ms: { type: integer } } }
+defs:
+  nap: { kind: task, action: test_sleep, inputs: { ms: "=$input.ms" } }
+flow: [{ do: nap }]
+)"));
+  Value short_nap = Value::MakeObject();
+  short_nap.set("ms", 30);
+  Value long_nap = Value::MakeObject();
+  long_nap.set("ms", 60'000);
+  std::string quick = *e->Start("naps", *v, short_nap);
+  std::string slow = *e->Start("naps", *v, long_nap);
+  boost::asio::io_context caller;
+  using Outcome = std::optional<Result<store::RunRecord>>;  // co_spawn's futures need a default value
+  auto wait = [&](std::string id, std::chrono::milliseconds timeout) -> boost::asio::awaitable<Outcome> {
+    co_return co_await e->AsyncWait(std::move(id), timeout);
+  };
+  auto waited = boost::asio::co_spawn(caller, wait(quick, std::chrono::seconds(30)), boost::asio::use_future);
+  auto timed_out = boost::asio::co_spawn(caller, wait(slow, std::chrono::milliseconds(50)), boost::asio::use_future);
+  caller.run();
+  Outcome done = waited.get();
+  ASSERT_TRUE(done && done->ok()) << (done ? done->status().ToString() : "no result");
+  EXPECT_EQ((*done)->status, store::RunStatus::kCompleted);
+  EXPECT_EQ(timed_out.get()->status().code(), StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(e->Cancel(slow).ok());
+  EXPECT_EQ(e->Wait(slow)->status, store::RunStatus::kCancelled);
 }
 
 }  // namespace

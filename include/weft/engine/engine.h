@@ -27,6 +27,7 @@
 #include "weft/core/value.h"
 #include "weft/dsl/workflow.h"
 #include "weft/engine/action.h"
+#include "weft/engine/events.h"
 #include "weft/store/store.h"
 
 namespace weft::engine {
@@ -59,6 +60,10 @@ struct EngineOptions {
   std::function<std::optional<std::string>(std::string_view name)> secrets;
   // Called after each step record is committed, on an engine thread.
   std::function<void(const StepEvent&)> on_step;
+  // When given, receives an event for every run status change, step record
+  // and task waiting for a person, once committed (the server's live
+  // updates). Must outlive the engine.
+  EventLog* events = nullptr;
   // Text a step streams while it runs (generate_text with `stream: true`):
   // run id, step path, the new piece. Called on any thread, in order per
   // step; an attempt that is retried streams again.
@@ -110,6 +115,9 @@ class Engine {
   // Blocks until the run is not executing in this engine (it completed,
   // failed, was cancelled or suspended), then returns its record.
   Result<store::RunRecord> Wait(const std::string& run_id, std::chrono::milliseconds timeout = std::chrono::hours(24));
+  // Wait's form for coroutines: completes on the caller's executor, holding
+  // no thread while the run executes.
+  boost::asio::awaitable<Result<store::RunRecord>> AsyncWait(std::string run_id, std::chrono::milliseconds timeout);
   // Blocks until no run executes in this engine.
   void Drain();
 

@@ -1,0 +1,66 @@
+// What an engine publishes as runs progress: a run's status changes, each
+// step record committed, a task waiting for a person. The server turns
+// these into Server-Sent Events; a client that reconnects with the last id
+// it saw gets what it missed while it is still buffered.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "weft/core/mutex.h"
+#include "weft/core/value.h"
+
+namespace weft::engine {
+
+struct Event {
+  enum class Kind : uint8_t {
+    kRun,   // data: the run's JSON (store/record_json.h) without steps
+    kStep,  // data: the step's JSON
+    kTask,  // a run waits for a person: {path, kind, data} (user_input, approval, handover)
+  };
+  uint64_t id = 0;  // increasing, from 1; the SSE event id
+  Kind kind = Kind::kRun;
+  std::string run_id;
+  std::string workflow;
+  Value data;
+};
+
+std::string_view EventKindName(Event::Kind kind);  // "run", "step", "task"
+
+// The recent events (at most `capacity`, the oldest dropped first) and the
+// listeners of new ones. Thread-safe.
+class EventLog {
+ public:
+  explicit EventLog(size_t capacity = 10'000);
+
+  // Gives `event` the next id, keeps it, and calls every listener (on the
+  // calling thread, with no lock held). Returns the id.
+  uint64_t Publish(Event event);
+
+  // The kept events after `after_id`; `complete` is false when some of
+  // them were dropped already (the reader must load the state afresh).
+  std::vector<Event> Since(uint64_t after_id, bool* complete = nullptr) const;
+  uint64_t last_id() const;
+
+  // Listeners are called for every event published after Subscribe
+  // returns. After Unsubscribe a call already under way on another thread
+  // may still finish: a listener must keep alive what it uses (capture it
+  // by shared_ptr).
+  using Listener = std::function<void(const Event&)>;
+  uint64_t Subscribe(Listener listener);
+  void Unsubscribe(uint64_t subscription);
+
+ private:
+  const size_t capacity_;
+  mutable Mutex mu_;
+  std::deque<Event> events_ WEFT_GUARDED_BY(mu_);
+  uint64_t next_id_ WEFT_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, std::shared_ptr<const Listener>> listeners_ WEFT_GUARDED_BY(mu_);
+  uint64_t next_subscription_ WEFT_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace weft::engine
