@@ -297,14 +297,21 @@ Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, co
   return Status::Ok();
 }
 
-void Engine::Impl::PublishStep(const store::RunRecord& run, const store::StepRecord& step) {
-  if (options.events == nullptr) return;
+namespace {
+
+Event RunEvent(Event::Kind kind, const store::RunRecord& run, Value data) {
   Event e;
-  e.kind = Event::Kind::kStep;
+  e.kind = kind;
   e.run_id = run.id;
   e.workflow = run.workflow;
-  e.data = store::StepToJson(step);
-  options.events->Publish(std::move(e));
+  e.data = std::move(data);
+  return e;
+}
+
+}  // namespace
+
+void Engine::Impl::PublishStep(const store::RunRecord& run, const store::StepRecord& step) {
+  if (options.events != nullptr) options.events->Publish(RunEvent(Event::Kind::kStep, run, store::StepToJson(step)));
 }
 
 void Engine::Impl::Emit(const RunState& run, const store::StepRecord& step) {
@@ -319,19 +326,12 @@ void Engine::Impl::Emit(const RunState& run, const store::StepRecord& step) {
 
 void Engine::Impl::PublishRun(const store::RunRecord& run) {
   if (options.events == nullptr) return;
-  Event e;
-  e.kind = Event::Kind::kRun;
-  e.run_id = run.id;
-  e.workflow = run.workflow;
-  e.data = store::RunToJson(run);
-  options.events->Publish(e);
+  options.events->Publish(RunEvent(Event::Kind::kRun, run, store::RunToJson(run)));
   // Waits that a person ends: the inbox's tasks.
   const Value kind = run.wait.get("kind");
   if (run.status == store::RunStatus::kSuspended &&
       (kind == Value("user_input") || kind == Value("approval") || kind == Value("handover"))) {
-    e.kind = Event::Kind::kTask;
-    e.data = run.wait;
-    options.events->Publish(std::move(e));
+    options.events->Publish(RunEvent(Event::Kind::kTask, run, run.wait));
   }
 }
 
