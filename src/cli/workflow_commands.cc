@@ -294,7 +294,8 @@ int RecoverRuns(const StoreOptions& options, std::ostream& out, std::ostream& er
 }
 
 int ListRuns(const ListCommandOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::unique_ptr<store::Store>> st = runtime::OpenStore({.db = options.store.db, .synchronous_normal = options.store.synchronous_normal});
+  Result<std::unique_ptr<store::Store>> st =
+      runtime::OpenStore({.db = options.store.db, .synchronous_normal = options.store.synchronous_normal});
   if (!st.ok()) {
     err << "weft: " << st.status().message() << "\n";
     return 2;
@@ -330,7 +331,8 @@ int ListRuns(const ListCommandOptions& options, std::ostream& out, std::ostream&
 }
 
 int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::unique_ptr<store::Store>> st = runtime::OpenStore({.db = options.store.db, .synchronous_normal = options.store.synchronous_normal});
+  Result<std::unique_ptr<store::Store>> st =
+      runtime::OpenStore({.db = options.store.db, .synchronous_normal = options.store.synchronous_normal});
   if (!st.ok()) {
     err << "weft: " << st.status().message() << "\n";
     return 2;

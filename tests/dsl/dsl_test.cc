@@ -279,13 +279,14 @@ outputs: {}
   EXPECT_EQ(inherits.max_attempts, 4);
   EXPECT_EQ(inherits.backoff_ms, 5);
   EXPECT_TRUE((*wf)->FindTask("turns_on")->settings.retries.enabled);
-  auto on = LoadWorkflow("defs:\n  t: { kind: task, action: set, settings: { retries: { max_attempts: 2 } } }\n"
-                         "flow: [{ do: t }]\noutputs: {}\n",
-                         "on.yaml", Actions());
+  auto on = LoadWorkflow(
+      "defs:\n  t: { kind: task, action: set, settings: { retries: { max_attempts: 2 } } }\n"
+      "flow: [{ do: t }]\noutputs: {}\n",
+      "on.yaml", Actions());
   ASSERT_TRUE(on.ok()) << on.status();
   EXPECT_TRUE((*on)->FindTask("t")->settings.retries.enabled);
-  auto off = LoadWorkflow("defs:\n  t: { kind: task, action: set }\nflow: [{ do: t }]\noutputs: {}\n", "off.yaml",
-                          Actions());
+  auto off =
+      LoadWorkflow("defs:\n  t: { kind: task, action: set }\nflow: [{ do: t }]\noutputs: {}\n", "off.yaml", Actions());
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE((*off)->FindTask("t")->settings.retries.enabled);
 }
