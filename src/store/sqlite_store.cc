@@ -18,6 +18,7 @@
 
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
+#include "weft/core/mutex.h"
 
 namespace weft::store {
 namespace {
@@ -265,7 +266,7 @@ class SqliteStore final : public Store {
 
   ~SqliteStore() override {
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(queue_mu_);
       stopping_ = true;
     }
     queue_cv_.notify_all();
@@ -276,6 +277,7 @@ class SqliteStore final : public Store {
     if (options_.path.empty() || options_.path == ":memory:") {
       return InvalidArgumentError("the SQLite store needs a file path");
     }
+    MutexLock write_lock(write_mu_);  // no other thread yet; the analysis wants it said
     WEFT_RETURN_IF_ERROR(write_.Open(options_.path, options_.busy_timeout_ms));
     // A new file is in rollback mode until one connection switches it to
     // WAL; there, SQLite answers "locked" at once to connections that would
@@ -290,13 +292,16 @@ class SqliteStore final : public Store {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2 * tries, 50)));
     }
-    WEFT_RETURN_IF_ERROR(read_.Open(options_.path, options_.busy_timeout_ms));
+    {
+      MutexLock read_lock(read_mu_);
+      WEFT_RETURN_IF_ERROR(read_.Open(options_.path, options_.busy_timeout_ms));
+    }
     writer_ = std::thread([this] { WriterLoop(); });
     return Status::Ok();
   }
 
   Result<int64_t> PutWorkflow(const std::string& name, const std::string& source, int64_t declared) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     std::string hash = HashSource(source);
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
     Result<int64_t> r = PutWorkflowLocked(name, source, hash, declared);
@@ -305,7 +310,7 @@ class SqliteStore final : public Store {
   }
 
   Result<WorkflowRecord> GetWorkflow(const std::string& name, int64_t version) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s,
                           read_.Prepare(version == 0 ? "SELECT name, version, hash, source, created_ms FROM workflows "
                                                        "WHERE name = ?1 ORDER BY version DESC LIMIT 1"
@@ -324,7 +329,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<WorkflowRecord>> ListWorkflows() override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, version, hash, source, created_ms FROM "
                                                 "workflows ORDER BY name, version"));
     std::vector<WorkflowRecord> out;
@@ -339,7 +344,7 @@ class SqliteStore final : public Store {
 
   void CommitAsync(Commit commit, std::function<void(Status)> done) override {
     {
-      std::lock_guard lock(queue_mu_);
+      MutexLock lock(queue_mu_);
       if (!stopping_) {
         queue_.push_back({std::move(commit), std::move(done)});
         queue_cv_.notify_one();
@@ -350,7 +355,7 @@ class SqliteStore final : public Store {
   }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?1";
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sql.c_str()));
     BindText(s, 1, run_id);
@@ -361,7 +366,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s,
                           read_.Prepare("SELECT seq, path, task, action, attempt, status, input, output, error_code, "
                                         "error, detail, started_ms, ended_ms FROM steps WHERE run_id = ?1 "
@@ -392,7 +397,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     static const std::string sql = std::string("SELECT ") + kRunColumns +
                                    " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow = ?2) AND "
                                    "(?3 = '' OR parent_run = ?3) AND (?4 = '' OR id < ?4) ORDER BY id DESC LIMIT ?5";
@@ -411,13 +416,13 @@ class SqliteStore final : public Store {
 
   Result<std::vector<RunRecord>> ClaimRuns(const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                            int limit) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     static const std::string select = std::string("SELECT ") + kRunColumns +
                                       " FROM runs WHERE (status = 'running' OR (status = 'suspended' AND "
                                       "wake_at_ms > 0 AND wake_at_ms <= ?1)) ORDER BY id";
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
     std::vector<RunRecord> out;
-    Status status = [&]() -> Status {
+    Status status = [&]() WEFT_REQUIRES(write_mu_) -> Status {
       WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(select.c_str()));
       sqlite3_bind_int64(s, 1, now_ms);
       std::vector<RunRecord> candidates;
@@ -451,7 +456,7 @@ class SqliteStore final : public Store {
   }
 
   Status RenewLeases(const std::string& owner, int64_t until_ms) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_until_ms = ?2 WHERE lease_owner = ?1"));
     BindText(s, 1, owner);
     sqlite3_bind_int64(s, 2, until_ms);
@@ -460,7 +465,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::optional<std::string>> CacheGet(const std::string& key, int64_t now_ms) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT value FROM cache WHERE key = ?1 AND expires_ms > ?2"));
     BindText(s, 1, key);
     sqlite3_bind_int64(s, 2, now_ms);
@@ -471,7 +476,7 @@ class SqliteStore final : public Store {
   }
 
   Status CachePut(const std::string& key, const std::string& value, int64_t expires_ms) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT OR REPLACE INTO cache (key, value, expires_ms) "
                                                  "VALUES (?1, ?2, ?3)"));
     BindText(s, 1, key);
@@ -488,9 +493,9 @@ class SqliteStore final : public Store {
   }
 
   Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
-    Status st = [&]() -> Status {
+    Status st = [&]() WEFT_REQUIRES(write_mu_) -> Status {
       for (const std::string& scope : scopes) {
         WEFT_ASSIGN_OR_RETURN(Stmt s,
                               write_.Prepare("INSERT INTO spend (scope, cost, input_tokens, output_tokens, calls) "
@@ -512,7 +517,7 @@ class SqliteStore final : public Store {
   }
 
   Result<Spend> GetSpend(const std::string& scope) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s,
                           read_.Prepare("SELECT cost, input_tokens, output_tokens, calls FROM spend WHERE scope = ?1"));
     BindText(s, 1, scope);
@@ -524,7 +529,7 @@ class SqliteStore final : public Store {
   }
 
   Result<Value> GetMemory(const std::string& conversation) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT doc FROM memory WHERE conversation = ?1"));
     BindText(s, 1, conversation);
     int rc = sqlite3_step(s);
@@ -537,7 +542,7 @@ class SqliteStore final : public Store {
   }
 
   Status PutMemory(const std::string& conversation, const Value& memory) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT OR REPLACE INTO memory (conversation, doc, updated_ms) "
                                                  "VALUES (?1, ?2, ?3)"));
     BindText(s, 1, conversation);
@@ -548,7 +553,7 @@ class SqliteStore final : public Store {
   }
 
   Result<MessageRecord> AppendMessage(MessageRecord m) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(
         Stmt s, write_.Prepare("INSERT INTO messages (conversation, run_id, step_path, key, role, kind, content, "
                                "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
@@ -577,7 +582,7 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     const bool by_run = f.conversation.empty();
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(by_run ? kMessagesOfRun : kMessagesOfConversation));
     BindText(s, 1, by_run ? f.run_id : f.conversation);
@@ -625,23 +630,26 @@ class SqliteStore final : public Store {
     // show as a new PRAGMA data_version, checked every 20 ms.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     const int64_t version = DataVersion();
-    std::unique_lock lock(queue_mu_);
-    const uint64_t seen = commits_done_;
+    uint64_t seen = 0;
+    {
+      MutexLock lock(queue_mu_);
+      seen = commits_done_;
+    }
     while (true) {
-      if (commits_done_ != seen) return true;
-      auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return false;
-      queue_cv_done_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(20)));
-      if (commits_done_ != seen) return true;
-      lock.unlock();
-      const bool changed = DataVersion() != version;
-      lock.lock();
-      if (changed) return true;
+      {
+        MutexLock lock(queue_mu_);
+        if (commits_done_ != seen) return true;
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) return false;
+        lock.WaitUntil(queue_cv_done_, std::min(deadline, now + std::chrono::milliseconds(20)));
+        if (commits_done_ != seen) return true;
+      }
+      if (DataVersion() != version) return true;
     }
   }
 
   Status ReleaseRun(const std::string& run_id, const std::string& owner) override {
-    std::lock_guard lock(write_mu_);
+    MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_owner = '', lease_until_ms = 0 "
                                                  "WHERE id = ?1 AND lease_owner = ?2"));
     BindText(s, 1, run_id);
@@ -658,7 +666,7 @@ class SqliteStore final : public Store {
 
   // Changes whenever another connection commits to the database.
   int64_t DataVersion() {
-    std::lock_guard lock(read_mu_);
+    MutexLock lock(read_mu_);
     Result<Stmt> s = read_.Prepare("PRAGMA data_version");
     if (!s.ok() || sqlite3_step(*s) != SQLITE_ROW) return -1;
     return sqlite3_column_int64(*s, 0);
@@ -673,7 +681,7 @@ class SqliteStore final : public Store {
     return buf;
   }
 
-  Status SetUp() {
+  Status SetUp() WEFT_REQUIRES(write_mu_) {
     WEFT_RETURN_IF_ERROR(write_.Exec("PRAGMA journal_mode=WAL"));
     WEFT_RETURN_IF_ERROR(
         write_.Exec(std::string("PRAGMA synchronous=") + (options_.synchronous_full ? "FULL" : "NORMAL")));
@@ -684,7 +692,7 @@ class SqliteStore final : public Store {
   // Several processes may open a new database at once: each step reads the
   // version inside its write transaction, so a step another process has
   // applied meanwhile is seen and skipped, never applied twice.
-  Status Migrate() {
+  Status Migrate() WEFT_REQUIRES(write_mu_) {
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("PRAGMA user_version"));
     const int target = SqliteSchemaVersion();
     for (;;) {
@@ -715,7 +723,7 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> PutWorkflowLocked(const std::string& name, const std::string& source, const std::string& hash,
-                                    int64_t declared) {
+                                    int64_t declared) WEFT_REQUIRES(write_mu_) {
     WEFT_ASSIGN_OR_RETURN(Stmt find,
                           write_.Prepare("SELECT version FROM workflows WHERE name = ?1 AND hash = ?2 AND source = ?3 "
                                          "AND (?4 = 0 OR version = ?4) ORDER BY version DESC LIMIT 1"));
@@ -755,7 +763,7 @@ class SqliteStore final : public Store {
     return version;
   }
 
-  Status ApplyUpdate(const RunUpdate& u) {
+  Status ApplyUpdate(const RunUpdate& u) WEFT_REQUIRES(write_mu_) {
     const int64_t now = clock_.NowMillis();
     if (u.expect_status || u.kind != RunUpdate::Kind::kCreate) {
       WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("SELECT status FROM runs WHERE id = ?1"));
@@ -835,7 +843,7 @@ class SqliteStore final : public Store {
 
   // Applies one commit inside the group's transaction, under a savepoint so
   // that its failure leaves the other commits of the group intact.
-  Status ApplyCommit(const Commit& commit) {
+  Status ApplyCommit(const Commit& commit) WEFT_REQUIRES(write_mu_) {
     WEFT_RETURN_IF_ERROR(write_.Exec("SAVEPOINT c"));
     Status status;
     for (const RunUpdate& u : commit.updates) {
@@ -854,8 +862,8 @@ class SqliteStore final : public Store {
     std::vector<Status> results;
     for (;;) {
       {
-        std::unique_lock lock(queue_mu_);
-        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        MutexLock lock(queue_mu_);
+        lock.Wait(queue_cv_, [&]() WEFT_REQUIRES(queue_mu_) { return stopping_ || !queue_.empty(); });
         if (queue_.empty() && stopping_) return;
         while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_group) {
           batch.push_back(std::move(queue_.front()));
@@ -864,7 +872,7 @@ class SqliteStore final : public Store {
       }
       results.assign(batch.size(), Status::Ok());
       {
-        std::lock_guard lock(write_mu_);
+        MutexLock lock(write_mu_);
         Status begin = write_.Exec("BEGIN IMMEDIATE");
         if (!begin.ok()) {
           results.assign(batch.size(), begin);
@@ -880,7 +888,7 @@ class SqliteStore final : public Store {
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
       {
-        std::lock_guard lock(queue_mu_);
+        MutexLock lock(queue_mu_);
         ++commits_done_;
       }
       queue_cv_done_.notify_all();
@@ -889,17 +897,17 @@ class SqliteStore final : public Store {
 
   SqliteOptions options_;
   const Clock& clock_;
-  Db write_;
-  std::mutex write_mu_;      // the write connection: writer thread, PutWorkflow, ClaimRuns, cache, spend
-  uint64_t cache_puts_ = 0;  // under write_mu_
-  Db read_;
-  std::mutex read_mu_;
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;
-  bool stopping_ = false;
-  std::condition_variable queue_cv_done_;  // a batch was committed
-  uint64_t commits_done_ = 0;
+  Mutex write_mu_;
+  Db write_ WEFT_GUARDED_BY(write_mu_);  // the write connection: writer thread, PutWorkflow, ClaimRuns, cache, spend
+  uint64_t cache_puts_ WEFT_GUARDED_BY(write_mu_) = 0;
+  Mutex read_mu_;
+  Db read_ WEFT_GUARDED_BY(read_mu_);
+  Mutex queue_mu_;
+  std::condition_variable_any queue_cv_;
+  std::deque<Pending> queue_ WEFT_GUARDED_BY(queue_mu_);
+  bool stopping_ WEFT_GUARDED_BY(queue_mu_) = false;
+  std::condition_variable_any queue_cv_done_;  // a batch was committed
+  uint64_t commits_done_ WEFT_GUARDED_BY(queue_mu_) = 0;
   std::thread writer_;
 };
 

@@ -51,6 +51,12 @@ class WEFT_SCOPED_CAPABILITY MutexLock {
   void Wait(std::condition_variable_any& cv, Pred done) {
     cv.wait(mu_, done);
   }
+  // Releases the mutex while waiting on `cv` until notified or `deadline`
+  // (or spuriously: check what you wait for).
+  template <typename Clock, typename Duration>
+  void WaitUntil(std::condition_variable_any& cv, std::chrono::time_point<Clock, Duration> deadline) {
+    cv.wait_until(mu_, deadline);
+  }
   // As Wait, for at most `timeout`; returns done().
   template <typename Rep, typename Period, typename Pred>
   bool WaitFor(std::condition_variable_any& cv, std::chrono::duration<Rep, Period> timeout, Pred done) {
