@@ -342,51 +342,62 @@ void Loader::LoadRetryOn(const YAML::Node& n, const std::string& where, std::vec
 // that kind, or lists several. Mounted as the def's {settings, action?,
 // bindings?}; a list mounts {name: payload, ...}.
 Value Loader::LoadBindings(const YAML::Node& n, const std::string& where) {
+  std::set<std::string> visiting;
+  return MountBindings(n, where, true, visiting);
+}
+
+// The entries of one binding: a def name, or each item of a list of them.
+template <typename Fn>
+void ForEachRef(const YAML::Node& refs, Fn fn) {
+  if (refs.IsSequence()) {
+    for (const YAML::Node& item : refs) fn(item);
+  } else {
+    fn(refs);
+  }
+}
+
+// `report`: say what is wrong (the bindings as written); otherwise mount
+// what is right, quietly (a bound def's own bindings, reported once when
+// that def was read). Defs in `visiting` (a circle, reported by
+// CheckBindingCycles) are left out.
+Value Loader::MountBindings(const YAML::Node& n, const std::string& where, bool report,
+                            std::set<std::string>& visiting) {
   Value mounted = Value::MakeObject();
-  if (!ExpectMap(n, where + ".bindings")) return mounted;
+  if (report ? !ExpectMap(n, where + ".bindings") : !n.IsMap()) return mounted;
   for (const auto& kv : n) {
     const std::string kind = kv.first.Scalar();
     const std::string at = Cat({where, ".bindings.", kind});
-    std::vector<std::pair<std::string, YAML::Node>> refs;
     const bool several = kv.second.IsSequence();
-    if (several) {
-      for (const YAML::Node& item : kv.second) {
-        std::string ref;
-        if (ExpectString(item, at + " item", ref)) refs.emplace_back(ref, item);
-      }
-    } else {
+    std::vector<std::pair<std::string, YAML::Node>> refs;
+    ForEachRef(kv.second, [&](const YAML::Node& item) {
       std::string ref;
-      if (!ExpectString(kv.second, at + " (a def name, or a list of them)", ref)) continue;
-      refs.emplace_back(ref, kv.second);
-    }
+      if (!report) {
+        if (item.IsScalar()) refs.emplace_back(item.Scalar(), item);
+      } else if (ExpectString(item, several ? at + " item" : at + " (a def name, or a list of them)", ref)) {
+        refs.emplace_back(ref, item);
+      }
+    });
     std::set<std::string> seen;
     Value payloads = Value::MakeObject();
     for (const auto& [ref, node] : refs) {
-      if (!seen.insert(ref).second) {
-        diag_.Error(Loc(node), Cat({at, ": duplicate def reference '", ref, "'"}));
-        continue;
-      }
+      std::string fault;
       auto it = binding_defs_.find(ref);
-      if (it == binding_defs_.end()) {
-        std::string message;
-        if (task_nodes_.count(ref) != 0) {
-          message = Cat({at, ": '", ref, "' is a task; only a def of kind '", kind, "' can be bound as '", kind, "'"});
-        } else {
-          message = Cat({at, ": unknown def '", ref, "'"});
-          std::string s = ClosestMatch(ref, def_names_);
-          if (!s.empty()) message += " (did you mean '" + s + "'?)";
-        }
-        diag_.Error(Loc(node), message);
+      if (!seen.insert(ref).second) {
+        fault = Cat({at, ": duplicate def reference '", ref, "'"});
+      } else if (it == binding_defs_.end() && task_nodes_.count(ref) != 0) {
+        fault = Cat({at, ": '", ref, "' is a task; only a def of kind '", kind, "' can be bound as '", kind, "'"});
+      } else if (it == binding_defs_.end()) {
+        fault = Cat({at, ": unknown def '", ref, "'"});
+        std::string s = report ? ClosestMatch(ref, def_names_) : "";
+        if (!s.empty()) fault += " (did you mean '" + s + "'?)";
+      } else if (const std::string ref_kind = it->second["kind"].Scalar(); ref_kind != kind) {
+        fault = Cat({at, ": def '", ref, "' has kind '", ref_kind, "' and cannot be mounted as '", kind, "'"});
+      }
+      if (!fault.empty()) {
+        if (report) diag_.Error(Loc(node), fault);
         continue;
       }
-      const std::string ref_kind = it->second["kind"].Scalar();
-      if (ref_kind != kind) {
-        diag_.Error(Loc(node),
-                    Cat({at, ": def '", ref, "' has kind '", ref_kind, "' and cannot be mounted as '", kind, "'"}));
-        continue;
-      }
-      std::set<std::string> visiting;
-      payloads.set(ref, MountBindingDef(ref, visiting));
+      if (visiting.count(ref) == 0) payloads.set(ref, MountBindingDef(ref, visiting));
     }
     if (several) {
       mounted.set(kind, payloads);
@@ -403,31 +414,13 @@ Value Loader::MountBindingDef(const std::string& name, std::set<std::string>& vi
   Value payload = Value::MakeObject();
   payload.set("settings", def["settings"] ? ToValue(def["settings"]) : Value::MakeObject());
   if (def["action"] && def["action"].IsScalar()) payload.set("action", def["action"].Scalar());
-  // A cycle is reported by CheckBindingCycles; here it just stops.
-  if (const YAML::Node b = def["bindings"]; b && b.IsMap() && visiting.insert(name).second) {
-    Value nested = Value::MakeObject();
-    for (const auto& kv : b) {
-      const std::string kind = kv.first.Scalar();
-      auto mount = [&](const YAML::Node& ref_node) -> Value {
-        if (!ref_node.IsScalar()) return Value();
-        auto it = binding_defs_.find(ref_node.Scalar());
-        if (it == binding_defs_.end() || it->second["kind"].Scalar() != kind) return Value();
-        if (visiting.count(ref_node.Scalar()) != 0) return Value();
-        return MountBindingDef(ref_node.Scalar(), visiting);
-      };
-      if (kv.second.IsSequence()) {
-        Value several = Value::MakeObject();
-        for (const YAML::Node& ref : kv.second) {
-          if (Value p = mount(ref); p.is_defined()) several.set(ref.Scalar(), p);
-        }
-        nested.set(kind, several);
-      } else if (Value p = mount(kv.second); p.is_defined()) {
-        nested.set(kind, p);
-      }
-    }
+  if (const YAML::Node b = def["bindings"]) {
+    visiting.insert(name);
+    Value nested = MountBindings(b, "defs." + name, false, visiting);
     visiting.erase(name);
     if (nested.size() > 0) payload.set("bindings", nested);
   }
+  // A mount cut short by a circle depends on where it started: not kept.
   if (visiting.empty()) mounted_defs_[name] = payload;
   return payload;
 }
@@ -456,14 +449,9 @@ void Loader::CheckBindingCycles() {
     const YAML::Node b = binding_defs_.at(name)["bindings"];
     if (b && b.IsMap()) {
       for (const auto& kv : b) {
-        auto follow = [&](const YAML::Node& ref) {
+        ForEachRef(kv.second, [&](const YAML::Node& ref) {
           if (ref.IsScalar() && binding_defs_.count(ref.Scalar()) != 0) visit(ref.Scalar());
-        };
-        if (kv.second.IsSequence()) {
-          for (const YAML::Node& ref : kv.second) follow(ref);
-        } else {
-          follow(kv.second);
-        }
+        });
       }
     }
     stack.pop_back();

@@ -120,6 +120,7 @@ class Loader {
   // A task's or a binding def's `bindings`: binding kind -> def name, or a
   // list of names. Returns the mounted payloads (Hexabot's shape).
   Value LoadBindings(const YAML::Node& n, const std::string& where);
+  Value MountBindings(const YAML::Node& n, const std::string& where, bool report, std::set<std::string>& visiting);
   Value MountBindingDef(const std::string& name, std::set<std::string>& visiting);
   void CheckBindingCycles();
   Template CompileTemplate(const YAML::Node& n, const std::string& where);

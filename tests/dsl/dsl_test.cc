@@ -227,6 +227,21 @@ TEST(Schema, NamesTheFieldAndTheRule) {
   EXPECT_FALSE(Schema::Compile(*ParseJson(R"({"type": 5})")).ok());
 }
 
+// Bindings reach the action in Hexabot's mounted shape: one name mounts the
+// def, a list mounts {name: def}; a bound def brings its own bindings.
+TEST(Loader, MountsBindingsAsHexabotDoes) {
+  Diagnostics diag;
+  auto wf = LoadWorkflowFile((fs::path(WEFT_DSL_TEST_DIR) / "valid" / "hexabot_forms.yaml").string(), Actions(), &diag);
+  ASSERT_TRUE(wf.ok()) << wf.status();
+  const Value expected = *ParseJson(R"({
+    "tools": {
+      "score_tool": {"settings": {"multiplier": 2}, "action": "set"},
+      "lookup_tool": {"settings": {},
+                      "bindings": {"model": {"settings": {"provider": "openai", "model": "gpt-4o-mini"}}}}},
+    "model": {"settings": {"provider": "openai", "model": "gpt-4o-mini"}}})");
+  EXPECT_EQ(ToJson((*wf)->FindTask("agent_step")->bindings), ToJson(expected));
+}
+
 // Hexabot's abstract-action timing tests: the delay grows by the multiplier
 // and stops at max_delay_ms (0 = no cap); jitter scales it by 1 ± jitter.
 TEST(RetryPolicy, DelaysAsHexabotDoes) {
