@@ -27,11 +27,14 @@ void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSet
       CheckKeys(v, kRetryKeys, where + ".retries");
       RetryPolicy& r = settings.retries;
       // Hexabot: a retries block retries unless it says `enabled: false`;
-      // blocks merge field by field, so a task's block keeps the default's
-      // explicit `enabled`.
+      // blocks merge field by field, so a task's block keeps the defaults'
+      // explicit `enabled`. (Only defaults are read without a place for
+      // on_error steps.)
       if (v["enabled"]) {
-        if (ExpectBool(v["enabled"], where + ".retries.enabled", r.enabled)) r.enabled_given = true;
-      } else if (!r.enabled_given) {
+        if (ExpectBool(v["enabled"], where + ".retries.enabled", r.enabled) && on_error_steps == nullptr) {
+          defaults_set_retries_enabled_ = true;
+        }
+      } else if (!defaults_set_retries_enabled_) {
         r.enabled = true;
       }
       int64_t attempts = r.max_attempts;

@@ -170,6 +170,7 @@ class Loader {
   std::map<std::string, YAML::Node> binding_defs_;
   std::map<std::string, Value> mounted_defs_;  // binding def -> {settings, action?, bindings?}
   bool in_weft_section_ = false;
+  bool defaults_set_retries_enabled_ = false;  // defaults.settings.retries says `enabled`
   std::map<std::string, YAML::Node> task_nodes_;
   std::map<std::string, SourceLocation> def_locations_;
   std::map<std::string, YAML::Node> fallback_nodes_;

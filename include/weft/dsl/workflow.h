@@ -28,7 +28,6 @@ struct FlowNode;
 // block; with one, `enabled` defaults to true.
 struct RetryPolicy {
   bool enabled = false;
-  bool enabled_given = false;  // while loading: `enabled` was written (a later block keeps it)
   int max_attempts = 3;
   int64_t backoff_ms = 25;
   int64_t max_delay_ms = 10000;  // 0 = no cap
