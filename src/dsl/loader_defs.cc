@@ -5,6 +5,10 @@
 
 namespace weft::dsl::internal {
 
+// How deep defs may bind defs that bind defs (Hexabot sets no limit; the
+// mounting and its checks must not grow without one).
+constexpr size_t kMaxBindingDepth = 64;
+
 void Loader::LoadSettings(const YAML::Node& n, const std::string& where, StepSettings& settings,
                           std::vector<std::pair<std::string, Template>>& action_settings, YAML::Node* on_error_steps) {
   if (!ExpectMap(n, where)) return;
@@ -417,50 +421,80 @@ Value Loader::MountBindingDef(const std::string& name, std::set<std::string>& vi
   Value payload = Value::MakeObject();
   payload.set("settings", def["settings"] ? ToValue(def["settings"]) : Value::MakeObject());
   if (def["action"] && def["action"].IsScalar()) payload.set("action", def["action"].Scalar());
-  if (const YAML::Node b = def["bindings"]) {
+  if (const YAML::Node b = def["bindings"]; b && visiting.size() < kMaxBindingDepth) {
     visiting.insert(name);
     Value nested = MountBindings(b, "defs." + name, false, visiting);
     visiting.erase(name);
     if (nested.size() > 0) payload.set("bindings", nested);
   }
-  // A mount cut short by a circle depends on where it started: not kept.
-  if (visiting.empty()) mounted_defs_[name] = payload;
+  // Kept, so that defs bound from many places are mounted once (the values
+  // are shared). A mount cut short by a circle or the depth limit may
+  // differ with where it started, but then loading fails anyway.
+  mounted_defs_[name] = payload;
   return payload;
 }
 
 void Loader::CheckBindingCycles() {
+  // Iterative: a chain of defs as long as the file allows must not take the
+  // stack with it.
   enum class Mark : uint8_t { kVisiting, kDone };
   std::map<std::string, Mark> marks;
-  std::vector<std::string> stack;
   std::set<std::string> reported;
-  std::function<void(const std::string&)> visit = [&](const std::string& name) {
-    auto it = marks.find(name);
-    if (it != marks.end()) {
-      if (it->second == Mark::kDone) return;
-      auto start = std::find(stack.begin(), stack.end(), name);
-      std::string cycle;
-      for (auto s = start; s != stack.end(); ++s) cycle += *s + " -> ";
-      cycle += name;
-      if (reported.insert(cycle).second) {
-        diag_.Error(Loc(binding_defs_.at(name)["bindings"]),
-                    "defs." + name + ".bindings: circular binding (" + cycle + ")");
-      }
-      return;
-    }
-    marks[name] = Mark::kVisiting;
-    stack.push_back(name);
+  struct Visit {
+    std::string name;
+    std::vector<std::string> refs;  // the binding defs it binds
+    size_t next = 0;
+  };
+  auto refs_of = [&](const std::string& name) {
+    std::vector<std::string> refs;
     const YAML::Node b = binding_defs_.at(name)["bindings"];
     if (b && b.IsMap()) {
       for (const auto& kv : b) {
         ForEachRef(kv.second, [&](const YAML::Node& ref) {
-          if (ref.IsScalar() && binding_defs_.count(ref.Scalar()) != 0) visit(ref.Scalar());
+          if (ref.IsScalar() && binding_defs_.count(ref.Scalar()) != 0) refs.push_back(ref.Scalar());
         });
       }
     }
-    stack.pop_back();
-    marks[name] = Mark::kDone;
+    return refs;
   };
-  for (const auto& [name, def] : binding_defs_) visit(name);
+  for (const auto& [root, def] : binding_defs_) {
+    if (marks.count(root) != 0) continue;
+    std::vector<Visit> stack;
+    marks[root] = Mark::kVisiting;
+    stack.push_back({root, refs_of(root)});
+    while (!stack.empty()) {
+      Visit& top = stack.back();
+      if (top.next == top.refs.size()) {
+        marks[top.name] = Mark::kDone;
+        stack.pop_back();
+        continue;
+      }
+      const std::string name = top.refs[top.next++];
+      auto it = marks.find(name);
+      if (it != marks.end()) {
+        if (it->second == Mark::kDone) continue;
+        auto start = std::find_if(stack.begin(), stack.end(), [&](const Visit& v) { return v.name == name; });
+        std::string cycle;
+        for (auto v = start; v != stack.end(); ++v) cycle.append(v->name).append(" -> ");
+        cycle += name;
+        if (reported.insert(cycle).second) {
+          diag_.Error(Loc(binding_defs_.at(name)["bindings"]),
+                      Cat({"defs.", name, ".bindings: circular binding (", cycle, ")"}));
+        }
+        continue;
+      }
+      if (stack.size() >= kMaxBindingDepth) {
+        if (reported.insert("depth").second) {
+          diag_.Error(Loc(binding_defs_.at(top.name)["bindings"]),
+                      Cat({"defs.", top.name, ".bindings: defs bind each other more than ",
+                           std::to_string(kMaxBindingDepth), " deep"}));
+        }
+        continue;
+      }
+      marks[name] = Mark::kVisiting;
+      stack.push_back({name, refs_of(name)});
+    }
+  }
 }
 
 }  // namespace weft::dsl::internal

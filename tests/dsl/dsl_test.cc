@@ -242,6 +242,36 @@ TEST(Loader, MountsBindingsAsHexabotDoes) {
   EXPECT_EQ(ToJson((*wf)->FindTask("agent_step")->bindings), ToJson(expected));
 }
 
+// Defs binding defs: a chain longer than the limit is refused (it took the
+// stack with it), and a def bound from many places is mounted once (sixty
+// levels of two-way diamonds took 2^60 mounts).
+TEST(Loader, BindingChainsAreBoundedAndSharedDefsMountedOnce) {
+  std::string chain = "defs:\n";
+  for (int i = 0; i < 5000; ++i) {
+    chain += "  d" + std::to_string(i) + ": { kind: tools, settings: {}, bindings: { tools: d" + std::to_string(i + 1) +
+             " } }\n";
+  }
+  chain += "  d5000: { kind: tools, settings: {} }\n  t: { kind: task, action: set, bindings: { tools: d0 } }\n";
+  chain += "flow: [{ do: t }]\noutputs: {}\n";
+  auto deep = LoadWorkflow(chain, "chain.yaml", Actions());
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("defs bind each other more than 64 deep"), std::string::npos) << deep.status();
+
+  std::string diamond = "defs:\n";
+  for (int i = 0; i < 60; ++i) {
+    const std::string next = std::to_string(i + 1);
+    for (const char* side : {"a", "b"}) {
+      diamond += std::string("  ") + side + std::to_string(i) + ": { kind: tools, settings: {}, bindings: { tools: [a" +
+                 next + ", b" + next + "] } }\n";
+    }
+  }
+  diamond += "  a60: { kind: tools, settings: {} }\n  b60: { kind: tools, settings: {} }\n";
+  diamond += "  t: { kind: task, action: set, bindings: { tools: [a0, b0] } }\nflow: [{ do: t }]\noutputs: {}\n";
+  auto shared = LoadWorkflow(diamond, "diamond.yaml", Actions());
+  ASSERT_TRUE(shared.ok()) << shared.status();
+  EXPECT_TRUE((*shared)->FindTask("t")->bindings.get("tools").get("a0").get("bindings").is_object());
+}
+
 // Hexabot's abstract-action timing tests: the delay grows by the multiplier
 // and stops at max_delay_ms (0 = no cap); jitter scales it by 1 ± jitter.
 TEST(RetryPolicy, DelaysAsHexabotDoes) {
