@@ -175,7 +175,6 @@ void Loader::LoadHeader(const YAML::Node& root, const LoadOptions& options) {
     }
   }
   if (wf_->name.empty()) wf_->name = "workflow";
-  if (const YAML::Node t = root["trigger"]) wf_->trigger = ToValue(t);
 }
 
 void Loader::LoadInputs(const YAML::Node& n) {
@@ -289,6 +288,7 @@ std::shared_ptr<Workflow> Loader::Load(const YAML::Node& root, std::string_view 
   }
   if (const YAML::Node p = root["permissions"]) LoadPermissions(p);
   in_weft_section_ = true;
+  LoadTriggers(root);
   if (const YAML::Node i = root["imports"]) LoadImports(i);
   if (const YAML::Node a = root["actions"]) LoadNamedActions(a);
   in_weft_section_ = false;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "weft/dsl/loader.h"
+#include "weft/dsl/trigger.h"
 #include "weft/dsl/workflow.h"
 #include "yaml_reader.h"
 
@@ -24,7 +25,7 @@ namespace weft::dsl::internal {
 using Keys = std::vector<std::string>;
 
 inline const Keys kTopKeys = {"inputs",  "context", "defaults", "defs",        "flow",        "outputs", "workflow",
-                              "trigger", "name",    "version",  "description", "permissions", "actions", "imports"};
+                              "trigger", "triggers", "name",   "version", "description", "permissions", "actions", "imports"};
 inline const Keys kWorkflowKeys = {"name", "version", "description"};
 inline const Keys kPermissionKeys = {"network", "sql", "email", "scripts"};
 inline const Keys kNetworkKeys = {"hosts", "private"};
@@ -129,6 +130,13 @@ class Loader {
   void LoadInputs(const YAML::Node& n);
   std::optional<Schema> ReadSchema(const YAML::Node& schema_node, const std::string& where, Value& document);
   void LoadPermissions(const YAML::Node& n);
+  // loader_triggers.cc
+  void LoadTriggers(const YAML::Node& root);
+  void LoadTrigger(const YAML::Node& n, const std::string& where);
+  void LoadWebhook(const YAML::Node& n, const std::string& where, WebhookTrigger& out);
+  void LoadWebhookAuth(const YAML::Node& n, const std::string& where, WebhookAuth& out);
+  void LoadSchedule(const YAML::Node& n, const std::string& where, ScheduleTrigger& out);
+  void CheckTriggerClashes();
   void LoadImports(const YAML::Node& n);
   void LoadNamedActions(const YAML::Node& n);
   const ActionSpec* FindAction(const std::string& name, const NamedAction** named) const;

@@ -173,16 +173,31 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
 }
 
 void Engine::Impl::Finished(const std::string& run_id) {
-  std::vector<std::function<void()>> wake;
+  std::vector<std::shared_ptr<Settle>> wake;
+  std::optional<store::RunRecord> last;
   {
     MutexLock lock(mu);
-    active.erase(run_id);
-    idle_cv.notify_all();
     auto [from, to] = settle_waiters.equal_range(run_id);
+    if (from != to) {
+      if (auto it = active.find(run_id); it != active.end()) last = it->second->record;
+    }
     for (auto it = from; it != to; ++it) wake.push_back(std::move(it->second.second));
     settle_waiters.erase(from, to);
+    active.erase(run_id);
+    idle_cv.notify_all();
   }
-  for (auto& w : wake) w();
+  for (auto& w : wake) {
+    // The record is written before the signal: the waiter reads it after.
+    if (last) w->last = *last;
+    w->signal.try_send(boost::system::error_code{});
+  }
+}
+
+uint64_t Engine::Impl::AddSettleWaiter(const std::string& run_id, std::shared_ptr<Settle> settle) {
+  if (active.count(run_id) == 0) return 0;
+  const uint64_t ticket = ++next_waiter;
+  settle_waiters.emplace(run_id, std::make_pair(ticket, std::move(settle)));
+  return ticket;
 }
 
 asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
@@ -357,9 +372,9 @@ Result<std::shared_ptr<const dsl::Workflow>> Engine::GetWorkflow(const std::stri
   return impl_->LoadWorkflow(name, version);
 }
 
-Result<std::string> Engine::Start(const std::string& workflow, int64_t version, Value input,
-                                  const StartOptions& options) {
-  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> wf, impl_->LoadWorkflowByName(workflow, version));
+Result<store::RunRecord> Engine::Impl::PrepareStart(const std::string& workflow, int64_t version, Value input,
+                                                    const StartOptions& start) {
+  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> wf, LoadWorkflowByName(workflow, version));
   if (input.is_undefined()) input = Value::MakeObject();
   if (wf->input_schema) WEFT_RETURN_IF_ERROR(wf->input_schema->Validate(input, "input"));
   // The context is fixed when the run starts, so that replays see the same.
@@ -369,23 +384,59 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
     bindings.set("input", input);
     // What the caller passes is $context here too, so that Hexabot's
     // `user_id: "=$context.user_id"` reads it.
-    bindings.set("context", options.context.is_object() ? options.context : Value::MakeObject());
+    bindings.set("context", start.context.is_object() ? start.context : Value::MakeObject());
     expr::EvalOptions eval;
-    eval.clock = impl_->clock;
+    eval.clock = clock;
     WEFT_ASSIGN_OR_RETURN(Value c, wf->context.Evaluate(dsl::Scope{input, bindings}, eval));
     if (c.is_object()) context = c;
   }
-  if (options.context.is_object()) {
-    for (const auto& m : options.context.members()) context.set(m.key, m.value);
+  if (start.context.is_object()) {
+    for (const auto& m : start.context.members()) context.set(m.key, m.value);
   }
-  std::string id = options.run_id.empty() ? NewSortableId(impl_->clock->NowMillis(), *impl_->random) : options.run_id;
-  store::RunRecord rec = impl_->NewRun(*wf, std::move(id), input, std::move(context), impl_->random->Next());
+  std::string id = start.run_id.empty() ? NewSortableId(clock->NowMillis(), *random) : start.run_id;
+  store::RunRecord rec = NewRun(*wf, std::move(id), input, std::move(context), random->Next());
+  rec.trigger = start.trigger;
+  rec.start_key = start.start_key;
+  return rec;
+}
+
+Result<std::string> Engine::Start(const std::string& workflow, int64_t version, Value input,
+                                  const StartOptions& options) {
+  WEFT_ASSIGN_OR_RETURN(store::RunRecord rec, impl_->PrepareStart(workflow, version, std::move(input), options));
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
   impl_->PublishRun(rec);
   impl_->Launch(rec);
   return rec.id;
+}
+
+asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflow, int64_t version, Value input,
+                                                             StartOptions options,
+                                                             std::chrono::milliseconds settle_timeout) {
+  Result<store::RunRecord> prepared = impl_->PrepareStart(workflow, version, std::move(input), options);
+  if (!prepared.ok()) co_return prepared.status();
+  store::RunRecord rec = std::move(prepared).value();
+  store::Commit commit;
+  commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
+  auto executor = co_await asio::this_coro::executor;
+  Status committed = co_await CommitAwait(*impl_->options.store, std::move(commit), executor, impl_->commits);
+  if (!committed.ok()) co_return committed;
+  impl_->PublishRun(rec);
+  if (settle_timeout.count() <= 0) {
+    impl_->Launch(rec);
+    co_return rec;
+  }
+  // The waiter is in place before the run can finish: its end needs no
+  // store read.
+  auto settle = std::make_shared<Engine::Impl::Settle>(executor);
+  impl_->Launch(rec);
+  uint64_t ticket = 0;
+  {
+    MutexLock lock(impl_->mu);
+    ticket = impl_->AddSettleWaiter(rec.id, settle);
+  }
+  co_return co_await impl_->AwaitSettled(rec.id, ticket, settle, settle_timeout);
 }
 
 Status Engine::Resume(const std::string& run_id, Value payload) {
@@ -518,36 +569,38 @@ Result<store::RunRecord> Engine::Wait(const std::string& run_id, std::chrono::mi
 }
 
 asio::awaitable<Result<store::RunRecord>> Engine::AsyncWait(std::string run_id, std::chrono::milliseconds timeout) {
-  auto executor = co_await asio::this_coro::executor;
-  using Signal = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
-  auto signal = std::make_shared<Signal>(executor, 1);
+  auto settle = std::make_shared<Impl::Settle>(co_await asio::this_coro::executor);
   uint64_t ticket = 0;
   {
     MutexLock lock(impl_->mu);
-    if (impl_->active.count(run_id) != 0) {
-      ticket = ++impl_->next_waiter;
-      impl_->settle_waiters.emplace(
-          run_id, std::make_pair(ticket, [signal] { signal->try_send(boost::system::error_code{}); }));
-    }
+    ticket = impl_->AddSettleWaiter(run_id, settle);
   }
-  if (ticket != 0) {
-    using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
-    asio::steady_timer timer(executor, timeout);
-    auto first = co_await (signal->async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-    if (first.index() == 1) {
-      MutexLock lock(impl_->mu);
-      auto [from, to] = impl_->settle_waiters.equal_range(run_id);
-      for (auto it = from; it != to; ++it) {
-        if (it->second.first == ticket) {
-          impl_->settle_waiters.erase(it);
-          break;
-        }
-      }
-      co_return DeadlineExceededError("run " + run_id + " is still executing");
-    }
-  }
-  co_return impl_->options.store->GetRun(run_id);
+  co_return co_await impl_->AwaitSettled(std::move(run_id), ticket, settle, timeout);
 }
+
+asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string run_id, uint64_t ticket,
+                                                                     std::shared_ptr<Settle> settle,
+                                                                     std::chrono::milliseconds timeout) {
+  if (ticket == 0) co_return options.store->GetRun(run_id);  // not executing here
+  using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
+  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+  auto first = co_await (settle->signal.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
+  if (first.index() == 1) {
+    MutexLock lock(mu);
+    auto [from, to] = settle_waiters.equal_range(run_id);
+    for (auto it = from; it != to; ++it) {
+      if (it->second.first == ticket) {
+        settle_waiters.erase(it);
+        break;
+      }
+    }
+    co_return DeadlineExceededError("run " + run_id + " is still executing");
+  }
+  if (settle->last) co_return std::move(*settle->last);
+  co_return options.store->GetRun(run_id);
+}
+
+asio::any_io_executor Engine::executor() { return impl_->io.get_executor(); }
 
 void Engine::Drain() {
   MutexLock lock(impl_->mu);

@@ -3,13 +3,16 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -104,8 +107,14 @@ struct Engine::Impl {
   std::map<std::string, std::shared_ptr<RunState>> active WEFT_GUARDED_BY(mu);  // runs executing in this engine
   std::map<std::pair<std::string, int64_t>, std::shared_ptr<const dsl::Workflow>> workflows WEFT_GUARDED_BY(mu);
   // AsyncWait's callers: run id -> (ticket, what wakes it); woken when the
-  // run stops executing here.
-  std::multimap<std::string, std::pair<uint64_t, std::function<void()>>> settle_waiters WEFT_GUARDED_BY(mu);
+  // run stops executing here, with its record as it stopped (nullptr when
+  // the engine has none, e.g. the run was left to recovery).
+  struct Settle {
+    explicit Settle(const asio::any_io_executor& executor) : signal(executor, 1) {}
+    asio::experimental::concurrent_channel<void(boost::system::error_code)> signal;
+    std::optional<store::RunRecord> last;  // written before the signal
+  };
+  std::multimap<std::string, std::pair<uint64_t, std::shared_ptr<Settle>>> settle_waiters WEFT_GUARDED_BY(mu);
   uint64_t next_waiter WEFT_GUARDED_BY(mu) = 0;
 
   Result<std::shared_ptr<const dsl::Workflow>> LoadWorkflow(const std::string& name, int64_t version);
@@ -118,6 +127,17 @@ struct Engine::Impl {
   void Finished(const std::string& run_id);
   // A new run's record (running, leased to this engine), not yet stored.
   store::RunRecord NewRun(const dsl::Workflow& wf, std::string id, Value input, Value context, uint64_t seed) const;
+  // Checks the input, evaluates the context and builds a run to start
+  // (Start and AsyncStart).
+  Result<store::RunRecord> PrepareStart(const std::string& workflow, int64_t version, Value input,
+                                        const StartOptions& options);
+  // Waits for the run to stop executing here, `ticket` already registered
+  // (0: it was not executing).
+  asio::awaitable<Result<store::RunRecord>> AwaitSettled(std::string run_id, uint64_t ticket,
+                                                         std::shared_ptr<Settle> settle,
+                                                         std::chrono::milliseconds timeout);
+  // Registers a waiter for a run that executes here (0 when it does not).
+  uint64_t AddSettleWaiter(const std::string& run_id, std::shared_ptr<Settle> settle) WEFT_REQUIRES(mu);
 
   // Renews this engine's leases every lease_ms / 3.
   asio::awaitable<void> Heartbeat();

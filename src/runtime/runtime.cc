@@ -203,6 +203,11 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (!options.workflows_dir.empty()) eo.resolve_workflow = FileResolver(options.workflows_dir, &rt->actions_);
   eo.secrets = EnvSecrets;
   eo.on_step = options.on_step;
+  eo.threads = std::max(1, options.threads);
+  if (options.events) {
+    rt->events_ = std::make_unique<engine::EventLog>();
+    eo.events = rt->events_.get();
+  }
   WEFT_ASSIGN_OR_RETURN(rt->engine_, engine::Engine::Create(std::move(eo)));
   return rt;
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "weft/core/clock.h"
@@ -76,6 +77,46 @@ class MemoryStore final : public Store {
     return it->second.record;
   }
 
+  Result<RunRecord> GetRunByStartKey(const std::string& start_key) override {
+    MutexLock lock(mu_);
+    auto key = start_keys_.find(start_key);
+    if (key == start_keys_.end()) return NotFoundError("no run with start key '" + start_key + "'");
+    return runs_.at(key->second).record;
+  }
+
+  Status PutApiKey(const ApiKeyRecord& key) override {
+    MutexLock lock(mu_);
+    if (!api_keys_.emplace(key.id, key).second) {
+      return Status(StatusCode::kAlreadyExists, "API key '" + key.id + "' already exists");
+    }
+    return Status::Ok();
+  }
+
+  Result<ApiKeyRecord> GetApiKey(const std::string& id) override {
+    MutexLock lock(mu_);
+    auto it = api_keys_.find(id);
+    if (it == api_keys_.end()) return NotFoundError("no API key '" + id + "'");
+    return it->second;
+  }
+
+  Result<std::vector<ApiKeyRecord>> ListApiKeys() override {
+    MutexLock lock(mu_);
+    std::vector<ApiKeyRecord> out;
+    for (const auto& [id, key] : api_keys_) out.push_back(key);
+    std::sort(out.begin(), out.end(), [](const ApiKeyRecord& a, const ApiKeyRecord& b) {
+      return std::tie(a.created_ms, a.id) < std::tie(b.created_ms, b.id);
+    });
+    return out;
+  }
+
+  Status RevokeApiKey(const std::string& id, int64_t now_ms) override {
+    MutexLock lock(mu_);
+    auto it = api_keys_.find(id);
+    if (it == api_keys_.end()) return NotFoundError("no API key '" + id + "'");
+    if (it->second.revoked_ms == 0) it->second.revoked_ms = now_ms;
+    return Status::Ok();
+  }
+
   Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
     MutexLock lock(mu_);
     auto it = runs_.find(run_id);
@@ -93,6 +134,7 @@ class MemoryStore final : public Store {
       if (!filter.before_id.empty() && r.id >= filter.before_id) continue;
       if (filter.status && r.status != *filter.status) continue;
       if (!filter.workflow.empty() && r.workflow != filter.workflow) continue;
+      if (!filter.trigger.empty() && r.trigger != filter.trigger) continue;
       if (!filter.parent_run.empty() && r.parent_run != filter.parent_run) continue;
       out.push_back(r);
       if (static_cast<int>(out.size()) >= filter.limit) break;
@@ -252,6 +294,9 @@ class MemoryStore final : public Store {
       if (remember) found[i] = it == runs_.end() ? nullptr : &it->second;
       if (u.kind == RunUpdate::Kind::kCreate) {
         if (it != runs_.end()) return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+        if (!u.run.start_key.empty() && start_keys_.count(u.run.start_key) != 0) {
+          return Status(StatusCode::kAlreadyExists, "a run with start key '" + u.run.start_key + "' already exists");
+        }
         continue;
       }
       if (it == runs_.end()) return NotFoundError("no run '" + u.run_id + "'");
@@ -267,6 +312,7 @@ class MemoryStore final : public Store {
       Entry& e = remember && found[i] != nullptr ? *found[i] : runs_[u.run_id];
       if (u.kind == RunUpdate::Kind::kCreate) {
         order_.insert(u.run_id);
+        if (!u.run.start_key.empty()) start_keys_[u.run.start_key] = u.run_id;
         e.record = u.run;
         e.record.id = u.run_id;
         if (e.record.created_ms == 0) e.record.created_ms = clock_.NowMillis();
@@ -288,6 +334,9 @@ class MemoryStore final : public Store {
     }
     // Evicted last: the entries found above stay valid through the loop.
     while (finished_.size() > keep_finished_ && keep_finished_ > 0) {
+      if (auto gone = runs_.find(finished_.front()); gone != runs_.end() && !gone->second.record.start_key.empty()) {
+        start_keys_.erase(gone->second.record.start_key);
+      }
       runs_.erase(finished_.front());
       order_.erase(finished_.front());
       finished_.pop_front();
@@ -312,6 +361,8 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, Spend> spend_ WEFT_GUARDED_BY(mu_);
   std::unordered_map<std::string, Value> memory_ WEFT_GUARDED_BY(mu_);
   std::vector<MessageRecord> messages_ WEFT_GUARDED_BY(mu_);
+  std::unordered_map<std::string, std::string> start_keys_ WEFT_GUARDED_BY(mu_);  // -> run id
+  std::map<std::string, ApiKeyRecord> api_keys_ WEFT_GUARDED_BY(mu_);
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished, const Clock* clock) {

@@ -42,6 +42,7 @@ Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps) {
   SetError(o, r.error_code, r.error);
   if (r.wait.is_defined()) o.set("waiting", r.wait);
   if (!r.parent_run.empty()) o.set("parent_run", r.parent_run);
+  if (!r.trigger.empty()) o.set("trigger", r.trigger);
   o.set("created_ms", static_cast<double>(r.created_ms));
   o.set("updated_ms", static_cast<double>(r.updated_ms));
   if (steps != nullptr) {

@@ -113,6 +113,20 @@ CREATE TABLE messages (
 );
 CREATE INDEX messages_by_run ON messages (run_id, seq);
 )sql",
+    R"sql(
+ALTER TABLE runs ADD COLUMN trigger TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN start_key TEXT;
+CREATE UNIQUE INDEX runs_by_start_key ON runs (start_key) WHERE start_key IS NOT NULL;
+CREATE TABLE api_keys (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL DEFAULT 0,
+  revoked_ms INTEGER NOT NULL DEFAULT 0
+);
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -151,6 +165,8 @@ class Db {
     sqlite3_busy_timeout(db_, busy_timeout_ms);
     return Status::Ok();
   }
+
+  sqlite3* get() const { return db_; }
 
   Status Exec(const std::string& sql) {
     char* err = nullptr;
@@ -215,7 +231,7 @@ Value ColumnValue(sqlite3_stmt* s, int i) {
 
 constexpr const char* kRunColumns =
     "id, workflow, version, status, input, context, outputs, error_code, error, parent_run, parent_path, wait, "
-    "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms";
+    "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms, trigger, start_key";
 
 RunRecord ReadRun(sqlite3_stmt* s) {
   RunRecord r;
@@ -238,6 +254,8 @@ RunRecord ReadRun(sqlite3_stmt* s) {
   r.lease_until_ms = sqlite3_column_int64(s, 16);
   r.created_ms = sqlite3_column_int64(s, 17);
   r.updated_ms = sqlite3_column_int64(s, 18);
+  r.trigger = ColumnText(s, 19);
+  r.start_key = ColumnText(s, 20);
   return r;
 }
 
@@ -365,6 +383,57 @@ class SqliteStore final : public Store {
     return ReadRun(s);
   }
 
+  Result<RunRecord> GetRunByStartKey(const std::string& start_key) override {
+    MutexLock lock(read_mu_);
+    static const std::string sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE start_key = ?1";
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sql.c_str()));
+    BindText(s, 1, start_key);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFoundError("no run with start key '" + start_key + "'");
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return ReadRun(s);
+  }
+
+  Status PutApiKey(const ApiKeyRecord& k) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO api_keys (id, name, role, secret_hash, created_ms, "
+                                                 "expires_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    BindText(s, 1, k.id);
+    BindText(s, 2, k.name);
+    BindText(s, 3, k.role);
+    BindText(s, 4, k.secret_hash);
+    sqlite3_bind_int64(s, 5, k.created_ms);
+    sqlite3_bind_int64(s, 6, k.expires_ms);
+    sqlite3_bind_int64(s, 7, k.revoked_ms);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) return Status(StatusCode::kAlreadyExists, "API key '" + k.id + "' already exists");
+    if (rc != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+  Result<ApiKeyRecord> GetApiKey(const std::string& id) override {
+    WEFT_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, ReadApiKeys(id));
+    if (keys.empty()) return NotFoundError("no API key '" + id + "'");
+    return keys.front();
+  }
+
+  Result<std::vector<ApiKeyRecord>> ListApiKeys() override { return ReadApiKeys(""); }
+
+  Status RevokeApiKey(const std::string& id, int64_t now_ms) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE api_keys SET revoked_ms = ?2 WHERE id = ?1 AND "
+                                                 "revoked_ms = 0"));
+    BindText(s, 1, id);
+    sqlite3_bind_int64(s, 2, now_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    if (sqlite3_changes(write_.get()) == 0) {
+      sqlite3_reset(s);
+      WEFT_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, ReadApiKeys(id));
+      if (keys.empty()) return NotFoundError("no API key '" + id + "'");
+    }
+    return Status::Ok();
+  }
+
   Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s,
@@ -400,13 +469,15 @@ class SqliteStore final : public Store {
     MutexLock lock(read_mu_);
     static const std::string sql = std::string("SELECT ") + kRunColumns +
                                    " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow = ?2) AND "
-                                   "(?3 = '' OR parent_run = ?3) AND (?4 = '' OR id < ?4) ORDER BY id DESC LIMIT ?5";
+                                   "(?3 = '' OR parent_run = ?3) AND (?4 = '' OR id < ?4) AND (?6 = '' OR trigger = ?6) "
+                                   "ORDER BY id DESC LIMIT ?5";
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sql.c_str()));
     BindText(s, 1, filter.status ? std::string(RunStatusName(*filter.status)) : std::string());
     BindText(s, 2, filter.workflow);
     BindText(s, 3, filter.parent_run);
     BindText(s, 4, filter.before_id);
     sqlite3_bind_int(s, 5, filter.limit);
+    BindText(s, 6, filter.trigger);
     std::vector<RunRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(ReadRun(s));
@@ -579,6 +650,30 @@ class SqliteStore final : public Store {
     BindText(q, 2, m.key);
     if (sqlite3_step(q) != SQLITE_ROW) return write_.LastError();
     return ReadMessage(q);
+  }
+
+  // One key ("" = every key, oldest first).
+  Result<std::vector<ApiKeyRecord>> ReadApiKeys(const std::string& id) {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT id, name, role, secret_hash, created_ms, expires_ms, "
+                                                "revoked_ms FROM api_keys WHERE ?1 = '' OR id = ?1 "
+                                                "ORDER BY created_ms, id"));
+    BindText(s, 1, id);
+    std::vector<ApiKeyRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      ApiKeyRecord k;
+      k.id = ColumnText(s, 0);
+      k.name = ColumnText(s, 1);
+      k.role = ColumnText(s, 2);
+      k.secret_hash = ColumnText(s, 3);
+      k.created_ms = sqlite3_column_int64(s, 4);
+      k.expires_ms = sqlite3_column_int64(s, 5);
+      k.revoked_ms = sqlite3_column_int64(s, 6);
+      out.push_back(std::move(k));
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
   }
 
   Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
@@ -784,8 +879,8 @@ class SqliteStore final : public Store {
           u.kind == RunUpdate::Kind::kCreate
               ? "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, "
                 "parent_run, parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, "
-                "lease_owner, lease_until_ms) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18)"
+                "lease_owner, lease_until_ms, trigger, start_key) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20)"
               : "UPDATE runs SET workflow = ?2, version = ?3, status = ?4, input = ?5, context = ?6, outputs = ?7, "
                 "error_code = ?8, error = ?9, parent_run = ?10, parent_path = ?11, wait = ?12, wake_at_ms = ?13, "
                 "seed = ?14, retry_from_seq = ?15, updated_ms = ?16, lease_owner = ?17, lease_until_ms = ?18 "
@@ -809,9 +904,20 @@ class SqliteStore final : public Store {
       sqlite3_bind_int64(s, 16, r.created_ms != 0 && u.kind == RunUpdate::Kind::kCreate ? r.created_ms : now);
       BindText(s, 17, r.lease_owner);
       sqlite3_bind_int64(s, 18, r.lease_until_ms);
+      if (u.kind == RunUpdate::Kind::kCreate) {
+        BindText(s, 19, r.trigger);
+        if (r.start_key.empty()) {
+          sqlite3_bind_null(s, 20);
+        } else {
+          BindText(s, 20, r.start_key);
+        }
+      }
       int rc = sqlite3_step(s);
       if (rc == SQLITE_CONSTRAINT) {
-        return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+        return Status(StatusCode::kAlreadyExists,
+                      r.start_key.empty() || sqlite3_extended_errcode(write_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY
+                          ? "run '" + u.run_id + "' already exists"
+                          : "a run with start key '" + r.start_key + "' already exists");
       }
       if (rc != SQLITE_DONE) return write_.LastError();
     }

@@ -18,6 +18,7 @@
 #include "weft/dsl/permissions.h"
 #include "weft/dsl/schema.h"
 #include "weft/dsl/template.h"
+#include "weft/dsl/trigger.h"
 #include "weft/expr/expression.h"
 
 namespace weft::dsl {
@@ -169,7 +170,7 @@ struct Workflow {
   Value input_schema_document;  // JSON Schema built from `inputs.schema`
   std::optional<Schema> input_schema;
   Template context;  // evaluated at run start into $context
-  Value trigger;     // the raw `trigger` section (served by the server)
+  std::vector<Trigger> triggers;  // `trigger:` / `triggers:` (dsl/trigger.h)
 
   Permissions permissions;
   // Business actions declared in the file or in the catalogs it imports.

@@ -14,6 +14,7 @@
 // Thread safety: all methods may be called from any thread.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
@@ -79,6 +80,10 @@ struct EngineOptions {
 struct StartOptions {
   Value context;       // merged over the workflow's `context`
   std::string run_id;  // "" = a new id
+  std::string trigger;  // what starts it: "webhook", "manual", "cli", ... (RunRecord::trigger)
+  // At most one run is ever started with this key (RunRecord::start_key):
+  // a second start fails with AlreadyExists and starts nothing.
+  std::string start_key;
 };
 
 class Engine {
@@ -96,6 +101,14 @@ class Engine {
   // and starts it. Returns the run id once the run is durable.
   Result<std::string> Start(const std::string& workflow, int64_t version, Value input,
                             const StartOptions& options = {});
+  // Start's form for coroutines: the commit is awaited, no thread blocks.
+  // With `settle_timeout` > 0 it also waits (as AsyncWait) for the run to
+  // stop executing and returns its record then; DeadlineExceeded (the run
+  // is durable and goes on) when it takes longer. Without it, returns the
+  // record as started.
+  boost::asio::awaitable<Result<store::RunRecord>> AsyncStart(std::string workflow, int64_t version, Value input,
+                                                              StartOptions options,
+                                                              std::chrono::milliseconds settle_timeout = {});
 
   // Continues a suspended run: `payload` becomes the waiting task's result
   // (checked against its action's output schema).
@@ -120,6 +133,9 @@ class Engine {
   boost::asio::awaitable<Result<store::RunRecord>> AsyncWait(std::string run_id, std::chrono::milliseconds timeout);
   // Blocks until no run executes in this engine.
   void Drain();
+
+  // The executor of the engine's threads (a server can do its I/O there).
+  boost::asio::any_io_executor executor();
 
   // Loads a stored workflow version (cached).
   Result<std::shared_ptr<const dsl::Workflow>> GetWorkflow(const std::string& name, int64_t version);

@@ -44,6 +44,10 @@ struct RuntimeOptions {
   std::string workflows_dir;
   // Called for every step the engine records (the CLI's live trace).
   std::function<void(const engine::StepEvent&)> on_step;
+  // Threads running steps (the server also serves HTTP on them).
+  int threads = 1;
+  // Keep the engine's events (run, step, task) for live updates.
+  bool events = false;
 };
 
 // The store `options.db` names (no engine): reading runs and history.
@@ -66,6 +70,10 @@ class Runtime {
   const engine::ActionRegistry& actions() const { return actions_; }
   store::Store& store() { return *store_; }
   engine::Engine& engine() { return *engine_; }
+  // The engine's events; nullptr unless RuntimeOptions::events.
+  engine::EventLog* events() { return events_.get(); }
+  // A secret's value by name (webhook keys, $secret), nullopt when unset.
+  std::optional<std::string> Secret(std::string_view name) const { return EnvSecrets(name); }
 
  private:
   Runtime() = default;
@@ -80,6 +88,7 @@ class Runtime {
   std::unique_ptr<http::Client> workflow_client_;
   std::unique_ptr<store::Store> store_;
   engine::ActionRegistry actions_;
+  std::unique_ptr<engine::EventLog> events_;  // before the engine, which publishes into it
   std::unique_ptr<engine::Engine> engine_;
 };
 

@@ -59,6 +59,18 @@ struct MessageRecord {
   int64_t created_ms = 0;
 };
 
+// An API key: the caller presents "wk_<id>_<secret>"; only a hash of the
+// secret is kept.
+struct ApiKeyRecord {
+  std::string id;
+  std::string name;  // what it is for
+  std::string role;  // admin, editor, operator, viewer
+  std::string secret_hash;  // hex SHA-256 of the secret
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;  // 0 = never
+  int64_t revoked_ms = 0;  // 0 = live
+};
+
 // Messages of a conversation, or of a run (one of the two), after a seq.
 struct MessageFilter {
   std::string conversation;
@@ -87,6 +99,13 @@ struct RunRecord {
   int64_t lease_until_ms = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // Set when the run is created, never changed: what started it ("webhook",
+  // "schedule", "manual", "cli", ...; "" for child runs), and the key that
+  // starts at most one run (a webhook's idempotency key, a schedule slot,
+  // an event): creating a second run with the same key fails with
+  // AlreadyExists, in the same transaction.
+  std::string trigger;
+  std::string start_key;
 };
 
 struct StepRecord {
@@ -139,6 +158,7 @@ struct Spend {
 struct RunFilter {
   std::optional<RunStatus> status;
   std::string workflow;
+  std::string trigger;
   std::string parent_run;
   int limit = 100;
   // Only runs created before this id (for paging, newest first); "" = from the newest.
@@ -172,6 +192,8 @@ class Store {
   virtual void AppendStepAsync(const std::string& run_id, StepRecord&& step, std::function<void(Status)> done);
 
   virtual Result<RunRecord> GetRun(const std::string& run_id) = 0;
+  // The run created with `start_key`; NotFound when there is none.
+  virtual Result<RunRecord> GetRunByStartKey(const std::string& start_key) = 0;
   // The run's step records in commit order.
   virtual Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) = 0;
   // Newest first.
@@ -216,6 +238,13 @@ class Store {
   virtual Result<MessageRecord> AppendMessage(MessageRecord message) = 0;
   // Oldest first.
   virtual Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& filter) = 0;
+
+  // API keys. Put refuses an id in use (AlreadyExists).
+  virtual Status PutApiKey(const ApiKeyRecord& key) = 0;
+  virtual Result<ApiKeyRecord> GetApiKey(const std::string& id) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
+  // Marks the key revoked at `now_ms` (NotFound for an unknown id).
+  virtual Status RevokeApiKey(const std::string& id, int64_t now_ms) = 0;
 };
 
 }  // namespace weft::store

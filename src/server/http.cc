@@ -1,0 +1,399 @@
+#include "http.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "weft/core/json.h"
+
+namespace weft::server {
+
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kNone: return "none";
+    case Role::kViewer: return "viewer";
+    case Role::kOperator: return "operator";
+    case Role::kEditor: return "editor";
+    case Role::kAdmin: return "admin";
+  }
+  return "none";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (Role r : {Role::kViewer, Role::kOperator, Role::kEditor, Role::kAdmin}) {
+    if (RoleName(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
+std::string_view Request::header(std::string_view name) const {
+  auto it = headers.find(name);
+  return it == headers.end() ? std::string_view() : std::string_view(it->value().data(), it->value().size());
+}
+
+std::string Request::query_param(std::string_view name) const {
+  std::map<std::string, std::string> q = ParseQuery(query);
+  auto it = q.find(std::string(name));
+  return it == q.end() ? "" : it->second;
+}
+
+std::string PercentDecode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < query.size()) {
+    size_t amp = query.find('&', start);
+    if (amp == std::string_view::npos) amp = query.size();
+    std::string_view pair = query.substr(start, amp - start);
+    start = amp + 1;
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string key = PercentDecode(pair.substr(0, eq), true);
+    out[key] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
+  }
+  return out;
+}
+
+Response Response::Json(int status, const Value& body) {
+  Response r;
+  r.status = status;
+  r.body = ToJson(body);
+  return r;
+}
+
+Response Response::Text(int status, std::string body, std::string content_type) {
+  Response r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::Error(int status, std::string_view code, std::string message, Value details) {
+  Value e = Value::MakeObject();
+  e.set("code", std::string(code));
+  e.set("message", std::move(message));
+  if (details.is_defined()) e.set("details", std::move(details));
+  Value body = Value::MakeObject();
+  body.set("error", std::move(e));
+  return Json(status, body);
+}
+
+Response Response::FromStatus(const Status& status) {
+  int http_status = 500;
+  switch (status.code()) {
+    case StatusCode::kOk: http_status = 200; break;
+    case StatusCode::kInvalidArgument: http_status = 400; break;
+    case StatusCode::kNotFound: http_status = 404; break;
+    case StatusCode::kAlreadyExists: http_status = 409; break;
+    case StatusCode::kFailedPrecondition: http_status = 409; break;
+    case StatusCode::kPermissionDenied: http_status = 403; break;
+    case StatusCode::kUnauthenticated: http_status = 401; break;
+    case StatusCode::kResourceExhausted: http_status = 429; break;
+    case StatusCode::kDeadlineExceeded: http_status = 504; break;
+    case StatusCode::kUnavailable: http_status = 503; break;
+    default: http_status = 500; break;
+  }
+  return Error(http_status, StatusCodeName(status.code()), status.message());
+}
+
+// One client connection: its stream lives on its own strand, so that Stop
+// (on another thread) closes it through that strand.
+struct HttpListener::Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  // 0: waiting for a request, 1: handling one, 2: streaming events.
+  std::atomic<int> state{0};
+};
+
+HttpListener::HttpListener(asio::any_io_executor executor, HttpLimits limits, HttpHandler& handler)
+    : executor_(std::move(executor)), limits_(std::move(limits)), handler_(handler), acceptor_(executor_) {}
+
+HttpListener::~HttpListener() { Stop(0); }
+
+Status HttpListener::Listen(const std::string& host, int port) {
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgumentError("listen address '" + host + "' is not an IP address");
+  const tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return UnavailableError("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+  accepting_ = 1;
+  asio::co_spawn(acceptor_.get_executor(), Accept(), [this](const std::exception_ptr&) { accepting_ = 0; });
+  return Status::Ok();
+}
+
+asio::awaitable<void> HttpListener::Accept() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(executor_),
+                                                         asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      // Out of descriptors and the like: wait a moment rather than spin.
+      asio::steady_timer pause(executor_, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    if (connections_.load() >= limits_.max_connections) {
+      // Over the cap: a short refusal, then the door.
+      static constexpr std::string_view kBusy =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: "
+          "close\r\nContent-Length: 82\r\n\r\n{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections; "
+          "retry later\"}}";
+      asio::write(socket, asio::buffer(kBusy), ec);
+      socket.close(ec);
+      continue;
+    }
+    auto connection = std::make_shared<Connection>(std::move(socket));
+    ++connections_;
+    {
+      MutexLock lock(mu_);
+      open_[++next_id_] = connection;
+    }
+    auto executor = connection->stream.get_executor();
+    asio::co_spawn(executor, Serve(connection), [this](const std::exception_ptr& e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          fprintf(stderr, "weft serve: connection error: %s\n", x.what());
+        }
+      }
+      --connections_;
+    });
+  }
+}
+
+namespace {
+
+bool AddressIn(const std::string& address, const std::vector<std::string>& list) {
+  return std::find(list.begin(), list.end(), address) != list.end();
+}
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace
+
+asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection) {
+  beast::tcp_stream& stream = connection->stream;
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  std::string peer;
+  if (auto ep = stream.socket().remote_endpoint(ec); !ec) peer = ep.address().to_string();
+  const bool peer_trusted = AddressIn(peer, limits_.trusted_proxies);
+  // Forget this connection when it ends, whichever way.
+  struct Forget {
+    HttpListener* self;
+    Connection* c;
+    ~Forget() {
+      MutexLock lock(self->mu_);
+      for (auto it = self->open_.begin(); it != self->open_.end(); ++it) {
+        if (it->second.expired() || it->second.lock().get() == c) {
+          self->open_.erase(it);
+          break;
+        }
+      }
+    }
+  } forget{this, connection.get()};
+
+  while (!stopping_) {
+    connection->state = 0;
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(limits_.header_limit_bytes));
+    parser.body_limit(0);
+    stream.expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
+    co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        http::response<http::string_body> res{http::status::request_header_fields_too_large, 11};
+        res.set(http::field::content_type, "application/json");
+        res.set(http::field::connection, "close");
+        res.body() = R"({"error":{"code":"INVALID_ARGUMENT","message":"request headers too large"}})";
+        res.prepare_payload();
+        stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+                 ec != asio::error::operation_aborted && ec != asio::error::connection_reset && buffer.size() > 0) {
+        // A malformed request line or header: say so, then close.
+        http::response<http::string_body> res{http::status::bad_request, 11};
+        res.set(http::field::content_type, "application/json");
+        res.set(http::field::connection, "close");
+        std::string message = "malformed HTTP request: " + ec.message();
+        res.body() = R"({"error":{"code":"INVALID_ARGUMENT","message":)";
+        AppendJsonString(res.body(), message);
+        res.body() += "}}";
+        res.prepare_payload();
+        stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+        co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      }
+      break;
+    }
+    connection->state = 1;
+    const auto& head = parser.get();
+    Request request;
+    request.method = head.method();
+    request.method_text = std::string(head.method_string());
+    request.target = std::string(head.target());
+    const size_t q = request.target.find('?');
+    request.path = PercentDecode(std::string_view(request.target).substr(0, q), false);
+    if (q != std::string::npos) request.query = request.target.substr(q + 1);
+    request.headers = head.base();
+    request.client = peer;
+    if (peer_trusted) {
+      // The client is the last address not of a trusted proxy.
+      std::string_view forwarded = request.header("X-Forwarded-For");
+      while (!forwarded.empty()) {
+        const size_t comma = forwarded.rfind(',');
+        const std::string hop = Trim(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1));
+        forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
+        if (!hop.empty()) request.client = hop;
+        if (!AddressIn(hop, limits_.trusted_proxies)) break;
+      }
+      request.secure = request.header("X-Forwarded-Proto") == "https";
+    }
+    const int64_t limit = handler_.BodyLimit(request);
+    Response response;
+    bool read_body = true;
+    if (limit < 0) {
+      response = Response::Error(404, "NOT_FOUND", "no route for " + request.method_text + " " + request.path);
+      read_body = parser.content_length().value_or(0) == 0 && !parser.chunked();
+    } else if (parser.content_length() && *parser.content_length() > static_cast<uint64_t>(limit)) {
+      response = Response::Error(413, "INVALID_ARGUMENT",
+                                 "request body of " + std::to_string(*parser.content_length()) +
+                                     " bytes is over this route's limit of " + std::to_string(limit));
+      read_body = false;
+    } else {
+      parser.body_limit(static_cast<uint64_t>(limit));
+      if (head[http::field::expect] == "100-continue") {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+        co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+      }
+      stream.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::body_limit) {
+        response = Response::Error(413, "INVALID_ARGUMENT",
+                                   "request body is over this route's limit of " + std::to_string(limit) + " bytes");
+        read_body = false;
+      } else if (ec) {
+        break;  // timed out or went away mid-body: nothing was handled
+      } else {
+        request.body = std::move(parser.get().body());
+        response = co_await handler_.Handle(request);
+      }
+    }
+    // The connection stays open only when the rest of the request was read.
+    const bool keep_alive = read_body && parser.keep_alive() && !stopping_;
+    http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
+    res.set(http::field::server, "weft");
+    res.set(http::field::content_type, response.content_type);
+    for (const auto& [name, value] : response.headers) res.set(name, value);
+    if (response.stream) {
+      connection->state = 2;
+      res.set(http::field::cache_control, "no-store");
+      res.set(http::field::connection, "close");
+      http::response_serializer<http::string_body> serializer(res);
+      stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+      co_await http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      stream.expires_never();
+      co_await response.stream(stream);
+      break;
+    }
+    res.keep_alive(keep_alive);
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.close();
+}
+
+void HttpListener::Stop(int64_t drain_ms) {
+  if (stopping_.exchange(true)) {
+    if (accepting_ == 0 && connections_ == 0) return;
+  }
+  asio::post(acceptor_.get_executor(), [this] {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+  });
+  // Idle connections and event streams close now; a connection handling a
+  // request finishes it first (the loop sees stopping_).
+  const auto close_where = [this](auto&& pred) {
+    std::vector<std::shared_ptr<Connection>> open;
+    {
+      MutexLock lock(mu_);
+      for (auto& [id, weak] : open_) {
+        if (auto c = weak.lock()) open.push_back(std::move(c));
+      }
+    }
+    for (auto& c : open) {
+      if (!pred(*c)) continue;
+      asio::post(c->stream.get_executor(), [c] { c->stream.socket().close(); });
+    }
+  };
+  close_where([](const Connection& c) { return c.state != 1; });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms);
+  while ((connections_ > 0 || accepting_ != 0) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    close_where([](const Connection& c) { return c.state != 1; });
+  }
+  // Past the drain: everything closes.
+  while (connections_ > 0 || accepting_ != 0) {
+    close_where([](const Connection&) { return true; });
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+}  // namespace weft::server

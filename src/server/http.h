@@ -1,0 +1,138 @@
+// The HTTP/1.1 layer of the server: requests and responses as handlers see
+// them, and the listener that reads them with Beast under limits (header
+// size, body size per route, header/body/write timeouts, a connection cap),
+// keep-alive and pipelining.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "weft/core/mutex.h"
+#include "weft/core/status.h"
+#include "weft/core/value.h"
+
+namespace weft::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+enum class Role : uint8_t { kNone, kViewer, kOperator, kEditor, kAdmin };
+std::string_view RoleName(Role role);
+std::optional<Role> ParseRole(std::string_view name);
+
+// Who is calling (after authentication).
+struct Principal {
+  Role role = Role::kNone;
+  std::string key_id;  // the API key's id ("" = anonymous)
+};
+
+struct Request {
+  beast::http::verb method = beast::http::verb::get;
+  std::string method_text;
+  std::string target;  // as sent
+  std::string path;    // decoded, without the query
+  std::string query;   // raw, after '?'
+  beast::http::fields headers;
+  std::string body;
+  std::string client;  // the client's address (X-Forwarded-For from a trusted proxy)
+  bool secure = false; // https (or X-Forwarded-Proto: https from a trusted proxy)
+  std::map<std::string, std::string> params;  // the route's {placeholders}
+  Principal principal;
+
+  std::string_view header(std::string_view name) const;  // "" when absent
+  // A query parameter, percent-decoded ("" when absent).
+  std::string query_param(std::string_view name) const;
+};
+
+// Writes Server-Sent Events to a client until the client leaves or the
+// server stops (returns then).
+using Streamer = std::function<asio::awaitable<void>(beast::tcp_stream& stream)>;
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the head is written with chunked encoding and this writes the
+  // rest (SSE).
+  Streamer stream;
+
+  static Response Json(int status, const Value& body);
+  static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  // {"error": {"code", "message", "details"}} (details left out when undefined).
+  static Response Error(int status, std::string_view code, std::string message, Value details = Value());
+  // The HTTP status for a Status' code, and its error body.
+  static Response FromStatus(const Status& status);
+};
+
+struct HttpLimits {
+  int max_connections = 10'000;
+  int64_t header_limit_bytes = 16 * 1024;
+  int64_t header_timeout_ms = 10'000;
+  int64_t body_timeout_ms = 30'000;
+  int64_t write_timeout_ms = 30'000;
+  std::vector<std::string> trusted_proxies;
+};
+
+// What the listener asks of the application for each request.
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // The body limit of the request with these headers; -1 refuses it with
+  // 404 before its body is read (an unknown route).
+  virtual int64_t BodyLimit(const Request& head) = 0;
+  virtual asio::awaitable<Response> Handle(Request& request) = 0;
+};
+
+class HttpListener {
+ public:
+  HttpListener(asio::any_io_executor executor, HttpLimits limits, HttpHandler& handler);
+  ~HttpListener();
+  HttpListener(const HttpListener&) = delete;
+  HttpListener& operator=(const HttpListener&) = delete;
+
+  Status Listen(const std::string& host, int port);
+  int port() const { return port_; }
+  // Stops accepting; connections finish the request they are in (up to
+  // `drain_ms`), then every connection is closed. Blocks until then; must
+  // not be called from the executor's threads.
+  void Stop(int64_t drain_ms);
+
+  int connections() const { return connections_.load(); }
+
+ private:
+  struct Connection;
+  asio::awaitable<void> Accept();
+  asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
+
+  asio::any_io_executor executor_;
+  HttpLimits limits_;
+  HttpHandler& handler_;
+  asio::ip::tcp::acceptor acceptor_;
+  int port_ = 0;
+  std::atomic<int> connections_{0};
+  std::atomic<bool> stopping_{false};
+  Mutex mu_;
+  std::map<uint64_t, std::weak_ptr<Connection>> open_ WEFT_GUARDED_BY(mu_);
+  uint64_t next_id_ WEFT_GUARDED_BY(mu_) = 0;
+  std::atomic<int> accepting_{0};
+};
+
+// Percent-decoding of a URL component ('+' as space when `plus_is_space`).
+std::string PercentDecode(std::string_view s, bool plus_is_space);
+// "a=1&b=2" -> {a: "1", b: "2"} (a repeated name keeps the last).
+std::map<std::string, std::string> ParseQuery(std::string_view query);
+
+}  // namespace weft::server
