@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "eval_command.h"
+#include "serve_command.h"
 #include "workflow_commands.h"
 
 namespace {
@@ -89,6 +90,35 @@ int main(int argc, char** argv) {
   show_cmd->add_flag("--json", show.json, "Print JSON");
   AddStoreOptions(show_cmd, show.store);
 
+  ServeCommandOptions serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the workflows' triggers, the HTTP API and live updates");
+  serve_cmd->add_option("--config", serve.config, "weft.yaml (default $WEFT_CONFIG or ./weft.yaml)");
+  serve_cmd->add_option("--workflows", serve.workflows, "Folder of workflow files to deploy and watch")
+      ->capture_default_str();
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT (default weft.yaml's server.listen, else 127.0.0.1:8080)");
+  serve_cmd->add_option("--threads", serve.threads, "Threads running steps and serving HTTP")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  AddStoreOptions(serve_cmd, serve.store);
+
+  CLI::App* keys_cmd = app.add_subcommand("keys", "Manage API keys");
+  keys_cmd->require_subcommand(1);
+  KeyCommandOptions key_create;
+  CLI::App* key_create_cmd = keys_cmd->add_subcommand("create", "Create an API key (printed once)");
+  key_create_cmd->add_option("--name", key_create.name, "What the key is for")->required();
+  key_create_cmd->add_option("--role", key_create.role, "admin, editor, operator or viewer")->required();
+  key_create_cmd->add_option("--ttl-days", key_create.ttl_days, "Expire after this many days (0 = never)")
+      ->check(CLI::Range(int64_t{0}, int64_t{36500}));
+  key_create_cmd->add_flag("--json", key_create.json, "Print JSON");
+  AddStoreOptions(key_create_cmd, key_create.store);
+  KeyCommandOptions key_list;
+  CLI::App* key_list_cmd = keys_cmd->add_subcommand("list", "List API keys (never their secrets)");
+  AddStoreOptions(key_list_cmd, key_list.store);
+  KeyCommandOptions key_revoke;
+  CLI::App* key_revoke_cmd = keys_cmd->add_subcommand("revoke", "Revoke an API key");
+  key_revoke_cmd->add_option("id", key_revoke.id, "Key id")->required();
+  AddStoreOptions(key_revoke_cmd, key_revoke.store);
+
   CLI11_PARSE(app, argc, argv);
 
   if (eval_cmd->parsed()) {
@@ -106,5 +136,9 @@ int main(int argc, char** argv) {
   if (recover_cmd->parsed()) return RecoverRuns(recover, std::cout, std::cerr);
   if (list_cmd->parsed()) return ListRuns(list, std::cout, std::cerr);
   if (show_cmd->parsed()) return ShowRun(show, std::cout, std::cerr);
+  if (serve_cmd->parsed()) return Serve(serve, std::cout, std::cerr);
+  if (key_create_cmd->parsed()) return CreateKey(key_create, std::cout, std::cerr);
+  if (key_list_cmd->parsed()) return ListKeys(key_list, std::cout, std::cerr);
+  if (key_revoke_cmd->parsed()) return RevokeKey(key_revoke, std::cout, std::cerr);
   return 0;
 }

@@ -436,7 +436,10 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
     MutexLock lock(impl_->mu);
     ticket = impl_->AddSettleWaiter(rec.id, settle);
   }
-  co_return co_await impl_->AwaitSettled(rec.id, ticket, settle, settle_timeout);
+  Result<store::RunRecord> settled = co_await impl_->AwaitSettled(rec.id, ticket, settle, settle_timeout);
+  // Still executing: the run as started (it goes on).
+  if (!settled.ok() && settled.status().code() == StatusCode::kDeadlineExceeded) co_return rec;
+  co_return settled;
 }
 
 Status Engine::Resume(const std::string& run_id, Value payload) {

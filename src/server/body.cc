@@ -30,11 +30,11 @@ std::string MediaType(std::string_view content_type) {
 
 // Adds a form field; a repeated name becomes a list.
 void AddField(Value& object, const std::string& name, Value value) {
-  Value* existing = object.find(name);
+  const Value* existing = object.find(name);
   if (existing == nullptr) {
     object.set(name, std::move(value));
   } else if (existing->is_array()) {
-    existing->push_back(std::move(value));
+    object.mutable_member(name).push_back(std::move(value));
   } else {
     Value list = Value::MakeArray();
     list.push_back(*existing);

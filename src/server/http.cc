@@ -9,10 +9,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <thread>
 
@@ -248,7 +250,8 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
     connection->state = 0;
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<uint32_t>(limits_.header_limit_bytes));
-    parser.body_limit(0);
+    // The route's limit is set once the headers say which route it is.
+    parser.body_limit(std::numeric_limits<uint64_t>::max());
     stream.expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {

@@ -7,7 +7,7 @@ namespace {
 
 std::string Number(double v) {
   char buf[32];
-  snprintf(buf, sizeof(buf), "%.17g", v);
+  snprintf(buf, sizeof(buf), "%.15g", v);
   return buf;
 }
 

@@ -103,9 +103,9 @@ class Engine {
                             const StartOptions& options = {});
   // Start's form for coroutines: the commit is awaited, no thread blocks.
   // With `settle_timeout` > 0 it also waits (as AsyncWait) for the run to
-  // stop executing and returns its record then; DeadlineExceeded (the run
-  // is durable and goes on) when it takes longer. Without it, returns the
-  // record as started.
+  // stop executing and returns its record then. Without it, or when the run
+  // takes longer (it is durable and goes on), returns the record as started
+  // (status running).
   boost::asio::awaitable<Result<store::RunRecord>> AsyncStart(std::string workflow, int64_t version, Value input,
                                                               StartOptions options,
                                                               std::chrono::milliseconds settle_timeout = {});

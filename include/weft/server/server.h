@@ -18,6 +18,8 @@ namespace weft::server {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 = any free port (see Server::port())
+  // Where uploaded files are kept, content-addressed ("" = uploads refused).
+  std::string data_dir;
   // Workflow files deployed at start and watched for changes ("" = none).
   std::string workflows_dir;
   int64_t watch_interval_ms = 1000;

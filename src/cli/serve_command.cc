@@ -1,0 +1,223 @@
+#include "serve_command.h"
+
+#include <signal.h>
+
+#include <cmath>
+#include <filesystem>
+#include <ostream>
+
+#include "weft/core/clock.h"
+#include "weft/core/json.h"
+#include "weft/runtime/runtime.h"
+#include "weft/server/server.h"
+
+namespace weft::cli {
+namespace {
+
+runtime::RuntimeOptions RuntimeFor(const StoreOptions& store, const std::string& config) {
+  runtime::RuntimeOptions o;
+  o.config_path = config;
+  o.db = store.db;
+  o.synchronous_normal = store.synchronous_normal;
+  return o;
+}
+
+Status ParseListen(const std::string& listen, server::ServerOptions& o) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 >= listen.size()) {
+    return InvalidArgumentError("listen address '" + listen + "' must be HOST:PORT");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  char* end = nullptr;
+  const long port = strtol(listen.c_str() + colon + 1, &end, 10);
+  if (*end != '\0' || port < 0 || port > 65535) return InvalidArgumentError("port in '" + listen + "' is not 0-65535");
+  o.host = host.empty() ? "127.0.0.1" : host;
+  o.port = static_cast<int>(port);
+  return Status::Ok();
+}
+
+// weft.yaml's `server:` section.
+Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
+  const Value s = config.get("server");
+  if (s.is_undefined()) return Status::Ok();
+  if (!s.is_object()) return InvalidArgumentError("server must be a mapping");
+  static const char* const kKeys[] = {"listen",          "data_dir",        "trusted_proxies", "max_connections",
+                                      "rate_per_key",    "rate_per_address", "rate_per_webhook", "rate_burst",
+                                      "header_timeout_ms", "body_timeout_ms", "drain_timeout_ms"};
+  for (const auto& m : s.members()) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
+      std::string list;
+      for (const char* k : kKeys) list.append(list.empty() ? "" : ", ").append(k);
+      return InvalidArgumentError("server: unknown key '" + m.key + "' (" + list + ")");
+    }
+  }
+  if (Value v = s.get("listen"); v.is_defined()) {
+    if (!v.is_string()) return InvalidArgumentError("server.listen must be HOST:PORT");
+    WEFT_RETURN_IF_ERROR(ParseListen(v.as_string(), o));
+  }
+  if (Value v = s.get("data_dir"); v.is_defined()) {
+    if (!v.is_string()) return InvalidArgumentError("server.data_dir must be a folder");
+    o.data_dir = v.as_string();
+  }
+  if (Value v = s.get("trusted_proxies"); v.is_defined()) {
+    if (!v.is_array()) return InvalidArgumentError("server.trusted_proxies must be a list of addresses");
+    for (const Value& a : v.as_array()) {
+      if (!a.is_string()) return InvalidArgumentError("server.trusted_proxies must be a list of addresses");
+      o.trusted_proxies.push_back(a.as_string());
+    }
+  }
+  auto number = [&](const char* key, double min, double max, auto& out) -> Status {
+    const Value v = s.get(key);
+    if (v.is_undefined()) return Status::Ok();
+    if (!v.is_number() || v.as_number() < min || v.as_number() > max) {
+      return InvalidArgumentError(std::string("server.") + key + " must be a number from " +
+                                  std::to_string(static_cast<int64_t>(min)) + " to " +
+                                  std::to_string(static_cast<int64_t>(max)));
+    }
+    out = static_cast<std::remove_reference_t<decltype(out)>>(v.as_number());
+    return Status::Ok();
+  };
+  WEFT_RETURN_IF_ERROR(number("max_connections", 1, 1'000'000, o.max_connections));
+  WEFT_RETURN_IF_ERROR(number("rate_per_key", 0, 1e9, o.rate_per_key));
+  WEFT_RETURN_IF_ERROR(number("rate_per_address", 0, 1e9, o.rate_per_address));
+  WEFT_RETURN_IF_ERROR(number("rate_per_webhook", 0, 1e9, o.rate_per_webhook));
+  WEFT_RETURN_IF_ERROR(number("rate_burst", 1, 1e9, o.rate_burst));
+  WEFT_RETURN_IF_ERROR(number("header_timeout_ms", 100, 3'600'000, o.header_timeout_ms));
+  WEFT_RETURN_IF_ERROR(number("body_timeout_ms", 100, 3'600'000, o.body_timeout_ms));
+  WEFT_RETURN_IF_ERROR(number("drain_timeout_ms", 0, 3'600'000, o.drain_timeout_ms));
+  return Status::Ok();
+}
+
+}  // namespace
+
+int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& err) {
+  // The signals are waited for below, on this thread only: block them
+  // before any thread starts so that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  runtime::RuntimeOptions ro = RuntimeFor(options.store, options.config);
+  ro.workflows_dir = options.workflows;
+  ro.threads = std::max(1, options.threads);
+  ro.events = true;
+  Result<std::unique_ptr<runtime::Runtime>> rt = runtime::Runtime::Open(ro);
+  if (!rt.ok()) {
+    err << "weft serve: " << rt.status().message() << "\n";
+    return 2;
+  }
+  server::ServerOptions so;
+  if (Status s = ReadServerConfig((*rt)->config().value, so); !s.ok()) {
+    err << "weft serve: " << ((*rt)->config().path.empty() ? "" : (*rt)->config().path + ": ") << s.message()
+        << "\n";
+    return 2;
+  }
+  if (!options.listen.empty()) {
+    if (Status s = ParseListen(options.listen, so); !s.ok()) {
+      err << "weft serve: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  so.workflows_dir = options.workflows;
+  if (!std::filesystem::is_directory(so.workflows_dir)) {
+    err << "weft serve: note: workflows folder " << so.workflows_dir << " does not exist (none deployed from it)\n";
+    so.workflows_dir.clear();
+  }
+  if (so.data_dir.empty()) {
+    const std::string db = options.store.db.empty() ? runtime::DefaultDatabasePath() : options.store.db;
+    so.data_dir = db == ":memory:" ? "" : db + ".data";
+  }
+  // Runs a crash interrupted continue first.
+  if (Result<int> picked = (*rt)->engine().Recover(); picked.ok() && *picked > 0) {
+    err << "weft serve: continuing " << *picked << " interrupted run(s)\n";
+  }
+  Result<std::unique_ptr<server::Server>> server = server::Server::Start(**rt, so);
+  if (!server.ok()) {
+    err << "weft serve: " << server.status().message() << "\n";
+    return 1;
+  }
+  out << "weft serving on " << (*server)->url() << "\n" << std::flush;
+  for (;;) {
+    // Timers that fall due (waits, retries' backoff) and runs another
+    // process left are picked up every second.
+    timespec second{1, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &second);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      err << "weft serve: SIGHUP: re-reading the workflows folder\n";
+      (*server)->Rescan();
+      continue;
+    }
+    (void)(*rt)->engine().Recover();
+  }
+  err << "weft serve: stopping\n";
+  (*server)->Stop();
+  server->reset();
+  // Runs still executing stay durable (status running, leased to this
+  // process, which is gone): the next start continues them.
+  rt->reset();
+  return 0;
+}
+
+int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
+  if (!store.ok()) {
+    err << "weft keys: " << store.status().message() << "\n";
+    return 2;
+  }
+  Result<std::string> key = server::CreateApiKey(**store, options.name, options.role, options.ttl_days * 86'400'000,
+                                                  SystemClock::Instance().NowMillis());
+  if (!key.ok()) {
+    err << "weft keys create: " << key.status().message() << "\n";
+    return 2;
+  }
+  if (options.json) {
+    Value o = Value::MakeObject();
+    o.set("key", *key);
+    o.set("name", options.name);
+    o.set("role", options.role);
+    out << ToJson(o) << "\n";
+  } else {
+    out << *key << "\n";
+    err << "this key is shown once: keep it now\n";
+  }
+  return 0;
+}
+
+int ListKeys(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
+  if (!store.ok()) {
+    err << "weft keys: " << store.status().message() << "\n";
+    return 2;
+  }
+  Result<std::vector<store::ApiKeyRecord>> keys = (*store)->ListApiKeys();
+  if (!keys.ok()) {
+    err << "weft keys list: " << keys.status().message() << "\n";
+    return 2;
+  }
+  for (const store::ApiKeyRecord& k : *keys) {
+    out << k.id << "  " << k.role << "  " << k.name << (k.revoked_ms != 0 ? "  (revoked)" : "")
+        << (k.expires_ms != 0 && k.expires_ms <= SystemClock::Instance().NowMillis() ? "  (expired)" : "") << "\n";
+  }
+  return 0;
+}
+
+int RevokeKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
+  if (!store.ok()) {
+    err << "weft keys: " << store.status().message() << "\n";
+    return 2;
+  }
+  if (Status s = (*store)->RevokeApiKey(options.id, SystemClock::Instance().NowMillis()); !s.ok()) {
+    err << "weft keys revoke: " << s.message() << "\n";
+    return s.code() == StatusCode::kNotFound ? 2 : 1;
+  }
+  out << "revoked " << options.id << "\n";
+  return 0;
+}
+
+}  // namespace weft::cli

@@ -1,0 +1,36 @@
+// `weft serve` and `weft keys create|list|revoke`.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+#include "workflow_commands.h"
+
+namespace weft::cli {
+
+struct ServeCommandOptions {
+  StoreOptions store;
+  std::string config;
+  std::string workflows = "./workflows";
+  std::string listen;  // HOST:PORT; "" = weft.yaml's server.listen, else 127.0.0.1:8080
+  int threads = 2;
+};
+
+struct KeyCommandOptions {
+  StoreOptions store;
+  std::string name;
+  std::string role;
+  int64_t ttl_days = 0;
+  std::string id;  // revoke
+  bool json = false;
+};
+
+// Serves until SIGTERM or SIGINT (drains, exit 0); SIGHUP re-reads the
+// workflows folder. Exit 2 on bad configuration, 1 when it cannot listen.
+int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& err);
+int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err);
+int ListKeys(const KeyCommandOptions& options, std::ostream& out, std::ostream& err);
+int RevokeKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace weft::cli

@@ -1,0 +1,599 @@
+// The REST API under /api/v1: workflows, runs, the task inbox,
+// conversations, usage and API keys.
+#include <algorithm>
+#include <ctime>
+
+#include "body.h"
+#include "server_impl.h"
+#include "weft/core/clock.h"
+#include "weft/core/json.h"
+#include "weft/store/record_json.h"
+
+namespace weft::server {
+
+namespace http = beast::http;
+
+namespace {
+
+Response BadRequest(std::string message) { return Response::Error(400, "INVALID_ARGUMENT", std::move(message)); }
+
+// A JSON request body (an object; {} when empty).
+Result<Value> JsonBody(const Request& req) {
+  if (req.body.empty()) return Value::MakeObject();
+  JsonParseOptions options;
+  options.strict = true;
+  options.max_depth = 64;
+  Result<Value> v = ParseJson(req.body, options);
+  if (!v.ok()) return InvalidArgumentError("request body: " + v.status().message());
+  if (!v->is_object()) return InvalidArgumentError("request body must be a JSON object");
+  return v;
+}
+
+int LimitParam(const Request& req, int fallback) {
+  const std::string text = req.query_param("limit");
+  if (text.empty()) return fallback;
+  char* end = nullptr;
+  const long v = strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || *end != '\0') return -1;
+  return static_cast<int>(std::clamp<long>(v, 1, 1000));
+}
+
+Value DiagnosticsJson(const std::vector<dsl::Diagnostic>& list) {
+  Value out = Value::MakeArray();
+  for (const dsl::Diagnostic& d : list) {
+    Value o = Value::MakeObject();
+    o.set("severity", d.severity == dsl::Diagnostic::Severity::kError ? "error" : "warning");
+    o.set("line", d.location.line);
+    o.set("column", d.location.column);
+    o.set("message", d.message);
+    out.push_back(o);
+  }
+  return out;
+}
+
+Value TriggerJson(const dsl::Trigger& t) {
+  Value o = Value::MakeObject();
+  o.set("kind", std::string(dsl::TriggerKindName(t.kind)));
+  switch (t.kind) {
+    case dsl::Trigger::Kind::kWebhook: {
+      o.set("path", "/hooks/" + t.webhook.path);
+      Value methods = Value::MakeArray();
+      for (const std::string& m : t.webhook.methods) methods.push_back(m);
+      o.set("methods", methods);
+      o.set("respond", t.webhook.respond == dsl::WebhookTrigger::Respond::kAccepted ? "accepted" : "completion");
+      const char* auth[] = {"none", "bearer", "basic", "hmac"};
+      o.set("auth", auth[static_cast<int>(t.webhook.auth.kind)]);
+      break;
+    }
+    case dsl::Trigger::Kind::kSchedule:
+      o.set("cron", t.schedule.cron);
+      o.set("timezone", t.schedule.timezone);
+      break;
+    case dsl::Trigger::Kind::kEvent: o.set("event", t.event.name); break;
+    case dsl::Trigger::Kind::kChat: o.set("channel", t.chat.channel); break;
+    case dsl::Trigger::Kind::kForm: o.set("title", t.form.title); break;
+    case dsl::Trigger::Kind::kDatabase:
+      o.set("connection", t.database.connection);
+      if (!t.database.channel.empty()) o.set("channel", t.database.channel);
+      if (!t.database.table.empty()) o.set("table", t.database.table);
+      break;
+    case dsl::Trigger::Kind::kManual: break;
+  }
+  return o;
+}
+
+// The flow as a graph for drawing: nodes (start, end, each step, decision,
+// fork/join, loop) and edges, laid out by the client.
+class GraphBuilder {
+ public:
+  Value Build(const dsl::Workflow& wf) {
+    AddNode("start", "start", "start", nullptr);
+    std::vector<std::pair<std::string, std::string>> exits = Walk(wf.flow, {{"start", ""}});
+    AddNode("end", "end", "end", nullptr);
+    for (const auto& [from, label] : exits) AddEdge(from, "end", label);
+    Value g = Value::MakeObject();
+    g.set("nodes", nodes_);
+    g.set("edges", edges_);
+    return g;
+  }
+
+ private:
+  using Ends = std::vector<std::pair<std::string, std::string>>;  // node id, label of the edge leaving it
+
+  void AddNode(const std::string& id, const std::string& kind, const std::string& label, const dsl::FlowNode* n) {
+    Value o = Value::MakeObject();
+    o.set("id", id);
+    o.set("kind", kind);
+    o.set("label", label);
+    if (n != nullptr && n->task != nullptr) {
+      o.set("task", n->task->name);
+      o.set("action", n->task->action);
+    }
+    if (n != nullptr && n->location.line > 0) o.set("line", n->location.line);
+    nodes_.push_back(o);
+  }
+  void AddEdge(const std::string& from, const std::string& to, const std::string& label) {
+    Value e = Value::MakeObject();
+    e.set("from", from);
+    e.set("to", to);
+    if (!label.empty()) e.set("label", label);
+    edges_.push_back(e);
+  }
+  void Connect(const Ends& from, const std::string& to) {
+    for (const auto& [id, label] : from) AddEdge(id, to, label);
+  }
+
+  Ends Walk(const std::vector<dsl::FlowNode>& steps, Ends in) {
+    for (const dsl::FlowNode& n : steps) in = One(n, std::move(in));
+    return in;
+  }
+
+  Ends One(const dsl::FlowNode& n, Ends in) {
+    const std::string id = n.path.empty() ? "node" + std::to_string(nodes_.size()) : n.path;
+    switch (n.kind) {
+      case dsl::FlowNode::Kind::kDo:
+        AddNode(id, "task", n.task != nullptr ? n.task->name : "?", &n);
+        Connect(in, id);
+        return {{id, ""}};
+      case dsl::FlowNode::Kind::kConditional: {
+        AddNode(id, "decision", "conditional", &n);
+        Connect(in, id);
+        Ends out;
+        bool has_else = false;
+        for (const dsl::FlowNode::Branch& b : n.branches) {
+          const std::string label = b.condition ? b.condition->source() : "else";
+          has_else = has_else || !b.condition;
+          Ends branch = Walk(b.steps, {{id, label}});
+          out.insert(out.end(), branch.begin(), branch.end());
+        }
+        if (!has_else) out.emplace_back(id, "otherwise");
+        return out;
+      }
+      case dsl::FlowNode::Kind::kParallel: {
+        AddNode(id, "fork", n.strategy == dsl::FlowNode::Strategy::kWaitAny ? "parallel (wait any)" : "parallel",
+                &n);
+        Connect(in, id);
+        const std::string join = id + ".join";
+        Ends all;
+        for (const dsl::FlowNode& child : n.children) {
+          Ends branch = One(child, {{id, ""}});
+          all.insert(all.end(), branch.begin(), branch.end());
+        }
+        AddNode(join, "join", "join", nullptr);
+        Connect(all.empty() ? Ends{{id, ""}} : all, join);
+        return {{join, ""}};
+      }
+      case dsl::FlowNode::Kind::kLoop: {
+        AddNode(id, "loop", n.name, &n);
+        Connect(in, id);
+        Ends body = Walk(n.children, {{id, n.loop_type == dsl::FlowNode::LoopType::kForEach ? "each" : "while"}});
+        for (const auto& [from, label] : body) {
+          if (from != id) AddEdge(from, id, "next");
+        }
+        return {{id, "done"}};
+      }
+    }
+    return in;
+  }
+
+  Value nodes_ = Value::MakeArray();
+  Value edges_ = Value::MakeArray();
+};
+
+asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request&) {
+  Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
+  if (!stored.ok()) co_return Response::FromStatus(stored.status());
+  std::map<std::string, std::vector<int64_t>> versions;
+  for (const store::WorkflowRecord& w : *stored) versions[w.name].push_back(w.version);
+  Value list = Value::MakeArray();
+  for (const auto& [name, vs] : versions) {
+    Value o = Value::MakeObject();
+    o.set("name", name);
+    o.set("version", static_cast<double>(*std::max_element(vs.begin(), vs.end())));
+    o.set("versions", static_cast<double>(vs.size()));
+    Value triggers = Value::MakeArray();
+    if (std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name)) {
+      o.set("description", wf->description);
+      o.set("deployed_version", static_cast<double>(wf->version));
+      for (const dsl::Trigger& t : wf->triggers) triggers.push_back(TriggerJson(t));
+    }
+    o.set("triggers", triggers);
+    list.push_back(o);
+  }
+  Value body = Value::MakeObject();
+  body.set("workflows", list);
+  co_return Response::Json(200, body);
+}
+
+asio::awaitable<Response> GetWorkflow(Server::Impl& s, Request& req) {
+  const std::string name = req.params["name"];
+  int64_t version = 0;
+  if (std::string v = req.query_param("version"); !v.empty()) version = std::atoll(v.c_str());
+  Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
+  if (!stored.ok()) co_return Response::FromStatus(stored.status());
+  Value versions = Value::MakeArray();
+  const store::WorkflowRecord* chosen = nullptr;
+  for (const store::WorkflowRecord& w : *stored) {
+    if (w.name != name) continue;
+    Value v = Value::MakeObject();
+    v.set("version", static_cast<double>(w.version));
+    v.set("hash", w.hash);
+    v.set("created_ms", static_cast<double>(w.created_ms));
+    versions.push_back(v);
+    if ((version == 0 && (chosen == nullptr || w.version > chosen->version)) || w.version == version) chosen = &w;
+  }
+  if (chosen == nullptr) {
+    co_return Response::Error(404, "NOT_FOUND",
+                              "no workflow '" + name + "'" + (version != 0 ? " version " + std::to_string(version) : ""));
+  }
+  Result<std::shared_ptr<const dsl::Workflow>> wf = s.engine.GetWorkflow(name, chosen->version);
+  Value o = Value::MakeObject();
+  o.set("name", name);
+  o.set("version", static_cast<double>(chosen->version));
+  o.set("versions", versions);
+  o.set("source", chosen->source);
+  if (wf.ok()) {
+    o.set("description", (*wf)->description);
+    Value triggers = Value::MakeArray();
+    for (const dsl::Trigger& t : (*wf)->triggers) triggers.push_back(TriggerJson(t));
+    o.set("triggers", triggers);
+    if ((*wf)->input_schema_document.is_defined()) o.set("input_schema", (*wf)->input_schema_document);
+    o.set("graph", GraphBuilder().Build(**wf));
+    o.set("diagnostics", DiagnosticsJson((*wf)->warnings));
+  } else {
+    o.set("error", wf.status().message());
+  }
+  co_return Response::Json(200, o);
+}
+
+asio::awaitable<Response> DeployWorkflow(Server::Impl& s, Request& req) {
+  std::string name = req.query_param("name");
+  if (req.body.empty()) co_return BadRequest("the body must be the workflow's YAML");
+  std::vector<dsl::Diagnostic> diagnostics;
+  const std::string file = (name.empty() ? std::string("workflow") : name) + ".yaml";
+  Result<int64_t> version = co_await s.Blocking(
+      [&] { return s.DeployText(req.body, file, name.empty() ? "workflow" : name, &diagnostics); });
+  if (!version.ok()) {
+    co_return Response::Error(version.status().code() == StatusCode::kInvalidArgument ? 400 : 409,
+                              std::string(StatusCodeName(version.status().code())),
+                              "the workflow was not deployed", DiagnosticsJson(diagnostics));
+  }
+  // The name the file gave itself.
+  std::string deployed_name = name;
+  {
+    Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
+    if (stored.ok()) {
+      for (const store::WorkflowRecord& w : *stored) {
+        if (w.version == *version && w.source == req.body) deployed_name = w.name;
+      }
+    }
+  }
+  Value o = Value::MakeObject();
+  o.set("name", deployed_name);
+  o.set("version", static_cast<double>(*version));
+  o.set("diagnostics", DiagnosticsJson(diagnostics));
+  co_return Response::Json(201, o);
+}
+
+asio::awaitable<Response> StartRun(Server::Impl& s, Request& req) {
+  Result<Value> body = JsonBody(req);
+  if (!body.ok()) co_return Response::FromStatus(body.status());
+  const Value workflow = body->get("workflow");
+  if (!workflow.is_string() || workflow.as_string().empty()) co_return BadRequest("'workflow' (a name) is required");
+  const Value version = body->get("version");
+  if (version.is_defined() && !version.is_number()) co_return BadRequest("'version' must be a number");
+  const Value wait = body->get("wait_ms");
+  if (wait.is_defined() && (!wait.is_number() || wait.as_number() < 0 || wait.as_number() > 600'000)) {
+    co_return BadRequest("'wait_ms' must be a number from 0 to 600000");
+  }
+  engine::StartOptions start;
+  start.trigger = "manual";
+  if (const Value key = body->get("idempotency_key"); key.is_string() && !key.as_string().empty()) {
+    start.start_key = "api:" + workflow.as_string() + ":" + key.as_string().substr(0, 200);
+  }
+  if (const Value ctx = body->get("context"); ctx.is_object()) start.context = ctx;
+  const auto timeout = std::chrono::milliseconds(wait.is_number() ? static_cast<int64_t>(wait.as_number()) : 0);
+  Result<store::RunRecord> run = co_await s.engine.AsyncStart(
+      workflow.as_string(), version.is_number() ? static_cast<int64_t>(version.as_number()) : 0, body->get("input"),
+      start, timeout);
+  if (!run.ok() && run.status().code() == StatusCode::kAlreadyExists && !start.start_key.empty()) {
+    run = co_await s.Blocking([&] { return s.store.GetRunByStartKey(start.start_key); });
+    if (run.ok()) co_return Response::Json(200, store::RunToJson(*run));
+  }
+  if (!run.ok()) co_return Response::FromStatus(run.status());
+  s.metrics.Add("weft_runs_started_total", {{"workflow", workflow.as_string()}, {"trigger", "manual"}});
+  Response r = Response::Json(run->status == store::RunStatus::kRunning ? 202 : 201, store::RunToJson(*run));
+  r.headers.emplace_back("Location", "/api/v1/runs/" + run->id);
+  co_return r;
+}
+
+asio::awaitable<Response> ListRuns(Server::Impl& s, Request& req) {
+  store::RunFilter f;
+  f.workflow = req.query_param("workflow");
+  f.trigger = req.query_param("trigger");
+  f.before_id = req.query_param("cursor");
+  if (std::string st = req.query_param("status"); !st.empty()) {
+    f.status = store::ParseRunStatus(st);
+    if (!f.status) co_return BadRequest("unknown status '" + st + "' (running, suspended, completed, failed, cancelled)");
+  }
+  f.limit = LimitParam(req, 50);
+  if (f.limit < 0) co_return BadRequest("'limit' must be a number");
+  Result<std::vector<store::RunRecord>> runs = co_await s.Blocking([&] { return s.store.ListRuns(f); });
+  if (!runs.ok()) co_return Response::FromStatus(runs.status());
+  Value list = Value::MakeArray();
+  for (const store::RunRecord& r : *runs) list.push_back(store::RunToJson(r));
+  Value body = Value::MakeObject();
+  body.set("runs", list);
+  if (static_cast<int>(runs->size()) == f.limit) body.set("next_cursor", runs->back().id);
+  co_return Response::Json(200, body);
+}
+
+asio::awaitable<Response> GetRun(Server::Impl& s, Request& req) {
+  const std::string id = req.params["id"];
+  auto both = co_await s.Blocking([&] {
+    Result<store::RunRecord> run = s.store.GetRun(id);
+    Result<std::vector<store::StepRecord>> steps =
+        run.ok() ? s.store.GetSteps(id) : Result<std::vector<store::StepRecord>>(run.status());
+    return std::make_pair(std::move(run), std::move(steps));
+  });
+  if (!both.first.ok()) co_return Response::FromStatus(both.first.status());
+  if (!both.second.ok()) co_return Response::FromStatus(both.second.status());
+  co_return Response::Json(200, store::RunToJson(*both.first, &*both.second));
+}
+
+asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int status, const Status& done) {
+  if (!done.ok()) co_return Response::FromStatus(done);
+  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
+  if (!run.ok()) co_return Response::FromStatus(run.status());
+  co_return Response::Json(status, store::RunToJson(*run));
+}
+
+asio::awaitable<Response> CancelRun(Server::Impl& s, Request& req) {
+  const std::string id = req.params["id"];
+  Status done = co_await s.Blocking([&] { return s.engine.Cancel(id); });
+  co_return co_await RunAfter(s, id, 200, done);
+}
+
+asio::awaitable<Response> RetryRun(Server::Impl& s, Request& req) {
+  const std::string id = req.params["id"];
+  Result<Value> body = JsonBody(req);
+  if (!body.ok()) co_return Response::FromStatus(body.status());
+  const Value version = body->get("version");
+  Status done = co_await s.Blocking(
+      [&] { return s.engine.Retry(id, version.is_number() ? static_cast<int64_t>(version.as_number()) : 0); });
+  co_return co_await RunAfter(s, id, 202, done);
+}
+
+// Resume with the waiting task's result: {"payload": {...}} or {"error":
+// {"code", "message"}}.
+asio::awaitable<Response> ResumeRun(Server::Impl& s, Request& req) {
+  const std::string id = req.params["id"];
+  Result<Value> body = JsonBody(req);
+  if (!body.ok()) co_return Response::FromStatus(body.status());
+  Status done;
+  if (const Value error = body->get("error"); error.is_object()) {
+    const Value message = error.get("message");
+    done = co_await s.Blocking([&] {
+      return s.engine.ResumeWithError(
+          id, Status(StatusCode::kAborted, message.is_string() ? message.as_string() : "refused by a person"));
+    });
+  } else {
+    const Value payload = body->get("payload");
+    done = co_await s.Blocking([&] { return s.engine.Resume(id, payload); });
+  }
+  co_return co_await RunAfter(s, id, 202, done);
+}
+
+bool IsPersonWait(const Value& wait) {
+  const Value kind = wait.get("kind");
+  return kind == Value("user_input") || kind == Value("approval") || kind == Value("handover");
+}
+
+Value TaskJson(const store::RunRecord& run) {
+  Value o = Value::MakeObject();
+  o.set("id", run.id);  // a run waits for one person at a time: the task is the run's
+  o.set("run_id", run.id);
+  o.set("workflow", run.workflow);
+  o.set("version", static_cast<double>(run.version));
+  o.set("kind", run.wait.get("kind"));
+  o.set("task", run.wait.get("task"));
+  o.set("path", run.wait.get("path"));
+  if (run.wait.get("data").is_defined()) o.set("data", run.wait.get("data"));
+  if (run.wait.get("since_ms").is_defined()) o.set("since_ms", run.wait.get("since_ms"));
+  o.set("created_ms", static_cast<double>(run.created_ms));
+  return o;
+}
+
+asio::awaitable<Response> ListTasks(Server::Impl& s, Request& req) {
+  store::RunFilter f;
+  f.status = store::RunStatus::kSuspended;
+  f.workflow = req.query_param("workflow");
+  f.before_id = req.query_param("cursor");
+  f.limit = LimitParam(req, 50);
+  if (f.limit < 0) co_return BadRequest("'limit' must be a number");
+  const std::string kind = req.query_param("kind");
+  const std::string queue = req.query_param("queue");
+  Result<std::vector<store::RunRecord>> runs = co_await s.Blocking([&] { return s.store.ListRuns(f); });
+  if (!runs.ok()) co_return Response::FromStatus(runs.status());
+  Value list = Value::MakeArray();
+  for (const store::RunRecord& r : *runs) {
+    if (!IsPersonWait(r.wait)) continue;
+    if (!kind.empty() && r.wait.get("kind") != Value(kind)) continue;
+    if (!queue.empty() && r.wait.get("data").get("queue") != Value(queue)) continue;
+    list.push_back(TaskJson(r));
+  }
+  Value body = Value::MakeObject();
+  body.set("tasks", list);
+  if (static_cast<int>(runs->size()) == f.limit) body.set("next_cursor", runs->back().id);
+  co_return Response::Json(200, body);
+}
+
+// Completes a person's task: {"payload": ...} (approve, edit, answer) or
+// {"refuse": "why"}.
+asio::awaitable<Response> CompleteTask(Server::Impl& s, Request& req) {
+  const std::string id = req.params["id"];
+  Result<Value> body = JsonBody(req);
+  if (!body.ok()) co_return Response::FromStatus(body.status());
+  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
+  if (!run.ok()) co_return Response::FromStatus(run.status());
+  if (run->status != store::RunStatus::kSuspended || !IsPersonWait(run->wait)) {
+    co_return Response::Error(409, "FAILED_PRECONDITION", "run " + id + " has no task waiting for a person");
+  }
+  Status done;
+  if (const Value refuse = body->get("refuse"); refuse.is_defined()) {
+    done = co_await s.Blocking([&] {
+      return s.engine.ResumeWithError(
+          id, Status(StatusCode::kPermissionDenied, refuse.is_string() ? refuse.as_string() : "refused"));
+    });
+  } else {
+    const Value payload = body->get("payload");
+    done = co_await s.Blocking([&] { return s.engine.Resume(id, payload); });
+  }
+  co_return co_await RunAfter(s, id, 202, done);
+}
+
+asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
+  store::MessageFilter f;
+  f.conversation = req.params["id"];
+  f.limit = LimitParam(req, 100);
+  if (f.limit < 0) co_return BadRequest("'limit' must be a number");
+  if (std::string after = req.query_param("after"); !after.empty()) f.after_seq = std::atoll(after.c_str());
+  Result<std::vector<store::MessageRecord>> messages = co_await s.Blocking([&] { return s.store.ListMessages(f); });
+  if (!messages.ok()) co_return Response::FromStatus(messages.status());
+  Value list = Value::MakeArray();
+  for (const store::MessageRecord& m : *messages) {
+    Value o = Value::MakeObject();
+    o.set("seq", static_cast<double>(m.seq));
+    o.set("run_id", m.run_id);
+    o.set("step", m.step_path);
+    o.set("role", m.role);
+    o.set("kind", m.kind);
+    o.set("content", m.content);
+    o.set("created_ms", static_cast<double>(m.created_ms));
+    list.push_back(o);
+  }
+  Value body = Value::MakeObject();
+  body.set("messages", list);
+  co_return Response::Json(200, body);
+}
+
+std::string Today() {
+  const std::time_t t = SystemClock::Instance().NowMillis() / 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
+}
+
+// Spending by day, and by workflow and day.
+asio::awaitable<Response> Usage(Server::Impl& s, Request& req) {
+  std::string day = req.query_param("day");
+  if (day.empty()) day = Today();
+  if (day.size() != 10) co_return BadRequest("'day' must be YYYY-MM-DD");
+  const std::string workflow = req.query_param("workflow");
+  const std::string scope = workflow.empty() ? "day:" + day : "workflow:" + workflow + ":" + day;
+  Result<store::Spend> spend = co_await s.Blocking([&] { return s.store.GetSpend(scope); });
+  if (!spend.ok()) co_return Response::FromStatus(spend.status());
+  Value o = Value::MakeObject();
+  o.set("day", day);
+  if (!workflow.empty()) o.set("workflow", workflow);
+  o.set("cost", spend->cost);
+  o.set("input_tokens", static_cast<double>(spend->input_tokens));
+  o.set("output_tokens", static_cast<double>(spend->output_tokens));
+  o.set("calls", static_cast<double>(spend->calls));
+  co_return Response::Json(200, o);
+}
+
+Value KeyJson(const store::ApiKeyRecord& k) {
+  Value o = Value::MakeObject();
+  o.set("id", k.id);
+  o.set("name", k.name);
+  o.set("role", k.role);
+  o.set("created_ms", static_cast<double>(k.created_ms));
+  if (k.expires_ms != 0) o.set("expires_ms", static_cast<double>(k.expires_ms));
+  if (k.revoked_ms != 0) o.set("revoked_ms", static_cast<double>(k.revoked_ms));
+  return o;
+}
+
+asio::awaitable<Response> ListKeys(Server::Impl& s, Request&) {
+  Result<std::vector<store::ApiKeyRecord>> keys = co_await s.Blocking([&] { return s.store.ListApiKeys(); });
+  if (!keys.ok()) co_return Response::FromStatus(keys.status());
+  Value list = Value::MakeArray();
+  for (const store::ApiKeyRecord& k : *keys) list.push_back(KeyJson(k));
+  Value body = Value::MakeObject();
+  body.set("keys", list);
+  co_return Response::Json(200, body);
+}
+
+asio::awaitable<Response> CreateKey(Server::Impl& s, Request& req) {
+  Result<Value> body = JsonBody(req);
+  if (!body.ok()) co_return Response::FromStatus(body.status());
+  const Value name = body->get("name");
+  const Value role = body->get("role");
+  const Value ttl = body->get("ttl_ms");
+  if (!name.is_string() || name.as_string().empty()) co_return BadRequest("'name' is required");
+  if (!role.is_string()) co_return BadRequest("'role' is required (admin, editor, operator, viewer)");
+  if (ttl.is_defined() && (!ttl.is_number() || ttl.as_number() < 0)) co_return BadRequest("'ttl_ms' must be >= 0");
+  Result<std::string> key = co_await s.Blocking([&] {
+    return CreateApiKey(s.store, name.as_string(), role.as_string(),
+                        ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0,
+                        SystemClock::Instance().NowMillis());
+  });
+  if (!key.ok()) co_return Response::FromStatus(key.status());
+  Value o = Value::MakeObject();
+  o.set("key", *key);  // shown once
+  o.set("id", key->substr(3, key->find('_', 3) - 3));
+  o.set("name", name);
+  o.set("role", role);
+  co_return Response::Json(201, o);
+}
+
+asio::awaitable<Response> RevokeKey(Server::Impl& s, Request& req) {
+  const std::string id = req.params["id"];
+  Status done = co_await s.Blocking([&] { return s.store.RevokeApiKey(id, SystemClock::Instance().NowMillis()); });
+  if (!done.ok()) co_return Response::FromStatus(done);
+  {
+    MutexLock lock(s.keys_mu);
+    for (auto it = s.key_cache.begin(); it != s.key_cache.end();) {
+      it = it->second.id == id ? s.key_cache.erase(it) : std::next(it);
+    }
+  }
+  co_return Response::Json(200, Value::MakeObject());
+}
+
+}  // namespace
+
+void AddApiRoutes(std::vector<Route>& r) {
+  using V = http::verb;
+  r.push_back({V::get, "/api/v1/workflows", Need::kRead, &ListWorkflows, "List workflows with their triggers"});
+  r.push_back({V::post, "/api/v1/workflows", Need::kDeploy, &DeployWorkflow,
+               "Deploy a workflow (YAML body; ?name= when the file has none)"});
+  r.push_back({V::get, "/api/v1/workflows/{name}", Need::kRead, &GetWorkflow,
+               "A workflow: versions, source, triggers, input schema, flow graph"});
+  r.push_back({V::post, "/api/v1/runs", Need::kOperate, &StartRun,
+               "Start a run: {workflow, version?, input, context?, wait_ms?, idempotency_key?}"});
+  r.push_back({V::get, "/api/v1/runs", Need::kRead, &ListRuns,
+               "List runs, newest first (?workflow, status, trigger, limit, cursor)"});
+  r.push_back({V::get, "/api/v1/runs/{id}", Need::kRead, &GetRun, "A run with its step history"});
+  r.push_back({V::post, "/api/v1/runs/{id}/cancel", Need::kOperate, &CancelRun, "Cancel a run and its children"});
+  r.push_back({V::post, "/api/v1/runs/{id}/retry", Need::kOperate, &RetryRun,
+               "Retry a failed run from the failed step ({version?})"});
+  r.push_back({V::post, "/api/v1/runs/{id}/resume", Need::kOperate, &ResumeRun,
+               "Resume a suspended run: {payload} or {error: {message}}"});
+  r.push_back({V::get, "/api/v1/tasks", Need::kRead, &ListTasks,
+               "Tasks waiting for a person (?kind, queue, workflow, limit, cursor)"});
+  r.push_back({V::post, "/api/v1/tasks/{id}/complete", Need::kOperate, &CompleteTask,
+               "Complete a task: {payload} (approve, edit, answer) or {refuse: reason}"});
+  r.push_back({V::get, "/api/v1/conversations/{id}/messages", Need::kRead, &ListMessages,
+               "A conversation's messages (?after, limit)"});
+  r.push_back({V::get, "/api/v1/usage", Need::kRead, &Usage, "Tokens and cost (?day=YYYY-MM-DD, workflow)"});
+  r.push_back({V::get, "/api/v1/keys", Need::kAdmin, &ListKeys, "List API keys (never their secrets)"});
+  r.push_back({V::post, "/api/v1/keys", Need::kAdmin, &CreateKey,
+               "Create an API key: {name, role, ttl_ms?} (the key is shown once)"});
+  r.push_back({V::post, "/api/v1/keys/{id}/revoke", Need::kAdmin, &RevokeKey, "Revoke an API key"});
+}
+
+Value RunSummary(const store::RunRecord& run) { return store::RunToJson(run); }
+
+}  // namespace weft::server

@@ -1,0 +1,142 @@
+// Deploying workflows (the folder, the API) and the table of their triggers.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "server_impl.h"
+#include "weft/core/file.h"
+#include "weft/dsl/loader.h"
+
+namespace weft::server {
+
+namespace fs = std::filesystem;
+
+Result<int64_t> Server::Impl::DeployText(const std::string& text, const std::string& file,
+                                         const std::string& default_name, std::vector<dsl::Diagnostic>* diagnostics) {
+  dsl::Diagnostics diag;
+  dsl::LoadOptions load;
+  load.default_name = default_name;
+  Result<std::shared_ptr<const dsl::Workflow>> wf = dsl::LoadWorkflow(text, file, runtime.actions(), &diag, load);
+  if (diagnostics != nullptr) {
+    for (const dsl::Diagnostic& d : diag.all()) {
+      if (d.severity != dsl::Diagnostic::Severity::kPortability) diagnostics->push_back(d);
+    }
+  }
+  if (!wf.ok()) return wf.status();
+  // Webhook paths are checked against the other workflows before anything
+  // is stored: a clash refuses the new version, the old one stays live.
+  {
+    MutexLock lock(hooks_mu);
+    for (const dsl::Trigger& t : (*wf)->triggers) {
+      if (t.kind != dsl::Trigger::Kind::kWebhook) continue;
+      for (const std::string& m : t.webhook.methods) {
+        auto it = hooks.find(m + " " + t.webhook.path);
+        if (it != hooks.end() && it->second.workflow != (*wf)->name) {
+          dsl::Diagnostic d;
+          d.location = t.location;
+          d.message = m + " /hooks/" + t.webhook.path + " is already served by workflow '" + it->second.workflow + "'";
+          if (diagnostics != nullptr) diagnostics->push_back(d);
+          return InvalidArgumentError(d.ToString());
+        }
+      }
+    }
+  }
+  WEFT_ASSIGN_OR_RETURN(int64_t version, engine.Deploy(*wf));
+  WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> stored, engine.GetWorkflow((*wf)->name, version));
+  WEFT_RETURN_IF_ERROR(RegisterTriggers(stored));
+  return version;
+}
+
+Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>& wf) {
+  MutexLock lock(hooks_mu);
+  for (auto it = hooks.begin(); it != hooks.end();) {
+    it = it->second.workflow == wf->name ? hooks.erase(it) : std::next(it);
+  }
+  std::vector<std::string> clashes;
+  for (const dsl::Trigger& t : wf->triggers) {
+    if (t.kind == dsl::Trigger::Kind::kWebhook) {
+      for (const std::string& m : t.webhook.methods) {
+        auto [it, fresh] = hooks.try_emplace(m + " " + t.webhook.path, HookEntry{wf->name, wf, &t.webhook});
+        if (!fresh) clashes.push_back(m + " /hooks/" + t.webhook.path + " (served by '" + it->second.workflow + "')");
+      }
+    } else if (t.kind != dsl::Trigger::Kind::kManual) {
+      const std::string note = wf->name + "/" + std::to_string(wf->version) + "/" +
+                               std::string(dsl::TriggerKindName(t.kind));
+      if (unserved_noted.insert(note).second) {
+        fprintf(stderr, "weft serve: %s: the %s trigger of workflow '%s' is not served by this version of weft\n",
+                t.location.ToString().c_str(), std::string(dsl::TriggerKindName(t.kind)).c_str(), wf->name.c_str());
+      }
+    }
+  }
+  deployed[wf->name] = wf;
+  if (!clashes.empty()) {
+    std::string list;
+    for (const std::string& c : clashes) list += (list.empty() ? "" : ", ") + c;
+    return FailedPreconditionError("workflow '" + wf->name + "': webhooks already taken: " + list);
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<const dsl::Workflow> Server::Impl::Deployed(const std::string& name) {
+  MutexLock lock(hooks_mu);
+  auto it = deployed.find(name);
+  return it == deployed.end() ? nullptr : it->second;
+}
+
+std::optional<HookEntry> Server::Impl::FindHook(const std::string& method, const std::string& path) {
+  MutexLock lock(hooks_mu);
+  auto it = hooks.find(method + " " + path);
+  if (it == hooks.end()) return std::nullopt;
+  return it->second;
+}
+
+void Server::Impl::ScanFolder() {
+  if (options.workflows_dir.empty()) return;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& entry : fs::directory_iterator(options.workflows_dir, ec)) {
+    const fs::path& p = entry.path();
+    const std::string name = p.filename().string();
+    if (!entry.is_regular_file(ec) || name.empty() || name[0] == '.') continue;
+    if (p.extension() != ".yaml" && p.extension() != ".yml") continue;
+    if (name.find(".test.") != std::string::npos) continue;  // workflow tests live beside workflows
+    files.push_back(p);
+  }
+  if (ec) {
+    fprintf(stderr, "weft serve: cannot read workflows folder %s: %s\n", options.workflows_dir.c_str(),
+            ec.message().c_str());
+    return;
+  }
+  std::sort(files.begin(), files.end());
+  MutexLock lock(folder_mu);
+  for (const fs::path& p : files) {
+    struct stat st{};
+    if (stat(p.c_str(), &st) != 0) continue;
+    const std::pair<int64_t, int64_t> stamp{static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+                                            static_cast<int64_t>(st.st_size)};
+    auto seen = seen_files.find(p.string());
+    if (seen != seen_files.end() && seen->second == stamp) continue;
+    seen_files[p.string()] = stamp;
+    Result<std::string> text = ReadFileBounded(p.string());
+    if (!text.ok()) {
+      fprintf(stderr, "weft serve: %s\n", text.status().message().c_str());
+      continue;
+    }
+    std::vector<dsl::Diagnostic> diagnostics;
+    Result<int64_t> version = DeployText(*text, p.string(), p.stem().string(), &diagnostics);
+    if (!version.ok()) {
+      // The previous version (if any) stays live.
+      fprintf(stderr, "weft serve: %s not deployed:\n", p.string().c_str());
+      for (const dsl::Diagnostic& d : diagnostics) fprintf(stderr, "  %s\n", d.ToString().c_str());
+      if (diagnostics.empty()) fprintf(stderr, "  %s\n", version.status().message().c_str());
+      file_problems[p.string()] = diagnostics;
+      continue;
+    }
+    file_problems.erase(p.string());
+    fprintf(stderr, "weft serve: deployed %s (version %lld)\n", p.string().c_str(), static_cast<long long>(*version));
+  }
+}
+
+}  // namespace weft::server

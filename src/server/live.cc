@@ -1,0 +1,138 @@
+// Live updates as Server-Sent Events: everything (/api/v1/events) or one
+// run (/api/v1/runs/{id}/events). A client that reconnects with
+// Last-Event-ID gets what it missed while the server still has it, or a
+// `reset` event telling it to reload.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "server_impl.h"
+#include "weft/core/json.h"
+#include "weft/engine/events.h"
+#include "weft/store/record_json.h"
+
+namespace weft::server {
+namespace {
+
+using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
+constexpr size_t kQueue = 512;  // events a slow client may fall behind by before it is dropped
+
+std::string Frame(const engine::Event& e) {
+  Value data = e.data.is_object() ? e.data : Value::MakeObject();
+  data.set("run_id", e.run_id);
+  data.set("workflow", e.workflow);
+  std::string out = "id: " + std::to_string(e.id) + "\nevent: " + std::string(engine::EventKindName(e.kind)) +
+                    "\ndata: ";
+  AppendJson(out, data);
+  out += "\n\n";
+  return out;
+}
+
+uint64_t LastEventId(const Request& req) {
+  std::string_view h = req.header("Last-Event-ID");
+  if (h.empty()) {
+    const std::string q = req.query_param("last_event_id");
+    return q.empty() ? 0 : std::strtoull(q.c_str(), nullptr, 10);
+  }
+  return std::strtoull(std::string(h).c_str(), nullptr, 10);
+}
+
+// Streams the events `run_id` selects ("" = all) until the client leaves.
+Response EventStream(Server::Impl& s, const Request& req, std::string run_id, std::string first) {
+  engine::EventLog* log = s.runtime.events();
+  Response r;
+  r.content_type = "text/event-stream";
+  r.headers.emplace_back("X-Accel-Buffering", "no");
+  const uint64_t after = LastEventId(req);
+  r.stream = [&s, log, run_id = std::move(run_id), first = std::move(first),
+              after](beast::tcp_stream& stream) -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    auto channel = std::make_shared<Channel>(executor, kQueue);
+    // Subscribe before reading the backlog: nothing falls between.
+    const uint64_t subscription = log->Subscribe([channel, run_id](const engine::Event& e) {
+      if (!run_id.empty() && e.run_id != run_id) return;
+      if (!channel->try_send(boost::system::error_code{}, Frame(e))) {
+        channel->close();  // too far behind: the client reconnects with Last-Event-ID
+      }
+    });
+    struct Unsubscribe {
+      engine::EventLog* log;
+      uint64_t id;
+      ~Unsubscribe() { log->Unsubscribe(id); }
+    } unsubscribe{log, subscription};
+    boost::system::error_code ec;
+    std::string head = "retry: 2000\n\n" + first;
+    uint64_t sent_up_to = 0;
+    if (after > 0) {
+      bool complete = true;
+      std::vector<engine::Event> missed = log->Since(after, &complete);
+      if (!complete) head += "event: reset\ndata: {}\n\n";
+      for (const engine::Event& e : missed) {
+        if (!run_id.empty() && e.run_id != run_id) continue;
+        head += Frame(e);
+        sent_up_to = e.id;
+      }
+    }
+    co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
+    asio::steady_timer heartbeat(executor);
+    while (!s.stopping) {
+      heartbeat.expires_after(std::chrono::seconds(15));
+      auto next = co_await (channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
+                            heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+                            stream.socket().async_wait(asio::socket_base::wait_read,
+                                                       asio::as_tuple(asio::use_awaitable)));
+      std::string out;
+      if (next.index() == 0) {
+        auto& [err, frame] = std::get<0>(next);
+        if (err) co_return;  // closed: dropped for falling behind
+        // Events already sent from the backlog are not sent twice.
+        const size_t id_end = frame.find('\n');
+        if (sent_up_to != 0 && std::strtoull(frame.c_str() + 4, nullptr, 10) <= sent_up_to && id_end != 0) continue;
+        out = std::move(frame);
+      } else if (next.index() == 1) {
+        out = ": keep-alive\n\n";
+      } else {
+        co_return;  // the client closed (or sent something, which a stream does not expect)
+      }
+      co_await asio::async_write(stream, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return;
+    }
+  };
+  return r;
+}
+
+asio::awaitable<Response> AllEvents(Server::Impl& s, Request& req) {
+  if (s.runtime.events() == nullptr) co_return Response::Error(503, "UNAVAILABLE", "live updates are off");
+  co_return EventStream(s, req, "", "");
+}
+
+asio::awaitable<Response> RunEvents(Server::Impl& s, Request& req) {
+  if (s.runtime.events() == nullptr) co_return Response::Error(503, "UNAVAILABLE", "live updates are off");
+  const std::string id = req.params["id"];
+  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
+  if (!run.ok()) co_return Response::FromStatus(run.status());
+  // The run as it is now, then its changes.
+  std::string first;
+  if (LastEventId(req) == 0) {
+    first = "event: snapshot\ndata: ";
+    AppendJson(first, store::RunToJson(*run));
+    first += "\n\n";
+  }
+  co_return EventStream(s, req, id, std::move(first));
+}
+
+}  // namespace
+
+void AddLiveRoutes(std::vector<Route>& r) {
+  r.push_back({beast::http::verb::get, "/api/v1/events", Need::kRead, &AllEvents,
+               "Server-Sent Events: every run, step and task event (resumable with Last-Event-ID)"});
+  r.push_back({beast::http::verb::get, "/api/v1/runs/{id}/events", Need::kRead, &RunEvents,
+               "Server-Sent Events of one run: a snapshot, then its run and step events"});
+}
+
+}  // namespace weft::server

@@ -1,0 +1,392 @@
+#include "weft/server/server.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "server_impl.h"
+#include "weft/core/clock.h"
+#include "weft/core/crypto.h"
+#include "weft/core/json.h"
+#include "weft/engine/events.h"
+
+namespace weft::server {
+
+namespace http = beast::http;
+
+bool RoleMay(Role role, Need need) {
+  switch (need) {
+    case Need::kPublic: return true;
+    case Need::kRead: return role != Role::kNone;
+    case Need::kOperate: return role == Role::kOperator || role == Role::kEditor || role == Role::kAdmin;
+    case Need::kDeploy: return role == Role::kEditor || role == Role::kAdmin;
+    case Need::kAdmin: return role == Role::kAdmin;
+  }
+  return false;
+}
+
+std::string_view NeedName(Need need) {
+  switch (need) {
+    case Need::kPublic: return "public";
+    case Need::kRead: return "read";
+    case Need::kOperate: return "operate";
+    case Need::kDeploy: return "deploy";
+    case Need::kAdmin: return "admin";
+  }
+  return "admin";
+}
+
+double RateLimiter::Take(const std::string& key, double now_s) {
+  if (rate_ <= 0) return 0;
+  MutexLock lock(mu_);
+  if (buckets_.size() > 100'000) {
+    // Forget full buckets (idle clients) rather than grow without bound.
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      it = it->second.tokens + (now_s - it->second.at) * rate_ >= burst_ ? buckets_.erase(it) : std::next(it);
+    }
+  }
+  auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now_s});
+  Bucket& b = it->second;
+  b.tokens = std::min(burst_, b.tokens + (now_s - b.at) * rate_);
+  b.at = now_s;
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return 0;
+  }
+  return (1 - b.tokens) / rate_;
+}
+
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.emplace_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+asio::awaitable<Response> Healthz(Server::Impl&, Request&) {
+  co_return Response::Text(200, "ok\n");
+}
+
+asio::awaitable<Response> Readyz(Server::Impl& server, Request&) {
+  if (server.stopping) co_return Response::Error(503, "UNAVAILABLE", "the server is stopping");
+  // Ready when the store answers.
+  Result<std::vector<store::RunRecord>> probe = co_await server.Blocking([&server] {
+    store::RunFilter f;
+    f.limit = 1;
+    return server.store.ListRuns(f);
+  });
+  if (!probe.ok()) co_return Response::Error(503, "UNAVAILABLE", "store: " + probe.status().message());
+  co_return Response::Text(200, "ready\n");
+}
+
+asio::awaitable<Response> MetricsRoute(Server::Impl& server, Request&) {
+  Response r = Response::Text(200, server.metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  co_return r;
+}
+
+asio::awaitable<Response> OpenApi(Server::Impl& server, Request&) {
+  co_return Response::Json(200, OpenApiDocument(server.routes));
+}
+
+}  // namespace
+
+Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
+    : runtime(rt),
+      options(std::move(o)),
+      engine(rt.engine()),
+      store(rt.store()),
+      blocking(static_cast<size_t>(std::max(1, options.blocking_threads))),
+      per_key(options.rate_per_key, options.rate_burst),
+      per_address(options.rate_per_address, options.rate_burst),
+      per_webhook(options.rate_per_webhook, options.rate_burst) {
+  routes.push_back({http::verb::get, "/healthz", Need::kPublic, &Healthz, "Liveness: 200 while the process serves"});
+  routes.push_back({http::verb::get, "/readyz", Need::kPublic, &Readyz, "Readiness: 200 when the store answers"});
+  routes.push_back({http::verb::get, "/metrics", Need::kPublic, &MetricsRoute, "Prometheus metrics"});
+  routes.push_back({http::verb::get, "/api/openapi.json", Need::kPublic, &OpenApi, "This API's OpenAPI document"});
+  AddApiRoutes(routes);
+  AddLiveRoutes(routes);
+  for (Route& r : routes) r.segments = SplitPath(r.pattern);
+
+  metrics.DeclareCounter("weft_http_requests_total", "HTTP requests answered, by route and status");
+  metrics.DeclareHistogram("weft_http_request_duration_seconds", "HTTP request handling time, by route",
+                           {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
+  metrics.DeclareCounter("weft_runs_started_total", "Runs started by this server, by workflow and trigger");
+  metrics.DeclareCounter("weft_runs_finished_total", "Runs that ended, by workflow and status");
+  metrics.DeclareCounter("weft_runs_suspended_total", "Times a run suspended, by workflow and what it waits for");
+  metrics.DeclareHistogram("weft_step_duration_seconds", "Step attempt durations, by action and status",
+                           {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
+  metrics.DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
+  if (engine::EventLog* log = runtime.events()) {
+    events_subscription = log->Subscribe([this](const engine::Event& e) {
+      if (e.kind == engine::Event::Kind::kRun) {
+        const Value status = e.data.get("status");
+        if (!status.is_string()) return;
+        const std::string& s = status.as_string();
+        if (s == "completed" || s == "failed" || s == "cancelled") {
+          metrics.Add("weft_runs_finished_total", {{"workflow", e.workflow}, {"status", s}});
+        } else if (s == "suspended") {
+          const Value kind = e.data.get("waiting").get("kind");
+          metrics.Add("weft_runs_suspended_total",
+                      {{"workflow", e.workflow}, {"waiting_for", kind.is_string() ? kind.as_string() : ""}});
+        }
+      } else if (e.kind == engine::Event::Kind::kStep) {
+        const Value action = e.data.get("action");
+        const Value status = e.data.get("status");
+        const double started = e.data.get("started_ms").is_number() ? e.data.get("started_ms").as_number() : 0;
+        const double ended = e.data.get("ended_ms").is_number() ? e.data.get("ended_ms").as_number() : 0;
+        if (!action.is_string() || !status.is_string() || status.as_string() == "suspended") return;
+        metrics.Observe("weft_step_duration_seconds", {{"action", action.as_string()}, {"status", status.as_string()}},
+                        std::max(0.0, (ended - started) / 1000.0));
+      }
+    });
+  }
+}
+
+Server::Impl::~Impl() {
+  if (events_subscription != 0 && runtime.events() != nullptr) runtime.events()->Unsubscribe(events_subscription);
+  blocking.join();
+}
+
+const Route* Server::Impl::Match(const Request& request, bool* wrong_method) const {
+  const std::vector<std::string> parts = SplitPath(request.path);
+  *wrong_method = false;
+  for (const Route& r : routes) {
+    if (r.segments.size() != parts.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < parts.size() && same; ++i) {
+      const std::string& seg = r.segments[i];
+      same = (!seg.empty() && seg.front() == '{') || seg == parts[i];
+    }
+    if (!same) continue;
+    if (r.method != request.method) {
+      *wrong_method = true;
+      continue;
+    }
+    return &r;
+  }
+  return nullptr;
+}
+
+int64_t Server::Impl::BodyLimit(const Request& head) {
+  if (head.path.rfind("/hooks/", 0) == 0) {
+    std::optional<HookEntry> hook = FindHook(head.method_text, head.path.substr(7));
+    return hook ? hook->trigger->max_body_bytes : options.api_body_limit_bytes;  // the handler answers 404/405
+  }
+  bool wrong_method = false;
+  if (Match(head, &wrong_method) == nullptr && !wrong_method) return -1;
+  return options.api_body_limit_bytes;
+}
+
+Status Server::Impl::Authenticate(Request& request) {
+  std::string_view token = request.header("Authorization");
+  if (token.rfind("Bearer ", 0) == 0) {
+    token.remove_prefix(7);
+  } else {
+    token = request.header("X-Api-Key");
+  }
+  if (token.empty()) {
+    return Status(StatusCode::kUnauthenticated, "this route needs an API key (Authorization: Bearer wk_...)");
+  }
+  // wk_<id>_<secret>
+  const size_t second = token.find('_', 3);
+  if (token.rfind("wk_", 0) != 0 || second == std::string_view::npos || token.size() > 200) {
+    return Status(StatusCode::kUnauthenticated, "malformed API key (expected wk_<id>_<secret>)");
+  }
+  const std::string id(token.substr(3, second - 3));
+  const std::string secret(token.substr(second + 1));
+  const std::string token_hash = Sha256Hex(token);
+  const int64_t now = SystemClock::Instance().NowMillis();
+  {
+    MutexLock lock(keys_mu);
+    auto it = key_cache.find(token_hash);
+    // Revocations made elsewhere (the CLI) take effect within 5 seconds.
+    if (it != key_cache.end() && now - it->second.checked_ms < 5000 &&
+        (it->second.expires_ms == 0 || it->second.expires_ms > now)) {
+      request.principal = Principal{it->second.role, it->second.id};
+      return Status::Ok();
+    }
+  }
+  Result<store::ApiKeyRecord> key = store.GetApiKey(id);
+  if (!key.ok() || !ConstantTimeEquals(key->secret_hash, Sha256Hex(secret))) {
+    return Status(StatusCode::kUnauthenticated, "unknown API key");
+  }
+  if (key->revoked_ms != 0) return Status(StatusCode::kUnauthenticated, "this API key was revoked");
+  if (key->expires_ms != 0 && key->expires_ms <= now) {
+    return Status(StatusCode::kUnauthenticated, "this API key expired");
+  }
+  const std::optional<Role> role = ParseRole(key->role);
+  if (!role) return Status(StatusCode::kPermissionDenied, "this API key has no known role");
+  {
+    MutexLock lock(keys_mu);
+    if (key_cache.size() > 10'000) key_cache.clear();
+    key_cache[token_hash] = CachedKey{*role, id, key->expires_ms, now};
+  }
+  request.principal = Principal{*role, id};
+  return Status::Ok();
+}
+
+void Server::Impl::CountRequest(const Route* route, int status, double seconds) {
+  const std::string name = route != nullptr ? route->pattern : "unmatched";
+  metrics.Add("weft_http_requests_total", {{"route", name}, {"status", std::to_string(status)}});
+  metrics.Observe("weft_http_request_duration_seconds", {{"route", name}}, seconds);
+}
+
+asio::awaitable<Response> Server::Impl::Handle(Request& request) {
+  const double started = NowSeconds();
+  if (per_address.enabled()) {
+    if (double wait = per_address.Take("addr:" + request.client, started); wait > 0) {
+      Response r = Response::Error(429, "RESOURCE_EXHAUSTED", "too many requests from " + request.client);
+      r.headers.emplace_back("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(wait))));
+      CountRequest(nullptr, 429, NowSeconds() - started);
+      co_return r;
+    }
+  }
+  if (request.path.rfind("/hooks/", 0) == 0) {
+    Response r;
+    try {
+      r = co_await HandleWebhook(*this, request);
+    } catch (const std::exception& e) {
+      r = Response::Error(500, "INTERNAL", std::string("internal error: ") + e.what());
+    }
+    metrics.Add("weft_http_requests_total", {{"route", "/hooks/{path}"}, {"status", std::to_string(r.status)}});
+    metrics.Observe("weft_http_request_duration_seconds", {{"route", "/hooks/{path}"}}, NowSeconds() - started);
+    co_return r;
+  }
+  bool wrong_method = false;
+  const Route* route = Match(request, &wrong_method);
+  Response response;
+  if (route == nullptr) {
+    response = wrong_method ? Response::Error(405, "INVALID_ARGUMENT", request.method_text + " is not allowed on " +
+                                                                           request.path)
+                            : Response::Error(404, "NOT_FOUND", "no route for " + request.method_text + " " +
+                                                                    request.path);
+  } else {
+    Status auth = Status::Ok();
+    if (route->need != Need::kPublic) {
+      auth = Authenticate(request);
+      if (auth.ok() && !RoleMay(request.principal.role, route->need)) {
+        auth = Status(StatusCode::kPermissionDenied, "role '" + std::string(RoleName(request.principal.role)) +
+                                                         "' may not " + std::string(NeedName(route->need)) +
+                                                         " (" + request.method_text + " " + route->pattern + ")");
+      }
+    }
+    double wait = 0;
+    if (auth.ok() && per_key.enabled() && !request.principal.key_id.empty()) {
+      wait = per_key.Take("key:" + request.principal.key_id, started);
+    }
+    if (!auth.ok()) {
+      response = Response::FromStatus(auth);
+      if (auth.code() == StatusCode::kUnauthenticated) response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    } else if (wait > 0) {
+      response = Response::Error(429, "RESOURCE_EXHAUSTED", "too many requests with this API key");
+      response.headers.emplace_back("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(wait))));
+    } else {
+      for (size_t i = 0; i < route->segments.size(); ++i) {
+        const std::string& seg = route->segments[i];
+        if (!seg.empty() && seg.front() == '{') {
+          const std::vector<std::string> parts = SplitPath(request.path);
+          request.params[seg.substr(1, seg.size() - 2)] = parts[i];
+        }
+      }
+      try {
+        response = co_await route->handler(*this, request);
+      } catch (const std::exception& e) {
+        response = Response::Error(500, "INTERNAL", std::string("internal error: ") + e.what());
+      }
+    }
+  }
+  CountRequest(route, response.status, NowSeconds() - started);
+  co_return response;
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(); }
+
+Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerOptions options) {
+  auto impl = std::make_unique<Impl>(runtime, std::move(options));
+  Impl& s = *impl;
+  // Workflows deployed before (through the API, or an earlier folder) keep
+  // their triggers; the folder then deploys what changed.
+  if (Result<std::vector<store::WorkflowRecord>> stored = runtime.store().ListWorkflows(); stored.ok()) {
+    std::map<std::string, int64_t> latest;
+    for (const store::WorkflowRecord& w : *stored) latest[w.name] = std::max(latest[w.name], w.version);
+    for (const auto& [name, version] : latest) {
+      Result<std::shared_ptr<const dsl::Workflow>> wf = runtime.engine().GetWorkflow(name, version);
+      if (wf.ok()) {
+        if (Status st = s.RegisterTriggers(*wf); !st.ok()) fprintf(stderr, "weft serve: %s\n", st.message().c_str());
+      }
+    }
+  }
+  s.ScanFolder();
+  HttpLimits limits;
+  limits.max_connections = s.options.max_connections;
+  limits.header_limit_bytes = s.options.header_limit_bytes;
+  limits.header_timeout_ms = s.options.header_timeout_ms;
+  limits.body_timeout_ms = s.options.body_timeout_ms;
+  limits.write_timeout_ms = s.options.write_timeout_ms;
+  limits.trusted_proxies = s.options.trusted_proxies;
+  s.listener = std::make_unique<HttpListener>(runtime.engine().executor(), limits, s);
+  WEFT_RETURN_IF_ERROR(s.listener->Listen(s.options.host, s.options.port));
+  if (!s.options.workflows_dir.empty() && s.options.watch_interval_ms > 0) {
+    s.watcher = std::thread([&s] {
+      for (;;) {
+        {
+          MutexLock lock(s.watch_mu);
+          lock.WaitFor(s.watch_cv, std::chrono::milliseconds(s.options.watch_interval_ms),
+                       [&] { return s.stopping.load(); });
+        }
+        if (s.stopping) return;
+        s.ScanFolder();
+      }
+    });
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+int Server::port() const { return impl_->listener->port(); }
+
+std::string Server::url() const {
+  const std::string& host = impl_->options.host;
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+}
+
+void Server::Rescan() { impl_->ScanFolder(); }
+
+void Server::Stop() {
+  if (impl_->stopping.exchange(true)) return;
+  impl_->watch_cv.notify_all();
+  if (impl_->watcher.joinable()) impl_->watcher.join();
+  if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
+}
+
+Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role,
+                                 int64_t ttl_ms, int64_t now_ms) {
+  if (!ParseRole(role)) {
+    return InvalidArgumentError("unknown role '" + role + "' (one of admin, editor, operator, viewer)");
+  }
+  store::ApiKeyRecord key;
+  key.id = RandomHex(8);
+  const std::string secret = RandomHex(24);
+  key.name = name;
+  key.role = role;
+  key.secret_hash = Sha256Hex(secret);
+  key.created_ms = now_ms;
+  key.expires_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
+  WEFT_RETURN_IF_ERROR(store.PutApiKey(key));
+  return "wk_" + key.id + "_" + secret;
+}
+
+}  // namespace weft::server

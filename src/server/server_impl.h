@@ -1,0 +1,177 @@
+// The server's insides, shared by its files: server.cc (start, routing,
+// authentication, rate limits), deploy.cc (the workflows folder and the
+// trigger table), webhooks.cc, api.cc (REST), live.cc (Server-Sent Events).
+// Not part of the public API.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <condition_variable>
+#include <map>
+#include <optional>
+#include <thread>
+#include <memory>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "http.h"
+#include "metrics.h"
+#include "weft/core/mutex.h"
+#include "weft/dsl/workflow.h"
+#include "weft/server/server.h"
+
+namespace weft::server {
+
+// What a route requires of its caller.
+enum class Need : uint8_t {
+  kPublic,   // anyone (webhooks check their own auth; health, metrics)
+  kRead,     // viewer and up: workflows, runs, events
+  kOperate,  // operator, editor, admin: start, cancel, retry, resume, the inbox
+  kDeploy,   // editor, admin: deploy workflows, enable and disable triggers
+  kAdmin,    // admin: keys, audit
+};
+bool RoleMay(Role role, Need need);
+std::string_view NeedName(Need need);
+
+struct Route;
+using RouteHandler = asio::awaitable<Response> (*)(Server::Impl& server, Request& request);
+
+struct Route {
+  beast::http::verb method;
+  std::string pattern;  // "/api/v1/runs/{id}"
+  Need need;
+  RouteHandler handler;
+  std::string summary;  // for the OpenAPI document
+  std::vector<std::string> segments;  // split pattern
+};
+
+// A deployed webhook: which workflow it starts and how.
+struct HookEntry {
+  std::string workflow;
+  std::shared_ptr<const dsl::Workflow> definition;  // the version it was read from
+  const dsl::WebhookTrigger* trigger = nullptr;     // inside `definition`
+};
+
+// A token bucket per key (API key, address, webhook).
+class RateLimiter {
+ public:
+  RateLimiter(double per_second, double burst) : rate_(per_second), burst_(burst) {}
+  // 0 when allowed; otherwise the seconds to wait.
+  double Take(const std::string& key, double now_s);
+  bool enabled() const { return rate_ > 0; }
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    double at = 0;
+  };
+  const double rate_;
+  const double burst_;
+  Mutex mu_;
+  std::map<std::string, Bucket> buckets_ WEFT_GUARDED_BY(mu_);
+};
+
+struct Server::Impl final : HttpHandler {
+  Impl(runtime::Runtime& rt, ServerOptions o);
+  ~Impl() override;
+
+  int64_t BodyLimit(const Request& head) override;
+  asio::awaitable<Response> Handle(Request& request) override;
+
+  // Runs `f` (a blocking store call) on the blocking pool; the caller
+  // resumes on its own executor.
+  template <typename F>
+  asio::awaitable<std::invoke_result_t<F>> Blocking(F f) {
+    using R = std::invoke_result_t<F>;
+    auto executor = co_await asio::this_coro::executor;
+    // The result travels as a shared_ptr: Result<T> has no empty state.
+    std::shared_ptr<R> out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::shared_ptr<R>)>(
+        [this, &f, executor](auto handler) mutable {
+          asio::post(blocking, [f = std::move(f), executor, handler = std::move(handler)]() mutable {
+            auto result = std::make_shared<R>(f());
+            asio::post(executor, [handler = std::move(handler), result]() mutable { handler(std::move(result)); });
+          });
+        },
+        asio::use_awaitable);
+    co_return std::move(*out);
+  }
+
+  // deploy.cc
+  // Loads, validates and deploys one workflow file's text; on success its
+  // triggers replace the previous version's. Returns the version, or the
+  // diagnostics (InvalidArgument listing them).
+  Result<int64_t> DeployText(const std::string& text, const std::string& file, const std::string& default_name,
+                             std::vector<dsl::Diagnostic>* diagnostics);
+  void ScanFolder();
+  // Registers a loaded workflow's triggers (replacing its old ones).
+  Status RegisterTriggers(const std::shared_ptr<const dsl::Workflow>& wf);
+  // The deployed workflow with this name (nullptr when none).
+  std::shared_ptr<const dsl::Workflow> Deployed(const std::string& name);
+  std::optional<HookEntry> FindHook(const std::string& method, const std::string& path);
+
+  // server.cc
+  Status Authenticate(Request& request);
+  const Route* Match(const Request& request, bool* wrong_method) const;
+  void CountRequest(const Route* route, int status, double seconds);
+
+  runtime::Runtime& runtime;
+  const ServerOptions options;
+  engine::Engine& engine;
+  store::Store& store;
+  asio::thread_pool blocking;
+  Metrics metrics;
+  std::vector<Route> routes;
+  RateLimiter per_key;
+  RateLimiter per_address;
+  RateLimiter per_webhook;
+  std::unique_ptr<HttpListener> listener;
+  uint64_t events_subscription = 0;
+
+  mutable Mutex hooks_mu;
+  // "METHOD path" -> the webhook.
+  std::map<std::string, HookEntry, std::less<>> hooks WEFT_GUARDED_BY(hooks_mu);
+  // Workflow name -> the deployed version's definition.
+  std::map<std::string, std::shared_ptr<const dsl::Workflow>, std::less<>> deployed WEFT_GUARDED_BY(hooks_mu);
+  // Triggers that this version does not serve yet, reported once per workflow version.
+  std::set<std::string> unserved_noted WEFT_GUARDED_BY(hooks_mu);
+
+  // The folder's files as last seen: path -> (mtime, size).
+  Mutex folder_mu;
+  std::map<std::string, std::pair<int64_t, int64_t>> seen_files WEFT_GUARDED_BY(folder_mu);
+  // Diagnostics of the last failed deploy of each file.
+  std::map<std::string, std::vector<dsl::Diagnostic>> file_problems WEFT_GUARDED_BY(folder_mu);
+
+  // API keys recently checked: token hash -> (role, key id, checked at ms).
+  struct CachedKey {
+    Role role = Role::kNone;
+    std::string id;
+    int64_t expires_ms = 0;
+    int64_t checked_ms = 0;
+  };
+  Mutex keys_mu;
+  std::map<std::string, CachedKey> key_cache WEFT_GUARDED_BY(keys_mu);
+
+  std::atomic<bool> stopping{false};
+  std::thread watcher;
+  Mutex watch_mu;
+  std::condition_variable_any watch_cv;
+};
+
+// Route handlers (api.cc, webhooks.cc, live.cc).
+asio::awaitable<Response> HandleWebhook(Server::Impl& server, Request& request);
+void AddApiRoutes(std::vector<Route>& routes);
+void AddLiveRoutes(std::vector<Route>& routes);
+// The OpenAPI 3.1 document of `routes`.
+Value OpenApiDocument(const std::vector<Route>& routes);
+
+// Request helpers.
+Value RunSummary(const store::RunRecord& run);
+std::string RunUrl(const Request& request, const std::string& run_id);
+
+}  // namespace weft::server
