@@ -48,7 +48,7 @@ echo "== fuzzing (short exploratory run from the checked-in corpus)"
 # on purpose: every input must finish within its evaluation's budgets (time
 # and memory), so 2 s or 512 MB is already a runaway.
 mkdir -p build/fuzz/findings
-for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz; do
+for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz request_fuzz; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/${t%_fuzz}/. "$corpus"/
   dict=()
@@ -71,6 +71,7 @@ TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/expr/expr_test --gtest_brief=1 --g
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/store/store_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/engine/engine_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/actions/actions_test --gtest_brief=1
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/server/server_test --gtest_brief=1
 
 echo "== format and clang-tidy"
 scripts/check-format.sh

@@ -148,8 +148,9 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
   return run;
 }
 
-bool Engine::Impl::Launch(const store::RunRecord& record, int depth) {
+bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh) {
   std::shared_ptr<RunState> run = MakeRunState(record, depth);
+  run->fresh = fresh;
   {
     MutexLock lock(mu);
     if (active.count(record.id) != 0) return false;
@@ -213,8 +214,9 @@ asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
     co_return;
   }
   run->workflow = *wf;
-  // The history is the run's position.
-  Result<std::vector<store::StepRecord>> steps = options.store->GetSteps(run->record.id);
+  // The history is the run's position (a run started just now has none).
+  Result<std::vector<store::StepRecord>> steps =
+      run->fresh ? std::vector<store::StepRecord>() : options.store->GetSteps(run->record.id);
   if (!steps.ok()) co_return;  // left for recovery
   for (const store::StepRecord& s : *steps) {
     JournalEntry& j = run->journal[s.path];
@@ -407,7 +409,7 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
   impl_->PublishRun(rec);
-  impl_->Launch(rec);
+  impl_->Launch(rec, 0, true);
   return rec.id;
 }
 
@@ -424,13 +426,13 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
   if (!committed.ok()) co_return committed;
   impl_->PublishRun(rec);
   if (settle_timeout.count() <= 0) {
-    impl_->Launch(rec);
+    impl_->Launch(rec, 0, true);
     co_return rec;
   }
   // The waiter is in place before the run can finish: its end needs no
   // store read.
   auto settle = std::make_shared<Engine::Impl::Settle>(executor);
-  impl_->Launch(rec);
+  impl_->Launch(rec, 0, true);
   uint64_t ticket = 0;
   {
     MutexLock lock(impl_->mu);

@@ -68,6 +68,7 @@ struct RunState {
   CancelScope scope;  // the whole run
   std::vector<InFlight*> in_flight;
   int depth = 0;  // call_workflow nesting
+  bool fresh = false;  // created by this engine just now: no history to read
   Value input;    // bound as $input
   Value context;  // bound as $context
 
@@ -122,7 +123,8 @@ struct Engine::Impl {
 
   // Makes the run executing here and starts driving it. `depth` counts
   // call_workflow nesting. Returns false when the run already executes here.
-  bool Launch(const store::RunRecord& record, int depth = 0);
+  // `fresh`: the run was just created here, so it has no history to load.
+  bool Launch(const store::RunRecord& record, int depth = 0, bool fresh = false);
   std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
   void Finished(const std::string& run_id);
   // A new run's record (running, leased to this engine), not yet stored.

@@ -301,7 +301,7 @@ asio::awaitable<Response> StartRun(Server::Impl& s, Request& req) {
     if (run.ok()) co_return Response::Json(200, store::RunToJson(*run));
   }
   if (!run.ok()) co_return Response::FromStatus(run.status());
-  s.metrics.Add("weft_runs_started_total", {{"workflow", workflow.as_string()}, {"trigger", "manual"}});
+  s.metrics->Add("weft_runs_started_total", {{"workflow", workflow.as_string()}, {"trigger", "manual"}});
   Response r = Response::Json(run->status == store::RunStatus::kRunning ? 202 : 201, store::RunToJson(*run));
   r.headers.emplace_back("Location", "/api/v1/runs/" + run->id);
   co_return r;

@@ -138,14 +138,18 @@ Response Response::FromStatus(const Status& status) {
 // One client connection: its stream lives on its own strand, so that Stop
 // (on another thread) closes it through that strand.
 struct HttpListener::Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
+  explicit Connection(Socket socket) : stream(std::move(socket)) {}
+  Stream stream;
   // 0: waiting for a request, 1: handling one, 2: streaming events.
   std::atomic<int> state{0};
 };
 
 HttpListener::HttpListener(asio::any_io_executor executor, HttpLimits limits, HttpHandler& handler)
-    : executor_(std::move(executor)), limits_(std::move(limits)), handler_(handler), acceptor_(executor_) {}
+    // The engine's executor is an io_context's (Engine::executor()).
+    : executor_(*executor.target<asio::io_context::executor_type>()),
+      limits_(std::move(limits)),
+      handler_(handler),
+      acceptor_(asio::make_strand(executor_)) {}
 
 HttpListener::~HttpListener() { Stop(0); }
 
@@ -163,51 +167,82 @@ Status HttpListener::Listen(const std::string& host, int port) {
   }
   port_ = acceptor_.local_endpoint().port();
   accepting_ = 1;
-  asio::co_spawn(acceptor_.get_executor(), Accept(), [this](const std::exception_ptr&) { accepting_ = 0; });
+  asio::post(acceptor_.get_executor(), [this] { AcceptNext(); });
   return Status::Ok();
 }
 
-asio::awaitable<void> HttpListener::Accept() {
-  while (!stopping_) {
-    boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(executor_),
-                                                         asio::redirect_error(asio::use_awaitable, ec));
+// Each accepted connection gets its own strand and coroutine.
+void HttpListener::AcceptNext() {
+  acceptor_.async_accept(asio::make_strand(executor_), [this](boost::system::error_code ec, Socket socket) {
     if (ec) {
-      if (stopping_ || ec == asio::error::operation_aborted) co_return;
+      if (stopping_ || ec == asio::error::operation_aborted) {
+        accepting_ = 0;
+        return;
+      }
       // Out of descriptors and the like: wait a moment rather than spin.
-      asio::steady_timer pause(executor_, std::chrono::milliseconds(50));
-      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
+      auto pause = std::make_shared<asio::steady_timer>(executor_, std::chrono::milliseconds(50));
+      pause->async_wait([this, pause](boost::system::error_code) {
+        asio::post(acceptor_.get_executor(), [this] {
+          if (stopping_) {
+            accepting_ = 0;
+          } else {
+            AcceptNext();
+          }
+        });
+      });
+      return;
     }
     socket.set_option(tcp::no_delay(true), ec);
     if (connections_.load() >= limits_.max_connections) {
-      // Over the cap: a short refusal, then the door.
-      static constexpr std::string_view kBusy =
-          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: "
-          "close\r\nContent-Length: 82\r\n\r\n{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections; "
-          "retry later\"}}";
-      asio::write(socket, asio::buffer(kBusy), ec);
-      socket.close(ec);
-      continue;
-    }
-    auto connection = std::make_shared<Connection>(std::move(socket));
-    ++connections_;
-    {
-      MutexLock lock(mu_);
-      open_[++next_id_] = connection;
-    }
-    auto executor = connection->stream.get_executor();
-    asio::co_spawn(executor, Serve(connection), [this](const std::exception_ptr& e) {
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          fprintf(stderr, "weft serve: connection error: %s\n", x.what());
-        }
+      // Over the cap: a short refusal, read what the client sent (closing
+      // with unread data would reset the connection before it reads the
+      // answer), then the door.
+      Strand strand = socket.get_executor();
+      asio::co_spawn(strand, Refuse(std::move(socket)), asio::detached);
+    } else {
+      auto connection = std::make_shared<Connection>(std::move(socket));
+      ++connections_;
+      {
+        MutexLock lock(mu_);
+        open_[++next_id_] = connection;
       }
-      --connections_;
-    });
+      Strand strand = connection->stream.get_executor();
+      asio::co_spawn(strand, Serve(connection), [this](const std::exception_ptr& e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& x) {
+            fprintf(stderr, "weft serve: connection error: %s\n", x.what());
+          }
+        }
+        --connections_;
+      });
+    }
+    if (stopping_) {
+      accepting_ = 0;
+    } else {
+      AcceptNext();
+    }
+  });
+}
+
+asio::awaitable<void> HttpListener::Refuse(Socket socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: "
+      "close\r\nContent-Length: 78\r\n\r\n{\"error\":{\"code\":\"UNAVAILABLE\",\"message\":\"too many connections; "
+      "retry later\"}}";
+  Stream stream(std::move(socket));
+  boost::system::error_code ec;
+  stream.expires_after(std::chrono::seconds(1));
+  co_await asio::async_write(stream, asio::buffer(kBusy), asio::redirect_error(asio::use_awaitable, ec));
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  ec = {};
+  char sink[1024];
+  while (!ec) {
+    stream.expires_after(std::chrono::seconds(1));
+    co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
   }
+  stream.close();
 }
 
 namespace {
@@ -225,7 +260,7 @@ std::string Trim(std::string_view s) {
 }  // namespace
 
 asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection) {
-  beast::tcp_stream& stream = connection->stream;
+  Stream& stream = connection->stream;
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   std::string peer;
@@ -255,7 +290,9 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
     stream.expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (ec == http::error::header_limit) {
+      if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
+        // The deadline passed (or Stop closed the socket): nothing to answer.
+      } else if (ec == http::error::header_limit) {
         http::response<http::string_body> res{http::status::request_header_fields_too_large, 11};
         res.set(http::field::content_type, "application/json");
         res.set(http::field::connection, "close");
@@ -263,8 +300,7 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
         res.prepare_payload();
         stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      } else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-                 ec != asio::error::operation_aborted && ec != asio::error::connection_reset && buffer.size() > 0) {
+      } else if (ec != http::error::end_of_stream && ec != asio::error::connection_reset && buffer.size() > 0) {
         // A malformed request line or header: say so, then close.
         http::response<http::string_body> res{http::status::bad_request, 11};
         res.set(http::field::content_type, "application/json");
@@ -383,7 +419,7 @@ void HttpListener::Stop(int64_t drain_ms) {
     }
     for (auto& c : open) {
       if (!pred(*c)) continue;
-      asio::post(c->stream.get_executor(), [c] { c->stream.socket().close(); });
+      asio::post(c->stream.get_executor(), [c] { c->stream.close(); });
     }
   };
   close_where([](const Connection& c) { return c.state != 1; });

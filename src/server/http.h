@@ -7,8 +7,11 @@
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/basic_stream.hpp>
+#include <chrono>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <functional>
@@ -58,7 +61,14 @@ struct Request {
 
 // Writes Server-Sent Events to a client until the client leaves or the
 // server stops (returns then).
-using Streamer = std::function<asio::awaitable<void>(beast::tcp_stream& stream)>;
+// Each connection's stream works on its own strand of the engine's
+// io_context (a concrete strand type: no type erasure on every operation),
+// with Beast's deadline per operation.
+using Strand = asio::strand<asio::io_context::executor_type>;
+using Stream = beast::basic_stream<asio::ip::tcp, Strand>;
+using Socket = asio::basic_stream_socket<asio::ip::tcp, Strand>;
+
+using Streamer = std::function<asio::awaitable<void>(Stream& stream)>;
 
 struct Response {
   int status = 200;
@@ -114,13 +124,14 @@ class HttpListener {
 
  private:
   struct Connection;
-  asio::awaitable<void> Accept();
+  void AcceptNext();  // on the acceptor's strand
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
+  asio::awaitable<void> Refuse(Socket socket);
 
-  asio::any_io_executor executor_;
+  asio::io_context::executor_type executor_;
   HttpLimits limits_;
   HttpHandler& handler_;
-  asio::ip::tcp::acceptor acceptor_;
+  asio::basic_socket_acceptor<asio::ip::tcp, Strand> acceptor_;
   int port_ = 0;
   std::atomic<int> connections_{0};
   std::atomic<bool> stopping_{false};

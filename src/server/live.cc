@@ -48,7 +48,7 @@ Response EventStream(Server::Impl& s, const Request& req, std::string run_id, st
   r.headers.emplace_back("X-Accel-Buffering", "no");
   const uint64_t after = LastEventId(req);
   r.stream = [&s, log, run_id = std::move(run_id), first = std::move(first),
-              after](beast::tcp_stream& stream) -> asio::awaitable<void> {
+              after](Stream& stream) -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     auto channel = std::make_shared<Channel>(executor, kQueue);
     // Subscribe before reading the backlog: nothing falls between.

@@ -91,7 +91,7 @@ asio::awaitable<Response> Readyz(Server::Impl& server, Request&) {
 }
 
 asio::awaitable<Response> MetricsRoute(Server::Impl& server, Request&) {
-  Response r = Response::Text(200, server.metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  Response r = Response::Text(200, server.metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
   co_return r;
 }
 
@@ -118,26 +118,26 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   AddLiveRoutes(routes);
   for (Route& r : routes) r.segments = SplitPath(r.pattern);
 
-  metrics.DeclareCounter("weft_http_requests_total", "HTTP requests answered, by route and status");
-  metrics.DeclareHistogram("weft_http_request_duration_seconds", "HTTP request handling time, by route",
+  metrics->DeclareCounter("weft_http_requests_total", "HTTP requests answered, by route and status");
+  metrics->DeclareHistogram("weft_http_request_duration_seconds", "HTTP request handling time, by route",
                            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
-  metrics.DeclareCounter("weft_runs_started_total", "Runs started by this server, by workflow and trigger");
-  metrics.DeclareCounter("weft_runs_finished_total", "Runs that ended, by workflow and status");
-  metrics.DeclareCounter("weft_runs_suspended_total", "Times a run suspended, by workflow and what it waits for");
-  metrics.DeclareHistogram("weft_step_duration_seconds", "Step attempt durations, by action and status",
+  metrics->DeclareCounter("weft_runs_started_total", "Runs started by this server, by workflow and trigger");
+  metrics->DeclareCounter("weft_runs_finished_total", "Runs that ended, by workflow and status");
+  metrics->DeclareCounter("weft_runs_suspended_total", "Times a run suspended, by workflow and what it waits for");
+  metrics->DeclareHistogram("weft_step_duration_seconds", "Step attempt durations, by action and status",
                            {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
-  metrics.DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
+  metrics->DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
   if (engine::EventLog* log = runtime.events()) {
-    events_subscription = log->Subscribe([this](const engine::Event& e) {
+    events_subscription = log->Subscribe([metrics = metrics](const engine::Event& e) {
       if (e.kind == engine::Event::Kind::kRun) {
         const Value status = e.data.get("status");
         if (!status.is_string()) return;
         const std::string& s = status.as_string();
         if (s == "completed" || s == "failed" || s == "cancelled") {
-          metrics.Add("weft_runs_finished_total", {{"workflow", e.workflow}, {"status", s}});
+          metrics->Add("weft_runs_finished_total", {{"workflow", e.workflow}, {"status", s}});
         } else if (s == "suspended") {
           const Value kind = e.data.get("waiting").get("kind");
-          metrics.Add("weft_runs_suspended_total",
+          metrics->Add("weft_runs_suspended_total",
                       {{"workflow", e.workflow}, {"waiting_for", kind.is_string() ? kind.as_string() : ""}});
         }
       } else if (e.kind == engine::Event::Kind::kStep) {
@@ -146,7 +146,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
         const double started = e.data.get("started_ms").is_number() ? e.data.get("started_ms").as_number() : 0;
         const double ended = e.data.get("ended_ms").is_number() ? e.data.get("ended_ms").as_number() : 0;
         if (!action.is_string() || !status.is_string() || status.as_string() == "suspended") return;
-        metrics.Observe("weft_step_duration_seconds", {{"action", action.as_string()}, {"status", status.as_string()}},
+        metrics->Observe("weft_step_duration_seconds", {{"action", action.as_string()}, {"status", status.as_string()}},
                         std::max(0.0, (ended - started) / 1000.0));
       }
     });
@@ -238,8 +238,8 @@ Status Server::Impl::Authenticate(Request& request) {
 
 void Server::Impl::CountRequest(const Route* route, int status, double seconds) {
   const std::string name = route != nullptr ? route->pattern : "unmatched";
-  metrics.Add("weft_http_requests_total", {{"route", name}, {"status", std::to_string(status)}});
-  metrics.Observe("weft_http_request_duration_seconds", {{"route", name}}, seconds);
+  metrics->Add("weft_http_requests_total", {{"route", name}, {"status", std::to_string(status)}});
+  metrics->Observe("weft_http_request_duration_seconds", {{"route", name}}, seconds);
 }
 
 asio::awaitable<Response> Server::Impl::Handle(Request& request) {
@@ -259,8 +259,8 @@ asio::awaitable<Response> Server::Impl::Handle(Request& request) {
     } catch (const std::exception& e) {
       r = Response::Error(500, "INTERNAL", std::string("internal error: ") + e.what());
     }
-    metrics.Add("weft_http_requests_total", {{"route", "/hooks/{path}"}, {"status", std::to_string(r.status)}});
-    metrics.Observe("weft_http_request_duration_seconds", {{"route", "/hooks/{path}"}}, NowSeconds() - started);
+    metrics->Add("weft_http_requests_total", {{"route", "/hooks/{path}"}, {"status", std::to_string(r.status)}});
+    metrics->Observe("weft_http_request_duration_seconds", {{"route", "/hooks/{path}"}}, NowSeconds() - started);
     co_return r;
   }
   bool wrong_method = false;

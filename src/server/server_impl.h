@@ -91,14 +91,18 @@ struct Server::Impl final : HttpHandler {
     using R = std::invoke_result_t<F>;
     auto executor = co_await asio::this_coro::executor;
     // The result travels as a shared_ptr: Result<T> has no empty state.
-    std::shared_ptr<R> out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::shared_ptr<R>)>(
-        [this, &f, executor](auto handler) mutable {
-          asio::post(blocking, [f = std::move(f), executor, handler = std::move(handler)]() mutable {
-            auto result = std::make_shared<R>(f());
-            asio::post(executor, [handler = std::move(handler), result]() mutable { handler(std::move(result)); });
-          });
-        },
-        asio::use_awaitable);
+    // The initiation is a named local: GCC 12 destroys a temporary of a
+    // co_await full-expression twice (here its copy of the executor, a
+    // strand, which then lost a reference it never had).
+    auto initiation = [this, &f, executor](auto handler) mutable {
+      asio::post(blocking, [f = std::move(f), executor, handler = std::move(handler)]() mutable {
+        auto result = std::make_shared<R>(f());
+        asio::post(executor, [handler = std::move(handler), result]() mutable { handler(std::move(result)); });
+      });
+    };
+    std::shared_ptr<R> out =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::shared_ptr<R>)>(initiation,
+                                                                                             asio::use_awaitable);
     co_return std::move(*out);
   }
 
@@ -125,7 +129,9 @@ struct Server::Impl final : HttpHandler {
   engine::Engine& engine;
   store::Store& store;
   asio::thread_pool blocking;
-  Metrics metrics;
+  // Shared with the engine's event listener, which may still be running
+  // when the server goes.
+  std::shared_ptr<Metrics> metrics = std::make_shared<Metrics>();
   std::vector<Route> routes;
   RateLimiter per_key;
   RateLimiter per_address;

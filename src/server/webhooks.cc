@@ -251,7 +251,7 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
   }
   const dsl::WebhookTrigger& t = *hook->trigger;
   auto refused = [&](std::string_view reason) {
-    s.metrics.Add("weft_webhook_refusals_total", {{"workflow", hook->workflow}, {"reason", std::string(reason)}});
+    s.metrics->Add("weft_webhook_refusals_total", {{"workflow", hook->workflow}, {"reason", std::string(reason)}});
   };
   if (s.per_webhook.enabled()) {
     const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -293,12 +293,6 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
       const std::string sha = Sha256Hex(f.content);
       Status stored = co_await s.Blocking([&] { return StoreUpload(s.options.data_dir, f, sha); });
       if (!stored.ok()) co_return Response::FromStatus(stored);
-    }
-  }
-  if (hook->definition->input_schema) {
-    if (Status valid = hook->definition->input_schema->Validate(input, "input"); !valid.ok()) {
-      refused("schema");
-      co_return Response::Error(400, "INVALID_ARGUMENT", valid.message());
     }
   }
   // At most one run per idempotency key; a replayed signature starts nothing.
@@ -367,10 +361,11 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
     }
   }
   if (!run.ok()) {
-    refused("start");
+    // The input is checked against the schema as the run starts.
+    refused(run.status().code() == StatusCode::kInvalidArgument ? "schema" : "start");
     co_return Response::FromStatus(run.status());
   }
-  s.metrics.Add("weft_runs_started_total", {{"workflow", hook->workflow}, {"trigger", "webhook"}});
+  s.metrics->Add("weft_runs_started_total", {{"workflow", hook->workflow}, {"trigger", "webhook"}});
   co_return completion ? Completion(t, req, *run) : Accepted(req, *run);
 }
 

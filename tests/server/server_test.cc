@@ -1,0 +1,641 @@
+// The server through real HTTP on loopback: webhooks (bodies, auth,
+// idempotency, answers), the REST API and its roles, live updates, limits
+// against bad clients, metrics, the OpenAPI document. Every test uses a
+// real SQLite file and a real port.
+#include "weft/server/server.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "http_test_client.h"
+#include "temp_db.h"
+#include "weft/core/clock.h"
+#include "weft/core/crypto.h"
+#include "weft/core/encoding.h"
+#include "weft/core/json.h"
+#include "weft/dsl/schema.h"
+
+namespace weft::server {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::HttpCall;
+using testing::HttpReply;
+
+const char* const kTriage = R"yaml(name: triage
+trigger:
+  webhook: { path: triage, respond: completion }
+inputs:
+  schema:
+    message: { type: string, required: true }
+    urgency: { type: string, enum: [low, medium, high], required: true }
+defs:
+  human: { kind: task, action: set, inputs: { route: human } }
+  auto: { kind: task, action: set, inputs: { route: auto } }
+flow:
+  - conditional:
+      when:
+        - condition: "=$input.urgency = 'high'"
+          steps: [ { do: human } ]
+      else:
+        steps: [ { do: auto } ]
+outputs:
+  message: "=$input.message"
+  route: "=$exists($output.human) ? 'human' : 'auto'"
+)yaml";
+
+const char* const kIntake = R"yaml(name: intake
+triggers:
+  - webhook:
+      path: orders
+      respond: accepted
+      idempotency: { header: Idempotency-Key }
+  - webhook: { path: orders/by-id, methods: [POST, PUT], idempotency: { key: "=$input.order_id" } }
+  - webhook: { path: orders/token, auth: { bearer: HOOK_TOKEN } }
+  - webhook: { path: orders/basic, auth: { basic: { username: shop, password: HOOK_PASSWORD } } }
+  - webhook: { path: orders/github, auth: { hmac: { secret: HOOK_KEY, style: github } } }
+  - webhook: { path: orders/stripe, auth: { hmac: { secret: HOOK_KEY, tolerance_s: 60 } } }
+  - webhook: { path: orders/small, max_body_kb: 1 }
+  - webhook: { path: orders/lookup, methods: [GET] }
+  - webhook:
+      path: orders/custom
+      response:
+        status: "=$outputs.count > 1 ? 201 : 200"
+        headers: { X-Count: "=$string($outputs.count)", Content-Type: text/plain }
+        body: "=$join($outputs.items, ',')"
+defs:
+  count: { kind: task, action: set, inputs: { n: "=$count($keys($input))" } }
+flow:
+  - do: count
+outputs:
+  count: "=$output.count.n"
+  items: "=$keys($input)"
+  input: "=$input"
+)yaml";
+
+const char* const kReview = R"yaml(name: review
+trigger: manual
+inputs:
+  schema:
+    amount: { type: number, required: true }
+defs:
+  approve: { kind: task, action: approval, inputs: { amount: "=$input.amount", queue: finance } }
+  done: { kind: task, action: set, inputs: { approved: "=$output.approve.approved" } }
+flow:
+  - do: approve
+  - do: done
+outputs:
+  approved: "=$output.done.approved"
+)yaml";
+
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("weft_server_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "workflows");
+    Write("triage.yaml", kTriage);
+    Write("intake.yaml", kIntake);
+    Write("review.yaml", kReview);
+    setenv("WEFT_SECRET_HOOK_TOKEN", "t0ken", 1);
+    setenv("WEFT_SECRET_HOOK_PASSWORD", "pa55", 1);
+    setenv("WEFT_SECRET_HOOK_KEY", "k3y", 1);
+    Open();
+  }
+
+  void TearDown() override {
+    server_.reset();
+    runtime_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / "workflows" / name) << text;
+  }
+
+  void Open(ServerOptions options = {}) {
+    server_.reset();
+    runtime_.reset();
+    runtime::RuntimeOptions ro;
+    ro.db = db_.path();
+    ro.config_path = (dir_ / "none.yaml").string();
+    std::ofstream(ro.config_path) << "{}\n";
+    ro.threads = 2;
+    ro.events = true;
+    ro.workflows_dir = (dir_ / "workflows").string();
+    runtime_ = runtime::Runtime::Open(ro).value();
+    options.port = 0;
+    options.workflows_dir = (dir_ / "workflows").string();
+    options.data_dir = (dir_ / "data").string();
+    options.watch_interval_ms = 0;  // tests rescan by hand
+    if (options.header_timeout_ms == ServerOptions{}.header_timeout_ms) options.header_timeout_ms = 500;
+    options.drain_timeout_ms = 2000;
+    Result<std::unique_ptr<Server>> s = Server::Start(*runtime_, options);
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    server_ = std::move(s).value();
+    for (const char* role : {"admin", "editor", "operator", "viewer"}) {
+      if (keys_.count(role) == 0) {
+        keys_[role] = CreateApiKey(runtime_->store(), std::string("test ") + role, role, 0,
+                                   SystemClock::Instance().NowMillis())
+                          .value();
+      }
+    }
+  }
+
+  int port() const { return server_->port(); }
+
+  HttpReply Api(const std::string& role, const std::string& method, const std::string& target,
+                const std::string& body = "") {
+    testing::Headers h = {{"Content-Type", "application/json"}};
+    if (!role.empty()) h.emplace_back("Authorization", "Bearer " + keys_.at(role));
+    return HttpCall(port(), method, target, body, h);
+  }
+
+  HttpReply Hook(const std::string& path, const std::string& body, testing::Headers headers = {},
+                 const std::string& method = "POST") {
+    bool typed = false;
+    for (const auto& [k, v] : headers) typed = typed || k == "Content-Type";
+    if (!typed) headers.emplace_back("Content-Type", "application/json");
+    return HttpCall(port(), method, "/hooks/" + path, body, headers);
+  }
+
+  size_t RunCount(const std::string& workflow = "") {
+    store::RunFilter f;
+    f.workflow = workflow;
+    f.limit = 10000;
+    return runtime_->store().ListRuns(f).value().size();
+  }
+
+  static Value Json(const HttpReply& r) {
+    Result<Value> v = ParseJson(r.body);
+    return v.ok() ? *v : Value();
+  }
+
+  testing::TempDb db_{"weft_server_test"};
+  fs::path dir_;
+  std::unique_ptr<runtime::Runtime> runtime_;
+  std::unique_ptr<Server> server_;
+  std::map<std::string, std::string> keys_;
+};
+
+TEST_F(ServerTest, WebhookAnswersTheRunsOutputsOnceCompleted) {
+  HttpReply r = Hook("triage", R"({"message":"server down","urgency":"high"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"message":"server down","route":"human"})");
+  const std::string run_id = r.header("x-weft-run");
+  ASSERT_FALSE(run_id.empty());
+  store::RunRecord run = runtime_->store().GetRun(run_id).value();
+  EXPECT_EQ(run.status, store::RunStatus::kCompleted);
+  EXPECT_EQ(run.trigger, "webhook");
+  EXPECT_EQ(ToJson(run.context.get("webhook").get("path")), R"("triage")");
+  r = Hook("triage", R"({"message":"typo","urgency":"low"})");
+  EXPECT_EQ(r.body, R"({"message":"typo","route":"auto"})");
+}
+
+TEST_F(ServerTest, WebhookRefusesBadInputAndStoresNothing) {
+  struct Case {
+    std::string path, body, content_type;
+    int status;
+    std::string says;
+  };
+  const Case cases[] = {
+      {"triage", R"({"message":"x","urgency":"urgent"})", "application/json", 400, "urgency"},
+      {"triage", R"({"message":"x"})", "application/json", 400, "urgency"},
+      {"triage", R"({"message":"x","urgency":)", "application/json", 400, "line 1, column"},
+      {"triage", R"({"message":"x","message":"y","urgency":"low"})", "application/json", 400, "duplicate"},
+      {"triage", "\xff\xfe", "text/plain", 400, "UTF-8"},
+      {"orders/small", "{\"a\":\"" + std::string(2000, 'x') + "\"}", "application/json", 413, "limit of 1024"},
+      {"nowhere", "{}", "application/json", 404, "no webhook"},
+      {"orders/lookup", "{}", "application/json", 405, "not accepted"},
+  };
+  for (const Case& c : cases) {
+    HttpReply r = Hook(c.path, c.body, {{"Content-Type", c.content_type}});
+    EXPECT_EQ(r.status, c.status) << c.path << " " << c.body << ": " << r.body;
+    EXPECT_NE(r.body.find(c.says), std::string::npos) << r.body;
+    EXPECT_NE(Json(r).get("error").get("message").as_string(), "");
+  }
+  EXPECT_EQ(RunCount(), 0U);
+}
+
+TEST_F(ServerTest, WebhookAuthenticatesEachWay) {
+  const std::string body = R"({"order_id":"A1"})";
+  const std::string now = std::to_string(SystemClock::Instance().NowMillis() / 1000);
+  const std::string old = std::to_string(SystemClock::Instance().NowMillis() / 1000 - 3600);
+  auto stripe = [&](const std::string& t, const std::string& key, const std::string& b) {
+    return "t=" + t + ",v1=" + HexEncode(Hmac(key, t + "." + b));
+  };
+  struct Case {
+    std::string name, path;
+    testing::Headers headers;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"bearer", "orders/token", {{"Authorization", "Bearer t0ken"}}, 200},
+      {"bearer wrong", "orders/token", {{"Authorization", "Bearer nope"}}, 401},
+      {"bearer missing", "orders/token", {}, 401},
+      {"basic", "orders/basic", {{"Authorization", "Basic " + Base64Encode("shop:pa55")}}, 200},
+      {"basic wrong", "orders/basic", {{"Authorization", "Basic " + Base64Encode("shop:nope")}}, 401},
+      {"github", "orders/github", {{"X-Hub-Signature-256", "sha256=" + HexEncode(Hmac("k3y", body))}}, 200},
+      {"github other body", "orders/github", {{"X-Hub-Signature-256", "sha256=" + HexEncode(Hmac("k3y", "{}"))}}, 401},
+      {"github wrong key", "orders/github", {{"X-Hub-Signature-256", "sha256=" + HexEncode(Hmac("nope", body))}}, 401},
+      {"stripe", "orders/stripe", {{"Stripe-Signature", stripe(now, "k3y", body)}}, 200},
+      {"stripe too old", "orders/stripe", {{"Stripe-Signature", stripe(old, "k3y", body)}}, 401},
+      {"stripe wrong key", "orders/stripe", {{"Stripe-Signature", stripe(now, "nope", body)}}, 401},
+      {"stripe malformed", "orders/stripe", {{"Stripe-Signature", "v1=abc"}}, 401},
+  };
+  size_t accepted = 0;
+  for (const Case& c : cases) {
+    HttpReply r = Hook(c.path, body, c.headers);
+    EXPECT_EQ(r.status, c.status) << c.name << ": " << r.body;
+    if (r.status == 200) ++accepted;
+    EXPECT_EQ(RunCount(), accepted) << c.name << ": a refused request stored a run";
+  }
+  // A signed request replayed within the tolerance starts nothing.
+  for (const auto& [path, header] :
+       {std::pair<std::string, testing::Headers>{"orders/github",
+                                                 {{"X-Hub-Signature-256", "sha256=" + HexEncode(Hmac("k3y", body))}}},
+        std::pair<std::string, testing::Headers>{"orders/stripe", {{"Stripe-Signature", stripe(now, "k3y", body)}}}}) {
+    HttpReply r = Hook(path, body, header);
+    EXPECT_EQ(r.status, 409) << path << ": " << r.body;
+    EXPECT_NE(r.body.find("replay"), std::string::npos);
+  }
+  EXPECT_EQ(RunCount(), accepted);
+}
+
+TEST_F(ServerTest, IdempotencyKeysAnswerTheSameRun) {
+  HttpReply a = Hook("orders", R"({"order_id":"A1"})", {{"Idempotency-Key", "abc"}});
+  ASSERT_EQ(a.status, 202) << a.body;
+  const std::string run_id = Json(a).get("run_id").as_string();
+  EXPECT_EQ(a.header("location"), "/api/v1/runs/" + run_id);
+  HttpReply b = Hook("orders", R"({"order_id":"A1"})", {{"Idempotency-Key", "abc"}});
+  EXPECT_EQ(b.status, 202);
+  EXPECT_EQ(Json(b).get("run_id").as_string(), run_id);
+  EXPECT_EQ(b.header("idempotent-replayed"), "true");
+  HttpReply c = Hook("orders", R"({"order_id":"A2"})", {{"Idempotency-Key", "other"}});
+  EXPECT_NE(Json(c).get("run_id").as_string(), run_id);
+  // A key from the payload, and methods beyond POST.
+  HttpReply d = Hook("orders/by-id", R"({"order_id":"B7"})");
+  HttpReply e = Hook("orders/by-id", R"({"order_id":"B7","note":"again"})", {}, "PUT");
+  EXPECT_EQ(d.status, 200);
+  EXPECT_EQ(e.status, 200);
+  EXPECT_EQ(d.header("x-weft-run"), e.header("x-weft-run"));
+  EXPECT_EQ(RunCount("intake"), 3U);
+  (void)runtime_->engine().Wait(run_id, std::chrono::seconds(10));
+  EXPECT_EQ(runtime_->store().GetRun(run_id).value().status, store::RunStatus::kCompleted);
+}
+
+TEST_F(ServerTest, BodiesOfEveryKindBecomeTheInput) {
+  // A form.
+  HttpReply r = Hook("orders/by-id", "order_id=F1&tag=a&tag=b&note=caf%C3%A9+au+lait",
+                     {{"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(ToJson(Json(r).get("input")), R"({"order_id":"F1","tag":["a","b"],"note":"café au lait"})");
+  // Multipart with a file: stored content-addressed, the input describes it.
+  const std::string file = "invoice line 1\ninvoice line 2\n";
+  const std::string multipart =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"order_id\"\r\n\r\nM1\r\n"
+      "--XyZ\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"invoice.txt\"\r\nContent-Type: "
+      "text/plain\r\n\r\n" +
+      file + "\r\n--XyZ--\r\n";
+  r = Hook("orders/by-id", multipart, {{"Content-Type", "multipart/form-data; boundary=XyZ"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const Value doc = Json(r).get("input").get("doc");
+  EXPECT_EQ(doc.get("name").as_string(), "invoice.txt");
+  EXPECT_EQ(doc.get("size").as_number(), static_cast<double>(file.size()));
+  const std::string sha = Sha256Hex(file);
+  EXPECT_EQ(doc.get("sha256").as_string(), sha);
+  std::ifstream stored(dir_ / "data" / "uploads" / sha.substr(0, 2) / sha, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(stored)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, file);
+  // Raw text, and GET with a query.
+  r = Hook("orders/by-id", "hello", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(ToJson(Json(r).get("input")), R"({"body":"hello","content_type":"text/plain"})");
+  r = HttpCall(port(), "GET", "/hooks/orders/lookup?order_id=Q1&x=%20y");
+  EXPECT_EQ(ToJson(Json(r).get("input")), R"({"order_id":"Q1","x":" y"})");
+  // A multipart body that breaks its own rules.
+  r = Hook("orders/by-id", "--XyZ\r\nContent-Disposition: form-data\r\n\r\nM1\r\n--XyZ--\r\n",
+           {{"Content-Type", "multipart/form-data; boundary=XyZ"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("multipart part 1"), std::string::npos) << r.body;
+}
+
+TEST_F(ServerTest, ResponseExpressionsShapeTheAnswer) {
+  HttpReply r = Hook("orders/custom", R"({"b":1,"a":2})");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.body, "b,a");
+  EXPECT_EQ(r.header("x-count"), "2");
+  EXPECT_EQ(r.header("content-type"), "text/plain");
+  r = Hook("orders/custom", R"({"a":2})");
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(ServerTest, ClientsThatBreakTheProtocolAreRefused) {
+  // A malformed request line.
+  std::string raw = testing::RawExchange(port(), "GARBAGE\r\n\r\n");
+  EXPECT_NE(raw.find("400 Bad Request"), std::string::npos) << raw;
+  // Headers past the limit.
+  raw = testing::RawExchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
+                                         "\r\n\r\n");
+  EXPECT_NE(raw.find("431"), std::string::npos) << raw.substr(0, 200);
+  // A client that never finishes its headers is cut off (header timeout 500 ms).
+  const auto start = std::chrono::steady_clock::now();
+  raw = testing::RawExchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n", 5000);
+  EXPECT_EQ(raw, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  // A body announced larger than the route takes is refused before it is read.
+  raw = testing::RawExchange(port(),
+                             "POST /hooks/orders/small HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 100000000\r\n\r\n{");
+  EXPECT_NE(raw.find("413"), std::string::npos) << raw;
+  // Pipelined requests are answered in order on one connection.
+  raw = testing::RawExchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nothing HTTP/1.1\r\nHost: x\r\n\r\n",
+                             1000);
+  const size_t ok = raw.find("200 OK");
+  const size_t missing = raw.find("404 Not Found");
+  EXPECT_NE(ok, std::string::npos);
+  EXPECT_NE(missing, std::string::npos);
+  EXPECT_LT(ok, missing);
+  EXPECT_EQ(RunCount(), 0U);
+  EXPECT_EQ(HttpCall(port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(ServerTest, ConnectionsPastTheCapAreTurnedAway) {
+  ServerOptions o;
+  o.max_connections = 2;
+  o.header_timeout_ms = 3000;
+  Open(o);
+  // Two idle connections hold the cap.
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(std::make_unique<boost::asio::ip::tcp::socket>(io));
+    held.back()->connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port())});
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  HttpReply r = HttpCall(port(), "GET", "/healthz");
+  EXPECT_EQ(r.status, 503);
+  held.clear();
+  for (int i = 0; i < 100 && r.status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    r = HttpCall(port(), "GET", "/healthz");
+  }
+  EXPECT_EQ(r.status, 200);
+}
+
+// Every route, every role: who may do what. Deny by default.
+TEST_F(ServerTest, RolesMatrix) {
+  struct RouteCase {
+    std::string method, target;
+    const char* lowest;  // the least role allowed; "" = public
+  };
+  const RouteCase routes[] = {
+      {"GET", "/healthz", ""},
+      {"GET", "/readyz", ""},
+      {"GET", "/metrics", ""},
+      {"GET", "/api/openapi.json", ""},
+      {"GET", "/api/v1/workflows", "viewer"},
+      {"GET", "/api/v1/workflows/triage", "viewer"},
+      {"POST", "/api/v1/workflows", "editor"},
+      {"POST", "/api/v1/runs", "operator"},
+      {"GET", "/api/v1/runs", "viewer"},
+      {"GET", "/api/v1/runs/none", "viewer"},
+      {"POST", "/api/v1/runs/none/cancel", "operator"},
+      {"POST", "/api/v1/runs/none/retry", "operator"},
+      {"POST", "/api/v1/runs/none/resume", "operator"},
+      {"GET", "/api/v1/tasks", "viewer"},
+      {"POST", "/api/v1/tasks/none/complete", "operator"},
+      {"GET", "/api/v1/conversations/c1/messages", "viewer"},
+      {"GET", "/api/v1/usage", "viewer"},
+      {"GET", "/api/v1/keys", "admin"},
+      {"POST", "/api/v1/keys", "admin"},
+      {"POST", "/api/v1/keys/none/revoke", "admin"},
+  };
+  const std::vector<std::string> order = {"", "viewer", "operator", "editor", "admin"};
+  auto rank = [&](const std::string& role) {
+    // editor may do what operator may (and deploy); operator may not deploy.
+    return std::find(order.begin(), order.end(), role) - order.begin();
+  };
+  for (const RouteCase& rc : routes) {
+    for (const std::string& role : order) {
+      HttpReply r = Api(role, rc.method, rc.target, rc.method == "POST" ? "{}" : "");
+      bool allowed = std::string(rc.lowest).empty() || rank(role) >= rank(rc.lowest);
+      if (std::string(rc.lowest) == "operator" && role == "viewer") allowed = false;
+      if (allowed) {
+        EXPECT_NE(r.status, 401) << role << " " << rc.method << " " << rc.target << ": " << r.body;
+        EXPECT_NE(r.status, 403) << role << " " << rc.method << " " << rc.target << ": " << r.body;
+      } else {
+        EXPECT_EQ(r.status, role.empty() ? 401 : 403) << role << " " << rc.method << " " << rc.target << ": " << r.body;
+      }
+    }
+  }
+  // Every route of the server is in this table.
+  Value doc = Json(HttpCall(port(), "GET", "/api/openapi.json"));
+  size_t operations = 0;
+  for (const auto& path : doc.get("paths").members()) operations += path.value.size();
+  EXPECT_EQ(operations, std::size(routes) + 2) << "routes not in the matrix (the two event streams are tested apart)";
+  // A wrong, revoked or malformed key.
+  EXPECT_EQ(HttpCall(port(), "GET", "/api/v1/runs", "", {{"Authorization", "Bearer wk_0000_1111"}}).status, 401);
+  EXPECT_EQ(HttpCall(port(), "GET", "/api/v1/runs", "", {{"Authorization", "Bearer nonsense"}}).status, 401);
+  const std::string viewer_id = keys_["viewer"].substr(3, keys_["viewer"].find('_', 3) - 3);
+  EXPECT_EQ(Api("admin", "POST", "/api/v1/keys/" + viewer_id + "/revoke").status, 200);
+  HttpReply revoked = Api("viewer", "GET", "/api/v1/runs");
+  EXPECT_EQ(revoked.status, 401);
+  EXPECT_NE(revoked.body.find("revoked"), std::string::npos);
+}
+
+TEST_F(ServerTest, WorkflowsAreDeployedAndDescribed) {
+  HttpReply list = Api("viewer", "GET", "/api/v1/workflows");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(Json(list).get("workflows").size(), 3U);
+  HttpReply wf = Api("viewer", "GET", "/api/v1/workflows/triage");
+  ASSERT_EQ(wf.status, 200);
+  const Value graph = Json(wf).get("graph");
+  EXPECT_EQ(graph.get("nodes").size(), 5U);  // start, decision, two tasks, end
+  EXPECT_EQ(graph.get("edges").size(), 5U);
+  EXPECT_EQ(ToJson(Json(wf).get("triggers")),
+            R"([{"kind":"webhook","path":"/hooks/triage","methods":["POST"],"respond":"completion","auth":"none"}])");
+  // Deploy through the API: a new version, then a broken file refused with
+  // its diagnostics while the old version stays live.
+  std::string changed = kTriage;
+  changed.replace(changed.find("? 'human'"), 9, "? 'people'");
+  HttpReply d = Api("editor", "POST", "/api/v1/workflows", changed);
+  ASSERT_EQ(d.status, 201) << d.body;
+  EXPECT_EQ(Json(d).get("version").as_number(), 2);
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"high"})").body, R"({"message":"m","route":"people"})");
+  HttpReply bad = Api("editor", "POST", "/api/v1/workflows", "name: triage\nflow:\n  - do: nowhere\n");
+  EXPECT_EQ(bad.status, 400);
+  const Value details = Json(bad).get("error").get("details");
+  ASSERT_GT(details.size(), 0U) << bad.body;
+  EXPECT_EQ(details.as_array()[0].get("line").as_number(), 3);
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"high"})").body, R"({"message":"m","route":"people"})");
+  // A webhook path another workflow serves is refused.
+  HttpReply clash = Api("editor", "POST", "/api/v1/workflows",
+                        "name: thief\ntrigger: { webhook: { path: triage } }\ndefs: { a: { kind: task, action: set } }\n"
+                        "flow: [ { do: a } ]\n");
+  EXPECT_EQ(clash.status, 400) << clash.body;
+  EXPECT_NE(clash.body.find("already served by workflow 'triage'"), std::string::npos);
+  // The folder: a changed file becomes a new version, a broken one changes nothing.
+  Write("triage.yaml", std::string(kTriage) + "description: changed on disk\n");
+  server_->Rescan();
+  EXPECT_EQ(Json(Api("viewer", "GET", "/api/v1/workflows/triage")).get("version").as_number(), 3);
+  Write("triage.yaml", "flow: [");
+  server_->Rescan();
+  EXPECT_EQ(Json(Api("viewer", "GET", "/api/v1/workflows/triage")).get("version").as_number(), 3);
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
+}
+
+TEST_F(ServerTest, RunsAndTheInboxThroughTheApi) {
+  // Start, wait for the approval, find it in the inbox, approve it.
+  HttpReply started = Api("operator", "POST", "/api/v1/runs",
+                          R"({"workflow":"review","input":{"amount":120},"wait_ms":5000})");
+  ASSERT_EQ(started.status, 201) << started.body;
+  const std::string run_id = Json(started).get("run_id").as_string();
+  EXPECT_EQ(Json(started).get("status").as_string(), "suspended");
+  EXPECT_EQ(Json(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{}})")).get("error")
+                .get("code").as_string(),
+            "INVALID_ARGUMENT");
+  HttpReply tasks = Api("viewer", "GET", "/api/v1/tasks?queue=finance");
+  ASSERT_EQ(tasks.status, 200);
+  ASSERT_EQ(Json(tasks).get("tasks").size(), 1U) << tasks.body;
+  const Value task = Json(tasks).get("tasks").as_array()[0];
+  EXPECT_EQ(task.get("kind").as_string(), "approval");
+  EXPECT_EQ(task.get("data").get("amount").as_number(), 120);
+  EXPECT_EQ(Json(Api("viewer", "GET", "/api/v1/tasks?queue=legal")).get("tasks").size(), 0U);
+  // A payload the approval's schema refuses changes nothing.
+  HttpReply wrong = Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete", R"({"payload":{"ok":1}})");
+  EXPECT_EQ(wrong.status, 400) << wrong.body;
+  HttpReply done = Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete",
+                       R"({"payload":{"approved":true,"by":"ana"}})");
+  EXPECT_EQ(done.status, 202) << done.body;
+  (void)runtime_->engine().Wait(run_id, std::chrono::seconds(10));
+  HttpReply run = Api("viewer", "GET", "/api/v1/runs/" + run_id);
+  ASSERT_EQ(run.status, 200);
+  EXPECT_EQ(Json(run).get("status").as_string(), "completed");
+  EXPECT_EQ(ToJson(Json(run).get("outputs")), R"({"approved":true})");
+  EXPECT_EQ(Json(run).get("steps").size(), 3U);  // suspended, resumed, done
+  EXPECT_EQ(Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete", "{}").status, 409);
+  // Refusing and cancelling.
+  const std::string second =
+      Json(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":5},"wait_ms":5000})"))
+          .get("run_id")
+          .as_string();
+  HttpReply cancelled = Api("operator", "POST", "/api/v1/runs/" + second + "/cancel");
+  EXPECT_EQ(cancelled.status, 200);
+  EXPECT_EQ(Json(cancelled).get("status").as_string(), "cancelled");
+  // Lists, filters, pages.
+  HttpReply page = Api("viewer", "GET", "/api/v1/runs?workflow=review&limit=1");
+  EXPECT_EQ(Json(page).get("runs").size(), 1U);
+  const std::string cursor = Json(page).get("next_cursor").as_string();
+  HttpReply next = Api("viewer", "GET", "/api/v1/runs?workflow=review&limit=1&cursor=" + cursor);
+  EXPECT_EQ(Json(next).get("runs").size(), 1U);
+  EXPECT_NE(Json(next).get("runs").as_array()[0].get("run_id").as_string(), cursor);
+  EXPECT_EQ(Json(Api("viewer", "GET", "/api/v1/runs?status=cancelled")).get("runs").size(), 1U);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/runs?status=nope").status, 400);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/runs/nope").status, 404);
+}
+
+TEST_F(ServerTest, LiveUpdatesStreamAndResume) {
+  testing::SseClient all(port(), "/api/v1/events", {{"Authorization", "Bearer " + keys_["viewer"]}});
+  ASSERT_EQ(all.status(), 200);
+  ASSERT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
+  std::vector<testing::SseEvent> seen;
+  while (auto e = all.Next(2000)) {
+    seen.push_back(*e);
+    if (e->event == "run" && e->data.find("\"completed\"") != std::string::npos) break;
+  }
+  ASSERT_GE(seen.size(), 3U);  // run started, a step, run completed
+  EXPECT_EQ(seen.front().event, "run");
+  EXPECT_EQ(seen[1].event, "step");
+  // Reconnecting after the first event replays the rest.
+  testing::SseClient again(port(), "/api/v1/events",
+                           {{"Authorization", "Bearer " + keys_["viewer"]}, {"Last-Event-ID", seen.front().id}});
+  std::vector<std::string> replayed;
+  while (auto e = again.Next(500)) replayed.push_back(e->id);
+  ASSERT_EQ(replayed.size(), seen.size() - 1);
+  EXPECT_EQ(replayed.front(), seen[1].id);
+  // One run's stream starts with its snapshot.
+  const std::string run_id = ParseJson(seen.front().data).value().get("run_id").as_string();
+  testing::SseClient one(port(), "/api/v1/runs/" + run_id + "/events",
+                         {{"Authorization", "Bearer " + keys_["viewer"]}});
+  auto snapshot = one.Next(2000);
+  ASSERT_TRUE(snapshot);
+  EXPECT_EQ(snapshot->event, "snapshot");
+  EXPECT_NE(snapshot->data.find("\"completed\""), std::string::npos);
+  testing::SseClient anonymous(port(), "/api/v1/events");
+  EXPECT_EQ(anonymous.status(), 401);
+}
+
+TEST_F(ServerTest, MetricsCountRequestsRunsAndSteps) {
+  ASSERT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
+  ASSERT_EQ(Hook("triage", R"({"message":"m"})").status, 400);
+  HttpReply m = HttpCall(port(), "GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  for (const char* line : {
+           R"(weft_http_requests_total{route="/hooks/{path}",status="200"} 1)",
+           R"(weft_http_requests_total{route="/hooks/{path}",status="400"} 1)",
+           R"(weft_runs_started_total{workflow="triage",trigger="webhook"} 1)",
+           R"(weft_runs_finished_total{workflow="triage",status="completed"} 1)",
+           R"(weft_step_duration_seconds_count{action="set",status="completed"} 1)",
+           R"(weft_webhook_refusals_total{workflow="triage",reason="schema"} 1)",
+       }) {
+    EXPECT_NE(m.body.find(line), std::string::npos) << line << "\n" << m.body;
+  }
+}
+
+// The responses the API gives validate against the schemas its OpenAPI
+// document declares for them.
+TEST_F(ServerTest, ResponsesMatchTheOpenApiDocument) {
+  Value doc = Json(HttpCall(port(), "GET", "/api/openapi.json"));
+  ASSERT_EQ(doc.get("openapi").as_string(), "3.1.0");
+  const std::string run_id =
+      Json(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":1},"wait_ms":5000})"))
+          .get("run_id")
+          .as_string();
+  struct Call {
+    std::string role, method, target, pattern, body;
+  };
+  const Call calls[] = {
+      {"viewer", "GET", "/api/v1/workflows", "/api/v1/workflows", ""},
+      {"viewer", "GET", "/api/v1/workflows/review", "/api/v1/workflows/{name}", ""},
+      {"viewer", "GET", "/api/v1/runs", "/api/v1/runs", ""},
+      {"viewer", "GET", "/api/v1/runs/" + run_id, "/api/v1/runs/{id}", ""},
+      {"viewer", "GET", "/api/v1/tasks", "/api/v1/tasks", ""},
+      {"viewer", "GET", "/api/v1/usage", "/api/v1/usage", ""},
+      {"viewer", "GET", "/api/v1/conversations/c/messages", "/api/v1/conversations/{id}/messages", ""},
+      {"admin", "GET", "/api/v1/keys", "/api/v1/keys", ""},
+      {"admin", "POST", "/api/v1/keys", "/api/v1/keys", R"({"name":"ci","role":"viewer"})"},
+      {"operator", "POST", "/api/v1/runs", "/api/v1/runs", R"({"workflow":"review","input":{"amount":2},"wait_ms":5000})"},
+      {"operator", "POST", "/api/v1/tasks/" + run_id + "/complete", "/api/v1/tasks/{id}/complete",
+       R"({"payload":{"approved":false}})"},
+      {"editor", "POST", "/api/v1/workflows", "/api/v1/workflows", kTriage},
+      {"viewer", "GET", "/api/v1/runs/nope", "/api/v1/runs/{id}", ""},
+  };
+  for (const Call& c : calls) {
+    HttpReply r = Api(c.role, c.method, c.target, c.body);
+    std::string method = c.method;
+    for (char& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const Value responses = doc.get("paths").get(c.pattern).get(method).get("responses");
+    ASSERT_TRUE(responses.is_object()) << c.pattern << " " << method << " is not in the document";
+    Value shape = responses.get(std::to_string(r.status));
+    if (shape.is_undefined()) shape = responses.get("default");
+    ASSERT_TRUE(shape.is_object()) << c.target << " answered " << r.status;
+    const Value schema = shape.get("content").get("application/json").get("schema");
+    Result<dsl::Schema> compiled = dsl::Schema::Compile(schema);
+    ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+    Status valid = compiled->Validate(Json(r), c.target);
+    EXPECT_TRUE(valid.ok()) << c.method << " " << c.target << " (" << r.status << "): " << valid.message() << "\n"
+                            << r.body;
+  }
+}
+
+}  // namespace
+}  // namespace weft::server
