@@ -42,9 +42,9 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   const Value s = config.get("server");
   if (s.is_undefined()) return Status::Ok();
   if (!s.is_object()) return InvalidArgumentError("server must be a mapping");
-  static const char* const kKeys[] = {"listen",          "data_dir",        "trusted_proxies", "max_connections",
-                                      "rate_per_key",    "rate_per_address", "rate_per_webhook", "rate_burst",
-                                      "header_timeout_ms", "body_timeout_ms", "drain_timeout_ms"};
+  static const char* const kKeys[] = {
+      "listen",           "data_dir",   "trusted_proxies",   "max_connections", "rate_per_key",    "rate_per_address",
+      "rate_per_webhook", "rate_burst", "header_timeout_ms", "body_timeout_ms", "drain_timeout_ms"};
   for (const auto& m : s.members()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
       std::string list;
@@ -112,8 +112,7 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   }
   server::ServerOptions so;
   if (Status s = ReadServerConfig((*rt)->config().value, so); !s.ok()) {
-    err << "weft serve: " << ((*rt)->config().path.empty() ? "" : (*rt)->config().path + ": ") << s.message()
-        << "\n";
+    err << "weft serve: " << ((*rt)->config().path.empty() ? "" : (*rt)->config().path + ": ") << s.message() << "\n";
     return 2;
   }
   if (!options.listen.empty()) {
@@ -170,7 +169,7 @@ int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream&
     return 2;
   }
   Result<std::string> key = server::CreateApiKey(**store, options.name, options.role, options.ttl_days * 86'400'000,
-                                                  SystemClock::Instance().NowMillis());
+                                                 SystemClock::Instance().NowMillis());
   if (!key.ok()) {
     err << "weft keys create: " << key.status().message() << "\n";
     return 2;

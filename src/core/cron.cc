@@ -43,8 +43,8 @@ std::optional<int> ReadValue(std::string_view s, const Field& f) {
 template <size_t N>
 Status ParseField(std::string_view text, const Field& f, std::bitset<N>& bits, bool* any) {
   const auto bad = [&](std::string_view why) {
-    return InvalidArgumentError("cron " + std::string(f.name) + " field '" + std::string(text) + "': " +
-                                std::string(why));
+    return InvalidArgumentError("cron " + std::string(f.name) + " field '" + std::string(text) +
+                                "': " + std::string(why));
   };
   if (any != nullptr) *any = text == "*" || text == "?";
   size_t start = 0;
@@ -150,7 +150,7 @@ CivilTime CivilFromUnixSeconds(int64_t seconds) {
 }
 
 int64_t UnixSecondsFromCivil(const CivilTime& t) {
-  return DaysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second;
+  return DaysFromCivil(t.year, t.month, t.day) * 86400 + int64_t{t.hour} * 3600 + int64_t{t.minute} * 60 + t.second;
 }
 
 Result<CronSpec> CronSpec::Parse(std::string_view text) {
@@ -175,9 +175,10 @@ Result<CronSpec> CronSpec::Parse(std::string_view text) {
   }
   std::vector<std::string_view> fields = SplitFields(text);
   if (fields.size() != 5 && fields.size() != 6) {
-    return InvalidArgumentError("a cron expression has 5 fields (minute hour day month weekday) or 6 (seconds "
-                                "first); '" +
-                                std::string(text) + "' has " + std::to_string(fields.size()));
+    return InvalidArgumentError(
+        "a cron expression has 5 fields (minute hour day month weekday) or 6 (seconds "
+        "first); '" +
+        std::string(text) + "' has " + std::to_string(fields.size()));
   }
   CronSpec spec;
   size_t i = 0;
@@ -188,9 +189,10 @@ Result<CronSpec> CronSpec::Parse(std::string_view text) {
   }
   WEFT_RETURN_IF_ERROR(ParseField(fields[i++], Field{"minute", 0, 59, nullptr, 0, 0}, spec.minutes_, nullptr));
   WEFT_RETURN_IF_ERROR(ParseField(fields[i++], Field{"hour", 0, 23, nullptr, 0, 0}, spec.hours_, nullptr));
-  WEFT_RETURN_IF_ERROR(ParseField(fields[i++], Field{"day-of-month", 1, 31, nullptr, 0, 0}, spec.days_, &spec.any_day_));
-  WEFT_RETURN_IF_ERROR(ParseField(fields[i++], Field{"month", 1, 12, kMonthNames.data(), 1, kMonthNames.size()},
-                                  spec.months_, nullptr));
+  WEFT_RETURN_IF_ERROR(
+      ParseField(fields[i++], Field{"day-of-month", 1, 31, nullptr, 0, 0}, spec.days_, &spec.any_day_));
+  WEFT_RETURN_IF_ERROR(
+      ParseField(fields[i++], Field{"month", 1, 12, kMonthNames.data(), 1, kMonthNames.size()}, spec.months_, nullptr));
   WEFT_RETURN_IF_ERROR(ParseField(fields[i++], Field{"day-of-week", 0, 7, kDayNames.data(), 0, kDayNames.size()},
                                   spec.weekdays_, &spec.any_weekday_));
   // A day-of-month that no selected month has ("0 0 31 2 *") never fires.

@@ -21,8 +21,8 @@ std::string Sha256(std::string_view data) {
 std::string Sha256Hex(std::string_view data) { return HexEncode(Sha256(data)); }
 
 std::string Hmac(std::string_view key, std::string_view data, std::string_view algorithm) {
-  const EVP_MD* md = algorithm == "sha256" ? EVP_sha256()
-                     : algorithm == "sha1" ? EVP_sha1()
+  const EVP_MD* md = algorithm == "sha256"   ? EVP_sha256()
+                     : algorithm == "sha1"   ? EVP_sha1()
                      : algorithm == "sha512" ? EVP_sha512()
                                              : nullptr;
   if (md == nullptr) return "";

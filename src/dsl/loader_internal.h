@@ -24,8 +24,9 @@ namespace weft::dsl::internal {
 
 using Keys = std::vector<std::string>;
 
-inline const Keys kTopKeys = {"inputs",  "context", "defaults", "defs",        "flow",        "outputs", "workflow",
-                              "trigger", "triggers", "name",   "version", "description", "permissions", "actions", "imports"};
+inline const Keys kTopKeys = {"inputs",  "context",     "defaults",    "defs",     "flow",
+                              "outputs", "workflow",    "trigger",     "triggers", "name",
+                              "version", "description", "permissions", "actions",  "imports"};
 inline const Keys kWorkflowKeys = {"name", "version", "description"};
 inline const Keys kPermissionKeys = {"network", "sql", "email", "scripts"};
 inline const Keys kNetworkKeys = {"hosts", "private"};

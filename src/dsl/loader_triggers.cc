@@ -23,7 +23,8 @@ namespace internal {
 namespace {
 
 const Keys kTriggerKinds = {"webhook", "schedule", "form", "event", "database", "manual", "chat"};
-const Keys kWebhookKeys = {"path", "methods", "max_body_kb", "auth", "respond", "timeout_ms", "response", "idempotency"};
+const Keys kWebhookKeys = {"path",    "methods",    "max_body_kb", "auth",
+                           "respond", "timeout_ms", "response",    "idempotency"};
 const Keys kWebhookAuthKeys = {"bearer", "basic", "hmac"};
 const Keys kBasicKeys = {"username", "password"};
 const Keys kHmacKeys = {"secret", "style", "header", "tolerance_s"};
@@ -48,9 +49,8 @@ bool IsHookPath(const std::string& s) {
 }
 
 bool IsSecretName(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 }  // namespace
@@ -84,8 +84,9 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
     return;
   }
   if (!n.IsMap() || n.size() != 1) {
-    diag_.Error(Loc(n), where + " must be a mapping with one key, the trigger's kind (one of webhook, schedule, form, "
-                                "event, database, manual, chat)");
+    diag_.Error(Loc(n), where +
+                            " must be a mapping with one key, the trigger's kind (one of webhook, schedule, form, "
+                            "event, database, manual, chat)");
     return;
   }
   const std::string kind = n.begin()->first.Scalar();
@@ -206,7 +207,7 @@ void Loader::LoadWebhook(const YAML::Node& n, const std::string& where, WebhookT
       if (!ExpectString(item, where + ".methods", method)) continue;
       for (char& c : method) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (std::find(kMethods.begin(), kMethods.end(), method) == kMethods.end()) {
-        diag_.Error(Loc(item), where + ".methods: '" + method + "' is not one of GET, POST, PUT, PATCH, DELETE");
+        diag_.Error(Loc(item), Cat({where, ".methods: '", method, "' is not one of GET, POST, PUT, PATCH, DELETE"}));
         continue;
       }
       out.methods.push_back(method);
@@ -216,7 +217,7 @@ void Loader::LoadWebhook(const YAML::Node& n, const std::string& where, WebhookT
   int64_t kb = 0;
   if (const YAML::Node v = n["max_body_kb"]; v && ExpectInt(v, where + ".max_body_kb", 1, kb)) {
     // Past 64 MiB a body belongs in an upload, not a webhook.
-    if (kb > 64 * 1024) {
+    if (kb > int64_t{64} * 1024) {
       diag_.Error(Loc(v), where + ".max_body_kb is at most 65536 (64 MiB)");
     } else {
       out.max_body_bytes = kb * 1024;
@@ -231,8 +232,9 @@ void Loader::LoadWebhook(const YAML::Node& n, const std::string& where, WebhookT
       } else if (respond == "completion") {
         out.respond = WebhookTrigger::Respond::kCompletion;
       } else {
-        diag_.Error(Loc(r), where + ".respond must be 'accepted' (202 once the run is stored) or 'completion' "
-                                    "(the run's result)");
+        diag_.Error(Loc(r), where +
+                                ".respond must be 'accepted' (202 once the run is stored) or 'completion' "
+                                "(the run's result)");
       }
     }
   }
@@ -242,15 +244,16 @@ void Loader::LoadWebhook(const YAML::Node& n, const std::string& where, WebhookT
     if (ExpectMap(r, where + ".response")) {
       CheckKeys(r, kResponseKeys, where + ".response");
       if (out.respond == WebhookTrigger::Respond::kAccepted) {
-        diag_.Error(Loc(r), where + ".response is what 'respond: completion' answers; with 'accepted' the answer "
-                                    "is 202 and the run's id");
+        diag_.Error(Loc(r), where +
+                                ".response is what 'respond: completion' answers; with 'accepted' the answer "
+                                "is 202 and the run's id");
       }
       if (const YAML::Node s = r["status"]) out.response_status = CompileTemplate(s, where + ".response.status");
       if (const YAML::Node b = r["body"]) out.response_body = CompileTemplate(b, where + ".response.body");
       if (const YAML::Node h = r["headers"]; h && ExpectMap(h, where + ".response.headers")) {
         for (const auto& kv : h) {
           const std::string name = kv.first.Scalar();
-          out.response_headers.emplace_back(name, CompileTemplate(kv.second, where + ".response.headers." + name));
+          out.response_headers.emplace_back(name, CompileTemplate(kv.second, Cat({where, ".response.headers.", name})));
         }
       }
     }
@@ -261,8 +264,9 @@ void Loader::LoadWebhook(const YAML::Node& n, const std::string& where, WebhookT
       if (const YAML::Node h = i["header"]) ExpectString(h, where + ".idempotency.header", out.idempotency_header);
       if (const YAML::Node k = i["key"]) out.idempotency_key = CompileTemplate(k, where + ".idempotency.key");
       if (out.idempotency_header.empty() && !out.idempotency_key.is_defined()) {
-        diag_.Error(Loc(i), where + ".idempotency needs 'header' (e.g. Idempotency-Key) or 'key' (an expression "
-                                    "over $input)");
+        diag_.Error(Loc(i), where +
+                                ".idempotency needs 'header' (e.g. Idempotency-Key) or 'key' (an expression "
+                                "over $input)");
       }
     }
   }
@@ -312,8 +316,9 @@ void Loader::LoadWebhookAuth(const YAML::Node& n, const std::string& where, Webh
         } else if (style == "stripe") {
           out.style = WebhookAuth::Style::kStripe;
         } else {
-          diag_.Error(Loc(s), where + ".hmac.style must be 'github' (X-Hub-Signature-256: sha256=<hex>) or 'stripe' "
-                                      "(Stripe-Signature: t=<time>,v1=<hex>)");
+          diag_.Error(Loc(s), where +
+                                  ".hmac.style must be 'github' (X-Hub-Signature-256: sha256=<hex>) or 'stripe' "
+                                  "(Stripe-Signature: t=<time>,v1=<hex>)");
         }
       }
     }

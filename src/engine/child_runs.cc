@@ -31,10 +31,18 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
     rec.parent_run = run_.record.id;
     rec.parent_path = std::string(caller.step_path);
     store::Commit commit;
+    // The parent's steps not committed yet go first.
+    std::vector<store::StepRecord> earlier = std::move(run_.pending_steps);
+    run_.pending_steps.clear();
+    if (!earlier.empty()) {
+      commit.updates.push_back(
+          {store::RunUpdate::Kind::kStepsOnly, run_.record.id, {}, earlier, store::RunStatus::kRunning});
+    }
     commit.updates.push_back({store::RunUpdate::Kind::kCreate, child_id, rec, {}, std::nullopt});
     if (Status s = co_await CommitAwait(store, std::move(commit), run_.strand, engine_.commits); !s.ok()) {
       co_return ActionResult::Error(s);
     }
+    for (const store::StepRecord& e : earlier) engine_.Emit(run_, e);
   }
   for (int round = 0; round < 2; ++round) {
     Result<store::RunRecord> rec = store.GetRun(child_id);

@@ -587,7 +587,7 @@ asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string
                                                                      std::shared_ptr<Settle> settle,
                                                                      std::chrono::milliseconds timeout) {
   if (ticket == 0) co_return options.store->GetRun(run_id);  // not executing here
-  using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
+  using namespace asio::experimental::awaitable_operators;   // NOLINT(google-build-using-namespace)
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
   auto first = co_await (settle->signal.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
   if (first.index() == 1) {

@@ -67,8 +67,14 @@ struct RunState {
   std::mt19937_64 rng;
   CancelScope scope;  // the whole run
   std::vector<InFlight*> in_flight;
-  int depth = 0;  // call_workflow nesting
+  int depth = 0;       // call_workflow nesting
   bool fresh = false;  // created by this engine just now: no history to read
+  // Records of steps of immediate actions (set, script, ...) not committed
+  // yet: they go with the run's next commit, in order. Such a step has no
+  // effect outside the run, so after a crash it simply runs again; what a
+  // step does outside (an HTTP call, a message) and every status change
+  // still commit at once. Saves a commit per pure step.
+  std::vector<store::StepRecord> pending_steps;
   Value input;    // bound as $input
   Value context;  // bound as $context
 
@@ -132,7 +138,7 @@ struct Engine::Impl {
   // Checks the input, evaluates the context and builds a run to start
   // (Start and AsyncStart).
   Result<store::RunRecord> PrepareStart(const std::string& workflow, int64_t version, Value input,
-                                        const StartOptions& options);
+                                        const StartOptions& start);
   // Waits for the run to stop executing here, `ticket` already registered
   // (0: it was not executing).
   asio::awaitable<Result<store::RunRecord>> AwaitSettled(std::string run_id, uint64_t ticket,

@@ -17,9 +17,28 @@ thread_local std::vector<std::unique_ptr<Executor::TaskScratch>> Executor::Scrat
 
 asio::awaitable<Status> Executor::Record(StepRecord& step, const store::RunRecord* run_update) {
   if (inline_commits_) co_return RecordInline(step, run_update);
-  store::Commit commit = MakeCommit(step, run_update);
+  std::vector<StepRecord> earlier = std::move(run_.pending_steps);
+  run_.pending_steps.clear();
+  store::Commit commit = MakeCommit(step, run_update, earlier);
   Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
-  if (s.ok()) engine_.Emit(run_, step);
+  if (s.ok()) {
+    for (const StepRecord& e : earlier) engine_.Emit(run_, e);
+    engine_.Emit(run_, step);
+  }
+  co_return s;
+}
+
+asio::awaitable<Status> Executor::FlushPending() {
+  if (run_.pending_steps.empty()) co_return Status::Ok();
+  std::vector<StepRecord> earlier = std::move(run_.pending_steps);
+  run_.pending_steps.clear();
+  store::Commit commit;
+  commit.updates.push_back(
+      {store::RunUpdate::Kind::kStepsOnly, run_.record.id, {}, earlier, store::RunStatus::kRunning});
+  Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
+  if (s.ok()) {
+    for (const StepRecord& e : earlier) engine_.Emit(run_, e);
+  }
   co_return s;
 }
 
@@ -30,19 +49,31 @@ Status Executor::RecordInline(StepRecord& step, const store::RunRecord* run_upda
     engine_.options.store->AppendStepAsync(run_.record.id, std::move(step), done);
     return status;
   }
-  engine_.options.store->CommitAsync(MakeCommit(step, run_update), done);
+  std::vector<StepRecord> none;
+  engine_.options.store->CommitAsync(MakeCommit(step, run_update, none), done);
   if (status.ok()) engine_.Emit(run_, step);
   return status;
 }
 
-store::Commit Executor::MakeCommit(StepRecord& step, const store::RunRecord* run_update) {
+store::Commit Executor::MakeCommit(StepRecord& step, const store::RunRecord* run_update,
+                                   std::vector<StepRecord>& earlier) {
   store::Commit commit;
   store::RunUpdate& u = commit.updates.emplace_back();
   u.run_id = run_.record.id;
   u.kind = run_update != nullptr ? store::RunUpdate::Kind::kUpdate : store::RunUpdate::Kind::kStepsOnly;
   if (run_update != nullptr) u.run = *run_update;
-  if (engine_.ReportsSteps()) {
-    u.steps.push_back(step);  // kept for the report below
+  const bool keep = engine_.ReportsSteps();  // kept for the reports after the commit
+  u.steps.reserve(earlier.size() + 1);
+  for (StepRecord& e : earlier) {
+    if (keep) {
+      u.steps.push_back(e);
+    } else {
+      u.steps.push_back(std::move(e));
+    }
+  }
+  if (!keep) earlier.clear();
+  if (keep) {
+    u.steps.push_back(step);
   } else {
     u.steps.push_back(std::move(step));
   }
@@ -178,6 +209,9 @@ asio::awaitable<Flow> Executor::RunTask(const FlowNode& node, const TaskDef& tas
         s.result = ActionResult::Error(InternalError(std::string("the action threw: ") + x.what()));
       }
     } else {
+      // The steps before are committed before an action that may take a
+      // while, so that they show and are not repeated after a crash.
+      if (Status flushed = co_await FlushPending(); !flushed.ok()) co_return Flow::Abandon(std::move(flushed));
       co_await Attempt(*action, s.ctx, task.settings.timeout_ms, frame.scope, s.result);
       if (engine_.stopping) co_return StoppingFlow();
     }
@@ -190,6 +224,9 @@ asio::awaitable<Flow> Executor::RunTask(const FlowNode& node, const TaskDef& tas
     if (error.ok()) {
       if (inline_commits_) {
         recorded = RecordInline(s.rec);
+      } else if (action->spec().immediate && !ask_approval) {
+        run_.pending_steps.push_back(s.rec);  // committed with the run's next commit
+        recorded = Status::Ok();
       } else {
         recorded = co_await Record(s.rec);
       }
@@ -455,10 +492,13 @@ asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState>
   final_record.wait = Value();
   final_record.wake_at_ms = 0;
   store::Commit commit;
+  std::vector<store::StepRecord> earlier = std::move(run->pending_steps);
+  run->pending_steps.clear();
   commit.updates.push_back(
-      {store::RunUpdate::Kind::kUpdate, final_record.id, final_record, {}, store::RunStatus::kRunning});
+      {store::RunUpdate::Kind::kUpdate, final_record.id, final_record, earlier, store::RunStatus::kRunning});
   Status s = co_await CommitAwait(store, std::move(commit), run->strand, engine.commits);
   if (!s.ok()) co_return;
+  for (const store::StepRecord& e : earlier) engine.Emit(*run, e);
   run->record = final_record;
   engine.PublishRun(final_record);
 }

@@ -306,7 +306,9 @@ class Executor {
 
   // Moves `step` into the commit unless it is still needed for the report.
   // Built in place: a step's record is moved once, into the commit.
-  store::Commit MakeCommit(StepRecord& step, const store::RunRecord* run_update);
+  store::Commit MakeCommit(StepRecord& step, const store::RunRecord* run_update, std::vector<StepRecord>& earlier);
+  // Commits the steps waiting for the run's next commit (RunState::pending_steps).
+  asio::awaitable<Status> FlushPending();
 
   // A task's working set while it runs. Held through a pointer so that
   // RunTask's coroutine frame stays small (Asio recycles coroutine frames up

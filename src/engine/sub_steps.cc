@@ -41,10 +41,14 @@ asio::awaitable<Status> SubStepRunner::Record(const ActionContext& caller, std::
   store::RunUpdate& u = commit.updates.emplace_back();
   u.run_id = run_.record.id;
   u.kind = store::RunUpdate::Kind::kStepsOnly;
+  std::vector<StepRecord> earlier = std::move(run_.pending_steps);  // they go first
+  run_.pending_steps.clear();
+  u.steps = earlier;
   u.steps.push_back(rec);
   u.expect_status = store::RunStatus::kRunning;
   Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
   if (!s.ok()) co_return s;
+  for (const StepRecord& e : earlier) engine_.Emit(run_, e);
   engine_.Emit(run_, rec);
   run_.journal[rec.path] = std::move(entry);
   co_return Status::Ok();

@@ -150,8 +150,7 @@ class GraphBuilder {
         return out;
       }
       case dsl::FlowNode::Kind::kParallel: {
-        AddNode(id, "fork", n.strategy == dsl::FlowNode::Strategy::kWaitAny ? "parallel (wait any)" : "parallel",
-                &n);
+        AddNode(id, "fork", n.strategy == dsl::FlowNode::Strategy::kWaitAny ? "parallel (wait any)" : "parallel", &n);
         Connect(in, id);
         const std::string join = id + ".join";
         Ends all;
@@ -223,8 +222,8 @@ asio::awaitable<Response> GetWorkflow(Server::Impl& s, Request& req) {
     if ((version == 0 && (chosen == nullptr || w.version > chosen->version)) || w.version == version) chosen = &w;
   }
   if (chosen == nullptr) {
-    co_return Response::Error(404, "NOT_FOUND",
-                              "no workflow '" + name + "'" + (version != 0 ? " version " + std::to_string(version) : ""));
+    co_return Response::Error(
+        404, "NOT_FOUND", "no workflow '" + name + "'" + (version != 0 ? " version " + std::to_string(version) : ""));
   }
   Result<std::shared_ptr<const dsl::Workflow>> wf = s.engine.GetWorkflow(name, chosen->version);
   Value o = Value::MakeObject();
@@ -251,12 +250,12 @@ asio::awaitable<Response> DeployWorkflow(Server::Impl& s, Request& req) {
   if (req.body.empty()) co_return BadRequest("the body must be the workflow's YAML");
   std::vector<dsl::Diagnostic> diagnostics;
   const std::string file = (name.empty() ? std::string("workflow") : name) + ".yaml";
-  Result<int64_t> version = co_await s.Blocking(
-      [&] { return s.DeployText(req.body, file, name.empty() ? "workflow" : name, &diagnostics); });
+  Result<int64_t> version =
+      co_await s.Blocking([&] { return s.DeployText(req.body, file, name.empty() ? "workflow" : name, &diagnostics); });
   if (!version.ok()) {
     co_return Response::Error(version.status().code() == StatusCode::kInvalidArgument ? 400 : 409,
-                              std::string(StatusCodeName(version.status().code())),
-                              "the workflow was not deployed", DiagnosticsJson(diagnostics));
+                              std::string(StatusCodeName(version.status().code())), "the workflow was not deployed",
+                              DiagnosticsJson(diagnostics));
   }
   // The name the file gave itself.
   std::string deployed_name = name;
@@ -314,7 +313,8 @@ asio::awaitable<Response> ListRuns(Server::Impl& s, Request& req) {
   f.before_id = req.query_param("cursor");
   if (std::string st = req.query_param("status"); !st.empty()) {
     f.status = store::ParseRunStatus(st);
-    if (!f.status) co_return BadRequest("unknown status '" + st + "' (running, suspended, completed, failed, cancelled)");
+    if (!f.status)
+      co_return BadRequest("unknown status '" + st + "' (running, suspended, completed, failed, cancelled)");
   }
   f.limit = LimitParam(req, 50);
   if (f.limit < 0) co_return BadRequest("'limit' must be a number");

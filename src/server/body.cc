@@ -43,9 +43,7 @@ void AddField(Value& object, const std::string& name, Value value) {
   }
 }
 
-Status NotText(std::string_view what) {
-  return InvalidArgumentError(std::string(what) + " is not valid UTF-8 text");
-}
+Status NotText(std::string_view what) { return InvalidArgumentError(std::string(what) + " is not valid UTF-8 text"); }
 
 Result<ParsedBody> ParseUrlEncoded(std::string_view body, const BodyLimits& limits) {
   ParsedBody out;
@@ -137,7 +135,11 @@ Result<ParsedBody> ParseMultipart(std::string_view content_type, std::string_vie
       AddField(out.value, field, std::move(meta));
       out.files.push_back(std::move(file));
     } else {
-      if (!IsValidUtf8(data)) return NotText(where + " ('" + field + "')");
+      if (!IsValidUtf8(data)) {
+        std::string what = where;
+        what.append(" ('").append(field).append("')");
+        return NotText(what);
+      }
       AddField(out.value, field, Value(std::string(data)));
     }
     pos = next + 2;
@@ -179,8 +181,9 @@ std::string HeaderParameter(std::string_view header, std::string_view name) {
 
 Result<ParsedBody> ParseRequestBody(std::string_view content_type, std::string_view body, const BodyLimits& limits) {
   const std::string type = MediaType(content_type);
-  const bool json = type == "application/json" || (type.size() > 5 && type.ends_with("+json")) ||
-                    (type.empty() && !body.empty() && (TrimView(body).starts_with("{") || TrimView(body).starts_with("[")));
+  const bool json =
+      type == "application/json" || (type.size() > 5 && type.ends_with("+json")) ||
+      (type.empty() && !body.empty() && (TrimView(body).starts_with("{") || TrimView(body).starts_with("[")));
   if (json) {
     JsonParseOptions options;
     options.strict = true;

@@ -62,8 +62,8 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
         if (!fresh) clashes.push_back(m + " /hooks/" + t.webhook.path + " (served by '" + it->second.workflow + "')");
       }
     } else if (t.kind != dsl::Trigger::Kind::kManual) {
-      const std::string note = wf->name + "/" + std::to_string(wf->version) + "/" +
-                               std::string(dsl::TriggerKindName(t.kind));
+      const std::string note =
+          wf->name + "/" + std::to_string(wf->version) + "/" + std::string(dsl::TriggerKindName(t.kind));
       if (unserved_noted.insert(note).second) {
         fprintf(stderr, "weft serve: %s: the %s trigger of workflow '%s' is not served by this version of weft\n",
                 t.location.ToString().c_str(), std::string(dsl::TriggerKindName(t.kind)).c_str(), wf->name.c_str());
@@ -112,10 +112,10 @@ void Server::Impl::ScanFolder() {
   std::sort(files.begin(), files.end());
   MutexLock lock(folder_mu);
   for (const fs::path& p : files) {
-    struct stat st{};
+    struct stat st {};
     if (stat(p.c_str(), &st) != 0) continue;
-    const std::pair<int64_t, int64_t> stamp{static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-                                            static_cast<int64_t>(st.st_size)};
+    const std::pair<int64_t, int64_t> stamp{
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, static_cast<int64_t>(st.st_size)};
     auto seen = seen_files.find(p.string());
     if (seen != seen_files.end() && seen->second == stamp) continue;
     seen_files[p.string()] = stamp;

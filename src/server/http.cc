@@ -14,8 +14,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
-#include <limits>
 #include <cstdio>
+#include <limits>
 #include <thread>
 
 #include "weft/core/json.h"

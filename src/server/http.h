@@ -11,9 +11,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/basic_stream.hpp>
-#include <chrono>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,8 +49,8 @@ struct Request {
   std::string query;   // raw, after '?'
   beast::http::fields headers;
   std::string body;
-  std::string client;  // the client's address (X-Forwarded-For from a trusted proxy)
-  bool secure = false; // https (or X-Forwarded-Proto: https from a trusted proxy)
+  std::string client;                         // the client's address (X-Forwarded-For from a trusted proxy)
+  bool secure = false;                        // https (or X-Forwarded-Proto: https from a trusted proxy)
   std::map<std::string, std::string> params;  // the route's {placeholders}
   Principal principal;
 
@@ -89,7 +89,7 @@ struct Response {
 
 struct HttpLimits {
   int max_connections = 10'000;
-  int64_t header_limit_bytes = 16 * 1024;
+  int64_t header_limit_bytes = int64_t{16} * 1024;
   int64_t header_timeout_ms = 10'000;
   int64_t body_timeout_ms = 30'000;
   int64_t write_timeout_ms = 30'000;

@@ -2,9 +2,9 @@
 // run (/api/v1/runs/{id}/events). A client that reconnects with
 // Last-Event-ID gets what it missed while the server still has it, or a
 // `reset` event telling it to reload.
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -24,8 +24,8 @@ std::string Frame(const engine::Event& e) {
   Value data = e.data.is_object() ? e.data : Value::MakeObject();
   data.set("run_id", e.run_id);
   data.set("workflow", e.workflow);
-  std::string out = "id: " + std::to_string(e.id) + "\nevent: " + std::string(engine::EventKindName(e.kind)) +
-                    "\ndata: ";
+  std::string out =
+      "id: " + std::to_string(e.id) + "\nevent: " + std::string(engine::EventKindName(e.kind)) + "\ndata: ";
   AppendJson(out, data);
   out += "\n\n";
   return out;
@@ -82,10 +82,10 @@ Response EventStream(Server::Impl& s, const Request& req, std::string run_id, st
     asio::steady_timer heartbeat(executor);
     while (!s.stopping) {
       heartbeat.expires_after(std::chrono::seconds(15));
-      auto next = co_await (channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-                            heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-                            stream.socket().async_wait(asio::socket_base::wait_read,
-                                                       asio::as_tuple(asio::use_awaitable)));
+      auto next =
+          co_await (channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
+                    heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+                    stream.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable)));
       std::string out;
       if (next.index() == 0) {
         auto& [err, frame] = std::get<0>(next);

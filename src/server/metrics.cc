@@ -96,10 +96,11 @@ std::string Metrics::Render() const {
   MutexLock lock(mu_);
   for (const auto& [name, f] : families_) {
     const char* type = f.type == Type::kCounter ? "counter" : f.type == Type::kGauge ? "gauge" : "histogram";
-    out += "# HELP " + name + " " + f.help + "\n# TYPE " + name + " " + type + "\n";
+    out.append("# HELP ").append(name).append(" ").append(f.help).append("\n# TYPE ").append(name).append(" ");
+    out.append(type).append("\n");
     for (const auto& [labels, s] : f.series) {
       if (f.type != Type::kHistogram) {
-        out += name + labels + " " + Number(s.value) + "\n";
+        out.append(name).append(labels).append(" ").append(Number(s.value)).append("\n");
         continue;
       }
       // Bucket lines carry `le` after the series' own labels.
@@ -107,11 +108,13 @@ std::string Metrics::Render() const {
       uint64_t cumulative = 0;
       for (size_t i = 0; i < f.bounds.size(); ++i) {
         cumulative += s.buckets[i];
-        out += name + "_bucket" + open + "le=\"" + Number(f.bounds[i]) + "\"} " + std::to_string(cumulative) + "\n";
+        out.append(name).append("_bucket").append(open).append("le=\"").append(Number(f.bounds[i]));
+        out.append("\"} ").append(std::to_string(cumulative)).append("\n");
       }
-      out += name + "_bucket" + open + "le=\"+Inf\"} " + std::to_string(s.count) + "\n";
-      out += name + "_sum" + labels + " " + Number(s.value) + "\n";
-      out += name + "_count" + labels + " " + std::to_string(s.count) + "\n";
+      out.append(name).append("_bucket").append(open).append("le=\"+Inf\"} ");
+      out.append(std::to_string(s.count)).append("\n");
+      out.append(name).append("_sum").append(labels).append(" ").append(Number(s.value)).append("\n");
+      out.append(name).append("_count").append(labels).append(" ").append(std::to_string(s.count)).append("\n");
     }
   }
   return out;

@@ -75,8 +75,9 @@ Value OpenApiDocument(const std::vector<Route>& routes) {
   Value info = Value::MakeObject();
   info.set("title", "weft");
   info.set("version", "1");
-  info.set("description", "weft's HTTP API: workflows, runs, the task inbox, live updates. Webhooks are served at "
-                          "/hooks/<path> as each workflow's trigger declares.");
+  info.set("description",
+           "weft's HTTP API: workflows, runs, the task inbox, live updates. Webhooks are served at "
+           "/hooks/<path> as each workflow's trigger declares.");
   doc.set("info", info);
   Value paths = Value::MakeObject();
   for (const Route& r : routes) {

@@ -74,9 +74,7 @@ std::vector<std::string> SplitPath(std::string_view path) {
   return out;
 }
 
-asio::awaitable<Response> Healthz(Server::Impl&, Request&) {
-  co_return Response::Text(200, "ok\n");
-}
+asio::awaitable<Response> Healthz(Server::Impl&, Request&) { co_return Response::Text(200, "ok\n"); }
 
 asio::awaitable<Response> Readyz(Server::Impl& server, Request&) {
   if (server.stopping) co_return Response::Error(503, "UNAVAILABLE", "the server is stopping");
@@ -120,12 +118,12 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
 
   metrics->DeclareCounter("weft_http_requests_total", "HTTP requests answered, by route and status");
   metrics->DeclareHistogram("weft_http_request_duration_seconds", "HTTP request handling time, by route",
-                           {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
+                            {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
   metrics->DeclareCounter("weft_runs_started_total", "Runs started by this server, by workflow and trigger");
   metrics->DeclareCounter("weft_runs_finished_total", "Runs that ended, by workflow and status");
   metrics->DeclareCounter("weft_runs_suspended_total", "Times a run suspended, by workflow and what it waits for");
   metrics->DeclareHistogram("weft_step_duration_seconds", "Step attempt durations, by action and status",
-                           {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
+                            {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
   metrics->DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
   if (engine::EventLog* log = runtime.events()) {
     events_subscription = log->Subscribe([metrics = metrics](const engine::Event& e) {
@@ -138,7 +136,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
         } else if (s == "suspended") {
           const Value kind = e.data.get("waiting").get("kind");
           metrics->Add("weft_runs_suspended_total",
-                      {{"workflow", e.workflow}, {"waiting_for", kind.is_string() ? kind.as_string() : ""}});
+                       {{"workflow", e.workflow}, {"waiting_for", kind.is_string() ? kind.as_string() : ""}});
         }
       } else if (e.kind == engine::Event::Kind::kStep) {
         const Value action = e.data.get("action");
@@ -147,7 +145,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
         const double ended = e.data.get("ended_ms").is_number() ? e.data.get("ended_ms").as_number() : 0;
         if (!action.is_string() || !status.is_string() || status.as_string() == "suspended") return;
         metrics->Observe("weft_step_duration_seconds", {{"action", action.as_string()}, {"status", status.as_string()}},
-                        std::max(0.0, (ended - started) / 1000.0));
+                         std::max(0.0, (ended - started) / 1000.0));
       }
     });
   }
@@ -267,18 +265,18 @@ asio::awaitable<Response> Server::Impl::Handle(Request& request) {
   const Route* route = Match(request, &wrong_method);
   Response response;
   if (route == nullptr) {
-    response = wrong_method ? Response::Error(405, "INVALID_ARGUMENT", request.method_text + " is not allowed on " +
-                                                                           request.path)
-                            : Response::Error(404, "NOT_FOUND", "no route for " + request.method_text + " " +
-                                                                    request.path);
+    response =
+        wrong_method
+            ? Response::Error(405, "INVALID_ARGUMENT", request.method_text + " is not allowed on " + request.path)
+            : Response::Error(404, "NOT_FOUND", "no route for " + request.method_text + " " + request.path);
   } else {
     Status auth = Status::Ok();
     if (route->need != Need::kPublic) {
       auth = Authenticate(request);
       if (auth.ok() && !RoleMay(request.principal.role, route->need)) {
         auth = Status(StatusCode::kPermissionDenied, "role '" + std::string(RoleName(request.principal.role)) +
-                                                         "' may not " + std::string(NeedName(route->need)) +
-                                                         " (" + request.method_text + " " + route->pattern + ")");
+                                                         "' may not " + std::string(NeedName(route->need)) + " (" +
+                                                         request.method_text + " " + route->pattern + ")");
       }
     }
     double wait = 0;
@@ -372,8 +370,8 @@ void Server::Stop() {
   if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
 }
 
-Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role,
-                                 int64_t ttl_ms, int64_t now_ms) {
+Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role, int64_t ttl_ms,
+                                 int64_t now_ms) {
   if (!ParseRole(role)) {
     return InvalidArgumentError("unknown role '" + role + "' (one of admin, editor, operator, viewer)");
   }

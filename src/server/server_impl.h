@@ -12,11 +12,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
 #include <map>
-#include <optional>
-#include <thread>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -47,7 +47,7 @@ struct Route {
   std::string pattern;  // "/api/v1/runs/{id}"
   Need need;
   RouteHandler handler;
-  std::string summary;  // for the OpenAPI document
+  std::string summary;                // for the OpenAPI document
   std::vector<std::string> segments;  // split pattern
 };
 
@@ -100,9 +100,8 @@ struct Server::Impl final : HttpHandler {
         asio::post(executor, [handler = std::move(handler), result]() mutable { handler(std::move(result)); });
       });
     };
-    std::shared_ptr<R> out =
-        co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::shared_ptr<R>)>(initiation,
-                                                                                             asio::use_awaitable);
+    std::shared_ptr<R> out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::shared_ptr<R>)>(
+        initiation, asio::use_awaitable);
     co_return std::move(*out);
   }
 

@@ -169,11 +169,10 @@ Response Completion(const dsl::WebhookTrigger& t, const Request& req, const stor
     Value details = Value::MakeObject();
     details.set("run_id", run.id);
     details.set("status", std::string(store::RunStatusName(run.status)));
-    Response r = Response::Error(run.status == store::RunStatus::kFailed ? 500 : 409,
-                                 run.error_code.empty() ? "FAILED" : run.error_code,
-                                 "the run " + std::string(store::RunStatusName(run.status)) +
-                                     (run.error.empty() ? "" : ": " + run.error),
-                                 details);
+    Response r = Response::Error(
+        run.status == store::RunStatus::kFailed ? 500 : 409, run.error_code.empty() ? "FAILED" : run.error_code,
+        "the run " + std::string(store::RunStatusName(run.status)) + (run.error.empty() ? "" : ": " + run.error),
+        details);
     r.headers.emplace_back("X-Weft-Run", run.id);
     return r;
   }
@@ -185,10 +184,10 @@ Response Completion(const dsl::WebhookTrigger& t, const Request& req, const stor
   eval.timeout_ms = 1000;
   eval.max_memory_bytes = int64_t{16} << 20;
   const dsl::Scope scope{bindings.get("outputs"), bindings};
-  auto fail = [&](const Status& s) {
-    return Response::Error(500, "INTERNAL", "webhook response: " + s.message());
-  };
-  int status = run.status == store::RunStatus::kCompleted ? 200 : run.status == store::RunStatus::kSuspended ? 202 : 500;
+  auto fail = [&](const Status& s) { return Response::Error(500, "INTERNAL", "webhook response: " + s.message()); };
+  int status = run.status == store::RunStatus::kCompleted   ? 200
+               : run.status == store::RunStatus::kSuspended ? 202
+                                                            : 500;
   if (t.response_status.is_defined()) {
     Result<Value> v = t.response_status.Evaluate(scope, eval);
     if (!v.ok()) return fail(v.status());

@@ -467,10 +467,11 @@ class SqliteStore final : public Store {
 
   Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) override {
     MutexLock lock(read_mu_);
-    static const std::string sql = std::string("SELECT ") + kRunColumns +
-                                   " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow = ?2) AND "
-                                   "(?3 = '' OR parent_run = ?3) AND (?4 = '' OR id < ?4) AND (?6 = '' OR trigger = ?6) "
-                                   "ORDER BY id DESC LIMIT ?5";
+    static const std::string sql =
+        std::string("SELECT ") + kRunColumns +
+        " FROM runs WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow = ?2) AND "
+        "(?3 = '' OR parent_run = ?3) AND (?4 = '' OR id < ?4) AND (?6 = '' OR trigger = ?6) "
+        "ORDER BY id DESC LIMIT ?5";
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sql.c_str()));
     BindText(s, 1, filter.status ? std::string(RunStatusName(*filter.status)) : std::string());
     BindText(s, 2, filter.workflow);

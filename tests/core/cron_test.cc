@@ -10,8 +10,7 @@ CivilTime T(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) { return Civ
 std::string Show(const std::optional<CivilTime>& t) {
   if (!t) return "none";
   char buf[64];
-  snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->month, t->day, t->hour, t->minute,
-           t->second);
+  snprintf(buf, sizeof(buf), "%04d-%02d-%02d %02d:%02d:%02d", t->year, t->month, t->day, t->hour, t->minute, t->second);
   return buf;
 }
 

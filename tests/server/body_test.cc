@@ -41,7 +41,8 @@ TEST(RequestBody, ParsesEachKindOrSaysWhatIsWrong) {
     Result<ParsedBody> parsed = ParseRequestBody(c.content_type, c.body);
     if (c.input.empty()) {
       ASSERT_FALSE(parsed.ok()) << c.name;
-      EXPECT_NE(parsed.status().message().find(c.error), std::string::npos) << c.name << ": " << parsed.status().message();
+      EXPECT_NE(parsed.status().message().find(c.error), std::string::npos)
+          << c.name << ": " << parsed.status().message();
     } else {
       ASSERT_TRUE(parsed.ok()) << c.name << ": " << parsed.status().message();
       EXPECT_EQ(ToJson(parsed->value), c.input) << c.name;

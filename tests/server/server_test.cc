@@ -96,7 +96,6 @@ outputs:
   approved: "=$output.done.approved"
 )yaml";
 
-
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -118,9 +117,7 @@ class ServerTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  void Write(const std::string& name, const std::string& text) {
-    std::ofstream(dir_ / "workflows" / name) << text;
-  }
+  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / "workflows" / name) << text; }
 
   void Open(ServerOptions options = {}) {
     server_.reset();
@@ -144,9 +141,9 @@ class ServerTest : public ::testing::Test {
     server_ = std::move(s).value();
     for (const char* role : {"admin", "editor", "operator", "viewer"}) {
       if (keys_.count(role) == 0) {
-        keys_[role] = CreateApiKey(runtime_->store(), std::string("test ") + role, role, 0,
-                                   SystemClock::Instance().NowMillis())
-                          .value();
+        keys_[role] =
+            CreateApiKey(runtime_->store(), std::string("test ") + role, role, 0, SystemClock::Instance().NowMillis())
+                .value();
       }
     }
   }
@@ -343,8 +340,8 @@ TEST_F(ServerTest, ClientsThatBreakTheProtocolAreRefused) {
   std::string raw = testing::RawExchange(port(), "GARBAGE\r\n\r\n");
   EXPECT_NE(raw.find("400 Bad Request"), std::string::npos) << raw;
   // Headers past the limit.
-  raw = testing::RawExchange(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') +
-                                         "\r\n\r\n");
+  raw = testing::RawExchange(port(),
+                             "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n");
   EXPECT_NE(raw.find("431"), std::string::npos) << raw.substr(0, 200);
   // A client that never finishes its headers is cut off (header timeout 500 ms).
   const auto start = std::chrono::steady_clock::now();
@@ -478,9 +475,10 @@ TEST_F(ServerTest, WorkflowsAreDeployedAndDescribed) {
   EXPECT_EQ(details.as_array()[0].get("line").as_number(), 3);
   EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"high"})").body, R"({"message":"m","route":"people"})");
   // A webhook path another workflow serves is refused.
-  HttpReply clash = Api("editor", "POST", "/api/v1/workflows",
-                        "name: thief\ntrigger: { webhook: { path: triage } }\ndefs: { a: { kind: task, action: set } }\n"
-                        "flow: [ { do: a } ]\n");
+  HttpReply clash =
+      Api("editor", "POST", "/api/v1/workflows",
+          "name: thief\ntrigger: { webhook: { path: triage } }\ndefs: { a: { kind: task, action: set } }\n"
+          "flow: [ { do: a } ]\n");
   EXPECT_EQ(clash.status, 400) << clash.body;
   EXPECT_NE(clash.body.find("already served by workflow 'triage'"), std::string::npos);
   // The folder: a changed file becomes a new version, a broken one changes nothing.
@@ -495,13 +493,15 @@ TEST_F(ServerTest, WorkflowsAreDeployedAndDescribed) {
 
 TEST_F(ServerTest, RunsAndTheInboxThroughTheApi) {
   // Start, wait for the approval, find it in the inbox, approve it.
-  HttpReply started = Api("operator", "POST", "/api/v1/runs",
-                          R"({"workflow":"review","input":{"amount":120},"wait_ms":5000})");
+  HttpReply started =
+      Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":120},"wait_ms":5000})");
   ASSERT_EQ(started.status, 201) << started.body;
   const std::string run_id = Json(started).get("run_id").as_string();
   EXPECT_EQ(Json(started).get("status").as_string(), "suspended");
-  EXPECT_EQ(Json(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{}})")).get("error")
-                .get("code").as_string(),
+  EXPECT_EQ(Json(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{}})"))
+                .get("error")
+                .get("code")
+                .as_string(),
             "INVALID_ARGUMENT");
   HttpReply tasks = Api("viewer", "GET", "/api/v1/tasks?queue=finance");
   ASSERT_EQ(tasks.status, 200);
@@ -513,8 +513,8 @@ TEST_F(ServerTest, RunsAndTheInboxThroughTheApi) {
   // A payload the approval's schema refuses changes nothing.
   HttpReply wrong = Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete", R"({"payload":{"ok":1}})");
   EXPECT_EQ(wrong.status, 400) << wrong.body;
-  HttpReply done = Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete",
-                       R"({"payload":{"approved":true,"by":"ana"}})");
+  HttpReply done =
+      Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete", R"({"payload":{"approved":true,"by":"ana"}})");
   EXPECT_EQ(done.status, 202) << done.body;
   (void)runtime_->engine().Wait(run_id, std::chrono::seconds(10));
   HttpReply run = Api("viewer", "GET", "/api/v1/runs/" + run_id);
@@ -613,7 +613,8 @@ TEST_F(ServerTest, ResponsesMatchTheOpenApiDocument) {
       {"viewer", "GET", "/api/v1/conversations/c/messages", "/api/v1/conversations/{id}/messages", ""},
       {"admin", "GET", "/api/v1/keys", "/api/v1/keys", ""},
       {"admin", "POST", "/api/v1/keys", "/api/v1/keys", R"({"name":"ci","role":"viewer"})"},
-      {"operator", "POST", "/api/v1/runs", "/api/v1/runs", R"({"workflow":"review","input":{"amount":2},"wait_ms":5000})"},
+      {"operator", "POST", "/api/v1/runs", "/api/v1/runs",
+       R"({"workflow":"review","input":{"amount":2},"wait_ms":5000})"},
       {"operator", "POST", "/api/v1/tasks/" + run_id + "/complete", "/api/v1/tasks/{id}/complete",
        R"({"payload":{"approved":false}})"},
       {"editor", "POST", "/api/v1/workflows", "/api/v1/workflows", kTriage},

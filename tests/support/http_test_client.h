@@ -15,7 +15,7 @@ namespace weft::testing {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpReply {
-  int status = 0;  // 0: no answer (the connection closed or timed out)
+  int status = 0;                              // 0: no answer (the connection closed or timed out)
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
   std::string header(const std::string& lower_name) const;

@@ -65,7 +65,7 @@ struct WebhookTrigger {
 };
 
 struct ScheduleTrigger {
-  std::string cron;             // 5 or 6 fields, or @hourly / @daily / ...
+  std::string cron;  // 5 or 6 fields, or @hourly / @daily / ...
   std::string timezone = "UTC";
   enum class Missed : uint8_t { kSkip, kOnce, kAll };
   Missed missed = Missed::kOnce;  // slots that passed while no server ran

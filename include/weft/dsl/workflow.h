@@ -169,7 +169,7 @@ struct Workflow {
 
   Value input_schema_document;  // JSON Schema built from `inputs.schema`
   std::optional<Schema> input_schema;
-  Template context;  // evaluated at run start into $context
+  Template context;               // evaluated at run start into $context
   std::vector<Trigger> triggers;  // `trigger:` / `triggers:` (dsl/trigger.h)
 
   Permissions permissions;

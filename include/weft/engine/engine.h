@@ -78,8 +78,8 @@ struct EngineOptions {
 };
 
 struct StartOptions {
-  Value context;       // merged over the workflow's `context`
-  std::string run_id;  // "" = a new id
+  Value context;        // merged over the workflow's `context`
+  std::string run_id;   // "" = a new id
   std::string trigger;  // what starts it: "webhook", "manual", "cli", ... (RunRecord::trigger)
   // At most one run is ever started with this key (RunRecord::start_key):
   // a second start fails with AlreadyExists and starts nothing.

@@ -25,10 +25,10 @@ struct ServerOptions {
   int64_t watch_interval_ms = 1000;
   // Limits against slow or hostile clients.
   int max_connections = 10'000;
-  int64_t header_limit_bytes = 16 * 1024;
+  int64_t header_limit_bytes = int64_t{16} * 1024;
   int64_t api_body_limit_bytes = int64_t{1} << 20;  // webhooks have their own
-  int64_t header_timeout_ms = 10'000;  // to receive a request's headers (also idle keep-alive)
-  int64_t body_timeout_ms = 30'000;    // to receive its body
+  int64_t header_timeout_ms = 10'000;               // to receive a request's headers (also idle keep-alive)
+  int64_t body_timeout_ms = 30'000;                 // to receive its body
   int64_t write_timeout_ms = 30'000;
   // Addresses whose X-Forwarded-For / X-Forwarded-Proto are believed.
   std::vector<std::string> trusted_proxies;
@@ -71,7 +71,7 @@ class Server {
 
 // Creates an API key and stores its hash: returns the key to show once
 // ("wk_<id>_<secret>"). `ttl_ms` 0 = no expiry.
-Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role,
-                                 int64_t ttl_ms, int64_t now_ms);
+Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role, int64_t ttl_ms,
+                                 int64_t now_ms);
 
 }  // namespace weft::server

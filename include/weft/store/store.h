@@ -63,8 +63,8 @@ struct MessageRecord {
 // secret is kept.
 struct ApiKeyRecord {
   std::string id;
-  std::string name;  // what it is for
-  std::string role;  // admin, editor, operator, viewer
+  std::string name;         // what it is for
+  std::string role;         // admin, editor, operator, viewer
   std::string secret_hash;  // hex SHA-256 of the secret
   int64_t created_ms = 0;
   int64_t expires_ms = 0;  // 0 = never
