@@ -1,4 +1,6 @@
 // The `trigger:` / `triggers:` section (dsl/trigger.h).
+#include <date/tz.h>
+
 #include <cctype>
 
 #include "loader_internal.h"
@@ -338,7 +340,16 @@ void Loader::LoadSchedule(const YAML::Node& n, const std::string& where, Schedul
   } else if (!c) {
     diag_.Error(Loc(n), where + " needs 'cron'");
   }
-  if (const YAML::Node z = n["timezone"]) ExpectString(z, where + ".timezone", out.timezone);
+  if (const YAML::Node z = n["timezone"]; z && ExpectString(z, where + ".timezone", out.timezone)) {
+    if (out.timezone != "UTC") {
+      try {
+        (void)date::locate_zone(out.timezone);
+      } catch (const std::exception&) {
+        diag_.Error(Loc(z), Cat({where, ".timezone: unknown time zone '", out.timezone,
+                                 "' (an IANA name such as Europe/Paris)"}));
+      }
+    }
+  }
   if (const YAML::Node m = n["missed"]) {
     std::string missed;
     if (ExpectString(m, where + ".missed", missed)) {

@@ -108,6 +108,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
       per_key(options.rate_per_key, options.rate_burst),
       per_address(options.rate_per_address, options.rate_burst),
       per_webhook(options.rate_per_webhook, options.rate_burst) {
+  scheduler = std::make_unique<Scheduler>(engine, store, metrics, SystemClock::Instance());
   routes.push_back({http::verb::get, "/healthz", Need::kPublic, &Healthz, "Liveness: 200 while the process serves"});
   routes.push_back({http::verb::get, "/readyz", Need::kPublic, &Readyz, "Readiness: 200 when the store answers"});
   routes.push_back({http::verb::get, "/metrics", Need::kPublic, &MetricsRoute, "Prometheus metrics"});
@@ -328,6 +329,7 @@ Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerO
     }
   }
   s.ScanFolder();
+  s.scheduler->Start();
   HttpLimits limits;
   limits.max_connections = s.options.max_connections;
   limits.header_limit_bytes = s.options.header_limit_bytes;
@@ -367,6 +369,7 @@ void Server::Stop() {
   if (impl_->stopping.exchange(true)) return;
   impl_->watch_cv.notify_all();
   if (impl_->watcher.joinable()) impl_->watcher.join();
+  impl_->scheduler->Stop();
   if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
 }
 

@@ -22,6 +22,7 @@
 
 #include "http.h"
 #include "metrics.h"
+#include "schedule.h"
 #include "weft/core/mutex.h"
 #include "weft/dsl/workflow.h"
 #include "weft/server/server.h"
@@ -136,6 +137,7 @@ struct Server::Impl final : HttpHandler {
   RateLimiter per_address;
   RateLimiter per_webhook;
   std::unique_ptr<HttpListener> listener;
+  std::unique_ptr<Scheduler> scheduler;
   uint64_t events_subscription = 0;
 
   mutable Mutex hooks_mu;

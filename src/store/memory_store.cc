@@ -84,6 +84,19 @@ class MemoryStore final : public Store {
     return runs_.at(key->second).record;
   }
 
+  Result<std::optional<std::string>> GetState(const std::string& key) override {
+    MutexLock lock(mu_);
+    auto it = state_.find(key);
+    if (it == state_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+
+  Status PutState(const std::string& key, const std::string& value) override {
+    MutexLock lock(mu_);
+    state_[key] = value;
+    return Status::Ok();
+  }
+
   Status PutApiKey(const ApiKeyRecord& key) override {
     MutexLock lock(mu_);
     if (!api_keys_.emplace(key.id, key).second) {
@@ -363,6 +376,7 @@ class MemoryStore final : public Store {
   std::vector<MessageRecord> messages_ WEFT_GUARDED_BY(mu_);
   std::unordered_map<std::string, std::string> start_keys_ WEFT_GUARDED_BY(mu_);  // -> run id
   std::map<std::string, ApiKeyRecord> api_keys_ WEFT_GUARDED_BY(mu_);
+  std::map<std::string, std::string> state_ WEFT_GUARDED_BY(mu_);
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished, const Clock* clock) {

@@ -127,6 +127,13 @@ CREATE TABLE api_keys (
   revoked_ms INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    R"sql(
+CREATE TABLE trigger_state (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -408,6 +415,27 @@ class SqliteStore final : public Store {
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_CONSTRAINT) return Status(StatusCode::kAlreadyExists, "API key '" + k.id + "' already exists");
     if (rc != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+  Result<std::optional<std::string>> GetState(const std::string& key) override {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT value FROM trigger_state WHERE key = ?1"));
+    BindText(s, 1, key);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return std::optional<std::string>(ColumnText(s, 0));
+  }
+
+  Status PutState(const std::string& key, const std::string& value) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO trigger_state (key, value, updated_ms) VALUES (?1, ?2, "
+                                                 "?3) ON CONFLICT (key) DO UPDATE SET value = ?2, updated_ms = ?3"));
+    BindText(s, 1, key);
+    BindText(s, 2, value);
+    sqlite3_bind_int64(s, 3, clock_.NowMillis());
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
     return Status::Ok();
   }
 

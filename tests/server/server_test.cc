@@ -16,11 +16,14 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "http_test_client.h"
+#include "schedule.h"
 #include "temp_db.h"
 #include "weft/core/clock.h"
+#include "weft/core/cron.h"
 #include "weft/core/crypto.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
+#include "weft/dsl/loader.h"
 #include "weft/dsl/schema.h"
 
 namespace weft::server {
@@ -636,6 +639,99 @@ TEST_F(ServerTest, ResponsesMatchTheOpenApiDocument) {
     EXPECT_TRUE(valid.ok()) << c.method << " " << c.target << " (" << r.status << "): " << valid.message() << "\n"
                             << r.body;
   }
+}
+
+
+int64_t Utc(int y, int mo, int d, int h, int mi, int s = 0) {
+  return UnixSecondsFromCivil(CivilTime{y, mo, d, h, mi, s}) * 1000;
+}
+
+TEST(Schedule, SlotsFollowTheTimeZone) {
+  const CronSpec nine = CronSpec::Parse("0 9 * * *").value();
+  const auto* paris = FindZone("Europe/Paris").value();
+  ASSERT_NE(paris, nullptr);
+  EXPECT_EQ(NextSlot(nine, paris, Utc(2026, 7, 1, 0, 0)), Utc(2026, 7, 1, 7, 0));   // summer: UTC+2
+  EXPECT_EQ(NextSlot(nine, paris, Utc(2026, 12, 1, 0, 0)), Utc(2026, 12, 1, 8, 0));  // winter: UTC+1
+  EXPECT_EQ(NextSlot(nine, nullptr, Utc(2026, 12, 1, 9, 0)), Utc(2026, 12, 2, 9, 0));
+  // 02:30 does not exist on 2026-03-29 in Paris (02:00 -> 03:00): it fires at the change.
+  const CronSpec half_two = CronSpec::Parse("30 2 * * *").value();
+  EXPECT_EQ(NextSlot(half_two, paris, Utc(2026, 3, 28, 12, 0)), Utc(2026, 3, 29, 1, 0));
+  // 02:30 happens twice on 2026-10-25 (03:00 -> 02:00): it fires once.
+  const int64_t first = NextSlot(half_two, paris, Utc(2026, 10, 24, 12, 0));
+  EXPECT_EQ(first, Utc(2026, 10, 25, 0, 30));
+  EXPECT_EQ(NextSlot(half_two, paris, first), Utc(2026, 10, 26, 1, 30));
+  EXPECT_FALSE(FindZone("Mars/Olympus").ok());
+}
+
+TEST_F(ServerTest, ScheduledSlotsStartOneRunEachAcrossRestarts) {
+  // Deployed to the engine only: the server's own scheduler (on the real
+  // clock) does not know them, the test ticks by hand.
+  auto deploy = [&](const std::string& text) {
+    auto wf = dsl::LoadWorkflow(text, "schedule.yaml", runtime_->actions());
+    ASSERT_TRUE(wf.ok()) << wf.status().message();
+    ASSERT_TRUE(runtime_->engine().Deploy(*wf).ok());
+  };
+  deploy(R"yaml(name: every_second
+triggers:
+  - schedule: { cron: "* * * * * *", missed: skip }
+defs:
+  tick: { kind: task, action: set, inputs: { at: "=$context.schedule.slot_ms" } }
+flow: [ { do: tick } ]
+)yaml");
+  deploy(R"yaml(name: catch_up
+triggers:
+  - schedule: { cron: "0 * * * * *", missed: all, max_missed: 3, input: { from: schedule } }
+defs:
+  tick: { kind: task, action: set, inputs: { from: "=$input.from" } }
+flow: [ { do: tick } ]
+)yaml");
+  deploy(R"yaml(name: latest
+triggers:
+  - schedule: { cron: "0 * * * * *", missed: once }
+defs:
+  tick: { kind: task, action: set, inputs: {} }
+flow: [ { do: tick } ]
+)yaml");
+  auto count = [&](const std::string& wf) {
+    store::RunFilter f;
+    f.workflow = wf;
+    f.trigger = "schedule";
+    f.limit = 1000;
+    return runtime_->store().ListRuns(f).value().size();
+  };
+  // Driven by hand with times far from now, so that the server's own
+  // scheduler thread (on the real clock) has nothing to fire meanwhile.
+  auto tick = [&](int64_t now) {
+    Scheduler s(runtime_->engine(), runtime_->store(), std::make_shared<Metrics>(), SystemClock::Instance());
+    for (const char* wf : {"every_second", "catch_up", "latest"}) {
+      s.Set(runtime_->engine().GetWorkflow(wf, 0).value());
+    }
+    (void)s.Tick(now);
+    runtime_->engine().Drain();
+  };
+  const int64_t t0 = Utc(2030, 1, 1, 0, 0, 0) + 200;
+  tick(t0);  // the schedules begin: nothing before now fires
+  EXPECT_EQ(count("every_second") + count("catch_up") + count("latest"), 0U);
+  tick(t0 + 1000);  // one slot due
+  EXPECT_EQ(count("every_second"), 1U);
+  tick(t0 + 1000);  // the same moment again (another process, a restart): nothing twice
+  tick(t0 + 1500);
+  EXPECT_EQ(count("every_second"), 1U);
+  tick(t0 + 3000);  // two slots passed within the minute: both on time
+  EXPECT_EQ(count("every_second"), 3U);
+  // Down for ten minutes: skip fires only what is on time (the last
+  // minute's slots), all fires the last 3 missed plus the on-time one, once
+  // fires the on-time one.
+  tick(t0 + 600'000);
+  EXPECT_EQ(count("every_second"), 3U + 60U);
+  EXPECT_EQ(count("catch_up"), 4U);
+  EXPECT_EQ(count("latest"), 1U);
+  // A run knows its slot.
+  store::RunFilter f;
+  f.workflow = "catch_up";
+  const store::RunRecord r = runtime_->store().ListRuns(f).value().front();
+  EXPECT_EQ(r.context.get("schedule").get("slot_ms").as_number(), static_cast<double>(Utc(2030, 1, 1, 0, 10, 0)));
+  EXPECT_EQ(r.start_key, "schedule:catch_up:0:" + std::to_string(Utc(2030, 1, 1, 0, 10, 0)));
 }
 
 }  // namespace

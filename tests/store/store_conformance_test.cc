@@ -111,6 +111,54 @@ TEST_P(StoreTest, RunRoundTrip) {
   EXPECT_EQ(Create(r).code(), StatusCode::kAlreadyExists);
 }
 
+// A start key starts at most one run, in the same transaction; the run
+// carries what started it.
+TEST_P(StoreTest, StartKeysAreUnique) {
+  RunRecord a = NewRun("01A");
+  a.trigger = "webhook";
+  a.start_key = "webhook:wf:abc";
+  ASSERT_TRUE(Create(a).ok());
+  RunRecord b = NewRun("01B");
+  b.start_key = "webhook:wf:abc";
+  Status again = Create(b);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(again.message().find("start key"), std::string::npos) << again.message();
+  EXPECT_EQ(store_->GetRun("01B").status().code(), StatusCode::kNotFound) << "nothing of the refused run is stored";
+  RunRecord c = NewRun("01C");  // runs without a key never clash
+  RunRecord d = NewRun("01D");
+  ASSERT_TRUE(Create(c).ok());
+  ASSERT_TRUE(Create(d).ok());
+  Result<RunRecord> found = store_->GetRunByStartKey("webhook:wf:abc");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->id, "01A");
+  EXPECT_EQ(found->trigger, "webhook");
+  EXPECT_EQ(store_->GetRunByStartKey("webhook:wf:other").status().code(), StatusCode::kNotFound);
+  RunFilter by_trigger;
+  by_trigger.trigger = "webhook";
+  EXPECT_EQ(store_->ListRuns(by_trigger)->size(), 1u);
+}
+
+TEST_P(StoreTest, ApiKeysAndTriggerState) {
+  ApiKeyRecord k;
+  k.id = "k1";
+  k.name = "ci";
+  k.role = "viewer";
+  k.secret_hash = "abc";
+  k.created_ms = 5;
+  ASSERT_TRUE(store_->PutApiKey(k).ok());
+  EXPECT_EQ(store_->PutApiKey(k).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(store_->GetApiKey("k1")->role, "viewer");
+  EXPECT_EQ(store_->GetApiKey("nope").status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->RevokeApiKey("k1", 9).ok());
+  EXPECT_EQ(store_->GetApiKey("k1")->revoked_ms, 9);
+  EXPECT_EQ(store_->RevokeApiKey("nope", 9).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListApiKeys()->size(), 1u);
+  EXPECT_FALSE(store_->GetState("schedule:wf:0")->has_value());
+  ASSERT_TRUE(store_->PutState("schedule:wf:0", "100").ok());
+  ASSERT_TRUE(store_->PutState("schedule:wf:0", "160").ok());
+  EXPECT_EQ(store_->GetState("schedule:wf:0")->value_or(""), "160");
+}
+
 TEST_P(StoreTest, StepsKeepCommitOrderAndValues) {
   ASSERT_TRUE(Create(NewRun("01A"), {NewStep("0:a", StepStatus::kCompleted, *ParseJson(R"({"x":1})"))}).ok());
   for (int i = 1; i < 5; ++i) {

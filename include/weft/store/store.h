@@ -239,6 +239,11 @@ class Store {
   // Oldest first.
   virtual Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& filter) = 0;
 
+  // Small named values the triggers keep (a schedule's last slot, an
+  // outbox's cursor). Get returns nullopt for a key never put.
+  virtual Result<std::optional<std::string>> GetState(const std::string& key) = 0;
+  virtual Status PutState(const std::string& key, const std::string& value) = 0;
+
   // API keys. Put refuses an id in use (AlreadyExists).
   virtual Status PutApiKey(const ApiKeyRecord& key) = 0;
   virtual Result<ApiKeyRecord> GetApiKey(const std::string& id) = 0;
