@@ -61,7 +61,8 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
         auto [it, fresh] = hooks.try_emplace(m + " " + t.webhook.path, HookEntry{wf->name, wf, &t.webhook});
         if (!fresh) clashes.push_back(m + " /hooks/" + t.webhook.path + " (served by '" + it->second.workflow + "')");
       }
-    } else if (t.kind != dsl::Trigger::Kind::kManual && t.kind != dsl::Trigger::Kind::kSchedule) {
+    } else if (t.kind != dsl::Trigger::Kind::kManual && t.kind != dsl::Trigger::Kind::kSchedule &&
+               t.kind != dsl::Trigger::Kind::kForm) {
       const std::string note =
           wf->name + "/" + std::to_string(wf->version) + "/" + std::string(dsl::TriggerKindName(t.kind));
       if (unserved_noted.insert(note).second) {

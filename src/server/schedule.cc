@@ -63,8 +63,7 @@ int64_t NextSlot(const CronSpec& spec, const date::time_zone* zone, int64_t afte
   return -1;
 }
 
-Scheduler::Scheduler(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics,
-                     const Clock& clock)
+Scheduler::Scheduler(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics, const Clock& clock)
     : engine_(engine), store_(store), metrics_(std::move(metrics)), clock_(clock) {}
 
 Scheduler::~Scheduler() { Stop(); }
@@ -111,8 +110,8 @@ void Scheduler::Fire(const Entry& e, int64_t slot_ms) {
   if (run.ok()) {
     metrics_->Add("weft_runs_started_total", {{"workflow", e.workflow}, {"trigger", "schedule"}});
   } else if (run.status().code() != StatusCode::kAlreadyExists) {  // another process fired it
-    fprintf(stderr, "weft serve: schedule of '%s' at %lld: %s\n", e.workflow.c_str(),
-            static_cast<long long>(slot_ms), run.status().message().c_str());
+    fprintf(stderr, "weft serve: schedule of '%s' at %lld: %s\n", e.workflow.c_str(), static_cast<long long>(slot_ms),
+            run.status().message().c_str());
   }
 }
 

@@ -178,6 +178,15 @@ const Route* Server::Impl::Match(const Request& request, bool* wrong_method) con
 }
 
 int64_t Server::Impl::BodyLimit(const Request& head) {
+  if (head.path.rfind("/forms/", 0) == 0) {
+    std::shared_ptr<const dsl::Workflow> wf = Deployed(head.path.substr(7));
+    if (wf) {
+      for (const dsl::Trigger& t : wf->triggers) {
+        if (t.kind == dsl::Trigger::Kind::kForm) return t.form.max_body_bytes;
+      }
+    }
+    return options.api_body_limit_bytes;  // the handler answers 404
+  }
   if (head.path.rfind("/hooks/", 0) == 0) {
     std::optional<HookEntry> hook = FindHook(head.method_text, head.path.substr(7));
     return hook ? hook->trigger->max_body_bytes : options.api_body_limit_bytes;  // the handler answers 404/405
@@ -236,7 +245,10 @@ Status Server::Impl::Authenticate(Request& request) {
 }
 
 void Server::Impl::CountRequest(const Route* route, int status, double seconds) {
-  const std::string name = route != nullptr ? route->pattern : "unmatched";
+  CountRequestNamed(route != nullptr ? route->pattern : "unmatched", status, seconds);
+}
+
+void Server::Impl::CountRequestNamed(const std::string& name, int status, double seconds) {
   metrics->Add("weft_http_requests_total", {{"route", name}, {"status", std::to_string(status)}});
   metrics->Observe("weft_http_request_duration_seconds", {{"route", name}}, seconds);
 }
@@ -251,6 +263,16 @@ asio::awaitable<Response> Server::Impl::Handle(Request& request) {
       co_return r;
     }
   }
+  if (request.path.rfind("/forms/", 0) == 0) {
+    Response r;
+    try {
+      r = co_await HandleForm(*this, request);
+    } catch (const std::exception& e) {
+      r = Response::Error(500, "INTERNAL", std::string("internal error: ") + e.what());
+    }
+    CountRequestNamed("/forms/{workflow}", r.status, NowSeconds() - started);
+    co_return r;
+  }
   if (request.path.rfind("/hooks/", 0) == 0) {
     Response r;
     try {
@@ -258,8 +280,7 @@ asio::awaitable<Response> Server::Impl::Handle(Request& request) {
     } catch (const std::exception& e) {
       r = Response::Error(500, "INTERNAL", std::string("internal error: ") + e.what());
     }
-    metrics->Add("weft_http_requests_total", {{"route", "/hooks/{path}"}, {"status", std::to_string(r.status)}});
-    metrics->Observe("weft_http_request_duration_seconds", {{"route", "/hooks/{path}"}}, NowSeconds() - started);
+    CountRequestNamed("/hooks/{path}", r.status, NowSeconds() - started);
     co_return r;
   }
   bool wrong_method = false;

@@ -123,6 +123,7 @@ struct Server::Impl final : HttpHandler {
   Status Authenticate(Request& request);
   const Route* Match(const Request& request, bool* wrong_method) const;
   void CountRequest(const Route* route, int status, double seconds);
+  void CountRequestNamed(const std::string& route, int status, double seconds);
 
   runtime::Runtime& runtime;
   const ServerOptions options;
@@ -170,12 +171,17 @@ struct Server::Impl final : HttpHandler {
   std::condition_variable_any watch_cv;
 };
 
-// Route handlers (api.cc, webhooks.cc, live.cc).
+// Route handlers (api.cc, webhooks.cc, forms.cc, live.cc).
 asio::awaitable<Response> HandleWebhook(Server::Impl& server, Request& request);
+asio::awaitable<Response> HandleForm(Server::Impl& server, Request& request);
 void AddApiRoutes(std::vector<Route>& routes);
 void AddLiveRoutes(std::vector<Route>& routes);
 // The OpenAPI 3.1 document of `routes`.
 Value OpenApiDocument(const std::vector<Route>& routes);
+
+struct UploadedFile;
+// Keeps an uploaded file under data_dir/uploads/<sha256> (written once).
+Status StoreUpload(const std::string& data_dir, const UploadedFile& file);
 
 // Request helpers.
 Value RunSummary(const store::RunRecord& run);

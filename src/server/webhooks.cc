@@ -110,27 +110,6 @@ AuthOutcome CheckAuth(Server::Impl& s, const dsl::WebhookAuth& auth, const Reque
   return refuse("signature does not match the body");
 }
 
-// Stores an uploaded file content-addressed under the data folder.
-Status StoreUpload(const std::string& data_dir, const UploadedFile& file, const std::string& sha256) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(data_dir) / "uploads" / sha256.substr(0, 2);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return UnavailableError("cannot create " + dir.string() + ": " + ec.message());
-  const fs::path target = dir / sha256;
-  if (fs::exists(target, ec)) return Status::Ok();  // the same content is kept once
-  const fs::path temp = dir / (sha256 + ".tmp" + RandomHex(4));
-  {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
-    out.flush();
-    if (!out) return UnavailableError("cannot write " + temp.string());
-  }
-  fs::rename(temp, target, ec);
-  if (ec) return UnavailableError("cannot store upload: " + ec.message());
-  return Status::Ok();
-}
-
 Value RunBinding(const store::RunRecord& run) {
   Value r = Value::MakeObject();
   r.set("id", run.id);
@@ -231,6 +210,28 @@ Response Completion(const dsl::WebhookTrigger& t, const Request& req, const stor
 
 }  // namespace
 
+// Stores an uploaded file content-addressed under the data folder.
+Status StoreUpload(const std::string& data_dir, const UploadedFile& file) {
+  const std::string sha256 = Sha256Hex(file.content);
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(data_dir) / "uploads" / sha256.substr(0, 2);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return UnavailableError("cannot create " + dir.string() + ": " + ec.message());
+  const fs::path target = dir / sha256;
+  if (fs::exists(target, ec)) return Status::Ok();  // the same content is kept once
+  const fs::path temp = dir / (sha256 + ".tmp" + RandomHex(4));
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
+    out.flush();
+    if (!out) return UnavailableError("cannot write " + temp.string());
+  }
+  fs::rename(temp, target, ec);
+  if (ec) return UnavailableError("cannot store upload: " + ec.message());
+  return Status::Ok();
+}
+
 std::string RunUrl(const Request& req, const std::string& run_id) {
   std::string_view host = req.header("Host");
   if (host.empty()) return "/api/v1/runs/" + run_id;
@@ -289,8 +290,7 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
       co_return Response::Error(415, "INVALID_ARGUMENT", "this server keeps no uploads (no data folder)");
     }
     for (const UploadedFile& f : files) {
-      const std::string sha = Sha256Hex(f.content);
-      Status stored = co_await s.Blocking([&] { return StoreUpload(s.options.data_dir, f, sha); });
+      Status stored = co_await s.Blocking([&] { return StoreUpload(s.options.data_dir, f); });
       if (!stored.ok()) co_return Response::FromStatus(stored);
     }
   }

@@ -641,6 +641,75 @@ TEST_F(ServerTest, ResponsesMatchTheOpenApiDocument) {
   }
 }
 
+TEST_F(ServerTest, FormsAreGeneratedFromTheSchemaAndStartRuns) {
+  Write("signup.yaml", R"yaml(name: signup
+description: Ask for <b>seats</b>
+trigger: { form: { title: Sign up, submit_label: Join } }
+inputs:
+  schema:
+    name: { type: string, required: true, description: "Your <full> name", maxLength: 80 }
+    plan: { type: string, enum: [free, team], required: true }
+    seats: { type: integer }
+    newsletter: { type: boolean }
+    doc: { type: object, contentMediaType: application/octet-stream }
+defs:
+  welcome: { kind: task, action: set, inputs: { greeting: "=$join(['Welcome', $input.name], ' ')" } }
+flow: [ { do: welcome } ]
+outputs:
+  greeting: "=$output.welcome.greeting"
+  seats: "=$input.seats"
+)yaml");
+  server_->Rescan();
+  HttpReply page = HttpCall(port(), "GET", "/forms/signup");
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  for (const char* part : {"<title>Sign up</title>", "<label for=\"f-name\">name", "aria-describedby=\"f-name-hint\"",
+                           "Your &lt;full&gt; name", "<select id=\"f-plan\" name=\"plan\"", "type=\"number\"",
+                           "step=\"1\"", "type=\"checkbox\"", "type=\"file\"", "required aria-required=\"true\"",
+                           ">Join</button>", "enctype=\"multipart/form-data\""}) {
+    EXPECT_NE(page.body.find(part), std::string::npos) << part << "\n" << page.body;
+  }
+  EXPECT_EQ(page.body.find("<b>"), std::string::npos) << "text from the file is escaped";
+  const std::string form =
+      "--B\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAda <script>\r\n"
+      "--B\r\nContent-Disposition: form-data; name=\"plan\"\r\n\r\nteam\r\n"
+      "--B\r\nContent-Disposition: form-data; name=\"seats\"\r\n\r\n3\r\n"
+      "--B\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\n"
+      "hello\r\n--B--\r\n";
+  HttpReply done =
+      HttpCall(port(), "POST", "/forms/signup", form, {{"Content-Type", "multipart/form-data; boundary=B"}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_NE(done.body.find("Welcome Ada &lt;script&gt;"), std::string::npos) << done.body;
+  const store::RunRecord run = runtime_->store().GetRun(done.header("x-weft-run")).value();
+  EXPECT_EQ(run.trigger, "form");
+  EXPECT_EQ(run.input.get("seats").as_number(), 3);
+  EXPECT_EQ(run.input.get("newsletter"), Value(false));
+  EXPECT_EQ(run.input.get("doc").get("sha256").as_string(), Sha256Hex("hello"));
+  // A required field missing: the form again, with the problem, and no run.
+  const size_t before = RunCount("signup");
+  HttpReply missing =
+      HttpCall(port(), "POST", "/forms/signup", "name=Bo", {{"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("role=\"alert\""), std::string::npos);
+  EXPECT_NE(missing.body.find("plan"), std::string::npos);
+  EXPECT_NE(missing.body.find("value=\"Bo\""), std::string::npos) << "what was typed stays";
+  EXPECT_EQ(RunCount("signup"), before);
+  EXPECT_EQ(HttpCall(port(), "GET", "/forms/triage").status, 404) << "triage has no form trigger";
+}
+
+TEST_F(ServerTest, RateLimitsAnswer429WithRetryAfter) {
+  ServerOptions o;
+  o.rate_per_address = 1;
+  o.rate_burst = 2;
+  Open(o);
+  EXPECT_EQ(HttpCall(port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(HttpCall(port(), "GET", "/healthz").status, 200);
+  HttpReply limited = HttpCall(port(), "GET", "/healthz");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.header("retry-after"), "1");
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 429);
+  EXPECT_EQ(RunCount(), 0U);
+}
 
 int64_t Utc(int y, int mo, int d, int h, int mi, int s = 0) {
   return UnixSecondsFromCivil(CivilTime{y, mo, d, h, mi, s}) * 1000;
@@ -650,7 +719,7 @@ TEST(Schedule, SlotsFollowTheTimeZone) {
   const CronSpec nine = CronSpec::Parse("0 9 * * *").value();
   const auto* paris = FindZone("Europe/Paris").value();
   ASSERT_NE(paris, nullptr);
-  EXPECT_EQ(NextSlot(nine, paris, Utc(2026, 7, 1, 0, 0)), Utc(2026, 7, 1, 7, 0));   // summer: UTC+2
+  EXPECT_EQ(NextSlot(nine, paris, Utc(2026, 7, 1, 0, 0)), Utc(2026, 7, 1, 7, 0));    // summer: UTC+2
   EXPECT_EQ(NextSlot(nine, paris, Utc(2026, 12, 1, 0, 0)), Utc(2026, 12, 1, 8, 0));  // winter: UTC+1
   EXPECT_EQ(NextSlot(nine, nullptr, Utc(2026, 12, 1, 9, 0)), Utc(2026, 12, 2, 9, 0));
   // 02:30 does not exist on 2026-03-29 in Paris (02:00 -> 03:00): it fires at the change.

@@ -1,0 +1,216 @@
+// Form triggers: GET /forms/<workflow> serves an accessible HTML form built
+// from the workflow's input schema; POST starts the run and shows its
+// result (or its status when it takes longer or waits for a person).
+#include <cmath>
+
+#include "body.h"
+#include "server_impl.h"
+#include "weft/core/json.h"
+
+namespace weft::server {
+namespace {
+
+std::string Html(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+const dsl::FormTrigger* FormOf(const dsl::Workflow& wf) {
+  for (const dsl::Trigger& t : wf.triggers) {
+    if (t.kind == dsl::Trigger::Kind::kForm) return &t.form;
+  }
+  return nullptr;
+}
+
+// A file field: an object (what an upload becomes) with a media type.
+bool IsFile(const Value& field) { return field.get("contentMediaType").is_string(); }
+
+std::string Page(const std::string& title, const std::string& body) {
+  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+         Html(title) +
+         "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
+         "label{display:block;font-weight:600;margin-top:1rem}input,select,textarea{width:100%;padding:.4rem;"
+         "font:inherit}input[type=checkbox]{width:auto}.hint{color:#555;font-size:.9rem}.error{color:#a00}"
+         "button{margin-top:1.5rem;padding:.5rem 1.5rem;font:inherit}dt{font-weight:600}</style></head><body>" +
+         body + "</body></html>\n";
+}
+
+// The form's fields from the input schema.
+std::string Fields(const dsl::Workflow& wf, const Value& previous) {
+  const Value schema = wf.input_schema_document;
+  const Value properties = schema.get("properties");
+  std::set<std::string> required;
+  if (const Value list = schema.get("required"); list.is_array()) {
+    for (const Value& r : list.as_array()) {
+      if (r.is_string()) required.insert(r.as_string());
+    }
+  }
+  std::string out;
+  if (!properties.is_object()) return out;
+  for (const auto& m : properties.members()) {
+    const std::string id = "f-" + m.key;
+    const Value& field = m.value;
+    const std::string label = field.get("title").is_string() ? field.get("title").as_string() : m.key;
+    const bool req = required.count(m.key) != 0;
+    const std::string describe = field.get("description").is_string() ? " aria-describedby=\"" + id + "-hint\"" : "";
+    const std::string req_attr = req ? " required aria-required=\"true\"" : "";
+    const Value before = previous.get(m.key);
+    const std::string value = before.is_string() ? before.as_string() : before.is_number() ? ToJson(before) : "";
+    out += "<label for=\"" + Html(id) + "\">" + Html(label) + (req ? " <span aria-hidden=\"true\">*</span>" : "") +
+           "</label>";
+    if (field.get("description").is_string()) {
+      out +=
+          "<div class=\"hint\" id=\"" + Html(id) + "-hint\">" + Html(field.get("description").as_string()) + "</div>";
+    }
+    const Value type = field.get("type");
+    if (field.get("enum").is_array()) {
+      out += "<select id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" + describe + req_attr + ">";
+      if (!req) out += "<option value=\"\"></option>";
+      for (const Value& option : field.get("enum").as_array()) {
+        const std::string text = option.is_string() ? option.as_string() : ToJson(option);
+        out += "<option" + std::string(text == value ? " selected" : "") + ">" + Html(text) + "</option>";
+      }
+      out += "</select>";
+    } else if (type == Value("boolean")) {
+      out += "<input type=\"checkbox\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\" value=\"true\"" + describe +
+             (before == Value(true) ? " checked" : "") + ">";
+    } else if (IsFile(field)) {
+      out += "<input type=\"file\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" + describe + req_attr + ">";
+    } else if (type == Value("number") || type == Value("integer")) {
+      out += "<input type=\"number\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" +
+             (type == Value("integer") ? " step=\"1\"" : " step=\"any\"") + describe + req_attr + " value=\"" +
+             Html(value) + "\">";
+    } else if (field.get("maxLength").is_number() && field.get("maxLength").as_number() <= 200) {
+      out += "<input type=\"text\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" + describe + req_attr +
+             " value=\"" + Html(value) + "\">";
+    } else {
+      out += "<textarea id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\" rows=\"3\"" + describe + req_attr + ">" +
+             Html(value) + "</textarea>";
+    }
+  }
+  return out;
+}
+
+std::string FormBody(const dsl::Workflow& wf, const dsl::FormTrigger& form, const Value& previous,
+                     const std::string& error) {
+  std::string body = "<main><h1>" + Html(form.title) + "</h1>";
+  if (!form.description.empty()) body += "<p>" + Html(form.description) + "</p>";
+  if (!error.empty()) body += "<p class=\"error\" role=\"alert\">" + Html(error) + "</p>";
+  body += "<form method=\"post\" enctype=\"multipart/form-data\">" + Fields(wf, previous) + "<button type=\"submit\">" +
+          Html(form.submit_label) + "</button></form></main>";
+  return body;
+}
+
+// Form fields are text: numbers, integers and booleans are read as the
+// schema says; empty optional fields are left out.
+Value Coerce(const dsl::Workflow& wf, const Value& fields) {
+  const Value properties = wf.input_schema_document.get("properties");
+  Value out = Value::MakeObject();
+  for (const auto& m : fields.members()) {
+    const Value field = properties.get(m.key);
+    const Value type = field.get("type");
+    if (m.value.is_string()) {
+      const std::string& text = m.value.as_string();
+      if (text.empty() && type != Value("string")) continue;
+      if (text.empty() && field.get("enum").is_array()) continue;
+      if (type == Value("number") || type == Value("integer")) {
+        char* end = nullptr;
+        const double d = std::strtod(text.c_str(), &end);
+        if (end != text.c_str() && *end == '\0' && std::isfinite(d)) {
+          out.set(m.key, d);
+          continue;
+        }
+      } else if (type == Value("boolean")) {
+        out.set(m.key, text == "true" || text == "on");
+        continue;
+      }
+    }
+    out.set(m.key, m.value);
+  }
+  // An unchecked box sends nothing: it is false.
+  if (properties.is_object()) {
+    for (const auto& m : properties.members()) {
+      if (m.value.get("type") == Value("boolean") && out.find(m.key) == nullptr) out.set(m.key, false);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<Response> HandleForm(Server::Impl& s, Request& req) {
+  const std::string name = req.path.substr(7);  // after "/forms/"
+  std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name);
+  const dsl::FormTrigger* form = wf ? FormOf(*wf) : nullptr;
+  if (form == nullptr) {
+    co_return Response::Text(404, Page("Not found", "<main><h1>No form here</h1></main>"), "text/html; charset=utf-8");
+  }
+  if (req.method == beast::http::verb::get) {
+    Response r = Response::Text(200, Page(form->title, FormBody(*wf, *form, Value::MakeObject(), "")),
+                                "text/html; charset=utf-8");
+    r.headers.emplace_back("Content-Security-Policy",
+                           "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+    co_return r;
+  }
+  if (req.method != beast::http::verb::post) {
+    co_return Response::Error(405, "INVALID_ARGUMENT", req.method_text + " is not accepted by /forms/" + name);
+  }
+  Result<ParsedBody> parsed = ParseRequestBody(req.header("Content-Type"), req.body);
+  auto again = [&](int status, const std::string& error, const Value& previous) {
+    Response r =
+        Response::Text(status, Page(form->title, FormBody(*wf, *form, previous, error)), "text/html; charset=utf-8");
+    return r;
+  };
+  if (!parsed.ok()) co_return again(400, parsed.status().message(), Value::MakeObject());
+  if (!parsed->files.empty()) {
+    if (s.options.data_dir.empty()) co_return again(415, "this server keeps no uploads", parsed->value);
+    for (const UploadedFile& f : parsed->files) {
+      Status stored = co_await s.Blocking([&] { return StoreUpload(s.options.data_dir, f); });
+      if (!stored.ok()) co_return again(503, stored.message(), parsed->value);
+    }
+  }
+  const Value input = Coerce(*wf, parsed->value);
+  engine::StartOptions start;
+  start.trigger = "form";
+  Result<store::RunRecord> run =
+      co_await s.engine.AsyncStart(wf->name, wf->version, input, start, std::chrono::milliseconds(10'000));
+  if (!run.ok())
+    co_return again(run.status().code() == StatusCode::kInvalidArgument ? 400 : 500, run.status().message(),
+                    parsed->value);
+  s.metrics->Add("weft_runs_started_total", {{"workflow", wf->name}, {"trigger", "form"}});
+  std::string body = "<main><h1>" + Html(form->title) + "</h1><p role=\"status\">";
+  switch (run->status) {
+    case store::RunStatus::kCompleted: body += "Done."; break;
+    case store::RunStatus::kSuspended: body += "Received: it waits for a person now."; break;
+    case store::RunStatus::kRunning: body += "Received: it is still being processed."; break;
+    default: body += "It did not go through: " + Html(run->error); break;
+  }
+  body += "</p>";
+  if (run->status == store::RunStatus::kCompleted && run->outputs.is_object()) {
+    body += "<dl>";
+    for (const auto& m : run->outputs.members()) {
+      body += "<dt>" + Html(m.key) + "</dt><dd>" + Html(m.value.is_string() ? m.value.as_string() : ToJson(m.value)) +
+              "</dd>";
+    }
+    body += "</dl>";
+  }
+  body += "<p>Reference: <code>" + Html(run->id) + "</code></p></main>";
+  Response r = Response::Text(run->status == store::RunStatus::kFailed ? 500 : 200, Page(form->title, body),
+                              "text/html; charset=utf-8");
+  r.headers.emplace_back("X-Weft-Run", run->id);
+  co_return r;
+}
+
+}  // namespace weft::server
