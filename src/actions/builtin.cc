@@ -67,6 +67,16 @@ ActionResult Fail(ActionContext& ctx) {
   return ActionResult::Error(Status(code, StringInput(ctx, "message")));
 }
 
+// Publishes a named event: its result (committed with the step, so once
+// per step) is what `weft serve` starts the event's subscribers from.
+ActionResult Emit(ActionContext& ctx) {
+  Value out = Value::MakeObject();
+  out.set("event", ctx.inputs.get("event"));
+  out.set("id", std::string(ctx.run_id) + "/" + std::string(ctx.step_path));
+  out.set("payload", ctx.inputs.get("payload").is_defined() ? ctx.inputs.get("payload") : Value::MakeObject());
+  return ActionResult::Ok(std::move(out));
+}
+
 ActionResult AwaitUserInput(ActionContext& ctx) {
   return ActionResult::Suspend(Suspension{"user_input", ctx.inputs, 0});
 }
@@ -189,6 +199,10 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
        R"({"type":"object","required":["message"],"properties":{
             "level":{"enum":["debug","info","warn","error"]}}})",
        nullptr, Log},
+      {"emit", "Publishes a named event; workflows with `trigger: {event: name}` start from it", false,
+       R"({"type":"object","required":["event"],"properties":{"event":{"type":"string","minLength":1,
+            "maxLength":200},"payload":{"type":"object"}}})",
+       R"({"type":"object","required":["event","id","payload"]})", Emit},
       {"fail", "Fails the step with a message", false,
        R"({"type":"object","required":["message"],"properties":{"message":{"type":"string"},"code":{"enum":[
             "CANCELLED","INVALID_ARGUMENT","DEADLINE_EXCEEDED","NOT_FOUND","ALREADY_EXISTS","PERMISSION_DENIED",

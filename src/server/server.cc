@@ -109,6 +109,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
       per_address(options.rate_per_address, options.rate_burst),
       per_webhook(options.rate_per_webhook, options.rate_burst) {
   scheduler = std::make_unique<Scheduler>(engine, store, metrics, SystemClock::Instance());
+  dispatcher = std::make_shared<EventDispatcher>(engine, store, metrics);
   routes.push_back({http::verb::get, "/healthz", Need::kPublic, &Healthz, "Liveness: 200 while the process serves"});
   routes.push_back({http::verb::get, "/readyz", Need::kPublic, &Readyz, "Readiness: 200 when the store answers"});
   routes.push_back({http::verb::get, "/metrics", Need::kPublic, &MetricsRoute, "Prometheus metrics"});
@@ -127,7 +128,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
   metrics->DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
   if (engine::EventLog* log = runtime.events()) {
-    events_subscription = log->Subscribe([metrics = metrics](const engine::Event& e) {
+    events_subscription = log->Subscribe([metrics = metrics, dispatcher = dispatcher](const engine::Event& e) {
       if (e.kind == engine::Event::Kind::kRun) {
         const Value status = e.data.get("status");
         if (!status.is_string()) return;
@@ -145,6 +146,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
         const double started = e.data.get("started_ms").is_number() ? e.data.get("started_ms").as_number() : 0;
         const double ended = e.data.get("ended_ms").is_number() ? e.data.get("ended_ms").as_number() : 0;
         if (!action.is_string() || !status.is_string() || status.as_string() == "suspended") return;
+        if (action.as_string() == "emit" && status.as_string() == "completed") dispatcher->Notify();
         metrics->Observe("weft_step_duration_seconds", {{"action", action.as_string()}, {"status", status.as_string()}},
                          std::max(0.0, (ended - started) / 1000.0));
       }
@@ -351,6 +353,7 @@ Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerO
   }
   s.ScanFolder();
   s.scheduler->Start();
+  s.dispatcher->Start();
   HttpLimits limits;
   limits.max_connections = s.options.max_connections;
   limits.header_limit_bytes = s.options.header_limit_bytes;
@@ -391,6 +394,7 @@ void Server::Stop() {
   impl_->watch_cv.notify_all();
   if (impl_->watcher.joinable()) impl_->watcher.join();
   impl_->scheduler->Stop();
+  impl_->dispatcher->Stop();
   if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
 }
 

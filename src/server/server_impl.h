@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "event_triggers.h"
 #include "http.h"
 #include "metrics.h"
 #include "schedule.h"
@@ -139,6 +140,8 @@ struct Server::Impl final : HttpHandler {
   RateLimiter per_webhook;
   std::unique_ptr<HttpListener> listener;
   std::unique_ptr<Scheduler> scheduler;
+  // Shared with the engine's event listener (as metrics).
+  std::shared_ptr<EventDispatcher> dispatcher;
   uint64_t events_subscription = 0;
 
   mutable Mutex hooks_mu;

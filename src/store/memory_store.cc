@@ -84,6 +84,21 @@ class MemoryStore final : public Store {
     return runs_.at(key->second).record;
   }
 
+  Result<std::vector<StepRecord>> ListCompletedSteps(const std::string& action, int64_t after_seq, int limit) override {
+    MutexLock lock(mu_);
+    std::vector<StepRecord> out;
+    for (const auto& [id, entry] : runs_) {
+      for (const StepRecord& step : entry.steps) {
+        if (step.action != action || step.status != StepStatus::kCompleted || step.seq <= after_seq) continue;
+        out.push_back(step);
+        out.back().run_id = id;
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const StepRecord& a, const StepRecord& b) { return a.seq < b.seq; });
+    if (static_cast<int>(out.size()) > limit) out.resize(static_cast<size_t>(limit));
+    return out;
+  }
+
   Result<std::optional<std::string>> GetState(const std::string& key) override {
     MutexLock lock(mu_);
     auto it = state_.find(key);

@@ -133,6 +133,7 @@ CREATE TABLE trigger_state (
   value TEXT NOT NULL,
   updated_ms INTEGER NOT NULL
 );
+CREATE INDEX steps_emitted ON steps (seq) WHERE action = 'emit' AND status = 'completed';
 )sql",
 };
 
@@ -239,6 +240,26 @@ Value ColumnValue(sqlite3_stmt* s, int i) {
 constexpr const char* kRunColumns =
     "id, workflow, version, status, input, context, outputs, error_code, error, parent_run, parent_path, wait, "
     "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms, trigger, start_key";
+
+// A step's columns from `first` on: seq, path, task, action, attempt,
+// status, input, output, error_code, error, detail, started_ms, ended_ms.
+StepRecord ReadStep(sqlite3_stmt* s, int first) {
+  StepRecord r;
+  r.seq = sqlite3_column_int64(s, first);
+  r.path = ColumnText(s, first + 1);
+  r.task = ColumnText(s, first + 2);
+  r.action = ColumnText(s, first + 3);
+  r.attempt = sqlite3_column_int(s, first + 4);
+  r.status = ParseStepStatus(ColumnText(s, first + 5)).value_or(StepStatus::kFailed);
+  r.input = ColumnValue(s, first + 6);
+  r.output = ColumnValue(s, first + 7);
+  r.error_code = ColumnText(s, first + 8);
+  r.error = ColumnText(s, first + 9);
+  r.detail = ColumnValue(s, first + 10);
+  r.started_ms = sqlite3_column_int64(s, first + 11);
+  r.ended_ms = sqlite3_column_int64(s, first + 12);
+  return r;
+}
 
 RunRecord ReadRun(sqlite3_stmt* s) {
   RunRecord r;
@@ -418,6 +439,31 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Result<std::vector<StepRecord>> ListCompletedSteps(const std::string& action, int64_t after_seq, int limit) override {
+    MutexLock lock(read_mu_);
+    // The literal conditions let SQLite use the partial index for emit.
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(action == "emit" ? kEmitted : kCompletedOfAction));
+    BindText(s, 1, action);
+    sqlite3_bind_int64(s, 2, after_seq);
+    sqlite3_bind_int(s, 3, limit);
+    std::vector<StepRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      StepRecord r = ReadStep(s, 1);
+      r.run_id = ColumnText(s, 0);
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+  static constexpr const char* kEmitted =
+      "SELECT run_id, seq, path, task, action, attempt, status, input, output, error_code, error, detail, "
+      "started_ms, ended_ms FROM steps WHERE action = 'emit' AND status = 'completed' AND ?1 = 'emit' AND seq > ?2 "
+      "ORDER BY seq LIMIT ?3";
+  static constexpr const char* kCompletedOfAction =
+      "SELECT run_id, seq, path, task, action, attempt, status, input, output, error_code, error, detail, "
+      "started_ms, ended_ms FROM steps WHERE action = ?1 AND status = 'completed' AND seq > ?2 ORDER BY seq LIMIT ?3";
+
   Result<std::optional<std::string>> GetState(const std::string& key) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT value FROM trigger_state WHERE key = ?1"));
@@ -472,21 +518,8 @@ class SqliteStore final : public Store {
     std::vector<StepRecord> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      StepRecord r;
+      StepRecord r = ReadStep(s, 0);
       r.run_id = run_id;
-      r.seq = sqlite3_column_int64(s, 0);
-      r.path = ColumnText(s, 1);
-      r.task = ColumnText(s, 2);
-      r.action = ColumnText(s, 3);
-      r.attempt = sqlite3_column_int(s, 4);
-      r.status = ParseStepStatus(ColumnText(s, 5)).value_or(StepStatus::kFailed);
-      r.input = ColumnValue(s, 6);
-      r.output = ColumnValue(s, 7);
-      r.error_code = ColumnText(s, 8);
-      r.error = ColumnText(s, 9);
-      r.detail = ColumnValue(s, 10);
-      r.started_ms = sqlite3_column_int64(s, 11);
-      r.ended_ms = sqlite3_column_int64(s, 12);
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return read_.LastError();

@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "event_triggers.h"
 #include "http_test_client.h"
 #include "schedule.h"
 #include "temp_db.h"
@@ -709,6 +710,66 @@ TEST_F(ServerTest, RateLimitsAnswer429WithRetryAfter) {
   EXPECT_EQ(limited.header("retry-after"), "1");
   EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 429);
   EXPECT_EQ(RunCount(), 0U);
+}
+
+TEST_F(ServerTest, EmittedEventsStartEachSubscriberOnce) {
+  Write("orders_in.yaml", R"yaml(name: orders_in
+trigger: manual
+inputs:
+  schema:
+    n: { type: number, required: true }
+defs:
+  announce: { kind: task, action: emit, inputs: { event: order.created, payload: { order: "=$input.n" } } }
+flow: [ { do: announce } ]
+)yaml");
+  for (const char* name : {"bill", "ship"}) {
+    Write(std::string(name) + ".yaml", "name: " + std::string(name) + R"yaml(
+trigger: { event: order.created }
+inputs:
+  schema:
+    order: { type: number, required: true }
+defs:
+  handle: { kind: task, action: set, inputs: { order: "=$input.order", from: "=$context.event.from_run" } }
+flow: [ { do: handle } ]
+)yaml");
+  }
+  server_->Rescan();
+  std::vector<std::string> emitters;
+  for (int n = 1; n <= 3; ++n) {
+    HttpReply r = Api("operator", "POST", "/api/v1/runs",
+                      R"({"workflow":"orders_in","input":{"n":)" + std::to_string(n) + R"(},"wait_ms":5000})");
+    ASSERT_EQ(r.status, 201) << r.body;
+    emitters.push_back(Json(r).get("run_id").as_string());
+  }
+  auto subscriber_runs = [&](const std::string& wf) {
+    store::RunFilter f;
+    f.workflow = wf;
+    f.trigger = "event";
+    f.limit = 100;
+    return runtime_->store().ListRuns(f).value();
+  };
+  for (int i = 0; i < 200 && (subscriber_runs("bill").size() < 3 || subscriber_runs("ship").size() < 3); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  runtime_->engine().Drain();
+  for (const char* wf : {"bill", "ship"}) {
+    std::vector<store::RunRecord> runs = subscriber_runs(wf);
+    ASSERT_EQ(runs.size(), 3U) << wf;
+    std::set<double> orders;
+    for (const store::RunRecord& r : runs) {
+      orders.insert(r.input.get("order").as_number());
+      EXPECT_NE(std::find(emitters.begin(), emitters.end(), r.context.get("event").get("from_run").as_string()),
+                emitters.end());
+      EXPECT_EQ(r.status, store::RunStatus::kCompleted);
+    }
+    EXPECT_EQ(orders, (std::set<double>{1, 2, 3})) << wf;
+  }
+  // Dispatching everything again (a crash before the cursor moved) starts nothing twice.
+  ASSERT_TRUE(runtime_->store().PutState("events:dispatched_seq", "0").ok());
+  EventDispatcher again(runtime_->engine(), runtime_->store(), std::make_shared<Metrics>());
+  for (const char* wf : {"bill", "ship"}) again.Set(runtime_->engine().GetWorkflow(wf, 0).value());
+  EXPECT_EQ(again.DispatchPending(), 0);
+  EXPECT_EQ(subscriber_runs("bill").size(), 3U);
 }
 
 int64_t Utc(int y, int mo, int d, int h, int mi, int s = 0) {

@@ -239,6 +239,11 @@ class Store {
   // Oldest first.
   virtual Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& filter) = 0;
 
+  // Completed steps of `action` after `after_seq`, oldest first (the
+  // events `emit` steps published, for their dispatch).
+  virtual Result<std::vector<StepRecord>> ListCompletedSteps(const std::string& action, int64_t after_seq,
+                                                             int limit) = 0;
+
   // Small named values the triggers keep (a schedule's last slot, an
   // outbox's cursor). Get returns nullopt for a key never put.
   virtual Result<std::optional<std::string>> GetState(const std::string& key) = 0;
