@@ -89,6 +89,16 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   return Status::Ok();
 }
 
+// The store `weft keys` works on; nullptr (the error said) when it cannot open.
+std::unique_ptr<store::Store> KeyStore(const KeyCommandOptions& options, std::ostream& err) {
+  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
+  if (!store.ok()) {
+    err << "weft keys: " << store.status().message() << "\n";
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
 }  // namespace
 
 int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -163,12 +173,9 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
 }
 
 int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
-  if (!store.ok()) {
-    err << "weft keys: " << store.status().message() << "\n";
-    return 2;
-  }
-  Result<std::string> key = server::CreateApiKey(**store, options.name, options.role, options.ttl_days * 86'400'000,
+  std::unique_ptr<store::Store> store = KeyStore(options, err);
+  if (!store) return 2;
+  Result<std::string> key = server::CreateApiKey(*store, options.name, options.role, options.ttl_days * 86'400'000,
                                                  SystemClock::Instance().NowMillis());
   if (!key.ok()) {
     err << "weft keys create: " << key.status().message() << "\n";
@@ -188,12 +195,9 @@ int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream&
 }
 
 int ListKeys(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
-  if (!store.ok()) {
-    err << "weft keys: " << store.status().message() << "\n";
-    return 2;
-  }
-  Result<std::vector<store::ApiKeyRecord>> keys = (*store)->ListApiKeys();
+  std::unique_ptr<store::Store> store = KeyStore(options, err);
+  if (!store) return 2;
+  Result<std::vector<store::ApiKeyRecord>> keys = store->ListApiKeys();
   if (!keys.ok()) {
     err << "weft keys list: " << keys.status().message() << "\n";
     return 2;
@@ -206,12 +210,9 @@ int ListKeys(const KeyCommandOptions& options, std::ostream& out, std::ostream& 
 }
 
 int RevokeKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
-  if (!store.ok()) {
-    err << "weft keys: " << store.status().message() << "\n";
-    return 2;
-  }
-  if (Status s = (*store)->RevokeApiKey(options.id, SystemClock::Instance().NowMillis()); !s.ok()) {
+  std::unique_ptr<store::Store> store = KeyStore(options, err);
+  if (!store) return 2;
+  if (Status s = store->RevokeApiKey(options.id, SystemClock::Instance().NowMillis()); !s.ok()) {
     err << "weft keys revoke: " << s.message() << "\n";
     return s.code() == StatusCode::kNotFound ? 2 : 1;
   }

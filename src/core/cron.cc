@@ -4,6 +4,8 @@
 #include <charconv>
 #include <vector>
 
+#include "weft/core/encoding.h"
+
 namespace weft {
 namespace {
 
@@ -20,15 +22,9 @@ struct Field {
   size_t name_count;
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::optional<int> ReadValue(std::string_view s, const Field& f) {
   if (f.names != nullptr) {
-    const std::string lower = Lower(s);
+    const std::string lower = AsciiLower(s);
     for (size_t i = 0; i < f.name_count; ++i) {
       if (lower == f.names[i]) return f.names_base + static_cast<int>(i);
     }
@@ -156,7 +152,7 @@ int64_t UnixSecondsFromCivil(const CivilTime& t) {
 Result<CronSpec> CronSpec::Parse(std::string_view text) {
   std::string expanded;
   if (!text.empty() && text[0] == '@') {
-    const std::string lower = Lower(text);
+    const std::string lower = AsciiLower(text);
     if (lower == "@yearly" || lower == "@annually") {
       expanded = "0 0 1 1 *";
     } else if (lower == "@monthly") {

@@ -348,6 +348,15 @@ asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int s
   co_return Response::Json(status, store::RunToJson(*run));
 }
 
+// Continues a suspended run: the waiting step's result is `payload`, or it
+// fails with `failure`. Answers the run as it is then.
+asio::awaitable<Response> ResumeWith(Server::Impl& s, const std::string& id, const Value& payload,
+                                     const std::optional<Status>& failure) {
+  Status done = co_await s.Blocking(
+      [&] { return failure ? s.engine.ResumeWithError(id, *failure) : s.engine.Resume(id, payload); });
+  co_return co_await RunAfter(s, id, 202, done);
+}
+
 asio::awaitable<Response> CancelRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
   Status done = co_await s.Blocking([&] { return s.engine.Cancel(id); });
@@ -370,18 +379,12 @@ asio::awaitable<Response> ResumeRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
   Result<Value> body = JsonBody(req);
   if (!body.ok()) co_return Response::FromStatus(body.status());
-  Status done;
+  std::optional<Status> failure;
   if (const Value error = body->get("error"); error.is_object()) {
     const Value message = error.get("message");
-    done = co_await s.Blocking([&] {
-      return s.engine.ResumeWithError(
-          id, Status(StatusCode::kAborted, message.is_string() ? message.as_string() : "refused by a person"));
-    });
-  } else {
-    const Value payload = body->get("payload");
-    done = co_await s.Blocking([&] { return s.engine.Resume(id, payload); });
+    failure = Status(StatusCode::kAborted, message.is_string() ? message.as_string() : "refused by a person");
   }
-  co_return co_await RunAfter(s, id, 202, done);
+  co_return co_await ResumeWith(s, id, body->get("payload"), failure);
 }
 
 bool IsPersonWait(const Value& wait) {
@@ -439,17 +442,11 @@ asio::awaitable<Response> CompleteTask(Server::Impl& s, Request& req) {
   if (run->status != store::RunStatus::kSuspended || !IsPersonWait(run->wait)) {
     co_return Response::Error(409, "FAILED_PRECONDITION", "run " + id + " has no task waiting for a person");
   }
-  Status done;
+  std::optional<Status> failure;
   if (const Value refuse = body->get("refuse"); refuse.is_defined()) {
-    done = co_await s.Blocking([&] {
-      return s.engine.ResumeWithError(
-          id, Status(StatusCode::kPermissionDenied, refuse.is_string() ? refuse.as_string() : "refused"));
-    });
-  } else {
-    const Value payload = body->get("payload");
-    done = co_await s.Blocking([&] { return s.engine.Resume(id, payload); });
+    failure = Status(StatusCode::kPermissionDenied, refuse.is_string() ? refuse.as_string() : "refused");
   }
-  co_return co_await RunAfter(s, id, 202, done);
+  co_return co_await ResumeWith(s, id, body->get("payload"), failure);
 }
 
 asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {

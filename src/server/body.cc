@@ -5,27 +5,16 @@
 
 #include "http.h"
 #include "weft/core/crypto.h"
+#include "weft/core/encoding.h"
 #include "weft/core/json.h"
 #include "weft/core/utf8.h"
 
 namespace weft::server {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view TrimView(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 // The media type without parameters, lower case.
 std::string MediaType(std::string_view content_type) {
-  return Lower(TrimView(content_type.substr(0, content_type.find(';'))));
+  return AsciiLower(TrimSpace(content_type.substr(0, content_type.find(';'))));
 }
 
 // Adds a form field; a repeated name becomes a list.
@@ -108,9 +97,9 @@ Result<ParsedBody> ParseMultipart(std::string_view content_type, std::string_vie
       line_start = line_end + 2;
       const size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
-        const std::string name = Lower(TrimView(line.substr(0, colon)));
-        if (name == "content-disposition") disposition = std::string(TrimView(line.substr(colon + 1)));
-        if (name == "content-type") type = std::string(TrimView(line.substr(colon + 1)));
+        const std::string name = AsciiLower(TrimSpace(line.substr(0, colon)));
+        if (name == "content-disposition") disposition = std::string(TrimSpace(line.substr(colon + 1)));
+        if (name == "content-type") type = std::string(TrimSpace(line.substr(colon + 1)));
       }
       if (line_end == head.size()) break;
     }
@@ -160,10 +149,10 @@ std::string HeaderParameter(std::string_view header, std::string_view name) {
       if (quoted && header[end] == '\\') ++end;
       ++end;
     }
-    std::string_view param = TrimView(header.substr(start, std::min(end, header.size()) - start));
+    std::string_view param = TrimSpace(header.substr(start, std::min(end, header.size()) - start));
     const size_t eq = param.find('=');
-    if (eq != std::string_view::npos && Lower(TrimView(param.substr(0, eq))) == Lower(name)) {
-      std::string_view v = TrimView(param.substr(eq + 1));
+    if (eq != std::string_view::npos && AsciiLower(TrimSpace(param.substr(0, eq))) == AsciiLower(name)) {
+      std::string_view v = TrimSpace(param.substr(eq + 1));
       if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
         std::string out;
         for (size_t i = 1; i + 1 < v.size(); ++i) {
@@ -183,7 +172,7 @@ Result<ParsedBody> ParseRequestBody(std::string_view content_type, std::string_v
   const std::string type = MediaType(content_type);
   const bool json =
       type == "application/json" || (type.size() > 5 && type.ends_with("+json")) ||
-      (type.empty() && !body.empty() && (TrimView(body).starts_with("{") || TrimView(body).starts_with("[")));
+      (type.empty() && !body.empty() && (TrimSpace(body).starts_with("{") || TrimSpace(body).starts_with("[")));
   if (json) {
     JsonParseOptions options;
     options.strict = true;

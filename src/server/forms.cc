@@ -68,36 +68,40 @@ std::string Fields(const dsl::Workflow& wf, const Value& previous) {
     const std::string req_attr = req ? " required aria-required=\"true\"" : "";
     const Value before = previous.get(m.key);
     const std::string value = before.is_string() ? before.as_string() : before.is_number() ? ToJson(before) : "";
-    out += "<label for=\"" + Html(id) + "\">" + Html(label) + (req ? " <span aria-hidden=\"true\">*</span>" : "") +
-           "</label>";
+    // What every control carries: its id, its name, its hint, required.
+    std::string attrs = " id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"";
+    attrs.append(describe);
+    out.append("<label for=\"").append(Html(id)).append("\">").append(Html(label));
+    if (req) out.append(" <span aria-hidden=\"true\">*</span>");
+    out.append("</label>");
     if (field.get("description").is_string()) {
-      out +=
-          "<div class=\"hint\" id=\"" + Html(id) + "-hint\">" + Html(field.get("description").as_string()) + "</div>";
+      out.append("<div class=\"hint\" id=\"").append(Html(id)).append("-hint\">");
+      out.append(Html(field.get("description").as_string())).append("</div>");
     }
     const Value type = field.get("type");
     if (field.get("enum").is_array()) {
-      out += "<select id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" + describe + req_attr + ">";
-      if (!req) out += "<option value=\"\"></option>";
+      out.append("<select").append(attrs).append(req_attr).append(">");
+      if (!req) out.append("<option value=\"\"></option>");
       for (const Value& option : field.get("enum").as_array()) {
         const std::string text = option.is_string() ? option.as_string() : ToJson(option);
-        out += "<option" + std::string(text == value ? " selected" : "") + ">" + Html(text) + "</option>";
+        out.append(text == value ? "<option selected>" : "<option>").append(Html(text)).append("</option>");
       }
-      out += "</select>";
+      out.append("</select>");
     } else if (type == Value("boolean")) {
-      out += "<input type=\"checkbox\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\" value=\"true\"" + describe +
-             (before == Value(true) ? " checked" : "") + ">";
+      out.append("<input type=\"checkbox\"").append(attrs).append(" value=\"true\"");
+      out.append(before == Value(true) ? " checked>" : ">");
     } else if (IsFile(field)) {
-      out += "<input type=\"file\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" + describe + req_attr + ">";
+      out.append("<input type=\"file\"").append(attrs).append(req_attr).append(">");
     } else if (type == Value("number") || type == Value("integer")) {
-      out += "<input type=\"number\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" +
-             (type == Value("integer") ? " step=\"1\"" : " step=\"any\"") + describe + req_attr + " value=\"" +
-             Html(value) + "\">";
+      out.append("<input type=\"number\"").append(attrs).append(req_attr);
+      out.append(type == Value("integer") ? " step=\"1\"" : " step=\"any\"");
+      out.append(" value=\"").append(Html(value)).append("\">");
     } else if (field.get("maxLength").is_number() && field.get("maxLength").as_number() <= 200) {
-      out += "<input type=\"text\" id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\"" + describe + req_attr +
-             " value=\"" + Html(value) + "\">";
+      out.append("<input type=\"text\"").append(attrs).append(req_attr);
+      out.append(" value=\"").append(Html(value)).append("\">");
     } else {
-      out += "<textarea id=\"" + Html(id) + "\" name=\"" + Html(m.key) + "\" rows=\"3\"" + describe + req_attr + ">" +
-             Html(value) + "</textarea>";
+      out.append("<textarea").append(attrs).append(" rows=\"3\"").append(req_attr).append(">");
+      out.append(Html(value)).append("</textarea>");
     }
   }
   return out;

@@ -18,6 +18,7 @@
 #include <limits>
 #include <thread>
 
+#include "weft/core/encoding.h"
 #include "weft/core/json.h"
 
 namespace weft::server {
@@ -251,12 +252,6 @@ bool AddressIn(const std::string& address, const std::vector<std::string>& list)
   return std::find(list.begin(), list.end(), address) != list.end();
 }
 
-std::string Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return std::string(s);
-}
-
 }  // namespace
 
 asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection) {
@@ -331,7 +326,7 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
       std::string_view forwarded = request.header("X-Forwarded-For");
       while (!forwarded.empty()) {
         const size_t comma = forwarded.rfind(',');
-        const std::string hop = Trim(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1));
+        const std::string hop(TrimSpace(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1)));
         forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
         if (!hop.empty()) request.client = hop;
         if (!AddressIn(hop, limits_.trusted_proxies)) break;

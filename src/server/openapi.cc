@@ -2,6 +2,7 @@
 // Schemas are written inline so that a client (and the tests) can check a
 // response against its operation without resolving references.
 #include "server_impl.h"
+#include "weft/core/encoding.h"
 #include "weft/core/json.h"
 
 namespace weft::server {
@@ -82,7 +83,7 @@ Value OpenApiDocument(const std::vector<Route>& routes) {
   Value paths = Value::MakeObject();
   for (const Route& r : routes) {
     std::string method(beast::http::to_string(r.method));
-    for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    method = AsciiLower(method);
     Value op = Value::MakeObject();
     op.set("summary", r.summary);
     op.set("operationId", method + r.pattern);

@@ -124,7 +124,7 @@ struct Server::Impl final : HttpHandler {
   Status Authenticate(Request& request);
   const Route* Match(const Request& request, bool* wrong_method) const;
   void CountRequest(const Route* route, int status, double seconds);
-  void CountRequestNamed(const std::string& route, int status, double seconds);
+  void CountRequestNamed(const std::string& name, int status, double seconds);
 
   runtime::Runtime& runtime;
   const ServerOptions options;

@@ -20,8 +20,7 @@ namespace {
 // credentials.
 bool PrivateHeader(std::string_view name) {
   static const char* const kPrivate[] = {"authorization", "cookie", "proxy-authorization", "x-api-key"};
-  std::string lower(name);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiLower(name);
   for (const char* p : kPrivate) {
     if (lower == p) return true;
   }
@@ -72,8 +71,7 @@ AuthOutcome CheckAuth(Server::Impl& s, const dsl::WebhookAuth& auth, const Reque
     std::string_view sig = header;
     if (sig.rfind("sha256=", 0) == 0) sig.remove_prefix(7);
     const std::string expected = HexEncode(Hmac(*secret, req.body));
-    std::string given(sig);
-    for (char& c : given) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string given = AsciiLower(sig);
     if (!ConstantTimeEquals(given, expected)) return refuse("signature does not match the body");
     return AuthOutcome{Status::Ok(), expected};
   }
@@ -331,9 +329,7 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
   Value headers = Value::MakeObject();
   for (const auto& field : req.headers) {
     if (PrivateHeader(field.name_string())) continue;
-    std::string name(field.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    headers.set(name, std::string(field.value()));
+    headers.set(AsciiLower(field.name_string()), std::string(field.value()));
   }
   webhook.set("headers", headers);
   start.context = Value::MakeObject();

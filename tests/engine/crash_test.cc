@@ -16,6 +16,8 @@
 #include <random>
 #include <thread>
 
+#include "sqlite_query.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -41,23 +43,7 @@ int WaitExit(pid_t pid) {
 }
 
 std::vector<std::vector<std::string>> Query(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::vector<std::string>> rows;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) return rows;
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(s) == SQLITE_ROW) {
-      std::vector<std::string> row;
-      for (int i = 0; i < sqlite3_column_count(s); ++i) {
-        const unsigned char* t = sqlite3_column_text(s, i);
-        row.emplace_back(t != nullptr ? reinterpret_cast<const char*>(t) : "");
-      }
-      rows.push_back(std::move(row));
-    }
-  }
-  sqlite3_finalize(s);
-  sqlite3_close(db);
-  return rows;
+  return weft::testing::QueryRows(db_path, sql);
 }
 
 TEST(CrashTest, KilledAtRandomNothingLostNothingRepeated) {

@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 
+#include "weft/core/encoding.h"
+
 namespace weft::testing {
 
 namespace asio = boost::asio;
@@ -23,11 +25,6 @@ std::string HttpReply::header(const std::string& lower_name) const {
 }
 
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 bool WaitReadable(int fd, int timeout_ms) {
   pollfd p{fd, POLLIN, 0};
@@ -58,7 +55,7 @@ HttpReply HttpCall(int port, const std::string& method, const std::string& targe
   if (ec) return reply;
   auto& res = parser.get();
   reply.status = static_cast<int>(res.result_int());
-  for (const auto& f : res) reply.headers[Lower(std::string(f.name_string()))] = std::string(f.value());
+  for (const auto& f : res) reply.headers[weft::AsciiLower(f.name_string())] = std::string(f.value());
   reply.body = res.body();
   return reply;
 }

@@ -18,4 +18,9 @@ inline std::string UrlComponentEncode(std::string_view s) { return PercentEncode
 
 std::string HexEncode(std::string_view bytes);
 
+// ASCII letters lower-cased (header names, media types, cron names).
+std::string AsciiLower(std::string_view s);
+// Without leading and trailing spaces, tabs and carriage returns.
+std::string_view TrimSpace(std::string_view s);
+
 }  // namespace weft
