@@ -38,23 +38,20 @@ Result<ParsedBody> ParseUrlEncoded(std::string_view body, const BodyLimits& limi
   ParsedBody out;
   out.value = Value::MakeObject();
   int fields = 0;
-  size_t start = 0;
-  while (start < body.size()) {
-    size_t amp = body.find('&', start);
-    if (amp == std::string_view::npos) amp = body.size();
-    std::string_view pair = body.substr(start, amp - start);
-    start = amp + 1;
-    if (pair.empty()) continue;
+  Status problem;
+  ForEachQueryPair(body, [&](std::string name, std::string value) {
     if (++fields > limits.max_parts) {
-      return InvalidArgumentError("form has more than " + std::to_string(limits.max_parts) + " fields");
+      problem = InvalidArgumentError("form has more than " + std::to_string(limits.max_parts) + " fields");
+    } else if (!IsValidUtf8(name)) {
+      problem = NotText("form field name #" + std::to_string(fields));
+    } else if (!IsValidUtf8(value)) {
+      problem = NotText("form field '" + name + "'");
+    } else {
+      AddField(out.value, name, Value(std::move(value)));
     }
-    const size_t eq = pair.find('=');
-    std::string name = PercentDecode(pair.substr(0, eq), true);
-    std::string value = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
-    if (!IsValidUtf8(name)) return NotText("form field name #" + std::to_string(fields));
-    if (!IsValidUtf8(value)) return NotText("form field '" + name + "'");
-    AddField(out.value, name, Value(std::move(value)));
-  }
+    return problem.ok();
+  });
+  if (!problem.ok()) return problem;
   return out;
 }
 

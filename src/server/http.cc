@@ -77,19 +77,29 @@ std::string PercentDecode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-std::map<std::string, std::string> ParseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
+bool ForEachQueryPair(std::string_view text, const std::function<bool(std::string, std::string)>& f) {
   size_t start = 0;
-  while (start < query.size()) {
-    size_t amp = query.find('&', start);
-    if (amp == std::string_view::npos) amp = query.size();
-    std::string_view pair = query.substr(start, amp - start);
+  while (start < text.size()) {
+    size_t amp = text.find('&', start);
+    if (amp == std::string_view::npos) amp = text.size();
+    std::string_view pair = text.substr(start, amp - start);
     start = amp + 1;
     if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string key = PercentDecode(pair.substr(0, eq), true);
-    out[key] = eq == std::string_view::npos ? "" : PercentDecode(pair.substr(eq + 1), true);
+    const size_t eq = pair.find('=');
+    if (!f(PercentDecode(pair.substr(0, eq), true),
+           eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1), true))) {
+      return false;
+    }
   }
+  return true;
+}
+
+std::map<std::string, std::string> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  ForEachQueryPair(query, [&out](std::string key, std::string value) {
+    out[std::move(key)] = std::move(value);
+    return true;
+  });
   return out;
 }
 

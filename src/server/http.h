@@ -143,6 +143,10 @@ class HttpListener {
 
 // Percent-decoding of a URL component ('+' as space when `plus_is_space`).
 std::string PercentDecode(std::string_view s, bool plus_is_space);
+// Calls `f(name, value)` with each decoded pair of "a=1&b=x+y" (a query or
+// an urlencoded form) in order, until it returns false; returns whether it
+// went through them all.
+bool ForEachQueryPair(std::string_view text, const std::function<bool(std::string, std::string)>& f);
 // "a=1&b=2" -> {a: "1", b: "2"} (a repeated name keeps the last).
 std::map<std::string, std::string> ParseQuery(std::string_view query);
 
