@@ -39,7 +39,7 @@ Result<ParsedBody> ParseUrlEncoded(std::string_view body, const BodyLimits& limi
   out.value = Value::MakeObject();
   int fields = 0;
   Status problem;
-  ForEachQueryPair(body, [&](std::string name, std::string value) {
+  ForEachQueryPair(body, [&](const std::string& name, std::string value) {
     if (++fields > limits.max_parts) {
       problem = InvalidArgumentError("form has more than " + std::to_string(limits.max_parts) + " fields");
     } else if (!IsValidUtf8(name)) {
