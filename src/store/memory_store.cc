@@ -145,6 +145,103 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  Status PutUser(const UserRecord& user, bool replace) override {
+    MutexLock lock(mu_);
+    auto it = users_.find(user.name);
+    if (replace && it == users_.end()) return NotFoundError("no user '" + user.name + "'");
+    if (!replace && it != users_.end()) {
+      return Status(StatusCode::kAlreadyExists, "user '" + user.name + "' already exists");
+    }
+    users_[user.name] = user;
+    return Status::Ok();
+  }
+
+  Result<UserRecord> GetUser(const std::string& name) override {
+    MutexLock lock(mu_);
+    auto it = users_.find(name);
+    if (it == users_.end()) return NotFoundError("no user '" + name + "'");
+    return it->second;
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override {
+    MutexLock lock(mu_);
+    std::vector<UserRecord> out;
+    for (const auto& [name, user] : users_) out.push_back(user);
+    return out;
+  }
+
+  Status DeleteUser(const std::string& name) override {
+    MutexLock lock(mu_);
+    if (users_.erase(name) == 0) return NotFoundError("no user '" + name + "'");
+    std::erase_if(sessions_, [&name](const auto& entry) { return entry.second.user == name; });
+    return Status::Ok();
+  }
+
+  Status PutSession(const SessionRecord& session) override {
+    MutexLock lock(mu_);
+    sessions_[session.token_hash] = session;
+    return Status::Ok();
+  }
+
+  Result<SessionRecord> GetSession(const std::string& token_hash, int64_t now_ms) override {
+    MutexLock lock(mu_);
+    auto it = sessions_.find(token_hash);
+    if (it == sessions_.end() || it->second.expires_ms <= now_ms) return NotFoundError("no such session");
+    return it->second;
+  }
+
+  Status DeleteSession(const std::string& token_hash) override {
+    MutexLock lock(mu_);
+    sessions_.erase(token_hash);
+    return Status::Ok();
+  }
+
+  Status PutSecret(const SecretRecord& secret) override {
+    MutexLock lock(mu_);
+    secrets_[secret.name] = secret;
+    return Status::Ok();
+  }
+
+  Result<SecretRecord> GetSecret(const std::string& name) override {
+    MutexLock lock(mu_);
+    auto it = secrets_.find(name);
+    if (it == secrets_.end()) return NotFoundError("no secret '" + name + "'");
+    return it->second;
+  }
+
+  Result<std::vector<SecretRecord>> ListSecrets() override {
+    MutexLock lock(mu_);
+    std::vector<SecretRecord> out;
+    for (const auto& [name, secret] : secrets_) out.push_back(secret);
+    return out;
+  }
+
+  Status DeleteSecret(const std::string& name) override {
+    MutexLock lock(mu_);
+    if (secrets_.erase(name) == 0) return NotFoundError("no secret '" + name + "'");
+    return Status::Ok();
+  }
+
+  Result<AuditEntry> AppendAudit(AuditEntry entry) override {
+    MutexLock lock(mu_);
+    entry.seq = audit_.empty() ? 1 : audit_.back().seq + 1;
+    entry.prev_hash = audit_.empty() ? "" : audit_.back().hash;
+    entry.hash = AuditHash(entry);
+    audit_.push_back(entry);
+    return entry;
+  }
+
+  Result<std::vector<AuditEntry>> ListAudit(int64_t after_seq, int limit) override {
+    MutexLock lock(mu_);
+    std::vector<AuditEntry> out;
+    for (const AuditEntry& e : audit_) {
+      if (e.seq <= after_seq) continue;
+      if (static_cast<int>(out.size()) >= limit) break;
+      out.push_back(e);
+    }
+    return out;
+  }
+
   Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
     MutexLock lock(mu_);
     auto it = runs_.find(run_id);
@@ -392,6 +489,10 @@ class MemoryStore final : public Store {
   std::unordered_map<std::string, std::string> start_keys_ WEFT_GUARDED_BY(mu_);  // -> run id
   std::map<std::string, ApiKeyRecord> api_keys_ WEFT_GUARDED_BY(mu_);
   std::map<std::string, std::string> state_ WEFT_GUARDED_BY(mu_);
+  std::map<std::string, UserRecord> users_ WEFT_GUARDED_BY(mu_);
+  std::map<std::string, SessionRecord> sessions_ WEFT_GUARDED_BY(mu_);
+  std::map<std::string, SecretRecord> secrets_ WEFT_GUARDED_BY(mu_);
+  std::vector<AuditEntry> audit_ WEFT_GUARDED_BY(mu_);
 };
 
 std::unique_ptr<Store> NewMemoryStore(size_t keep_finished, const Clock* clock) {

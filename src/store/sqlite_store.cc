@@ -135,6 +135,39 @@ CREATE TABLE trigger_state (
 );
 CREATE INDEX steps_emitted ON steps (seq) WHERE action = 'emit' AND status = 'completed';
 )sql",
+    R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  workflows TEXT NOT NULL DEFAULT '[]',
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user);
+CREATE TABLE secrets (
+  name TEXT PRIMARY KEY,
+  sealed TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -508,6 +541,172 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Status PutUser(const UserRecord& u, bool replace) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(
+        Stmt s, write_.Prepare(replace ? "UPDATE users SET role = ?2, password_hash = ?3, workflows = ?4, created_ms = "
+                                         "?5, updated_ms = ?6 WHERE name = ?1"
+                                       : "INSERT INTO users (name, role, password_hash, workflows, created_ms, "
+                                         "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    BindText(s, 1, u.name);
+    BindText(s, 2, u.role);
+    BindText(s, 3, u.password_hash);
+    Value workflows = Value::MakeArray();
+    for (const std::string& w : u.workflows) workflows.push_back(Value(w));
+    BindValue(s, 4, workflows);
+    sqlite3_bind_int64(s, 5, u.created_ms);
+    sqlite3_bind_int64(s, 6, u.updated_ms);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT) return Status(StatusCode::kAlreadyExists, "user '" + u.name + "' already exists");
+    if (rc != SQLITE_DONE) return write_.LastError();
+    if (replace && sqlite3_changes(write_.get()) == 0) return NotFoundError("no user '" + u.name + "'");
+    return Status::Ok();
+  }
+
+  Result<UserRecord> GetUser(const std::string& name) override {
+    WEFT_ASSIGN_OR_RETURN(std::vector<UserRecord> users, ReadUsers(name));
+    if (users.empty()) return NotFoundError("no user '" + name + "'");
+    return users.front();
+  }
+
+  Result<std::vector<UserRecord>> ListUsers() override { return ReadUsers(""); }
+
+  Status DeleteUser(const std::string& name) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM users WHERE name = ?1"));
+      BindText(s, 1, name);
+      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      if (sqlite3_changes(write_.get()) == 0) return NotFoundError("no user '" + name + "'");
+      WEFT_ASSIGN_OR_RETURN(Stmt d, write_.Prepare("DELETE FROM sessions WHERE user = ?1"));
+      BindText(d, 1, name);
+      if (sqlite3_step(d) != SQLITE_DONE) return write_.LastError();
+      return Status::Ok();
+    }();
+    WEFT_RETURN_IF_ERROR(write_.Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
+    return st;
+  }
+
+  Status PutSession(const SessionRecord& r) override {
+    MutexLock lock(write_mu_);
+    // Expired sessions go as new ones come.
+    WEFT_ASSIGN_OR_RETURN(Stmt old, write_.Prepare("DELETE FROM sessions WHERE expires_ms <= ?1"));
+    sqlite3_bind_int64(old, 1, r.created_ms);
+    if (sqlite3_step(old) != SQLITE_DONE) return write_.LastError();
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT OR REPLACE INTO sessions (token_hash, user, csrf_token, "
+                                                 "created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)"));
+    BindText(s, 1, r.token_hash);
+    BindText(s, 2, r.user);
+    BindText(s, 3, r.csrf_token);
+    sqlite3_bind_int64(s, 4, r.created_ms);
+    sqlite3_bind_int64(s, 5, r.expires_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+  Result<SessionRecord> GetSession(const std::string& token_hash, int64_t now_ms) override {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT token_hash, user, csrf_token, created_ms, expires_ms FROM "
+                                                "sessions WHERE token_hash = ?1 AND expires_ms > ?2"));
+    BindText(s, 1, token_hash);
+    sqlite3_bind_int64(s, 2, now_ms);
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) return NotFoundError("no such session");
+    if (rc != SQLITE_ROW) return read_.LastError();
+    return SessionRecord{ColumnText(s, 0), ColumnText(s, 1), ColumnText(s, 2), sqlite3_column_int64(s, 3),
+                         sqlite3_column_int64(s, 4)};
+  }
+
+  Status DeleteSession(const std::string& token_hash) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM sessions WHERE token_hash = ?1"));
+    BindText(s, 1, token_hash);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+  Status PutSecret(const SecretRecord& r) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO secrets (name, sealed, updated_ms) VALUES (?1, ?2, ?3) "
+                                                 "ON CONFLICT (name) DO UPDATE SET sealed = ?2, updated_ms = ?3"));
+    BindText(s, 1, r.name);
+    BindText(s, 2, r.sealed);
+    sqlite3_bind_int64(s, 3, r.updated_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
+  Result<SecretRecord> GetSecret(const std::string& name) override {
+    WEFT_ASSIGN_OR_RETURN(std::vector<SecretRecord> secrets, ReadSecrets(name));
+    if (secrets.empty()) return NotFoundError("no secret '" + name + "'");
+    return secrets.front();
+  }
+
+  Result<std::vector<SecretRecord>> ListSecrets() override { return ReadSecrets(""); }
+
+  Status DeleteSecret(const std::string& name) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM secrets WHERE name = ?1"));
+    BindText(s, 1, name);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    if (sqlite3_changes(write_.get()) == 0) return NotFoundError("no secret '" + name + "'");
+    return Status::Ok();
+  }
+
+  Result<AuditEntry> AppendAudit(AuditEntry e) override {
+    MutexLock lock(write_mu_);
+    // IMMEDIATE: another process appending waits, so the chain never forks.
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      WEFT_ASSIGN_OR_RETURN(Stmt last, write_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+      const int rc = sqlite3_step(last);
+      if (rc == SQLITE_ROW) {
+        e.seq = sqlite3_column_int64(last, 0) + 1;
+        e.prev_hash = ColumnText(last, 1);
+      } else if (rc == SQLITE_DONE) {
+        e.seq = 1;
+        e.prev_hash.clear();
+      } else {
+        return write_.LastError();
+      }
+      sqlite3_reset(last);
+      e.hash = AuditHash(e);
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO audit (seq, at_ms, actor, action, target, details, "
+                                                   "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+      sqlite3_bind_int64(s, 1, e.seq);
+      sqlite3_bind_int64(s, 2, e.at_ms);
+      BindText(s, 3, e.actor);
+      BindText(s, 4, e.action);
+      BindText(s, 5, e.target);
+      BindText(s, 6, e.details);
+      BindText(s, 7, e.prev_hash);
+      BindText(s, 8, e.hash);
+      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      return Status::Ok();
+    }();
+    WEFT_RETURN_IF_ERROR(write_.Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
+    if (!st.ok()) return st;
+    return e;
+  }
+
+  Result<std::vector<AuditEntry>> ListAudit(int64_t after_seq, int limit) override {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT seq, at_ms, actor, action, target, details, prev_hash, hash "
+                                                "FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"));
+    sqlite3_bind_int64(s, 1, after_seq);
+    sqlite3_bind_int(s, 2, limit);
+    std::vector<AuditEntry> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(AuditEntry{sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), ColumnText(s, 2),
+                               ColumnText(s, 3), ColumnText(s, 4), ColumnText(s, 5), ColumnText(s, 6),
+                               ColumnText(s, 7)});
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
   Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s,
@@ -712,6 +911,48 @@ class SqliteStore final : public Store {
     BindText(q, 2, m.key);
     if (sqlite3_step(q) != SQLITE_ROW) return write_.LastError();
     return ReadMessage(q);
+  }
+
+  // One user ("" = every user, by name).
+  Result<std::vector<UserRecord>> ReadUsers(const std::string& name) {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, role, password_hash, workflows, created_ms, updated_ms "
+                                                "FROM users WHERE ?1 = '' OR name = ?1 ORDER BY name"));
+    BindText(s, 1, name);
+    std::vector<UserRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      UserRecord u;
+      u.name = ColumnText(s, 0);
+      u.role = ColumnText(s, 1);
+      u.password_hash = ColumnText(s, 2);
+      const Value workflows = ColumnValue(s, 3);
+      if (workflows.is_array()) {
+        for (const Value& w : workflows.as_array()) {
+          if (w.is_string()) u.workflows.push_back(w.as_string());
+        }
+      }
+      u.created_ms = sqlite3_column_int64(s, 4);
+      u.updated_ms = sqlite3_column_int64(s, 5);
+      out.push_back(std::move(u));
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
+  // One secret ("" = every secret, by name).
+  Result<std::vector<SecretRecord>> ReadSecrets(const std::string& name) {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, sealed, updated_ms FROM secrets WHERE ?1 = '' OR "
+                                                "name = ?1 ORDER BY name"));
+    BindText(s, 1, name);
+    std::vector<SecretRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back(SecretRecord{ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2)});
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
   }
 
   // One key ("" = every key, oldest first).

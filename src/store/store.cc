@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include "weft/core/crypto.h"
+
 namespace weft::store {
 
 namespace {
@@ -42,6 +44,23 @@ void Store::AppendStepAsync(const std::string& run_id, StepRecord&& step, std::f
   u.steps.push_back(std::move(step));
   u.expect_status = RunStatus::kRunning;
   CommitAsync(std::move(commit), std::move(done));
+}
+
+std::string AuditHash(const AuditEntry& e) {
+  std::string text;
+  auto field = [&text](std::string_view v) {
+    text += std::to_string(v.size());
+    text += ':';
+    text += v;
+  };
+  field(e.prev_hash);
+  field(std::to_string(e.seq));
+  field(std::to_string(e.at_ms));
+  field(e.actor);
+  field(e.action);
+  field(e.target);
+  field(e.details);
+  return Sha256Hex(text);
 }
 
 }  // namespace weft::store

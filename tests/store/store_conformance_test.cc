@@ -159,6 +159,74 @@ TEST_P(StoreTest, ApiKeysAndTriggerState) {
   EXPECT_EQ(store_->GetState("schedule:wf:0")->value_or(""), "160");
 }
 
+TEST_P(StoreTest, UsersAndSessions) {
+  UserRecord u{"alice", "operator", "$argon2id$x", {"triage", "billing-*"}, 1, 1};
+  ASSERT_TRUE(store_->PutUser(u, false).ok());
+  EXPECT_EQ(store_->PutUser(u, false).code(), StatusCode::kAlreadyExists);
+  UserRecord bob{"bob", "viewer", "h", {}, 2, 2};
+  EXPECT_EQ(store_->PutUser(bob, true).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->PutUser(bob, false).ok());
+  u.role = "admin";
+  ASSERT_TRUE(store_->PutUser(u, true).ok());
+  Result<UserRecord> got = store_->GetUser("alice");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->role, "admin");
+  EXPECT_EQ(got->workflows, (std::vector<std::string>{"triage", "billing-*"}));
+  ASSERT_EQ(store_->ListUsers()->size(), 2u);
+  EXPECT_EQ(store_->ListUsers()->front().name, "alice");
+
+  ASSERT_TRUE(store_->PutSession({"t1", "alice", "c1", 10, 100}).ok());
+  ASSERT_TRUE(store_->PutSession({"t2", "bob", "c2", 10, 100}).ok());
+  EXPECT_EQ(store_->GetSession("t1", 50)->csrf_token, "c1");
+  EXPECT_EQ(store_->GetSession("t1", 100).status().code(), StatusCode::kNotFound);  // expired
+  ASSERT_TRUE(store_->DeleteSession("t2").ok());
+  EXPECT_EQ(store_->GetSession("t2", 50).status().code(), StatusCode::kNotFound);
+  // Removing a user ends their sessions.
+  ASSERT_TRUE(store_->DeleteUser("alice").ok());
+  EXPECT_EQ(store_->GetSession("t1", 50).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteUser("alice").code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreTest, SecretsAreReplacedAndDeleted) {
+  ASSERT_TRUE(store_->PutSecret({"crm_token", "sealed1", 1}).ok());
+  ASSERT_TRUE(store_->PutSecret({"crm_token", "sealed2", 2}).ok());
+  ASSERT_TRUE(store_->PutSecret({"alpha", "x", 3}).ok());
+  EXPECT_EQ(store_->GetSecret("crm_token")->sealed, "sealed2");
+  ASSERT_EQ(store_->ListSecrets()->size(), 2u);
+  EXPECT_EQ(store_->ListSecrets()->front().name, "alpha");
+  ASSERT_TRUE(store_->DeleteSecret("alpha").ok());
+  EXPECT_EQ(store_->DeleteSecret("alpha").code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetSecret("alpha").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreTest, AuditEntriesFormAHashChain) {
+  std::string prev;
+  for (int i = 0; i < 5; ++i) {
+    AuditEntry e;
+    e.at_ms = 100 + i;
+    e.actor = "user:alice";
+    e.action = "deploy";
+    e.target = "wf" + std::to_string(i);
+    e.details = R"({"version":1})";
+    Result<AuditEntry> stored = store_->AppendAudit(e);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_EQ(stored->seq, i + 1);
+    EXPECT_EQ(stored->prev_hash, prev);
+    EXPECT_EQ(stored->hash, AuditHash(*stored));
+    prev = stored->hash;
+  }
+  Result<std::vector<AuditEntry>> all = store_->ListAudit(0, 100);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 5u);
+  EXPECT_EQ(all->back().hash, prev);
+  EXPECT_EQ(all->at(2).target, "wf2");
+  EXPECT_EQ(store_->ListAudit(3, 1)->front().seq, 4);
+  // Any change to an entry changes its hash.
+  AuditEntry edited = all->at(1);
+  edited.target = "other";
+  EXPECT_NE(AuditHash(edited), all->at(1).hash);
+}
+
 TEST_P(StoreTest, StepsKeepCommitOrderAndValues) {
   ASSERT_TRUE(Create(NewRun("01A"), {NewStep("0:a", StepStatus::kCompleted, *ParseJson(R"({"x":1})"))}).ok());
   for (int i = 1; i < 5; ++i) {

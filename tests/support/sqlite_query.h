@@ -34,4 +34,22 @@ inline std::vector<std::vector<std::string>> QueryRows(const std::string& db_pat
   return rows;
 }
 
+// Runs statements on the database as someone with the file in hand would
+// (tests that tamper with what weft stored). Returns SQLite's error, "" on
+// success.
+inline std::string ExecSql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::string error;
+  if (sqlite3_open(db_path.c_str(), &db) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 5000);
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) error = err != nullptr ? err : "error";
+    sqlite3_free(err);
+  } else {
+    error = "cannot open " + db_path;
+  }
+  sqlite3_close(db);
+  return error;
+}
+
 }  // namespace weft::testing

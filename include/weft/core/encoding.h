@@ -20,7 +20,7 @@ std::string HexEncode(std::string_view bytes);
 
 // ASCII letters lower-cased (header names, media types, cron names).
 std::string AsciiLower(std::string_view s);
-// Without leading and trailing spaces, tabs and carriage returns.
+// Without leading and trailing spaces, tabs, carriage returns and newlines.
 std::string_view TrimSpace(std::string_view s);
 
 }  // namespace weft

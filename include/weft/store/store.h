@@ -71,6 +71,54 @@ struct ApiKeyRecord {
   int64_t revoked_ms = 0;  // 0 = live
 };
 
+// A person who signs in to the console. The password is kept as an
+// Argon2id encoded hash.
+struct UserRecord {
+  std::string name;
+  std::string role;  // admin, editor, operator, viewer
+  std::string password_hash;
+  // Workflows this user may see and work on (names, "*" wildcards);
+  // empty = every workflow.
+  std::vector<std::string> workflows;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// A signed-in browser: the cookie carries a random token, the store a hash
+// of it.
+struct SessionRecord {
+  std::string token_hash;
+  std::string user;
+  std::string csrf_token;  // sent back in X-CSRF-Token on unsafe requests
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+};
+
+// A secret's value sealed with the master key (see runtime/secrets.h);
+// the store never sees the value.
+struct SecretRecord {
+  std::string name;
+  std::string sealed;  // nonce + ciphertext + tag, base64
+  int64_t updated_ms = 0;
+};
+
+// One entry of the audit log. The store assigns seq, prev_hash and hash
+// when it appends (AuditHash), so the log is a chain: editing or deleting
+// an entry breaks every hash after it.
+struct AuditEntry {
+  int64_t seq = 0;
+  int64_t at_ms = 0;
+  std::string actor;   // "user:alice", "key:3f2a", "cli", "system"
+  std::string action;  // "login", "deploy", "task.approve", ...
+  std::string target;  // what it acted on: a workflow, run, user, key, secret
+  std::string details;  // JSON text
+  std::string prev_hash;
+  std::string hash;
+};
+// The hash of an entry: SHA-256 (hex) over prev_hash and every field,
+// each length-prefixed.
+std::string AuditHash(const AuditEntry& entry);
+
 // Messages of a conversation, or of a run (one of the two), after a seq.
 struct MessageFilter {
   std::string conversation;
@@ -255,6 +303,32 @@ class Store {
   virtual Result<std::vector<ApiKeyRecord>> ListApiKeys() = 0;
   // Marks the key revoked at `now_ms` (NotFound for an unknown id).
   virtual Status RevokeApiKey(const std::string& id, int64_t now_ms) = 0;
+
+  // Users. Put adds (AlreadyExists when the name is taken) or, with
+  // `replace`, overwrites (NotFound when there is none).
+  virtual Status PutUser(const UserRecord& user, bool replace) = 0;
+  virtual Result<UserRecord> GetUser(const std::string& name) = 0;
+  virtual Result<std::vector<UserRecord>> ListUsers() = 0;  // by name
+  // Removes the user and every session of theirs (NotFound when none).
+  virtual Status DeleteUser(const std::string& name) = 0;
+
+  // Browser sessions.
+  virtual Status PutSession(const SessionRecord& session) = 0;
+  // NotFound for an unknown or expired session.
+  virtual Result<SessionRecord> GetSession(const std::string& token_hash, int64_t now_ms) = 0;
+  virtual Status DeleteSession(const std::string& token_hash) = 0;
+
+  // Secrets, sealed. Put inserts or replaces.
+  virtual Status PutSecret(const SecretRecord& secret) = 0;
+  virtual Result<SecretRecord> GetSecret(const std::string& name) = 0;  // NotFound
+  virtual Result<std::vector<SecretRecord>> ListSecrets() = 0;         // by name
+  virtual Status DeleteSecret(const std::string& name) = 0;            // NotFound
+
+  // The audit log: appends `entry` after the last one, atomically (seq,
+  // prev_hash and hash are set here) and returns it as stored.
+  virtual Result<AuditEntry> AppendAudit(AuditEntry entry) = 0;
+  // Entries after `after_seq`, oldest first.
+  virtual Result<std::vector<AuditEntry>> ListAudit(int64_t after_seq, int limit) = 0;
 };
 
 }  // namespace weft::store
