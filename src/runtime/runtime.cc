@@ -147,6 +147,24 @@ std::optional<std::string> EnvSecrets(std::string_view name) {
   return std::string(v);
 }
 
+Result<std::optional<security::MasterKey>> LoadMasterKey(const Config& config) {
+  std::string key_file;
+  const Value section = config.value.get("secrets");
+  if (section.is_defined()) {
+    const std::string where = config.path.empty() ? "secrets" : config.path + ": secrets";
+    if (!section.is_object()) return InvalidArgumentError(where + ": expected a mapping");
+    WEFT_RETURN_IF_ERROR(CheckKeys(section, where, {"key_file"}));
+    const Value file = section.get("key_file");
+    if (file.is_defined()) {
+      if (!file.is_string()) return InvalidArgumentError(where + ".key_file: expected a path");
+      std::filesystem::path path = file.as_string();
+      if (path.is_relative() && !config.path.empty()) path = std::filesystem::path(config.path).parent_path() / path;
+      key_file = path.string();
+    }
+  }
+  return security::MasterKey::Load(key_file);
+}
+
 std::string DefaultDatabasePath() {
   const char* env = std::getenv("WEFT_DB");
   return env != nullptr && *env != '\0' ? env : "weft.db";
@@ -175,8 +193,10 @@ Status Runtime::RegisterActions(store::Store* store) {
   Status s = actions::RegisterBuiltinActions(actions_, store);
   if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get());
   if (s.ok()) {
+    security::Vault* vault = vault_.get();
     Result<std::shared_ptr<ai::Models>> models =
-        ai::Models::FromConfig(config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr, EnvSecrets);
+        ai::Models::FromConfig(config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr,
+                               [vault](std::string_view name) { return vault->Get(name); });
     s = models.ok() ? ai::RegisterAiActions(actions_, {.models = *models, .store = store}) : models.status();
   }
   return config_.path.empty() ? s : s.WithContext(config_.path);
@@ -185,6 +205,7 @@ Status Runtime::RegisterActions(store::Store* store) {
 Result<std::unique_ptr<Runtime>> Runtime::OpenActions(const std::string& config_path) {
   std::unique_ptr<Runtime> rt(new Runtime());
   WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(config_path));
+  rt->vault_ = std::make_unique<security::Vault>(nullptr, std::nullopt);
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr));
   return rt;
 }
@@ -193,6 +214,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   std::unique_ptr<Runtime> rt(new Runtime());
   WEFT_ASSIGN_OR_RETURN(rt->store_, OpenStore(options));
   WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(options.config_path));
+  WEFT_ASSIGN_OR_RETURN(std::optional<security::MasterKey> key, LoadMasterKey(rt->config_));
+  rt->vault_ = std::make_unique<security::Vault>(rt->store_.get(), std::move(key));
+  WEFT_RETURN_IF_ERROR(rt->vault_->Reload());
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get()));
   engine::EngineOptions eo;
   if (Status s = ReadExpressionLimits(rt->config_.value, eo); !s.ok()) {
@@ -201,7 +225,8 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   eo.store = rt->store_.get();
   eo.actions = &rt->actions_;
   if (!options.workflows_dir.empty()) eo.resolve_workflow = FileResolver(options.workflows_dir, &rt->actions_);
-  eo.secrets = EnvSecrets;
+  security::Vault* vault = rt->vault_.get();
+  eo.secrets = [vault](std::string_view name) { return vault->Get(name); };
   eo.on_step = options.on_step;
   eo.threads = std::max(1, options.threads);
   if (options.events) {

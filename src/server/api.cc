@@ -2,6 +2,7 @@
 // conversations, usage and API keys.
 #include <algorithm>
 #include <ctime>
+#include <set>
 
 #include "body.h"
 #include "server_impl.h"
@@ -13,11 +14,8 @@ namespace weft::server {
 
 namespace http = beast::http;
 
-namespace {
-
 Response BadRequest(std::string message) { return Response::Error(400, "INVALID_ARGUMENT", std::move(message)); }
 
-// A JSON request body (an object; {} when empty).
 Result<Value> JsonBody(const Request& req) {
   if (req.body.empty()) return Value::MakeObject();
   JsonParseOptions options;
@@ -27,6 +25,21 @@ Result<Value> JsonBody(const Request& req) {
   if (!v.ok()) return InvalidArgumentError("request body: " + v.status().message());
   if (!v->is_object()) return InvalidArgumentError("request body must be a JSON object");
   return v;
+}
+
+namespace {
+
+// What a caller whose grants do not cover a workflow is told: nothing that
+// says whether it exists.
+Response NoWorkflow(const std::string& name) { return Response::Error(404, "NOT_FOUND", "no workflow '" + name + "'"); }
+Response NoRun(const std::string& id) { return Response::Error(404, "NOT_FOUND", "no run '" + id + "'"); }
+
+// For callers limited to some workflows: the run's workflow must be one of
+// them (a store read only for those callers).
+asio::awaitable<bool> MaySeeRun(Server::Impl& s, const Request& req, const std::string& id) {
+  if (req.principal.workflows.empty()) co_return true;
+  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
+  co_return run.ok() && req.principal.MaySee(run->workflow);
 }
 
 int LimitParam(const Request& req, int fallback) {
@@ -179,13 +192,14 @@ class GraphBuilder {
   Value edges_ = Value::MakeArray();
 };
 
-asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request&) {
+asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request& req) {
   Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
   if (!stored.ok()) co_return Response::FromStatus(stored.status());
   std::map<std::string, std::vector<int64_t>> versions;
   for (const store::WorkflowRecord& w : *stored) versions[w.name].push_back(w.version);
   Value list = Value::MakeArray();
   for (const auto& [name, vs] : versions) {
+    if (!req.principal.MaySee(name)) continue;
     Value o = Value::MakeObject();
     o.set("name", name);
     o.set("version", static_cast<double>(*std::max_element(vs.begin(), vs.end())));
@@ -206,6 +220,7 @@ asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request&) {
 
 asio::awaitable<Response> GetWorkflow(Server::Impl& s, Request& req) {
   const std::string name = req.params["name"];
+  if (!req.principal.MaySee(name)) co_return NoWorkflow(name);
   int64_t version = 0;
   if (std::string v = req.query_param("version"); !v.empty()) version = std::atoll(v.c_str());
   Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
@@ -250,26 +265,24 @@ asio::awaitable<Response> DeployWorkflow(Server::Impl& s, Request& req) {
   if (req.body.empty()) co_return BadRequest("the body must be the workflow's YAML");
   std::vector<dsl::Diagnostic> diagnostics;
   const std::string file = (name.empty() ? std::string("workflow") : name) + ".yaml";
-  Result<int64_t> version =
-      co_await s.Blocking([&] { return s.DeployText(req.body, file, name.empty() ? "workflow" : name, &diagnostics); });
-  if (!version.ok()) {
-    co_return Response::Error(version.status().code() == StatusCode::kInvalidArgument ? 400 : 409,
-                              std::string(StatusCodeName(version.status().code())), "the workflow was not deployed",
+  Result<Server::Impl::Deployment> deployed = co_await s.Blocking([&] {
+    Result<Server::Impl::Deployment> d =
+        s.DeployText(req.body, file, name.empty() ? "workflow" : name, &diagnostics, &req.principal);
+    if (d.ok() && d->changed) {
+      Value details = Value::MakeObject();
+      details.set("version", static_cast<double>(d->version));
+      s.Audit(req, "deploy", "workflow:" + d->name, details);
+    }
+    return d;
+  });
+  if (!deployed.ok()) {
+    co_return Response::Error(deployed.status().code() == StatusCode::kInvalidArgument ? 400 : 409,
+                              std::string(StatusCodeName(deployed.status().code())), "the workflow was not deployed",
                               DiagnosticsJson(diagnostics));
   }
-  // The name the file gave itself.
-  std::string deployed_name = name;
-  {
-    Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
-    if (stored.ok()) {
-      for (const store::WorkflowRecord& w : *stored) {
-        if (w.version == *version && w.source == req.body) deployed_name = w.name;
-      }
-    }
-  }
   Value o = Value::MakeObject();
-  o.set("name", deployed_name);
-  o.set("version", static_cast<double>(*version));
+  o.set("name", deployed->name);
+  o.set("version", static_cast<double>(deployed->version));
   o.set("diagnostics", DiagnosticsJson(diagnostics));
   co_return Response::Json(201, o);
 }
@@ -285,6 +298,7 @@ asio::awaitable<Response> StartRun(Server::Impl& s, Request& req) {
   if (wait.is_defined() && (!wait.is_number() || wait.as_number() < 0 || wait.as_number() > 600'000)) {
     co_return BadRequest("'wait_ms' must be a number from 0 to 600000");
   }
+  if (!req.principal.MaySee(workflow.as_string())) co_return NoWorkflow(workflow.as_string());
   engine::StartOptions start;
   start.trigger = "manual";
   if (const Value key = body->get("idempotency_key"); key.is_string() && !key.as_string().empty()) {
@@ -318,10 +332,15 @@ asio::awaitable<Response> ListRuns(Server::Impl& s, Request& req) {
   }
   f.limit = LimitParam(req, 50);
   if (f.limit < 0) co_return BadRequest("'limit' must be a number");
+  if (!f.workflow.empty() && !req.principal.MaySee(f.workflow)) co_return NoWorkflow(f.workflow);
   Result<std::vector<store::RunRecord>> runs = co_await s.Blocking([&] { return s.store.ListRuns(f); });
   if (!runs.ok()) co_return Response::FromStatus(runs.status());
   Value list = Value::MakeArray();
-  for (const store::RunRecord& r : *runs) list.push_back(store::RunToJson(r));
+  // A page may hold fewer runs than the limit for a caller limited to
+  // some workflows; next_cursor still continues after it.
+  for (const store::RunRecord& r : *runs) {
+    if (req.principal.MaySee(r.workflow)) list.push_back(store::RunToJson(r));
+  }
   Value body = Value::MakeObject();
   body.set("runs", list);
   if (static_cast<int>(runs->size()) == f.limit) body.set("next_cursor", runs->back().id);
@@ -337,6 +356,7 @@ asio::awaitable<Response> GetRun(Server::Impl& s, Request& req) {
     return std::make_pair(std::move(run), std::move(steps));
   });
   if (!both.first.ok()) co_return Response::FromStatus(both.first.status());
+  if (!req.principal.MaySee(both.first->workflow)) co_return NoRun(id);
   if (!both.second.ok()) co_return Response::FromStatus(both.second.status());
   co_return Response::Json(200, store::RunToJson(*both.first, &*both.second));
 }
@@ -350,26 +370,42 @@ asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int s
 
 // Continues a suspended run: the waiting step's result is `payload`, or it
 // fails with `failure`. Answers the run as it is then.
-asio::awaitable<Response> ResumeWith(Server::Impl& s, const std::string& id, const Value& payload,
-                                     const std::optional<Status>& failure) {
-  Status done = co_await s.Blocking(
-      [&] { return failure ? s.engine.ResumeWithError(id, *failure) : s.engine.Resume(id, payload); });
+// The audit log records it as `action` with `details`.
+asio::awaitable<Response> ResumeWith(Server::Impl& s, const Request& req, const std::string& id, const Value& payload,
+                                     const std::optional<Status>& failure, std::string action, Value details) {
+  Status done = co_await s.Blocking([&] {
+    Status st = failure ? s.engine.ResumeWithError(id, *failure) : s.engine.Resume(id, payload);
+    if (st.ok()) {
+      if (failure) details.set("reason", failure->message());
+      s.Audit(req, std::move(action), "run:" + id, details);
+    }
+    return st;
+  });
   co_return co_await RunAfter(s, id, 202, done);
 }
 
 asio::awaitable<Response> CancelRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
-  Status done = co_await s.Blocking([&] { return s.engine.Cancel(id); });
+  if (!co_await MaySeeRun(s, req, id)) co_return NoRun(id);
+  Status done = co_await s.Blocking([&] {
+    Status st = s.engine.Cancel(id);
+    if (st.ok()) s.Audit(req, "run.cancel", "run:" + id);
+    return st;
+  });
   co_return co_await RunAfter(s, id, 200, done);
 }
 
 asio::awaitable<Response> RetryRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
+  if (!co_await MaySeeRun(s, req, id)) co_return NoRun(id);
   Result<Value> body = JsonBody(req);
   if (!body.ok()) co_return Response::FromStatus(body.status());
   const Value version = body->get("version");
-  Status done = co_await s.Blocking(
-      [&] { return s.engine.Retry(id, version.is_number() ? static_cast<int64_t>(version.as_number()) : 0); });
+  Status done = co_await s.Blocking([&] {
+    Status st = s.engine.Retry(id, version.is_number() ? static_cast<int64_t>(version.as_number()) : 0);
+    if (st.ok()) s.Audit(req, "run.retry", "run:" + id);
+    return st;
+  });
   co_return co_await RunAfter(s, id, 202, done);
 }
 
@@ -377,6 +413,7 @@ asio::awaitable<Response> RetryRun(Server::Impl& s, Request& req) {
 // {"code", "message"}}.
 asio::awaitable<Response> ResumeRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
+  if (!co_await MaySeeRun(s, req, id)) co_return NoRun(id);
   Result<Value> body = JsonBody(req);
   if (!body.ok()) co_return Response::FromStatus(body.status());
   std::optional<Status> failure;
@@ -384,7 +421,7 @@ asio::awaitable<Response> ResumeRun(Server::Impl& s, Request& req) {
     const Value message = error.get("message");
     failure = Status(StatusCode::kAborted, message.is_string() ? message.as_string() : "refused by a person");
   }
-  co_return co_await ResumeWith(s, id, body->get("payload"), failure);
+  co_return co_await ResumeWith(s, req, id, body->get("payload"), failure, "run.resume", Value::MakeObject());
 }
 
 bool IsPersonWait(const Value& wait) {
@@ -420,7 +457,7 @@ asio::awaitable<Response> ListTasks(Server::Impl& s, Request& req) {
   if (!runs.ok()) co_return Response::FromStatus(runs.status());
   Value list = Value::MakeArray();
   for (const store::RunRecord& r : *runs) {
-    if (!IsPersonWait(r.wait)) continue;
+    if (!IsPersonWait(r.wait) || !req.principal.MaySee(r.workflow)) continue;
     if (!kind.empty() && r.wait.get("kind") != Value(kind)) continue;
     if (!queue.empty() && r.wait.get("data").get("queue") != Value(queue)) continue;
     list.push_back(TaskJson(r));
@@ -439,6 +476,7 @@ asio::awaitable<Response> CompleteTask(Server::Impl& s, Request& req) {
   if (!body.ok()) co_return Response::FromStatus(body.status());
   Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
   if (!run.ok()) co_return Response::FromStatus(run.status());
+  if (!req.principal.MaySee(run->workflow)) co_return NoRun(id);
   if (run->status != store::RunStatus::kSuspended || !IsPersonWait(run->wait)) {
     co_return Response::Error(409, "FAILED_PRECONDITION", "run " + id + " has no task waiting for a person");
   }
@@ -446,7 +484,15 @@ asio::awaitable<Response> CompleteTask(Server::Impl& s, Request& req) {
   if (const Value refuse = body->get("refuse"); refuse.is_defined()) {
     failure = Status(StatusCode::kPermissionDenied, refuse.is_string() ? refuse.as_string() : "refused");
   }
-  co_return co_await ResumeWith(s, id, body->get("payload"), failure);
+  const Value kind = run->wait.get("kind");
+  std::string action = failure ? "task.refuse" : "task.answer";
+  if (kind == Value("approval") && !failure) action = "task.approve";
+  if (kind == Value("handover")) action = failure ? "handover.refuse" : "handover.return";
+  Value details = Value::MakeObject();
+  details.set("workflow", run->workflow);
+  details.set("kind", kind);
+  details.set("task", run->wait.get("task"));
+  co_return co_await ResumeWith(s, req, id, body->get("payload"), failure, std::move(action), std::move(details));
 }
 
 asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
@@ -455,7 +501,20 @@ asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
   f.limit = LimitParam(req, 100);
   if (f.limit < 0) co_return BadRequest("'limit' must be a number");
   if (std::string after = req.query_param("after"); !after.empty()) f.after_seq = std::atoll(after.c_str());
-  Result<std::vector<store::MessageRecord>> messages = co_await s.Blocking([&] { return s.store.ListMessages(f); });
+  Result<std::vector<store::MessageRecord>> messages = co_await s.Blocking([&]() -> Result<std::vector<store::MessageRecord>> {
+    WEFT_ASSIGN_OR_RETURN(std::vector<store::MessageRecord> found, s.store.ListMessages(f));
+    if (req.principal.workflows.empty()) return found;
+    // A caller limited to some workflows sees a conversation one of them took part in.
+    std::set<std::string> runs;
+    for (const store::MessageRecord& m : found) {
+      if (!m.run_id.empty()) runs.insert(m.run_id);
+    }
+    for (const std::string& id : runs) {
+      Result<store::RunRecord> run = s.store.GetRun(id);
+      if (run.ok() && req.principal.MaySee(run->workflow)) return found;
+    }
+    return NotFoundError("no conversation '" + f.conversation + "'");
+  });
   if (!messages.ok()) co_return Response::FromStatus(messages.status());
   Value list = Value::MakeArray();
   for (const store::MessageRecord& m : *messages) {
@@ -489,6 +548,10 @@ asio::awaitable<Response> Usage(Server::Impl& s, Request& req) {
   if (day.empty()) day = Today();
   if (day.size() != 10) co_return BadRequest("'day' must be YYYY-MM-DD");
   const std::string workflow = req.query_param("workflow");
+  if (!req.principal.workflows.empty() && workflow.empty()) {
+    co_return BadRequest("this caller sees the usage of its workflows only: give ?workflow=");
+  }
+  if (!req.principal.MaySee(workflow)) co_return NoWorkflow(workflow);
   const std::string scope = workflow.empty() ? "day:" + day : "workflow:" + workflow + ":" + day;
   Result<store::Spend> spend = co_await s.Blocking([&] { return s.store.GetSpend(scope); });
   if (!spend.ok()) co_return Response::FromStatus(spend.status());
@@ -533,9 +596,16 @@ asio::awaitable<Response> CreateKey(Server::Impl& s, Request& req) {
   if (!role.is_string()) co_return BadRequest("'role' is required (admin, editor, operator, viewer)");
   if (ttl.is_defined() && (!ttl.is_number() || ttl.as_number() < 0)) co_return BadRequest("'ttl_ms' must be >= 0");
   Result<std::string> key = co_await s.Blocking([&] {
-    return CreateApiKey(s.store, name.as_string(), role.as_string(),
-                        ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0,
-                        SystemClock::Instance().NowMillis());
+    Result<std::string> created = CreateApiKey(s.store, name.as_string(), role.as_string(),
+                                               ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0,
+                                               SystemClock::Instance().NowMillis());
+    if (created.ok()) {
+      Value d = Value::MakeObject();
+      d.set("name", name);
+      d.set("role", role);
+      s.Audit(req, "key.create", "key:" + created->substr(3, created->find('_', 3) - 3), d);
+    }
+    return created;
   });
   if (!key.ok()) co_return Response::FromStatus(key.status());
   Value o = Value::MakeObject();
@@ -548,14 +618,13 @@ asio::awaitable<Response> CreateKey(Server::Impl& s, Request& req) {
 
 asio::awaitable<Response> RevokeKey(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
-  Status done = co_await s.Blocking([&] { return s.store.RevokeApiKey(id, SystemClock::Instance().NowMillis()); });
+  Status done = co_await s.Blocking([&] {
+    Status st = s.store.RevokeApiKey(id, SystemClock::Instance().NowMillis());
+    if (st.ok()) s.Audit(req, "key.revoke", "key:" + id);
+    return st;
+  });
   if (!done.ok()) co_return Response::FromStatus(done);
-  {
-    MutexLock lock(s.keys_mu);
-    for (auto it = s.key_cache.begin(); it != s.key_cache.end();) {
-      it = it->second.id == id ? s.key_cache.erase(it) : std::next(it);
-    }
-  }
+  s.ForgetPrincipals([&id](const Principal& p) { return p.key_id == id; });
   co_return Response::Json(200, Value::MakeObject());
 }
 

@@ -7,14 +7,18 @@
 
 #include "server_impl.h"
 #include "weft/core/file.h"
+#include "weft/core/clock.h"
 #include "weft/dsl/loader.h"
+#include "weft/security/audit.h"
 
 namespace weft::server {
 
 namespace fs = std::filesystem;
 
-Result<int64_t> Server::Impl::DeployText(const std::string& text, const std::string& file,
-                                         const std::string& default_name, std::vector<dsl::Diagnostic>* diagnostics) {
+Result<Server::Impl::Deployment> Server::Impl::DeployText(const std::string& text, const std::string& file,
+                                                          const std::string& default_name,
+                                                          std::vector<dsl::Diagnostic>* diagnostics,
+                                                          const Principal* who) {
   dsl::Diagnostics diag;
   dsl::LoadOptions load;
   load.default_name = default_name;
@@ -25,6 +29,9 @@ Result<int64_t> Server::Impl::DeployText(const std::string& text, const std::str
     }
   }
   if (!wf.ok()) return wf.status();
+  if (who != nullptr && !who->MaySee((*wf)->name)) {
+    return Status(StatusCode::kPermissionDenied, who->Actor() + " may not deploy workflow '" + (*wf)->name + "'");
+  }
   // Webhook paths are checked against the other workflows before anything
   // is stored: a clash refuses the new version, the old one stays live.
   {
@@ -43,10 +50,11 @@ Result<int64_t> Server::Impl::DeployText(const std::string& text, const std::str
       }
     }
   }
+  Result<store::WorkflowRecord> before = store.GetWorkflow((*wf)->name);
   WEFT_ASSIGN_OR_RETURN(int64_t version, engine.Deploy(*wf));
   WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const dsl::Workflow> stored, engine.GetWorkflow((*wf)->name, version));
   WEFT_RETURN_IF_ERROR(RegisterTriggers(stored));
-  return version;
+  return Deployment{(*wf)->name, version, !before.ok() || before->version != version};
 }
 
 Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>& wf) {
@@ -127,7 +135,7 @@ void Server::Impl::ScanFolder() {
       continue;
     }
     std::vector<dsl::Diagnostic> diagnostics;
-    Result<int64_t> version = DeployText(*text, p.string(), p.stem().string(), &diagnostics);
+    Result<Deployment> version = DeployText(*text, p.string(), p.stem().string(), &diagnostics);
     if (!version.ok()) {
       // The previous version (if any) stays live.
       fprintf(stderr, "weft serve: %s not deployed:\n", p.string().c_str());
@@ -137,7 +145,16 @@ void Server::Impl::ScanFolder() {
       continue;
     }
     file_problems.erase(p.string());
-    fprintf(stderr, "weft serve: deployed %s (version %lld)\n", p.string().c_str(), static_cast<long long>(*version));
+    if (version->changed) {
+      Value details = Value::MakeObject();
+      details.set("version", static_cast<double>(version->version));
+      details.set("file", p.string());
+      Status audited = security::Audit(store, SystemClock::Instance().NowMillis(), "system", "deploy",
+                                       "workflow:" + version->name, details);
+      if (!audited.ok()) fprintf(stderr, "weft serve: cannot write the audit log: %s\n", audited.ToString().c_str());
+    }
+    fprintf(stderr, "weft serve: deployed %s (version %lld)\n", p.string().c_str(),
+            static_cast<long long>(version->version));
   }
 }
 

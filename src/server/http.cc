@@ -13,6 +13,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -42,6 +43,53 @@ std::optional<Role> ParseRole(std::string_view name) {
     if (RoleName(r) == name) return r;
   }
   return std::nullopt;
+}
+
+std::string Principal::Actor() const {
+  if (!user.empty()) return "user:" + user;
+  if (!key_id.empty()) return "key:" + key_id;
+  return "anonymous";
+}
+
+namespace {
+// A name against a pattern where '*' matches any run of characters.
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+}  // namespace
+
+bool Principal::MaySee(std::string_view workflow) const {
+  if (workflows.empty()) return true;
+  return std::any_of(workflows.begin(), workflows.end(),
+                     [workflow](const std::string& pattern) { return GlobMatch(pattern, workflow); });
+}
+
+std::string_view Request::cookie(std::string_view name) const {
+  std::string_view all = header("Cookie");
+  while (!all.empty()) {
+    const size_t semi = all.find(';');
+    std::string_view pair = TrimSpace(all.substr(0, semi));
+    all = semi == std::string_view::npos ? std::string_view() : all.substr(semi + 1);
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+  }
+  return {};
 }
 
 std::string_view Request::header(std::string_view name) const {

@@ -38,7 +38,16 @@ std::optional<Role> ParseRole(std::string_view name);
 // Who is calling (after authentication).
 struct Principal {
   Role role = Role::kNone;
-  std::string key_id;  // the API key's id ("" = anonymous)
+  std::string key_id;        // the API key's id
+  std::string user;          // the signed-in user (a browser session)
+  std::string session_hash;  // that session's token hash
+  std::string csrf_token;    // that session's CSRF token
+  // The workflows a user's grants allow ("*" wildcards); empty = every one.
+  std::vector<std::string> workflows;
+
+  // For the audit log: "user:alice", "key:3f2a", "anonymous".
+  std::string Actor() const;
+  bool MaySee(std::string_view workflow) const;
 };
 
 struct Request {
@@ -55,6 +64,8 @@ struct Request {
   Principal principal;
 
   std::string_view header(std::string_view name) const;  // "" when absent
+  // A cookie's value ("" when absent).
+  std::string_view cookie(std::string_view name) const;
   // A query parameter, percent-decoded ("" when absent).
   std::string query_param(std::string_view name) const;
 };

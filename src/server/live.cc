@@ -40,20 +40,23 @@ uint64_t LastEventId(const Request& req) {
   return std::strtoull(std::string(h).c_str(), nullptr, 10);
 }
 
-// Streams the events `run_id` selects ("" = all) until the client leaves.
+// Streams the events `run_id` selects ("" = all) of the workflows the
+// caller may see, until the client leaves.
 Response EventStream(Server::Impl& s, const Request& req, std::string run_id, std::string first) {
   engine::EventLog* log = s.runtime.events();
   Response r;
   r.content_type = "text/event-stream";
   r.headers.emplace_back("X-Accel-Buffering", "no");
   const uint64_t after = LastEventId(req);
-  r.stream = [&s, log, run_id = std::move(run_id), first = std::move(first),
-              after](Stream& stream) -> asio::awaitable<void> {
+  auto selects = [run_id, grants = req.principal](const engine::Event& e) {
+    return (run_id.empty() || e.run_id == run_id) && grants.MaySee(e.workflow);
+  };
+  r.stream = [&s, log, selects, first = std::move(first), after](Stream& stream) -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     auto channel = std::make_shared<Channel>(executor, kQueue);
     // Subscribe before reading the backlog: nothing falls between.
-    const uint64_t subscription = log->Subscribe([channel, run_id](const engine::Event& e) {
-      if (!run_id.empty() && e.run_id != run_id) return;
+    const uint64_t subscription = log->Subscribe([channel, selects](const engine::Event& e) {
+      if (!selects(e)) return;
       if (!channel->try_send(boost::system::error_code{}, Frame(e))) {
         channel->close();  // too far behind: the client reconnects with Last-Event-ID
       }
@@ -71,7 +74,7 @@ Response EventStream(Server::Impl& s, const Request& req, std::string run_id, st
       std::vector<engine::Event> missed = log->Since(after, &complete);
       if (!complete) head += "event: reset\ndata: {}\n\n";
       for (const engine::Event& e : missed) {
-        if (!run_id.empty() && e.run_id != run_id) continue;
+        if (!selects(e)) continue;
         head += Frame(e);
         sent_up_to = e.id;
       }
@@ -116,6 +119,7 @@ asio::awaitable<Response> RunEvents(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
   Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
   if (!run.ok()) co_return Response::FromStatus(run.status());
+  if (!req.principal.MaySee(run->workflow)) co_return Response::Error(404, "NOT_FOUND", "no run '" + id + "'");
   // The run as it is now, then its changes.
   std::string first;
   if (LastEventId(req) == 0) {

@@ -8,6 +8,7 @@
 #include "weft/core/crypto.h"
 #include "weft/core/json.h"
 #include "weft/engine/events.h"
+#include "weft/security/audit.h"
 
 namespace weft::server {
 
@@ -56,10 +57,6 @@ double RateLimiter::Take(const std::string& key, double now_s) {
 }
 
 namespace {
-
-double NowSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> out;
@@ -115,6 +112,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   routes.push_back({http::verb::get, "/metrics", Need::kPublic, &MetricsRoute, "Prometheus metrics"});
   routes.push_back({http::verb::get, "/api/openapi.json", Need::kPublic, &OpenApi, "This API's OpenAPI document"});
   AddApiRoutes(routes);
+  AddAccessRoutes(routes);
   AddLiveRoutes(routes);
   for (Route& r : routes) r.segments = SplitPath(r.pattern);
 
@@ -205,9 +203,15 @@ Status Server::Impl::Authenticate(Request& request) {
   } else {
     token = request.header("X-Api-Key");
   }
-  if (token.empty()) {
-    return Status(StatusCode::kUnauthenticated, "this route needs an API key (Authorization: Bearer wk_...)");
+  if (!token.empty()) return AuthenticateKey(request, token);
+  if (std::string_view session = request.cookie(kSessionCookie); !session.empty()) {
+    return AuthenticateSession(request, session);
   }
+  return Status(StatusCode::kUnauthenticated,
+                "this route needs a signed-in session or an API key (Authorization: Bearer wk_...)");
+}
+
+Status Server::Impl::AuthenticateKey(Request& request, std::string_view token) {
   // wk_<id>_<secret>
   const size_t second = token.find('_', 3);
   if (token.rfind("wk_", 0) != 0 || second == std::string_view::npos || token.size() > 200) {
@@ -220,10 +224,9 @@ Status Server::Impl::Authenticate(Request& request) {
   {
     MutexLock lock(keys_mu);
     auto it = key_cache.find(token_hash);
-    // Revocations made elsewhere (the CLI) take effect within 5 seconds.
     if (it != key_cache.end() && now - it->second.checked_ms < 5000 &&
         (it->second.expires_ms == 0 || it->second.expires_ms > now)) {
-      request.principal = Principal{it->second.role, it->second.id};
+      request.principal = it->second.principal;
       return Status::Ok();
     }
   }
@@ -237,13 +240,71 @@ Status Server::Impl::Authenticate(Request& request) {
   }
   const std::optional<Role> role = ParseRole(key->role);
   if (!role) return Status(StatusCode::kPermissionDenied, "this API key has no known role");
+  Principal p;
+  p.role = *role;
+  p.key_id = id;
   {
     MutexLock lock(keys_mu);
     if (key_cache.size() > 10'000) key_cache.clear();
-    key_cache[token_hash] = CachedKey{*role, id, key->expires_ms, now};
+    key_cache[token_hash] = CachedPrincipal{p, key->expires_ms, now};
   }
-  request.principal = Principal{*role, id};
+  request.principal = std::move(p);
   return Status::Ok();
+}
+
+Status Server::Impl::AuthenticateSession(Request& request, std::string_view token) {
+  if (token.size() > 200) return Status(StatusCode::kUnauthenticated, "malformed session cookie");
+  const std::string token_hash = Sha256Hex(token);
+  const int64_t now = SystemClock::Instance().NowMillis();
+  std::optional<Principal> found;
+  {
+    MutexLock lock(keys_mu);
+    auto it = key_cache.find(token_hash);
+    if (it != key_cache.end() && now - it->second.checked_ms < 5000 && it->second.expires_ms > now) {
+      found = it->second.principal;
+    }
+  }
+  if (!found) {
+    Result<store::SessionRecord> session = store.GetSession(token_hash, now);
+    if (!session.ok()) {
+      return Status(StatusCode::kUnauthenticated, "the session ended or is unknown: sign in again");
+    }
+    Result<store::UserRecord> user = store.GetUser(session->user);
+    if (!user.ok()) return Status(StatusCode::kUnauthenticated, "the session's user no longer exists");
+    const std::optional<Role> role = ParseRole(user->role);
+    if (!role) return Status(StatusCode::kPermissionDenied, "user '" + user->name + "' has no known role");
+    Principal p;
+    p.role = *role;
+    p.user = user->name;
+    p.session_hash = token_hash;
+    p.csrf_token = session->csrf_token;
+    p.workflows = user->workflows;
+    {
+      MutexLock lock(keys_mu);
+      if (key_cache.size() > 10'000) key_cache.clear();
+      key_cache[token_hash] = CachedPrincipal{p, session->expires_ms, now};
+    }
+    found = std::move(p);
+  }
+  // A browser sends the cookie with any request a page makes, also one
+  // from another site: requests that change something must carry the
+  // CSRF token, which only weft's own pages can read.
+  const bool safe = request.method == http::verb::get || request.method == http::verb::head ||
+                    request.method == http::verb::options;
+  if (!safe && !ConstantTimeEquals(request.header("X-CSRF-Token"), found->csrf_token)) {
+    return Status(StatusCode::kPermissionDenied,
+                  "missing or wrong X-CSRF-Token (a signed-in session must send the token it was given)");
+  }
+  request.principal = std::move(*found);
+  return Status::Ok();
+}
+
+void Server::Impl::Audit(const Request& request, std::string action, std::string target, const Value& details) {
+  Value d = details.is_undefined() ? Value::MakeObject() : details;
+  if (!request.client.empty()) d.set("address", request.client);
+  Status s = security::Audit(store, SystemClock::Instance().NowMillis(), request.principal.Actor(), std::move(action),
+                             std::move(target), d);
+  if (!s.ok()) std::fprintf(stderr, "weft serve: cannot write the audit log: %s\n", s.ToString().c_str());
 }
 
 void Server::Impl::CountRequest(const Route* route, int status, double seconds) {

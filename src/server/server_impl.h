@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -111,8 +112,14 @@ struct Server::Impl final : HttpHandler {
   // Loads, validates and deploys one workflow file's text; on success its
   // triggers replace the previous version's. Returns the version, or the
   // diagnostics (InvalidArgument listing them).
-  Result<int64_t> DeployText(const std::string& text, const std::string& file, const std::string& default_name,
-                             std::vector<dsl::Diagnostic>* diagnostics);
+  struct Deployment {
+    std::string name;  // the name the file gave itself (or the default)
+    int64_t version = 0;
+    bool changed = false;  // a new version (not the text already deployed)
+  };
+  // `who`, when given, must be granted the workflow's name.
+  Result<Deployment> DeployText(const std::string& text, const std::string& file, const std::string& default_name,
+                                std::vector<dsl::Diagnostic>* diagnostics, const Principal* who = nullptr);
   void ScanFolder();
   // Registers a loaded workflow's triggers (replacing its old ones).
   Status RegisterTriggers(const std::shared_ptr<const dsl::Workflow>& wf);
@@ -121,7 +128,14 @@ struct Server::Impl final : HttpHandler {
   std::optional<HookEntry> FindHook(const std::string& method, const std::string& path);
 
   // server.cc
+  // Who is calling: an API key (Authorization: Bearer / X-Api-Key) or a
+  // session cookie (with its CSRF token on requests that change things).
   Status Authenticate(Request& request);
+  Status AuthenticateKey(Request& request, std::string_view token);
+  Status AuthenticateSession(Request& request, std::string_view token);
+  // Appends to the audit log as the request's caller. A blocking store
+  // call: make it inside Blocking().
+  void Audit(const Request& request, std::string action, std::string target, const Value& details = Value());
   const Route* Match(const Request& request, bool* wrong_method) const;
   void CountRequest(const Route* route, int status, double seconds);
   void CountRequestNamed(const std::string& name, int status, double seconds);
@@ -158,15 +172,23 @@ struct Server::Impl final : HttpHandler {
   // Diagnostics of the last failed deploy of each file.
   std::map<std::string, std::vector<dsl::Diagnostic>> file_problems WEFT_GUARDED_BY(folder_mu);
 
-  // API keys recently checked: token hash -> (role, key id, checked at ms).
-  struct CachedKey {
-    Role role = Role::kNone;
-    std::string id;
+  // API keys and sessions recently checked, by token hash. Revocations,
+  // sign-outs and role changes made elsewhere take effect within 5 s.
+  struct CachedPrincipal {
+    Principal principal;
     int64_t expires_ms = 0;
     int64_t checked_ms = 0;
   };
   Mutex keys_mu;
-  std::map<std::string, CachedKey> key_cache WEFT_GUARDED_BY(keys_mu);
+  std::map<std::string, CachedPrincipal> key_cache WEFT_GUARDED_BY(keys_mu);
+  // Forgets cached principals matching `pred` (a revoked key, a removed user).
+  template <typename Pred>
+  void ForgetPrincipals(Pred pred) {
+    MutexLock lock(keys_mu);
+    std::erase_if(key_cache, [&pred](const auto& entry) { return pred(entry.second.principal); });
+  }
+  // Sign-in attempts, per client address.
+  RateLimiter logins{0.2, 10};
 
   std::atomic<bool> stopping{false};
   std::thread watcher;
@@ -174,7 +196,21 @@ struct Server::Impl final : HttpHandler {
   std::condition_variable_any watch_cv;
 };
 
-// Route handlers (api.cc, webhooks.cc, forms.cc, live.cc).
+// Seconds on the steady clock (rate limits, request durations).
+inline double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// The session cookie's name.
+inline constexpr std::string_view kSessionCookie = "weft_session";
+
+// Shared by the API's handlers.
+Response BadRequest(std::string message);
+// A JSON request body (an object; {} when empty).
+Result<Value> JsonBody(const Request& req);
+
+// Route handlers (api.cc, access.cc, webhooks.cc, forms.cc, live.cc).
+void AddAccessRoutes(std::vector<Route>& routes);
 asio::awaitable<Response> HandleWebhook(Server::Impl& server, Request& request);
 asio::awaitable<Response> HandleForm(Server::Impl& server, Request& request);
 void AddApiRoutes(std::vector<Route>& routes);

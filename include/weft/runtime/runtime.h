@@ -15,6 +15,7 @@
 #include "weft/engine/action.h"
 #include "weft/engine/engine.h"
 #include "weft/http/client.h"
+#include "weft/security/secrets.h"
 #include "weft/store/store.h"
 
 namespace weft::runtime {
@@ -31,6 +32,11 @@ Result<Config> ReadConfig(const std::string& path = "");
 
 // $secret('NAME') (and a model's api_key_secret: NAME) read WEFT_SECRET_NAME.
 std::optional<std::string> EnvSecrets(std::string_view name);
+
+// The master key the configuration names: $WEFT_MASTER_KEY, else
+// `secrets: {key_file: PATH}` (relative to the configuration's folder);
+// nullopt when neither is set.
+Result<std::optional<security::MasterKey>> LoadMasterKey(const Config& config);
 
 // The database used when none is given: $WEFT_DB, else ./weft.db.
 std::string DefaultDatabasePath();
@@ -72,8 +78,10 @@ class Runtime {
   engine::Engine& engine() { return *engine_; }
   // The engine's events; nullptr unless RuntimeOptions::events.
   engine::EventLog* events() { return events_.get(); }
-  // A secret's value by name (webhook keys, $secret), nullopt when unset.
-  std::optional<std::string> Secret(std::string_view name) const { return EnvSecrets(name); }
+  // A secret's value by name (webhook keys, $secret, model keys), nullopt
+  // when unset: the store's sealed secrets, else WEFT_SECRET_<NAME>.
+  std::optional<std::string> Secret(std::string_view name) const { return vault_->Get(name); }
+  security::Vault& vault() { return *vault_; }
 
  private:
   Runtime() = default;
@@ -87,6 +95,7 @@ class Runtime {
   std::unique_ptr<http::Client> model_client_;
   std::unique_ptr<http::Client> workflow_client_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<security::Vault> vault_;
   engine::ActionRegistry actions_;
   std::unique_ptr<engine::EventLog> events_;  // before the engine, which publishes into it
   std::unique_ptr<engine::Engine> engine_;

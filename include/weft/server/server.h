@@ -40,6 +40,8 @@ struct ServerOptions {
   double rate_burst = 100;
   // How long SIGTERM's drain waits for requests in flight.
   int64_t drain_timeout_ms = 10'000;
+  // How long a browser session lasts after signing in.
+  int64_t session_ttl_ms = int64_t{12} * 3600 * 1000;
   // Threads doing the store's blocking reads for API requests.
   int blocking_threads = 2;
 };
