@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "access_commands.h"
 #include "eval_command.h"
 #include "serve_command.h"
 #include "workflow_commands.h"
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
 
   CLI::App* keys_cmd = app.add_subcommand("keys", "Manage API keys");
   keys_cmd->require_subcommand(1);
-  KeyCommandOptions key_create;
+  AccessCommandOptions key_create;
   CLI::App* key_create_cmd = keys_cmd->add_subcommand("create", "Create an API key (printed once)");
   key_create_cmd->add_option("--name", key_create.name, "What the key is for")->required();
   key_create_cmd->add_option("--role", key_create.role, "admin, editor, operator or viewer")->required();
@@ -111,13 +112,64 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{0}, int64_t{36500}));
   key_create_cmd->add_flag("--json", key_create.json, "Print JSON");
   AddStoreOptions(key_create_cmd, key_create.store);
-  KeyCommandOptions key_list;
+  AccessCommandOptions key_list;
   CLI::App* key_list_cmd = keys_cmd->add_subcommand("list", "List API keys (never their secrets)");
   AddStoreOptions(key_list_cmd, key_list.store);
-  KeyCommandOptions key_revoke;
+  AccessCommandOptions key_revoke;
   CLI::App* key_revoke_cmd = keys_cmd->add_subcommand("revoke", "Revoke an API key");
   key_revoke_cmd->add_option("id", key_revoke.id, "Key id")->required();
   AddStoreOptions(key_revoke_cmd, key_revoke.store);
+
+  CLI::App* users_cmd = app.add_subcommand("users", "Manage the console's users (passwords read from stdin)");
+  users_cmd->require_subcommand(1);
+  AccessCommandOptions user_add;
+  CLI::App* user_add_cmd = users_cmd->add_subcommand("add", "Add a user; the password is read from stdin");
+  user_add_cmd->add_option("name", user_add.name, "User name")->required();
+  user_add_cmd->add_option("--role", user_add.role, "admin, editor, operator or viewer")->required();
+  user_add_cmd->add_option("--workflow", user_add.workflows,
+                           "Limit the user to these workflows (repeat; '*' wildcards); default all");
+  AddStoreOptions(user_add_cmd, user_add.store);
+  AccessCommandOptions user_list;
+  CLI::App* user_list_cmd = users_cmd->add_subcommand("list", "List users");
+  AddStoreOptions(user_list_cmd, user_list.store);
+  AccessCommandOptions user_passwd;
+  CLI::App* user_passwd_cmd = users_cmd->add_subcommand("passwd", "Set a user's password (read from stdin)");
+  user_passwd_cmd->add_option("name", user_passwd.name, "User name")->required();
+  AddStoreOptions(user_passwd_cmd, user_passwd.store);
+  AccessCommandOptions user_remove;
+  CLI::App* user_remove_cmd = users_cmd->add_subcommand("remove", "Remove a user and end their sessions");
+  user_remove_cmd->add_option("name", user_remove.name, "User name")->required();
+  AddStoreOptions(user_remove_cmd, user_remove.store);
+
+  CLI::App* secrets_cmd = app.add_subcommand("secrets", "Manage secrets, stored encrypted with the master key");
+  secrets_cmd->require_subcommand(1);
+  AccessCommandOptions secret_set;
+  CLI::App* secret_set_cmd = secrets_cmd->add_subcommand("set", "Set a secret; the value is read from stdin");
+  secret_set_cmd->add_option("name", secret_set.name, "Secret name (letters, digits, _)")->required();
+  secret_set_cmd->add_option("--config", secret_set.config, "weft.yaml (secrets.key_file)");
+  AddStoreOptions(secret_set_cmd, secret_set.store);
+  AccessCommandOptions secret_list;
+  CLI::App* secret_list_cmd = secrets_cmd->add_subcommand("list", "List secrets by name (never their values)");
+  AddStoreOptions(secret_list_cmd, secret_list.store);
+  AccessCommandOptions secret_delete;
+  CLI::App* secret_delete_cmd = secrets_cmd->add_subcommand("delete", "Delete a secret");
+  secret_delete_cmd->add_option("name", secret_delete.name, "Secret name")->required();
+  AddStoreOptions(secret_delete_cmd, secret_delete.store);
+  CLI::App* secret_keygen_cmd = secrets_cmd->add_subcommand("keygen", "Print a new random master key");
+
+  CLI::App* audit_cmd = app.add_subcommand("audit", "Read and check the audit log");
+  audit_cmd->require_subcommand(1);
+  AccessCommandOptions audit_list;
+  CLI::App* audit_list_cmd = audit_cmd->add_subcommand("list", "Print audit entries, oldest first");
+  audit_list_cmd->add_option("--after", audit_list.after, "After this entry's seq");
+  audit_list_cmd->add_option("--limit", audit_list.limit, "At most this many")->check(CLI::Range(1, 100000));
+  AddStoreOptions(audit_list_cmd, audit_list.store);
+  AccessCommandOptions audit_verify;
+  CLI::App* audit_verify_cmd =
+      audit_cmd->add_subcommand("verify", "Check the hash chain: exit 1 and say where when an entry was changed");
+  audit_verify_cmd->add_option("--head", audit_verify.head,
+                               "A head hash printed earlier: also detect entries cut from the end");
+  AddStoreOptions(audit_verify_cmd, audit_verify.store);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -140,5 +192,15 @@ int main(int argc, char** argv) {
   if (key_create_cmd->parsed()) return CreateKey(key_create, std::cout, std::cerr);
   if (key_list_cmd->parsed()) return ListKeys(key_list, std::cout, std::cerr);
   if (key_revoke_cmd->parsed()) return RevokeKey(key_revoke, std::cout, std::cerr);
+  if (user_add_cmd->parsed()) return AddUser(user_add, std::cin, std::cout, std::cerr);
+  if (user_list_cmd->parsed()) return ListUsers(user_list, std::cout, std::cerr);
+  if (user_passwd_cmd->parsed()) return ChangePassword(user_passwd, std::cin, std::cout, std::cerr);
+  if (user_remove_cmd->parsed()) return RemoveUser(user_remove, std::cout, std::cerr);
+  if (secret_set_cmd->parsed()) return SetSecret(secret_set, std::cin, std::cout, std::cerr);
+  if (secret_list_cmd->parsed()) return ListSecrets(secret_list, std::cout, std::cerr);
+  if (secret_delete_cmd->parsed()) return DeleteSecret(secret_delete, std::cout, std::cerr);
+  if (secret_keygen_cmd->parsed()) return GenerateMasterKey(std::cout, std::cerr);
+  if (audit_list_cmd->parsed()) return ListAudit(audit_list, std::cout, std::cerr);
+  if (audit_verify_cmd->parsed()) return VerifyAudit(audit_verify, std::cout, std::cerr);
   return 0;
 }

@@ -9,18 +9,11 @@
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
 #include "weft/runtime/runtime.h"
+#include "cli_support.h"
 #include "weft/server/server.h"
 
 namespace weft::cli {
 namespace {
-
-runtime::RuntimeOptions RuntimeFor(const StoreOptions& store, const std::string& config) {
-  runtime::RuntimeOptions o;
-  o.config_path = config;
-  o.db = store.db;
-  o.synchronous_normal = store.synchronous_normal;
-  return o;
-}
 
 Status ParseListen(const std::string& listen, server::ServerOptions& o) {
   const size_t colon = listen.rfind(':');
@@ -89,16 +82,6 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   return Status::Ok();
 }
 
-// The store `weft keys` works on; nullptr (the error said) when it cannot open.
-std::unique_ptr<store::Store> KeyStore(const KeyCommandOptions& options, std::ostream& err) {
-  Result<std::unique_ptr<store::Store>> store = runtime::OpenStore(RuntimeFor(options.store, ""));
-  if (!store.ok()) {
-    err << "weft keys: " << store.status().message() << "\n";
-    return nullptr;
-  }
-  return std::move(store).value();
-}
-
 }  // namespace
 
 int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -157,7 +140,9 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
     const int sig = sigtimedwait(&signals, nullptr, &second);
     if (sig == SIGTERM || sig == SIGINT) break;
     if (sig == SIGHUP) {
-      err << "weft serve: SIGHUP: re-reading the workflows folder\n";
+      err << "weft serve: SIGHUP: re-reading the secrets and the workflows folder\n";
+      // A secret that does not open keeps the ones already read.
+      if (Status s = (*rt)->vault().Reload(); !s.ok()) err << "weft serve: secrets not reloaded: " << s.message() << "\n";
       (*server)->Rescan();
       continue;
     }
@@ -169,54 +154,6 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   // Runs still executing stay durable (status running, leased to this
   // process, which is gone): the next start continues them.
   rt->reset();
-  return 0;
-}
-
-int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
-  std::unique_ptr<store::Store> store = KeyStore(options, err);
-  if (!store) return 2;
-  Result<std::string> key = server::CreateApiKey(*store, options.name, options.role, options.ttl_days * 86'400'000,
-                                                 SystemClock::Instance().NowMillis());
-  if (!key.ok()) {
-    err << "weft keys create: " << key.status().message() << "\n";
-    return 2;
-  }
-  if (options.json) {
-    Value o = Value::MakeObject();
-    o.set("key", *key);
-    o.set("name", options.name);
-    o.set("role", options.role);
-    out << ToJson(o) << "\n";
-  } else {
-    out << *key << "\n";
-    err << "this key is shown once: keep it now\n";
-  }
-  return 0;
-}
-
-int ListKeys(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
-  std::unique_ptr<store::Store> store = KeyStore(options, err);
-  if (!store) return 2;
-  Result<std::vector<store::ApiKeyRecord>> keys = store->ListApiKeys();
-  if (!keys.ok()) {
-    err << "weft keys list: " << keys.status().message() << "\n";
-    return 2;
-  }
-  for (const store::ApiKeyRecord& k : *keys) {
-    out << k.id << "  " << k.role << "  " << k.name << (k.revoked_ms != 0 ? "  (revoked)" : "")
-        << (k.expires_ms != 0 && k.expires_ms <= SystemClock::Instance().NowMillis() ? "  (expired)" : "") << "\n";
-  }
-  return 0;
-}
-
-int RevokeKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err) {
-  std::unique_ptr<store::Store> store = KeyStore(options, err);
-  if (!store) return 2;
-  if (Status s = store->RevokeApiKey(options.id, SystemClock::Instance().NowMillis()); !s.ok()) {
-    err << "weft keys revoke: " << s.message() << "\n";
-    return s.code() == StatusCode::kNotFound ? 2 : 1;
-  }
-  out << "revoked " << options.id << "\n";
   return 0;
 }
 

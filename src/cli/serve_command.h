@@ -1,4 +1,4 @@
-// `weft serve` and `weft keys create|list|revoke`.
+// `weft serve`.
 #pragma once
 
 #include <cstdint>
@@ -17,20 +17,9 @@ struct ServeCommandOptions {
   int threads = 2;
 };
 
-struct KeyCommandOptions {
-  StoreOptions store;
-  std::string name;
-  std::string role;
-  int64_t ttl_days = 0;
-  std::string id;  // revoke
-  bool json = false;
-};
-
 // Serves until SIGTERM or SIGINT (drains, exit 0); SIGHUP re-reads the
-// workflows folder. Exit 2 on bad configuration, 1 when it cannot listen.
+// secrets and the workflows folder. Exit 2 on bad configuration, 1 when it
+// cannot listen.
 int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& err);
-int CreateKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err);
-int ListKeys(const KeyCommandOptions& options, std::ostream& out, std::ostream& err);
-int RevokeKey(const KeyCommandOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace weft::cli
