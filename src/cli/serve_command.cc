@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <ostream>
 
+#include "cli_support.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
 #include "weft/runtime/runtime.h"
-#include "cli_support.h"
 #include "weft/server/server.h"
 
 namespace weft::cli {
@@ -35,9 +35,10 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   const Value s = config.get("server");
   if (s.is_undefined()) return Status::Ok();
   if (!s.is_object()) return InvalidArgumentError("server must be a mapping");
-  static const char* const kKeys[] = {
-      "listen",           "data_dir",   "trusted_proxies",   "max_connections", "rate_per_key",    "rate_per_address",
-      "rate_per_webhook", "rate_burst", "header_timeout_ms", "body_timeout_ms", "drain_timeout_ms"};
+  static const char* const kKeys[] = {"listen",           "data_dir",         "trusted_proxies",
+                                      "max_connections",  "rate_per_key",     "rate_per_address",
+                                      "rate_per_webhook", "rate_burst",       "header_timeout_ms",
+                                      "body_timeout_ms",  "drain_timeout_ms", "session_ttl_hours"};
   for (const auto& m : s.members()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
       std::string list;
@@ -79,6 +80,9 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   WEFT_RETURN_IF_ERROR(number("header_timeout_ms", 100, 3'600'000, o.header_timeout_ms));
   WEFT_RETURN_IF_ERROR(number("body_timeout_ms", 100, 3'600'000, o.body_timeout_ms));
   WEFT_RETURN_IF_ERROR(number("drain_timeout_ms", 0, 3'600'000, o.drain_timeout_ms));
+  double session_hours = static_cast<double>(o.session_ttl_ms) / 3'600'000;
+  WEFT_RETURN_IF_ERROR(number("session_ttl_hours", 0.01, 24 * 365, session_hours));
+  o.session_ttl_ms = static_cast<int64_t>(session_hours * 3'600'000);
   return Status::Ok();
 }
 
@@ -142,7 +146,8 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
     if (sig == SIGHUP) {
       err << "weft serve: SIGHUP: re-reading the secrets and the workflows folder\n";
       // A secret that does not open keeps the ones already read.
-      if (Status s = (*rt)->vault().Reload(); !s.ok()) err << "weft serve: secrets not reloaded: " << s.message() << "\n";
+      if (Status s = (*rt)->vault().Reload(); !s.ok())
+        err << "weft serve: secrets not reloaded: " << s.message() << "\n";
       (*server)->Rescan();
       continue;
     }

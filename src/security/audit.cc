@@ -32,7 +32,8 @@ Result<AuditVerdict> VerifyAudit(store::Store& store, const std::string& expect_
       if (e.seq != after + 1) {
         broken("entries " + std::to_string(after + 1) + " to " + std::to_string(e.seq - 1) + " are missing");
       } else if (e.prev_hash != prev) {
-        broken("entry " + std::to_string(e.seq) + " does not follow the one before it (an entry was removed or "
+        broken("entry " + std::to_string(e.seq) +
+               " does not follow the one before it (an entry was removed or "
                "replaced)");
       } else if (store::AuditHash(e) != e.hash) {
         broken("entry " + std::to_string(e.seq) + " was edited (its hash does not match its content)");

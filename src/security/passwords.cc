@@ -26,8 +26,8 @@ Result<std::string> HashPassword(std::string_view password, const PasswordCost& 
   randombytes_buf(salt, sizeof salt);
   std::vector<char> encoded(
       argon2_encodedlen(cost.passes, cost.memory_kib, cost.lanes, kSaltBytes, kHashBytes, Argon2_id) + 1);
-  const int rc = argon2id_hash_encoded(cost.passes, cost.memory_kib, cost.lanes, password.data(), password.size(),
-                                       salt, sizeof salt, kHashBytes, encoded.data(), encoded.size());
+  const int rc = argon2id_hash_encoded(cost.passes, cost.memory_kib, cost.lanes, password.data(), password.size(), salt,
+                                       sizeof salt, kHashBytes, encoded.data(), encoded.size());
   if (rc != ARGON2_OK) return InternalError(std::string("hashing the password: ") + argon2_error_message(rc));
   return std::string(encoded.data());
 }

@@ -83,16 +83,15 @@ Result<std::optional<MasterKey>> MasterKey::Load(const std::string& key_file) {
 
 std::string MasterKey::Seal(std::string_view name, std::string_view value) const {
   const std::string ad = AssociatedData(name);
-  std::string out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + value.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES,
-                  '\0');
+  std::string out(
+      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + value.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
   auto* nonce = reinterpret_cast<unsigned char*>(out.data());
   randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(
-      nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
-      reinterpret_cast<const unsigned char*>(value.data()), value.size(),
-      reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, nonce,
-      reinterpret_cast<const unsigned char*>(key_.data()));
+  crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
+                                             reinterpret_cast<const unsigned char*>(value.data()), value.size(),
+                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr,
+                                             nonce, reinterpret_cast<const unsigned char*>(key_.data()));
   out.resize(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + written);
   return Base64Encode(out);
 }
@@ -107,11 +106,11 @@ Result<std::string> MasterKey::Open(std::string_view name, std::string_view seal
   const auto* nonce = reinterpret_cast<const unsigned char*>(raw->data());
   std::string out(raw->size() - kOverhead, '\0');
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(out.data()), &written, nullptr,
-          nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-          raw->size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, reinterpret_cast<const unsigned char*>(ad.data()),
-          ad.size(), nonce, reinterpret_cast<const unsigned char*>(key_.data())) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(out.data()), &written, nullptr,
+                                                 nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                                                 raw->size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nonce,
+                                                 reinterpret_cast<const unsigned char*>(key_.data())) != 0) {
     return Status(StatusCode::kUnauthenticated, "secret '" + std::string(name) +
                                                     "' does not open with this master key (another key sealed it, "
                                                     "or it was altered)");

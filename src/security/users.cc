@@ -11,7 +11,8 @@ Status CheckUserName(std::string_view name) {
   for (char c : name) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
                     c == '_' || c == '@' || c == '-';
-    if (!ok) return InvalidArgumentError("user name '" + std::string(name) + "' may only have letters, digits and . _ @ -");
+    if (!ok)
+      return InvalidArgumentError("user name '" + std::string(name) + "' may only have letters, digits and . _ @ -");
   }
   return Status::Ok();
 }

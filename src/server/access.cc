@@ -86,9 +86,8 @@ asio::awaitable<Response> SignIn(Server::Impl& s, Request& req) {
   Outcome out = co_await s.Blocking([&] {
     Outcome o;
     Result<store::UserRecord> user = s.store.GetUser(name.as_string());
-    const bool verified = security::VerifyPassword(user.ok() ? user->password_hash : DecoyHash(),
-                                                   password.as_string()) &&
-                          user.ok();
+    const bool verified =
+        security::VerifyPassword(user.ok() ? user->password_hash : DecoyHash(), password.as_string()) && user.ok();
     if (!verified) {
       s.Audit(req, "login.failed", "user:" + name.as_string());
       o.status = Status(StatusCode::kUnauthenticated, "wrong user name or password");
@@ -96,7 +95,8 @@ asio::awaitable<Response> SignIn(Server::Impl& s, Request& req) {
     }
     o.token = RandomHex(32);
     const int64_t now = Now();
-    o.session = store::SessionRecord{Sha256Hex(o.token), user->name, RandomHex(16), now, now + s.options.session_ttl_ms};
+    o.session =
+        store::SessionRecord{Sha256Hex(o.token), user->name, RandomHex(16), now, now + s.options.session_ttl_ms};
     o.status = s.store.PutSession(o.session);
     if (o.status.ok()) {
       Request as_user = req;
@@ -120,7 +120,9 @@ asio::awaitable<Response> SignIn(Server::Impl& s, Request& req) {
   co_return r;
 }
 
-asio::awaitable<Response> WhoAmI(Server::Impl&, Request& req) { co_return Response::Json(200, PrincipalJson(req.principal)); }
+asio::awaitable<Response> WhoAmI(Server::Impl&, Request& req) {
+  co_return Response::Json(200, PrincipalJson(req.principal));
+}
 
 asio::awaitable<Response> SignOut(Server::Impl& s, Request& req) {
   if (req.principal.session_hash.empty()) co_return BadRequest("this caller is not a signed-in session");
@@ -338,8 +340,7 @@ void AddAccessRoutes(std::vector<Route>& r) {
   r.push_back({V::get, "/api/v1/session", Need::kRead, &WhoAmI, "Who the caller is: user or key, role, CSRF token"});
   r.push_back({V::delete_, "/api/v1/session", Need::kRead, &SignOut, "Sign out (ends the session)"});
   r.push_back({V::get, "/api/v1/users", Need::kAdmin, &ListUsers, "List users (never their passwords)"});
-  r.push_back({V::post, "/api/v1/users", Need::kAdmin, &AddUser,
-               "Add a user: {name, role, password, workflows?}"});
+  r.push_back({V::post, "/api/v1/users", Need::kAdmin, &AddUser, "Add a user: {name, role, password, workflows?}"});
   r.push_back({V::patch, "/api/v1/users/{name}", Need::kAdmin, &ChangeUser,
                "Change a user's role, password or workflow grants"});
   r.push_back({V::delete_, "/api/v1/users/{name}", Need::kAdmin, &RemoveUser, "Remove a user and end their sessions"});

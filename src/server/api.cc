@@ -501,20 +501,21 @@ asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
   f.limit = LimitParam(req, 100);
   if (f.limit < 0) co_return BadRequest("'limit' must be a number");
   if (std::string after = req.query_param("after"); !after.empty()) f.after_seq = std::atoll(after.c_str());
-  Result<std::vector<store::MessageRecord>> messages = co_await s.Blocking([&]() -> Result<std::vector<store::MessageRecord>> {
-    WEFT_ASSIGN_OR_RETURN(std::vector<store::MessageRecord> found, s.store.ListMessages(f));
-    if (req.principal.workflows.empty()) return found;
-    // A caller limited to some workflows sees a conversation one of them took part in.
-    std::set<std::string> runs;
-    for (const store::MessageRecord& m : found) {
-      if (!m.run_id.empty()) runs.insert(m.run_id);
-    }
-    for (const std::string& id : runs) {
-      Result<store::RunRecord> run = s.store.GetRun(id);
-      if (run.ok() && req.principal.MaySee(run->workflow)) return found;
-    }
-    return NotFoundError("no conversation '" + f.conversation + "'");
-  });
+  Result<std::vector<store::MessageRecord>> messages =
+      co_await s.Blocking([&]() -> Result<std::vector<store::MessageRecord>> {
+        WEFT_ASSIGN_OR_RETURN(std::vector<store::MessageRecord> found, s.store.ListMessages(f));
+        if (req.principal.workflows.empty()) return found;
+        // A caller limited to some workflows sees a conversation one of them took part in.
+        std::set<std::string> runs;
+        for (const store::MessageRecord& m : found) {
+          if (!m.run_id.empty()) runs.insert(m.run_id);
+        }
+        for (const std::string& id : runs) {
+          Result<store::RunRecord> run = s.store.GetRun(id);
+          if (run.ok() && req.principal.MaySee(run->workflow)) return found;
+        }
+        return NotFoundError("no conversation '" + f.conversation + "'");
+      });
   if (!messages.ok()) co_return Response::FromStatus(messages.status());
   Value list = Value::MakeArray();
   for (const store::MessageRecord& m : *messages) {
@@ -596,9 +597,9 @@ asio::awaitable<Response> CreateKey(Server::Impl& s, Request& req) {
   if (!role.is_string()) co_return BadRequest("'role' is required (admin, editor, operator, viewer)");
   if (ttl.is_defined() && (!ttl.is_number() || ttl.as_number() < 0)) co_return BadRequest("'ttl_ms' must be >= 0");
   Result<std::string> key = co_await s.Blocking([&] {
-    Result<std::string> created = CreateApiKey(s.store, name.as_string(), role.as_string(),
-                                               ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0,
-                                               SystemClock::Instance().NowMillis());
+    Result<std::string> created =
+        CreateApiKey(s.store, name.as_string(), role.as_string(),
+                     ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0, SystemClock::Instance().NowMillis());
     if (created.ok()) {
       Value d = Value::MakeObject();
       d.set("name", name);

@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "server_impl.h"
-#include "weft/core/file.h"
 #include "weft/core/clock.h"
+#include "weft/core/file.h"
 #include "weft/dsl/loader.h"
 #include "weft/security/audit.h"
 

@@ -289,8 +289,8 @@ Status Server::Impl::AuthenticateSession(Request& request, std::string_view toke
   // A browser sends the cookie with any request a page makes, also one
   // from another site: requests that change something must carry the
   // CSRF token, which only weft's own pages can read.
-  const bool safe = request.method == http::verb::get || request.method == http::verb::head ||
-                    request.method == http::verb::options;
+  const bool safe =
+      request.method == http::verb::get || request.method == http::verb::head || request.method == http::verb::options;
   if (!safe && !ConstantTimeEquals(request.header("X-CSRF-Token"), found->csrf_token)) {
     return Status(StatusCode::kPermissionDenied,
                   "missing or wrong X-CSRF-Token (a signed-in session must send the token it was given)");

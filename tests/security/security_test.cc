@@ -229,7 +229,8 @@ TEST_F(AuditTest, ARehashedEditBreaksTheNextLink) {
   e.actor = "user:mallory";
   const std::string forged = store::AuditHash(e);
   store_.reset();
-  ASSERT_EQ(testing::ExecSql(db_, "UPDATE audit SET actor = 'user:mallory', hash = '" + forged + "' WHERE seq = 3"), "");
+  ASSERT_EQ(testing::ExecSql(db_, "UPDATE audit SET actor = 'user:mallory', hash = '" + forged + "' WHERE seq = 3"),
+            "");
   store_ = Open();
   Result<AuditVerdict> v = VerifyAudit(*store_);
   ASSERT_TRUE(v.ok());
@@ -241,15 +242,14 @@ TEST_F(AuditTest, ARehashedEditBreaksTheNextLink) {
 
 INSTANTIATE_TEST_SUITE_P(
     Ways, AuditTamperTest,
-    ::testing::Values(
-        Tamper{"EditedActor", "UPDATE audit SET actor = 'user:mallory' WHERE seq = 3", 3, "was edited"},
-        Tamper{"EditedDetails", "UPDATE audit SET details = '{}' WHERE seq = 1", 1, "was edited"},
-        Tamper{"DeletedMiddle", "DELETE FROM audit WHERE seq = 2", 3, "missing"},
-        Tamper{"DeletedAndRenumbered",
-               "DELETE FROM audit WHERE seq = 2; UPDATE audit SET seq = seq - 1 WHERE seq > 2", 2,
-               "does not follow"},
-        Tamper{"ForgedHash", "UPDATE audit SET hash = 'forged' WHERE seq = 4", 4, "was edited"},
-        Tamper{"CutTail", "DELETE FROM audit WHERE seq >= 4", 4, "expected head"}),
+    ::testing::Values(Tamper{"EditedActor", "UPDATE audit SET actor = 'user:mallory' WHERE seq = 3", 3, "was edited"},
+                      Tamper{"EditedDetails", "UPDATE audit SET details = '{}' WHERE seq = 1", 1, "was edited"},
+                      Tamper{"DeletedMiddle", "DELETE FROM audit WHERE seq = 2", 3, "missing"},
+                      Tamper{"DeletedAndRenumbered",
+                             "DELETE FROM audit WHERE seq = 2; UPDATE audit SET seq = seq - 1 WHERE seq > 2", 2,
+                             "does not follow"},
+                      Tamper{"ForgedHash", "UPDATE audit SET hash = 'forged' WHERE seq = 4", 4, "was edited"},
+                      Tamper{"CutTail", "DELETE FROM audit WHERE seq >= 4", 4, "expected head"}),
     [](const ::testing::TestParamInfo<Tamper>& info) { return std::string(info.param.name); });
 
 }  // namespace

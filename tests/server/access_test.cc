@@ -26,9 +26,9 @@ class AccessTest : public ServerTest {
   }
 
   std::optional<Browser> SignIn(const std::string& name, const std::string& password) {
-    HttpReply r = HttpCall(port(), "POST", "/api/v1/session",
-                           R"({"user":")" + name + R"(","password":")" + password + R"("})",
-                           {{"Content-Type", "application/json"}});
+    HttpReply r =
+        HttpCall(port(), "POST", "/api/v1/session", R"({"user":")" + name + R"(","password":")" + password + R"("})",
+                 {{"Content-Type", "application/json"}});
     if (r.status != 200) return std::nullopt;
     const std::string set = r.header("set-cookie");
     EXPECT_NE(set.find("HttpOnly"), std::string::npos) << set;
@@ -120,8 +120,9 @@ TEST_F(AccessTest, SignInAttemptsAreRateLimited) {
   AddUser("sam", "viewer");
   int limited = 0;
   for (int i = 0; i < 14; ++i) {
-    HttpReply r = HttpCall(port(), "POST", "/api/v1/session", R"({"user":"sam","password":"guess-)" +
-                           std::to_string(i) + R"("})", {{"Content-Type", "application/json"}});
+    HttpReply r =
+        HttpCall(port(), "POST", "/api/v1/session", R"({"user":"sam","password":"guess-)" + std::to_string(i) + R"("})",
+                 {{"Content-Type", "application/json"}});
     if (r.status == 429) {
       ++limited;
       EXPECT_FALSE(r.header("retry-after").empty());
@@ -195,13 +196,15 @@ TEST_F(AccessTest, TheAuditLogRecordsWhoDidWhatAndDetectsTampering) {
   ASSERT_TRUE(b);
   HttpReply deployed = As(*b, "POST", "/api/v1/workflows?name=extra", std::string(kReview).replace(6, 6, "extra"));
   ASSERT_EQ(deployed.status, 201) << deployed.body;
-  HttpReply started = Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":9},"wait_ms":5000})");
+  HttpReply started =
+      Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":9},"wait_ms":5000})");
   ASSERT_EQ(started.status / 100, 2) << started.body;
   const std::string run_id = Json(started).get("run_id").as_string();
   HttpReply approved =
       Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete", R"({"payload":{"approved":true,"by":"ana"}})");
   ASSERT_EQ(approved.status, 202) << approved.body;
-  HttpReply second = Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":10},"wait_ms":5000})");
+  HttpReply second =
+      Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":10},"wait_ms":5000})");
   const std::string second_id = Json(second).get("run_id").as_string();
   ASSERT_EQ(As(*b, "POST", "/api/v1/runs/" + second_id + "/cancel", "{}").status, 200);
   const std::string operator_key = keys_["operator"].substr(3, keys_["operator"].find('_', 3) - 3);

@@ -17,8 +17,8 @@
 
 #include "event_triggers.h"
 #include "http_test_client.h"
-#include "server_fixture.h"
 #include "schedule.h"
+#include "server_fixture.h"
 #include "temp_db.h"
 #include "weft/core/clock.h"
 #include "weft/core/cron.h"

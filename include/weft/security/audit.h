@@ -18,8 +18,8 @@ Status Audit(store::Store& store, int64_t now_ms, std::string actor, std::string
 struct AuditVerdict {
   bool ok = true;
   int64_t entries = 0;
-  std::string head_hash;  // the last entry's hash: keep it elsewhere to detect a cut tail
-  int64_t broken_seq = 0; // the first entry that fails (when !ok)
+  std::string head_hash;   // the last entry's hash: keep it elsewhere to detect a cut tail
+  int64_t broken_seq = 0;  // the first entry that fails (when !ok)
   std::string problem;
 };
 // Reads the whole log in order. `expect_head`, when given, must be the hash

@@ -20,7 +20,6 @@ Status CheckUserName(std::string_view name);
 Status CheckGrants(const std::vector<std::string>& workflows);
 // A new user record with the password hashed (slow: Argon2id).
 Result<store::UserRecord> MakeUser(const std::string& name, const std::string& role, std::string_view password,
-                                   std::vector<std::string> workflows, int64_t now_ms,
-                                   const PasswordCost& cost = {});
+                                   std::vector<std::string> workflows, int64_t now_ms, const PasswordCost& cost = {});
 
 }  // namespace weft::security

@@ -108,9 +108,9 @@ struct SecretRecord {
 struct AuditEntry {
   int64_t seq = 0;
   int64_t at_ms = 0;
-  std::string actor;   // "user:alice", "key:3f2a", "cli", "system"
-  std::string action;  // "login", "deploy", "task.approve", ...
-  std::string target;  // what it acted on: a workflow, run, user, key, secret
+  std::string actor;    // "user:alice", "key:3f2a", "cli", "system"
+  std::string action;   // "login", "deploy", "task.approve", ...
+  std::string target;   // what it acted on: a workflow, run, user, key, secret
   std::string details;  // JSON text
   std::string prev_hash;
   std::string hash;
@@ -321,8 +321,8 @@ class Store {
   // Secrets, sealed. Put inserts or replaces.
   virtual Status PutSecret(const SecretRecord& secret) = 0;
   virtual Result<SecretRecord> GetSecret(const std::string& name) = 0;  // NotFound
-  virtual Result<std::vector<SecretRecord>> ListSecrets() = 0;         // by name
-  virtual Status DeleteSecret(const std::string& name) = 0;            // NotFound
+  virtual Result<std::vector<SecretRecord>> ListSecrets() = 0;          // by name
+  virtual Status DeleteSecret(const std::string& name) = 0;             // NotFound
 
   // The audit log: appends `entry` after the last one, atomically (seq,
   // prev_hash and hash are set here) and returns it as stored.
