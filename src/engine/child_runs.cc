@@ -39,7 +39,7 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
           {store::RunUpdate::Kind::kStepsOnly, run_.record.id, {}, earlier, store::RunStatus::kRunning});
     }
     commit.updates.push_back({store::RunUpdate::Kind::kCreate, child_id, rec, {}, std::nullopt});
-    if (Status s = co_await CommitAwait(store, std::move(commit), run_.strand, engine_.commits); !s.ok()) {
+    if (Status s = co_await CommitForRun(run_, std::move(commit)); !s.ok()) {
       co_return ActionResult::Error(s);
     }
     for (const store::StepRecord& e : earlier) engine_.Emit(run_, e);

@@ -148,9 +148,14 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
   return run;
 }
 
-bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh) {
+bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh,
+                          std::function<void(Status)> on_born) {
   std::shared_ptr<RunState> run = MakeRunState(record, depth);
   run->fresh = fresh;
+  if (on_born) {
+    run->unborn = record;
+    run->on_born = std::move(on_born);
+  }
   {
     MutexLock lock(mu);
     if (active.count(record.id) != 0) return false;
@@ -210,7 +215,7 @@ asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
     failed.error = "loading workflow: " + wf.status().message();
     store::Commit commit;
     commit.updates.push_back({store::RunUpdate::Kind::kUpdate, failed.id, failed, {}, store::RunStatus::kRunning});
-    (void)co_await CommitAwait(*options.store, std::move(commit), run->strand, commits);
+    (void)co_await CommitForRun(*run, std::move(commit));
     co_return;
   }
   run->workflow = *wf;
@@ -229,7 +234,9 @@ asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
   }
   co_await ExecuteRun(*this, run);
   if (IsTerminal(run->record.status) && !run->record.parent_run.empty()) NotifyParent(run->record);
-  (void)options.store->ReleaseRun(run->record.id, owner);
+  // A run that ended or waits for a person gave up its lease in its last
+  // commit; one waiting on a timer (or abandoned) gives it up here.
+  if (!run->record.lease_owner.empty()) (void)options.store->ReleaseRun(run->record.id, owner);
 }
 
 void Engine::Impl::NotifyParent(const store::RunRecord& child) {
@@ -419,25 +426,68 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
   Result<store::RunRecord> prepared = impl_->PrepareStart(workflow, version, std::move(input), options);
   if (!prepared.ok()) co_return prepared.status();
   store::RunRecord rec = std::move(prepared).value();
-  store::Commit commit;
-  commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   auto executor = co_await asio::this_coro::executor;
-  Status committed = co_await CommitAwait(*impl_->options.store, std::move(commit), executor, impl_->commits);
-  if (!committed.ok()) co_return committed;
-  impl_->PublishRun(rec);
-  if (settle_timeout.count() <= 0) {
-    impl_->Launch(rec, 0, true);
-    co_return rec;
-  }
   // The waiter is in place before the run can finish: its end needs no
   // store read.
-  auto settle = std::make_shared<Engine::Impl::Settle>(executor);
-  impl_->Launch(rec, 0, true);
+  std::shared_ptr<Engine::Impl::Settle> settle;
+  if (settle_timeout.count() > 0) settle = std::make_shared<Engine::Impl::Settle>(executor);
+  // The run is created by its first commit (RunState::unborn); this
+  // coroutine resumes once that commit is durable, or failed.
+  struct Birth {
+    Mutex mu;
+    std::optional<Status> status WEFT_GUARDED_BY(mu);
+    std::function<void(Status)> resume WEFT_GUARDED_BY(mu);
+  };
+  auto birth = std::make_shared<Birth>();
+  auto on_born = [birth](Status s) {
+    std::function<void(Status)> resume;
+    {
+      MutexLock lock(birth->mu);
+      birth->status = s;
+      resume = std::move(birth->resume);
+    }
+    if (resume) resume(std::move(s));
+  };
+  if (!impl_->Launch(rec, 0, true, on_born)) {
+    co_return Status(StatusCode::kAlreadyExists, "run '" + rec.id + "' already exists");
+  }
+  // The run cannot finish before its first commit, which takes far longer
+  // than this; if it did, the waiter falls back to reading the store.
   uint64_t ticket = 0;
-  {
+  if (settle) {
     MutexLock lock(impl_->mu);
     ticket = impl_->AddSettleWaiter(rec.id, settle);
   }
+  auto initiation = [birth, executor](auto handler) {
+    std::optional<Status> ready;
+    {
+      MutexLock lock(birth->mu);
+      if (birth->status) {
+        ready = *birth->status;
+      } else {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        birth->resume = [shared, executor](Status s) {
+          asio::post(executor, [shared, s = std::move(s)]() mutable { (*shared)(std::move(s)); });
+        };
+        return;
+      }
+    }
+    asio::post(executor, [handler = std::move(handler), s = std::move(*ready)]() mutable { handler(std::move(s)); });
+  };
+  Status born = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(initiation,
+                                                                                           asio::use_awaitable);
+  if (!born.ok()) {
+    MutexLock lock(impl_->mu);
+    auto [from, to] = impl_->settle_waiters.equal_range(rec.id);
+    for (auto it = from; it != to; ++it) {
+      if (it->second.first == ticket) {
+        impl_->settle_waiters.erase(it);
+        break;
+      }
+    }
+    co_return born;
+  }
+  if (!settle) co_return rec;
   Result<store::RunRecord> settled = co_await impl_->AwaitSettled(rec.id, ticket, settle, settle_timeout);
   // Still executing: the run as started (it goes on).
   if (!settled.ok() && settled.status().code() == StatusCode::kDeadlineExceeded) co_return rec;

@@ -77,10 +77,27 @@ struct RunState {
   std::vector<store::StepRecord> pending_steps;
   Value input;    // bound as $input
   Value context;  // bound as $context
+  // Set while the run is not stored yet (AsyncStart): the run's first
+  // commit creates it in the same transaction, so a run whose first steps
+  // are immediate costs one commit, not two. Nothing outside the run has
+  // happened before that commit (non-immediate actions flush first), so a
+  // crash before it loses a run nobody was told about.
+  std::optional<store::RunRecord> unborn;
+  // Told once whether the creation was committed (AsyncStart's caller).
+  std::function<void(Status)> on_born;
 
   explicit RunState(Strand s) : strand(std::move(s)) {}
+  ~RunState();
   void CancelAll();
+  // Puts the run's creation first in `commit` while it is not stored.
+  // Returns whether it did (then call Born with the commit's outcome).
+  bool AddBirth(store::Commit& commit) const;
+  void Born(const Status& committed);
 };
+
+// Commits for `run` (with its creation first while it is unborn) and
+// resumes on the run's strand once durable.
+asio::awaitable<Status> CommitForRun(RunState& run, store::Commit commit);
 
 struct Engine::Impl {
   explicit Impl(EngineOptions o);
@@ -130,7 +147,9 @@ struct Engine::Impl {
   // Makes the run executing here and starts driving it. `depth` counts
   // call_workflow nesting. Returns false when the run already executes here.
   // `fresh`: the run was just created here, so it has no history to load.
-  bool Launch(const store::RunRecord& record, int depth = 0, bool fresh = false);
+  // `on_born`, when given, makes the run unborn (see RunState::unborn).
+  bool Launch(const store::RunRecord& record, int depth = 0, bool fresh = false,
+              std::function<void(Status)> on_born = nullptr);
   std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
   void Finished(const std::string& run_id);
   // A new run's record (running, leased to this engine), not yet stored.

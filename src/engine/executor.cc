@@ -20,7 +20,7 @@ asio::awaitable<Status> Executor::Record(StepRecord& step, const store::RunRecor
   std::vector<StepRecord> earlier = std::move(run_.pending_steps);
   run_.pending_steps.clear();
   store::Commit commit = MakeCommit(step, run_update, earlier);
-  Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
+  Status s = co_await CommitForRun(run_, std::move(commit));
   if (s.ok()) {
     for (const StepRecord& e : earlier) engine_.Emit(run_, e);
     engine_.Emit(run_, step);
@@ -35,7 +35,7 @@ asio::awaitable<Status> Executor::FlushPending() {
   store::Commit commit;
   commit.updates.push_back(
       {store::RunUpdate::Kind::kStepsOnly, run_.record.id, {}, earlier, store::RunStatus::kRunning});
-  Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
+  Status s = co_await CommitForRun(run_, std::move(commit));
   if (s.ok()) {
     for (const StepRecord& e : earlier) engine_.Emit(run_, e);
   }
@@ -45,12 +45,15 @@ asio::awaitable<Status> Executor::FlushPending() {
 Status Executor::RecordInline(StepRecord& step, const store::RunRecord* run_update) {
   Status status = InternalError("the store did not complete the commit inline");
   auto done = [&status](Status s) { status = std::move(s); };
-  if (run_update == nullptr && !engine_.ReportsSteps()) {
+  if (run_update == nullptr && !engine_.ReportsSteps() && !run_.unborn) {
     engine_.options.store->AppendStepAsync(run_.record.id, std::move(step), done);
     return status;
   }
   std::vector<StepRecord> none;
-  engine_.options.store->CommitAsync(MakeCommit(step, run_update, none), done);
+  store::Commit commit = MakeCommit(step, run_update, none);
+  const bool birth = run_.AddBirth(commit);
+  engine_.options.store->CommitAsync(std::move(commit), done);
+  if (birth) run_.Born(status);
   if (status.ok()) engine_.Emit(run_, step);
   return status;
 }
@@ -272,6 +275,12 @@ asio::awaitable<Flow> Executor::Suspend(StepRecord& rec, const TaskDef& task, co
   if (suspension.wake_at_ms > 0) wait.set("wake_at_ms", suspension.wake_at_ms);
   updated.wait = wait;
   updated.wake_at_ms = suspension.wake_at_ms;
+  if (suspension.wake_at_ms == 0) {
+    // Nothing claims a run waiting for a person or a child: its lease goes
+    // with this commit rather than in a transaction of its own.
+    updated.lease_owner.clear();
+    updated.lease_until_ms = 0;
+  }
   if (Status s = co_await Record(rec, &updated); !s.ok()) co_return Flow::Abandon(s);
   run_.record = updated;
   engine_.PublishRun(updated);
@@ -434,6 +443,36 @@ bool IsTruthy(const Value& v) {
   return false;
 }
 
+RunState::~RunState() {
+  if (on_born) on_born(UnavailableError("the run stopped before it was stored"));
+}
+
+bool RunState::AddBirth(store::Commit& commit) const {
+  if (!unborn) return false;
+  commit.updates.insert(commit.updates.begin(),
+                        store::RunUpdate{store::RunUpdate::Kind::kCreate, unborn->id, *unborn, {}, std::nullopt});
+  return true;
+}
+
+void RunState::Born(const Status& committed) {
+  if (committed.ok()) {
+    engine->PublishRun(*unborn);
+    unborn.reset();
+  }
+  if (on_born) {
+    std::function<void(Status)> tell = std::move(on_born);
+    on_born = nullptr;
+    tell(committed);
+  }
+}
+
+asio::awaitable<Status> CommitForRun(RunState& run, store::Commit commit) {
+  const bool birth = run.AddBirth(commit);
+  Status s = co_await CommitAwait(*run.engine->options.store, std::move(commit), run.strand, run.engine->commits);
+  if (birth) run.Born(s);
+  co_return s;
+}
+
 void RunState::CancelAll() {
   scope.cancelled = true;
   std::vector<InFlight*> all = in_flight;
@@ -441,7 +480,6 @@ void RunState::CancelAll() {
 }
 
 asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState> run) {
-  store::Store& store = *engine.options.store;
   Executor executor(engine, run);
   Frame root;
   root.state = run->record.input.is_object() ? run->record.input : Value::MakeObject();
@@ -491,12 +529,14 @@ asio::awaitable<void> ExecuteRun(Engine::Impl& engine, std::shared_ptr<RunState>
   }
   final_record.wait = Value();
   final_record.wake_at_ms = 0;
+  final_record.lease_owner.clear();  // released in the same transaction
+  final_record.lease_until_ms = 0;
   store::Commit commit;
   std::vector<store::StepRecord> earlier = std::move(run->pending_steps);
   run->pending_steps.clear();
   commit.updates.push_back(
       {store::RunUpdate::Kind::kUpdate, final_record.id, final_record, earlier, store::RunStatus::kRunning});
-  Status s = co_await CommitAwait(store, std::move(commit), run->strand, engine.commits);
+  Status s = co_await CommitForRun(*run, std::move(commit));
   if (!s.ok()) co_return;
   for (const store::StepRecord& e : earlier) engine.Emit(*run, e);
   run->record = final_record;

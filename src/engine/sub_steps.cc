@@ -46,7 +46,7 @@ asio::awaitable<Status> SubStepRunner::Record(const ActionContext& caller, std::
   u.steps = earlier;
   u.steps.push_back(rec);
   u.expect_status = store::RunStatus::kRunning;
-  Status s = co_await CommitAwait(*engine_.options.store, std::move(commit), run_.strand, engine_.commits);
+  Status s = co_await CommitForRun(run_, std::move(commit));
   if (!s.ok()) co_return s;
   for (const StepRecord& e : earlier) engine_.Emit(run_, e);
   engine_.Emit(run_, rec);

@@ -125,6 +125,14 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   metrics->DeclareHistogram("weft_step_duration_seconds", "Step attempt durations, by action and status",
                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
   metrics->DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
+  metrics->DeclareHistogram("weft_store_commit_seconds", "Durable group commits: time from BEGIN to durable",
+                            {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
+  metrics->DeclareHistogram("weft_store_commit_batch_size", "Commits grouped into one durable transaction",
+                            {1, 2, 4, 8, 16, 32, 64, 128, 256});
+  store.ObserveCommits([m = metrics](size_t commits, double seconds) {
+    m->Observe("weft_store_commit_seconds", {}, seconds);
+    m->Observe("weft_store_commit_batch_size", {}, static_cast<double>(commits));
+  });
   if (engine::EventLog* log = runtime.events()) {
     events_subscription = log->Subscribe([metrics = metrics, dispatcher = dispatcher](const engine::Event& e) {
       if (e.kind == engine::Event::Kind::kRun) {
@@ -153,6 +161,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
 }
 
 Server::Impl::~Impl() {
+  store.ObserveCommits(nullptr);
   if (events_subscription != 0 && runtime.events() != nullptr) runtime.events()->Unsubscribe(events_subscription);
   blocking.join();
 }

@@ -1280,6 +1280,7 @@ class SqliteStore final : public Store {
         }
       }
       results.assign(batch.size(), Status::Ok());
+      const auto started = std::chrono::steady_clock::now();
       {
         MutexLock lock(write_mu_);
         Status begin = write_.Exec("BEGIN IMMEDIATE");
@@ -1294,6 +1295,12 @@ class SqliteStore final : public Store {
           }
         }
       }
+      {
+        MutexLock lock(observer_mu_);
+        if (observer_) {
+          observer_(batch.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        }
+      }
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
       {
@@ -1304,8 +1311,15 @@ class SqliteStore final : public Store {
     }
   }
 
+  void ObserveCommits(CommitObserver observer) override {
+    MutexLock lock(observer_mu_);
+    observer_ = std::move(observer);
+  }
+
   SqliteOptions options_;
   const Clock& clock_;
+  Mutex observer_mu_;
+  CommitObserver observer_ WEFT_GUARDED_BY(observer_mu_);
   Mutex write_mu_;
   Db write_ WEFT_GUARDED_BY(write_mu_);  // the write connection: writer thread, PutWorkflow, ClaimRuns, cache, spend
   uint64_t cache_puts_ WEFT_GUARDED_BY(write_mu_) = 0;
