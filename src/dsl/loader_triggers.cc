@@ -163,6 +163,30 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
       } else if (!d.table.empty() && d.cursor.empty()) {
         diag_.Error(Loc(body), at + ".table needs 'cursor', the increasing column read after");
       }
+      // Names go into SQL text (quoted): only plain identifiers.
+      auto sql_name = [](const std::string& s, bool dotted) {
+        if (s.empty() || s.size() > 128) return false;
+        bool start = true;
+        for (char c : s) {
+          if (dotted && c == '.' && !start) {
+            start = true;
+            continue;
+          }
+          const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+          if (!letter && (start || !(c >= '0' && c <= '9'))) return false;
+          start = false;
+        }
+        return !start;
+      };
+      if (!d.table.empty() && !sql_name(d.table, true)) {
+        diag_.Error(Loc(body["table"]), at + ".table must be a table name ([schema.]name: letters, digits, '_')");
+      }
+      if (!d.cursor.empty() && !sql_name(d.cursor, false)) {
+        diag_.Error(Loc(body["cursor"]), at + ".cursor must be a column name (letters, digits, '_')");
+      }
+      if (!d.channel.empty() && !sql_name(d.channel, false)) {
+        diag_.Error(Loc(body["channel"]), at + ".channel must be a channel name (letters, digits, '_')");
+      }
     } else {
       diag_.Error(Loc(n), at + " needs a 'connection'");
     }

@@ -46,7 +46,8 @@ Status WholeNumber(const Value& section, std::string_view where, const char* key
 
 // The actions whose servers and connections the configuration names: http,
 // script, sql (`connections:`), email (`email:`).
-Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& config, http::Client* workflows) {
+Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& config, http::Client* workflows,
+                                 std::map<std::string, Connection, std::less<>>& opened) {
   WEFT_RETURN_IF_ERROR(actions::RegisterHttpActions(actions, {.client = workflows}));
   WEFT_RETURN_IF_ERROR(actions::RegisterScriptAction(actions));
   // SQL connections (weft.yaml `connections:`), opened lazily by their threads.
@@ -67,6 +68,7 @@ Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& c
         conn.set("url", std::string(url));
       }
       WEFT_ASSIGN_OR_RETURN(connections[m.key], actions::OpenSqlConnection(m.key, conn));
+      opened[m.key] = Connection{connections[m.key], conn};
     }
   }
   WEFT_RETURN_IF_ERROR(actions::RegisterSqlAction(actions, std::move(connections)));
@@ -191,7 +193,7 @@ Status Runtime::RegisterActions(store::Store* store) {
   model_client_ = http::NewCurlClient();
   workflow_client_ = http::NewCurlClient();
   Status s = actions::RegisterBuiltinActions(actions_, store);
-  if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get());
+  if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get(), connections_);
   if (s.ok()) {
     security::Vault* vault = vault_.get();
     Result<std::shared_ptr<ai::Models>> models =

@@ -69,7 +69,7 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
         auto [it, fresh] = hooks.try_emplace(m + " " + t.webhook.path, HookEntry{wf->name, wf, &t.webhook});
         if (!fresh) clashes.push_back(m + " /hooks/" + t.webhook.path + " (served by '" + it->second.workflow + "')");
       }
-    } else if (t.kind == dsl::Trigger::Kind::kDatabase || t.kind == dsl::Trigger::Kind::kChat) {
+    } else if (t.kind == dsl::Trigger::Kind::kChat) {
       const std::string note =
           wf->name + "/" + std::to_string(wf->version) + "/" + std::string(dsl::TriggerKindName(t.kind));
       if (unserved_noted.insert(note).second) {
@@ -81,6 +81,7 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
   deployed[wf->name] = wf;
   scheduler->Set(wf);
   dispatcher->Set(wf);
+  database_triggers->Set(wf);
   if (!clashes.empty()) {
     std::string list;
     for (const std::string& c : clashes) list += (list.empty() ? "" : ", ") + c;

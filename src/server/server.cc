@@ -106,6 +106,8 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
       per_address(options.rate_per_address, options.rate_burst),
       per_webhook(options.rate_per_webhook, options.rate_burst) {
   scheduler = std::make_unique<Scheduler>(engine, store, metrics, SystemClock::Instance());
+  database_triggers = std::make_unique<DatabaseTriggers>(
+      engine, store, metrics, [&rt](std::string_view name) { return rt.connection(name); }, SystemClock::Instance());
   dispatcher = std::make_shared<EventDispatcher>(engine, store, metrics);
   routes.push_back({http::verb::get, "/healthz", Need::kPublic, &Healthz, "Liveness: 200 while the process serves"});
   routes.push_back({http::verb::get, "/readyz", Need::kPublic, &Readyz, "Readiness: 200 when the store answers"});
@@ -423,6 +425,7 @@ Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerO
   }
   s.ScanFolder();
   s.scheduler->Start();
+  s.database_triggers->Start();
   s.dispatcher->Start();
   HttpLimits limits;
   limits.max_connections = s.options.max_connections;
@@ -464,6 +467,7 @@ void Server::Stop() {
   impl_->watch_cv.notify_all();
   if (impl_->watcher.joinable()) impl_->watcher.join();
   impl_->scheduler->Stop();
+  impl_->database_triggers->Stop();
   impl_->dispatcher->Stop();
   if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
 }

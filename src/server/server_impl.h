@@ -21,6 +21,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "database_triggers.h"
 #include "event_triggers.h"
 #include "http.h"
 #include "metrics.h"
@@ -154,6 +155,7 @@ struct Server::Impl final : HttpHandler {
   RateLimiter per_webhook;
   std::unique_ptr<HttpListener> listener;
   std::unique_ptr<Scheduler> scheduler;
+  std::unique_ptr<DatabaseTriggers> database_triggers;
   // Shared with the engine's event listener (as metrics).
   std::shared_ptr<EventDispatcher> dispatcher;
   uint64_t events_subscription = 0;

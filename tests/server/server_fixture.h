@@ -119,8 +119,8 @@ class ServerTest : public ::testing::Test {
     runtime_.reset();
     runtime::RuntimeOptions ro;
     ro.db = db_.path();
-    ro.config_path = (dir_ / "none.yaml").string();
-    std::ofstream(ro.config_path) << "{}\n";
+    ro.config_path = (dir_ / "weft.yaml").string();
+    std::ofstream(ro.config_path) << config_;
     ro.threads = 2;
     ro.events = true;
     ro.workflows_dir = (dir_ / "workflows").string();
@@ -172,6 +172,7 @@ class ServerTest : public ::testing::Test {
     return v.ok() ? *v : Value();
   }
 
+  std::string config_ = "{}\n";  // weft.yaml, written by Open()
   testing::TempDb db_{"weft_server_test"};
   fs::path dir_;
   std::unique_ptr<runtime::Runtime> runtime_;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +19,18 @@
 #include "weft/security/secrets.h"
 #include "weft/store/store.h"
 
+namespace weft::actions {
+class SqlConnection;
+}
+
 namespace weft::runtime {
+
+// A database of weft.yaml's `connections:`: the sql action's connection and
+// its settings (driver, path or url, with url_env resolved).
+struct Connection {
+  std::shared_ptr<actions::SqlConnection> sql;
+  Value config;
+};
 
 // The configuration file and what it says.
 struct Config {
@@ -82,6 +94,11 @@ class Runtime {
   // when unset: the store's sealed secrets, else WEFT_SECRET_<NAME>.
   std::optional<std::string> Secret(std::string_view name) const { return vault_->Get(name); }
   security::Vault& vault() { return *vault_; }
+  // A connection of weft.yaml by name (nullptr when there is none).
+  const Connection* connection(std::string_view name) const {
+    auto it = connections_.find(name);
+    return it == connections_.end() ? nullptr : &it->second;
+  }
 
  private:
   Runtime() = default;
@@ -96,6 +113,7 @@ class Runtime {
   std::unique_ptr<http::Client> workflow_client_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<security::Vault> vault_;
+  std::map<std::string, Connection, std::less<>> connections_;
   engine::ActionRegistry actions_;
   std::unique_ptr<engine::EventLog> events_;  // before the engine, which publishes into it
   std::unique_ptr<engine::Engine> engine_;
