@@ -38,7 +38,7 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   static const char* const kKeys[] = {"listen",           "data_dir",         "trusted_proxies",
                                       "max_connections",  "rate_per_key",     "rate_per_address",
                                       "rate_per_webhook", "rate_burst",       "header_timeout_ms",
-                                      "body_timeout_ms",  "drain_timeout_ms", "session_ttl_hours"};
+                                      "body_timeout_ms",  "drain_timeout_ms", "session_ttl_hours", "upload_types"};
   for (const auto& m : s.members()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
       std::string list;
@@ -53,6 +53,15 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   if (Value v = s.get("data_dir"); v.is_defined()) {
     if (!v.is_string()) return InvalidArgumentError("server.data_dir must be a folder");
     o.data_dir = v.as_string();
+  }
+  if (Value v = s.get("upload_types"); v.is_defined()) {
+    if (!v.is_array()) return InvalidArgumentError("server.upload_types must be a list of media types (image/*, ...)");
+    for (const Value& a : v.as_array()) {
+      if (!a.is_string() || a.as_string().find('/') == std::string::npos) {
+        return InvalidArgumentError("server.upload_types must be a list of media types (image/*, ...)");
+      }
+      o.upload_types.push_back(a.as_string());
+    }
   }
   if (Value v = s.get("trusted_proxies"); v.is_defined()) {
     if (!v.is_array()) return InvalidArgumentError("server.trusted_proxies must be a list of addresses");
@@ -98,18 +107,28 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The server's settings first: the runtime's file_text reads uploads
+  // from the folder the server keeps them in.
+  server::ServerOptions so;
+  {
+    Result<runtime::Config> config = runtime::ReadConfig(options.config);
+    if (!config.ok()) {
+      err << "weft serve: " << config.status().message() << "\n";
+      return 2;
+    }
+    if (Status s = ReadServerConfig(config->value, so); !s.ok()) {
+      err << "weft serve: " << (config->path.empty() ? "" : config->path + ": ") << s.message() << "\n";
+      return 2;
+    }
+  }
   runtime::RuntimeOptions ro = RuntimeFor(options.store, options.config);
   ro.workflows_dir = options.workflows;
   ro.threads = std::max(1, options.threads);
   ro.events = true;
+  ro.data_dir = so.data_dir;
   Result<std::unique_ptr<runtime::Runtime>> rt = runtime::Runtime::Open(ro);
   if (!rt.ok()) {
     err << "weft serve: " << rt.status().message() << "\n";
-    return 2;
-  }
-  server::ServerOptions so;
-  if (Status s = ReadServerConfig((*rt)->config().value, so); !s.ok()) {
-    err << "weft serve: " << ((*rt)->config().path.empty() ? "" : (*rt)->config().path + ": ") << s.message() << "\n";
     return 2;
   }
   if (!options.listen.empty()) {
@@ -123,10 +142,7 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
     err << "weft serve: note: workflows folder " << so.workflows_dir << " does not exist (none deployed from it)\n";
     so.workflows_dir.clear();
   }
-  if (so.data_dir.empty()) {
-    const std::string db = options.store.db.empty() ? runtime::DefaultDatabasePath() : options.store.db;
-    so.data_dir = db == ":memory:" ? "" : db + ".data";
-  }
+  so.data_dir = (*rt)->data_dir();
   // Runs a crash interrupted continue first.
   if (Result<int> picked = (*rt)->engine().Recover(); picked.ok() && *picked > 0) {
     err << "weft serve: continuing " << *picked << " interrupted run(s)\n";

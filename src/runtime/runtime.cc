@@ -9,6 +9,7 @@
 
 #include "weft/actions/builtin.h"
 #include "weft/actions/email.h"
+#include "weft/actions/file_text.h"
 #include "weft/actions/http.h"
 #include "weft/actions/script.h"
 #include "weft/actions/sql.h"
@@ -189,10 +190,11 @@ Runtime::~Runtime() {
 // The built-in actions, the configured ones and the AI steps, with the
 // model aliases of the configuration (`models:`); the store (when given)
 // keeps the conversation log, caches AI answers and counts their cost.
-Status Runtime::RegisterActions(store::Store* store) {
+Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir) {
   model_client_ = http::NewCurlClient();
   workflow_client_ = http::NewCurlClient();
   Status s = actions::RegisterBuiltinActions(actions_, store);
+  if (s.ok()) s = actions::RegisterFileTextAction(actions_, data_dir);
   if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get(), connections_);
   if (s.ok()) {
     security::Vault* vault = vault_.get();
@@ -208,7 +210,7 @@ Result<std::unique_ptr<Runtime>> Runtime::OpenActions(const std::string& config_
   std::unique_ptr<Runtime> rt(new Runtime());
   WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(config_path));
   rt->vault_ = std::make_unique<security::Vault>(nullptr, std::nullopt);
-  WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr));
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr, ""));
   return rt;
 }
 
@@ -219,7 +221,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   WEFT_ASSIGN_OR_RETURN(std::optional<security::MasterKey> key, LoadMasterKey(rt->config_));
   rt->vault_ = std::make_unique<security::Vault>(rt->store_.get(), std::move(key));
   WEFT_RETURN_IF_ERROR(rt->vault_->Reload());
-  WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get()));
+  const std::string db = options.db.empty() ? DefaultDatabasePath() : options.db;
+  rt->data_dir_ = !options.data_dir.empty() ? options.data_dir : db == ":memory:" ? "" : db + ".data";
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_));
   engine::EngineOptions eo;
   if (Status s = ReadExpressionLimits(rt->config_.value, eo); !s.ok()) {
     return rt->config_.path.empty() ? s : s.WithContext(rt->config_.path);

@@ -1,5 +1,7 @@
 #include "body.h"
 
+#include "weft/files/files.h"
+
 #include <algorithm>
 #include <cctype>
 
@@ -114,10 +116,14 @@ Result<ParsedBody> ParseMultipart(std::string_view content_type, std::string_vie
       if (!IsValidUtf8(file.filename)) file.filename = "upload";
       file.declared_type = type.empty() ? "application/octet-stream" : type;
       file.content = std::string(data);
+      file.type = files::SniffMediaType(file.content);  // by content, not by name
+      const std::string sha256 = Sha256Hex(file.content);
       Value meta = Value::MakeObject();
+      meta.set("id", sha256);
       meta.set("name", file.filename);
       meta.set("size", static_cast<double>(file.content.size()));
-      meta.set("sha256", Sha256Hex(file.content));
+      meta.set("type", file.type);
+      meta.set("sha256", sha256);
       AddField(out.value, field, std::move(meta));
       out.files.push_back(std::move(file));
     } else {

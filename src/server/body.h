@@ -16,6 +16,7 @@ struct UploadedFile {
   std::string field;
   std::string filename;
   std::string declared_type;  // what the client said (the server trusts the content instead)
+  std::string type;           // what the content is (libmagic)
   std::string content;
 };
 

@@ -5,6 +5,7 @@
 
 #include "body.h"
 #include "server_impl.h"
+#include "weft/files/files.h"
 #include "weft/core/json.h"
 
 namespace weft::server {
@@ -180,6 +181,12 @@ asio::awaitable<Response> HandleForm(Server::Impl& s, Request& req) {
   if (!parsed.ok()) co_return again(400, parsed.status().message(), Value::MakeObject());
   if (!parsed->files.empty()) {
     if (s.options.data_dir.empty()) co_return again(415, "this server keeps no uploads", parsed->value);
+    for (const UploadedFile& f : parsed->files) {
+      if (!files::TypeAllowed(f.type, s.options.upload_types)) {
+        co_return again(415, "file '" + f.filename + "' is " + f.type + ", which this server does not accept",
+                        parsed->value);
+      }
+    }
     for (const UploadedFile& f : parsed->files) {
       Status stored = co_await s.Blocking([&] { return StoreUpload(s.options.data_dir, f); });
       if (!stored.ok()) co_return again(503, stored.message(), parsed->value);

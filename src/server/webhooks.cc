@@ -10,6 +10,7 @@
 #include "weft/core/clock.h"
 #include "weft/core/crypto.h"
 #include "weft/core/encoding.h"
+#include "weft/files/files.h"
 #include "weft/core/json.h"
 #include "weft/store/record_json.h"
 
@@ -210,24 +211,7 @@ Response Completion(const dsl::WebhookTrigger& t, const Request& req, const stor
 
 // Stores an uploaded file content-addressed under the data folder.
 Status StoreUpload(const std::string& data_dir, const UploadedFile& file) {
-  const std::string sha256 = Sha256Hex(file.content);
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(data_dir) / "uploads" / sha256.substr(0, 2);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return UnavailableError("cannot create " + dir.string() + ": " + ec.message());
-  const fs::path target = dir / sha256;
-  if (fs::exists(target, ec)) return Status::Ok();  // the same content is kept once
-  const fs::path temp = dir / (sha256 + ".tmp" + RandomHex(4));
-  {
-    std::ofstream out(temp, std::ios::binary);
-    out.write(file.content.data(), static_cast<std::streamsize>(file.content.size()));
-    out.flush();
-    if (!out) return UnavailableError("cannot write " + temp.string());
-  }
-  fs::rename(temp, target, ec);
-  if (ec) return UnavailableError("cannot store upload: " + ec.message());
-  return Status::Ok();
+  return files::UploadStore(data_dir).Put(file.filename, file.content).status();
 }
 
 std::string RunUrl(const Request& req, const std::string& run_id) {
@@ -286,6 +270,13 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
     if (s.options.data_dir.empty()) {
       refused("upload");
       co_return Response::Error(415, "INVALID_ARGUMENT", "this server keeps no uploads (no data folder)");
+    }
+    for (const UploadedFile& f : files) {
+      if (!files::TypeAllowed(f.type, s.options.upload_types)) {
+        refused("upload");
+        co_return Response::Error(415, "INVALID_ARGUMENT",
+                                  "file '" + f.filename + "' is " + f.type + ", which this server does not accept");
+      }
     }
     for (const UploadedFile& f : files) {
       Status stored = co_await s.Blocking([&] { return StoreUpload(s.options.data_dir, f); });

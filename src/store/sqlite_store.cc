@@ -574,18 +574,20 @@ class SqliteStore final : public Store {
   Status DeleteUser(const std::string& name) override {
     MutexLock lock(write_mu_);
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
-    Status st = [&]() -> Status {
-      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM users WHERE name = ?1"));
-      BindText(s, 1, name);
-      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
-      if (sqlite3_changes(write_.get()) == 0) return NotFoundError("no user '" + name + "'");
-      WEFT_ASSIGN_OR_RETURN(Stmt d, write_.Prepare("DELETE FROM sessions WHERE user = ?1"));
-      BindText(d, 1, name);
-      if (sqlite3_step(d) != SQLITE_DONE) return write_.LastError();
-      return Status::Ok();
-    }();
+    Status st = DeleteUserLocked(name);
     WEFT_RETURN_IF_ERROR(write_.Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
     return st;
+  }
+
+  Status DeleteUserLocked(const std::string& name) WEFT_REQUIRES(write_mu_) {
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM users WHERE name = ?1"));
+    BindText(s, 1, name);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    if (sqlite3_changes(write_.get()) == 0) return NotFoundError("no user '" + name + "'");
+    WEFT_ASSIGN_OR_RETURN(Stmt d, write_.Prepare("DELETE FROM sessions WHERE user = ?1"));
+    BindText(d, 1, name);
+    if (sqlite3_step(d) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
   }
 
   Status PutSession(const SessionRecord& r) override {
@@ -658,36 +660,39 @@ class SqliteStore final : public Store {
     MutexLock lock(write_mu_);
     // IMMEDIATE: another process appending waits, so the chain never forks.
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
-    Status st = [&]() -> Status {
-      WEFT_ASSIGN_OR_RETURN(Stmt last, write_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-      const int rc = sqlite3_step(last);
-      if (rc == SQLITE_ROW) {
-        e.seq = sqlite3_column_int64(last, 0) + 1;
-        e.prev_hash = ColumnText(last, 1);
-      } else if (rc == SQLITE_DONE) {
-        e.seq = 1;
-        e.prev_hash.clear();
-      } else {
-        return write_.LastError();
-      }
-      sqlite3_reset(last);
-      e.hash = AuditHash(e);
-      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO audit (seq, at_ms, actor, action, target, details, "
-                                                   "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
-      sqlite3_bind_int64(s, 1, e.seq);
-      sqlite3_bind_int64(s, 2, e.at_ms);
-      BindText(s, 3, e.actor);
-      BindText(s, 4, e.action);
-      BindText(s, 5, e.target);
-      BindText(s, 6, e.details);
-      BindText(s, 7, e.prev_hash);
-      BindText(s, 8, e.hash);
-      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
-      return Status::Ok();
-    }();
+    Status st = AppendAuditLocked(e);
     WEFT_RETURN_IF_ERROR(write_.Exec(st.ok() ? "COMMIT" : "ROLLBACK"));
     if (!st.ok()) return st;
     return e;
+  }
+
+  // Sets e's seq, prev_hash and hash from the last entry and inserts it.
+  Status AppendAuditLocked(AuditEntry& e) WEFT_REQUIRES(write_mu_) {
+    WEFT_ASSIGN_OR_RETURN(Stmt last, write_.Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    const int rc = sqlite3_step(last);
+    if (rc == SQLITE_ROW) {
+      e.seq = sqlite3_column_int64(last, 0) + 1;
+      e.prev_hash = ColumnText(last, 1);
+    } else if (rc == SQLITE_DONE) {
+      e.seq = 1;
+      e.prev_hash.clear();
+    } else {
+      return write_.LastError();
+    }
+    sqlite3_reset(last);
+    e.hash = AuditHash(e);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO audit (seq, at_ms, actor, action, target, details, "
+                                                 "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    sqlite3_bind_int64(s, 1, e.seq);
+    sqlite3_bind_int64(s, 2, e.at_ms);
+    BindText(s, 3, e.actor);
+    BindText(s, 4, e.action);
+    BindText(s, 5, e.target);
+    BindText(s, 6, e.details);
+    BindText(s, 7, e.prev_hash);
+    BindText(s, 8, e.hash);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
   }
 
   Result<std::vector<AuditEntry>> ListAudit(int64_t after_seq, int limit) override {

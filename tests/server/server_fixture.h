@@ -124,6 +124,7 @@ class ServerTest : public ::testing::Test {
     ro.threads = 2;
     ro.events = true;
     ro.workflows_dir = (dir_ / "workflows").string();
+    ro.data_dir = (dir_ / "data").string();
     runtime_ = runtime::Runtime::Open(ro).value();
     options.port = 0;
     options.workflows_dir = (dir_ / "workflows").string();

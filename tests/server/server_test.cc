@@ -19,6 +19,7 @@
 #include "http_test_client.h"
 #include "schedule.h"
 #include "server_fixture.h"
+#include "test_pdf.h"
 #include "temp_db.h"
 #include "weft/core/clock.h"
 #include "weft/core/cron.h"
@@ -135,6 +136,40 @@ TEST_F(ServerTest, IdempotencyKeysAnswerTheSameRun) {
   EXPECT_EQ(RunCount("intake"), 3U);
   (void)runtime_->engine().Wait(run_id, std::chrono::seconds(10));
   EXPECT_EQ(runtime_->store().GetRun(run_id).value().status, store::RunStatus::kCompleted);
+}
+
+TEST_F(ServerTest, AnUploadedPdfIsTypedByContentAndReadAsText) {
+  Write("docs.yaml", R"yaml(name: docs
+trigger:
+  webhook: { path: docs }
+defs:
+  read: { kind: task, action: file_text, inputs: { file: "=$input.doc" } }
+flow: [ { do: read } ]
+outputs:
+  type: "=$input.doc.type"
+  pages: "=$output.read.pages"
+  text: "=$output.read.text"
+)yaml");
+  ServerOptions options;
+  options.upload_types = {"application/pdf", "text/*"};
+  Open(options);
+  auto upload = [&](const std::string& filename, const std::string& declared, const std::string& content) {
+    const std::string body = "--B0\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"" + filename +
+                             "\"\r\nContent-Type: " + declared + "\r\n\r\n" + content + "\r\n--B0--\r\n";
+    return Hook("docs", body, {{"Content-Type", "multipart/form-data; boundary=B0"}});
+  };
+  // The name and the declared type say text; the content is a PDF.
+  HttpReply r = upload("notes.txt", "text/plain", testing::MakePdf({"Invoice 42: 130 EUR", "Thank you"}));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Json(r).get("type").as_string(), "application/pdf");
+  EXPECT_EQ(Json(r).get("pages").as_number(), 2);
+  EXPECT_NE(Json(r).get("text").as_string().find("Invoice 42: 130 EUR"), std::string::npos) << r.body;
+  // A type the server does not take is refused before anything is stored.
+  const size_t before = RunCount("docs");
+  r = upload("photo.pdf", "application/pdf", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0", 29));
+  EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_NE(r.body.find("image/png"), std::string::npos) << r.body;
+  EXPECT_EQ(RunCount("docs"), before);
 }
 
 TEST_F(ServerTest, BodiesOfEveryKindBecomeTheInput) {

@@ -66,6 +66,9 @@ struct RuntimeOptions {
   int threads = 1;
   // Keep the engine's events (run, step, task) for live updates.
   bool events = false;
+  // Where uploads are kept (file_text reads them); "" = "<db>.data" beside
+  // a database file, none for ":memory:".
+  std::string data_dir;
 };
 
 // The store `options.db` names (no engine): reading runs and history.
@@ -85,6 +88,8 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   const Config& config() const { return config_; }
+  // Where uploads are kept ("" = none).
+  const std::string& data_dir() const { return data_dir_; }
   const engine::ActionRegistry& actions() const { return actions_; }
   store::Store& store() { return *store_; }
   engine::Engine& engine() { return *engine_; }
@@ -102,9 +107,10 @@ class Runtime {
 
  private:
   Runtime() = default;
-  Status RegisterActions(store::Store* store);
+  Status RegisterActions(store::Store* store, const std::string& data_dir);
 
   Config config_;
+  std::string data_dir_;
   // The HTTP clients the actions use (declared before the actions, which
   // keep pointers to them): one for model providers, one for calls made on
   // workflows' behalf (the SSRF guard relies on their connections not

@@ -20,6 +20,9 @@ struct ServerOptions {
   int port = 8080;  // 0 = any free port (see Server::port())
   // Where uploaded files are kept, content-addressed ("" = uploads refused).
   std::string data_dir;
+  // Media types uploads may have, by content ("image/*", "application/pdf";
+  // empty = any).
+  std::vector<std::string> upload_types;
   // Workflow files deployed at start and watched for changes ("" = none).
   std::string workflows_dir;
   int64_t watch_interval_ms = 1000;
