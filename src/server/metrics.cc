@@ -91,6 +91,14 @@ void Metrics::Observe(std::string_view name, const Labels& labels, double value)
   }
 }
 
+void Metrics::SetAll(std::string_view name, const std::vector<std::pair<Labels, double>>& values) {
+  std::map<std::string, Series, std::less<>> series;
+  for (const auto& [labels, value] : values) series[RenderLabels(labels)].value = value;
+  MutexLock lock(mu_);
+  auto it = families_.find(name);
+  if (it != families_.end()) it->second.series.swap(series);
+}
+
 std::string Metrics::Render() const {
   std::string out;
   MutexLock lock(mu_);

@@ -25,6 +25,8 @@ class Metrics {
   void Add(std::string_view name, const Labels& labels, double value = 1);
   void Set(std::string_view name, const Labels& labels, double value);
   void Observe(std::string_view name, const Labels& labels, double value);
+  // Replaces every series of a gauge with `values` (what is true now).
+  void SetAll(std::string_view name, const std::vector<std::pair<Labels, double>>& values);
 
   std::string Render() const;
 

@@ -86,6 +86,23 @@ asio::awaitable<Response> Readyz(Server::Impl& server, Request&) {
 }
 
 asio::awaitable<Response> MetricsRoute(Server::Impl& server, Request&) {
+  // What is waiting now comes from the store (the truth across restarts and
+  // processes), read when scraped.
+  Result<std::vector<store::Store::SuspendedCount>> suspended =
+      co_await server.Blocking([&server] { return server.store.CountSuspended(); });
+  if (suspended.ok()) {
+    std::vector<std::pair<Labels, double>> runs;
+    std::vector<std::pair<Labels, double>> tasks;
+    for (const store::Store::SuspendedCount& c : *suspended) {
+      const auto n = static_cast<double>(c.count);
+      runs.push_back({{{"workflow", c.workflow}, {"waiting_for", c.waiting_for}}, n});
+      if (c.waiting_for == "approval" || c.waiting_for == "user_input" || c.waiting_for == "handover") {
+        tasks.push_back({{{"workflow", c.workflow}, {"kind", c.waiting_for}}, n});
+      }
+    }
+    server.metrics->SetAll("weft_runs_suspended", runs);
+    server.metrics->SetAll("weft_tasks_waiting", tasks);
+  }
   Response r = Response::Text(200, server.metrics->Render(), "text/plain; version=0.0.4; charset=utf-8");
   co_return r;
 }
@@ -127,6 +144,11 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   metrics->DeclareHistogram("weft_step_duration_seconds", "Step attempt durations, by action and status",
                             {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60});
   metrics->DeclareCounter("weft_webhook_refusals_total", "Webhook requests refused, by reason");
+  metrics->DeclareGauge("weft_runs_suspended", "Runs suspended now, by workflow and what they wait for");
+  metrics->DeclareGauge("weft_tasks_waiting", "Tasks waiting for a person now, by workflow and kind");
+  metrics->DeclareCounter("weft_ai_calls_total", "Model calls made by AI steps, by model alias");
+  metrics->DeclareCounter("weft_ai_tokens_total", "Tokens of model calls, by model alias and direction");
+  metrics->DeclareCounter("weft_ai_cost_total", "Cost of model calls (the aliases' prices), by model alias");
   metrics->DeclareHistogram("weft_store_commit_seconds", "Durable group commits: time from BEGIN to durable",
                             {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1});
   metrics->DeclareHistogram("weft_store_commit_batch_size", "Commits grouped into one durable transaction",
@@ -157,6 +179,21 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
         if (action.as_string() == "emit" && status.as_string() == "completed") dispatcher->Notify();
         metrics->Observe("weft_step_duration_seconds", {{"action", action.as_string()}, {"status", status.as_string()}},
                          std::max(0.0, (ended - started) / 1000.0));
+        // AI steps record the model's usage in their detail.
+        const Value detail = e.data.get("detail");
+        const Value tokens = detail.get("tokens");
+        if (tokens.is_object() && detail.get("alias").is_string()) {
+          const Labels model = {{"model", detail.get("alias").as_string()}};
+          metrics->Add("weft_ai_calls_total", model);
+          for (const char* direction : {"input", "output"}) {
+            const Value n = tokens.get(direction);
+            if (n.is_number()) {
+              metrics->Add("weft_ai_tokens_total", {{"model", model[0].second}, {"direction", direction}},
+                           n.as_number());
+            }
+          }
+          if (detail.get("cost").is_number()) metrics->Add("weft_ai_cost_total", model, detail.get("cost").as_number());
+        }
       }
     });
   }

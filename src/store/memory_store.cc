@@ -99,6 +99,19 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  Result<std::vector<SuspendedCount>> CountSuspended() override {
+    MutexLock lock(mu_);
+    std::map<std::pair<std::string, std::string>, int64_t> counts;
+    for (const auto& [id, entry] : runs_) {
+      if (entry.record.status != RunStatus::kSuspended) continue;
+      const Value kind = entry.record.wait.get("kind");
+      ++counts[{entry.record.workflow, kind.is_string() ? kind.as_string() : ""}];
+    }
+    std::vector<SuspendedCount> out;
+    for (const auto& [key, n] : counts) out.push_back({key.first, key.second, n});
+    return out;
+  }
+
   Result<std::optional<std::string>> GetState(const std::string& key) override {
     MutexLock lock(mu_);
     auto it = state_.find(key);

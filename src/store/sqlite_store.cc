@@ -497,6 +497,19 @@ class SqliteStore final : public Store {
       "SELECT run_id, seq, path, task, action, attempt, status, input, output, error_code, error, detail, "
       "started_ms, ended_ms FROM steps WHERE action = ?1 AND status = 'completed' AND seq > ?2 ORDER BY seq LIMIT ?3";
 
+  Result<std::vector<SuspendedCount>> CountSuspended() override {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT workflow, coalesce(json_extract(wait, '$.kind'), ''), "
+                                                "count(*) FROM runs WHERE status = 'suspended' GROUP BY 1, 2"));
+    std::vector<SuspendedCount> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.push_back({ColumnText(s, 0), ColumnText(s, 1), sqlite3_column_int64(s, 2)});
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
   Result<std::optional<std::string>> GetState(const std::string& key) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT value FROM trigger_state WHERE key = ?1"));

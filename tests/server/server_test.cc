@@ -469,12 +469,39 @@ TEST_F(ServerTest, LiveUpdatesStreamAndResume) {
 }
 
 TEST_F(ServerTest, MetricsCountRequestsRunsAndSteps) {
+  Write("sort.yaml", R"yaml(name: sort
+trigger: { webhook: { path: sort } }
+defs:
+  topic:
+    kind: task
+    action: classify
+    inputs: { text: "=$input.text" }
+    settings:
+      output_schema: { type: object, required: [topic], properties: { topic: { enum: [billing, bug] } } }
+      examples:
+        - { text: "I was charged twice", topic: billing }
+        - { text: "refund my payment please", topic: billing }
+        - { text: "the app crashes on start", topic: bug }
+        - { text: "error 500 when I save", topic: bug }
+flow: [ { do: topic } ]
+)yaml");
+  server_->Rescan();
   ASSERT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
   ASSERT_EQ(Hook("triage", R"({"message":"m"})").status, 400);
+  ASSERT_EQ(Hook("sort", R"({"text":"charged twice for my payment"})").status, 200);
+  ASSERT_EQ(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":3},"wait_ms":5000})")
+                .status,
+            201);
   HttpReply m = HttpCall(port(), "GET", "/metrics");
   ASSERT_EQ(m.status, 200);
   for (const char* line : {
-           R"(weft_http_requests_total{route="/hooks/{path}",status="200"} 1)",
+           R"(weft_runs_suspended{workflow="review",waiting_for="approval"} 1)",
+           R"(weft_tasks_waiting{workflow="review",kind="approval"} 1)",
+           R"(weft_ai_calls_total{model="local"} 1)",
+           R"(weft_ai_tokens_total{model="local",direction="input"} 0)",
+           R"(weft_store_commit_batch_size_count )",
+           R"(weft_store_commit_seconds_bucket{le="+Inf"} )",
+           R"(weft_http_requests_total{route="/hooks/{path}",status="200"} 2)",
            R"(weft_http_requests_total{route="/hooks/{path}",status="400"} 1)",
            R"(weft_runs_started_total{workflow="triage",trigger="webhook"} 1)",
            R"(weft_runs_finished_total{workflow="triage",status="completed"} 1)",

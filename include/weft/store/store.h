@@ -250,6 +250,14 @@ class Store {
   virtual Result<std::vector<StepRecord>> GetSteps(const std::string& run_id) = 0;
   // Newest first.
   virtual Result<std::vector<RunRecord>> ListRuns(const RunFilter& filter) = 0;
+  // How many runs are suspended now, per workflow and what they wait for
+  // (wait.kind: approval, user_input, handover, timer, child, ...).
+  struct SuspendedCount {
+    std::string workflow;
+    std::string waiting_for;
+    int64_t count = 0;
+  };
+  virtual Result<std::vector<SuspendedCount>> CountSuspended() = 0;
 
   // Leases up to `limit` runs that need a worker: status running with no
   // live lease, or suspended on a timer that is due (wake_at_ms <= now).
