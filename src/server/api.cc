@@ -208,7 +208,11 @@ asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request& req) {
     if (std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name)) {
       o.set("description", wf->description);
       o.set("deployed_version", static_cast<double>(wf->version));
-      for (const dsl::Trigger& t : wf->triggers) triggers.push_back(TriggerJson(t));
+      for (size_t i = 0; i < wf->triggers.size(); ++i) {
+        Value t = TriggerJson(wf->triggers[i]);
+        t.set("enabled", s.switches->Enabled(name, i));
+        triggers.push_back(t);
+      }
     }
     o.set("triggers", triggers);
     list.push_back(o);
@@ -249,7 +253,11 @@ asio::awaitable<Response> GetWorkflow(Server::Impl& s, Request& req) {
   if (wf.ok()) {
     o.set("description", (*wf)->description);
     Value triggers = Value::MakeArray();
-    for (const dsl::Trigger& t : (*wf)->triggers) triggers.push_back(TriggerJson(t));
+    for (size_t i = 0; i < (*wf)->triggers.size(); ++i) {
+      Value t = TriggerJson((*wf)->triggers[i]);
+      t.set("enabled", s.switches->Enabled(name, i));
+      triggers.push_back(t);
+    }
     o.set("triggers", triggers);
     if ((*wf)->input_schema_document.is_defined()) o.set("input_schema", (*wf)->input_schema_document);
     o.set("graph", GraphBuilder().Build(**wf));
@@ -566,6 +574,41 @@ asio::awaitable<Response> Usage(Server::Impl& s, Request& req) {
   co_return Response::Json(200, o);
 }
 
+// Switches a deployed workflow's trigger on or off (kept in the store).
+asio::awaitable<Response> SwitchTrigger(Server::Impl& s, Request& req, bool enabled) {
+  const std::string name = req.params["name"];
+  if (!req.principal.MaySee(name)) co_return NoWorkflow(name);
+  std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name);
+  if (!wf) co_return NoWorkflow(name);
+  const std::string& index_text = req.params["index"];
+  char* end = nullptr;
+  const long index = std::strtol(index_text.c_str(), &end, 10);
+  if (*end != '\0' || index < 0 || static_cast<size_t>(index) >= wf->triggers.size()) {
+    co_return Response::Error(404, "NOT_FOUND", "workflow '" + name + "' has no trigger " + index_text + " (it has " +
+                                                    std::to_string(wf->triggers.size()) + ")");
+  }
+  const auto i = static_cast<size_t>(index);
+  Status done = co_await s.Blocking([&] {
+    Status st = s.switches->Switch(s.store, name, i, enabled);
+    if (st.ok()) {
+      Value d = Value::MakeObject();
+      d.set("index", static_cast<double>(i));
+      d.set("kind", std::string(dsl::TriggerKindName(wf->triggers[i].kind)));
+      s.Audit(req, enabled ? "trigger.enable" : "trigger.disable", "workflow:" + name, d);
+    }
+    return st;
+  });
+  if (!done.ok()) co_return Response::FromStatus(done);
+  Value o = TriggerJson(wf->triggers[i]);
+  o.set("workflow", name);
+  o.set("index", static_cast<double>(i));
+  o.set("enabled", enabled);
+  co_return Response::Json(200, o);
+}
+
+asio::awaitable<Response> EnableTrigger(Server::Impl& s, Request& req) { return SwitchTrigger(s, req, true); }
+asio::awaitable<Response> DisableTrigger(Server::Impl& s, Request& req) { return SwitchTrigger(s, req, false); }
+
 Value KeyJson(const store::ApiKeyRecord& k) {
   Value o = Value::MakeObject();
   o.set("id", k.id);
@@ -638,6 +681,11 @@ void AddApiRoutes(std::vector<Route>& r) {
                "Deploy a workflow (YAML body; ?name= when the file has none)"});
   r.push_back({V::get, "/api/v1/workflows/{name}", Need::kRead, &GetWorkflow,
                "A workflow: versions, source, triggers, input schema, flow graph"});
+  r.push_back({V::post, "/api/v1/workflows/{name}/triggers/{index}/enable", Need::kDeploy, &EnableTrigger,
+               "Switch a trigger on (its index in the workflow's triggers)"});
+  r.push_back({V::post, "/api/v1/workflows/{name}/triggers/{index}/disable", Need::kDeploy, &DisableTrigger,
+               "Switch a trigger off: webhooks answer 503, forms are closed, schedule slots and events pass, "
+               "outboxes wait"});
   r.push_back({V::post, "/api/v1/runs", Need::kOperate, &StartRun,
                "Start a run: {workflow, version?, input, context?, wait_ms?, idempotency_key?}"});
   r.push_back({V::get, "/api/v1/runs", Need::kRead, &ListRuns,

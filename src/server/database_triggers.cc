@@ -66,12 +66,14 @@ std::string Quoted(const std::string& name) {
 }  // namespace
 
 DatabaseTriggers::DatabaseTriggers(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics,
-                                   Lookup connections, const Clock& clock)
+                                   Lookup connections, const Clock& clock,
+                                   std::shared_ptr<const TriggerSwitches> switches)
     : engine_(engine),
       store_(store),
       metrics_(std::move(metrics)),
       connections_(std::move(connections)),
-      clock_(clock) {}
+      clock_(clock),
+      switches_(std::move(switches)) {}
 
 DatabaseTriggers::~DatabaseTriggers() { Stop(); }
 
@@ -111,6 +113,7 @@ bool DatabaseTriggers::StartRun(const Entry& e, const Value& input, const std::s
 }
 
 int DatabaseTriggers::PollOutbox(Entry& e) {
+  if (switches_ && !switches_->Enabled(e.workflow, e.index)) return 0;
   const runtime::Connection* conn = connections_(e.trigger.connection);
   if (conn == nullptr || !conn->sql) {
     fprintf(stderr, "weft serve: database trigger of '%s': no connection '%s' in weft.yaml\n", e.workflow.c_str(),
@@ -257,6 +260,7 @@ void DatabaseTriggers::Listen(int64_t wait_ms) {
                                 return listeners_[w.first].get() == l;
                               })->first;
       for (const Entry& e : wanted[key]) {
+        if (switches_ && !switches_->Enabled(e.workflow, e.index)) continue;
         Value info = Value::MakeObject();
         info.set("connection", e.trigger.connection);
         info.set("channel", e.trigger.channel);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "metrics.h"
+#include "trigger_switches.h"
 #include "weft/core/clock.h"
 #include "weft/core/mutex.h"
 #include "weft/dsl/workflow.h"
@@ -29,8 +30,10 @@ namespace weft::server {
 class DatabaseTriggers {
  public:
   using Lookup = std::function<const runtime::Connection*(std::string_view name)>;
+  // `switches` (may be null): a switched-off outbox is not read (its rows
+  // wait); a switched-off channel's notifications pass.
   DatabaseTriggers(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics, Lookup connections,
-                   const Clock& clock);
+                   const Clock& clock, std::shared_ptr<const TriggerSwitches> switches = nullptr);
   ~DatabaseTriggers();  // Stop()s
   DatabaseTriggers(const DatabaseTriggers&) = delete;
   DatabaseTriggers& operator=(const DatabaseTriggers&) = delete;
@@ -63,6 +66,7 @@ class DatabaseTriggers {
   std::shared_ptr<Metrics> metrics_;
   Lookup connections_;
   const Clock& clock_;
+  std::shared_ptr<const TriggerSwitches> switches_;
   Mutex mu_;
   std::map<std::string, std::vector<Entry>> entries_ WEFT_GUARDED_BY(mu_);  // by workflow
   bool changed_ WEFT_GUARDED_BY(mu_) = false;

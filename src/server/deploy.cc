@@ -58,15 +58,17 @@ Result<Server::Impl::Deployment> Server::Impl::DeployText(const std::string& tex
 }
 
 Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>& wf) {
+  switches->Load(store, wf->name, wf->triggers.size());
   MutexLock lock(hooks_mu);
   for (auto it = hooks.begin(); it != hooks.end();) {
     it = it->second.workflow == wf->name ? hooks.erase(it) : std::next(it);
   }
   std::vector<std::string> clashes;
-  for (const dsl::Trigger& t : wf->triggers) {
+  for (size_t i = 0; i < wf->triggers.size(); ++i) {
+    const dsl::Trigger& t = wf->triggers[i];
     if (t.kind == dsl::Trigger::Kind::kWebhook) {
       for (const std::string& m : t.webhook.methods) {
-        auto [it, fresh] = hooks.try_emplace(m + " " + t.webhook.path, HookEntry{wf->name, wf, &t.webhook});
+        auto [it, fresh] = hooks.try_emplace(m + " " + t.webhook.path, HookEntry{wf->name, wf, &t.webhook, i});
         if (!fresh) clashes.push_back(m + " /hooks/" + t.webhook.path + " (served by '" + it->second.workflow + "')");
       }
     } else if (t.kind == dsl::Trigger::Kind::kChat) {

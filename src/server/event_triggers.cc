@@ -9,16 +9,20 @@ constexpr const char* kCursor = "events:dispatched_seq";
 
 }  // namespace
 
-EventDispatcher::EventDispatcher(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics)
-    : engine_(engine), store_(store), metrics_(std::move(metrics)) {}
+EventDispatcher::EventDispatcher(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics,
+                                 std::shared_ptr<const TriggerSwitches> switches)
+    : engine_(engine), store_(store), metrics_(std::move(metrics)), switches_(std::move(switches)) {}
 
 EventDispatcher::~EventDispatcher() { Stop(); }
 
 void EventDispatcher::Set(const std::shared_ptr<const dsl::Workflow>& wf) {
   MutexLock lock(mu_);
-  for (auto& [event, workflows] : subscribers_) workflows.erase(wf->name);
-  for (const dsl::Trigger& t : wf->triggers) {
-    if (t.kind == dsl::Trigger::Kind::kEvent) subscribers_[t.event.name].insert(wf->name);
+  for (auto& [event, workflows] : subscribers_) {
+    std::erase_if(workflows, [&wf](const auto& w) { return w.first == wf->name; });
+  }
+  for (size_t i = 0; i < wf->triggers.size(); ++i) {
+    const dsl::Trigger& t = wf->triggers[i];
+    if (t.kind == dsl::Trigger::Kind::kEvent) subscribers_[t.event.name].insert({wf->name, i});
   }
 }
 
@@ -38,7 +42,11 @@ int EventDispatcher::DispatchPending() {
       if (name.is_string()) {
         MutexLock lock(mu_);
         auto it = subscribers_.find(name.as_string());
-        if (it != subscribers_.end()) workflows = it->second;
+        if (it != subscribers_.end()) {
+          for (const auto& [wf, index] : it->second) {
+            if (!switches_ || switches_->Enabled(wf, index)) workflows.insert(wf);
+          }
+        }
       }
       for (const std::string& wf : workflows) {
         engine::StartOptions start;

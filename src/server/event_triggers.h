@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "metrics.h"
+#include "trigger_switches.h"
 #include "weft/core/mutex.h"
 #include "weft/dsl/workflow.h"
 #include "weft/engine/engine.h"
@@ -21,7 +22,9 @@ namespace weft::server {
 
 class EventDispatcher {
  public:
-  EventDispatcher(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics);
+  // `switches` (may be null): a switched-off trigger lets events pass.
+  EventDispatcher(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics,
+                  std::shared_ptr<const TriggerSwitches> switches = nullptr);
   ~EventDispatcher();  // Stop()s
   EventDispatcher(const EventDispatcher&) = delete;
   EventDispatcher& operator=(const EventDispatcher&) = delete;
@@ -41,8 +44,10 @@ class EventDispatcher {
   engine::Engine& engine_;
   store::Store& store_;
   std::shared_ptr<Metrics> metrics_;
+  std::shared_ptr<const TriggerSwitches> switches_;
   Mutex mu_;
-  std::map<std::string, std::set<std::string>> subscribers_ WEFT_GUARDED_BY(mu_);  // event -> workflows
+  // event -> (workflow, trigger index)
+  std::map<std::string, std::set<std::pair<std::string, size_t>>> subscribers_ WEFT_GUARDED_BY(mu_);
   bool stopping_ WEFT_GUARDED_BY(mu_) = false;
   bool notified_ WEFT_GUARDED_BY(mu_) = false;
   std::condition_variable_any wake_;

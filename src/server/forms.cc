@@ -27,9 +27,13 @@ std::string Html(std::string_view s) {
   return out;
 }
 
-const dsl::FormTrigger* FormOf(const dsl::Workflow& wf) {
-  for (const dsl::Trigger& t : wf.triggers) {
-    if (t.kind == dsl::Trigger::Kind::kForm) return &t.form;
+// The workflow's form trigger and its index (nullptr when it has none).
+const dsl::FormTrigger* FormOf(const dsl::Workflow& wf, size_t* index) {
+  for (size_t i = 0; i < wf.triggers.size(); ++i) {
+    if (wf.triggers[i].kind == dsl::Trigger::Kind::kForm) {
+      *index = i;
+      return &wf.triggers[i].form;
+    }
   }
   return nullptr;
 }
@@ -158,7 +162,12 @@ Value Coerce(const dsl::Workflow& wf, const Value& fields) {
 asio::awaitable<Response> HandleForm(Server::Impl& s, Request& req) {
   const std::string name = req.path.substr(7);  // after "/forms/"
   std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name);
-  const dsl::FormTrigger* form = wf ? FormOf(*wf) : nullptr;
+  size_t index = 0;
+  const dsl::FormTrigger* form = wf ? FormOf(*wf, &index) : nullptr;
+  if (form != nullptr && !s.switches->Enabled(wf->name, index)) {
+    co_return Response::Text(404, Page("Closed", "<main><h1>This form is closed</h1></main>"),
+                             "text/html; charset=utf-8");
+  }
   if (form == nullptr) {
     co_return Response::Text(404, Page("Not found", "<main><h1>No form here</h1></main>"), "text/html; charset=utf-8");
   }

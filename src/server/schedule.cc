@@ -63,8 +63,9 @@ int64_t NextSlot(const CronSpec& spec, const date::time_zone* zone, int64_t afte
   return -1;
 }
 
-Scheduler::Scheduler(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics, const Clock& clock)
-    : engine_(engine), store_(store), metrics_(std::move(metrics)), clock_(clock) {}
+Scheduler::Scheduler(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics, const Clock& clock,
+                     std::shared_ptr<const TriggerSwitches> switches)
+    : engine_(engine), store_(store), metrics_(std::move(metrics)), clock_(clock), switches_(std::move(switches)) {}
 
 Scheduler::~Scheduler() { Stop(); }
 
@@ -96,6 +97,7 @@ void Scheduler::Set(const std::shared_ptr<const dsl::Workflow>& wf) {
 }
 
 void Scheduler::Fire(const Entry& e, int64_t slot_ms) {
+  if (switches_ && !switches_->Enabled(e.workflow, e.index)) return;  // the slot passes
   engine::StartOptions start;
   start.trigger = "schedule";
   start.start_key = "schedule:" + e.workflow + ":" + std::to_string(e.index) + ":" + std::to_string(slot_ms);

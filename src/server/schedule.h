@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "metrics.h"
+#include "trigger_switches.h"
 #include "weft/core/clock.h"
 #include "weft/core/cron.h"
 #include "weft/core/mutex.h"
@@ -34,7 +35,9 @@ Result<const date::time_zone*> FindZone(const std::string& name);
 
 class Scheduler {
  public:
-  Scheduler(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics, const Clock& clock);
+  // `switches` (may be null): slots of a switched-off trigger pass without a run.
+  Scheduler(engine::Engine& engine, store::Store& store, std::shared_ptr<Metrics> metrics, const Clock& clock,
+            std::shared_ptr<const TriggerSwitches> switches = nullptr);
   ~Scheduler();  // Stop()s
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -62,6 +65,7 @@ class Scheduler {
   store::Store& store_;
   std::shared_ptr<Metrics> metrics_;
   const Clock& clock_;
+  std::shared_ptr<const TriggerSwitches> switches_;
   Mutex mu_;
   std::map<std::string, std::vector<Entry>> entries_ WEFT_GUARDED_BY(mu_);  // by workflow
   std::condition_variable_any wake_;

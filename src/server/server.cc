@@ -122,10 +122,11 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
       per_key(options.rate_per_key, options.rate_burst),
       per_address(options.rate_per_address, options.rate_burst),
       per_webhook(options.rate_per_webhook, options.rate_burst) {
-  scheduler = std::make_unique<Scheduler>(engine, store, metrics, SystemClock::Instance());
+  scheduler = std::make_unique<Scheduler>(engine, store, metrics, SystemClock::Instance(), switches);
   database_triggers = std::make_unique<DatabaseTriggers>(
-      engine, store, metrics, [&rt](std::string_view name) { return rt.connection(name); }, SystemClock::Instance());
-  dispatcher = std::make_shared<EventDispatcher>(engine, store, metrics);
+      engine, store, metrics, [&rt](std::string_view name) { return rt.connection(name); }, SystemClock::Instance(),
+      switches);
+  dispatcher = std::make_shared<EventDispatcher>(engine, store, metrics, switches);
   routes.push_back({http::verb::get, "/healthz", Need::kPublic, &Healthz, "Liveness: 200 while the process serves"});
   routes.push_back({http::verb::get, "/readyz", Need::kPublic, &Readyz, "Readiness: 200 when the store answers"});
   routes.push_back({http::verb::get, "/metrics", Need::kPublic, &MetricsRoute, "Prometheus metrics"});

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "schedule.h"
+#include "trigger_switches.h"
 #include "weft/core/mutex.h"
 #include "weft/dsl/workflow.h"
 #include "weft/server/server.h"
@@ -60,6 +61,7 @@ struct HookEntry {
   std::string workflow;
   std::shared_ptr<const dsl::Workflow> definition;  // the version it was read from
   const dsl::WebhookTrigger* trigger = nullptr;     // inside `definition`
+  size_t index = 0;                                 // in the workflow's triggers
 };
 
 // A token bucket per key (API key, address, webhook).
@@ -154,6 +156,8 @@ struct Server::Impl final : HttpHandler {
   RateLimiter per_address;
   RateLimiter per_webhook;
   std::unique_ptr<HttpListener> listener;
+  // Before the triggers, which read it.
+  std::shared_ptr<TriggerSwitches> switches = std::make_shared<TriggerSwitches>();
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<DatabaseTriggers> database_triggers;
   // Shared with the engine's event listener (as metrics).

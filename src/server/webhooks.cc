@@ -235,6 +235,10 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
   auto refused = [&](std::string_view reason) {
     s.metrics->Add("weft_webhook_refusals_total", {{"workflow", hook->workflow}, {"reason", std::string(reason)}});
   };
+  if (!s.switches->Enabled(hook->workflow, hook->index)) {
+    refused("disabled");
+    co_return Response::Error(503, "UNAVAILABLE", "the webhook /hooks/" + path + " is switched off");
+  }
   if (s.per_webhook.enabled()) {
     const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     if (double wait = s.per_webhook.Take("hook:" + path, now); wait > 0) {

@@ -297,6 +297,8 @@ TEST_F(ServerTest, RolesMatrix) {
       {"GET", "/api/v1/keys", "admin"},
       {"POST", "/api/v1/keys", "admin"},
       {"POST", "/api/v1/keys/none/revoke", "admin"},
+      {"POST", "/api/v1/workflows/triage/triggers/0/enable", "editor"},
+      {"POST", "/api/v1/workflows/triage/triggers/0/disable", "editor"},
       {"POST", "/api/v1/session", ""},
       {"GET", "/api/v1/session", "viewer"},
       {"DELETE", "/api/v1/session", "viewer"},
@@ -353,7 +355,7 @@ TEST_F(ServerTest, WorkflowsAreDeployedAndDescribed) {
   EXPECT_EQ(graph.get("nodes").size(), 5U);  // start, decision, two tasks, end
   EXPECT_EQ(graph.get("edges").size(), 5U);
   EXPECT_EQ(ToJson(Json(wf).get("triggers")),
-            R"([{"kind":"webhook","path":"/hooks/triage","methods":["POST"],"respond":"completion","auth":"none"}])");
+            R"([{"kind":"webhook","path":"/hooks/triage","methods":["POST"],"respond":"completion","auth":"none","enabled":true}])");
   // Deploy through the API: a new version, then a broken file refused with
   // its diagnostics while the old version stays live.
   std::string changed = kTriage;
@@ -466,6 +468,29 @@ TEST_F(ServerTest, LiveUpdatesStreamAndResume) {
   EXPECT_NE(snapshot->data.find("\"completed\""), std::string::npos);
   testing::SseClient anonymous(port(), "/api/v1/events");
   EXPECT_EQ(anonymous.status(), 401);
+}
+
+TEST_F(ServerTest, TriggersSwitchOffAndOnAcrossRestarts) {
+  HttpReply off = Api("editor", "POST", "/api/v1/workflows/triage/triggers/0/disable");
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_FALSE(Json(off).get("enabled").as_bool());
+  EXPECT_EQ(Json(off).get("kind").as_string(), "webhook");
+  const size_t before = RunCount("triage");
+  HttpReply r = Hook("triage", R"({"message":"m","urgency":"low"})");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_NE(r.body.find("switched off"), std::string::npos);
+  EXPECT_EQ(RunCount("triage"), before);
+  Value wf = Json(Api("viewer", "GET", "/api/v1/workflows/triage"));
+  EXPECT_FALSE(wf.get("triggers").as_array()[0].get("enabled").as_bool());
+  Open();  // a restart keeps it off
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 503);
+  ASSERT_EQ(Api("editor", "POST", "/api/v1/workflows/triage/triggers/0/enable").status, 200);
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
+  EXPECT_EQ(Api("editor", "POST", "/api/v1/workflows/triage/triggers/7/disable").status, 404);
+  EXPECT_EQ(Api("editor", "POST", "/api/v1/workflows/nope/triggers/0/disable").status, 404);
+  const std::string audit = Api("admin", "GET", "/api/v1/audit").body;
+  EXPECT_NE(audit.find("trigger.disable"), std::string::npos);
+  EXPECT_NE(audit.find("trigger.enable"), std::string::npos);
 }
 
 TEST_F(ServerTest, MetricsCountRequestsRunsAndSteps) {
