@@ -9,6 +9,7 @@
 #include "cli_support.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
+#include "weft/core/log.h"
 #include "weft/runtime/runtime.h"
 #include "weft/server/server.h"
 
@@ -38,7 +39,8 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   static const char* const kKeys[] = {"listen",           "data_dir",         "trusted_proxies",
                                       "max_connections",  "rate_per_key",     "rate_per_address",
                                       "rate_per_webhook", "rate_burst",       "header_timeout_ms",
-                                      "body_timeout_ms",  "drain_timeout_ms", "session_ttl_hours", "upload_types"};
+                                      "body_timeout_ms",  "drain_timeout_ms", "session_ttl_hours", "upload_types",
+                                      "log_format",       "log_steps",        "otlp_endpoint",     "otlp_interval_ms"};
   for (const auto& m : s.members()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
       std::string list;
@@ -53,6 +55,20 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   if (Value v = s.get("data_dir"); v.is_defined()) {
     if (!v.is_string()) return InvalidArgumentError("server.data_dir must be a folder");
     o.data_dir = v.as_string();
+  }
+  if (Value v = s.get("log_format"); v.is_defined()) {
+    if (v != Value("json") && v != Value("text")) return InvalidArgumentError("server.log_format must be json or text");
+    SetLogFormat(v == Value("json") ? LogFormat::kJson : LogFormat::kText);
+  }
+  if (Value v = s.get("log_steps"); v.is_defined()) {
+    if (!v.is_bool()) return InvalidArgumentError("server.log_steps must be true or false");
+    o.log_steps = v.as_bool();
+  }
+  if (Value v = s.get("otlp_endpoint"); v.is_defined()) {
+    if (!v.is_string() || (v.as_string().rfind("http://", 0) != 0 && v.as_string().rfind("https://", 0) != 0)) {
+      return InvalidArgumentError("server.otlp_endpoint must be an http(s) URL (the collector's, e.g. :4318)");
+    }
+    o.otlp_endpoint = v.as_string();
   }
   if (Value v = s.get("upload_types"); v.is_defined()) {
     if (!v.is_array()) return InvalidArgumentError("server.upload_types must be a list of media types (image/*, ...)");
@@ -89,6 +105,7 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   WEFT_RETURN_IF_ERROR(number("header_timeout_ms", 100, 3'600'000, o.header_timeout_ms));
   WEFT_RETURN_IF_ERROR(number("body_timeout_ms", 100, 3'600'000, o.body_timeout_ms));
   WEFT_RETURN_IF_ERROR(number("drain_timeout_ms", 0, 3'600'000, o.drain_timeout_ms));
+  WEFT_RETURN_IF_ERROR(number("otlp_interval_ms", 100, 3'600'000, o.otlp_interval_ms));
   double session_hours = static_cast<double>(o.session_ttl_ms) / 3'600'000;
   WEFT_RETURN_IF_ERROR(number("session_ttl_hours", 0.01, 24 * 365, session_hours));
   o.session_ttl_ms = static_cast<int64_t>(session_hours * 3'600'000);

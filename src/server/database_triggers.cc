@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <future>
 
+#include "weft/core/log.h"
 #include "weft/actions/sql.h"
 #include "weft/core/json.h"
 
@@ -42,7 +43,7 @@ struct DatabaseTriggers::Listener {
       PQclear(r);
     }
     if (!error.empty()) {
-      if (!reported) fprintf(stderr, "weft serve: LISTEN %s: %s", channel.c_str(), error.c_str());
+      if (!reported) Log(LogLevel::kError, "LISTEN " + channel + ": " + error);
       reported = true;
       Close();
       retry_at_ms = now_ms + 2000;
@@ -108,7 +109,7 @@ bool DatabaseTriggers::StartRun(const Entry& e, const Value& input, const std::s
     return true;
   }
   if (run.status().code() == StatusCode::kAlreadyExists) return true;  // started before a crash, or by another process
-  fprintf(stderr, "weft serve: database trigger of '%s': %s\n", e.workflow.c_str(), run.status().message().c_str());
+  Log(LogLevel::kError, "database trigger of '" + e.workflow + "': " + run.status().message());
   return false;
 }
 
@@ -116,8 +117,8 @@ int DatabaseTriggers::PollOutbox(Entry& e) {
   if (switches_ && !switches_->Enabled(e.workflow, e.index)) return 0;
   const runtime::Connection* conn = connections_(e.trigger.connection);
   if (conn == nullptr || !conn->sql) {
-    fprintf(stderr, "weft serve: database trigger of '%s': no connection '%s' in weft.yaml\n", e.workflow.c_str(),
-            e.trigger.connection.c_str());
+    Log(LogLevel::kError,
+        "database trigger of '" + e.workflow + "': no connection '" + e.trigger.connection + "' in weft.yaml");
     return 0;
   }
   const std::string state_key =
@@ -152,8 +153,7 @@ int DatabaseTriggers::PollOutbox(Entry& e) {
     std::string& last = outbox_errors_[entry_key];
     if (last != rows.status().message()) {
       last = rows.status().message();
-      fprintf(stderr, "weft serve: database trigger of '%s' reading %s: %s\n", e.workflow.c_str(),
-              e.trigger.table.c_str(), last.c_str());
+      Log(LogLevel::kError, "database trigger of '" + e.workflow + "' reading " + e.trigger.table + ": " + last);
     }
     return 0;
   }
@@ -162,8 +162,8 @@ int DatabaseTriggers::PollOutbox(Entry& e) {
   for (const Value& row : rows->rows.as_array()) {
     const Value cursor = row.get(e.trigger.cursor);
     if (!cursor.is_number() && !cursor.is_string()) {
-      fprintf(stderr, "weft serve: database trigger of '%s': column %s is not a number or text; the outbox stops\n",
-              e.workflow.c_str(), e.trigger.cursor.c_str());
+      Log(LogLevel::kError, "database trigger of '" + e.workflow + "': column " + e.trigger.cursor +
+                                " is not a number or text; the outbox stops");
       break;
     }
     const std::string at = ToJson(cursor);
@@ -221,8 +221,8 @@ void DatabaseTriggers::Listen(int64_t wait_ms) {
       l = std::make_unique<Listener>();
       const runtime::Connection* conn = connections_(entries.front().trigger.connection);
       if (conn == nullptr || conn->config.get("driver") != Value("postgres") || !conn->config.get("url").is_string()) {
-        fprintf(stderr, "weft serve: database trigger: LISTEN needs a PostgreSQL connection ('%s' is not one)\n",
-                entries.front().trigger.connection.c_str());
+        Log(LogLevel::kError, "database trigger: LISTEN needs a PostgreSQL connection ('" +
+                                  entries.front().trigger.connection + "' is not one)");
         l->retry_at_ms = INT64_MAX;
         continue;
       }
@@ -245,7 +245,7 @@ void DatabaseTriggers::Listen(int64_t wait_ms) {
     Listener* l = polled[i];
     if ((fds[i].revents & (POLLIN | POLLERR | POLLHUP)) == 0) continue;
     if (PQconsumeInput(l->conn) == 0) {
-      fprintf(stderr, "weft serve: LISTEN %s: %s", l->channel.c_str(), PQerrorMessage(l->conn));
+      Log(LogLevel::kError, "LISTEN " + l->channel + ": " + PQerrorMessage(l->conn));
       l->Close();
       l->retry_at_ms = clock_.NowMillis() + 1000;
       continue;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "server_impl.h"
+#include "weft/core/log.h"
 #include "weft/core/clock.h"
 #include "weft/core/file.h"
 #include "weft/dsl/loader.h"
@@ -75,8 +76,8 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
       const std::string note =
           wf->name + "/" + std::to_string(wf->version) + "/" + std::string(dsl::TriggerKindName(t.kind));
       if (unserved_noted.insert(note).second) {
-        fprintf(stderr, "weft serve: %s: the %s trigger of workflow '%s' is not served by this version of weft\n",
-                t.location.ToString().c_str(), std::string(dsl::TriggerKindName(t.kind)).c_str(), wf->name.c_str());
+        Log(LogLevel::kWarning, t.location.ToString() + ": the " + std::string(dsl::TriggerKindName(t.kind)) +
+                                    " trigger of workflow '" + wf->name + "' is not served by this version of weft");
       }
     }
   }
@@ -118,8 +119,7 @@ void Server::Impl::ScanFolder() {
     files.push_back(p);
   }
   if (ec) {
-    fprintf(stderr, "weft serve: cannot read workflows folder %s: %s\n", options.workflows_dir.c_str(),
-            ec.message().c_str());
+    Log(LogLevel::kError, "cannot read the workflows folder " + options.workflows_dir + ": " + ec.message());
     return;
   }
   std::sort(files.begin(), files.end());
@@ -134,16 +134,20 @@ void Server::Impl::ScanFolder() {
     seen_files[p.string()] = stamp;
     Result<std::string> text = ReadFileBounded(p.string());
     if (!text.ok()) {
-      fprintf(stderr, "weft serve: %s\n", text.status().message().c_str());
+      Log(LogLevel::kError, text.status().message());
       continue;
     }
     std::vector<dsl::Diagnostic> diagnostics;
     Result<Deployment> version = DeployText(*text, p.string(), p.stem().string(), &diagnostics);
     if (!version.ok()) {
       // The previous version (if any) stays live.
-      fprintf(stderr, "weft serve: %s not deployed:\n", p.string().c_str());
-      for (const dsl::Diagnostic& d : diagnostics) fprintf(stderr, "  %s\n", d.ToString().c_str());
-      if (diagnostics.empty()) fprintf(stderr, "  %s\n", version.status().message().c_str());
+      Value problems = Value::MakeArray();
+      for (const dsl::Diagnostic& d : diagnostics) problems.push_back(Value(d.ToString()));
+      if (diagnostics.empty()) problems.push_back(Value(version.status().message()));
+      Value fields = Value::MakeObject();
+      fields.set("file", p.string());
+      fields.set("problems", problems);
+      Log(LogLevel::kError, "workflow not deployed (the previous version stays live)", fields);
       file_problems[p.string()] = diagnostics;
       continue;
     }
@@ -154,10 +158,13 @@ void Server::Impl::ScanFolder() {
       details.set("file", p.string());
       Status audited = security::Audit(store, SystemClock::Instance().NowMillis(), "system", "deploy",
                                        "workflow:" + version->name, details);
-      if (!audited.ok()) fprintf(stderr, "weft serve: cannot write the audit log: %s\n", audited.ToString().c_str());
+      if (!audited.ok()) Log(LogLevel::kError, "cannot write the audit log: " + audited.ToString());
     }
-    fprintf(stderr, "weft serve: deployed %s (version %lld)\n", p.string().c_str(),
-            static_cast<long long>(version->version));
+    Value fields = Value::MakeObject();
+    fields.set("file", p.string());
+    fields.set("workflow", version->name);
+    fields.set("version", static_cast<double>(version->version));
+    Log(LogLevel::kInfo, "deployed", fields);
   }
 }
 

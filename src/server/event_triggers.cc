@@ -1,5 +1,7 @@
 #include "event_triggers.h"
 
+#include "weft/core/log.h"
+
 #include <cstdio>
 
 namespace weft::server {
@@ -66,9 +68,9 @@ int EventDispatcher::DispatchPending() {
         } else if (run.status().code() != StatusCode::kAlreadyExists) {
           // A payload the subscriber's schema refuses starts nothing; the
           // event is not retried (it would be refused again).
-          fprintf(stderr, "weft serve: event '%s' (%s) not delivered to '%s': %s\n",
-                  name.is_string() ? name.as_string().c_str() : "?", id.is_string() ? id.as_string().c_str() : "?",
-                  wf.c_str(), run.status().message().c_str());
+          Log(LogLevel::kWarning, "event '" + (name.is_string() ? name.as_string() : "?") + "' (" +
+                                      (id.is_string() ? id.as_string() : "?") + ") not delivered to '" + wf +
+                                      "': " + run.status().message());
         }
       }
       after = step.seq;

@@ -19,6 +19,7 @@
 #include <limits>
 #include <thread>
 
+#include "weft/core/log.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
 
@@ -271,7 +272,7 @@ void HttpListener::AcceptNext() {
           try {
             std::rethrow_exception(e);
           } catch (const std::exception& x) {
-            fprintf(stderr, "weft serve: connection error: %s\n", x.what());
+            Log(LogLevel::kError, std::string("connection error: ") + x.what());
           }
         }
         --connections_;

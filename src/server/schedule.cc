@@ -1,5 +1,7 @@
 #include "schedule.h"
 
+#include "weft/core/log.h"
+
 #include <date/tz.h>
 
 #include <chrono>
@@ -79,8 +81,8 @@ void Scheduler::Set(const std::shared_ptr<const dsl::Workflow>& wf) {
     if (!spec.ok() || !zone.ok()) {
       // The loader refused these already; a stored version read by a
       // machine without the zone says so and is skipped.
-      fprintf(stderr, "weft serve: schedule %zu of workflow '%s' not served: %s\n", i, wf->name.c_str(),
-              (!spec.ok() ? spec.status() : zone.status()).message().c_str());
+      Log(LogLevel::kError, "schedule " + std::to_string(i) + " of workflow '" + wf->name +
+                                "' not served: " + (!spec.ok() ? spec.status() : zone.status()).message());
       continue;
     }
     list.push_back(Entry{wf->name, i, t.schedule, *spec, *zone});
@@ -112,8 +114,8 @@ void Scheduler::Fire(const Entry& e, int64_t slot_ms) {
   if (run.ok()) {
     metrics_->Add("weft_runs_started_total", {{"workflow", e.workflow}, {"trigger", "schedule"}});
   } else if (run.status().code() != StatusCode::kAlreadyExists) {  // another process fired it
-    fprintf(stderr, "weft serve: schedule of '%s' at %lld: %s\n", e.workflow.c_str(), static_cast<long long>(slot_ms),
-            run.status().message().c_str());
+    Log(LogLevel::kError,
+        "schedule of '" + e.workflow + "' at " + std::to_string(slot_ms) + ": " + run.status().message());
   }
 }
 

@@ -1,3 +1,4 @@
+#include "weft/core/log.h"
 #include "weft/server/server.h"
 
 #include <chrono>
@@ -127,6 +128,11 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
       engine, store, metrics, [&rt](std::string_view name) { return rt.connection(name); }, SystemClock::Instance(),
       switches);
   dispatcher = std::make_shared<EventDispatcher>(engine, store, metrics, switches);
+  TelemetryOptions telemetry_options;
+  telemetry_options.log_steps = options.log_steps;
+  telemetry_options.otlp_endpoint = options.otlp_endpoint;
+  telemetry_options.otlp_interval_ms = options.otlp_interval_ms;
+  telemetry = std::make_shared<Telemetry>(std::move(telemetry_options), metrics);
   routes.push_back({http::verb::get, "/healthz", Need::kPublic, &Healthz, "Liveness: 200 while the process serves"});
   routes.push_back({http::verb::get, "/readyz", Need::kPublic, &Readyz, "Readiness: 200 when the store answers"});
   routes.push_back({http::verb::get, "/metrics", Need::kPublic, &MetricsRoute, "Prometheus metrics"});
@@ -159,7 +165,9 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
     m->Observe("weft_store_commit_batch_size", {}, static_cast<double>(commits));
   });
   if (engine::EventLog* log = runtime.events()) {
-    events_subscription = log->Subscribe([metrics = metrics, dispatcher = dispatcher](const engine::Event& e) {
+    events_subscription = log->Subscribe([metrics = metrics, dispatcher = dispatcher,
+                                          telemetry = telemetry](const engine::Event& e) {
+      telemetry->OnEvent(e);
       if (e.kind == engine::Event::Kind::kRun) {
         const Value status = e.data.get("status");
         if (!status.is_string()) return;
@@ -353,7 +361,7 @@ void Server::Impl::Audit(const Request& request, std::string action, std::string
   if (!request.client.empty()) d.set("address", request.client);
   Status s = security::Audit(store, SystemClock::Instance().NowMillis(), request.principal.Actor(), std::move(action),
                              std::move(target), d);
-  if (!s.ok()) std::fprintf(stderr, "weft serve: cannot write the audit log: %s\n", s.ToString().c_str());
+  if (!s.ok()) Log(LogLevel::kError, "cannot write the audit log: " + s.ToString());
 }
 
 void Server::Impl::CountRequest(const Route* route, int status, double seconds) {
@@ -457,7 +465,7 @@ Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerO
     for (const auto& [name, version] : latest) {
       Result<std::shared_ptr<const dsl::Workflow>> wf = runtime.engine().GetWorkflow(name, version);
       if (wf.ok()) {
-        if (Status st = s.RegisterTriggers(*wf); !st.ok()) fprintf(stderr, "weft serve: %s\n", st.message().c_str());
+        if (Status st = s.RegisterTriggers(*wf); !st.ok()) Log(LogLevel::kError, st.message());
       }
     }
   }
@@ -465,6 +473,7 @@ Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerO
   s.scheduler->Start();
   s.database_triggers->Start();
   s.dispatcher->Start();
+  s.telemetry->Start();
   HttpLimits limits;
   limits.max_connections = s.options.max_connections;
   limits.header_limit_bytes = s.options.header_limit_bytes;
@@ -506,6 +515,7 @@ void Server::Stop() {
   if (impl_->watcher.joinable()) impl_->watcher.join();
   impl_->scheduler->Stop();
   impl_->database_triggers->Stop();
+  impl_->telemetry->Stop();
   impl_->dispatcher->Stop();
   if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
 }

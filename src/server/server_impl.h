@@ -26,6 +26,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "schedule.h"
+#include "telemetry.h"
 #include "trigger_switches.h"
 #include "weft/core/mutex.h"
 #include "weft/dsl/workflow.h"
@@ -162,6 +163,7 @@ struct Server::Impl final : HttpHandler {
   std::unique_ptr<DatabaseTriggers> database_triggers;
   // Shared with the engine's event listener (as metrics).
   std::shared_ptr<EventDispatcher> dispatcher;
+  std::shared_ptr<Telemetry> telemetry;
   uint64_t events_subscription = 0;
 
   mutable Mutex hooks_mu;

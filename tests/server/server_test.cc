@@ -10,12 +10,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "event_triggers.h"
+#include "fake_http_server.h"
 #include "http_test_client.h"
 #include "schedule.h"
 #include "server_fixture.h"
@@ -491,6 +493,68 @@ TEST_F(ServerTest, TriggersSwitchOffAndOnAcrossRestarts) {
   const std::string audit = Api("admin", "GET", "/api/v1/audit").body;
   EXPECT_NE(audit.find("trigger.disable"), std::string::npos);
   EXPECT_NE(audit.find("trigger.enable"), std::string::npos);
+}
+
+TEST_F(ServerTest, RunsAndStepsAreExportedAsOtlpSpans) {
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  std::atomic<bool> failing{false};
+  testing::FakeHttpServer collector([&](const testing::FakeRequest& r) {
+    if (failing) return testing::FakeResponse::Json("{}", 500);
+    if (r.target == "/v1/traces" && r.header("Content-Type") == "application/json") {
+      std::lock_guard lock(mu);
+      bodies.push_back(r.body);
+    }
+    return testing::FakeResponse::Json("{}");
+  });
+  ServerOptions options;
+  options.otlp_endpoint = collector.url();
+  options.otlp_interval_ms = 50;
+  options.log_steps = true;
+  Open(options);
+  HttpReply r = Hook("triage", R"({"message":"disk full","urgency":"high"})");
+  ASSERT_EQ(r.status, 200);
+  const std::string run_id = r.header("x-weft-run");
+  // The spans of the run: one for the run, one per step, in one trace.
+  std::vector<Value> spans;
+  for (int i = 0; i < 100; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    spans.clear();
+    std::lock_guard lock(mu);
+    for (const std::string& b : bodies) {
+      const Value doc = *ParseJson(b);
+      for (const Value& s : doc.get("resourceSpans").as_array()[0].get("scopeSpans").as_array()[0].get("spans").as_array()) {
+        spans.push_back(s);
+      }
+    }
+    bool has_run = false;
+    for (const Value& s : spans) has_run = has_run || s.get("name") == Value("triage");
+    if (has_run) break;
+  }
+  const Value* run_span = nullptr;
+  for (const Value& s : spans) {
+    if (s.get("name") == Value("triage")) run_span = &s;
+  }
+  ASSERT_NE(run_span, nullptr) << spans.size() << " spans";
+  EXPECT_EQ(run_span->get("traceId").as_string().size(), 32u);
+  EXPECT_EQ(run_span->get("status").get("code").as_number(), 1);
+  int steps = 0;
+  for (const Value& s : spans) {
+    if (s.get("parentSpanId") != run_span->get("spanId")) continue;
+    ++steps;
+    EXPECT_EQ(s.get("traceId"), run_span->get("traceId"));
+    EXPECT_GE(std::stoll(s.get("endTimeUnixNano").as_string()), std::stoll(s.get("startTimeUnixNano").as_string()));
+    const std::string attrs = ToJson(s.get("attributes"));
+    EXPECT_NE(attrs.find(run_id), std::string::npos) << attrs;
+    EXPECT_NE(attrs.find("weft.action"), std::string::npos) << attrs;
+  }
+  EXPECT_GE(steps, 1);
+  // A collector that fails costs the runs nothing; the loss is counted.
+  failing = true;
+  EXPECT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_NE(HttpCall(port(), "GET", "/metrics").body.find(R"(weft_otlp_spans_total{outcome="failed"})"),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, MetricsCountRequestsRunsAndSteps) {

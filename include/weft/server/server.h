@@ -43,6 +43,12 @@ struct ServerOptions {
   double rate_burst = 100;
   // How long SIGTERM's drain waits for requests in flight.
   int64_t drain_timeout_ms = 10'000;
+  // A log entry per step record (run_id, step, action, status, duration).
+  bool log_steps = false;
+  // OpenTelemetry: spans of runs and steps POSTed as OTLP/HTTP JSON to
+  // <otlp_endpoint>/v1/traces every otlp_interval_ms ("" = none).
+  std::string otlp_endpoint;
+  int64_t otlp_interval_ms = 1000;
   // How long a browser session lasts after signing in.
   int64_t session_ttl_ms = int64_t{12} * 3600 * 1000;
   // Threads doing the store's blocking reads for API requests.
