@@ -32,13 +32,14 @@ class FileTextAction final : public engine::Action {
     const Value id = file.is_object() ? file.get("id") : file;
     if (!id.is_string()) co_return engine::ActionResult::Error(InvalidArgumentError("file_text: 'file' has no id"));
     files::TextLimits limits;
-    if (const Value m = ctx.inputs.get("max_chars"); m.is_number()) limits.max_chars = static_cast<int64_t>(m.as_number());
+    if (const Value m = ctx.inputs.get("max_chars"); m.is_number())
+      limits.max_chars = static_cast<int64_t>(m.as_number());
     // The result travels as a shared_ptr: Result<T> has no empty state.
     using Shared = std::shared_ptr<Result<files::ExtractedText>>;
     std::function<Shared(NoHandle&)> read = [dir = data_dir_, id = id.as_string(), limits](NoHandle&) {
       Result<std::string> content = files::UploadStore(dir).Get(id);
-      return std::make_shared<Result<files::ExtractedText>>(content.ok() ? files::ExtractText(*content, limits)
-                                                                         : Result<files::ExtractedText>(content.status()));
+      return std::make_shared<Result<files::ExtractedText>>(
+          content.ok() ? files::ExtractText(*content, limits) : Result<files::ExtractedText>(content.status()));
     };
     Shared shared = co_await workers_.Run(std::move(read));
     Result<files::ExtractedText>& text = *shared;

@@ -27,8 +27,6 @@ Result<Value> JsonBody(const Request& req) {
   return v;
 }
 
-namespace {
-
 // What a caller whose grants do not cover a workflow is told: nothing that
 // says whether it exists.
 Response NoWorkflow(const std::string& name) { return Response::Error(404, "NOT_FOUND", "no workflow '" + name + "'"); }
@@ -50,6 +48,31 @@ int LimitParam(const Request& req, int fallback) {
   if (end == text.c_str() || *end != '\0') return -1;
   return static_cast<int>(std::clamp<long>(v, 1, 1000));
 }
+
+asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int status, const Status& done) {
+  if (!done.ok()) co_return Response::FromStatus(done);
+  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
+  if (!run.ok()) co_return Response::FromStatus(run.status());
+  co_return Response::Json(status, store::RunToJson(*run));
+}
+
+// Continues a suspended run: the waiting step's result is `payload`, or it
+// fails with `failure`. Answers the run as it is then.
+// The audit log records it as `action` with `details`.
+asio::awaitable<Response> ResumeWith(Server::Impl& s, const Request& req, const std::string& id, const Value& payload,
+                                     const std::optional<Status>& failure, std::string action, Value details) {
+  Status done = co_await s.Blocking([&] {
+    Status st = failure ? s.engine.ResumeWithError(id, *failure) : s.engine.Resume(id, payload);
+    if (st.ok()) {
+      if (failure) details.set("reason", failure->message());
+      s.Audit(req, std::move(action), "run:" + id, details);
+    }
+    return st;
+  });
+  co_return co_await RunAfter(s, id, 202, done);
+}
+
+namespace {
 
 Value DiagnosticsJson(const std::vector<dsl::Diagnostic>& list) {
   Value out = Value::MakeArray();
@@ -369,29 +392,6 @@ asio::awaitable<Response> GetRun(Server::Impl& s, Request& req) {
   co_return Response::Json(200, store::RunToJson(*both.first, &*both.second));
 }
 
-asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int status, const Status& done) {
-  if (!done.ok()) co_return Response::FromStatus(done);
-  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
-  if (!run.ok()) co_return Response::FromStatus(run.status());
-  co_return Response::Json(status, store::RunToJson(*run));
-}
-
-// Continues a suspended run: the waiting step's result is `payload`, or it
-// fails with `failure`. Answers the run as it is then.
-// The audit log records it as `action` with `details`.
-asio::awaitable<Response> ResumeWith(Server::Impl& s, const Request& req, const std::string& id, const Value& payload,
-                                     const std::optional<Status>& failure, std::string action, Value details) {
-  Status done = co_await s.Blocking([&] {
-    Status st = failure ? s.engine.ResumeWithError(id, *failure) : s.engine.Resume(id, payload);
-    if (st.ok()) {
-      if (failure) details.set("reason", failure->message());
-      s.Audit(req, std::move(action), "run:" + id, details);
-    }
-    return st;
-  });
-  co_return co_await RunAfter(s, id, 202, done);
-}
-
 asio::awaitable<Response> CancelRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
   if (!co_await MaySeeRun(s, req, id)) co_return NoRun(id);
@@ -430,77 +430,6 @@ asio::awaitable<Response> ResumeRun(Server::Impl& s, Request& req) {
     failure = Status(StatusCode::kAborted, message.is_string() ? message.as_string() : "refused by a person");
   }
   co_return co_await ResumeWith(s, req, id, body->get("payload"), failure, "run.resume", Value::MakeObject());
-}
-
-bool IsPersonWait(const Value& wait) {
-  const Value kind = wait.get("kind");
-  return kind == Value("user_input") || kind == Value("approval") || kind == Value("handover");
-}
-
-Value TaskJson(const store::RunRecord& run) {
-  Value o = Value::MakeObject();
-  o.set("id", run.id);  // a run waits for one person at a time: the task is the run's
-  o.set("run_id", run.id);
-  o.set("workflow", run.workflow);
-  o.set("version", static_cast<double>(run.version));
-  o.set("kind", run.wait.get("kind"));
-  o.set("task", run.wait.get("task"));
-  o.set("path", run.wait.get("path"));
-  if (run.wait.get("data").is_defined()) o.set("data", run.wait.get("data"));
-  if (run.wait.get("since_ms").is_defined()) o.set("since_ms", run.wait.get("since_ms"));
-  o.set("created_ms", static_cast<double>(run.created_ms));
-  return o;
-}
-
-asio::awaitable<Response> ListTasks(Server::Impl& s, Request& req) {
-  store::RunFilter f;
-  f.status = store::RunStatus::kSuspended;
-  f.workflow = req.query_param("workflow");
-  f.before_id = req.query_param("cursor");
-  f.limit = LimitParam(req, 50);
-  if (f.limit < 0) co_return BadRequest("'limit' must be a number");
-  const std::string kind = req.query_param("kind");
-  const std::string queue = req.query_param("queue");
-  Result<std::vector<store::RunRecord>> runs = co_await s.Blocking([&] { return s.store.ListRuns(f); });
-  if (!runs.ok()) co_return Response::FromStatus(runs.status());
-  Value list = Value::MakeArray();
-  for (const store::RunRecord& r : *runs) {
-    if (!IsPersonWait(r.wait) || !req.principal.MaySee(r.workflow)) continue;
-    if (!kind.empty() && r.wait.get("kind") != Value(kind)) continue;
-    if (!queue.empty() && r.wait.get("data").get("queue") != Value(queue)) continue;
-    list.push_back(TaskJson(r));
-  }
-  Value body = Value::MakeObject();
-  body.set("tasks", list);
-  if (static_cast<int>(runs->size()) == f.limit) body.set("next_cursor", runs->back().id);
-  co_return Response::Json(200, body);
-}
-
-// Completes a person's task: {"payload": ...} (approve, edit, answer) or
-// {"refuse": "why"}.
-asio::awaitable<Response> CompleteTask(Server::Impl& s, Request& req) {
-  const std::string id = req.params["id"];
-  Result<Value> body = JsonBody(req);
-  if (!body.ok()) co_return Response::FromStatus(body.status());
-  Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
-  if (!run.ok()) co_return Response::FromStatus(run.status());
-  if (!req.principal.MaySee(run->workflow)) co_return NoRun(id);
-  if (run->status != store::RunStatus::kSuspended || !IsPersonWait(run->wait)) {
-    co_return Response::Error(409, "FAILED_PRECONDITION", "run " + id + " has no task waiting for a person");
-  }
-  std::optional<Status> failure;
-  if (const Value refuse = body->get("refuse"); refuse.is_defined()) {
-    failure = Status(StatusCode::kPermissionDenied, refuse.is_string() ? refuse.as_string() : "refused");
-  }
-  const Value kind = run->wait.get("kind");
-  std::string action = failure ? "task.refuse" : "task.answer";
-  if (kind == Value("approval") && !failure) action = "task.approve";
-  if (kind == Value("handover")) action = failure ? "handover.refuse" : "handover.return";
-  Value details = Value::MakeObject();
-  details.set("workflow", run->workflow);
-  details.set("kind", kind);
-  details.set("task", run->wait.get("task"));
-  co_return co_await ResumeWith(s, req, id, body->get("payload"), failure, std::move(action), std::move(details));
 }
 
 asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
@@ -584,8 +513,9 @@ asio::awaitable<Response> SwitchTrigger(Server::Impl& s, Request& req, bool enab
   char* end = nullptr;
   const long index = std::strtol(index_text.c_str(), &end, 10);
   if (*end != '\0' || index < 0 || static_cast<size_t>(index) >= wf->triggers.size()) {
-    co_return Response::Error(404, "NOT_FOUND", "workflow '" + name + "' has no trigger " + index_text + " (it has " +
-                                                    std::to_string(wf->triggers.size()) + ")");
+    co_return Response::Error(404, "NOT_FOUND",
+                              "workflow '" + name + "' has no trigger " + index_text + " (it has " +
+                                  std::to_string(wf->triggers.size()) + ")");
   }
   const auto i = static_cast<size_t>(index);
   Status done = co_await s.Blocking([&] {
@@ -696,10 +626,6 @@ void AddApiRoutes(std::vector<Route>& r) {
                "Retry a failed run from the failed step ({version?})"});
   r.push_back({V::post, "/api/v1/runs/{id}/resume", Need::kOperate, &ResumeRun,
                "Resume a suspended run: {payload} or {error: {message}}"});
-  r.push_back({V::get, "/api/v1/tasks", Need::kRead, &ListTasks,
-               "Tasks waiting for a person (?kind, queue, workflow, limit, cursor)"});
-  r.push_back({V::post, "/api/v1/tasks/{id}/complete", Need::kOperate, &CompleteTask,
-               "Complete a task: {payload} (approve, edit, answer) or {refuse: reason}"});
   r.push_back({V::get, "/api/v1/conversations/{id}/messages", Need::kRead, &ListMessages,
                "A conversation's messages (?after, limit)"});
   r.push_back({V::get, "/api/v1/usage", Need::kRead, &Usage, "Tokens and cost (?day=YYYY-MM-DD, workflow)"});

@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <future>
 
-#include "weft/core/log.h"
 #include "weft/actions/sql.h"
 #include "weft/core/json.h"
+#include "weft/core/log.h"
 
 namespace weft::server {
 
@@ -236,8 +236,7 @@ void DatabaseTriggers::Listen(int64_t wait_ms) {
   const int timeout = static_cast<int>(std::clamp<int64_t>(wait_ms, 1, 250));
   if (fds.empty()) {
     MutexLock lock(mu_);
-    lock.WaitFor(wake_, std::chrono::milliseconds(timeout),
-                 [&]() WEFT_REQUIRES(mu_) { return stopping_ || changed_; });
+    lock.WaitFor(wake_, std::chrono::milliseconds(timeout), [&]() WEFT_REQUIRES(mu_) { return stopping_ || changed_; });
     return;
   }
   if (::poll(fds.data(), fds.size(), timeout) <= 0) return;

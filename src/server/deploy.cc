@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "server_impl.h"
-#include "weft/core/log.h"
 #include "weft/core/clock.h"
 #include "weft/core/file.h"
+#include "weft/core/log.h"
 #include "weft/dsl/loader.h"
 #include "weft/security/audit.h"
 

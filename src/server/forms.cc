@@ -5,11 +5,10 @@
 
 #include "body.h"
 #include "server_impl.h"
-#include "weft/files/files.h"
 #include "weft/core/json.h"
+#include "weft/files/files.h"
 
 namespace weft::server {
-namespace {
 
 std::string Html(std::string_view s) {
   std::string out;
@@ -27,6 +26,19 @@ std::string Html(std::string_view s) {
   return out;
 }
 
+std::string Page(const std::string& title, const std::string& body) {
+  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
+         Html(title) +
+         "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
+         "label{display:block;font-weight:600;margin-top:1rem}input,select,textarea{width:100%;padding:.4rem;"
+         "font:inherit}input[type=checkbox]{width:auto}.hint{color:#555;font-size:.9rem}.error{color:#a00}"
+         "button{margin-top:1.5rem;padding:.5rem 1.5rem;font:inherit}dt{font-weight:600}</style></head><body>" +
+         body + "</body></html>\n";
+}
+
+namespace {
+
 // The workflow's form trigger and its index (nullptr when it has none).
 const dsl::FormTrigger* FormOf(const dsl::Workflow& wf, size_t* index) {
   for (size_t i = 0; i < wf.triggers.size(); ++i) {
@@ -40,17 +52,6 @@ const dsl::FormTrigger* FormOf(const dsl::Workflow& wf, size_t* index) {
 
 // A file field: an object (what an upload becomes) with a media type.
 bool IsFile(const Value& field) { return field.get("contentMediaType").is_string(); }
-
-std::string Page(const std::string& title, const std::string& body) {
-  return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>" +
-         Html(title) +
-         "</title><style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
-         "label{display:block;font-weight:600;margin-top:1rem}input,select,textarea{width:100%;padding:.4rem;"
-         "font:inherit}input[type=checkbox]{width:auto}.hint{color:#555;font-size:.9rem}.error{color:#a00}"
-         "button{margin-top:1.5rem;padding:.5rem 1.5rem;font:inherit}dt{font-weight:600}</style></head><body>" +
-         body + "</body></html>\n";
-}
 
 // The form's fields from the input schema.
 std::string Fields(const dsl::Workflow& wf, const Value& previous) {

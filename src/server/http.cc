@@ -19,9 +19,9 @@
 #include <limits>
 #include <thread>
 
-#include "weft/core/log.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
+#include "weft/core/log.h"
 
 namespace weft::server {
 

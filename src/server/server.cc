@@ -1,5 +1,5 @@
-#include "weft/core/log.h"
 #include "weft/server/server.h"
+#include "weft/core/log.h"
 
 #include <chrono>
 #include <cstdio>
@@ -139,6 +139,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   routes.push_back({http::verb::get, "/api/openapi.json", Need::kPublic, &OpenApi, "This API's OpenAPI document"});
   AddApiRoutes(routes);
   AddAccessRoutes(routes);
+  AddInboxRoutes(routes);
   AddLiveRoutes(routes);
   for (Route& r : routes) r.segments = SplitPath(r.pattern);
 

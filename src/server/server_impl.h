@@ -212,13 +212,35 @@ inline double NowSeconds() {
 // The session cookie's name.
 inline constexpr std::string_view kSessionCookie = "weft_session";
 
+// HTML pages (forms, approval links): text escaped for HTML, and a page
+// with weft's small stylesheet.
+std::string Html(std::string_view s);
+std::string Page(const std::string& title, const std::string& body);
+
 // Shared by the API's handlers.
 Response BadRequest(std::string message);
 // A JSON request body (an object; {} when empty).
 Result<Value> JsonBody(const Request& req);
 
-// Route handlers (api.cc, access.cc, webhooks.cc, forms.cc, live.cc).
+// What a caller whose grants do not cover a workflow (or run) is told:
+// nothing that says whether it exists.
+Response NoWorkflow(const std::string& name);
+Response NoRun(const std::string& id);
+// For callers limited to some workflows: whether the run's workflow is one
+// of them (a store read only for those callers).
+asio::awaitable<bool> MaySeeRun(Server::Impl& s, const Request& req, const std::string& id);
+// ?limit= clamped to 1..1000 (`fallback` when absent; -1 when not a number).
+int LimitParam(const Request& req, int fallback);
+// The run as it is now, answered with `status` once `done` succeeded.
+asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int status, const Status& done);
+// Continues a suspended run with `payload` (or fails its waiting step with
+// `failure`), audited as `action` with `details`.
+asio::awaitable<Response> ResumeWith(Server::Impl& s, const Request& req, const std::string& id, const Value& payload,
+                                     const std::optional<Status>& failure, std::string action, Value details);
+
+// Route handlers (api.cc, access.cc, inbox.cc, webhooks.cc, forms.cc, live.cc).
 void AddAccessRoutes(std::vector<Route>& routes);
+void AddInboxRoutes(std::vector<Route>& routes);
 asio::awaitable<Response> HandleWebhook(Server::Impl& server, Request& request);
 asio::awaitable<Response> HandleForm(Server::Impl& server, Request& request);
 void AddApiRoutes(std::vector<Route>& routes);

@@ -22,8 +22,8 @@
 namespace weft::server {
 
 struct TelemetryOptions {
-  bool log_steps = false;      // a log entry per step record
-  std::string otlp_endpoint;   // "http://collector:4318" ("" = no export); spans go to <endpoint>/v1/traces
+  bool log_steps = false;     // a log entry per step record
+  std::string otlp_endpoint;  // "http://collector:4318" ("" = no export); spans go to <endpoint>/v1/traces
   int64_t otlp_interval_ms = 1000;
   size_t otlp_max_buffered = 20'000;  // spans waiting past this are dropped (and counted)
   std::string service_name = "weft";

@@ -10,8 +10,8 @@
 #include "weft/core/clock.h"
 #include "weft/core/crypto.h"
 #include "weft/core/encoding.h"
-#include "weft/files/files.h"
 #include "weft/core/json.h"
+#include "weft/files/files.h"
 #include "weft/store/record_json.h"
 
 namespace weft::server {

@@ -125,6 +125,17 @@ class MemoryStore final : public Store {
     return Status::Ok();
   }
 
+  Result<bool> InsertState(const std::string& key, const std::string& value) override {
+    MutexLock lock(mu_);
+    return state_.emplace(key, value).second;
+  }
+
+  Status DeleteState(const std::string& key) override {
+    MutexLock lock(mu_);
+    state_.erase(key);
+    return Status::Ok();
+  }
+
   Status PutApiKey(const ApiKeyRecord& key) override {
     MutexLock lock(mu_);
     if (!api_keys_.emplace(key.id, key).second) {

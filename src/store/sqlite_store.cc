@@ -531,6 +531,25 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Result<bool> InsertState(const std::string& key, const std::string& value) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO trigger_state (key, value, updated_ms) VALUES (?1, ?2, "
+                                                 "?3) ON CONFLICT (key) DO NOTHING"));
+    BindText(s, 1, key);
+    BindText(s, 2, value);
+    sqlite3_bind_int64(s, 3, clock_.NowMillis());
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return sqlite3_changes(write_.get()) == 1;
+  }
+
+  Status DeleteState(const std::string& key) override {
+    MutexLock lock(write_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM trigger_state WHERE key = ?1"));
+    BindText(s, 1, key);
+    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+    return Status::Ok();
+  }
+
   Result<ApiKeyRecord> GetApiKey(const std::string& id) override {
     WEFT_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, ReadApiKeys(id));
     if (keys.empty()) return NotFoundError("no API key '" + id + "'");

@@ -45,9 +45,10 @@ outputs:
 
 TEST_F(DatabaseTriggerTest, EachOutboxRowStartsOneRunAcrossRestarts) {
   const std::string shop = (dir_ / "shop.db").string();
-  ASSERT_EQ(testing::ExecSql(shop, "CREATE TABLE outbox (id INTEGER PRIMARY KEY, kind TEXT, amount REAL);"
-                                   "INSERT INTO outbox (kind, amount) VALUES ('refund', 10), ('order', 20), "
-                                   "('order', 30);"),
+  ASSERT_EQ(testing::ExecSql(shop,
+                             "CREATE TABLE outbox (id INTEGER PRIMARY KEY, kind TEXT, amount REAL);"
+                             "INSERT INTO outbox (kind, amount) VALUES ('refund', 10), ('order', 20), "
+                             "('order', 30);"),
             "");
   config_ = "connections:\n  shop: { driver: sqlite, path: " + shop + " }\n";
   Write("outbox.yaml", kOutboxFlow);
@@ -62,8 +63,7 @@ TEST_F(DatabaseTriggerTest, EachOutboxRowStartsOneRunAcrossRestarts) {
     const int64_t cursor = static_cast<int64_t>(r.context.get("database").get("cursor").as_number());
     kinds_by_cursor.insert(std::to_string(cursor) + ":" + r.outputs.get("kind").as_string());
   }
-  EXPECT_EQ(kinds_by_cursor,
-            (std::set<std::string>{"1:refund", "2:order", "3:order", "4:order", "5:refund"}));
+  EXPECT_EQ(kinds_by_cursor, (std::set<std::string>{"1:refund", "2:order", "3:order", "4:order", "5:refund"}));
   // A crash after the runs were committed but before the cursor moved:
   // the restarted server finds the runs by their start keys and only moves
   // the cursor.
@@ -106,8 +106,9 @@ std::string PgExec(const std::string& url, const std::string& sql) {
 TEST_F(DatabaseTriggerTest, PostgresNotificationsAndOutboxStartRuns) {
   const char* url = std::getenv("WEFT_TEST_POSTGRES");
   if (url == nullptr || *url == '\0') GTEST_SKIP() << "WEFT_TEST_POSTGRES is not set";
-  ASSERT_EQ(PgExec(url, "DROP TABLE IF EXISTS weft_outbox; CREATE TABLE weft_outbox (seq BIGSERIAL PRIMARY KEY, "
-                        "kind TEXT); INSERT INTO weft_outbox (kind) VALUES ('a'), ('b');"),
+  ASSERT_EQ(PgExec(url,
+                   "DROP TABLE IF EXISTS weft_outbox; CREATE TABLE weft_outbox (seq BIGSERIAL PRIMARY KEY, "
+                   "kind TEXT); INSERT INTO weft_outbox (kind) VALUES ('a'), ('b');"),
             "");
   config_ = std::string("connections:\n  pg: { driver: postgres, url: \"") + url + "\" }\n";
   Write("listen.yaml", R"yaml(name: listen

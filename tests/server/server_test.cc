@@ -21,8 +21,8 @@
 #include "http_test_client.h"
 #include "schedule.h"
 #include "server_fixture.h"
-#include "test_pdf.h"
 #include "temp_db.h"
+#include "test_pdf.h"
 #include "weft/core/clock.h"
 #include "weft/core/cron.h"
 #include "weft/core/crypto.h"
@@ -168,7 +168,8 @@ outputs:
   EXPECT_NE(Json(r).get("text").as_string().find("Invoice 42: 130 EUR"), std::string::npos) << r.body;
   // A type the server does not take is refused before anything is stored.
   const size_t before = RunCount("docs");
-  r = upload("photo.pdf", "application/pdf", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0", 29));
+  r = upload("photo.pdf", "application/pdf",
+             std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0", 29));
   EXPECT_EQ(r.status, 415) << r.body;
   EXPECT_NE(r.body.find("image/png"), std::string::npos) << r.body;
   EXPECT_EQ(RunCount("docs"), before);
@@ -294,6 +295,11 @@ TEST_F(ServerTest, RolesMatrix) {
       {"POST", "/api/v1/runs/none/resume", "operator"},
       {"GET", "/api/v1/tasks", "viewer"},
       {"POST", "/api/v1/tasks/none/complete", "operator"},
+      {"POST", "/api/v1/tasks/none/claim", "operator"},
+      {"POST", "/api/v1/tasks/none/release", "operator"},
+      {"POST", "/api/v1/tasks/none/links", "operator"},
+      {"GET", "/approve/x.y", ""},
+      {"POST", "/approve/x.y", ""},
       {"GET", "/api/v1/conversations/c1/messages", "viewer"},
       {"GET", "/api/v1/usage", "viewer"},
       {"GET", "/api/v1/keys", "admin"},
@@ -356,8 +362,9 @@ TEST_F(ServerTest, WorkflowsAreDeployedAndDescribed) {
   const Value graph = Json(wf).get("graph");
   EXPECT_EQ(graph.get("nodes").size(), 5U);  // start, decision, two tasks, end
   EXPECT_EQ(graph.get("edges").size(), 5U);
-  EXPECT_EQ(ToJson(Json(wf).get("triggers")),
-            R"([{"kind":"webhook","path":"/hooks/triage","methods":["POST"],"respond":"completion","auth":"none","enabled":true}])");
+  EXPECT_EQ(
+      ToJson(Json(wf).get("triggers")),
+      R"([{"kind":"webhook","path":"/hooks/triage","methods":["POST"],"respond":"completion","auth":"none","enabled":true}])");
   // Deploy through the API: a new version, then a broken file refused with
   // its diagnostics while the old version stays live.
   std::string changed = kTriage;
@@ -523,7 +530,8 @@ TEST_F(ServerTest, RunsAndStepsAreExportedAsOtlpSpans) {
     std::lock_guard lock(mu);
     for (const std::string& b : bodies) {
       const Value doc = *ParseJson(b);
-      for (const Value& s : doc.get("resourceSpans").as_array()[0].get("scopeSpans").as_array()[0].get("spans").as_array()) {
+      for (const Value& s :
+           doc.get("resourceSpans").as_array()[0].get("scopeSpans").as_array()[0].get("spans").as_array()) {
         spans.push_back(s);
       }
     }
@@ -557,6 +565,71 @@ TEST_F(ServerTest, RunsAndStepsAreExportedAsOtlpSpans) {
             std::string::npos);
 }
 
+TEST_F(ServerTest, TasksAreTakenAndApprovedThroughOneTimeLinks) {
+  auto start = [&](int amount) {
+    return Json(Api("operator", "POST", "/api/v1/runs",
+                    R"({"workflow":"review","input":{"amount":)" + std::to_string(amount) + R"(},"wait_ms":5000})"))
+        .get("run_id")
+        .as_string();
+  };
+  // Taken by one operator, the task is theirs.
+  const std::string run = start(10);
+  HttpReply claimed = Api("operator", "POST", "/api/v1/tasks/" + run + "/claim");
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  const std::string operator_id = keys_["operator"].substr(3, keys_["operator"].find('_', 3) - 3);
+  EXPECT_EQ(Json(claimed).get("claimed").get("by").as_string(), "key:" + operator_id);
+  EXPECT_EQ(Api("editor", "POST", "/api/v1/tasks/" + run + "/claim").status, 409);
+  HttpReply other =
+      Api("editor", "POST", "/api/v1/tasks/" + run + "/complete", R"({"payload":{"approved":true,"by":"e"}})");
+  EXPECT_EQ(other.status, 409) << other.body;
+  Value tasks = Json(Api("viewer", "GET", "/api/v1/tasks"));
+  EXPECT_NE(ToJson(tasks).find("key:" + operator_id), std::string::npos);
+  ASSERT_EQ(Api("operator", "POST", "/api/v1/tasks/" + run + "/release").status, 200);
+  EXPECT_EQ(
+      Api("editor", "POST", "/api/v1/tasks/" + run + "/complete", R"({"payload":{"approved":true,"by":"e"}})").status,
+      202);
+  // Links: GET only shows the question; POST approves, once.
+  const std::string second = start(20);
+  HttpReply made = Api("operator", "POST", "/api/v1/tasks/" + second + "/links", R"({"ttl_hours":1})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string approve = Json(made).get("approve").as_string();
+  const std::string refuse = Json(made).get("refuse").as_string();
+  const std::string approve_path = approve.substr(approve.find("/approve/"));
+  const std::string refuse_path = refuse.substr(refuse.find("/approve/"));
+  HttpReply page = HttpCall(port(), "GET", approve_path);
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_NE(page.body.find("<form method=\"post\">"), std::string::npos);
+  EXPECT_EQ(runtime_->store().GetRun(second)->status, store::RunStatus::kSuspended);
+  HttpReply used = HttpCall(port(), "POST", approve_path);
+  ASSERT_EQ(used.status, 200) << used.body;
+  (void)runtime_->engine().Wait(second, std::chrono::seconds(10));
+  store::RunRecord done = runtime_->store().GetRun(second).value();
+  EXPECT_EQ(done.status, store::RunStatus::kCompleted);
+  EXPECT_EQ(ToJson(done.outputs), R"({"approved":true})");
+  EXPECT_EQ(HttpCall(port(), "POST", approve_path).status / 100, 4);  // used
+  EXPECT_EQ(HttpCall(port(), "POST", refuse_path).status / 100, 4);   // its pair is spent too
+  // Refusing, a forged link, an expired one.
+  const std::string third = start(30);
+  HttpReply pair = Api("operator", "POST", "/api/v1/tasks/" + third + "/links");
+  const std::string no = Json(pair).get("refuse").as_string();
+  std::string forged = no.substr(no.find("/approve/"));
+  forged[forged.size() - 3] = forged[forged.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(HttpCall(port(), "POST", forged).status, 404);
+  ASSERT_EQ(HttpCall(port(), "POST", no.substr(no.find("/approve/"))).status, 200);
+  (void)runtime_->engine().Wait(third, std::chrono::seconds(10));
+  EXPECT_EQ(runtime_->store().GetRun(third)->status, store::RunStatus::kFailed);
+  const std::string fourth = start(40);
+  HttpReply brief = Api("operator", "POST", "/api/v1/tasks/" + fourth + "/links", R"({"ttl_hours":0.0000001})");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::string late = Json(brief).get("approve").as_string();
+  HttpReply expired = HttpCall(port(), "POST", late.substr(late.find("/approve/")));
+  EXPECT_EQ(expired.status, 410);
+  EXPECT_NE(expired.body.find("expired"), std::string::npos);
+  const std::string audit = Api("admin", "GET", "/api/v1/audit?limit=1000").body;
+  EXPECT_NE(audit.find("task.claim"), std::string::npos);
+  EXPECT_NE(audit.find(R"("via":"link")"), std::string::npos);
+}
+
 TEST_F(ServerTest, MetricsCountRequestsRunsAndSteps) {
   Write("sort.yaml", R"yaml(name: sort
 trigger: { webhook: { path: sort } }
@@ -578,9 +651,9 @@ flow: [ { do: topic } ]
   ASSERT_EQ(Hook("triage", R"({"message":"m","urgency":"low"})").status, 200);
   ASSERT_EQ(Hook("triage", R"({"message":"m"})").status, 400);
   ASSERT_EQ(Hook("sort", R"({"text":"charged twice for my payment"})").status, 200);
-  ASSERT_EQ(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":3},"wait_ms":5000})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":3},"wait_ms":5000})").status,
+      201);
   HttpReply m = HttpCall(port(), "GET", "/metrics");
   ASSERT_EQ(m.status, 200);
   for (const char* line : {

@@ -157,6 +157,12 @@ TEST_P(StoreTest, ApiKeysAndTriggerState) {
   ASSERT_TRUE(store_->PutState("schedule:wf:0", "100").ok());
   ASSERT_TRUE(store_->PutState("schedule:wf:0", "160").ok());
   EXPECT_EQ(store_->GetState("schedule:wf:0")->value_or(""), "160");
+  // Insert-only: the first one wins.
+  EXPECT_TRUE(*store_->InsertState("claim:r1", "ana"));
+  EXPECT_FALSE(*store_->InsertState("claim:r1", "bob"));
+  EXPECT_EQ(store_->GetState("claim:r1")->value_or(""), "ana");
+  ASSERT_TRUE(store_->DeleteState("claim:r1").ok());
+  EXPECT_TRUE(*store_->InsertState("claim:r1", "bob"));
 }
 
 TEST_P(StoreTest, UsersAndSessions) {

@@ -308,6 +308,11 @@ class Store {
   // outbox's cursor). Get returns nullopt for a key never put.
   virtual Result<std::optional<std::string>> GetState(const std::string& key) = 0;
   virtual Status PutState(const std::string& key, const std::string& value) = 0;
+  // Puts `value` only when `key` has none; returns whether it did (who
+  // claims a task first, a one-time link used once), atomically across
+  // processes.
+  virtual Result<bool> InsertState(const std::string& key, const std::string& value) = 0;
+  virtual Status DeleteState(const std::string& key) = 0;
 
   // API keys. Put refuses an id in use (AlreadyExists).
   virtual Status PutApiKey(const ApiKeyRecord& key) = 0;
