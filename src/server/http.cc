@@ -439,6 +439,13 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
       co_await http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       stream.expires_never();
+      // A stream may stay open for days: what the request needed goes now
+      // (this frame stays alive while it streams).
+      buffer.clear();
+      buffer.shrink_to_fit();
+      request = Request();
+      (void)parser.release();
+      res = {};
       co_await response.stream(stream);
       break;
     }
