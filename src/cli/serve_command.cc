@@ -36,11 +36,10 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   const Value s = config.get("server");
   if (s.is_undefined()) return Status::Ok();
   if (!s.is_object()) return InvalidArgumentError("server must be a mapping");
-  static const char* const kKeys[] = {"listen",           "data_dir",         "trusted_proxies",
-                                      "max_connections",  "rate_per_key",     "rate_per_address",
-                                      "rate_per_webhook", "rate_burst",       "header_timeout_ms",
-                                      "body_timeout_ms",  "drain_timeout_ms", "session_ttl_hours", "upload_types",
-                                      "log_format",       "log_steps",        "otlp_endpoint",     "otlp_interval_ms"};
+  static const char* const kKeys[] = {
+      "listen",           "data_dir",   "trusted_proxies",   "max_connections", "rate_per_key",     "rate_per_address",
+      "rate_per_webhook", "rate_burst", "header_timeout_ms", "body_timeout_ms", "drain_timeout_ms", "session_ttl_hours",
+      "upload_types",     "log_format", "log_steps",         "otlp_endpoint",   "otlp_interval_ms"};
   for (const auto& m : s.members()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
       std::string list;

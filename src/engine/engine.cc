@@ -148,8 +148,7 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
   return run;
 }
 
-bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh,
-                          std::function<void(Status)> on_born) {
+bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh, std::function<void(Status)> on_born) {
   std::shared_ptr<RunState> run = MakeRunState(record, depth);
   run->fresh = fresh;
   if (on_born) {
@@ -474,8 +473,8 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
     }
     asio::post(executor, [handler = std::move(handler), s = std::move(*ready)]() mutable { handler(std::move(s)); });
   };
-  Status born = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(initiation,
-                                                                                           asio::use_awaitable);
+  Status born =
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(initiation, asio::use_awaitable);
   if (!born.ok()) {
     MutexLock lock(impl_->mu);
     auto [from, to] = impl_->settle_waiters.equal_range(rec.id);
