@@ -431,22 +431,11 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
   std::shared_ptr<Engine::Impl::Settle> settle;
   if (settle_timeout.count() > 0) settle = std::make_shared<Engine::Impl::Settle>(executor);
   // The run is created by its first commit (RunState::unborn); this
-  // coroutine resumes once that commit is durable, or failed.
-  struct Birth {
-    Mutex mu;
-    std::optional<Status> status WEFT_GUARDED_BY(mu);
-    std::function<void(Status)> resume WEFT_GUARDED_BY(mu);
-  };
-  auto birth = std::make_shared<Birth>();
-  auto on_born = [birth](Status s) {
-    std::function<void(Status)> resume;
-    {
-      MutexLock lock(birth->mu);
-      birth->status = s;
-      resume = std::move(birth->resume);
-    }
-    if (resume) resume(std::move(s));
-  };
+  // coroutine resumes once that commit is durable, or failed (told once,
+  // from whichever thread completed the commit).
+  using BirthChannel = asio::experimental::concurrent_channel<void(boost::system::error_code, Status)>;
+  auto birth = std::make_shared<BirthChannel>(executor, 1);
+  auto on_born = [birth](Status s) { (void)birth->try_send(boost::system::error_code{}, std::move(s)); };
   if (!impl_->Launch(rec, 0, true, on_born)) {
     co_return Status(StatusCode::kAlreadyExists, "run '" + rec.id + "' already exists");
   }
@@ -457,24 +446,7 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
     MutexLock lock(impl_->mu);
     ticket = impl_->AddSettleWaiter(rec.id, settle);
   }
-  auto initiation = [birth, executor](auto handler) {
-    std::optional<Status> ready;
-    {
-      MutexLock lock(birth->mu);
-      if (birth->status) {
-        ready = *birth->status;
-      } else {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        birth->resume = [shared, executor](Status s) {
-          asio::post(executor, [shared, s = std::move(s)]() mutable { (*shared)(std::move(s)); });
-        };
-        return;
-      }
-    }
-    asio::post(executor, [handler = std::move(handler), s = std::move(*ready)]() mutable { handler(std::move(s)); });
-  };
-  Status born =
-      co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(initiation, asio::use_awaitable);
+  Status born = co_await birth->async_receive(asio::use_awaitable);
   if (!born.ok()) {
     MutexLock lock(impl_->mu);
     auto [from, to] = impl_->settle_waiters.equal_range(rec.id);

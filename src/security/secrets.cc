@@ -157,7 +157,7 @@ Status Vault::Set(const std::string& name, std::string_view value, int64_t now_m
     return FailedPreconditionError(
         "no master key: set WEFT_MASTER_KEY or secrets.key_file in weft.yaml (`weft secrets keygen` makes one)");
   }
-  if (value.size() > 64 * 1024) return InvalidArgumentError("a secret's value may have at most 64 KiB");
+  if (value.size() > size_t{64} * 1024) return InvalidArgumentError("a secret's value may have at most 64 KiB");
   WEFT_RETURN_IF_ERROR(store_->PutSecret({name, key_->Seal(name, value), now_ms}));
   MutexLock lock(mu_);
   values_[name] = std::string(value);

@@ -1348,9 +1348,9 @@ class SqliteStore final : public Store {
     }
   }
 
-  void ObserveCommits(CommitObserver observer) override {
+  void ObserveCommits(const CommitObserver& observer) override {
     MutexLock lock(observer_mu_);
-    observer_ = std::move(observer);
+    observer_ = observer;
   }
 
   SqliteOptions options_;

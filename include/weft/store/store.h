@@ -237,7 +237,7 @@ class Store {
   // Called after each durable group commit with how many commits it held
   // and how long it took, on the store's thread (metrics). nullptr stops.
   using CommitObserver = std::function<void(size_t commits, double seconds)>;
-  virtual void ObserveCommits(CommitObserver observer) { (void)observer; }
+  virtual void ObserveCommits(const CommitObserver& /*observer*/) {}
   // The most frequent commit: one step record of a running run. The same as
   // CommitAsync with one kStepsOnly update expecting kRunning; a store may do
   // it without building the Commit.
