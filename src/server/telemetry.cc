@@ -50,6 +50,20 @@ Value Status(bool failed, const Value& message) {
   return s;
 }
 
+// A span's frame: ids, name, kind (1 INTERNAL, 2 SERVER) and times.
+Value Span(const std::string& run_id, const std::string& span_key, const std::string& parent_key, const Value& name,
+           int kind, const Value& start_ms, const Value& end_ms) {
+  Value span = Value::MakeObject();
+  span.set("traceId", TraceId(run_id));
+  span.set("spanId", SpanId(span_key));
+  if (!parent_key.empty()) span.set("parentSpanId", SpanId(parent_key));
+  span.set("name", name);
+  span.set("kind", kind);
+  span.set("startTimeUnixNano", Nanos(start_ms));
+  span.set("endTimeUnixNano", Nanos(end_ms));
+  return span;
+}
+
 }  // namespace
 
 Telemetry::Telemetry(TelemetryOptions options, std::shared_ptr<Metrics> metrics)
@@ -92,15 +106,10 @@ void Telemetry::OnEvent(const engine::Event& e) {
       Log(failed ? LogLevel::kWarning : LogLevel::kInfo, "step", f);
     }
     if (client_) {
-      Value span = Value::MakeObject();
       const std::string attempt = ToJson(e.data.get("attempt"));
-      span.set("traceId", TraceId(e.run_id));
-      span.set("spanId", SpanId(e.run_id + "/" + (path.is_string() ? path.as_string() : "") + "#" + attempt));
-      span.set("parentSpanId", SpanId(e.run_id));
-      span.set("name", e.data.get("task").is_string() ? e.data.get("task") : path);
-      span.set("kind", 1);  // INTERNAL
-      span.set("startTimeUnixNano", Nanos(e.data.get("started_ms")));
-      span.set("endTimeUnixNano", Nanos(e.data.get("ended_ms")));
+      Value span = Span(e.run_id, e.run_id + "/" + (path.is_string() ? path.as_string() : "") + "#" + attempt, e.run_id,
+                        e.data.get("task").is_string() ? e.data.get("task") : path, 1, e.data.get("started_ms"),
+                        e.data.get("ended_ms"));
       Value attributes = Value::MakeArray();
       attributes.push_back(Attribute("weft.run_id", Value(e.run_id)));
       attributes.push_back(Attribute("weft.workflow", Value(e.workflow)));
@@ -122,13 +131,7 @@ void Telemetry::OnEvent(const engine::Event& e) {
     const Value status = e.data.get("status");
     // A run's span covers it from creation to its end.
     if (status != Value("completed") && status != Value("failed") && status != Value("cancelled")) return;
-    Value span = Value::MakeObject();
-    span.set("traceId", TraceId(e.run_id));
-    span.set("spanId", SpanId(e.run_id));
-    span.set("name", e.workflow);
-    span.set("kind", 2);  // SERVER
-    span.set("startTimeUnixNano", Nanos(e.data.get("created_ms")));
-    span.set("endTimeUnixNano", Nanos(e.data.get("updated_ms")));
+    Value span = Span(e.run_id, e.run_id, "", Value(e.workflow), 2, e.data.get("created_ms"), e.data.get("updated_ms"));
     Value attributes = Value::MakeArray();
     attributes.push_back(Attribute("weft.run_id", Value(e.run_id)));
     attributes.push_back(Attribute("weft.workflow", Value(e.workflow)));
