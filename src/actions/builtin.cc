@@ -237,8 +237,12 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
        R"({"type":"object"})", Wait},
   };
   for (const Def& d : defs) {
-    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<SimpleAction>(
-        Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema, d.settings_schema), d.fn)));
+    dsl::ActionSpec spec = Spec(d.name, d.description, d.suspends, d.input_schema, d.output_schema, d.settings_schema);
+    // What only shapes the run's own data (an emitted event reaches others
+    // from the store, after its step's commit).
+    const std::string_view name = d.name;
+    spec.pure = name == "set" || name == "log" || name == "fail" || name == "emit";
+    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<SimpleAction>(std::move(spec), d.fn)));
   }
   return registry.Register(std::make_unique<CallWorkflow>());
 }

@@ -633,6 +633,7 @@ class ScriptAction final : public engine::Action {
     spec_.description = "Runs a Lua 5.4 function, sandboxed: its `input` in, what it returns out";
     spec_.needs = dsl::kNeedScript;
     spec_.immediate = true;  // computes inline, bounded by its budgets
+    spec_.pure = true;       // the sandbox reaches nothing outside
     spec_.input_schema = dsl::Schema::FromLiteral(R"({"type":"object","required":["code"],"properties":{
       "code":{"type":"string","minLength":1}}})");
     spec_.settings_schema = dsl::Schema::FromLiteral(R"({"type":"object","properties":{

@@ -180,6 +180,7 @@ void Loader::LoadNamedActions(const YAML::Node& n) {
     a.spec.needs = is.needs;
     a.spec.suspends = is.suspends;
     a.spec.immediate = is.immediate;
+    a.spec.pure = is.pure;
     a.spec.sensitive = a.spec.sensitive || is.sensitive;
     if (const YAML::Node in = impl["inputs"]; in && ExpectMap(in, where + ".implementation.inputs")) {
       a.inputs = CompileTemplate(in, where + ".implementation.inputs");

@@ -29,7 +29,9 @@ asio::awaitable<Status> Executor::Record(StepRecord& step, const store::RunRecor
 }
 
 asio::awaitable<Status> Executor::FlushPending() {
-  if (run_.pending_steps.empty()) co_return Status::Ok();
+  // An unborn run is stored here even with no step to add: what comes next
+  // may act outside the run.
+  if (run_.pending_steps.empty() && !run_.unborn) co_return Status::Ok();
   std::vector<StepRecord> earlier = std::move(run_.pending_steps);
   run_.pending_steps.clear();
   store::Commit commit;
@@ -202,7 +204,11 @@ asio::awaitable<Flow> Executor::RunTask(const FlowNode& node, const TaskDef& tas
     } else if (action->spec().immediate) {
       // Never waits: no cancellation needed, no extra coroutine. Work it
       // bounds itself (a script's budgets) is bounded by the step's
-      // timeout too, through the deadline.
+      // timeout too, through the deadline. One that acts outside the run
+      // (a message, memory) waits until the run is stored.
+      if (run_.unborn && !action->spec().pure) {
+        if (Status flushed = co_await FlushPending(); !flushed.ok()) co_return Flow::Abandon(std::move(flushed));
+      }
       s.ctx.deadline = task.settings.timeout_ms > 0
                            ? std::chrono::steady_clock::now() + std::chrono::milliseconds(task.settings.timeout_ms)
                            : std::chrono::steady_clock::time_point::max();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -628,6 +629,45 @@ TEST_F(ServerTest, TasksAreTakenAndApprovedThroughOneTimeLinks) {
   const std::string audit = Api("admin", "GET", "/api/v1/audit?limit=1000").body;
   EXPECT_NE(audit.find("task.claim"), std::string::npos);
   EXPECT_NE(audit.find(R"("via":"link")"), std::string::npos);
+}
+
+// A run is stored before its first step that acts outside it: an accepted
+// webhook answers 202 while the call is still under way, and the run is
+// there to be recovered if the process dies meanwhile.
+TEST_F(ServerTest, ARunIsStoredBeforeItsFirstCallOutside) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> calls{0};
+  testing::FakeHttpServer crm([&](const testing::FakeRequest&) {
+    ++calls;
+    released.wait_for(std::chrono::seconds(5));  // the test fails rather than hangs
+    return testing::FakeResponse::Json(R"({"id":"T-1"})", 201);
+  });
+  Write("ticket.yaml", R"yaml(name: ticket
+trigger:
+  webhook: { path: ticket, respond: accepted }
+permissions: { network: { hosts: ["127.0.0.1"], private: true } }
+defs:
+  create: { kind: task, action: http, inputs: { method: POST, url: ")yaml" +
+                           crm.url() + R"yaml(/tickets", json: {} }, settings: { map: body } }
+flow: [ { do: create } ]
+outputs:
+  ticket: "=$output.create.id"
+)yaml");
+  server_->Rescan();
+  HttpReply r = Hook("ticket", "{}");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string run_id = Json(r).get("run_id").as_string();
+  // Answered while the call waits: the run is stored.
+  Result<store::RunRecord> stored = runtime_->store().GetRun(run_id);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->status, store::RunStatus::kRunning);
+  release.set_value();
+  (void)runtime_->engine().Wait(run_id, std::chrono::seconds(10));
+  store::RunRecord done = runtime_->store().GetRun(run_id).value();
+  EXPECT_EQ(done.status, store::RunStatus::kCompleted) << done.error;
+  EXPECT_EQ(ToJson(done.outputs), R"({"ticket":"T-1"})");
+  EXPECT_EQ(calls.load(), 1);
 }
 
 TEST_F(ServerTest, MetricsCountRequestsRunsAndSteps) {

@@ -29,6 +29,10 @@ struct ActionSpec {
   // suspending ones): the engine calls it inline, without the timeout and
   // cancellation machinery that actions doing I/O need.
   bool immediate = false;
+  // A pure action has no effect outside the run (set, log, fail, emit,
+  // script): a run may do it before the run is stored. Before any other
+  // action the engine makes sure the run is (see RunState::unborn).
+  bool pure = false;
   // JSON Schemas of the evaluated `inputs` object and of the result; absent
   // means "anything".
   std::optional<Schema> input_schema;
