@@ -23,6 +23,7 @@ class VatAction final : public weft::engine::Action {
     spec_.name = "vat";
     spec_.description = "Adds VAT to a net amount for a country";
     spec_.immediate = true;  // computes at once: no I/O, no timers
+    spec_.pure = true;       // and touches nothing outside the run
     spec_.input_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","required":["net","country"],"properties":{
         "net":{"type":"number","minimum":0},"country":{"type":"string","minLength":2,"maxLength":2}}})");
     spec_.output_schema = weft::dsl::Schema::FromLiteral(R"({"type":"object","required":["gross","vat","rate"]})");
