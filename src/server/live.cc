@@ -42,7 +42,7 @@ uint64_t LastEventId(const Request& req) {
 
 // Streams the events `run_id` selects ("" = all) of the workflows the
 // caller may see, until the client leaves.
-Response EventStream(Server::Impl& s, const Request& req, std::string run_id, std::string first) {
+Response EventStream(Server::Impl& s, const Request& req, const std::string& run_id, std::string first) {
   engine::EventLog* log = s.runtime.events();
   Response r;
   r.content_type = "text/event-stream";

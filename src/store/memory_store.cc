@@ -108,6 +108,7 @@ class MemoryStore final : public Store {
       ++counts[{entry.record.workflow, kind.is_string() ? kind.as_string() : ""}];
     }
     std::vector<SuspendedCount> out;
+    out.reserve(counts.size());
     for (const auto& [key, n] : counts) out.push_back({key.first, key.second, n});
     return out;
   }
