@@ -198,6 +198,16 @@ void Engine::Impl::Finished(const std::string& run_id) {
   }
 }
 
+void Engine::Impl::RemoveSettleWaiter(const std::string& run_id, uint64_t ticket) {
+  auto [from, to] = settle_waiters.equal_range(run_id);
+  for (auto it = from; it != to; ++it) {
+    if (it->second.first == ticket) {
+      settle_waiters.erase(it);
+      return;
+    }
+  }
+}
+
 uint64_t Engine::Impl::AddSettleWaiter(const std::string& run_id, std::shared_ptr<Settle> settle) {
   if (active.count(run_id) == 0) return 0;
   const uint64_t ticket = ++next_waiter;
@@ -449,13 +459,7 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
   Status born = co_await birth->async_receive(asio::use_awaitable);
   if (!born.ok()) {
     MutexLock lock(impl_->mu);
-    auto [from, to] = impl_->settle_waiters.equal_range(rec.id);
-    for (auto it = from; it != to; ++it) {
-      if (it->second.first == ticket) {
-        impl_->settle_waiters.erase(it);
-        break;
-      }
-    }
+    impl_->RemoveSettleWaiter(rec.id, ticket);
     co_return born;
   }
   if (!settle) co_return rec;
@@ -613,13 +617,7 @@ asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string
   auto first = co_await (settle->signal.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
   if (first.index() == 1) {
     MutexLock lock(mu);
-    auto [from, to] = settle_waiters.equal_range(run_id);
-    for (auto it = from; it != to; ++it) {
-      if (it->second.first == ticket) {
-        settle_waiters.erase(it);
-        break;
-      }
-    }
+    RemoveSettleWaiter(run_id, ticket);
     co_return DeadlineExceededError("run " + run_id + " is still executing");
   }
   if (settle->last) co_return std::move(*settle->last);

@@ -165,6 +165,8 @@ struct Engine::Impl {
                                                          std::chrono::milliseconds timeout);
   // Registers a waiter for a run that executes here (0 when it does not).
   uint64_t AddSettleWaiter(const std::string& run_id, std::shared_ptr<Settle> settle) WEFT_REQUIRES(mu);
+  // Forgets a waiter that stopped waiting (timed out, or its run never started).
+  void RemoveSettleWaiter(const std::string& run_id, uint64_t ticket) WEFT_REQUIRES(mu);
 
   // Renews this engine's leases every lease_ms / 3.
   asio::awaitable<void> Heartbeat();

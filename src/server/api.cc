@@ -118,6 +118,17 @@ Value TriggerJson(const dsl::Trigger& t) {
   return o;
 }
 
+// A workflow's triggers, each with whether it is switched on.
+Value TriggersJson(Server::Impl& s, const dsl::Workflow& wf) {
+  Value triggers = Value::MakeArray();
+  for (size_t i = 0; i < wf.triggers.size(); ++i) {
+    Value t = TriggerJson(wf.triggers[i]);
+    t.set("enabled", s.switches->Enabled(wf.name, i));
+    triggers.push_back(t);
+  }
+  return triggers;
+}
+
 // The flow as a graph for drawing: nodes (start, end, each step, decision,
 // fork/join, loop) and edges, laid out by the client.
 class GraphBuilder {
@@ -231,11 +242,7 @@ asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request& req) {
     if (std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name)) {
       o.set("description", wf->description);
       o.set("deployed_version", static_cast<double>(wf->version));
-      for (size_t i = 0; i < wf->triggers.size(); ++i) {
-        Value t = TriggerJson(wf->triggers[i]);
-        t.set("enabled", s.switches->Enabled(name, i));
-        triggers.push_back(t);
-      }
+      triggers = TriggersJson(s, *wf);
     }
     o.set("triggers", triggers);
     list.push_back(o);
@@ -275,13 +282,7 @@ asio::awaitable<Response> GetWorkflow(Server::Impl& s, Request& req) {
   o.set("source", chosen->source);
   if (wf.ok()) {
     o.set("description", (*wf)->description);
-    Value triggers = Value::MakeArray();
-    for (size_t i = 0; i < (*wf)->triggers.size(); ++i) {
-      Value t = TriggerJson((*wf)->triggers[i]);
-      t.set("enabled", s.switches->Enabled(name, i));
-      triggers.push_back(t);
-    }
-    o.set("triggers", triggers);
+    o.set("triggers", TriggersJson(s, **wf));
     if ((*wf)->input_schema_document.is_defined()) o.set("input_schema", (*wf)->input_schema_document);
     o.set("graph", GraphBuilder().Build(**wf));
     o.set("diagnostics", DiagnosticsJson((*wf)->warnings));

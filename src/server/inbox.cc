@@ -26,6 +26,12 @@ std::string ClaimKey(const store::RunRecord& run) {
   return "task:claim:" + run.id + ":" + ToJson(run.wait.get("path")) + ":" + ToJson(run.wait.get("attempt"));
 }
 
+// Who holds a claim (its stored JSON); "" when it cannot be read.
+std::string ClaimHolder(const std::string& claim) {
+  Result<Value> c = ParseJson(claim);
+  return c.ok() && c->get("by").is_string() ? c->get("by").as_string() : "";
+}
+
 Value TaskJson(const store::RunRecord& run, const std::optional<std::string>& claim) {
   Value o = Value::MakeObject();
   o.set("id", run.id);  // a run waits for one person at a time: the task is the run's
@@ -108,11 +114,12 @@ asio::awaitable<Response> ClaimTask(Server::Impl& s, Request& req) {
     c.set("at_ms", static_cast<double>(Now()));
     WEFT_ASSIGN_OR_RETURN(bool taken, s.store.InsertState(ClaimKey(run), ToJson(c)));
     if (!taken) {
-      Result<std::optional<std::string>> current = s.store.GetState(ClaimKey(run));
-      Result<Value> who = current.ok() && current->has_value() ? ParseJson(**current) : Result<Value>(Value());
-      const std::string by = who.ok() && who->get("by").is_string() ? who->get("by").as_string() : "someone";
-      if (by != req.principal.Actor()) return Status(StatusCode::kAlreadyExists, "task " + id + " is taken by " + by);
-      return who.ok() ? *who : c;
+      WEFT_ASSIGN_OR_RETURN(std::optional<std::string> current, s.store.GetState(ClaimKey(run)));
+      const std::string by = current ? ClaimHolder(*current) : "";
+      if (by != req.principal.Actor()) {
+        return Status(StatusCode::kAlreadyExists, "task " + id + " is taken by " + (by.empty() ? "someone" : by));
+      }
+      return ParseJson(*current);  // already theirs
     }
     Value d = Value::MakeObject();
     d.set("workflow", run.workflow);
@@ -133,9 +140,7 @@ asio::awaitable<Response> ReleaseTask(Server::Impl& s, Request& req) {
     WEFT_ASSIGN_OR_RETURN(store::RunRecord run, WaitingRun(s, req, id));
     WEFT_ASSIGN_OR_RETURN(std::optional<std::string> current, s.store.GetState(ClaimKey(run)));
     if (!current) return Status::Ok();
-    Result<Value> who = ParseJson(*current);
-    const bool mine = who.ok() && who->get("by") == Value(req.principal.Actor());
-    if (!mine && req.principal.role != Role::kAdmin) {
+    if (ClaimHolder(*current) != req.principal.Actor() && req.principal.role != Role::kAdmin) {
       return Status(StatusCode::kPermissionDenied, "task " + id + " is taken by someone else");
     }
     WEFT_RETURN_IF_ERROR(s.store.DeleteState(ClaimKey(run)));
@@ -164,9 +169,9 @@ asio::awaitable<Response> CompleteTask(Server::Impl& s, Request& req) {
   });
   if (!found.ok()) co_return Response::FromStatus(found.status());
   if (found->claim && req.principal.role != Role::kAdmin) {
-    Result<Value> who = ParseJson(*found->claim);
-    if (who.ok() && who->get("by").is_string() && who->get("by").as_string() != req.principal.Actor()) {
-      co_return Response::Error(409, "ALREADY_EXISTS", "task " + id + " is taken by " + who->get("by").as_string());
+    const std::string by = ClaimHolder(*found->claim);
+    if (!by.empty() && by != req.principal.Actor()) {
+      co_return Response::Error(409, "ALREADY_EXISTS", "task " + id + " is taken by " + by);
     }
   }
   const store::RunRecord& run = found->run;

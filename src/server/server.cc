@@ -279,14 +279,9 @@ Status Server::Impl::AuthenticateKey(Request& request, std::string_view token) {
   const std::string secret(token.substr(second + 1));
   const std::string token_hash = Sha256Hex(token);
   const int64_t now = SystemClock::Instance().NowMillis();
-  {
-    MutexLock lock(keys_mu);
-    auto it = key_cache.find(token_hash);
-    if (it != key_cache.end() && now - it->second.checked_ms < 5000 &&
-        (it->second.expires_ms == 0 || it->second.expires_ms > now)) {
-      request.principal = it->second.principal;
-      return Status::Ok();
-    }
+  if (std::optional<Principal> cached = CachedPrincipalFor(token_hash, now)) {
+    request.principal = std::move(*cached);
+    return Status::Ok();
   }
   Result<store::ApiKeyRecord> key = store.GetApiKey(id);
   if (!key.ok() || !ConstantTimeEquals(key->secret_hash, Sha256Hex(secret))) {
@@ -301,27 +296,33 @@ Status Server::Impl::AuthenticateKey(Request& request, std::string_view token) {
   Principal p;
   p.role = *role;
   p.key_id = id;
-  {
-    MutexLock lock(keys_mu);
-    if (key_cache.size() > 10'000) key_cache.clear();
-    key_cache[token_hash] = CachedPrincipal{p, key->expires_ms, now};
-  }
+  RememberPrincipal(token_hash, p, key->expires_ms, now);
   request.principal = std::move(p);
   return Status::Ok();
+}
+
+std::optional<Principal> Server::Impl::CachedPrincipalFor(const std::string& token_hash, int64_t now_ms) {
+  MutexLock lock(keys_mu);
+  auto it = key_cache.find(token_hash);
+  // Revocations, sign-outs and role changes made elsewhere take effect
+  // within 5 seconds.
+  if (it == key_cache.end() || now_ms - it->second.checked_ms >= 5000) return std::nullopt;
+  if (it->second.expires_ms != 0 && it->second.expires_ms <= now_ms) return std::nullopt;
+  return it->second.principal;
+}
+
+void Server::Impl::RememberPrincipal(const std::string& token_hash, const Principal& principal, int64_t expires_ms,
+                                     int64_t now_ms) {
+  MutexLock lock(keys_mu);
+  if (key_cache.size() > 10'000) key_cache.clear();
+  key_cache[token_hash] = CachedPrincipal{principal, expires_ms, now_ms};
 }
 
 Status Server::Impl::AuthenticateSession(Request& request, std::string_view token) {
   if (token.size() > 200) return Status(StatusCode::kUnauthenticated, "malformed session cookie");
   const std::string token_hash = Sha256Hex(token);
   const int64_t now = SystemClock::Instance().NowMillis();
-  std::optional<Principal> found;
-  {
-    MutexLock lock(keys_mu);
-    auto it = key_cache.find(token_hash);
-    if (it != key_cache.end() && now - it->second.checked_ms < 5000 && it->second.expires_ms > now) {
-      found = it->second.principal;
-    }
-  }
+  std::optional<Principal> found = CachedPrincipalFor(token_hash, now);
   if (!found) {
     Result<store::SessionRecord> session = store.GetSession(token_hash, now);
     if (!session.ok()) {
@@ -337,11 +338,7 @@ Status Server::Impl::AuthenticateSession(Request& request, std::string_view toke
     p.session_hash = token_hash;
     p.csrf_token = session->csrf_token;
     p.workflows = user->workflows;
-    {
-      MutexLock lock(keys_mu);
-      if (key_cache.size() > 10'000) key_cache.clear();
-      key_cache[token_hash] = CachedPrincipal{p, session->expires_ms, now};
-    }
+    RememberPrincipal(token_hash, p, session->expires_ms, now);
     found = std::move(p);
   }
   // A browser sends the cookie with any request a page makes, also one

@@ -184,9 +184,12 @@ struct Server::Impl final : HttpHandler {
   // sign-outs and role changes made elsewhere take effect within 5 s.
   struct CachedPrincipal {
     Principal principal;
-    int64_t expires_ms = 0;
+    int64_t expires_ms = 0;  // 0 = never
     int64_t checked_ms = 0;
   };
+  // The principal of a token checked less than 5 s ago and not expired.
+  std::optional<Principal> CachedPrincipalFor(const std::string& token_hash, int64_t now_ms);
+  void RememberPrincipal(const std::string& token_hash, const Principal& principal, int64_t expires_ms, int64_t now_ms);
   Mutex keys_mu;
   std::map<std::string, CachedPrincipal> key_cache WEFT_GUARDED_BY(keys_mu);
   // Forgets cached principals matching `pred` (a revoked key, a removed user).
