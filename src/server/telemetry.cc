@@ -84,6 +84,7 @@ void Telemetry::AddSpan(Value span) {
 }
 
 void Telemetry::OnEvent(const engine::Event& e) {
+  if (!options_.log_steps && !client_) return;  // nothing asked for: no cost per event
   if (e.kind == engine::Event::Kind::kStep) {
     const Value status = e.data.get("status");
     const Value path = e.data.get("path");
