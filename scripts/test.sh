@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 quick=0
 [[ "${1:-}" == "--quick" ]] && quick=1
 jobs=$(nproc)
+start=$SECONDS
+# Each stage's heading says how long the run has taken so far (CI has a budget).
+stage() { echo "== [$(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s] $*"; }
 
 scripts/install-deps.sh --test
 (cd tests/expr/differential && npm ci --no-audit --no-fund --loglevel=error)
@@ -28,20 +31,20 @@ else
   echo "note: PostgreSQL not started (see /tmp/weft-postgres.log); its tests are skipped" >&2
 fi
 
-echo "== release build and tests"
+stage "release build and tests"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$jobs"
 ctest --preset ci -j "$jobs"
 
 if ((quick)); then exit 0; fi
 
-echo "== sanitizer build (clang, ASan+UBSan) and tests"
+stage "sanitizer build (clang, ASan+UBSan) and tests"
 cmake --preset fuzz -DWEFT_BUILD_TESTS=ON >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_'
 
-echo "== fuzzing (short exploratory run from the checked-in corpus)"
+stage "fuzzing (short exploratory run from the checked-in corpus)"
 # The corpus replay above is the regression test. This run looks for new
 # failures; what it finds is reported and saved, to be fixed and added to
 # fuzz/corpus, without making an unrelated change fail. The limits are low
@@ -63,7 +66,7 @@ for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz request_fuzz; do
   rm -rf "$corpus"
 done
 
-echo "== ThreadSanitizer (concurrent evaluation, shared values, stores, the engine, the actions)"
+stage "ThreadSanitizer (concurrent evaluation, shared values, stores, the engine, the actions)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/core/core_test --gtest_brief=1 --gtest_filter='*Thread*'
@@ -73,7 +76,7 @@ TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/engine/engine_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/actions/actions_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/server/server_test --gtest_brief=1
 
-echo "== format and clang-tidy"
+stage "format and clang-tidy"
 scripts/check-format.sh
 scripts/check-tidy.sh build/ci
-echo "all checks passed"
+stage "all checks passed"

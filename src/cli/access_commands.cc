@@ -105,17 +105,19 @@ int CreateKey(const AccessCommandOptions& options, std::ostream& out, std::ostre
   std::unique_ptr<store::Store> store = OpenFor(options, "weft keys create", err);
   if (!store) return 2;
   Result<std::string> key =
-      server::CreateApiKey(*store, options.name, options.role, options.ttl_days * 86'400'000, Now());
+      server::CreateApiKey(*store, options.name, options.role, options.ttl_days * 86'400'000, Now(), options.workflows);
   if (!key.ok()) return Fail(err, "weft keys create", key.status());
   Value details = Value::MakeObject();
   details.set("name", options.name);
   details.set("role", options.role);
+  details.set("workflows", StringArray(options.workflows));
   AuditCli(*store, "key.create", "key:" + key->substr(3, key->find('_', 3) - 3), err, details);
   if (options.json) {
     Value o = Value::MakeObject();
     o.set("key", *key);
     o.set("name", options.name);
     o.set("role", options.role);
+    o.set("workflows", StringArray(options.workflows));
     out << ToJson(o) << "\n";
   } else {
     out << *key << "\n";
@@ -131,7 +133,9 @@ int ListKeys(const AccessCommandOptions& options, std::ostream& out, std::ostrea
   if (!keys.ok()) return Fail(err, "weft keys list", keys.status());
   for (const store::ApiKeyRecord& k : *keys) {
     out << k.id << "  " << k.role << "  " << k.name << (k.revoked_ms != 0 ? "  (revoked)" : "")
-        << (k.expires_ms != 0 && k.expires_ms <= Now() ? "  (expired)" : "") << "\n";
+        << (k.expires_ms != 0 && k.expires_ms <= Now() ? "  (expired)" : "");
+    for (size_t i = 0; i < k.workflows.size(); ++i) out << (i == 0 ? "  workflows: " : ", ") << k.workflows[i];
+    out << "\n";
   }
   return 0;
 }

@@ -19,7 +19,7 @@ struct AccessCommandOptions {
   std::string config;  // weft.yaml (secrets: the master key's file)
   std::string name;    // key's purpose, user name, secret name
   std::string role;
-  std::vector<std::string> workflows;  // a user's grants
+  std::vector<std::string> workflows;  // a user's or a key's grants
   int64_t ttl_days = 0;
   std::string id;  // key to revoke
   bool json = false;

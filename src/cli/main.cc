@@ -110,6 +110,8 @@ int main(int argc, char** argv) {
   key_create_cmd->add_option("--role", key_create.role, "admin, editor, operator or viewer")->required();
   key_create_cmd->add_option("--ttl-days", key_create.ttl_days, "Expire after this many days (0 = never)")
       ->check(CLI::Range(int64_t{0}, int64_t{36500}));
+  key_create_cmd->add_option("--workflow", key_create.workflows,
+                             "Limit the key to these workflows (repeat; '*' wildcards); default all");
   key_create_cmd->add_flag("--json", key_create.json, "Print JSON");
   AddStoreOptions(key_create_cmd, key_create.store);
   AccessCommandOptions key_list;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 
 #include "cli_support.h"
@@ -31,15 +32,15 @@ Status ParseListen(const std::string& listen, server::ServerOptions& o) {
   return Status::Ok();
 }
 
-// weft.yaml's `server:` section.
-Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
-  const Value s = config.get("server");
+// weft.yaml's `server:` section; `log_format` is set when it names one.
+Status ReadServerConfig(const runtime::Config& config, server::ServerOptions& o, std::optional<LogFormat>& log_format) {
+  const Value s = config.value.get("server");
   if (s.is_undefined()) return Status::Ok();
   if (!s.is_object()) return InvalidArgumentError("server must be a mapping");
   static const char* const kKeys[] = {
       "listen",           "data_dir",   "trusted_proxies",   "max_connections", "rate_per_key",     "rate_per_address",
       "rate_per_webhook", "rate_burst", "header_timeout_ms", "body_timeout_ms", "drain_timeout_ms", "session_ttl_hours",
-      "upload_types",     "log_format", "log_steps",         "otlp_endpoint",   "otlp_interval_ms"};
+      "upload_types",     "log_format", "log_steps",         "otlp_endpoint",   "otlp_interval_ms", "tls"};
   for (const auto& m : s.members()) {
     if (std::find(std::begin(kKeys), std::end(kKeys), m.key) == std::end(kKeys)) {
       std::string list;
@@ -57,7 +58,28 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   }
   if (Value v = s.get("log_format"); v.is_defined()) {
     if (v != Value("json") && v != Value("text")) return InvalidArgumentError("server.log_format must be json or text");
-    SetLogFormat(v == Value("json") ? LogFormat::kJson : LogFormat::kText);
+    log_format = v == Value("json") ? LogFormat::kJson : LogFormat::kText;
+  }
+  if (Value v = s.get("tls"); v.is_defined()) {
+    // Relative paths are read from the configuration's folder.
+    const auto file = [&](const char* key, std::string& out) -> Status {
+      const Value f = v.get(key);
+      if (!f.is_string() || f.as_string().empty()) {
+        return InvalidArgumentError(std::string("server.tls.") + key + " must be the path of a PEM file");
+      }
+      std::filesystem::path path = f.as_string();
+      if (path.is_relative() && !config.path.empty()) path = std::filesystem::path(config.path).parent_path() / path;
+      out = path.string();
+      return Status::Ok();
+    };
+    if (!v.is_object()) return InvalidArgumentError("server.tls must be a mapping {cert: FILE, key: FILE}");
+    for (const auto& m : v.members()) {
+      if (m.key != "cert" && m.key != "key") {
+        return InvalidArgumentError("server.tls: unknown key '" + m.key + "' (cert, key)");
+      }
+    }
+    WEFT_RETURN_IF_ERROR(file("cert", o.tls.cert));
+    WEFT_RETURN_IF_ERROR(file("key", o.tls.key));
   }
   if (Value v = s.get("log_steps"); v.is_defined()) {
     if (!v.is_bool()) return InvalidArgumentError("server.log_steps must be true or false");
@@ -111,6 +133,19 @@ Status ReadServerConfig(const Value& config, server::ServerOptions& o) {
   return Status::Ok();
 }
 
+// The server's options from weft.yaml and the command line (which wins),
+// applied only when all of it reads.
+Status ReadServeOptions(const ServeCommandOptions& options, server::ServerOptions& so) {
+  WEFT_ASSIGN_OR_RETURN(runtime::Config config, runtime::ReadConfig(options.config));
+  std::optional<LogFormat> log_format;
+  if (Status s = ReadServerConfig(config, so, log_format); !s.ok()) {
+    return config.path.empty() ? s : s.WithContext(config.path);
+  }
+  if (!options.listen.empty()) WEFT_RETURN_IF_ERROR(ParseListen(options.listen, so));
+  if (log_format) SetLogFormat(*log_format);
+  return Status::Ok();
+}
+
 }  // namespace
 
 int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& err) {
@@ -126,16 +161,9 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   // The server's settings first: the runtime's file_text reads uploads
   // from the folder the server keeps them in.
   server::ServerOptions so;
-  {
-    Result<runtime::Config> config = runtime::ReadConfig(options.config);
-    if (!config.ok()) {
-      err << "weft serve: " << config.status().message() << "\n";
-      return 2;
-    }
-    if (Status s = ReadServerConfig(config->value, so); !s.ok()) {
-      err << "weft serve: " << (config->path.empty() ? "" : config->path + ": ") << s.message() << "\n";
-      return 2;
-    }
+  if (Status s = ReadServeOptions(options, so); !s.ok()) {
+    err << "weft serve: " << s.message() << "\n";
+    return 2;
   }
   runtime::RuntimeOptions ro = RuntimeFor(options.store, options.config);
   ro.workflows_dir = options.workflows;
@@ -147,17 +175,12 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
     err << "weft serve: " << rt.status().message() << "\n";
     return 2;
   }
-  if (!options.listen.empty()) {
-    if (Status s = ParseListen(options.listen, so); !s.ok()) {
-      err << "weft serve: " << s.message() << "\n";
-      return 2;
-    }
-  }
   so.workflows_dir = options.workflows;
   if (!std::filesystem::is_directory(so.workflows_dir)) {
     err << "weft serve: note: workflows folder " << so.workflows_dir << " does not exist (none deployed from it)\n";
     so.workflows_dir.clear();
   }
+  const std::string configured_data_dir = so.data_dir;
   so.data_dir = (*rt)->data_dir();
   // Runs a crash interrupted continue first.
   if (Result<int> picked = (*rt)->engine().Recover(); picked.ok() && *picked > 0) {
@@ -176,10 +199,24 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
     const int sig = sigtimedwait(&signals, nullptr, &second);
     if (sig == SIGTERM || sig == SIGINT) break;
     if (sig == SIGHUP) {
-      err << "weft serve: SIGHUP: re-reading the secrets and the workflows folder\n";
-      // A secret that does not open keeps the ones already read.
-      if (Status s = (*rt)->vault().Reload(); !s.ok())
+      err << "weft serve: SIGHUP: re-reading the configuration, the secrets and the workflows folder\n";
+      // A configuration that does not read (or a certificate that does not
+      // load) keeps the one in force; so does a secret that does not open.
+      server::ServerOptions next;
+      Status read = ReadServeOptions(options, next);
+      if (read.ok() && next.data_dir == configured_data_dir) next.data_dir = so.data_dir;
+      if (!read.ok()) {
+        err << "weft serve: configuration not reloaded: " << read.message() << "\n";
+      } else if (Result<std::vector<std::string>> restart = (*server)->Reload(next); !restart.ok()) {
+        err << "weft serve: configuration not reloaded: " << restart.status().message() << "\n";
+      } else {
+        for (const std::string& key : *restart) {
+          err << "weft serve: note: server." << key << " changed; it takes effect at the next start\n";
+        }
+      }
+      if (Status s = (*rt)->vault().Reload(); !s.ok()) {
         err << "weft serve: secrets not reloaded: " << s.message() << "\n";
+      }
       (*server)->Rescan();
       continue;
     }

@@ -81,6 +81,11 @@ Engine::Impl::~Impl() {
   // Store callbacks still in flight post into the (stopped) io_context and
   // may own a run's coroutine: let them finish before it is destroyed.
   commits.WaitIdle();
+  // A run whose aborted step had not reached its ReleaseRun before the
+  // threads stopped still carries this engine's lease: let every lease it
+  // holds lapse now, so that another engine continues those runs at once
+  // rather than after lease_ms.
+  (void)options.store->RenewLeases(owner, 0);
   // Runs abandoned mid-flight: drop the table's references while their
   // strands' service exists, then destroy the suspended coroutines (which
   // still report to the table) before anything else goes.

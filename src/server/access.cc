@@ -35,11 +35,7 @@ std::string SessionCookie(const Request& req, std::string_view token, int64_t ma
   return c;
 }
 
-Value StringList(const std::vector<std::string>& items) {
-  Value list = Value::MakeArray();
-  for (const std::string& i : items) list.push_back(Value(i));
-  return list;
-}
+}  // namespace
 
 // A JSON array of strings from a request field (undefined = empty).
 Result<std::vector<std::string>> StringsField(const Value& v, std::string_view field) {
@@ -53,13 +49,15 @@ Result<std::vector<std::string>> StringsField(const Value& v, std::string_view f
   return out;
 }
 
+namespace {
+
 Value PrincipalJson(const Principal& p) {
   Value o = Value::MakeObject();
   if (!p.user.empty()) o.set("user", p.user);
   if (!p.key_id.empty()) o.set("key", p.key_id);
   o.set("role", std::string(RoleName(p.role)));
   if (!p.csrf_token.empty()) o.set("csrf_token", p.csrf_token);
-  if (!p.workflows.empty()) o.set("workflows", StringList(p.workflows));
+  if (!p.workflows.empty()) o.set("workflows", StringArray(p.workflows));
   return o;
 }
 
@@ -96,7 +94,7 @@ asio::awaitable<Response> SignIn(Server::Impl& s, Request& req) {
     o.token = RandomHex(32);
     const int64_t now = Now();
     o.session =
-        store::SessionRecord{Sha256Hex(o.token), user->name, RandomHex(16), now, now + s.options.session_ttl_ms};
+        store::SessionRecord{Sha256Hex(o.token), user->name, RandomHex(16), now, now + s.Live()->session_ttl_ms};
     o.status = s.store.PutSession(o.session);
     if (o.status.ok()) {
       Request as_user = req;
@@ -115,7 +113,8 @@ asio::awaitable<Response> SignIn(Server::Impl& s, Request& req) {
   Value o = PrincipalJson(p);
   o.set("expires_ms", static_cast<double>(out.session.expires_ms));
   Response r = Response::Json(200, o);
-  r.headers.emplace_back("Set-Cookie", SessionCookie(req, out.token, s.options.session_ttl_ms / 1000));
+  r.headers.emplace_back("Set-Cookie",
+                         SessionCookie(req, out.token, (out.session.expires_ms - out.session.created_ms) / 1000));
   r.headers.emplace_back("Cache-Control", "no-store");
   co_return r;
 }
@@ -143,7 +142,7 @@ Value UserJson(const store::UserRecord& u) {
   Value o = Value::MakeObject();
   o.set("name", u.name);
   o.set("role", u.role);
-  o.set("workflows", StringList(u.workflows));
+  o.set("workflows", StringArray(u.workflows));
   o.set("created_ms", static_cast<double>(u.created_ms));
   o.set("updated_ms", static_cast<double>(u.updated_ms));
   return o;
@@ -176,7 +175,7 @@ asio::awaitable<Response> AddUser(Server::Impl& s, Request& req) {
     WEFT_RETURN_IF_ERROR(s.store.PutUser(u, false));
     Value d = Value::MakeObject();
     d.set("role", u.role);
-    d.set("workflows", StringList(u.workflows));
+    d.set("workflows", StringArray(u.workflows));
     s.Audit(req, "user.add", "user:" + u.name, d);
     return u;
   });

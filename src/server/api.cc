@@ -548,6 +548,7 @@ Value KeyJson(const store::ApiKeyRecord& k) {
   o.set("created_ms", static_cast<double>(k.created_ms));
   if (k.expires_ms != 0) o.set("expires_ms", static_cast<double>(k.expires_ms));
   if (k.revoked_ms != 0) o.set("revoked_ms", static_cast<double>(k.revoked_ms));
+  o.set("workflows", StringArray(k.workflows));
   return o;
 }
 
@@ -570,14 +571,17 @@ asio::awaitable<Response> CreateKey(Server::Impl& s, Request& req) {
   if (!name.is_string() || name.as_string().empty()) co_return BadRequest("'name' is required");
   if (!role.is_string()) co_return BadRequest("'role' is required (admin, editor, operator, viewer)");
   if (ttl.is_defined() && (!ttl.is_number() || ttl.as_number() < 0)) co_return BadRequest("'ttl_ms' must be >= 0");
+  Result<std::vector<std::string>> workflows = StringsField(body->get("workflows"), "workflows");
+  if (!workflows.ok()) co_return Response::FromStatus(workflows.status());
   Result<std::string> key = co_await s.Blocking([&] {
-    Result<std::string> created =
-        CreateApiKey(s.store, name.as_string(), role.as_string(),
-                     ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0, SystemClock::Instance().NowMillis());
+    Result<std::string> created = CreateApiKey(s.store, name.as_string(), role.as_string(),
+                                               ttl.is_number() ? static_cast<int64_t>(ttl.as_number()) : 0,
+                                               SystemClock::Instance().NowMillis(), *workflows);
     if (created.ok()) {
       Value d = Value::MakeObject();
       d.set("name", name);
       d.set("role", role);
+      d.set("workflows", StringArray(*workflows));
       s.Audit(req, "key.create", "key:" + created->substr(3, created->find('_', 3) - 3), d);
     }
     return created;
@@ -588,6 +592,7 @@ asio::awaitable<Response> CreateKey(Server::Impl& s, Request& req) {
   o.set("id", key->substr(3, key->find('_', 3) - 3));
   o.set("name", name);
   o.set("role", role);
+  o.set("workflows", StringArray(*workflows));
   co_return Response::Json(201, o);
 }
 

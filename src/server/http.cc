@@ -1,11 +1,14 @@
 #include "http.h"
 
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -14,10 +17,17 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <thread>
+#include <type_traits>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
@@ -198,22 +208,106 @@ Response Response::FromStatus(const Status& status) {
 // One client connection: its stream lives on its own strand, so that Stop
 // (on another thread) closes it through that strand.
 struct HttpListener::Connection {
-  explicit Connection(Socket socket) : stream(std::move(socket)) {}
-  Stream stream;
+  Connection(Socket socket, std::shared_ptr<const Settings> s) : stream(std::move(socket)), settings(std::move(s)) {}
+  Stream stream;  // under the TLS layer when there is one
+  const std::shared_ptr<const Settings> settings;
   // 0: waiting for a request, 1: handling one, 2: streaming events.
   std::atomic<int> state{0};
 };
 
+namespace {
+
+// An event stream's writes, on whichever stream the connection has.
+template <typename S>
+class StreamIoOf final : public StreamIo {
+ public:
+  StreamIoOf(S& stream, Stream& lowest) : stream_(stream), lowest_(lowest) {}
+  asio::awaitable<bool> Write(std::string_view data) override {
+    auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    co_return !ec;
+  }
+  Socket& socket() override { return lowest_.socket(); }
+
+ private:
+  S& stream_;
+  Stream& lowest_;
+};
+
+// OpenSSL's reason for the last failure ("" when it left none).
+std::string OpenSslReason() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof(text));
+  return std::string(": ") + text;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<asio::ssl::context>> LoadTls(const std::string& cert_file, const std::string& key_file) {
+  if (cert_file.empty() || key_file.empty()) {
+    return InvalidArgumentError("TLS needs both a certificate file (cert) and a key file (key)");
+  }
+  for (const std::string* path : {&cert_file, &key_file}) {
+    std::error_code fs_ec;
+    if (!std::filesystem::is_regular_file(*path, fs_ec)) {
+      return InvalidArgumentError("TLS " + std::string(path == &cert_file ? "certificate" : "key") + " file '" + *path +
+                                  "' does not exist or is not a file");
+    }
+  }
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  // TLS 1.2 and 1.3 only; the server's cipher order; no renegotiation.
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1 |
+                       asio::ssl::context::single_dh_use);
+  SSL_CTX_set_options(context->native_handle(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  ERR_clear_error();
+  if (SSL_CTX_use_certificate_chain_file(context->native_handle(), cert_file.c_str()) != 1) {
+    return InvalidArgumentError("TLS certificate file '" + cert_file + "' is not a PEM certificate (chain)" +
+                                OpenSslReason());
+  }
+  // The key is read first, so that a file that is no key and a key of
+  // another certificate get different errors.
+  std::unique_ptr<EVP_PKEY, void (*)(EVP_PKEY*)> key(nullptr, &EVP_PKEY_free);
+  if (std::unique_ptr<BIO, int (*)(BIO*)> bio(BIO_new_file(key_file.c_str(), "r"), &BIO_free); bio != nullptr) {
+    key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  }
+  if (key == nullptr) {
+    return InvalidArgumentError("TLS key file '" + key_file + "' is not a PEM private key" + OpenSslReason());
+  }
+  if (SSL_CTX_use_PrivateKey(context->native_handle(), key.get()) != 1 ||
+      SSL_CTX_check_private_key(context->native_handle()) != 1) {
+    return InvalidArgumentError("TLS key file '" + key_file + "' does not match the certificate in '" + cert_file +
+                                "'" + OpenSslReason());
+  }
+  return context;
+}
+
 HttpListener::HttpListener(asio::any_io_executor executor, HttpLimits limits, HttpHandler& handler)
     // The engine's executor is an io_context's (Engine::executor()).
     : executor_(*executor.target<asio::io_context::executor_type>()),
-      limits_(std::move(limits)),
       handler_(handler),
-      acceptor_(asio::make_strand(executor_)) {}
+      acceptor_(asio::make_strand(executor_)),
+      settings_(std::make_shared<const Settings>(Settings{std::move(limits), nullptr})) {}
 
 HttpListener::~HttpListener() { Stop(0); }
 
-Status HttpListener::Listen(const std::string& host, int port) {
+std::shared_ptr<const HttpListener::Settings> HttpListener::settings() const {
+  MutexLock lock(mu_);
+  return settings_;
+}
+
+void HttpListener::Reconfigure(HttpLimits limits, std::shared_ptr<asio::ssl::context> tls) {
+  auto next = std::make_shared<const Settings>(Settings{std::move(limits), std::move(tls)});
+  MutexLock lock(mu_);
+  settings_ = std::move(next);
+}
+
+bool HttpListener::tls() const { return settings()->tls != nullptr; }
+
+Status HttpListener::Listen(const std::string& host, int port, std::shared_ptr<asio::ssl::context> tls) {
+  if (tls) Reconfigure(settings()->limits, std::move(tls));
   boost::system::error_code ec;
   const asio::ip::address address = asio::ip::make_address(host, ec);
   if (ec) return InvalidArgumentError("listen address '" + host + "' is not an IP address");
@@ -253,14 +347,19 @@ void HttpListener::AcceptNext() {
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
-    if (connections_.load() >= limits_.max_connections) {
+    std::shared_ptr<const Settings> settings = this->settings();
+    if (connections_.load() >= settings->limits.max_connections) {
       // Over the cap: a short refusal, read what the client sent (closing
       // with unread data would reset the connection before it reads the
       // answer), then the door.
       Strand strand = socket.get_executor();
-      asio::co_spawn(strand, Refuse(std::move(socket)), asio::detached);
+      if (settings->tls) {
+        socket.close(ec);  // no words before a handshake: the door
+      } else {
+        asio::co_spawn(strand, Refuse(std::move(socket)), asio::detached);
+      }
     } else {
-      auto connection = std::make_shared<Connection>(std::move(socket));
+      auto connection = std::make_shared<Connection>(std::move(socket), std::move(settings));
       ++connections_;
       {
         MutexLock lock(mu_);
@@ -314,12 +413,6 @@ bool AddressIn(const std::string& address, const std::vector<std::string>& list)
 }  // namespace
 
 asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection) {
-  Stream& stream = connection->stream;
-  beast::flat_buffer buffer;
-  boost::system::error_code ec;
-  std::string peer;
-  if (auto ep = stream.socket().remote_endpoint(ec); !ec) peer = ep.address().to_string();
-  const bool peer_trusted = AddressIn(peer, limits_.trusted_proxies);
   // Forget this connection when it ends, whichever way.
   struct Forget {
     HttpListener* self;
@@ -334,14 +427,43 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
       }
     }
   } forget{this, connection.get()};
+  Stream& stream = connection->stream;
+  boost::system::error_code ec;
+  if (const std::shared_ptr<asio::ssl::context>& context = connection->settings->tls) {
+    beast::ssl_stream<Stream&> tls(stream, *context);
+    // The handshake is part of the request's head: the same deadline.
+    stream.expires_after(std::chrono::milliseconds(connection->settings->limits.header_timeout_ms));
+    co_await tls.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) {
+      co_await ServeRequests(*connection, tls);
+      stream.expires_after(std::chrono::seconds(1));
+      co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  } else {
+    co_await ServeRequests(*connection, stream);
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+  stream.close();
+}
+
+template <typename S>
+asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& stream) {
+  const HttpLimits& limits = connection.settings->limits;
+  Stream& lowest = connection.stream;
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  std::string peer;
+  if (auto ep = lowest.socket().remote_endpoint(ec); !ec) peer = ep.address().to_string();
+  const bool peer_trusted = AddressIn(peer, limits.trusted_proxies);
+  constexpr bool kTls = !std::is_same_v<S, Stream>;
 
   while (!stopping_) {
-    connection->state = 0;
+    connection.state = 0;
     http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<uint32_t>(limits_.header_limit_bytes));
+    parser.header_limit(static_cast<uint32_t>(limits.header_limit_bytes));
     // The route's limit is set once the headers say which route it is.
     parser.body_limit(std::numeric_limits<uint64_t>::max());
-    stream.expires_after(std::chrono::milliseconds(limits_.header_timeout_ms));
+    lowest.expires_after(std::chrono::milliseconds(limits.header_timeout_ms));
     co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
@@ -352,7 +474,7 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
         res.set(http::field::connection, "close");
         res.body() = R"({"error":{"code":"INVALID_ARGUMENT","message":"request headers too large"}})";
         res.prepare_payload();
-        stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+        lowest.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       } else if (ec != http::error::end_of_stream && ec != asio::error::connection_reset && buffer.size() > 0) {
         // A malformed request line or header: say so, then close.
@@ -364,12 +486,12 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
         AppendJsonString(res.body(), message);
         res.body() += "}}";
         res.prepare_payload();
-        stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+        lowest.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
         co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       }
       break;
     }
-    connection->state = 1;
+    connection.state = 1;
     const auto& head = parser.get();
     Request request;
     request.method = head.method();
@@ -380,6 +502,7 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
     if (q != std::string::npos) request.query = request.target.substr(q + 1);
     request.headers = head.base();
     request.client = peer;
+    request.secure = kTls;
     if (peer_trusted) {
       // The client is the last address not of a trusted proxy.
       std::string_view forwarded = request.header("X-Forwarded-For");
@@ -388,9 +511,9 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
         const std::string hop(TrimSpace(comma == std::string_view::npos ? forwarded : forwarded.substr(comma + 1)));
         forwarded = comma == std::string_view::npos ? std::string_view() : forwarded.substr(0, comma);
         if (!hop.empty()) request.client = hop;
-        if (!AddressIn(hop, limits_.trusted_proxies)) break;
+        if (!AddressIn(hop, limits.trusted_proxies)) break;
       }
-      request.secure = request.header("X-Forwarded-Proto") == "https";
+      if (!kTls) request.secure = request.header("X-Forwarded-Proto") == "https";
     }
     const int64_t limit = handler_.BodyLimit(request);
     Response response;
@@ -407,11 +530,11 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
       parser.body_limit(static_cast<uint64_t>(limit));
       if (head[http::field::expect] == "100-continue") {
         http::response<http::empty_body> cont{http::status::continue_, 11};
-        stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+        lowest.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
         co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
       }
-      stream.expires_after(std::chrono::milliseconds(limits_.body_timeout_ms));
+      lowest.expires_after(std::chrono::milliseconds(limits.body_timeout_ms));
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       if (ec == http::error::body_limit) {
         response = Response::Error(413, "INVALID_ARGUMENT",
@@ -431,14 +554,14 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
     res.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.set(name, value);
     if (response.stream) {
-      connection->state = 2;
+      connection.state = 2;
       res.set(http::field::cache_control, "no-store");
       res.set(http::field::connection, "close");
       http::response_serializer<http::string_body> serializer(res);
-      stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+      lowest.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
       co_await http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
-      stream.expires_never();
+      lowest.expires_never();
       // A stream may stay open for days: what the request needed goes now
       // (this frame stays alive while it streams).
       buffer.clear();
@@ -446,18 +569,17 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
       request = Request();
       (void)parser.release();
       res = {};
-      co_await response.stream(stream);
+      StreamIoOf<S> io(stream, lowest);
+      co_await response.stream(io);
       break;
     }
     res.keep_alive(keep_alive);
     res.body() = std::move(response.body);
     res.prepare_payload();
-    stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+    lowest.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !keep_alive) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream.close();
 }
 
 void HttpListener::Stop(int64_t drain_ms) {

@@ -26,6 +26,10 @@
 #include "weft/core/status.h"
 #include "weft/core/value.h"
 
+namespace boost::asio::ssl {
+class context;  // <boost/asio/ssl/context.hpp>, kept out of the server's other files
+}
+
 namespace weft::server {
 
 namespace asio = boost::asio;
@@ -70,8 +74,6 @@ struct Request {
   std::string query_param(std::string_view name) const;
 };
 
-// Writes Server-Sent Events to a client until the client leaves or the
-// server stops (returns then).
 // Each connection's stream works on its own strand of the engine's
 // io_context (a concrete strand type: no type erasure on every operation),
 // with Beast's deadline per operation.
@@ -79,7 +81,19 @@ using Strand = asio::strand<asio::io_context::executor_type>;
 using Stream = beast::basic_stream<asio::ip::tcp, Strand>;
 using Socket = asio::basic_stream_socket<asio::ip::tcp, Strand>;
 
-using Streamer = std::function<asio::awaitable<void>(Stream& stream)>;
+// What a streaming response writes to: the connection, plain or TLS.
+class StreamIo {
+ public:
+  virtual ~StreamIo() = default;
+  // Writes all of `data`; false when the client is gone.
+  virtual asio::awaitable<bool> Write(std::string_view data) = 0;
+  // The TCP socket under the stream (readable when the client closes).
+  virtual Socket& socket() = 0;
+};
+
+// Writes Server-Sent Events to a client until the client leaves or the
+// server stops (returns then).
+using Streamer = std::function<asio::awaitable<void>(StreamIo& io)>;
 
 struct Response {
   int status = 200;
@@ -97,6 +111,11 @@ struct Response {
   // The HTTP status for a Status' code, and its error body.
   static Response FromStatus(const Status& status);
 };
+
+// The TLS context serving the certificate chain and private key of these
+// PEM files: errors name the file and what is wrong with it (missing, not
+// PEM, a key that does not match the certificate).
+Result<std::shared_ptr<asio::ssl::context>> LoadTls(const std::string& cert_file, const std::string& key_file);
 
 struct HttpLimits {
   int max_connections = 10'000;
@@ -124,8 +143,13 @@ class HttpListener {
   HttpListener(const HttpListener&) = delete;
   HttpListener& operator=(const HttpListener&) = delete;
 
-  Status Listen(const std::string& host, int port);
+  // `tls` (nullptr = plain HTTP) serves HTTPS on the port.
+  Status Listen(const std::string& host, int port, std::shared_ptr<asio::ssl::context> tls = nullptr);
   int port() const { return port_; }
+  // New limits and TLS context (a renewed certificate) for the connections
+  // accepted from now on; open ones keep theirs.
+  void Reconfigure(HttpLimits limits, std::shared_ptr<asio::ssl::context> tls);
+  bool tls() const;
   // Stops accepting; connections finish the request they are in (up to
   // `drain_ms`), then every connection is closed. Blocks until then; must
   // not be called from the executor's threads.
@@ -135,18 +159,26 @@ class HttpListener {
 
  private:
   struct Connection;
+  // What a connection is served with, fixed when it is accepted.
+  struct Settings {
+    HttpLimits limits;
+    std::shared_ptr<asio::ssl::context> tls;
+  };
   void AcceptNext();  // on the acceptor's strand
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
+  template <typename S>
+  asio::awaitable<void> ServeRequests(Connection& connection, S& stream);
   asio::awaitable<void> Refuse(Socket socket);
+  std::shared_ptr<const Settings> settings() const;
 
   asio::io_context::executor_type executor_;
-  HttpLimits limits_;
   HttpHandler& handler_;
   asio::basic_socket_acceptor<asio::ip::tcp, Strand> acceptor_;
   int port_ = 0;
   std::atomic<int> connections_{0};
   std::atomic<bool> stopping_{false};
-  Mutex mu_;
+  mutable Mutex mu_;
+  std::shared_ptr<const Settings> settings_ WEFT_GUARDED_BY(mu_);
   std::map<uint64_t, std::weak_ptr<Connection>> open_ WEFT_GUARDED_BY(mu_);
   uint64_t next_id_ WEFT_GUARDED_BY(mu_) = 0;
   std::atomic<int> accepting_{0};

@@ -5,9 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 
 #include "server_impl.h"
 #include "weft/core/json.h"
@@ -51,7 +49,7 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
   auto selects = [run_id, grants = req.principal](const engine::Event& e) {
     return (run_id.empty() || e.run_id == run_id) && grants.MaySee(e.workflow);
   };
-  r.stream = [&s, log, selects, first = std::move(first), after](Stream& stream) -> asio::awaitable<void> {
+  r.stream = [&s, log, selects, first = std::move(first), after](StreamIo& stream) -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     auto channel = std::make_shared<Channel>(executor, kQueue);
     // Subscribe before reading the backlog: nothing falls between.
@@ -66,7 +64,6 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
       uint64_t id;
       ~Unsubscribe() { log->Unsubscribe(id); }
     } unsubscribe{log, subscription};
-    boost::system::error_code ec;
     std::string head = "retry: 2000\n\n" + first;
     uint64_t sent_up_to = 0;
     if (after > 0) {
@@ -79,8 +76,7 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
         sent_up_to = e.id;
       }
     }
-    co_await asio::async_write(stream, asio::buffer(head), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
+    if (!co_await stream.Write(head)) co_return;
     using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
     asio::steady_timer heartbeat(executor);
     while (!s.stopping) {
@@ -102,8 +98,7 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
       } else {
         co_return;  // the client closed (or sent something, which a stream does not expect)
       }
-      co_await asio::async_write(stream, asio::buffer(out), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
+      if (!co_await stream.Write(out)) co_return;
     }
   };
   return r;

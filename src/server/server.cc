@@ -10,6 +10,7 @@
 #include "weft/core/json.h"
 #include "weft/engine/events.h"
 #include "weft/security/audit.h"
+#include "weft/security/users.h"
 
 namespace weft::server {
 
@@ -37,24 +38,32 @@ std::string_view NeedName(Need need) {
   return "admin";
 }
 
-double RateLimiter::Take(const std::string& key, double now_s) {
-  if (rate_ <= 0) return 0;
+void RateLimiter::Set(double per_second, double burst) {
   MutexLock lock(mu_);
+  rate_ = per_second;
+  burst_ = burst;
+  buckets_.clear();
+}
+
+double RateLimiter::Take(const std::string& key, double now_s) {
+  MutexLock lock(mu_);
+  const double rate = rate_.load(std::memory_order_relaxed);
+  if (rate <= 0) return 0;
   if (buckets_.size() > 100'000) {
     // Forget full buckets (idle clients) rather than grow without bound.
     for (auto it = buckets_.begin(); it != buckets_.end();) {
-      it = it->second.tokens + (now_s - it->second.at) * rate_ >= burst_ ? buckets_.erase(it) : std::next(it);
+      it = it->second.tokens + (now_s - it->second.at) * rate >= burst_ ? buckets_.erase(it) : std::next(it);
     }
   }
   auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now_s});
   Bucket& b = it->second;
-  b.tokens = std::min(burst_, b.tokens + (now_s - b.at) * rate_);
+  b.tokens = std::min(burst_, b.tokens + (now_s - b.at) * rate);
   b.at = now_s;
   if (b.tokens >= 1) {
     b.tokens -= 1;
     return 0;
   }
-  return (1 - b.tokens) / rate_;
+  return (1 - b.tokens) / rate;
 }
 
 namespace {
@@ -112,11 +121,24 @@ asio::awaitable<Response> OpenApi(Server::Impl& server, Request&) {
   co_return Response::Json(200, OpenApiDocument(server.routes));
 }
 
+// The listener's share of the options.
+HttpLimits ListenerLimits(const ServerOptions& o) {
+  HttpLimits limits;
+  limits.max_connections = o.max_connections;
+  limits.header_limit_bytes = o.header_limit_bytes;
+  limits.header_timeout_ms = o.header_timeout_ms;
+  limits.body_timeout_ms = o.body_timeout_ms;
+  limits.write_timeout_ms = o.write_timeout_ms;
+  limits.trusted_proxies = o.trusted_proxies;
+  return limits;
+}
+
 }  // namespace
 
 Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
     : runtime(rt),
       options(std::move(o)),
+      live(std::make_shared<const ServerOptions>(options)),
       engine(rt.engine()),
       store(rt.store()),
       blocking(static_cast<size_t>(std::max(1, options.blocking_threads))),
@@ -296,6 +318,7 @@ Status Server::Impl::AuthenticateKey(Request& request, std::string_view token) {
   Principal p;
   p.role = *role;
   p.key_id = id;
+  p.workflows = key->workflows;
   RememberPrincipal(token_hash, p, key->expires_ms, now);
   request.principal = std::move(p);
   return Status::Ok();
@@ -472,15 +495,12 @@ Result<std::unique_ptr<Server>> Server::Start(runtime::Runtime& runtime, ServerO
   s.database_triggers->Start();
   s.dispatcher->Start();
   s.telemetry->Start();
-  HttpLimits limits;
-  limits.max_connections = s.options.max_connections;
-  limits.header_limit_bytes = s.options.header_limit_bytes;
-  limits.header_timeout_ms = s.options.header_timeout_ms;
-  limits.body_timeout_ms = s.options.body_timeout_ms;
-  limits.write_timeout_ms = s.options.write_timeout_ms;
-  limits.trusted_proxies = s.options.trusted_proxies;
-  s.listener = std::make_unique<HttpListener>(runtime.engine().executor(), limits, s);
-  WEFT_RETURN_IF_ERROR(s.listener->Listen(s.options.host, s.options.port));
+  std::shared_ptr<asio::ssl::context> tls;
+  if (s.options.tls.enabled()) {
+    WEFT_ASSIGN_OR_RETURN(tls, LoadTls(s.options.tls.cert, s.options.tls.key));
+  }
+  s.listener = std::make_unique<HttpListener>(runtime.engine().executor(), ListenerLimits(s.options), s);
+  WEFT_RETURN_IF_ERROR(s.listener->Listen(s.options.host, s.options.port, std::move(tls)));
   if (!s.options.workflows_dir.empty() && s.options.watch_interval_ms > 0) {
     s.watcher = std::thread([&s] {
       for (;;) {
@@ -502,10 +522,53 @@ int Server::port() const { return impl_->listener->port(); }
 std::string Server::url() const {
   const std::string& host = impl_->options.host;
   const bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port());
+  return std::string(impl_->listener->tls() ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port());
 }
 
 void Server::Rescan() { impl_->ScanFolder(); }
+
+Result<std::vector<std::string>> Server::Reload(const ServerOptions& next) {
+  Impl& s = *impl_;
+  // Everything is checked before anything changes: a bad certificate
+  // keeps the old settings whole.
+  std::shared_ptr<asio::ssl::context> tls;
+  if (next.tls.enabled()) {
+    WEFT_ASSIGN_OR_RETURN(tls, LoadTls(next.tls.cert, next.tls.key));
+  }
+  std::vector<std::string> restart;
+  const ServerOptions& was = s.options;
+  if (next.host != was.host || next.port != was.port) restart.emplace_back("listen");
+  if (next.data_dir != was.data_dir) restart.emplace_back("data_dir");
+  if (next.log_steps != was.log_steps) restart.emplace_back("log_steps");
+  if (next.otlp_endpoint != was.otlp_endpoint || next.otlp_interval_ms != was.otlp_interval_ms) {
+    restart.emplace_back("otlp_endpoint");
+  }
+  auto live = std::make_shared<ServerOptions>(was);
+  live->upload_types = next.upload_types;
+  live->session_ttl_ms = next.session_ttl_ms;
+  live->max_connections = next.max_connections;
+  live->header_limit_bytes = next.header_limit_bytes;
+  live->header_timeout_ms = next.header_timeout_ms;
+  live->body_timeout_ms = next.body_timeout_ms;
+  live->write_timeout_ms = next.write_timeout_ms;
+  live->trusted_proxies = next.trusted_proxies;
+  live->rate_per_key = next.rate_per_key;
+  live->rate_per_address = next.rate_per_address;
+  live->rate_per_webhook = next.rate_per_webhook;
+  live->rate_burst = next.rate_burst;
+  live->drain_timeout_ms = next.drain_timeout_ms;
+  live->tls = next.tls;
+  s.per_key.Set(next.rate_per_key, next.rate_burst);
+  s.per_address.Set(next.rate_per_address, next.rate_burst);
+  s.per_webhook.Set(next.rate_per_webhook, next.rate_burst);
+  s.listener->Reconfigure(ListenerLimits(*live), std::move(tls));
+  {
+    MutexLock lock(s.live_mu);
+    s.live = std::move(live);
+  }
+  return restart;
+}
 
 void Server::Stop() {
   if (impl_->stopping.exchange(true)) return;
@@ -515,14 +578,15 @@ void Server::Stop() {
   impl_->database_triggers->Stop();
   impl_->telemetry->Stop();
   impl_->dispatcher->Stop();
-  if (impl_->listener) impl_->listener->Stop(impl_->options.drain_timeout_ms);
+  if (impl_->listener) impl_->listener->Stop(impl_->Live()->drain_timeout_ms);
 }
 
 Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role, int64_t ttl_ms,
-                                 int64_t now_ms) {
+                                 int64_t now_ms, std::vector<std::string> workflows) {
   if (!ParseRole(role)) {
     return InvalidArgumentError("unknown role '" + role + "' (one of admin, editor, operator, viewer)");
   }
+  WEFT_RETURN_IF_ERROR(security::CheckGrants(workflows));
   store::ApiKeyRecord key;
   key.id = RandomHex(8);
   const std::string secret = RandomHex(24);
@@ -531,6 +595,7 @@ Result<std::string> CreateApiKey(store::Store& store, const std::string& name, c
   key.secret_hash = Sha256Hex(secret);
   key.created_ms = now_ms;
   key.expires_ms = ttl_ms > 0 ? now_ms + ttl_ms : 0;
+  key.workflows = std::move(workflows);
   WEFT_RETURN_IF_ERROR(store.PutApiKey(key));
   return "wk_" + key.id + "_" + secret;
 }

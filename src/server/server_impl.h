@@ -71,16 +71,18 @@ class RateLimiter {
   RateLimiter(double per_second, double burst) : rate_(per_second), burst_(burst) {}
   // 0 when allowed; otherwise the seconds to wait.
   double Take(const std::string& key, double now_s);
-  bool enabled() const { return rate_ > 0; }
+  bool enabled() const { return rate_.load(std::memory_order_relaxed) > 0; }
+  // New rates (a reloaded configuration); every bucket starts full again.
+  void Set(double per_second, double burst);
 
  private:
   struct Bucket {
     double tokens = 0;
     double at = 0;
   };
-  const double rate_;
-  const double burst_;
+  std::atomic<double> rate_;  // also read without the lock, by enabled()
   Mutex mu_;
+  double burst_ WEFT_GUARDED_BY(mu_);
   std::map<std::string, Bucket> buckets_ WEFT_GUARDED_BY(mu_);
 };
 
@@ -144,8 +146,18 @@ struct Server::Impl final : HttpHandler {
   void CountRequest(const Route* route, int status, double seconds);
   void CountRequestNamed(const std::string& name, int status, double seconds);
 
+  // The options as they are now: SIGHUP's Reload replaces those it may
+  // (rate limits, upload types, session length, the listener's limits and
+  // TLS); `options` keeps what the server started with.
+  std::shared_ptr<const ServerOptions> Live() const {
+    MutexLock lock(live_mu);
+    return live;
+  }
+
   runtime::Runtime& runtime;
   const ServerOptions options;
+  mutable Mutex live_mu;
+  std::shared_ptr<const ServerOptions> live WEFT_GUARDED_BY(live_mu);
   engine::Engine& engine;
   store::Store& store;
   asio::thread_pool blocking;
@@ -222,6 +234,8 @@ std::string Page(const std::string& title, const std::string& body);
 
 // Shared by the API's handlers.
 Response BadRequest(std::string message);
+// A JSON array of strings from a request field (undefined = empty).
+Result<std::vector<std::string>> StringsField(const Value& v, std::string_view field);
 // A JSON request body (an object; {} when empty).
 Result<Value> JsonBody(const Request& req);
 

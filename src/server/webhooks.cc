@@ -276,7 +276,7 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
       co_return Response::Error(415, "INVALID_ARGUMENT", "this server keeps no uploads (no data folder)");
     }
     for (const UploadedFile& f : files) {
-      if (!files::TypeAllowed(f.type, s.options.upload_types)) {
+      if (!files::TypeAllowed(f.type, s.Live()->upload_types)) {
         refused("upload");
         co_return Response::Error(415, "INVALID_ARGUMENT",
                                   "file '" + f.filename + "' is " + f.type + ", which this server does not accept");

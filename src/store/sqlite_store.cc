@@ -168,6 +168,9 @@ CREATE TABLE audit (
   hash TEXT NOT NULL
 );
 )sql",
+    R"sql(
+ALTER TABLE api_keys ADD COLUMN workflows TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -458,7 +461,8 @@ class SqliteStore final : public Store {
   Status PutApiKey(const ApiKeyRecord& k) override {
     MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO api_keys (id, name, role, secret_hash, created_ms, "
-                                                 "expires_ms, revoked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+                                                 "expires_ms, revoked_ms, workflows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                                                 "?7, ?8)"));
     BindText(s, 1, k.id);
     BindText(s, 2, k.name);
     BindText(s, 3, k.role);
@@ -466,6 +470,7 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(s, 5, k.created_ms);
     sqlite3_bind_int64(s, 6, k.expires_ms);
     sqlite3_bind_int64(s, 7, k.revoked_ms);
+    BindValue(s, 8, StringArray(k.workflows));
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_CONSTRAINT) return Status(StatusCode::kAlreadyExists, "API key '" + k.id + "' already exists");
     if (rc != SQLITE_DONE) return write_.LastError();
@@ -583,9 +588,7 @@ class SqliteStore final : public Store {
     BindText(s, 1, u.name);
     BindText(s, 2, u.role);
     BindText(s, 3, u.password_hash);
-    Value workflows = Value::MakeArray();
-    for (const std::string& w : u.workflows) workflows.push_back(Value(w));
-    BindValue(s, 4, workflows);
+    BindValue(s, 4, StringArray(u.workflows));
     sqlite3_bind_int64(s, 5, u.created_ms);
     sqlite3_bind_int64(s, 6, u.updated_ms);
     const int rc = sqlite3_step(s);
@@ -963,12 +966,7 @@ class SqliteStore final : public Store {
       u.name = ColumnText(s, 0);
       u.role = ColumnText(s, 1);
       u.password_hash = ColumnText(s, 2);
-      const Value workflows = ColumnValue(s, 3);
-      if (workflows.is_array()) {
-        for (const Value& w : workflows.as_array()) {
-          if (w.is_string()) u.workflows.push_back(w.as_string());
-        }
-      }
+      u.workflows = StringsOf(ColumnValue(s, 3));
       u.created_ms = sqlite3_column_int64(s, 4);
       u.updated_ms = sqlite3_column_int64(s, 5);
       out.push_back(std::move(u));
@@ -996,7 +994,7 @@ class SqliteStore final : public Store {
   Result<std::vector<ApiKeyRecord>> ReadApiKeys(const std::string& id) {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT id, name, role, secret_hash, created_ms, expires_ms, "
-                                                "revoked_ms FROM api_keys WHERE ?1 = '' OR id = ?1 "
+                                                "revoked_ms, workflows FROM api_keys WHERE ?1 = '' OR id = ?1 "
                                                 "ORDER BY created_ms, id"));
     BindText(s, 1, id);
     std::vector<ApiKeyRecord> out;
@@ -1010,6 +1008,7 @@ class SqliteStore final : public Store {
       k.created_ms = sqlite3_column_int64(s, 4);
       k.expires_ms = sqlite3_column_int64(s, 5);
       k.revoked_ms = sqlite3_column_int64(s, 6);
+      k.workflows = StringsOf(ColumnValue(s, 7));
       out.push_back(std::move(k));
     }
     if (rc != SQLITE_DONE) return read_.LastError();

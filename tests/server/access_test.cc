@@ -3,6 +3,8 @@
 // API and used by a webhook, and the audit log with its hash chain.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "server_fixture.h"
 #include "sqlite_query.h"
 #include "weft/security/secrets.h"
@@ -42,6 +44,32 @@ class AccessTest : public ServerTest {
     testing::Headers h = {{"Content-Type", "application/json"}, {"Cookie", "theme=dark; " + b.cookie}};
     if (with_csrf) h.emplace_back("X-CSRF-Token", b.csrf);
     return HttpCall(port(), method, target, body, h);
+  }
+
+  // What a caller granted only "rev*" (an operator) sees and may do.
+  void ExpectLimitedToReview(
+      const std::function<HttpReply(const std::string&, const std::string&, const std::string&)>& as) {
+    Value listed = Json(as("GET", "/api/v1/workflows", "")).get("workflows");
+    ASSERT_EQ(listed.size(), 1u) << ToJson(listed);
+    EXPECT_EQ(listed.as_array()[0].get("name").as_string(), "review");
+    EXPECT_EQ(as("GET", "/api/v1/workflows/triage", "").status, 404);
+    // Runs of other workflows are invisible to them.
+    HttpReply other = Hook("triage", R"({"message":"x","urgency":"low"})");
+    const std::string other_run = other.header("x-weft-run");
+    ASSERT_FALSE(other_run.empty());
+    EXPECT_EQ(as("GET", "/api/v1/runs/" + other_run, "").status, 404);
+    EXPECT_EQ(as("POST", "/api/v1/runs/" + other_run + "/cancel", "{}").status, 404);
+    EXPECT_EQ(as("POST", "/api/v1/runs", R"({"workflow":"triage","input":{"message":"m","urgency":"low"}})").status,
+              404);
+    HttpReply mine = as("POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":7},"wait_ms":5000})");
+    ASSERT_EQ(mine.status / 100, 2) << mine.body;
+    Value runs = Json(as("GET", "/api/v1/runs", "")).get("runs");
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs.as_array()[0].get("workflow").as_string(), "review");
+    Value tasks = Json(as("GET", "/api/v1/tasks", "")).get("tasks");
+    EXPECT_EQ(tasks.size(), 1u);
+    EXPECT_EQ(as("GET", "/api/v1/usage", "").status, 400);
+    EXPECT_EQ(as("GET", "/api/v1/usage?workflow=triage", "").status, 404);
   }
 
   std::vector<std::string> AuditActions() {
@@ -137,27 +165,33 @@ TEST_F(AccessTest, GrantsLimitAUserToTheirWorkflows) {
   AddUser("fin", "operator", R"(["rev*"])");
   std::optional<Browser> b = SignIn("fin", "pw-fin-long");
   ASSERT_TRUE(b);
-  Value listed = Json(As(*b, "GET", "/api/v1/workflows")).get("workflows");
-  ASSERT_EQ(listed.size(), 1u) << ToJson(listed);
-  EXPECT_EQ(listed.as_array()[0].get("name").as_string(), "review");
-  EXPECT_EQ(As(*b, "GET", "/api/v1/workflows/triage").status, 404);
-  // Runs of other workflows are invisible to them.
-  HttpReply other = Hook("triage", R"({"message":"x","urgency":"low"})");
-  const std::string other_run = other.header("x-weft-run");
-  ASSERT_FALSE(other_run.empty());
-  EXPECT_EQ(As(*b, "GET", "/api/v1/runs/" + other_run).status, 404);
-  EXPECT_EQ(As(*b, "POST", "/api/v1/runs/" + other_run + "/cancel", "{}").status, 404);
-  EXPECT_EQ(As(*b, "POST", "/api/v1/runs", R"({"workflow":"triage","input":{"message":"m","urgency":"low"}})").status,
-            404);
-  HttpReply mine = As(*b, "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":7},"wait_ms":5000})");
-  ASSERT_EQ(mine.status / 100, 2) << mine.body;
-  Value runs = Json(As(*b, "GET", "/api/v1/runs")).get("runs");
-  ASSERT_EQ(runs.size(), 1u);
-  EXPECT_EQ(runs.as_array()[0].get("workflow").as_string(), "review");
-  Value tasks = Json(As(*b, "GET", "/api/v1/tasks")).get("tasks");
-  EXPECT_EQ(tasks.size(), 1u);
-  EXPECT_EQ(As(*b, "GET", "/api/v1/usage").status, 400);
-  EXPECT_EQ(As(*b, "GET", "/api/v1/usage?workflow=triage").status, 404);
+  ExpectLimitedToReview([&](const std::string& method, const std::string& target, const std::string& body) {
+    return As(*b, method, target, body);
+  });
+}
+
+TEST_F(AccessTest, GrantsLimitAKeyToItsWorkflows) {
+  EXPECT_EQ(Api("admin", "POST", "/api/v1/keys", R"({"name":"k","role":"operator","workflows":"rev*"})").status, 400);
+  EXPECT_EQ(Api("admin", "POST", "/api/v1/keys", R"({"name":"k","role":"operator","workflows":[""]})").status, 400);
+  HttpReply created =
+      Api("admin", "POST", "/api/v1/keys", R"({"name":"finance bot","role":"operator","workflows":["rev*"]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string key = Json(created).get("key").as_string();
+  EXPECT_EQ(ToJson(Json(created).get("workflows")), R"(["rev*"])");
+  // Listed with its grants; kept by the store.
+  bool listed = false;
+  const Value keys = Json(Api("admin", "GET", "/api/v1/keys")).get("keys");
+  for (const Value& k : keys.as_array()) {
+    if (k.get("name") == Value("finance bot")) {
+      listed = true;
+      EXPECT_EQ(ToJson(k.get("workflows")), R"(["rev*"])");
+    }
+  }
+  EXPECT_TRUE(listed);
+  ExpectLimitedToReview([&](const std::string& method, const std::string& target, const std::string& body) {
+    return HttpCall(port(), method, target, body,
+                    {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + key}});
+  });
 }
 
 TEST_F(AccessTest, SecretsSetThroughTheApiAreSealedAndServeWebhooks) {

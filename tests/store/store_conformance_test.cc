@@ -145,9 +145,11 @@ TEST_P(StoreTest, ApiKeysAndTriggerState) {
   k.role = "viewer";
   k.secret_hash = "abc";
   k.created_ms = 5;
+  k.workflows = {"billing-*", "triage"};
   ASSERT_TRUE(store_->PutApiKey(k).ok());
   EXPECT_EQ(store_->PutApiKey(k).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(store_->GetApiKey("k1")->role, "viewer");
+  EXPECT_EQ(store_->GetApiKey("k1")->workflows, k.workflows);
   EXPECT_EQ(store_->GetApiKey("nope").status().code(), StatusCode::kNotFound);
   ASSERT_TRUE(store_->RevokeApiKey("k1", 9).ok());
   EXPECT_EQ(store_->GetApiKey("k1")->revoked_ms, 9);

@@ -193,4 +193,9 @@ struct Value::Member {
 // Name of a kind as JSONata's $type reports it ("string", "object", ...).
 std::string_view KindName(Value::Kind k);
 
+// A list of names as an array of strings, and back (what is not a string,
+// or not an array, gives nothing).
+Value StringArray(const std::vector<std::string>& items);
+std::vector<std::string> StringsOf(const Value& array);
+
 }  // namespace weft

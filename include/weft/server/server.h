@@ -49,6 +49,13 @@ struct ServerOptions {
   // <otlp_endpoint>/v1/traces every otlp_interval_ms ("" = none).
   std::string otlp_endpoint;
   int64_t otlp_interval_ms = 1000;
+  // HTTPS on the listening port: PEM files of the certificate (with its
+  // chain) and its key; both empty = plain HTTP.
+  struct Tls {
+    std::string cert;
+    std::string key;
+    bool enabled() const { return !cert.empty() || !key.empty(); }
+  } tls;
   // How long a browser session lasts after signing in.
   int64_t session_ttl_ms = int64_t{12} * 3600 * 1000;
   // Threads doing the store's blocking reads for API requests.
@@ -69,6 +76,13 @@ class Server {
 
   // Re-reads the workflows folder now (also done every watch interval).
   void Rescan();
+  // Applies a re-read configuration (SIGHUP): rate limits, upload types,
+  // session length, connection limits and timeouts, trusted proxies and the
+  // TLS certificate take effect for what comes next (open connections keep
+  // theirs). Returns the settings that changed but need a restart (listen,
+  // data_dir, log_steps, otlp_endpoint); an error (a certificate that does
+  // not load) changes nothing.
+  Result<std::vector<std::string>> Reload(const ServerOptions& next);
   // Stops accepting, lets requests in flight finish (up to the drain
   // timeout), closes every connection. Runs stay durable in the store.
   void Stop();
@@ -81,8 +95,9 @@ class Server {
 };
 
 // Creates an API key and stores its hash: returns the key to show once
-// ("wk_<id>_<secret>"). `ttl_ms` 0 = no expiry.
+// ("wk_<id>_<secret>"). `ttl_ms` 0 = no expiry; `workflows` limits the key
+// to those workflows ("*" wildcards; empty = every one).
 Result<std::string> CreateApiKey(store::Store& store, const std::string& name, const std::string& role, int64_t ttl_ms,
-                                 int64_t now_ms);
+                                 int64_t now_ms, std::vector<std::string> workflows = {});
 
 }  // namespace weft::server

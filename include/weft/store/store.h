@@ -69,6 +69,8 @@ struct ApiKeyRecord {
   int64_t created_ms = 0;
   int64_t expires_ms = 0;  // 0 = never
   int64_t revoked_ms = 0;  // 0 = live
+  // The workflows the key may reach ("*" wildcards); empty = every one.
+  std::vector<std::string> workflows;
 };
 
 // A person who signs in to the console. The password is kept as an
