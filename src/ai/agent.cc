@@ -23,15 +23,6 @@ using engine::ActionResult;
 
 constexpr int kDefaultIterations = 8;
 
-std::vector<std::string> ToolNames(const Value& tools) {
-  std::vector<std::string> out;
-  if (!tools.is_array()) return out;
-  for (const Value& t : tools.as_array()) {
-    if (t.is_string()) out.push_back(t.as_string());
-  }
-  return out;
-}
-
 // A recorded model turn back into what the provider said.
 ModelResponse Decode(const Value& turn) {
   ModelResponse r;
@@ -91,7 +82,7 @@ std::string ToolProblem(const Value& settings, const dsl::Workflow& wf) {
   const Value tools = settings.get("tools");
   if (tools.is_undefined()) return "";  // an expression: checked when it runs
   if (!tools.is_array()) return "settings.tools must be a list of the workflow's action names";
-  for (const std::string& name : ToolNames(tools)) {
+  for (const std::string& name : StringsOf(tools)) {
     auto it = wf.actions.find(name);
     if (it == wf.actions.end()) {
       return "settings.tools: '" + name + "' is not an action the workflow declares (under 'actions:')";
@@ -138,7 +129,7 @@ class Agent final : public engine::Action {
     spec_.may_suspend = [](const Value& settings, const dsl::Workflow& wf) {
       const Value tools = settings.get("tools");
       if (!tools.is_array()) return true;
-      for (const std::string& name : ToolNames(tools)) {
+      for (const std::string& name : StringsOf(tools)) {
         auto it = wf.actions.find(name);
         if (it != wf.actions.end() && it->second.spec.sensitive) return true;
       }
@@ -173,7 +164,7 @@ class Agent final : public engine::Action {
     detail.set("model", config.model);
 
     // The tools: declared actions on the allow-list, described by their schemas.
-    const std::vector<std::string> allowed = ToolNames(ctx.settings.get("tools"));
+    const std::vector<std::string> allowed = StringsOf(ctx.settings.get("tools"));
     std::vector<ToolSpec> tools;
     for (const std::string& name : allowed) {
       auto it = ctx.definition->actions.find(name);
