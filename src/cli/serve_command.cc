@@ -133,16 +133,15 @@ Status ReadServerConfig(const runtime::Config& config, server::ServerOptions& o,
   return Status::Ok();
 }
 
-// The server's options from weft.yaml and the command line (which wins),
-// applied only when all of it reads.
-Status ReadServeOptions(const ServeCommandOptions& options, server::ServerOptions& so) {
+// The server's options from weft.yaml and the command line (which wins);
+// the log format, when weft.yaml names one, is for the caller to apply.
+Status ReadServeOptions(const ServeCommandOptions& options, server::ServerOptions& so,
+                        std::optional<LogFormat>& log_format) {
   WEFT_ASSIGN_OR_RETURN(runtime::Config config, runtime::ReadConfig(options.config));
-  std::optional<LogFormat> log_format;
   if (Status s = ReadServerConfig(config, so, log_format); !s.ok()) {
     return config.path.empty() ? s : s.WithContext(config.path);
   }
   if (!options.listen.empty()) WEFT_RETURN_IF_ERROR(ParseListen(options.listen, so));
-  if (log_format) SetLogFormat(*log_format);
   return Status::Ok();
 }
 
@@ -161,10 +160,12 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   // The server's settings first: the runtime's file_text reads uploads
   // from the folder the server keeps them in.
   server::ServerOptions so;
-  if (Status s = ReadServeOptions(options, so); !s.ok()) {
+  std::optional<LogFormat> log_format;
+  if (Status s = ReadServeOptions(options, so, log_format); !s.ok()) {
     err << "weft serve: " << s.message() << "\n";
     return 2;
   }
+  if (log_format) SetLogFormat(*log_format);
   runtime::RuntimeOptions ro = RuntimeFor(options.store, options.config);
   ro.workflows_dir = options.workflows;
   ro.threads = std::max(1, options.threads);
@@ -203,13 +204,15 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
       // A configuration that does not read (or a certificate that does not
       // load) keeps the one in force; so does a secret that does not open.
       server::ServerOptions next;
-      Status read = ReadServeOptions(options, next);
+      std::optional<LogFormat> next_format;
+      Status read = ReadServeOptions(options, next, next_format);
       if (read.ok() && next.data_dir == configured_data_dir) next.data_dir = so.data_dir;
       if (!read.ok()) {
         err << "weft serve: configuration not reloaded: " << read.message() << "\n";
       } else if (Result<std::vector<std::string>> restart = (*server)->Reload(next); !restart.ok()) {
         err << "weft serve: configuration not reloaded: " << restart.status().message() << "\n";
       } else {
+        if (next_format) SetLogFormat(*next_format);
         for (const std::string& key : *restart) {
           err << "weft serve: note: server." << key << " changed; it takes effect at the next start\n";
         }
