@@ -21,14 +21,8 @@ struct Curl {
 };
 
 std::vector<std::string> Addresses(const Value& v) {
-  std::vector<std::string> out;
-  if (v.is_string()) out.push_back(v.as_string());
-  if (v.is_array()) {
-    for (const Value& a : v.as_array()) {
-      if (a.is_string()) out.push_back(a.as_string());
-    }
-  }
-  return out;
+  if (v.is_string()) return {v.as_string()};
+  return StringsOf(v);
 }
 
 std::string Join(const std::vector<std::string>& items) {

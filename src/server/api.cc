@@ -93,9 +93,7 @@ Value TriggerJson(const dsl::Trigger& t) {
   switch (t.kind) {
     case dsl::Trigger::Kind::kWebhook: {
       o.set("path", "/hooks/" + t.webhook.path);
-      Value methods = Value::MakeArray();
-      for (const std::string& m : t.webhook.methods) methods.push_back(m);
-      o.set("methods", methods);
+      o.set("methods", StringArray(t.webhook.methods));
       o.set("respond", t.webhook.respond == dsl::WebhookTrigger::Respond::kAccepted ? "accepted" : "completion");
       const char* auth[] = {"none", "bearer", "basic", "hmac"};
       o.set("auth", auth[static_cast<int>(t.webhook.auth.kind)]);
