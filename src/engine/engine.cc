@@ -7,7 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -617,10 +618,16 @@ asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string
                                                                      std::shared_ptr<Settle> settle,
                                                                      std::chrono::milliseconds timeout) {
   if (ticket == 0) co_return options.store->GetRun(run_id);  // not executing here
-  using namespace asio::experimental::awaitable_operators;   // NOLINT(google-build-using-namespace)
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  auto first = co_await (settle->signal.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-  if (first.index() == 1) {
+  // A parallel group rather than awaitable operators: the loser is cancelled
+  // with an error code, not an exception thrown on every settled run.
+  auto [order, signal_ec, timer_ec] =
+      co_await asio::experimental::make_parallel_group(settle->signal.async_receive(asio::deferred),
+                                                       timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  (void)signal_ec;
+  (void)timer_ec;
+  if (order[0] == 1) {
     MutexLock lock(mu);
     RemoveSettleWaiter(run_id, ticket);
     co_return DeadlineExceededError("run " + run_id + " is still executing");
