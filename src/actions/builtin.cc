@@ -3,6 +3,7 @@
 #include "weft/core/json.h"
 #include "weft/core/numeric_cast.h"
 #include "weft/expr/expression.h"
+#include "weft/store/record_json.h"
 #include "weft/store/store.h"
 
 namespace weft::actions {
@@ -83,15 +84,24 @@ ActionResult AwaitUserInput(ActionContext& ctx) {
 
 ActionResult Approval(ActionContext& ctx) { return ActionResult::Suspend(Suspension{"approval", ctx.inputs, 0}); }
 
-// Says something into the run's conversation (the run's id unless the step
-// names another). Keyed by run and step: said once, however often the step
-// runs again.
-Result<store::MessageRecord> Say(store::Store* store, const ActionContext& ctx, std::string kind, Value content,
+// Where the built-in actions say things: the conversation log, and who
+// follows it live.
+struct Conversations {
+  store::Store* store = nullptr;
+  engine::EventLog* events = nullptr;
+};
+
+// Says something into the run's conversation (its chat's, or the run's id,
+// unless the step names another). Keyed by run and step: said once, however
+// often the step runs again.
+Result<store::MessageRecord> Say(const Conversations& to, const ActionContext& ctx, std::string kind, Value content,
                                  std::string_view key_suffix) {
-  if (store == nullptr) return FailedPreconditionError("the conversation log needs a store");
+  if (to.store == nullptr) return FailedPreconditionError("the conversation log needs a store");
   store::MessageRecord m;
   const Value conversation = ctx.inputs.get("conversation");
-  m.conversation = conversation.is_string() ? conversation.as_string() : std::string(ctx.run_id);
+  m.conversation = conversation.is_string()       ? conversation.as_string()
+                   : !ctx.conversation.empty() ? std::string(ctx.conversation)
+                                                 : std::string(ctx.run_id);
   m.run_id = std::string(ctx.run_id);
   m.step_path = std::string(ctx.step_path);
   m.key = ctx.IdempotencyKey().append(key_suffix);
@@ -99,15 +109,22 @@ Result<store::MessageRecord> Say(store::Store* store, const ActionContext& ctx, 
   m.kind = std::move(kind);
   m.content = std::move(content);
   m.created_ms = ctx.clock->NowMillis();
-  return store->AppendMessage(std::move(m));
+  Result<store::MessageRecord> said = to.store->AppendMessage(std::move(m));
+  // Told again when the step runs again (the same seq): listeners skip
+  // what they have seen.
+  if (said.ok() && to.events != nullptr) {
+    to.events->Publish(
+        {0, engine::Event::Kind::kMessage, said->run_id, std::string(ctx.workflow), store::MessageToJson(*said)});
+  }
+  return said;
 }
 
-ActionResult SendMessage(store::Store* store, ActionContext& ctx) {
+ActionResult SendMessage(const Conversations& to, ActionContext& ctx) {
   Value content = Value::MakeObject();
   for (const char* key : {"text", "quick_replies", "buttons"}) {
     if (Value v = ctx.inputs.get(key); v.is_defined()) content.set(key, v);
   }
-  Result<store::MessageRecord> said = Say(store, ctx, "text", content, "");
+  Result<store::MessageRecord> said = Say(to, ctx, "text", content, "");
   if (!said.ok()) return ActionResult::Error(said.status());
   Value out = Value::MakeObject();
   out.set("conversation", said->conversation);
@@ -117,12 +134,12 @@ ActionResult SendMessage(store::Store* store, ActionContext& ctx) {
 
 // Hands the conversation to a human queue (said into the conversation, for
 // the inbox) and waits until it is handed back.
-ActionResult Handover(store::Store* store, ActionContext& ctx) {
-  if (store != nullptr) {
+ActionResult Handover(const Conversations& to, ActionContext& ctx) {
+  if (to.store != nullptr) {
     Value content = Value::MakeObject();
     content.set("queue", ctx.inputs.get("queue"));
     if (Value r = ctx.inputs.get("reason"); r.is_defined()) content.set("reason", r);
-    Result<store::MessageRecord> said = Say(store, ctx, "handover", content, "/handover");
+    Result<store::MessageRecord> said = Say(to, ctx, "handover", content, "/handover");
     if (!said.ok()) return ActionResult::Error(said.status());
   }
   return ActionResult::Suspend(Suspension{"handover", ctx.inputs, 0});
@@ -183,7 +200,8 @@ class CallWorkflow final : public engine::Action {
 
 }  // namespace
 
-Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* conversations) {
+Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* store, engine::EventLog* events) {
+  const Conversations conversations{store, events};
   struct Def {
     const char* name;
     const char* description;

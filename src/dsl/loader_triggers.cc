@@ -36,7 +36,7 @@ const Keys kScheduleKeys = {"cron", "timezone", "missed", "max_missed", "input"}
 const Keys kFormKeys = {"title", "description", "submit_label", "max_body_kb"};
 const Keys kEventKeys = {"name"};
 const Keys kDatabaseKeys = {"connection", "channel", "table", "cursor", "interval_ms"};
-const Keys kChatKeys = {"channel"};
+const Keys kChatKeys = {"channel", "per", "identity_secret", "max_message_kb"};
 const Keys kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 bool IsHookPath(const std::string& s) {
@@ -201,6 +201,27 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
       t.chat.channel = body.Scalar();
     } else if (settings_map(kChatKeys)) {
       read_string(body, "channel", t.chat.channel);
+      if (const YAML::Node per = body["per"]) {
+        std::string s;
+        if (ExpectString(per, at + ".per", s)) {
+          if (s == "message") {
+            t.chat.per = ChatTrigger::Per::kMessage;
+          } else if (s != "conversation") {
+            diag_.Error(Loc(per), at + ".per must be 'conversation' or 'message', not '" + s + "'");
+          }
+        }
+      }
+      if (const YAML::Node secret = body["identity_secret"]) {
+        if (ExpectString(secret, at + ".identity_secret", t.chat.identity_secret) &&
+            !IsSecretName(t.chat.identity_secret)) {
+          diag_.Error(Loc(secret), at + ".identity_secret names a secret (letters, digits, '_'), not the secret itself");
+        }
+      }
+      int64_t kb = 0;
+      if (const YAML::Node v = body["max_message_kb"]; v && ExpectInt(v, at + ".max_message_kb", 1, kb)) {
+        if (kb > 1024) diag_.Error(Loc(v), at + ".max_message_kb is at most 1024 (1 MiB)");
+        t.chat.max_message_kb = std::min<int64_t>(kb, 1024);
+      }
     }
     if (!IsIdentifier(t.chat.channel)) diag_.Error(Loc(body ? body : n), at + " needs a channel name");
   } else {

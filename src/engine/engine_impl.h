@@ -77,6 +77,8 @@ struct RunState {
   std::vector<store::StepRecord> pending_steps;
   Value input;    // bound as $input
   Value context;  // bound as $context
+  // ActionContext::conversation: $context.chat.conversation, else the run's id.
+  std::string conversation;
   // Set while the run is not stored yet (AsyncStart): the run's first
   // commit creates it in the same transaction, so a run whose first steps
   // are immediate costs one commit, not two. Nothing outside the run has

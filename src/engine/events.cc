@@ -10,6 +10,8 @@ std::string_view EventKindName(Event::Kind kind) {
     case Event::Kind::kRun: return "run";
     case Event::Kind::kStep: return "step";
     case Event::Kind::kTask: return "task";
+    case Event::Kind::kMessage: return "message";
+    case Event::Kind::kDelta: return "delta";
   }
   return "run";
 }
@@ -23,11 +25,26 @@ uint64_t EventLog::Publish(Event event) {
     event.id = next_id_++;
     events_.push_back(event);
     if (events_.size() > capacity_) events_.pop_front();
-    listeners.reserve(listeners_.size());
-    for (const auto& [id, l] : listeners_) listeners.push_back(l);
+    listeners = ListenersLocked();
   }
   for (const auto& l : listeners) (*l)(event);
   return event.id;
+}
+
+void EventLog::Broadcast(const Event& event) {
+  std::vector<std::shared_ptr<const Listener>> listeners;
+  {
+    MutexLock lock(mu_);
+    listeners = ListenersLocked();
+  }
+  for (const auto& l : listeners) (*l)(event);
+}
+
+std::vector<std::shared_ptr<const EventLog::Listener>> EventLog::ListenersLocked() const {
+  std::vector<std::shared_ptr<const Listener>> out;
+  out.reserve(listeners_.size());
+  for (const auto& [id, l] : listeners_) out.push_back(l);
+  return out;
 }
 
 std::vector<Event> EventLog::Since(uint64_t after_id, bool* complete) const {

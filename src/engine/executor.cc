@@ -147,6 +147,7 @@ void Executor::StartAttempt(TaskScratch& s, const TaskDef& task, int attempt) {
   ctx.workflow = run_.record.workflow;
   ctx.step_path = s.key;
   ctx.task = task.name;
+  ctx.conversation = run_.conversation;
   ctx.attempt = attempt;
   ctx.inputs = s.inputs;
   ctx.settings = s.settings;

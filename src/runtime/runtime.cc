@@ -193,7 +193,7 @@ Runtime::~Runtime() {
 Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir) {
   model_client_ = http::NewCurlClient();
   workflow_client_ = http::NewCurlClient();
-  Status s = actions::RegisterBuiltinActions(actions_, store);
+  Status s = actions::RegisterBuiltinActions(actions_, store, events_.get());
   if (s.ok()) s = actions::RegisterFileTextAction(actions_, data_dir);
   if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get(), connections_);
   if (s.ok()) {
@@ -223,6 +223,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   WEFT_RETURN_IF_ERROR(rt->vault_->Reload());
   const std::string db = options.db.empty() ? DefaultDatabasePath() : options.db;
   rt->data_dir_ = !options.data_dir.empty() ? options.data_dir : db == ":memory:" ? "" : db + ".data";
+  if (options.events) rt->events_ = std::make_unique<engine::EventLog>();
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_));
   engine::EngineOptions eo;
   if (Status s = ReadExpressionLimits(rt->config_.value, eo); !s.ok()) {
@@ -235,9 +236,14 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   eo.secrets = [vault](std::string_view name) { return vault->Get(name); };
   eo.on_step = options.on_step;
   eo.threads = std::max(1, options.threads);
-  if (options.events) {
-    rt->events_ = std::make_unique<engine::EventLog>();
-    eo.events = rt->events_.get();
+  if (engine::EventLog* events = rt->events_.get()) {
+    eo.events = events;
+    eo.on_stream = [events](std::string_view run_id, std::string_view step_path, std::string_view delta) {
+      Value data = Value::MakeObject();
+      data.set("path", step_path);
+      data.set("delta", delta);
+      events->Broadcast({0, engine::Event::Kind::kDelta, std::string(run_id), "", std::move(data)});
+    };
   }
   WEFT_ASSIGN_OR_RETURN(rt->engine_, engine::Engine::Create(std::move(eo)));
   return rt;

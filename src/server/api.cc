@@ -454,17 +454,7 @@ asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
       });
   if (!messages.ok()) co_return Response::FromStatus(messages.status());
   Value list = Value::MakeArray();
-  for (const store::MessageRecord& m : *messages) {
-    Value o = Value::MakeObject();
-    o.set("seq", static_cast<double>(m.seq));
-    o.set("run_id", m.run_id);
-    o.set("step", m.step_path);
-    o.set("role", m.role);
-    o.set("kind", m.kind);
-    o.set("content", m.content);
-    o.set("created_ms", static_cast<double>(m.created_ms));
-    list.push_back(o);
-  }
+  for (const store::MessageRecord& m : *messages) list.push_back(store::MessageToJson(m));
   Value body = Value::MakeObject();
   body.set("messages", list);
   co_return Response::Json(200, body);

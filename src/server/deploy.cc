@@ -64,6 +64,9 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
   for (auto it = hooks.begin(); it != hooks.end();) {
     it = it->second.workflow == wf->name ? hooks.erase(it) : std::next(it);
   }
+  for (auto it = chats.begin(); it != chats.end();) {
+    it = it->second.workflow == wf->name ? chats.erase(it) : std::next(it);
+  }
   std::vector<std::string> clashes;
   for (size_t i = 0; i < wf->triggers.size(); ++i) {
     const dsl::Trigger& t = wf->triggers[i];
@@ -73,12 +76,8 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
         if (!fresh) clashes.push_back(m + " /hooks/" + t.webhook.path + " (served by '" + it->second.workflow + "')");
       }
     } else if (t.kind == dsl::Trigger::Kind::kChat) {
-      const std::string note =
-          wf->name + "/" + std::to_string(wf->version) + "/" + std::string(dsl::TriggerKindName(t.kind));
-      if (unserved_noted.insert(note).second) {
-        Log(LogLevel::kWarning, t.location.ToString() + ": the " + std::string(dsl::TriggerKindName(t.kind)) +
-                                    " trigger of workflow '" + wf->name + "' is not served by this version of weft");
-      }
+      auto [it, fresh] = chats.try_emplace(t.chat.channel, ChatEntry{wf->name, wf, &t.chat, i});
+      if (!fresh) clashes.push_back("chat channel '" + t.chat.channel + "' (served by '" + it->second.workflow + "')");
     }
   }
   deployed[wf->name] = wf;
@@ -88,7 +87,7 @@ Status Server::Impl::RegisterTriggers(const std::shared_ptr<const dsl::Workflow>
   if (!clashes.empty()) {
     std::string list;
     for (const std::string& c : clashes) list += (list.empty() ? "" : ", ") + c;
-    return FailedPreconditionError("workflow '" + wf->name + "': webhooks already taken: " + list);
+    return FailedPreconditionError("workflow '" + wf->name + "': triggers already taken: " + list);
   }
   return Status::Ok();
 }
@@ -97,6 +96,13 @@ std::shared_ptr<const dsl::Workflow> Server::Impl::Deployed(const std::string& n
   MutexLock lock(hooks_mu);
   auto it = deployed.find(name);
   return it == deployed.end() ? nullptr : it->second;
+}
+
+std::optional<ChatEntry> Server::Impl::FindChat(const std::string& channel) {
+  MutexLock lock(hooks_mu);
+  auto it = chats.find(channel);
+  if (it == chats.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<HookEntry> Server::Impl::FindHook(const std::string& method, const std::string& path) {

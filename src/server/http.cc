@@ -12,12 +12,15 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -232,6 +235,53 @@ class StreamIoOf final : public StreamIo {
   S& stream_;
   Stream& lowest_;
 };
+
+// A WebSocket's messages, on whichever stream the connection has.
+template <typename S>
+class WebSocketIoOf final : public WebSocketIo {
+ public:
+  explicit WebSocketIoOf(beast::websocket::stream<S&>& ws) : ws_(ws) {}
+  asio::awaitable<std::optional<std::string>> Read() override {
+    beast::flat_buffer buffer;
+    auto [ec, n] = co_await ws_.async_read(buffer, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return std::nullopt;
+    co_return beast::buffers_to_string(buffer.data());
+  }
+  asio::awaitable<bool> Write(std::string text) override {
+    ws_.text(true);
+    auto [ec, n] = co_await ws_.async_write(asio::buffer(text), asio::as_tuple(asio::use_awaitable));
+    co_return !ec;
+  }
+
+ private:
+  beast::websocket::stream<S&>& ws_;
+};
+
+template <typename S>
+// Upgrades the connection and serves the WebSocket until the session returns.
+asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, const http::request<http::string_body>& upgrade,
+                                     const Response& response, const HttpLimits& limits) {
+  namespace websocket = beast::websocket;
+  // The WebSocket keeps its own time from here on.
+  lowest.expires_never();
+  websocket::stream<S&> ws(stream);
+  websocket::stream_base::timeout timeout;
+  timeout.handshake_timeout = std::chrono::milliseconds(limits.header_timeout_ms);
+  timeout.idle_timeout = std::chrono::milliseconds(limits.websocket_idle_timeout_ms);
+  timeout.keep_alive_pings = true;
+  ws.set_option(timeout);
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "weft"); }));
+  ws.read_message_max(static_cast<uint64_t>(std::max<int64_t>(response.websocket_message_limit, 1)));
+  auto [ec] = co_await ws.async_accept(upgrade, asio::as_tuple(asio::use_awaitable));
+  if (ec) co_return;
+  WebSocketIoOf<S> io(ws);
+  co_await response.websocket(io);
+  if (ws.is_open()) {
+    auto [close_ec] = co_await ws.async_close(websocket::close_code::normal, asio::as_tuple(asio::use_awaitable));
+    (void)close_ec;
+  }
+}
 
 // OpenSSL's reason for the last failure ("" when it left none).
 std::string OpenSslReason() {
@@ -553,6 +603,15 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
     res.set(http::field::server, "weft");
     res.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.set(name, value);
+    if (response.websocket && !beast::websocket::is_upgrade(parser.get())) {
+      response = Response::Error(426, "FAILED_PRECONDITION", "this route speaks WebSocket: send an upgrade request");
+      response.headers.emplace_back("Upgrade", "websocket");
+    }
+    if (response.websocket) {
+      connection.state = 2;
+      co_await ServeWebSocket(stream, lowest, parser.get(), response, limits);
+      break;
+    }
     if (response.stream) {
       connection.state = 2;
       res.set(http::field::cache_control, "no-store");

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -95,6 +96,21 @@ class StreamIo {
 // server stops (returns then).
 using Streamer = std::function<asio::awaitable<void>(StreamIo& io)>;
 
+// A WebSocket connection after the upgrade: messages both ways. One Read
+// and one Write may be under way at the same time, not two of either.
+class WebSocketIo {
+ public:
+  virtual ~WebSocketIo() = default;
+  // The next message (text or binary); nullopt once the client closed,
+  // sent one over the route's limit, stopped answering pings, or the
+  // server stops.
+  virtual asio::awaitable<std::optional<std::string>> Read() = 0;
+  // Sends one text message; false when the client is gone.
+  virtual asio::awaitable<bool> Write(std::string text) = 0;
+};
+// Serves a WebSocket until it returns; the connection is closed then.
+using WebSocketSession = std::function<asio::awaitable<void>(WebSocketIo& io)>;
+
 struct Response {
   int status = 200;
   std::string content_type = "application/json";
@@ -103,6 +119,11 @@ struct Response {
   // When set, the head is written with chunked encoding and this writes the
   // rest (SSE).
   Streamer stream;
+  // When set, the request (which must ask for it: 426 otherwise) is
+  // upgraded to a WebSocket served by this, with messages up to
+  // `websocket_message_limit` bytes.
+  WebSocketSession websocket;
+  int64_t websocket_message_limit = 64 * 1024;
 
   static Response Json(int status, const Value& body);
   static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
@@ -123,6 +144,9 @@ struct HttpLimits {
   int64_t header_timeout_ms = 10'000;
   int64_t body_timeout_ms = 30'000;
   int64_t write_timeout_ms = 30'000;
+  // A WebSocket that sends nothing for half of this is pinged; one that does
+  // not answer within the other half is closed.
+  int64_t websocket_idle_timeout_ms = 60'000;
   std::vector<std::string> trusted_proxies;
 };
 
@@ -168,6 +192,7 @@ class HttpListener {
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
   template <typename S>
   asio::awaitable<void> ServeRequests(Connection& connection, S& stream);
+
   asio::awaitable<void> Refuse(Socket socket);
   std::shared_ptr<const Settings> settings() const;
 

@@ -197,29 +197,6 @@ std::string Origin(const Request& req) {
   return std::string(req.secure ? "https://" : "http://") + std::string(host);
 }
 
-// The key that signs approval links, made once per database.
-Result<std::string> LinkKey(store::Store& store) {
-  WEFT_ASSIGN_OR_RETURN(std::optional<std::string> key, store.GetState("links:key"));
-  if (key) return *key;
-  (void)store.InsertState("links:key", RandomHex(32));  // another process may win: read what is stored
-  WEFT_ASSIGN_OR_RETURN(key, store.GetState("links:key"));
-  if (!key) return InternalError("no key for approval links");
-  return *key;
-}
-
-std::string Base64Url(std::string_view s) {
-  std::string b = Base64Encode(s);
-  for (char& c : b) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  while (!b.empty() && b.back() == '=') b.pop_back();
-  return b;
-}
-
-std::optional<std::string> FromBase64Url(std::string s) {
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  while (s.size() % 4 != 0) s += '=';
-  return Base64Decode(s);
-}
-
 // Signed links that approve or refuse an approval once, for a reviewer who
 // is not signed in (an email): {ttl_hours?} → {approve, refuse} URLs.
 asio::awaitable<Response> CreateLinks(Server::Impl& s, Request& req) {
@@ -237,7 +214,7 @@ asio::awaitable<Response> CreateLinks(Server::Impl& s, Request& req) {
       return FailedPreconditionError("run " + id + " waits for " + ToJson(run.wait.get("kind")) +
                                      ", not an approval: links approve or refuse approvals only");
     }
-    WEFT_ASSIGN_OR_RETURN(std::string key, LinkKey(s.store));
+    WEFT_ASSIGN_OR_RETURN(std::string key, SigningKey(s.store, "links"));
     Value out = Value::MakeObject();
     const std::string nonce = RandomHex(8);
     for (const char* decision : {"approve", "refuse"}) {
@@ -249,9 +226,7 @@ asio::awaitable<Response> CreateLinks(Server::Impl& s, Request& req) {
       claims.set("e", static_cast<double>(expires));
       claims.set("by", req.principal.Actor());
       claims.set("n", nonce);  // both links of a pair share it: one used, the other is spent too
-      const std::string payload = Base64Url(ToJson(claims));
-      const std::string token = payload + "." + Base64Url(Hmac(key, payload));
-      out.set(decision, Origin(req) + "/approve/" + token);
+      out.set(decision, Origin(req) + "/approve/" + SignClaims(key, claims));
     }
     out.set("expires_ms", static_cast<double>(expires));
     Value d = Value::MakeObject();
@@ -265,17 +240,13 @@ asio::awaitable<Response> CreateLinks(Server::Impl& s, Request& req) {
 
 // A link's claims once its signature, expiry and task check out.
 Result<Value> CheckLink(Server::Impl& s, const std::string& token, store::RunRecord* run) {
-  const size_t dot = token.find('.');
-  if (dot == std::string::npos || token.size() > 2048) return InvalidArgumentError("this link is malformed");
-  WEFT_ASSIGN_OR_RETURN(std::string key, LinkKey(s.store));
-  const std::string payload = token.substr(0, dot);
-  std::optional<std::string> mac = FromBase64Url(token.substr(dot + 1));
-  if (!mac || !ConstantTimeEquals(*mac, Hmac(key, payload))) {
-    return NotFoundError("this link is not one weft signed");
+  WEFT_ASSIGN_OR_RETURN(std::string key, SigningKey(s.store, "links"));
+  Result<Value> verified = VerifyClaims(key, token);
+  if (!verified.ok()) {
+    return verified.status().code() == StatusCode::kNotFound ? NotFoundError("this link is not one weft signed")
+                                                              : InvalidArgumentError("this link is malformed");
   }
-  std::optional<std::string> json = FromBase64Url(payload);
-  if (!json) return InvalidArgumentError("this link is malformed");
-  WEFT_ASSIGN_OR_RETURN(Value claims, ParseJson(*json));
+  Value claims = std::move(*verified);
   if (!claims.get("e").is_number() || claims.get("e").as_number() < static_cast<double>(Now())) {
     return Status(StatusCode::kOutOfRange, "this link has expired");
   }

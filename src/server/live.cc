@@ -22,8 +22,10 @@ std::string Frame(const engine::Event& e) {
   Value data = e.data.is_object() ? e.data : Value::MakeObject();
   data.set("run_id", e.run_id);
   data.set("workflow", e.workflow);
-  std::string out =
-      "id: " + std::to_string(e.id) + "\nevent: " + std::string(engine::EventKindName(e.kind)) + "\ndata: ";
+  // Broadcast events (streamed text) have no id: a client resumes after
+  // the last kept one.
+  std::string out = e.id == 0 ? std::string() : "id: " + std::to_string(e.id) + "\n";
+  out += "event: " + std::string(engine::EventKindName(e.kind)) + "\ndata: ";
   AppendJson(out, data);
   out += "\n\n";
   return out;
@@ -90,8 +92,10 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
         auto& [err, frame] = std::get<0>(next);
         if (err) co_return;  // closed: dropped for falling behind
         // Events already sent from the backlog are not sent twice.
-        const size_t id_end = frame.find('\n');
-        if (sent_up_to != 0 && std::strtoull(frame.c_str() + 4, nullptr, 10) <= sent_up_to && id_end != 0) continue;
+        if (sent_up_to != 0 && frame.starts_with("id: ") &&
+            std::strtoull(frame.c_str() + 4, nullptr, 10) <= sent_up_to) {
+          continue;
+        }
         out = std::move(frame);
       } else if (next.index() == 1) {
         out = ": keep-alive\n\n";
@@ -129,7 +133,8 @@ asio::awaitable<Response> RunEvents(Server::Impl& s, Request& req) {
 
 void AddLiveRoutes(std::vector<Route>& r) {
   r.push_back({beast::http::verb::get, "/api/v1/events", Need::kRead, &AllEvents,
-               "Server-Sent Events: every run, step and task event (resumable with Last-Event-ID)"});
+               "Server-Sent Events: every run, step, task and message event, and streamed text (resumable with "
+               "Last-Event-ID)"});
   r.push_back({beast::http::verb::get, "/api/v1/runs/{id}/events", Need::kRead, &RunEvents,
                "Server-Sent Events of one run: a snapshot, then its run and step events"});
 }

@@ -163,7 +163,9 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   AddAccessRoutes(routes);
   AddInboxRoutes(routes);
   AddLiveRoutes(routes);
+  AddChatRoutes(routes);
   for (Route& r : routes) r.segments = SplitPath(r.pattern);
+  StartChat(*this);
 
   metrics->DeclareCounter("weft_http_requests_total", "HTTP requests answered, by route and status");
   metrics->DeclareHistogram("weft_http_request_duration_seconds", "HTTP request handling time, by route",
@@ -234,6 +236,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
 Server::Impl::~Impl() {
   store.ObserveCommits(nullptr);
   if (events_subscription != 0 && runtime.events() != nullptr) runtime.events()->Unsubscribe(events_subscription);
+  StopChat(*this);
   blocking.join();
 }
 

@@ -65,6 +65,16 @@ struct HookEntry {
   size_t index = 0;                                 // in the workflow's triggers
 };
 
+// A deployed chat channel.
+struct ChatEntry {
+  std::string workflow;
+  std::shared_ptr<const dsl::Workflow> definition;
+  const dsl::ChatTrigger* trigger = nullptr;  // inside `definition`
+  size_t index = 0;                           // in the workflow's triggers
+};
+
+class ChatHub;  // chat.h
+
 // A token bucket per key (API key, address, webhook).
 class RateLimiter {
  public:
@@ -132,6 +142,7 @@ struct Server::Impl final : HttpHandler {
   // The deployed workflow with this name (nullptr when none).
   std::shared_ptr<const dsl::Workflow> Deployed(const std::string& name);
   std::optional<HookEntry> FindHook(const std::string& method, const std::string& path);
+  std::optional<ChatEntry> FindChat(const std::string& channel);
 
   // server.cc
   // Who is calling: an API key (Authorization: Bearer / X-Api-Key) or a
@@ -177,10 +188,15 @@ struct Server::Impl final : HttpHandler {
   std::shared_ptr<EventDispatcher> dispatcher;
   std::shared_ptr<Telemetry> telemetry;
   uint64_t events_subscription = 0;
+  // The chat channels' conversations and live connections (chat.cc).
+  std::shared_ptr<ChatHub> chat;
+  uint64_t chat_subscription = 0;
 
   mutable Mutex hooks_mu;
   // "METHOD path" -> the webhook.
   std::map<std::string, HookEntry, std::less<>> hooks WEFT_GUARDED_BY(hooks_mu);
+  // Channel -> the chat trigger serving it.
+  std::map<std::string, ChatEntry, std::less<>> chats WEFT_GUARDED_BY(hooks_mu);
   // Workflow name -> the deployed version's definition.
   std::map<std::string, std::shared_ptr<const dsl::Workflow>, std::less<>> deployed WEFT_GUARDED_BY(hooks_mu);
   // Triggers that this version does not serve yet, reported once per workflow version.
@@ -232,6 +248,15 @@ inline constexpr std::string_view kSessionCookie = "weft_session";
 std::string Html(std::string_view s);
 std::string Page(const std::string& title, const std::string& body);
 
+// Signed tokens (approval links, chat conversations): base64url(JSON
+// claims) "." base64url(HMAC-SHA256). The key for `purpose` is made once
+// per database.
+Result<std::string> SigningKey(store::Store& store, std::string_view purpose);
+std::string SignClaims(const std::string& key, const Value& claims);
+// The claims of a token `key` signed: NotFound when the signature is not
+// one, InvalidArgument when the token is malformed.
+Result<Value> VerifyClaims(const std::string& key, std::string_view token);
+
 // Shared by the API's handlers.
 Response BadRequest(std::string message);
 // A JSON array of strings from a request field (undefined = empty).
@@ -262,6 +287,10 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& server, Request& request);
 asio::awaitable<Response> HandleForm(Server::Impl& server, Request& request);
 void AddApiRoutes(std::vector<Route>& routes);
 void AddLiveRoutes(std::vector<Route>& routes);
+void AddChatRoutes(std::vector<Route>& routes);
+// Starts the chat hub (after the routes, before serving) and stops it.
+void StartChat(Server::Impl& server);
+void StopChat(Server::Impl& server);
 // The OpenAPI 3.1 document of `routes`.
 Value OpenApiDocument(const std::vector<Route>& routes);
 

@@ -62,4 +62,17 @@ Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps) {
   return o;
 }
 
+Value MessageToJson(const MessageRecord& m) {
+  Value o = Value::MakeObject();
+  o.set("conversation", m.conversation);
+  o.set("seq", static_cast<double>(m.seq));
+  o.set("run_id", m.run_id);
+  o.set("step", m.step_path);
+  o.set("role", m.role);
+  o.set("kind", m.kind);
+  o.set("content", m.content);
+  o.set("created_ms", static_cast<double>(m.created_ms));
+  return o;
+}
+
 }  // namespace weft::store

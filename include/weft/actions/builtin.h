@@ -13,12 +13,16 @@
 
 #include "weft/core/status.h"
 #include "weft/engine/action.h"
+#include "weft/engine/events.h"
 #include "weft/store/store.h"
 
 namespace weft::actions {
 
 // `conversations` keeps what send_message and handover say (the run's
 // conversation log); without it send_message fails and handover only waits.
-Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* conversations = nullptr);
+// `events`, when given, is told of each message said (Event::Kind::kMessage),
+// for the chat channel and live views.
+Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* conversations = nullptr,
+                              engine::EventLog* events = nullptr);
 
 }  // namespace weft::actions

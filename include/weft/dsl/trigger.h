@@ -96,8 +96,21 @@ struct DatabaseTrigger {
   int64_t interval_ms = 1000;
 };
 
+// A chat channel (/chat/<channel>): each conversation's messages start and
+// continue runs.
+//   trigger:
+//     chat: { channel: support, per: conversation, identity_secret: SITE_KEY }
 struct ChatTrigger {
   std::string channel;
+  // kConversation: one run per conversation; the user's next messages go to
+  // its `await_user_input` steps, and a message when none waits starts the
+  // next run. kMessage: every message starts a run.
+  enum class Per : uint8_t { kConversation, kMessage };
+  Per per = Per::kConversation;
+  // The secret (its name) that signs user identities a site passes
+  // ({id, name?, signature: hex HMAC-SHA256 of the id}); "" = anonymous only.
+  std::string identity_secret;
+  int64_t max_message_kb = 16;  // a message's text and fields
 };
 
 struct Trigger {

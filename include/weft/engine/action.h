@@ -111,6 +111,9 @@ struct ActionContext {
   std::string_view workflow;
   std::string_view step_path;
   std::string_view task;
+  // The conversation the run talks in: its chat's
+  // ($context.chat.conversation) when a chat started it, else the run's id.
+  std::string_view conversation;
   int attempt = 1;
   // "<run>/<step path>": the same for every attempt of the step and after a
   // crash, so an outside system that deduplicates on it applies the step's

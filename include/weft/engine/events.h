@@ -21,6 +21,13 @@ struct Event {
     kRun,   // data: the run's JSON (store/record_json.h) without steps
     kStep,  // data: the step's JSON
     kTask,  // a run waits for a person: {path, kind, data} (user_input, approval, handover)
+    // A message added to a conversation log (store/record_json.h's
+    // MessageToJson): what a run said, a handover, what a user or an agent
+    // wrote in a chat.
+    kMessage,
+    // Text a step streams as it is produced: {path, delta}. Broadcast only:
+    // never kept, no id (the full text follows as a message or an output).
+    kDelta,
   };
   uint64_t id = 0;  // increasing, from 1; the SSE event id
   Kind kind = Kind::kRun;
@@ -29,7 +36,7 @@ struct Event {
   Value data;
 };
 
-std::string_view EventKindName(Event::Kind kind);  // "run", "step", "task"
+std::string_view EventKindName(Event::Kind kind);  // "run", "step", "task", "message", "delta"
 
 // The recent events (at most `capacity`, the oldest dropped first) and the
 // listeners of new ones. Thread-safe.
@@ -40,6 +47,9 @@ class EventLog {
   // Gives `event` the next id, keeps it, and calls every listener (on the
   // calling thread, with no lock held). Returns the id.
   uint64_t Publish(Event event);
+  // Calls every listener with `event` (id 0) without keeping it: for what
+  // is only worth seeing live (streamed text).
+  void Broadcast(const Event& event);
 
   // The kept events after `after_id`; `complete` is false when some of
   // them were dropped already (the reader must load the state afresh).
@@ -55,6 +65,8 @@ class EventLog {
   void Unsubscribe(uint64_t subscription);
 
  private:
+  std::vector<std::shared_ptr<const Listener>> ListenersLocked() const WEFT_REQUIRES(mu_);
+
   const size_t capacity_;
   mutable Mutex mu_;
   std::deque<Event> events_ WEFT_GUARDED_BY(mu_);

@@ -19,4 +19,7 @@ Value StepToJson(const StepRecord& s);
 // reads, also while the run waits).
 Value RunToJson(const RunRecord& r, const std::vector<StepRecord>* steps = nullptr);
 
+// {conversation, seq, run_id, step, role, kind, content, created_ms}
+Value MessageToJson(const MessageRecord& m);
+
 }  // namespace weft::store
