@@ -99,9 +99,9 @@ Result<store::MessageRecord> Say(const Conversations& to, const ActionContext& c
   if (to.store == nullptr) return FailedPreconditionError("the conversation log needs a store");
   store::MessageRecord m;
   const Value conversation = ctx.inputs.get("conversation");
-  m.conversation = conversation.is_string()       ? conversation.as_string()
+  m.conversation = conversation.is_string()    ? conversation.as_string()
                    : !ctx.conversation.empty() ? std::string(ctx.conversation)
-                                                 : std::string(ctx.run_id);
+                                               : std::string(ctx.run_id);
   m.run_id = std::string(ctx.run_id);
   m.step_path = std::string(ctx.step_path);
   m.key = ctx.IdempotencyKey().append(key_suffix);

@@ -214,7 +214,8 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
       if (const YAML::Node secret = body["identity_secret"]) {
         if (ExpectString(secret, at + ".identity_secret", t.chat.identity_secret) &&
             !IsSecretName(t.chat.identity_secret)) {
-          diag_.Error(Loc(secret), at + ".identity_secret names a secret (letters, digits, '_'), not the secret itself");
+          diag_.Error(Loc(secret),
+                      at + ".identity_secret names a secret (letters, digits, '_'), not the secret itself");
         }
       }
       int64_t kb = 0;

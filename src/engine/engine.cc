@@ -153,7 +153,8 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
   run->context = record.context.is_defined() ? record.context : Value::MakeObject();
   const Value chat = run->context.get("chat");
   const Value conversation = chat.get("conversation");
-  run->conversation = conversation.is_string() && !conversation.as_string().empty() ? conversation.as_string() : record.id;
+  run->conversation =
+      conversation.is_string() && !conversation.as_string().empty() ? conversation.as_string() : record.id;
   return run;
 }
 

@@ -226,7 +226,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
         }
         state.set("pending", Value());
         WEFT_RETURN_IF_ERROR(SaveState(conversation, state));
-        return Status::Ok();
+        continue;
       }
       WEFT_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> next, NextUserMessage(conversation, delivered));
       if (!next) return Status::Ok();
@@ -362,8 +362,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     if (Value user = state.get("user"); user.is_object()) chat.set("user", user);
     start.context = Value::MakeObject();
     start.context.set("chat", chat);
-    Result<std::string> id =
-        s_.engine.Start(entry.workflow, entry.definition->version, RunPayload(m, state), start);
+    Result<std::string> id = s_.engine.Start(entry.workflow, entry.definition->version, RunPayload(m, state), start);
     if (!id.ok() && id.status().code() == StatusCode::kAlreadyExists) {
       Result<store::RunRecord> existing = s_.store.GetRunByStartKey(start.start_key);
       if (existing.ok()) id = existing->id;
@@ -477,8 +476,9 @@ Result<store::MessageRecord> PostMessage(Server::Impl& s, ChatHub& hub, const Op
   if (!body.is_object()) return InvalidArgumentError("a message is a JSON object: {id, text?, payload?}");
   const Value id = body.get("id");
   if (!id.is_string() || id.as_string().empty() || id.as_string().size() > kMaxClientId) {
-    return InvalidArgumentError("a message needs 'id': the client's id for it (1 to 100 characters), which makes "
-                                "sending it again harmless");
+    return InvalidArgumentError(
+        "a message needs 'id': the client's id for it (1 to 100 characters), which makes "
+        "sending it again harmless");
   }
   const Value text = body.get("text");
   const Value payload = body.get("payload");
@@ -488,7 +488,8 @@ Result<store::MessageRecord> PostMessage(Server::Impl& s, ChatHub& hub, const Op
     return InvalidArgumentError("a message needs 'text' (or a quick reply's 'payload')");
   }
   const size_t limit = static_cast<size_t>(opened.entry.trigger->max_message_kb) * 1024;
-  const size_t size = (text.is_string() ? text.as_string().size() : 0) + (payload.is_string() ? payload.as_string().size() : 0);
+  const size_t size =
+      (text.is_string() ? text.as_string().size() : 0) + (payload.is_string() ? payload.as_string().size() : 0);
   if (size > limit) {
     return InvalidArgumentError("the message is " + std::to_string(size) + " bytes; this channel takes up to " +
                                 std::to_string(limit));
@@ -581,6 +582,8 @@ struct Subscription {
   Subscription(ChatHub& hub, std::string conversation, const asio::any_io_executor& executor)
       : hub(hub), conversation(std::move(conversation)), channel(std::make_shared<OutChannel>(executor, kQueue)) {
     id = hub.Subscribe(this->conversation, channel);
+    // A visitor coming back: hand on what a crash may have left waiting.
+    hub.DeliverLater(this->conversation, "");
   }
   ~Subscription() { hub.Unsubscribe(conversation, id); }
   Subscription(const Subscription&) = delete;
@@ -621,10 +624,10 @@ asio::awaitable<Response> EventsRoute(Server::Impl& s, Request& req) {
     asio::steady_timer heartbeat(co_await asio::this_coro::executor);
     while (!s.stopping) {
       heartbeat.expires_after(std::chrono::seconds(15));
-      auto next = co_await (sub.channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-                            heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-                            stream.socket().async_wait(asio::socket_base::wait_read,
-                                                       asio::as_tuple(asio::use_awaitable)));
+      auto next =
+          co_await (sub.channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
+                    heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
+                    stream.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable)));
       std::string out;
       if (next.index() == 0) {
         auto& [err, item] = std::get<0>(next);
@@ -748,8 +751,8 @@ asio::awaitable<Response> AgentMessage(Server::Impl& s, Request& req) {
   Result<store::MessageRecord> said = co_await s.Blocking([&]() -> Result<store::MessageRecord> {
     WEFT_ASSIGN_OR_RETURN(Value state, s.chat->LoadState(conversation));
     const Value run_id = state.get("run");
-    Result<store::RunRecord> run = run_id.is_string() ? s.store.GetRun(run_id.as_string())
-                                                      : Result<store::RunRecord>(NotFoundError(""));
+    Result<store::RunRecord> run =
+        run_id.is_string() ? s.store.GetRun(run_id.as_string()) : Result<store::RunRecord>(NotFoundError(""));
     if (!run.ok() || !req.principal.MaySee(run->workflow)) {
       return NotFoundError("no conversation '" + conversation + "'");
     }

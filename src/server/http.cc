@@ -270,8 +270,8 @@ asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, const http::requ
   timeout.idle_timeout = std::chrono::milliseconds(limits.websocket_idle_timeout_ms);
   timeout.keep_alive_pings = true;
   ws.set_option(timeout);
-  ws.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "weft"); }));
+  ws.set_option(
+      websocket::stream_base::decorator([](websocket::response_type& res) { res.set(http::field::server, "weft"); }));
   ws.read_message_max(static_cast<uint64_t>(std::max<int64_t>(response.websocket_message_limit, 1)));
   auto [ec] = co_await ws.async_accept(upgrade, asio::as_tuple(asio::use_awaitable));
   if (ec) co_return;
@@ -597,16 +597,16 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
         response = co_await handler_.Handle(request);
       }
     }
+    if (response.websocket && !beast::websocket::is_upgrade(parser.get())) {
+      response = Response::Error(426, "FAILED_PRECONDITION", "this route speaks WebSocket: send an upgrade request");
+      response.headers.emplace_back("Upgrade", "websocket");
+    }
     // The connection stays open only when the rest of the request was read.
     const bool keep_alive = read_body && parser.keep_alive() && !stopping_;
     http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
     res.set(http::field::server, "weft");
     res.set(http::field::content_type, response.content_type);
     for (const auto& [name, value] : response.headers) res.set(name, value);
-    if (response.websocket && !beast::websocket::is_upgrade(parser.get())) {
-      response = Response::Error(426, "FAILED_PRECONDITION", "this route speaks WebSocket: send an upgrade request");
-      response.headers.emplace_back("Upgrade", "websocket");
-    }
     if (response.websocket) {
       connection.state = 2;
       co_await ServeWebSocket(stream, lowest, parser.get(), response, limits);

@@ -244,7 +244,7 @@ Result<Value> CheckLink(Server::Impl& s, const std::string& token, store::RunRec
   Result<Value> verified = VerifyClaims(key, token);
   if (!verified.ok()) {
     return verified.status().code() == StatusCode::kNotFound ? NotFoundError("this link is not one weft signed")
-                                                              : InvalidArgumentError("this link is malformed");
+                                                             : InvalidArgumentError("this link is malformed");
   }
   Value claims = std::move(*verified);
   if (!claims.get("e").is_number() || claims.get("e").as_number() < static_cast<double>(Now())) {

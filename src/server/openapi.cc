@@ -66,6 +66,17 @@ const Shape kShapes[] = {
     {"post", "/api/v1/keys/{id}/revoke", 200, R"({"type":"object"})"},
     {"get", "/api/v1/events", 200, nullptr},
     {"get", "/api/v1/runs/{id}/events", 200, nullptr},
+    {"post", "/api/v1/conversations/{id}/messages", 201,
+     R"({"type":"object","required":["seq","role","kind","content"]})"},
+    {"post", "/chat/{channel}/conversations", 201,
+     R"({"type":"object","required":["conversation","channel","token"],"properties":{
+       "conversation":{"type":"string"},"channel":{"type":"string"},"token":{"type":"string"}}})"},
+    {"post", "/chat/{channel}/messages", 202,
+     R"({"type":"object","required":["id","seq"],"properties":{"id":{"type":"string"},"seq":{"type":"number"}}})"},
+    {"get", "/chat/{channel}/messages", 200,
+     R"({"type":"object","required":["conversation","messages"],"properties":{"messages":{"type":"array"}}})"},
+    {"get", "/chat/{channel}/events", 200, nullptr},
+    {"get", "/chat/{channel}", 101, nullptr},
 };
 
 }  // namespace
