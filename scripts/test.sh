@@ -42,7 +42,7 @@ stage "sanitizer build (clang, ASan+UBSan) and tests"
 cmake --preset fuzz -DWEFT_BUILD_TESTS=ON >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_'
+  ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_|web_'
 
 stage "fuzzing (short exploratory run from the checked-in corpus)"
 # The corpus replay above is the regression test. This run looks for new

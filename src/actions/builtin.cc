@@ -200,8 +200,8 @@ class CallWorkflow final : public engine::Action {
 
 }  // namespace
 
-Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* store, engine::EventLog* events) {
-  const Conversations conversations{store, events};
+Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* conversations, engine::EventLog* events) {
+  const Conversations log{conversations, events};
   struct Def {
     const char* name;
     const char* description;
@@ -239,7 +239,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* st
       {"handover", "Hands the conversation to a human and waits until it is handed back", true,
        R"({"type":"object","required":["queue"],"properties":{"queue":{"type":"string","minLength":1},
             "reason":{"type":"string"}}})",
-       R"({"type":"object"})", [conversations](ActionContext& ctx) { return Handover(conversations, ctx); }},
+       R"({"type":"object"})", [log](ActionContext& ctx) { return Handover(log, ctx); }},
       {"send_message", "Says something into the run's conversation: text, quick replies, buttons", false,
        R"({"type":"object","anyOf":[{"required":["text"]},{"required":["quick_replies"]},{"required":["buttons"]}],
             "properties":{"text":{"type":"string"},"conversation":{"type":"string","minLength":1},
@@ -248,7 +248,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* st
             "buttons":{"type":"array","items":{"type":"object","required":["title"],"properties":{
               "title":{"type":"string"},"url":{"type":"string"},"payload":{"type":"string"}}}}}})",
        R"({"type":"object","required":["conversation","seq"]})",
-       [conversations](ActionContext& ctx) { return SendMessage(conversations, ctx); }},
+       [log](ActionContext& ctx) { return SendMessage(log, ctx); }},
       {"wait", "Waits for a duration or until a time", true,
        R"({"type":"object","properties":{"duration_ms":{"type":"number","minimum":0},
             "until":{"type":["string","number"]}}})",

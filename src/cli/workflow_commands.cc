@@ -355,16 +355,7 @@ int ShowRun(const RunIdCommandOptions& options, std::ostream& out, std::ostream&
     Value doc = store::RunToJson(*rec, &*steps);
     if (said.ok() && !said->empty()) {
       Value::Array messages;
-      for (const store::MessageRecord& m : *said) {
-        Value v = Value::MakeObject();
-        v.set("conversation", m.conversation);
-        v.set("seq", static_cast<double>(m.seq));
-        v.set("step", m.step_path);
-        v.set("role", m.role);
-        v.set("kind", m.kind);
-        v.set("content", m.content);
-        messages.push_back(v);
-      }
+      for (const store::MessageRecord& m : *said) messages.push_back(store::MessageToJson(m));
       doc.set("messages", Value::MakeArray(std::move(messages)));
     }
     // Always present (zeros when the run called no model), so that a

@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "server_impl.h"
+#include "web_assets.h"
 #include "weft/core/clock.h"
 #include "weft/core/crypto.h"
 #include "weft/core/encoding.h"
@@ -660,12 +661,14 @@ struct WsSession {
 
 // The one writer: what the hub sends and the reader's answers.
 asio::awaitable<void> WsWriter(WsSession& w) {
-  for (;;) {
-    auto [err, item] = co_await w.sub.channel->async_receive(asio::as_tuple(asio::use_awaitable));
-    if (err) co_return;
+  const std::shared_ptr<OutChannel> channel = w.sub.channel;
+  bool open = true;
+  while (open) {
+    auto [err, item] = co_await channel->async_receive(asio::as_tuple(asio::use_awaitable));
+    if (err) break;
     if (item.seq > 0 && item.seq <= w.sent_up_to) continue;
     if (item.seq > 0) w.sent_up_to = item.seq;
-    if (!co_await w.io.Write(std::move(item.frame))) co_return;
+    open = co_await w.io.Write(std::move(item.frame));
   }
 }
 
@@ -744,7 +747,7 @@ asio::awaitable<Response> AgentMessage(Server::Impl& s, Request& req) {
   Result<Value> body = JsonBody(req);
   if (!body.ok()) co_return Response::FromStatus(body.status());
   const Value text = body->get("text");
-  if (!text.is_string() || text.as_string().empty() || text.as_string().size() > 64 * 1024 ||
+  if (!text.is_string() || text.as_string().empty() || text.as_string().size() > int64_t{64} * 1024 ||
       !IsValidUtf8(text.as_string())) {
     co_return BadRequest("'text' must be non-empty UTF-8 text up to 64 KiB");
   }
@@ -768,7 +771,8 @@ asio::awaitable<Response> AgentMessage(Server::Impl& s, Request& req) {
     m.kind = "text";
     Value content = Value::MakeObject();
     content.set("text", text);
-    content.set("by", req.principal.user.empty() ? req.principal.Actor() : req.principal.user);
+    // The visitor sees who answers: a signed-in person's name, never a key's id.
+    content.set("by", req.principal.user.empty() ? std::string("Agent") : req.principal.user);
     m.content = content;
     m.created_ms = NowMs();
     WEFT_ASSIGN_OR_RETURN(store::MessageRecord stored, s.store.AppendMessage(std::move(m)));
@@ -780,6 +784,40 @@ asio::awaitable<Response> AgentMessage(Server::Impl& s, Request& req) {
   });
   if (!said.ok()) co_return Response::FromStatus(said.status());
   co_return Response::Json(201, ChatHub::Public(store::MessageToJson(*said)));
+}
+
+// GET /widget.js (and the other embedded assets): cacheable, revalidated by ETag.
+asio::awaitable<Response> AssetRoute(Server::Impl&, Request& req) {
+  const WebAsset* asset = FindWebAsset(req.path);
+  if (asset == nullptr) co_return Response::Error(404, "NOT_FOUND", "no asset " + req.path);
+  Response r;
+  r.headers.emplace_back("ETag", std::string(asset->etag));
+  r.headers.emplace_back("Cache-Control", "public, max-age=300");
+  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.content_type = std::string(asset->content_type) + "; charset=utf-8";
+  if (req.header("If-None-Match") == asset->etag) {
+    r.status = 304;
+    co_return r;
+  }
+  r.body = std::string(asset->body);
+  co_return r;
+}
+
+// GET /demo/{channel}: a page with the widget on it, to try a channel.
+asio::awaitable<Response> DemoRoute(Server::Impl& s, Request& req) {
+  const std::string channel = req.params["channel"];
+  if (!s.FindChat(channel)) co_return Response::Error(404, "NOT_FOUND", "no chat channel '" + channel + "'");
+  const std::string body =
+      "<h1>" + Html(channel) +
+      "</h1><p>This page has weft's chat widget on it: the button at the bottom right opens a "
+      "conversation with the workflow behind this channel. On a site, one tag adds it:</p><pre>" +
+      Html("<script src=\"") + "/widget.js" + Html("\" data-channel=\"" + channel + "\"></script>") +
+      "</pre><script src=\"/widget.js\" data-channel=\"" + Html(channel) + "\" data-title=\"Support\"></script>";
+  Response r = Response::Text(200, Page("Chat: " + channel, body), "text/html; charset=utf-8");
+  r.headers.emplace_back("Content-Security-Policy",
+                         "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'");
+  co_return r;
 }
 
 }  // namespace
@@ -798,6 +836,9 @@ void AddChatRoutes(std::vector<Route>& r) {
                "The conversation's messages and streamed text as Server-Sent Events (?token, after)"});
   r.push_back({V::post, "/api/v1/conversations/{id}/messages", Need::kOperate, &AgentMessage,
                "Write to a handed-over conversation as its agent: {text}"});
+  r.push_back(
+      {V::get, "/widget.js", Need::kPublic, &AssetRoute, "The chat widget: <script src=/widget.js data-channel=NAME>"});
+  r.push_back({V::get, "/demo/{channel}", Need::kPublic, &DemoRoute, "A page with the chat widget of a channel"});
 }
 
 void StartChat(Server::Impl& s) {

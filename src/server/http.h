@@ -123,7 +123,7 @@ struct Response {
   // upgraded to a WebSocket served by this, with messages up to
   // `websocket_message_limit` bytes.
   WebSocketSession websocket;
-  int64_t websocket_message_limit = 64 * 1024;
+  int64_t websocket_message_limit = int64_t{64} * 1024;
 
   static Response Json(int status, const Value& body);
   static Response Text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");

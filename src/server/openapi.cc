@@ -77,6 +77,8 @@ const Shape kShapes[] = {
      R"({"type":"object","required":["conversation","messages"],"properties":{"messages":{"type":"array"}}})"},
     {"get", "/chat/{channel}/events", 200, nullptr},
     {"get", "/chat/{channel}", 101, nullptr},
+    {"get", "/widget.js", 200, nullptr},
+    {"get", "/demo/{channel}", 200, nullptr},
 };
 
 }  // namespace

@@ -407,6 +407,24 @@ asio::awaitable<Response> Server::Impl::Handle(Request& request) {
       co_return r;
     }
   }
+  if (request.path.rfind("/chat/", 0) == 0) {
+    // The widget runs on other sites' pages: the chat routes answer any
+    // origin (a conversation token, never a cookie, says who calls).
+    Response r;
+    if (request.method == http::verb::options) {
+      r.status = 204;
+      r.content_type = "text/plain";
+    } else {
+      r = co_await HandleRoute(request, started);
+    }
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    if (request.method == http::verb::options) {
+      r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST");
+      r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+      r.headers.emplace_back("Access-Control-Max-Age", "600");
+    }
+    co_return r;
+  }
   if (request.path.rfind("/forms/", 0) == 0) {
     Response r;
     try {
@@ -427,6 +445,10 @@ asio::awaitable<Response> Server::Impl::Handle(Request& request) {
     CountRequestNamed("/hooks/{path}", r.status, NowSeconds() - started);
     co_return r;
   }
+  co_return co_await HandleRoute(request, started);
+}
+
+asio::awaitable<Response> Server::Impl::HandleRoute(Request& request, double started) {
   bool wrong_method = false;
   const Route* route = Match(request, &wrong_method);
   Response response;

@@ -102,6 +102,8 @@ struct Server::Impl final : HttpHandler {
 
   int64_t BodyLimit(const Request& head) override;
   asio::awaitable<Response> Handle(Request& request) override;
+  // A request for one of `routes`: authentication, role, per-key limit.
+  asio::awaitable<Response> HandleRoute(Request& request, double started);
 
   // Runs `f` (a blocking store call) on the blocking pool; the caller
   // resumes on its own executor.

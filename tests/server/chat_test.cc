@@ -425,5 +425,27 @@ TEST_F(ChatTest, AMessageStoredJustBeforeACrashIsHandedOnWhenTheVisitorReconnect
   EXPECT_EQ(Runs("echo").size(), 1u);
 }
 
+TEST_F(ChatTest, TheWidgetAndItsDemoPageAreServedAndOtherSitesMayCall) {
+  HttpReply js = HttpCall(port(), "GET", "/widget.js");
+  ASSERT_EQ(js.status, 200);
+  EXPECT_EQ(js.header("content-type"), "application/javascript; charset=utf-8");
+  EXPECT_NE(js.body.find("data-channel"), std::string::npos);  // the bundle, not a placeholder
+  EXPECT_EQ(HttpCall(port(), "GET", "/widget.js", "", {{"If-None-Match", js.header("etag")}}).status, 304);
+  HttpReply demo = HttpCall(port(), "GET", "/demo/support");
+  ASSERT_EQ(demo.status, 200);
+  EXPECT_NE(demo.body.find(R"(<script src="/widget.js" data-channel="support")"), std::string::npos);
+  EXPECT_EQ(HttpCall(port(), "GET", "/demo/nowhere").status, 404);
+  // A page on another origin: the preflight and the answers allow it.
+  HttpReply pre = HttpCall(port(), "OPTIONS", "/chat/support/messages", "", {{"Origin", "https://shop.example"}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(pre.header("access-control-allow-origin"), "*");
+  EXPECT_NE(pre.header("access-control-allow-headers").find("Authorization"), std::string::npos);
+  HttpReply open = HttpCall(port(), "POST", "/chat/support/conversations", "{}", {{"Origin", "https://shop.example"}});
+  EXPECT_EQ(open.status, 201);
+  EXPECT_EQ(open.header("access-control-allow-origin"), "*");
+  // The API stays same-origin.
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/runs").header("access-control-allow-origin"), "");
+}
+
 }  // namespace
 }  // namespace weft::server

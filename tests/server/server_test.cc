@@ -308,6 +308,8 @@ TEST_F(ServerTest, RolesMatrix) {
       {"POST", "/chat/none/messages", ""},
       {"GET", "/chat/none/messages", ""},
       {"GET", "/chat/none/events", ""},
+      {"GET", "/widget.js", ""},
+      {"GET", "/demo/none", ""},
       {"GET", "/api/v1/usage", "viewer"},
       {"GET", "/api/v1/keys", "admin"},
       {"POST", "/api/v1/keys", "admin"},
