@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# One command for a new user: install dependencies, build weft, and run the
-# support-triage example on the embedded SQLite store (no other service).
+# One command for a new user: install dependencies, build weft, run the
+# support-triage example on the embedded SQLite store (no other service),
+# then serve it behind its chat channel with the widget's demo page (until
+# Ctrl-C when run from a terminal; a short check otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -28,5 +30,33 @@ if [[ -n "$run" ]]; then
   echo "\$ weft runs show $run"
   "$weft" runs show "$run" --db "$db"
 fi
+
+# The same workflow served: its chat channel, the widget and a demo page.
+port=${WEFT_PORT:-8080}
+folder=build/quickstart-workflows
+mkdir -p "$folder"
+cp "$wf" "$folder/"
 echo
+echo "\$ weft serve --workflows $folder --db $db --listen 127.0.0.1:$port"
+"$weft" serve --workflows "$folder" --db "$db" --listen "127.0.0.1:$port" &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done
+token=$(curl -sf -X POST "http://127.0.0.1:$port/chat/support/conversations" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+curl -sf -X POST -H "Authorization: Bearer $token" -d '{"id":"hello","text":"Where can I download my invoices?"}' \
+  "http://127.0.0.1:$port/chat/support/messages" >/dev/null
+echo "A chat message and its answer, through the server:"
+for _ in $(seq 1 100); do
+  said=$(curl -sf "http://127.0.0.1:$port/chat/support/messages?token=$token" | grep -o '"role":"[a-z]*","kind":"[a-z]*","content":{[^}]*"text":"[^"]*"' || true)
+  [[ $(echo "$said" | grep -c assistant) -ge 1 ]] && break
+  sleep 0.1
+done
+echo "$said" | sed 's/"role":"\([a-z]*\)".*"text":"\([^"]*\)"/  \1: \2/'
+echo
+echo "The chat widget on a demo page:  http://127.0.0.1:$port/demo/support"
+echo "On any page:                     <script src=\"http://127.0.0.1:$port/widget.js\" data-channel=\"support\"></script>"
 echo "Next: $weft validate FILE.yaml, $weft runs list --db $db, $weft eval 'EXPRESSION' -i FILE.json (see README.md)"
+if [[ -t 0 ]]; then
+  echo "weft serves until Ctrl-C."
+  wait $server
+fi

@@ -36,7 +36,7 @@ const Keys kScheduleKeys = {"cron", "timezone", "missed", "max_missed", "input"}
 const Keys kFormKeys = {"title", "description", "submit_label", "max_body_kb"};
 const Keys kEventKeys = {"name"};
 const Keys kDatabaseKeys = {"connection", "channel", "table", "cursor", "interval_ms"};
-const Keys kChatKeys = {"channel", "per", "identity_secret", "max_message_kb"};
+const Keys kChatKeys = {"channel", "per", "identity_secret", "max_message_kb", "input"};
 const Keys kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 bool IsHookPath(const std::string& s) {
@@ -223,6 +223,7 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
         if (kb > 1024) diag_.Error(Loc(v), at + ".max_message_kb is at most 1024 (1 MiB)");
         t.chat.max_message_kb = std::min<int64_t>(kb, 1024);
       }
+      if (const YAML::Node i = body["input"]) t.chat.input = CompileTemplate(i, at + ".input");
     }
     if (!IsIdentifier(t.chat.channel)) diag_.Error(Loc(body ? body : n), at + " needs a channel name");
   } else {

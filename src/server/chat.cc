@@ -363,7 +363,16 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     if (Value user = state.get("user"); user.is_object()) chat.set("user", user);
     start.context = Value::MakeObject();
     start.context.set("chat", chat);
-    Result<std::string> id = s_.engine.Start(entry.workflow, entry.definition->version, RunPayload(m, state), start);
+    Value input = RunPayload(m, state);
+    if (entry.trigger->input.is_defined()) {
+      Value bindings = Value::MakeObject();
+      bindings.set("message", input);
+      expr::EvalOptions eval;
+      eval.timeout_ms = 1000;
+      eval.max_memory_bytes = int64_t{16} << 20;
+      WEFT_ASSIGN_OR_RETURN(input, entry.trigger->input.Evaluate(dsl::Scope{input, bindings}, eval));
+    }
+    Result<std::string> id = s_.engine.Start(entry.workflow, entry.definition->version, std::move(input), start);
     if (!id.ok() && id.status().code() == StatusCode::kAlreadyExists) {
       Result<store::RunRecord> existing = s_.store.GetRunByStartKey(start.start_key);
       if (existing.ok()) id = existing->id;

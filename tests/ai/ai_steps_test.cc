@@ -67,8 +67,8 @@ class AiStepsTest : public ::testing::Test {
     };
     auto m = Models::FromConfig(models, http_.get(), env);
     ASSERT_TRUE(m.ok()) << m.status();
-    ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
     store_ = store::NewMemoryStore();
+    ASSERT_TRUE(actions::RegisterBuiltinActions(registry_, store_.get()).ok());
     ASSERT_TRUE(RegisterAiActions(registry_, {.models = *m, .store = store_.get(), .clock = &clock_}).ok());
     engine::EngineOptions o;
     o.store = store_.get();

@@ -125,8 +125,8 @@ class LocalStepsTest : public ::testing::Test {
     };
     auto m = Models::FromConfig(*ParseJson(models_json), http_.get(), env);
     ASSERT_TRUE(m.ok()) << m.status();
-    ASSERT_TRUE(actions::RegisterBuiltinActions(registry_).ok());
     store_ = store::NewMemoryStore();
+    ASSERT_TRUE(actions::RegisterBuiltinActions(registry_, store_.get()).ok());
     ASSERT_TRUE(RegisterAiActions(registry_, {.models = *m, .store = store_.get()}).ok());
     engine::EngineOptions o;
     o.store = store_.get();

@@ -447,5 +447,29 @@ TEST_F(ChatTest, TheWidgetAndItsDemoPageAreServedAndOtherSitesMayCall) {
   EXPECT_EQ(Api("viewer", "GET", "/api/v1/runs").header("access-control-allow-origin"), "");
 }
 
+// The README's example behind the chat channel, on the local classifier:
+// an answer for a simple question, a person for an urgent one.
+TEST_F(ChatTest, TheSupportTriageExampleAnswersOrHandsOverInAChat) {
+  // The echo workflow gives the channel up in its next version.
+  std::string echo = kEcho;
+  echo.replace(echo.find("channel: support"), 16, "channel: echoes");
+  Write("echo.yaml", echo);
+  fs::copy_file(fs::path(WEFT_SOURCE_DIR) / "examples" / "support-triage.yaml", dir_ / "workflows" / "triage.yaml",
+                fs::copy_options::overwrite_existing);
+  Open();
+  Conversation simple = OpenConversation("support");
+  ASSERT_EQ(Say("support", simple, "q1", "Where can I download my invoices for taxes?").status, 202);
+  std::vector<std::string> t = WaitTranscript("support", simple, 2);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1], "assistant: Thanks for reaching out about your billing question. We will get back to you shortly.");
+  Conversation urgent = OpenConversation("support");
+  ASSERT_EQ(Say("support", urgent, "q1", "I was charged twice and nobody answered").status, 202);
+  t = WaitTranscript("support", urgent, 2);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[1], "assistant: handover");
+  store::RunRecord run = WaitRun("support-triage", store::RunStatus::kSuspended);
+  EXPECT_EQ(run.input.get("message"), Value("I was charged twice and nobody answered"));  // the trigger's `input`
+}
+
 }  // namespace
 }  // namespace weft::server
