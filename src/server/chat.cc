@@ -300,8 +300,22 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
 
   void Stop() { stopped_ = true; }
 
-  // Messages per conversation (a visitor typing into a loop).
+  // Messages per conversation (a visitor typing into a loop), and
+  // conversations opened per address (each is a row in the store).
   RateLimiter per_conversation{2, 10};
+  RateLimiter opens_per_address{0.5, 20};
+
+  // The key that signs conversation tokens, read once (blocking).
+  Result<std::string> TokenKey() {
+    {
+      MutexLock lock(mu_);
+      if (!token_key_.empty()) return token_key_;
+    }
+    WEFT_ASSIGN_OR_RETURN(std::string key, SigningKey(s_.store, "chat"));
+    MutexLock lock(mu_);
+    token_key_ = key;
+    return key;
+  }
 
  private:
   static std::string StringOf(const Value& v) { return v.is_string() ? v.as_string() : std::string(); }
@@ -391,6 +405,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   uint64_t next_subscription_ WEFT_GUARDED_BY(mu_) = 1;
   // Runs talking in a conversation this process knows of (for streamed text).
   std::unordered_map<std::string, std::string> runs_ WEFT_GUARDED_BY(mu_);
+  std::string token_key_ WEFT_GUARDED_BY(mu_);
   // Delivery is one at a time per conversation: 32 locks shared by hash.
   std::array<Mutex, 32> stripes_;
   std::atomic<bool> stopped_{false};
@@ -408,7 +423,7 @@ Result<Opened> OpenToken(Server::Impl& s, const std::string& channel, std::strin
   std::optional<ChatEntry> entry = s.FindChat(channel);
   if (!entry) return NotFoundError("no chat channel '" + channel + "'");
   if (token.empty()) return Status(StatusCode::kUnauthenticated, "a conversation token is needed (?token=)");
-  WEFT_ASSIGN_OR_RETURN(std::string key, SigningKey(s.store, "chat"));
+  WEFT_ASSIGN_OR_RETURN(std::string key, s.chat->TokenKey());
   Result<Value> claims = VerifyClaims(key, token);
   if (!claims.ok() || claims->get("ch") != Value(channel) || !claims->get("c").is_string()) {
     return Status(StatusCode::kUnauthenticated, "this conversation token is not valid on channel '" + channel + "'");
@@ -459,8 +474,13 @@ asio::awaitable<Response> OpenConversation(Server::Impl& s, Request& req) {
     if (const Value name = u.get("name"); name.is_string() && name.as_string().size() <= 200) user.set("name", name);
   }
   const std::string conversation = "cv_" + RandomHex(16);
+  if (double wait = s.chat->opens_per_address.Take(req.client, NowSeconds()); wait > 0) {
+    Response r = Response::Error(429, "RESOURCE_EXHAUSTED", "too many conversations opened from " + req.client);
+    r.headers.emplace_back("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(wait))));
+    co_return r;
+  }
   Result<std::string> token = co_await s.Blocking([&]() -> Result<std::string> {
-    WEFT_ASSIGN_OR_RETURN(std::string key, SigningKey(s.store, "chat"));
+    WEFT_ASSIGN_OR_RETURN(std::string key, s.chat->TokenKey());
     Value state = Value::MakeObject();
     state.set("channel", channel);
     if (user.is_object()) state.set("user", user);

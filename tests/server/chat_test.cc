@@ -375,6 +375,13 @@ TEST_F(ChatTest, BadRequestsAreRefusedAndNameTheProblem) {
   int limited = 0;
   for (int i = 0; i < 15; ++i) limited += Say("each", other, "r" + std::to_string(i), "x").status == 429 ? 1 : 0;
   EXPECT_GE(limited, 3);
+  // Conversations are rows in the store: an address may not open them
+  // without end (bursts of 20).
+  int refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    refused += HttpCall(port(), "POST", "/chat/support/conversations", "{}").status == 429 ? 1 : 0;
+  }
+  EXPECT_GE(refused, 5);
 }
 
 TEST_F(ChatTest, AResumeInterruptedByACrashIsFinishedOnceAfterTheRestart) {
