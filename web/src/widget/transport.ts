@@ -136,7 +136,14 @@ export class Transport {
 export async function openSession(base: string, channel: string, user?: unknown): Promise<Session> {
   const key = `weft-chat:${base}:${channel}`;
   const kept = readKept(key);
-  if (kept) return kept;
+  if (kept) {
+    // Still known to the server? (A token of a reset database, or of another
+    // server, opens a new conversation.)
+    const check = await fetch(
+      `${base}/chat/${encodeURIComponent(channel)}/messages?after=${Number.MAX_SAFE_INTEGER}&token=${encodeURIComponent(kept.token)}`,
+    );
+    if (check.status !== 401 && check.status !== 404) return kept;
+  }
   const r = await fetch(`${base}/chat/${encodeURIComponent(channel)}/conversations`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

@@ -173,3 +173,18 @@ test("the widget works from the keyboard alone", async () => {
   assert.equal(await page.getByRole("dialog").isVisible(), false);
   await page.close();
 });
+
+test("a kept conversation the server does not know is replaced by a new one", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/demo/support`);
+  await page.evaluate((key) => localStorage.setItem(key, JSON.stringify({ conversation: "cv_gone", token: "e30.bm9w" })),
+    `weft-chat:${base}:support`);
+  await page.reload();
+  await page.getByRole("button", { name: /Open chat/ }).click();
+  await page.getByRole("textbox", { name: "Your message" }).fill("still there?");
+  await page.keyboard.press("Enter");
+  await page.getByText("You said: still there?").waitFor();
+  const kept = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)).conversation, `weft-chat:${base}:support`);
+  assert.notEqual(kept, "cv_gone");
+  await page.close();
+});
