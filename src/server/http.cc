@@ -259,7 +259,7 @@ class WebSocketIoOf final : public WebSocketIo {
 
 template <typename S>
 // Upgrades the connection and serves the WebSocket until the session returns.
-asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, const http::request<http::string_body>& upgrade,
+asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, http::request<http::string_body> upgrade,
                                      const Response& response, const HttpLimits& limits) {
   namespace websocket = beast::websocket;
   // The WebSocket keeps its own time from here on.
@@ -275,6 +275,7 @@ asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, const http::requ
   ws.read_message_max(static_cast<uint64_t>(std::max<int64_t>(response.websocket_message_limit, 1)));
   auto [ec] = co_await ws.async_accept(upgrade, asio::as_tuple(asio::use_awaitable));
   if (ec) co_return;
+  upgrade = {};
   WebSocketIoOf<S> io(ws);
   co_await response.websocket(io);
   if (ws.is_open()) {
@@ -609,7 +610,14 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
     for (const auto& [name, value] : response.headers) res.set(name, value);
     if (response.websocket) {
       connection.state = 2;
-      co_await ServeWebSocket(stream, lowest, parser.get(), response, limits);
+      // A WebSocket may stay open for days: what the request needed goes
+      // now (the client sends nothing before the handshake's answer, so the
+      // read buffer holds nothing of the socket's).
+      res = {};
+      request = Request();
+      buffer.clear();
+      buffer.shrink_to_fit();
+      co_await ServeWebSocket(stream, lowest, parser.release(), response, limits);
       break;
     }
     if (response.stream) {
