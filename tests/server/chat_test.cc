@@ -94,7 +94,7 @@ class WsClient {
     Send(ToJson(m));
   }
   // The next frame (undefined when none came within `ms` or the server closed).
-  Value Next(int ms = 5000) {
+  Value Next(int ms = 20000) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     while (frames_.empty() && !closed_ && std::chrono::steady_clock::now() < deadline) {
       ioc_.run_one_until(deadline);
@@ -105,14 +105,14 @@ class WsClient {
     return v;
   }
   // The next frame of `type` (others skipped).
-  Value NextOf(const std::string& type, int ms = 5000) {
+  Value NextOf(const std::string& type, int ms = 20000) {
     for (;;) {
       Value v = Next(ms);
       if (v.is_undefined() || v.get("type") == Value(type)) return v;
     }
   }
   // The next message frame's message.
-  Value NextMessage(int ms = 5000) { return NextOf("message", ms).get("message"); }
+  Value NextMessage(int ms = 20000) { return NextOf("message", ms).get("message"); }
   bool closed() const { return closed_; }
 
  private:
@@ -183,8 +183,11 @@ class ChatTest : public ServerTest {
   }
   // Waits until the conversation has `n` messages.
   std::vector<std::string> WaitTranscript(const std::string& channel, const Conversation& c, size_t n) {
+    // Generous: under sanitizers the local classifier's first training
+    // takes seconds.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     std::vector<std::string> t;
-    for (int i = 0; i < 200; ++i) {
+    while (std::chrono::steady_clock::now() < deadline) {
       t = Transcript(channel, c);
       if (t.size() >= n) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -197,7 +200,8 @@ class ChatTest : public ServerTest {
     return runtime_->store().ListRuns(f).value();
   }
   store::RunRecord WaitRun(const std::string& workflow, store::RunStatus status) {
-    for (int i = 0; i < 200; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
       std::vector<store::RunRecord> runs = Runs(workflow);
       if (!runs.empty() && runs.front().status == status) return runs.front();
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
