@@ -56,8 +56,6 @@ std::string StateKey(const std::string& conversation) { return "chat:" + convers
 
 int64_t NowMs() { return SystemClock::Instance().NowMillis(); }
 
-std::string FrameJson(const Value& v) { return ToJson(v); }
-
 Value TypeFrame(const char* type) {
   Value o = Value::MakeObject();
   o.set("type", type);
@@ -87,10 +85,6 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
       }
     }
   }
-  size_t connections() {
-    MutexLock lock(mu_);
-    return subscribers_.size();
-  }
 
   // To every live connection of the conversation. One that has fallen too
   // far behind is closed: it reconnects and reads the log.
@@ -108,7 +102,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   void Typing(const std::string& conversation, bool on) {
     Value t = TypeFrame("typing");
     t.set("on", on);
-    Send(conversation, {0, FrameJson(t)});
+    Send(conversation, {0, ToJson(t)});
   }
 
   void NoteRun(const std::string& run_id, const std::string& conversation) {
@@ -136,7 +130,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
         Value frame = TypeFrame("message");
         frame.set("message", Public(e.data));
         const Value seq = e.data.get("seq");
-        Send(conv, {seq.is_number() ? static_cast<int64_t>(seq.as_number()) : 0, FrameJson(frame)});
+        Send(conv, {seq.is_number() ? static_cast<int64_t>(seq.as_number()) : 0, ToJson(frame)});
         if (e.data.get("role") != Value("user")) Typing(conv, false);
         return;
       }
@@ -147,7 +141,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
         frame.set("run_id", e.run_id);
         frame.set("path", e.data.get("path"));
         frame.set("delta", e.data.get("delta"));
-        Send(conv, {0, FrameJson(frame)});
+        Send(conv, {0, ToJson(frame)});
         return;
       }
       case engine::Event::Kind::kTask: {
@@ -627,7 +621,7 @@ struct Subscription {
 std::string MessageFrame(const store::MessageRecord& m) {
   Value frame = TypeFrame("message");
   frame.set("message", ChatHub::Public(store::MessageToJson(m)));
-  return FrameJson(frame);
+  return ToJson(frame);
 }
 
 // GET /chat/{channel}/events?token&after (SSE; Last-Event-ID is a message seq)
@@ -713,7 +707,7 @@ Value ErrorFrame(const Result<Value>& frame, const Status& status) {
 
 asio::awaitable<void> WsReader(WsSession& w) {
   const auto answer = [&w](const Value& frame) {
-    (void)w.sub.channel->try_send(boost::system::error_code{}, Outgoing{0, FrameJson(frame)});
+    (void)w.sub.channel->try_send(boost::system::error_code{}, Outgoing{0, ToJson(frame)});
   };
   for (;;) {
     std::optional<std::string> text = co_await w.io.Read();
@@ -756,7 +750,7 @@ asio::awaitable<Response> WebSocketRoute(Server::Impl& s, Request& req) {
     if (!backlog.ok()) co_return;
     Value ready = TypeFrame("ready");
     ready.set("conversation", opened.conversation);
-    if (!co_await io.Write(FrameJson(ready))) co_return;
+    if (!co_await io.Write(ToJson(ready))) co_return;
     int64_t sent_up_to = after;
     for (const store::MessageRecord& m : *backlog) {
       if (!co_await io.Write(MessageFrame(m))) co_return;
