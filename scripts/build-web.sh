@@ -13,3 +13,6 @@ fi
 mkdir -p "$out"
 "$web/node_modules/.bin/esbuild" "$web/src/widget/index.ts" --bundle --minify --format=iife --target=es2020 \
   --legal-comments=none --log-level=warning --outfile="$out/widget.js"
+"$web/node_modules/.bin/esbuild" "$web/src/console/index.tsx" --bundle --minify --format=iife --target=es2020 \
+  --jsx=automatic --jsx-import-source=preact --legal-comments=none --log-level=warning \
+  --outfile="$out/console.js"

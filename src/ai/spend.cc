@@ -44,8 +44,9 @@ void CountSpend(store::Store* store, const Clock& clock, const engine::ActionCon
   if (store == nullptr) return;
   const std::string day = Day(clock);
   store::Spend s{config.Cost(usage), usage.input_tokens, usage.output_tokens, calls};
-  (void)store->AddSpend(
-      {"run:" + std::string(ctx.run_id), "workflow:" + std::string(ctx.workflow) + ":" + day, "day:" + day}, s);
+  (void)store->AddSpend({"run:" + std::string(ctx.run_id), "workflow:" + std::string(ctx.workflow) + ":" + day,
+                         "day:" + day, "usage:" + day + ":" + std::string(ctx.workflow) + ":" + config.alias},
+                        s);
 }
 
 }  // namespace weft::ai::internal

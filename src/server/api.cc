@@ -492,6 +492,90 @@ asio::awaitable<Response> Usage(Server::Impl& s, Request& req) {
   co_return Response::Json(200, o);
 }
 
+// The smallest literal `budget.per_workflow_day` among a workflow's steps
+// (each AI step checks its own against the workflow's daily spending);
+// undefined when none sets one.
+Value DailyBudget(const dsl::Workflow& wf) {
+  Value least;
+  for (const auto& [name, task] : wf.tasks) {
+    const Value limit = task.settings.action_settings.LiteralMembers().get("budget").get("per_workflow_day");
+    if (limit.is_number() && (!least.is_number() || limit.as_number() < least.as_number())) least = limit;
+  }
+  return least;
+}
+
+// Spending per day, workflow and model alias over [from, to] (default: the
+// last 30 days), and the workflows' daily budgets beside today's spending.
+asio::awaitable<Response> UsageDaily(Server::Impl& s, Request& req) {
+  const std::string to = req.query_param("to").empty() ? Today() : req.query_param("to");
+  std::string from = req.query_param("from");
+  if (from.empty()) {
+    const std::time_t t = SystemClock::Instance().NowMillis() / 1000 - 29 * 86'400;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[16];
+    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+    from = buf;
+  }
+  if (from.size() != 10 || to.size() != 10 || from > to) {
+    co_return BadRequest("'from' and 'to' must be YYYY-MM-DD, from <= to");
+  }
+  const std::string workflow = req.query_param("workflow");
+  if (!workflow.empty() && !req.principal.MaySee(workflow)) co_return NoWorkflow(workflow);
+  constexpr int kMaxRows = 10'000;
+  Result<std::vector<std::pair<std::string, store::Spend>>> found =
+      co_await s.Blocking([&] { return s.store.ListSpend("usage:" + from + ":", "usage:" + to + ":\x7f", kMaxRows); });
+  if (!found.ok()) co_return Response::FromStatus(found.status());
+  Value rows = Value::MakeArray();
+  for (const auto& [scope, spend] : *found) {
+    // usage:<day>:<workflow>:<alias>; the alias is the last part (a
+    // workflow name may hold ':' only in theory).
+    const std::string_view rest = std::string_view(scope).substr(6);
+    const size_t day_end = rest.find(':');
+    const size_t alias_at = rest.rfind(':');
+    if (day_end == std::string_view::npos || alias_at <= day_end) continue;
+    const std::string name(rest.substr(day_end + 1, alias_at - day_end - 1));
+    if (!req.principal.MaySee(name) || (!workflow.empty() && name != workflow)) continue;
+    Value o = Value::MakeObject();
+    o.set("day", std::string(rest.substr(0, day_end)));
+    o.set("workflow", name);
+    o.set("model", std::string(rest.substr(alias_at + 1)));
+    o.set("cost", spend.cost);
+    o.set("input_tokens", static_cast<double>(spend.input_tokens));
+    o.set("output_tokens", static_cast<double>(spend.output_tokens));
+    o.set("calls", static_cast<double>(spend.calls));
+    rows.push_back(o);
+  }
+  Result<std::vector<store::WorkflowRecord>> stored = co_await s.Blocking([&s] { return s.store.ListWorkflows(); });
+  if (!stored.ok()) co_return Response::FromStatus(stored.status());
+  std::set<std::string> names;
+  for (const store::WorkflowRecord& w : *stored) names.insert(w.name);
+  Value budgets = Value::MakeArray();
+  const std::string today = Today();
+  for (const std::string& name : names) {
+    if (!req.principal.MaySee(name) || (!workflow.empty() && name != workflow)) continue;
+    std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name);
+    if (!wf) continue;
+    const Value limit = DailyBudget(*wf);
+    if (!limit.is_number()) continue;
+    Result<store::Spend> spent =
+        co_await s.Blocking([&] { return s.store.GetSpend("workflow:" + name + ":" + today); });
+    if (!spent.ok()) co_return Response::FromStatus(spent.status());
+    Value b = Value::MakeObject();
+    b.set("workflow", name);
+    b.set("per_workflow_day", limit);
+    b.set("spent_today", spent->cost);
+    budgets.push_back(b);
+  }
+  Value body = Value::MakeObject();
+  body.set("from", from);
+  body.set("to", to);
+  body.set("rows", rows);
+  body.set("budgets", budgets);
+  if (found->size() == static_cast<size_t>(kMaxRows)) body.set("truncated", true);
+  co_return Response::Json(200, body);
+}
+
 // Switches a deployed workflow's trigger on or off (kept in the store).
 asio::awaitable<Response> SwitchTrigger(Server::Impl& s, Request& req, bool enabled) {
   const std::string name = req.params["name"];
@@ -623,6 +707,8 @@ void AddApiRoutes(std::vector<Route>& r) {
   r.push_back({V::get, "/api/v1/conversations/{id}/messages", Need::kRead, &ListMessages,
                "A conversation's messages (?after, limit)"});
   r.push_back({V::get, "/api/v1/usage", Need::kRead, &Usage, "Tokens and cost (?day=YYYY-MM-DD, workflow)"});
+  r.push_back({V::get, "/api/v1/usage/daily", Need::kRead, &UsageDaily,
+               "Tokens and cost per day, workflow and model (?from, to: YYYY-MM-DD; workflow) and daily budgets"});
   r.push_back({V::get, "/api/v1/keys", Need::kAdmin, &ListKeys, "List API keys (never their secrets)"});
   r.push_back({V::post, "/api/v1/keys", Need::kAdmin, &CreateKey,
                "Create an API key: {name, role, ttl_ms?} (the key is shown once)"});

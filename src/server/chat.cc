@@ -809,24 +809,6 @@ asio::awaitable<Response> AgentMessage(Server::Impl& s, Request& req) {
   co_return Response::Json(201, ChatHub::Public(store::MessageToJson(*said)));
 }
 
-// GET /widget.js (and the other embedded assets): cacheable, revalidated by ETag.
-asio::awaitable<Response> AssetRoute(Server::Impl&, Request& req) {
-  const WebAsset* asset = FindWebAsset(req.path);
-  if (asset == nullptr) co_return Response::Error(404, "NOT_FOUND", "no asset " + req.path);
-  Response r;
-  r.headers.emplace_back("ETag", std::string(asset->etag));
-  r.headers.emplace_back("Cache-Control", "public, max-age=300");
-  r.headers.emplace_back("Access-Control-Allow-Origin", "*");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.content_type = std::string(asset->content_type) + "; charset=utf-8";
-  if (req.header("If-None-Match") == asset->etag) {
-    r.status = 304;
-    co_return r;
-  }
-  r.body = std::string(asset->body);
-  co_return r;
-}
-
 // GET /demo/{channel}: a page with the widget on it, to try a channel.
 asio::awaitable<Response> DemoRoute(Server::Impl& s, Request& req) {
   const std::string channel = req.params["channel"];
@@ -859,8 +841,6 @@ void AddChatRoutes(std::vector<Route>& r) {
                "The conversation's messages and streamed text as Server-Sent Events (?token, after)"});
   r.push_back({V::post, "/api/v1/conversations/{id}/messages", Need::kOperate, &AgentMessage,
                "Write to a handed-over conversation as its agent: {text}"});
-  r.push_back(
-      {V::get, "/widget.js", Need::kPublic, &AssetRoute, "The chat widget: <script src=/widget.js data-channel=NAME>"});
   r.push_back({V::get, "/demo/{channel}", Need::kPublic, &DemoRoute, "A page with the chat widget of a channel"});
 }
 

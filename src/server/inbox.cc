@@ -32,7 +32,19 @@ std::string ClaimHolder(const std::string& claim) {
   return c.ok() && c->get("by").is_string() ? c->get("by").as_string() : "";
 }
 
-Value TaskJson(const store::RunRecord& run, const std::optional<std::string>& claim) {
+// The JSON Schema of what completes a task of `kind` (the resume payload),
+// from the suspending action that waits for it; undefined when it has none.
+Value PayloadSchema(const engine::ActionRegistry& actions, const Value& kind) {
+  const char* action = kind == Value("user_input") ? "await_user_input"
+                       : kind == Value("approval") ? "approval"
+                       : kind == Value("handover") ? "handover"
+                                                   : nullptr;
+  if (action == nullptr) return Value();
+  const dsl::ActionSpec* spec = actions.Find(action);
+  return spec != nullptr && spec->output_schema ? spec->output_schema->document() : Value();
+}
+
+Value TaskJson(const Server::Impl& s, const store::RunRecord& run, const std::optional<std::string>& claim) {
   Value o = Value::MakeObject();
   o.set("id", run.id);  // a run waits for one person at a time: the task is the run's
   o.set("run_id", run.id);
@@ -44,6 +56,13 @@ Value TaskJson(const store::RunRecord& run, const std::optional<std::string>& cl
   if (run.wait.get("data").is_defined()) o.set("data", run.wait.get("data"));
   if (run.wait.get("since_ms").is_defined()) o.set("since_ms", run.wait.get("since_ms"));
   o.set("created_ms", static_cast<double>(run.created_ms));
+  // The conversation a handover hands over: the chat's, else the run's own
+  // (engine::ActionContext::conversation).
+  const Value chat = run.context.get("chat").get("conversation");
+  o.set("conversation", chat.is_string() ? chat : Value(run.id));
+  if (Value schema = PayloadSchema(s.runtime.actions(), run.wait.get("kind")); schema.is_defined()) {
+    o.set("payload_schema", schema);
+  }
   if (claim) {
     Result<Value> c = ParseJson(*claim);
     if (c.ok()) o.set("claimed", *c);
@@ -94,7 +113,7 @@ asio::awaitable<Response> ListTasks(Server::Impl& s, Request& req) {
     if (!IsPersonWait(r.wait) || !req.principal.MaySee(r.workflow)) continue;
     if (!kind.empty() && r.wait.get("kind") != Value(kind)) continue;
     if (!queue.empty() && r.wait.get("data").get("queue") != Value(queue)) continue;
-    list.push_back(TaskJson(r, found->claims[i]));
+    list.push_back(TaskJson(s, r, found->claims[i]));
   }
   Value body = Value::MakeObject();
   body.set("tasks", list);

@@ -59,6 +59,13 @@ const Shape kShapes[] = {
      R"({"type":"object","required":["messages"],"properties":{"messages":{"type":"array"}}})"},
     {"get", "/api/v1/usage", 200,
      R"({"type":"object","required":["day","cost","input_tokens","output_tokens","calls"]})"},
+    {"get", "/api/v1/usage/daily", 200,
+     R"({"type":"object","required":["from","to","rows","budgets"],"properties":{"rows":{"type":"array","items":{
+       "type":"object","required":["day","workflow","model","cost","input_tokens","output_tokens","calls"]}},
+       "budgets":{"type":"array","items":{"type":"object","required":["workflow","per_workflow_day","spent_today"]}}}})"},
+    {"get", "/", 200, nullptr},
+    {"get", "/console.js", 200, nullptr},
+    {"get", "/console.css", 200, nullptr},
     {"get", "/api/v1/keys", 200,
      R"({"type":"object","required":["keys"],"properties":{"keys":{"type":"array","items":{"type":"object",
        "required":["id","name","role","created_ms"]}}}})"},

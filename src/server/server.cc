@@ -164,6 +164,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   AddInboxRoutes(routes);
   AddLiveRoutes(routes);
   AddChatRoutes(routes);
+  AddAssetRoutes(routes);
   for (Route& r : routes) r.segments = SplitPath(r.pattern);
   StartChat(*this);
 

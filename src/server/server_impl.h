@@ -290,6 +290,7 @@ asio::awaitable<Response> HandleForm(Server::Impl& server, Request& request);
 void AddApiRoutes(std::vector<Route>& routes);
 void AddLiveRoutes(std::vector<Route>& routes);
 void AddChatRoutes(std::vector<Route>& routes);
+void AddAssetRoutes(std::vector<Route>& routes);  // the console and the widget (web/)
 // Starts the chat hub (after the routes, before serving) and stops it.
 void StartChat(Server::Impl& server);
 void StopChat(Server::Impl& server);

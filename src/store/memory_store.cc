@@ -367,6 +367,18 @@ class MemoryStore final : public Store {
     return it == spend_.end() ? Spend{} : it->second;
   }
 
+  Result<std::vector<std::pair<std::string, Spend>>> ListSpend(const std::string& from, const std::string& to,
+                                                               int limit) override {
+    MutexLock lock(mu_);
+    std::vector<std::pair<std::string, Spend>> out;
+    for (const auto& [scope, spend] : spend_) {
+      if (scope >= from && scope < to) out.emplace_back(scope, spend);
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (limit >= 0 && out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
+    return out;
+  }
+
   Result<Value> GetMemory(const std::string& conversation) override {
     MutexLock lock(mu_);
     auto it = memory_.find(conversation);

@@ -900,6 +900,24 @@ class SqliteStore final : public Store {
                  sqlite3_column_int64(s, 3)};
   }
 
+  Result<std::vector<std::pair<std::string, Spend>>> ListSpend(const std::string& from, const std::string& to,
+                                                               int limit) override {
+    MutexLock lock(read_mu_);
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT scope, cost, input_tokens, output_tokens, calls FROM spend "
+                                                "WHERE scope >= ?1 AND scope < ?2 ORDER BY scope LIMIT ?3"));
+    BindText(s, 1, from);
+    BindText(s, 2, to);
+    sqlite3_bind_int(s, 3, limit);
+    std::vector<std::pair<std::string, Spend>> out;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      out.emplace_back(ColumnText(s, 0), Spend{sqlite3_column_double(s, 1), sqlite3_column_int64(s, 2),
+                                               sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4)});
+    }
+    if (rc != SQLITE_DONE) return read_.LastError();
+    return out;
+  }
+
   Result<Value> GetMemory(const std::string& conversation) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT doc FROM memory WHERE conversation = ?1"));

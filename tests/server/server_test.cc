@@ -311,6 +311,10 @@ TEST_F(ServerTest, RolesMatrix) {
       {"GET", "/widget.js", ""},
       {"GET", "/demo/none", ""},
       {"GET", "/api/v1/usage", "viewer"},
+      {"GET", "/api/v1/usage/daily", "viewer"},
+      {"GET", "/", ""},
+      {"GET", "/console.js", ""},
+      {"GET", "/console.css", ""},
       {"GET", "/api/v1/keys", "admin"},
       {"POST", "/api/v1/keys", "admin"},
       {"POST", "/api/v1/keys/none/revoke", "admin"},
@@ -423,6 +427,10 @@ TEST_F(ServerTest, RunsAndTheInboxThroughTheApi) {
   const Value task = Json(tasks).get("tasks").as_array()[0];
   EXPECT_EQ(task.get("kind").as_string(), "approval");
   EXPECT_EQ(task.get("data").get("amount").as_number(), 120);
+  // What completes it (the form the console draws), and the conversation
+  // it is about (the run's own, without a chat).
+  EXPECT_EQ(task.get("payload_schema").get("required").as_array()[0].as_string(), "approved") << ToJson(task);
+  EXPECT_EQ(task.get("conversation").as_string(), run_id);
   EXPECT_EQ(Json(Api("viewer", "GET", "/api/v1/tasks?queue=legal")).get("tasks").size(), 0U);
   // A payload the approval's schema refuses changes nothing.
   HttpReply wrong = Api("operator", "POST", "/api/v1/tasks/" + run_id + "/complete", R"({"payload":{"ok":1}})");
@@ -741,6 +749,7 @@ TEST_F(ServerTest, ResponsesMatchTheOpenApiDocument) {
       {"viewer", "GET", "/api/v1/runs/" + run_id, "/api/v1/runs/{id}", ""},
       {"viewer", "GET", "/api/v1/tasks", "/api/v1/tasks", ""},
       {"viewer", "GET", "/api/v1/usage", "/api/v1/usage", ""},
+      {"viewer", "GET", "/api/v1/usage/daily", "/api/v1/usage/daily", ""},
       {"viewer", "GET", "/api/v1/conversations/c/messages", "/api/v1/conversations/{id}/messages", ""},
       {"admin", "GET", "/api/v1/keys", "/api/v1/keys", ""},
       {"admin", "POST", "/api/v1/keys", "/api/v1/keys", R"({"name":"ci","role":"viewer"})"},
@@ -996,6 +1005,51 @@ flow: [ { do: tick } ]
     EXPECT_EQ(r.start_key, "schedule:catch_up:0:" + std::to_string(last_slot));
   }
   EXPECT_EQ(found, 1);
+}
+
+// The usage by day, workflow and model, and the workflows' daily budgets.
+TEST_F(ServerTest, UsageIsListedByDayWorkflowAndModelWithBudgets) {
+  const char* budgeted = R"yaml(name: budgeted
+trigger: manual
+defs:
+  answer:
+    kind: task
+    action: generate_text
+    inputs: { text: hi }
+    settings: { template: "='hello'", budget: { per_workflow_day: 2, per_run: 0.5 } }
+flow:
+  - do: answer
+)yaml";
+  ASSERT_EQ(Api("editor", "POST", "/api/v1/workflows?name=budgeted", budgeted).status, 201);
+  const std::time_t now = SystemClock::Instance().NowMillis() / 1000;
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char today[16];
+  std::strftime(today, sizeof today, "%Y-%m-%d", &tm);
+  store::Store& st = runtime_->store();
+  const std::string day = today;
+  ASSERT_TRUE(st.AddSpend({"usage:" + day + ":budgeted:gpt", "workflow:budgeted:" + day}, {0.5, 100, 20, 1}).ok());
+  ASSERT_TRUE(st.AddSpend({"usage:" + day + ":triage:local"}, {0, 0, 0, 4}).ok());
+  ASSERT_TRUE(st.AddSpend({"usage:2020-01-01:budgeted:gpt"}, {9, 9, 9, 9}).ok());
+
+  Value recent = Json(Api("viewer", "GET", "/api/v1/usage/daily"));
+  ASSERT_EQ(recent.get("rows").size(), 2u) << ToJson(recent);
+  const Value first = recent.get("rows").as_array()[0];
+  EXPECT_EQ(first.get("day").as_string(), day);
+  EXPECT_EQ(first.get("workflow").as_string(), "budgeted");
+  EXPECT_EQ(first.get("model").as_string(), "gpt");
+  EXPECT_DOUBLE_EQ(first.get("cost").as_number(), 0.5);
+  EXPECT_EQ(first.get("input_tokens").as_number(), 100);
+  EXPECT_EQ(recent.get("rows").as_array()[1].get("calls").as_number(), 4);
+  ASSERT_EQ(recent.get("budgets").size(), 1u) << ToJson(recent);
+  EXPECT_EQ(recent.get("budgets").as_array()[0].get("per_workflow_day").as_number(), 2);
+  EXPECT_DOUBLE_EQ(recent.get("budgets").as_array()[0].get("spent_today").as_number(), 0.5);
+
+  Value old = Json(Api("viewer", "GET", "/api/v1/usage/daily?from=2020-01-01&to=2020-01-31&workflow=budgeted"));
+  ASSERT_EQ(old.get("rows").size(), 1u);
+  EXPECT_DOUBLE_EQ(old.get("rows").as_array()[0].get("cost").as_number(), 9);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/usage/daily?from=2020-02-01&to=2020-01-01").status, 400);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/usage/daily?from=yesterday").status, 400);
 }
 
 }  // namespace

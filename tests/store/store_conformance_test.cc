@@ -315,6 +315,22 @@ TEST_P(StoreTest, CacheEntriesExpire) {
   }
 }
 
+TEST_P(StoreTest, SpendIsListedByScopeRange) {
+  ASSERT_TRUE(store_->AddSpend({"usage:2026-11-30:triage:gpt", "day:2026-11-30"}, Spend{0.25, 100, 20, 1}).ok());
+  ASSERT_TRUE(store_->AddSpend({"usage:2026-12-01:triage:gpt"}, Spend{0.5, 10, 2, 2}).ok());
+  ASSERT_TRUE(store_->AddSpend({"usage:2026-12-01:billing:local"}, Spend{0, 0, 0, 3}).ok());
+  ASSERT_TRUE(store_->AddSpend({"usage:2026-12-02:triage:gpt"}, Spend{1, 1, 1, 1}).ok());
+  auto days = store_->ListSpend("usage:2026-11-30:", "usage:2026-12-01:~", 100);
+  ASSERT_TRUE(days.ok()) << days.status();
+  ASSERT_EQ(days->size(), 3u);
+  EXPECT_EQ((*days)[0].first, "usage:2026-11-30:triage:gpt");
+  EXPECT_EQ((*days)[1].first, "usage:2026-12-01:billing:local");
+  EXPECT_EQ((*days)[1].second.calls, 3);
+  EXPECT_DOUBLE_EQ((*days)[2].second.cost, 0.5);
+  EXPECT_EQ(store_->ListSpend("usage:", "usage;", 2)->size(), 2u);
+  EXPECT_TRUE(store_->ListSpend("usage:2027", "usage:2028", 10)->empty());
+}
+
 TEST_P(StoreTest, SpendAddsUpPerScope) {
   EXPECT_EQ(store_->GetSpend("run:01A")->calls, 0);
   ASSERT_TRUE(store_->AddSpend({"run:01A", "day:2026-11-30"}, Spend{0.25, 100, 20, 1}).ok());

@@ -197,7 +197,8 @@ struct Commit {
 };
 
 // What model calls cost, summed per scope ("run:<id>", "workflow:<name>:
-// <yyyy-mm-dd>", "day:<yyyy-mm-dd>").
+// <yyyy-mm-dd>", "day:<yyyy-mm-dd>", "usage:<yyyy-mm-dd>:<workflow>:<model
+// alias>").
 struct Spend {
   double cost = 0;
   int64_t input_tokens = 0;
@@ -286,6 +287,10 @@ class Store {
   virtual Status AddSpend(const std::vector<std::string>& scopes, const Spend& amount) = 0;
   // A scope's spending so far (zero when nothing was spent).
   virtual Result<Spend> GetSpend(const std::string& scope) = 0;
+  // Every scope in [from, to) with its spending, in scope order, at most
+  // `limit` of them (the usage by day, workflow and model: "usage:<day>:...").
+  virtual Result<std::vector<std::pair<std::string, Spend>>> ListSpend(const std::string& from, const std::string& to,
+                                                                       int limit) = 0;
 
   // Per-conversation memory (recent messages, running summary, named
   // facts): one JSON document per conversation. Get returns undefined for a

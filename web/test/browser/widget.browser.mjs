@@ -6,17 +6,8 @@
 //   WEFT=build/ci/src/cli/weft node test/browser/widget.browser.mjs
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
-import { chromium } from "playwright-core";
-
-const weft = process.env.WEFT;
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const artifacts = process.env.WEFT_ARTIFACTS ?? mkdtempSync(join(tmpdir(), "weft-shots-"));
-mkdirSync(artifacts, { recursive: true });
+import { Weft, artifacts, launch } from "./harness.mjs";
 
 const ECHO = `name: echo
 trigger:
@@ -47,62 +38,22 @@ flow:
   - do: back
 `;
 
-let dir, server, base, key, browser;
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("weft serve did not start");
-}
+let weft, base, key, browser;
 
 before(async () => {
-  assert.ok(weft && existsSync(weft), "set WEFT to the weft binary");
-  dir = mkdtempSync(join(tmpdir(), "weft-browser-"));
-  mkdirSync(join(dir, "workflows"));
-  writeFileSync(join(dir, "workflows", "echo.yaml"), ECHO);
-  writeFileSync(join(dir, "workflows", "desk.yaml"), DESK);
-  const db = join(dir, "weft.db");
-  key = execFileSync(weft, ["keys", "create", "--db", db, "--name", "agent", "--role", "operator"])
-    .toString()
-    .split("\n")[0]
-    .trim();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(weft, ["serve", "--db", db, "--workflows", join(dir, "workflows"), "--listen", `127.0.0.1:${port}`], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  await waitHealthy(base);
-  browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+  weft = new Weft({ "echo.yaml": ECHO, "desk.yaml": DESK });
+  key = weft.cli(["keys", "create", "--name", "agent", "--role", "operator"]).split("\n")[0].trim();
+  await weft.start();
+  base = weft.base;
+  browser = await launch();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill("SIGTERM");
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await weft?.close();
 });
 
-const api = (method, path, body) =>
-  fetch(`${base}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const api = (method, path, body) => weft.api(key, method, path, body);
 
 test("a visitor chats, picks a quick reply, and finds the conversation again after a reload", async () => {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
@@ -186,5 +137,25 @@ test("a kept conversation the server does not know is replaced by a new one", as
   await page.getByText("You said: still there?").waitFor();
   const kept = await page.evaluate((key) => JSON.parse(localStorage.getItem(key)).conversation, `weft-chat:${base}:support`);
   assert.notEqual(kept, "cv_gone");
+  await page.close();
+});
+
+test("the widget reconnects after the server restarts, losing and repeating nothing", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/demo/support`);
+  await page.getByRole("button", { name: /Open chat/ }).click();
+  const input = page.getByRole("textbox", { name: "Your message" });
+  await input.fill("before the restart");
+  await input.press("Enter");
+  await page.getByText("You said: before the restart").waitFor();
+  await weft.stop();
+  await weft.start(weft.port);
+  // The run waits for the topic; the answer goes through the new server.
+  await input.fill("Other");
+  await input.press("Enter");
+  await page.getByText("Topic: Other").waitFor({ timeout: 20_000 });
+  const log = page.getByRole("log");
+  assert.equal(await log.getByText("You said: before the restart").count(), 1);
+  assert.equal(await log.getByText("Topic: Other").count(), 1);
   await page.close();
 });
