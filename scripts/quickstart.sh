@@ -31,8 +31,15 @@ if [[ -n "$run" ]]; then
   "$weft" runs show "$run" --db "$db"
 fi
 
-# The same workflow served: its chat channel, the widget and a demo page.
+# The same workflow served: its chat channel, the widget and a demo page,
+# and the console (a user `admin` with a generated password, kept in
+# build/quickstart-admin-password for the next time).
 port=${WEFT_PORT:-8080}
+password_file=build/quickstart-admin-password
+if ! "$weft" users list --db "$db" 2>/dev/null | grep -q '^admin '; then
+  head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$password_file"
+  "$weft" users add admin --role admin --db "$db" <"$password_file" >/dev/null
+fi
 folder=build/quickstart-workflows
 mkdir -p "$folder"
 cp "$wf" "$folder/"
@@ -53,6 +60,7 @@ for _ in $(seq 1 100); do
 done
 echo "$said" | sed 's/"role":"\([a-z]*\)".*"text":"\([^"]*\)"/  \1: \2/'
 echo
+echo "The console:                     http://127.0.0.1:$port/  (user admin, password $(cat "$password_file" 2>/dev/null || echo "in $password_file"))"
 echo "The chat widget on a demo page:  http://127.0.0.1:$port/demo/support"
 echo "On any page:                     <script src=\"http://127.0.0.1:$port/widget.js\" data-channel=\"support\"></script>"
 echo "Next: $weft validate FILE.yaml, $weft runs list --db $db, $weft eval 'EXPRESSION' -i FILE.json (see README.md)"

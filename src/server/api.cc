@@ -460,8 +460,9 @@ asio::awaitable<Response> ListMessages(Server::Impl& s, Request& req) {
   co_return Response::Json(200, body);
 }
 
-std::string Today() {
-  const std::time_t t = SystemClock::Instance().NowMillis() / 1000;
+// The UTC day `days_ago` days before today, as YYYY-MM-DD.
+std::string Today(int64_t days_ago = 0) {
+  const std::time_t t = SystemClock::Instance().NowMillis() / 1000 - days_ago * 86'400;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[16];
@@ -508,15 +509,7 @@ Value DailyBudget(const dsl::Workflow& wf) {
 // last 30 days), and the workflows' daily budgets beside today's spending.
 asio::awaitable<Response> UsageDaily(Server::Impl& s, Request& req) {
   const std::string to = req.query_param("to").empty() ? Today() : req.query_param("to");
-  std::string from = req.query_param("from");
-  if (from.empty()) {
-    const std::time_t t = SystemClock::Instance().NowMillis() / 1000 - 29 * 86'400;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
-    from = buf;
-  }
+  const std::string from = req.query_param("from").empty() ? Today(29) : req.query_param("from");
   if (from.size() != 10 || to.size() != 10 || from > to) {
     co_return BadRequest("'from' and 'to' must be YYYY-MM-DD, from <= to");
   }
@@ -551,15 +544,18 @@ asio::awaitable<Response> UsageDaily(Server::Impl& s, Request& req) {
   std::set<std::string> names;
   for (const store::WorkflowRecord& w : *stored) names.insert(w.name);
   Value budgets = Value::MakeArray();
-  const std::string today = Today();
+  const std::string today_suffix = ":" + Today();
   for (const std::string& name : names) {
     if (!req.principal.MaySee(name) || (!workflow.empty() && name != workflow)) continue;
     std::shared_ptr<const dsl::Workflow> wf = s.Deployed(name);
     if (!wf) continue;
     const Value limit = DailyBudget(*wf);
     if (!limit.is_number()) continue;
-    Result<store::Spend> spent =
-        co_await s.Blocking([&] { return s.store.GetSpend("workflow:" + name + ":" + today); });
+    Result<store::Spend> spent = co_await s.Blocking([&] {
+      std::string scope = "workflow:" + name;
+      scope += today_suffix;
+      return s.store.GetSpend(scope);
+    });
     if (!spent.ok()) co_return Response::FromStatus(spent.status());
     Value b = Value::MakeObject();
     b.set("workflow", name);
