@@ -5,7 +5,8 @@
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer + the
 #      libFuzzer targets, all tests again, plus a short fuzzing run;
 #   3. ThreadSanitizer run of the concurrency tests;
-#   4. clang-format and clang-tidy checks.
+#   4. clang-format and clang-tidy checks (clang-tidy runs in the background
+#      from the end of the release build, on the cores the tests leave idle).
 #   scripts/test.sh --quick   only step 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +35,15 @@ fi
 stage "release build and tests"
 cmake --preset ci >/dev/null
 cmake --build --preset ci -j "$jobs"
+# clang-tidy needs only the release build's compile commands: it runs from
+# here on, at a low priority, in the time the test stages leave the cores
+# idle (tests waiting on I/O, single-threaded fuzzing and TSan runs), and
+# its verdict is read at the end.
+if ((!quick)); then
+  tidy_log=$(mktemp)
+  nice -n 15 scripts/check-tidy.sh build/ci >"$tidy_log" 2>&1 &
+  tidy=$!
+fi
 ctest --preset ci -j "$jobs"
 
 if ((quick)); then exit 0; fi
@@ -78,5 +88,10 @@ TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/server/server_test --gtest_brief=1
 
 stage "format and clang-tidy"
 scripts/check-format.sh
-scripts/check-tidy.sh build/ci
+if ! wait "$tidy"; then
+  cat "$tidy_log"
+  echo "clang-tidy found problems (above)" >&2
+  exit 1
+fi
+cat "$tidy_log"
 stage "all checks passed"
