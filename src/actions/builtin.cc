@@ -228,7 +228,8 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
             "UNAVAILABLE","UNAUTHENTICATED"]}}})",
        nullptr, Fail},
       {"await_user_input", "Waits for the next user message; its result is that message", true,
-       R"({"type":"object","properties":{"prompt":{"type":"string"}}})", nullptr, AwaitUserInput,
+       R"({"type":"object","properties":{"prompt":{"type":"string"},"expect":{"type":"object"}}})", nullptr,
+       AwaitUserInput,
        // Hexabot's examples mark waiting steps with `await_user: true`; it
        // always waits.
        R"({"type":"object","additionalProperties":false,"properties":{"await_user":{"type":"boolean"}}})"},

@@ -36,7 +36,7 @@ const Keys kScheduleKeys = {"cron", "timezone", "missed", "max_missed", "input"}
 const Keys kFormKeys = {"title", "description", "submit_label", "max_body_kb"};
 const Keys kEventKeys = {"name"};
 const Keys kDatabaseKeys = {"connection", "channel", "table", "cursor", "interval_ms"};
-const Keys kChatKeys = {"channel", "per", "identity_secret", "max_message_kb", "input"};
+const Keys kChatKeys = {"channel", "per", "identity_secret", "max_message_kb", "input", "topic_change"};
 const Keys kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 bool IsHookPath(const std::string& s) {
@@ -224,6 +224,25 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
         t.chat.max_message_kb = std::min<int64_t>(kb, 1024);
       }
       if (const YAML::Node i = body["input"]) t.chat.input = CompileTemplate(i, at + ".input");
+      if (const YAML::Node change = body["topic_change"]) {
+        using TC = ChatTrigger::TopicChange;
+        static const std::pair<const char*, TC> kChoices[] = {
+            {"deliver", TC::kDeliver}, {"cancel", TC::kCancel}, {"park", TC::kPark}, {"ask", TC::kAsk}};
+        std::string s;
+        if (ExpectString(change, at + ".topic_change", s)) {
+          bool known = false;
+          for (const auto& [name, value] : kChoices) {
+            if (s == name) {
+              t.chat.topic_change = value;
+              known = true;
+            }
+          }
+          if (!known) {
+            diag_.Error(Loc(change),
+                        at + ".topic_change must be 'deliver', 'cancel', 'park' or 'ask', not '" + s + "'");
+          }
+        }
+      }
     }
     if (!IsIdentifier(t.chat.channel)) diag_.Error(Loc(body ? body : n), at + " needs a channel name");
   } else {

@@ -27,13 +27,13 @@
 #include <unordered_map>
 
 #include "server_impl.h"
-#include "web_assets.h"
 #include "weft/core/clock.h"
 #include "weft/core/crypto.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
 #include "weft/core/log.h"
 #include "weft/core/utf8.h"
+#include "weft/dsl/schema.h"
 #include "weft/engine/events.h"
 #include "weft/store/record_json.h"
 
@@ -48,7 +48,10 @@ struct Outgoing {
   std::string frame;
 };
 using OutChannel = asio::experimental::concurrent_channel<void(boost::system::error_code, Outgoing)>;
-constexpr size_t kQueue = 256;        // frames a slow client may fall behind by before it is dropped
+constexpr size_t kQueue = 256;  // frames a slow client may fall behind by before it is dropped
+// The payloads of the quick replies that answer "is this a new question?".
+constexpr const char* kTopicNew = "weft:topic:new";
+constexpr const char* kTopicContinue = "weft:topic:continue";
 constexpr int kBacklog = 500;         // messages sent on (re)connection at most
 constexpr size_t kMaxClientId = 100;  // a message id's length
 
@@ -223,10 +226,86 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
         WEFT_RETURN_IF_ERROR(SaveState(conversation, state));
         continue;
       }
+      // The run that took over from a parked one has ended: back to the
+      // parked one, if it still waits for the user.
+      if (run && store::IsTerminal(run->status) && state.get("parked").size() > 0) {
+        const Value parked_runs = state.get("parked");
+        const auto& parked = parked_runs.as_array();
+        const std::string back = StringOf(parked.back());
+        Value remaining = Value::MakeArray();
+        for (size_t i = 0; i + 1 < parked.size(); ++i) remaining.push_back(parked[i]);
+        state.set("parked", remaining);
+        Result<store::RunRecord> r = s_.store.GetRun(back);
+        if (r.ok() && r->status == store::RunStatus::kSuspended && r->wait.get("kind") == Value("user_input")) {
+          state.set("run", back);
+          NoteRun(back, conversation);
+          WEFT_RETURN_IF_ERROR(SayPromptAgain(conversation, *r, "topic:back:" + back + ":" + run->id));
+        }
+        WEFT_RETURN_IF_ERROR(SaveState(conversation, state));
+        continue;
+      }
       WEFT_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> next, NextUserMessage(conversation, delivered));
       if (!next) return Status::Ok();
+      bool new_topic = false;
       if (entry->trigger->per == dsl::ChatTrigger::Per::kConversation && run) {
-        if (waits_for("user_input")) {
+        // The user's answer to "is this a new question?": a new run for the
+        // held message, or back to the waiting one. Anything else is routed
+        // as any message.
+        if (const Value held = state.get("held"); held.is_number()) {
+          const Value choice = next->content.get("payload");
+          state.set("held", Value());
+          if (choice == Value(kTopicNew) || choice == Value(kTopicContinue)) {
+            state.set("delivered", static_cast<double>(next->seq));
+            if (choice == Value(kTopicContinue)) {
+              if (waits_for("user_input")) {
+                WEFT_RETURN_IF_ERROR(SayPromptAgain(conversation, *run, "topic:continue:" + std::to_string(next->seq)));
+              }
+              WEFT_RETURN_IF_ERROR(SaveState(conversation, state));
+              continue;
+            }
+            WEFT_ASSIGN_OR_RETURN(std::optional<store::MessageRecord> first, MessageAt(conversation, IntOf(held)));
+            if (waits_for("user_input")) WEFT_RETURN_IF_ERROR(CancelForTopic(run->id));
+            if (first) {
+              Status started = StartRun(*entry, conversation, *first, state);
+              if (!started.ok()) SayError(conversation, "This message could not be handled: " + started.message());
+            }
+            return SaveState(conversation, state);
+          }
+        }
+        if (waits_for("user_input") && entry->trigger->topic_change != dsl::ChatTrigger::TopicChange::kDeliver &&
+            !Fits(*run, *next, state)) {
+          switch (entry->trigger->topic_change) {
+            case dsl::ChatTrigger::TopicChange::kAsk: {
+              state.set("held", static_cast<double>(next->seq));
+              state.set("delivered", static_cast<double>(next->seq));
+              WEFT_RETURN_IF_ERROR(SaveState(conversation, state));
+              Value content = Value::MakeObject();
+              content.set("text", "Is this a new question, or about what we were discussing?");
+              Value replies = Value::MakeArray();
+              for (const auto& [title, payload] :
+                   {std::pair{"New question", kTopicNew}, std::pair{"Continue", kTopicContinue}}) {
+                Value q = Value::MakeObject();
+                q.set("title", title);
+                q.set("payload", payload);
+                replies.push_back(q);
+              }
+              content.set("quick_replies", replies);
+              return Say(conversation, "assistant", "text", std::move(content),
+                         "topic:ask:" + std::to_string(next->seq));
+            }
+            case dsl::ChatTrigger::TopicChange::kCancel: WEFT_RETURN_IF_ERROR(CancelForTopic(run->id)); break;
+            case dsl::ChatTrigger::TopicChange::kPark: {
+              Value parked = state.get("parked").is_array() ? state.get("parked") : Value::MakeArray();
+              parked.push_back(run->id);
+              state.set("parked", parked);
+              ForgetRun(run->id);
+              break;
+            }
+            case dsl::ChatTrigger::TopicChange::kDeliver: break;
+          }
+          new_topic = true;
+        }
+        if (waits_for("user_input") && !new_topic) {
           Value pending = Value::MakeObject();
           pending.set("seq", static_cast<double>(next->seq));
           pending.set("path", run->wait.get("path"));
@@ -245,7 +324,7 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
         }
         // Busy (running, or waiting for something else): handed on once it
         // asks for the user or ends.
-        if (!store::IsTerminal(run->status)) return Status::Ok();
+        if (!new_topic && !store::IsTerminal(run->status)) return Status::Ok();
       }
       Status started = StartRun(*entry, conversation, *next, state);
       state.set("delivered", static_cast<double>(next->seq));
@@ -260,19 +339,52 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     return Status::Ok();
   }
 
-  // A system message into the conversation (what went wrong, for the user).
-  void SayError(const std::string& conversation, const std::string& text) {
+  // The router's own words into the conversation, stored once under `key`
+  // (said again after a crash, they are not repeated).
+  Status Say(const std::string& conversation, const char* role, const char* kind, Value content, std::string key) {
     store::MessageRecord m;
     m.conversation = conversation;
-    m.key = "error:" + RandomHex(8);
-    m.role = "system";
-    m.kind = "error";
+    m.key = std::move(key);
+    m.role = role;
+    m.kind = kind;
+    m.content = std::move(content);
+    m.created_ms = NowMs();
+    WEFT_ASSIGN_OR_RETURN(store::MessageRecord said, s_.store.AppendMessage(std::move(m)));
+    Publish(said, "");
+    return Status::Ok();
+  }
+
+  // A system message into the conversation (what went wrong, for the user).
+  void SayError(const std::string& conversation, const std::string& text) {
     Value content = Value::MakeObject();
     content.set("text", text);
-    m.content = content;
-    m.created_ms = NowMs();
-    Result<store::MessageRecord> said = s_.store.AppendMessage(std::move(m));
-    if (said.ok()) Publish(*said, "");
+    (void)Say(conversation, "system", "error", std::move(content), "error:" + RandomHex(8));
+  }
+
+  // Says the question a run waits on again (returning to a parked topic, or
+  // continuing after "is this a new question?").
+  Status SayPromptAgain(const std::string& conversation, const store::RunRecord& run, const std::string& key) {
+    const Value prompt = run.wait.get("data").get("prompt");
+    Value content = Value::MakeObject();
+    content.set("text", prompt.is_string() && !prompt.as_string().empty()
+                            ? "Back to your earlier question: " + prompt.as_string()
+                            : std::string("Back to where we were."));
+    return Say(conversation, "assistant", "text", std::move(content), key);
+  }
+
+  // Whether a message fits the answer `run` waits for: its await step's
+  // `expect` schema, checked against what the step would receive. A step
+  // without one takes anything.
+  static bool Fits(const store::RunRecord& run, const store::MessageRecord& m, const Value& state) {
+    const Value expect = run.wait.get("data").get("expect");
+    if (!expect.is_object()) return true;
+    Result<dsl::Schema> schema = dsl::Schema::Compile(expect);
+    if (!schema.ok()) {
+      Log(LogLevel::kWarning,
+          "run " + run.id + ": the awaited answer's `expect` is not a valid schema: " + schema.status().message());
+      return true;
+    }
+    return schema->Validate(RunPayload(m, state)).ok();
   }
 
   void Publish(const store::MessageRecord& m, const std::string& workflow) {
@@ -351,6 +463,14 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
     p.set("seq", static_cast<double>(m.seq));
     if (Value user = state.get("user"); user.is_object()) p.set("user", user);
     return p;
+  }
+
+  // Cancels a run the user left for another topic (one already over is fine).
+  Status CancelForTopic(const std::string& run_id) {
+    ForgetRun(run_id);
+    Status st = s_.engine.Cancel(run_id);
+    return st.ok() || st.code() == StatusCode::kFailedPrecondition || st.code() == StatusCode::kNotFound ? Status::Ok()
+                                                                                                         : st;
   }
 
   Status Resume(const store::RunRecord& run, const store::MessageRecord& m, const Value& state) {

@@ -211,6 +211,124 @@ class ChatTest : public ServerTest {
   }
 };
 
+// A workflow that waits for an order number (`expect`), on a channel
+// whose `topic_change` is `mode`.
+std::string OrdersWorkflow(const std::string& mode) {
+  return "name: orders_" + mode + "\ntrigger:\n  chat: { channel: orders_" + mode + ", topic_change: " + mode + " }\n" +
+         R"yaml(defs:
+  greet: { kind: task, action: send_message, inputs: { text: "='Topic: ' & $input.text" } }
+  ask:
+    kind: task
+    action: await_user_input
+    inputs:
+      prompt: Your order number?
+      expect: { type: object, required: [text], properties: { text: { type: string, pattern: "^[0-9]+$" } } }
+  done: { kind: task, action: send_message, inputs: { text: "='Order ' & $output.ask.text" } }
+flow:
+  - do: greet
+  - do: ask
+  - do: done
+)yaml";
+}
+
+// The user changes topic while a run waits for a specific answer: each
+// `topic_change` setting does what docs/server.md says.
+TEST_F(ChatTest, AMessageThatDoesNotFitTheAwaitedAnswerIsANewTopicAsTheChannelSays) {
+  for (const char* mode : {"deliver", "cancel", "park", "ask"}) {
+    Write(std::string("orders_") + mode + ".yaml", OrdersWorkflow(mode));
+  }
+  server_->Rescan();
+  const auto say_payload = [&](const std::string& channel, const Conversation& c, const std::string& id,
+                               const std::string& title, const std::string& payload) {
+    Value m = Value::MakeObject();
+    m.set("id", id);
+    m.set("text", title);
+    m.set("payload", payload);
+    return HttpCall(port(), "POST", "/chat/" + channel + "/messages", ToJson(m),
+                    {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + c.token}});
+  };
+  using Lines = std::vector<std::string>;
+  // The workflow's runs once `n` of them have started and all have ended.
+  const auto settled = [&](const std::string& workflow, size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::vector<store::RunRecord> runs;
+    for (;;) {
+      runs = Runs(workflow);
+      bool done = runs.size() >= n;
+      for (const store::RunRecord& r : runs) done = done && store::IsTerminal(r.status);
+      if (done || std::chrono::steady_clock::now() > deadline) return runs;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  };
+  {
+    SCOPED_TRACE("deliver: the step takes it anyway");
+    Conversation c = OpenConversation("orders_deliver");
+    ASSERT_EQ(Say("orders_deliver", c, "1", "refund").status, 202);
+    WaitRun("orders_deliver", store::RunStatus::kSuspended);
+    ASSERT_EQ(Say("orders_deliver", c, "2", "opening hours?").status, 202);
+    EXPECT_EQ(
+        WaitTranscript("orders_deliver", c, 4),
+        (Lines{"user: refund", "assistant: Topic: refund", "user: opening hours?", "assistant: Order opening hours?"}));
+  }
+  {
+    SCOPED_TRACE("cancel: the waiting run is cancelled, a new one starts");
+    Conversation c = OpenConversation("orders_cancel");
+    ASSERT_EQ(Say("orders_cancel", c, "1", "refund").status, 202);
+    WaitRun("orders_cancel", store::RunStatus::kSuspended);
+    ASSERT_EQ(Say("orders_cancel", c, "2", "opening hours?").status, 202);
+    WaitTranscript("orders_cancel", c, 4);
+    ASSERT_EQ(Say("orders_cancel", c, "3", "42").status, 202);
+    EXPECT_EQ(WaitTranscript("orders_cancel", c, 6),
+              (Lines{"user: refund", "assistant: Topic: refund", "user: opening hours?",
+                     "assistant: Topic: opening hours?", "user: 42", "assistant: Order 42"}));
+    std::vector<store::RunRecord> runs = settled("orders_cancel", 2);
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0].status, store::RunStatus::kCompleted);  // newest first
+    EXPECT_EQ(runs[1].status, store::RunStatus::kCancelled);
+  }
+  {
+    SCOPED_TRACE("park: a new run, then back to the parked one");
+    Conversation c = OpenConversation("orders_park");
+    ASSERT_EQ(Say("orders_park", c, "1", "refund").status, 202);
+    WaitRun("orders_park", store::RunStatus::kSuspended);
+    ASSERT_EQ(Say("orders_park", c, "2", "opening hours?").status, 202);
+    WaitTranscript("orders_park", c, 4);
+    ASSERT_EQ(Say("orders_park", c, "3", "7").status, 202);
+    EXPECT_EQ(
+        WaitTranscript("orders_park", c, 7),
+        (Lines{"user: refund", "assistant: Topic: refund", "user: opening hours?", "assistant: Topic: opening hours?",
+               "user: 7", "assistant: Order 7", "assistant: Back to your earlier question: Your order number?"}));
+    ASSERT_EQ(Say("orders_park", c, "4", "42").status, 202);
+    EXPECT_EQ(WaitTranscript("orders_park", c, 9).back(), "assistant: Order 42");
+    std::vector<store::RunRecord> runs = settled("orders_park", 2);
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[0].status, store::RunStatus::kCompleted);
+    EXPECT_EQ(runs[1].status, store::RunStatus::kCompleted);
+  }
+  {
+    SCOPED_TRACE("ask: the user says whether it is a new question");
+    Conversation c = OpenConversation("orders_ask");
+    ASSERT_EQ(Say("orders_ask", c, "1", "refund").status, 202);
+    WaitRun("orders_ask", store::RunStatus::kSuspended);
+    ASSERT_EQ(Say("orders_ask", c, "2", "opening hours?").status, 202);
+    EXPECT_EQ(WaitTranscript("orders_ask", c, 4).back(),
+              "assistant: Is this a new question, or about what we were discussing?");
+    ASSERT_EQ(say_payload("orders_ask", c, "3", "Continue", "weft:topic:continue").status, 202);
+    EXPECT_EQ(WaitTranscript("orders_ask", c, 6).back(),
+              "assistant: Back to your earlier question: Your order number?");
+    ASSERT_EQ(Say("orders_ask", c, "4", "where is my parcel").status, 202);
+    WaitTranscript("orders_ask", c, 8);
+    ASSERT_EQ(say_payload("orders_ask", c, "5", "New question", "weft:topic:new").status, 202);
+    EXPECT_EQ(WaitTranscript("orders_ask", c, 10).back(), "assistant: Topic: where is my parcel");
+    std::vector<store::RunRecord> runs = Runs("orders_ask");
+    ASSERT_EQ(runs.size(), 2u);
+    EXPECT_EQ(runs[1].status, store::RunStatus::kCancelled);
+    // An answer that fits goes to the step as usual.
+    ASSERT_EQ(Say("orders_ask", c, "6", "42").status, 202);
+    EXPECT_EQ(WaitTranscript("orders_ask", c, 12).back(), "assistant: Order 42");
+  }
+}
+
 TEST_F(ChatTest, AConversationOverHttpStartsOneRunAndAnswersItsQuestion) {
   Conversation c = OpenConversation("support");
   ASSERT_FALSE(c.token.empty());

@@ -116,6 +116,15 @@ struct ChatTrigger {
   // message itself. Lets a workflow written for other triggers serve a
   // chat: `input: { message: "=$message.text" }`.
   Template input;
+  // What a message does that does not fit the answer a run waits for (the
+  // waiting await_user_input step's `expect` schema): the user changed
+  // topic. kDeliver hands it to the step anyway; kCancel cancels the
+  // waiting run and starts a new one with the message; kPark leaves the
+  // waiting run parked, starts a new one, and returns to the parked run
+  // (its prompt said again) when that one ends; kAsk asks the user whether
+  // the message is a new question (quick replies) and does what they say.
+  enum class TopicChange : uint8_t { kDeliver, kCancel, kPark, kAsk };
+  TopicChange topic_change = TopicChange::kDeliver;
 };
 
 struct Trigger {
