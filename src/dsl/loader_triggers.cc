@@ -36,7 +36,8 @@ const Keys kScheduleKeys = {"cron", "timezone", "missed", "max_missed", "input"}
 const Keys kFormKeys = {"title", "description", "submit_label", "max_body_kb"};
 const Keys kEventKeys = {"name"};
 const Keys kDatabaseKeys = {"connection", "channel", "table", "cursor", "interval_ms"};
-const Keys kChatKeys = {"channel", "per", "identity_secret", "max_message_kb", "input", "topic_change"};
+const Keys kChatKeys = {"channel",       "per",   "identity_secret", "max_message_kb",
+                        "max_upload_mb", "input", "topic_change"};
 const Keys kMethods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
 bool IsHookPath(const std::string& s) {
@@ -222,6 +223,11 @@ void Loader::LoadTrigger(const YAML::Node& n, const std::string& where) {
       if (const YAML::Node v = body["max_message_kb"]; v && ExpectInt(v, at + ".max_message_kb", 1, kb)) {
         if (kb > 1024) diag_.Error(Loc(v), at + ".max_message_kb is at most 1024 (1 MiB)");
         t.chat.max_message_kb = std::min<int64_t>(kb, 1024);
+      }
+      int64_t mb = 0;
+      if (const YAML::Node v = body["max_upload_mb"]; v && ExpectInt(v, at + ".max_upload_mb", 1, mb)) {
+        if (mb > 100) diag_.Error(Loc(v), at + ".max_upload_mb is at most 100");
+        t.chat.max_upload_mb = std::min<int64_t>(mb, 100);
       }
       if (const YAML::Node i = body["input"]) t.chat.input = CompileTemplate(i, at + ".input");
       if (const YAML::Node change = body["topic_change"]) {

@@ -35,6 +35,7 @@
 #include "weft/core/utf8.h"
 #include "weft/dsl/schema.h"
 #include "weft/engine/events.h"
+#include "weft/files/files.h"
 #include "weft/store/record_json.h"
 
 namespace weft::server {
@@ -52,8 +53,17 @@ constexpr size_t kQueue = 256;  // frames a slow client may fall behind by befor
 // The payloads of the quick replies that answer "is this a new question?".
 constexpr const char* kTopicNew = "weft:topic:new";
 constexpr const char* kTopicContinue = "weft:topic:continue";
-constexpr int kBacklog = 500;         // messages sent on (re)connection at most
-constexpr size_t kMaxClientId = 100;  // a message id's length
+constexpr int kBacklog = 500;          // messages sent on (re)connection at most
+constexpr size_t kMaxClientId = 100;   // a message id's length
+constexpr size_t kMaxAttachments = 5;  // files on one message
+constexpr size_t kMaxFileName = 200;
+
+// Where the conversation keeps what it was sent: an upload belongs to the
+// conversation it was sent in, and only that conversation's messages (and
+// the people who may see it) reach it.
+std::string UploadKey(const std::string& conversation, const std::string& id) {
+  return "chat-upload:" + conversation + ":" + id;
+}
 
 std::string StateKey(const std::string& conversation) { return "chat:" + conversation; }
 
@@ -628,8 +638,28 @@ Result<store::MessageRecord> PostMessage(Server::Impl& s, ChatHub& hub, const Op
   const Value payload = body.get("payload");
   if (text.is_defined() && !text.is_string()) return InvalidArgumentError("'text' must be a string");
   if (payload.is_defined() && !payload.is_string()) return InvalidArgumentError("'payload' must be a string");
-  if ((!text.is_string() || text.as_string().empty()) && !payload.is_string()) {
-    return InvalidArgumentError("a message needs 'text' (or a quick reply's 'payload')");
+  // Files sent before with POST .../uploads, by id: what the message carries
+  // is what the server kept, not what the client says.
+  Value attachments = Value::MakeArray();
+  if (const Value files = body.get("attachments"); files.is_defined()) {
+    if (!files.is_array() || files.size() > kMaxAttachments) {
+      return InvalidArgumentError("'attachments' is a list of at most " + std::to_string(kMaxAttachments) +
+                                  " files: [{id}] as POST /chat/<channel>/uploads answered");
+    }
+    for (const Value& f : files.as_array()) {
+      const Value file_id = f.is_object() ? f.get("id") : f;
+      if (!file_id.is_string() || file_id.as_string().size() != 64) {
+        return InvalidArgumentError("an attachment is {id} of an upload of this conversation");
+      }
+      WEFT_ASSIGN_OR_RETURN(std::optional<std::string> meta,
+                            s.store.GetState(UploadKey(opened.conversation, file_id.as_string())));
+      if (!meta) return NotFoundError("no upload '" + file_id.as_string() + "' in this conversation");
+      WEFT_ASSIGN_OR_RETURN(Value kept, ParseJson(*meta));
+      attachments.push_back(std::move(kept));
+    }
+  }
+  if ((!text.is_string() || text.as_string().empty()) && !payload.is_string() && attachments.size() == 0) {
+    return InvalidArgumentError("a message needs 'text' (or a quick reply's 'payload', or 'attachments')");
   }
   const size_t limit = static_cast<size_t>(opened.entry.trigger->max_message_kb) * 1024;
   const size_t size =
@@ -648,6 +678,7 @@ Result<store::MessageRecord> PostMessage(Server::Impl& s, ChatHub& hub, const Op
   content.set("id", id);
   if (text.is_string()) content.set("text", text);
   if (payload.is_string()) content.set("payload", payload);
+  if (attachments.size() > 0) content.set("attachments", attachments);
   m.content = content;
   m.created_ms = NowMs();
   WEFT_ASSIGN_OR_RETURN(store::MessageRecord stored, s.store.AppendMessage(std::move(m)));
@@ -694,6 +725,97 @@ asio::awaitable<Response> SendMessageRoute(Server::Impl& s, Request& req) {
   out.set("id", stored->content.get("id"));
   out.set("seq", static_cast<double>(stored->seq));
   co_return Response::Json(202, out);
+}
+
+// POST /chat/{channel}/uploads?name=FILE (Bearer conversation token; the
+// body is the file): kept content-addressed, typed by its content, and
+// answered as {id, name, size, type, sha256} for a message's attachments.
+asio::awaitable<Response> UploadRoute(Server::Impl& s, Request& req) {
+  Result<Opened> opened = co_await Open(s, req);
+  if (!opened.ok()) co_return Response::FromStatus(opened.status());
+  if (s.options.data_dir.empty()) {
+    co_return Response::Error(415, "INVALID_ARGUMENT", "this server keeps no uploads (no data folder)");
+  }
+  if (req.body.empty()) co_return BadRequest("the body is the file, and it is empty");
+  std::string name = req.query_param("name");
+  if (name.empty()) name = "file";
+  if (name.size() > kMaxFileName || !IsValidUtf8(name) || name.find_first_of("/\\\n\r") != std::string::npos) {
+    co_return BadRequest("'name' is a file name (at most 200 characters, no '/' or line breaks)");
+  }
+  if (double wait = s.chat->per_conversation.Take(opened->conversation, NowSeconds()); wait > 0) {
+    Response r = Response::Error(429, "RESOURCE_EXHAUSTED", "too many messages in this conversation; slow down");
+    r.headers.emplace_back("Retry-After", "1");
+    co_return r;
+  }
+  const std::string type = files::SniffMediaType(req.body);
+  if (!files::TypeAllowed(type, s.Live()->upload_types)) {
+    co_return Response::Error(415, "INVALID_ARGUMENT",
+                              "file '" + name + "' is " + type + ", which this server does not accept");
+  }
+  Result<Value> kept = co_await s.Blocking([&]() -> Result<Value> {
+    WEFT_ASSIGN_OR_RETURN(Value meta, files::UploadStore(s.options.data_dir).Put(name, req.body));
+    WEFT_RETURN_IF_ERROR(s.store.PutState(UploadKey(opened->conversation, meta.get("id").as_string()), ToJson(meta)));
+    return meta;
+  });
+  if (!kept.ok()) co_return Response::FromStatus(kept.status());
+  co_return Response::Json(201, *kept);
+}
+
+// A conversation's file, as a download (never shown inline: it is
+// whatever a visitor sent).
+asio::awaitable<Response> ServeUpload(Server::Impl& s, const std::string& conversation, const std::string& id) {
+  struct Found {
+    Value meta;
+    std::string content;
+  };
+  Result<Found> found = co_await s.Blocking([&]() -> Result<Found> {
+    WEFT_ASSIGN_OR_RETURN(std::optional<std::string> meta, s.store.GetState(UploadKey(conversation, id)));
+    if (!meta || s.options.data_dir.empty()) return NotFoundError("no upload '" + id + "' in this conversation");
+    WEFT_ASSIGN_OR_RETURN(Value m, ParseJson(*meta));
+    WEFT_ASSIGN_OR_RETURN(std::string content, files::UploadStore(s.options.data_dir).Get(id));
+    return Found{std::move(m), std::move(content)};
+  });
+  if (!found.ok()) co_return Response::FromStatus(found.status());
+  Response r;
+  r.status = 200;
+  r.content_type =
+      found->meta.get("type").is_string() ? found->meta.get("type").as_string() : "application/octet-stream";
+  std::string name = found->meta.get("name").is_string() ? found->meta.get("name").as_string() : "file";
+  for (char& c : name) {
+    if (c == '"' || static_cast<unsigned char>(c) < 0x20) c = '_';
+  }
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + name + "\"");
+  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  r.headers.emplace_back("Content-Security-Policy", "sandbox; default-src 'none'");
+  r.headers.emplace_back("Cache-Control", "private, max-age=3600");
+  r.body = std::move(found->content);
+  co_return r;
+}
+
+// GET /chat/{channel}/uploads/{id}?token: a file of the visitor's conversation.
+asio::awaitable<Response> DownloadRoute(Server::Impl& s, Request& req) {
+  Result<Opened> opened = co_await Open(s, req);
+  if (!opened.ok()) co_return Response::FromStatus(opened.status());
+  co_return co_await ServeUpload(s, opened->conversation, req.params["id"]);
+}
+
+// GET /api/v1/conversations/{id}/uploads/{file}: a file sent in a
+// conversation, for the people who may see it (its workflow's).
+asio::awaitable<Response> ConversationUploadRoute(Server::Impl& s, Request& req) {
+  const std::string conversation = req.params["id"];
+  if (!req.principal.workflows.empty()) {
+    Result<Value> state = co_await s.Blocking([&]() -> Result<Value> {
+      WEFT_ASSIGN_OR_RETURN(std::optional<std::string> text, s.store.GetState(StateKey(conversation)));
+      if (!text) return NotFoundError("no conversation '" + conversation + "'");
+      return ParseJson(*text);
+    });
+    const Value channel = state.ok() ? state->get("channel") : Value();
+    std::optional<ChatEntry> chat = channel.is_string() ? s.FindChat(channel.as_string()) : std::nullopt;
+    if (!chat || !req.principal.MaySee(chat->workflow)) {
+      co_return Response::Error(404, "NOT_FOUND", "no conversation '" + conversation + "'");
+    }
+  }
+  co_return co_await ServeUpload(s, conversation, req.params["file"]);
 }
 
 // The conversation's messages after `after`, oldest first (at most kBacklog).
@@ -959,6 +1081,12 @@ void AddChatRoutes(std::vector<Route>& r) {
                "The conversation's messages (?token, after)"});
   r.push_back({V::get, "/chat/{channel}/events", Need::kPublic, &EventsRoute,
                "The conversation's messages and streamed text as Server-Sent Events (?token, after)"});
+  r.push_back({V::post, "/chat/{channel}/uploads", Need::kPublic, &UploadRoute,
+               "Attach a file (Bearer conversation token; ?name; the body is the file) -> 201 {id, name, size, type}"});
+  r.push_back(
+      {V::get, "/chat/{channel}/uploads/{id}", Need::kPublic, &DownloadRoute, "A file of the conversation (?token)"});
+  r.push_back({V::get, "/api/v1/conversations/{id}/uploads/{file}", Need::kRead, &ConversationUploadRoute,
+               "A file sent in a conversation"});
   r.push_back({V::post, "/api/v1/conversations/{id}/messages", Need::kOperate, &AgentMessage,
                "Write to a handed-over conversation as its agent: {text}"});
   r.push_back({V::get, "/demo/{channel}", Need::kPublic, &DemoRoute, "A page with the chat widget of a channel"});

@@ -271,6 +271,12 @@ int64_t Server::Impl::BodyLimit(const Request& head) {
     }
     return options.api_body_limit_bytes;  // the handler answers 404
   }
+  // A file attached to a chat message: /chat/<channel>/uploads.
+  if (head.path.rfind("/chat/", 0) == 0 && head.path.size() > 14 &&
+      head.path.compare(head.path.size() - 8, 8, "/uploads") == 0) {
+    std::optional<ChatEntry> chat = FindChat(head.path.substr(6, head.path.size() - 14));
+    return chat ? chat->trigger->max_upload_mb << 20 : options.api_body_limit_bytes;
+  }
   if (head.path.rfind("/hooks/", 0) == 0) {
     std::optional<HookEntry> hook = FindHook(head.method_text, head.path.substr(7));
     return hook ? hook->trigger->max_body_bytes : options.api_body_limit_bytes;  // the handler answers 404/405

@@ -56,7 +56,7 @@ flow:
 
 const char* const kEach = R"yaml(name: each
 trigger:
-  chat: { channel: each, per: message, max_message_kb: 1 }
+  chat: { channel: each, per: message, max_message_kb: 1, max_upload_mb: 1 }
 defs:
   say: { kind: task, action: send_message, inputs: { text: "='#' & $input.text" } }
 flow:
@@ -327,6 +327,64 @@ TEST_F(ChatTest, AMessageThatDoesNotFitTheAwaitedAnswerIsANewTopicAsTheChannelSa
     ASSERT_EQ(Say("orders_ask", c, "6", "42").status, 202);
     EXPECT_EQ(WaitTranscript("orders_ask", c, 12).back(), "assistant: Order 42");
   }
+}
+
+// Files attached to messages: kept once, typed by content, reachable from
+// their own conversation only (and by the console's users), handed to runs.
+TEST_F(ChatTest, AttachmentsAreUploadedSentAndReadBackByTheirConversationOnly) {
+  Conversation c = OpenConversation("support");
+  Conversation other = OpenConversation("support");
+  const auto upload = [&](const Conversation& to, const std::string& channel, const std::string& name,
+                          const std::string& body) {
+    return HttpCall(port(), "POST", "/chat/" + channel + "/uploads?name=" + name, body,
+                    {{"Content-Type", "application/octet-stream"}, {"Authorization", "Bearer " + to.token}});
+  };
+  HttpReply up = upload(c, "support", "receipt.txt", "Order 42, paid twice.\n");
+  ASSERT_EQ(up.status, 201) << up.body;
+  const Value file = Json(up);
+  EXPECT_EQ(file.get("name").as_string(), "receipt.txt");
+  EXPECT_EQ(file.get("type").as_string(), "text/plain");
+  EXPECT_EQ(file.get("size").as_number(), 22);
+  const std::string id = file.get("id").as_string();
+
+  // Sent with a message: the run gets what the server kept.
+  Value m = Value::MakeObject();
+  m.set("id", "f1");
+  m.set("text", "here is the receipt");
+  Value list = Value::MakeArray();
+  Value ref = Value::MakeObject();
+  ref.set("id", id);
+  ref.set("name", "forged.exe");  // the client's say is ignored
+  list.push_back(ref);
+  m.set("attachments", list);
+  const testing::Headers as_c = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + c.token}};
+  ASSERT_EQ(HttpCall(port(), "POST", "/chat/support/messages", ToJson(m), as_c).status, 202);
+  store::RunRecord run = WaitRun("echo", store::RunStatus::kSuspended);
+  const Value attached = run.input.get("attachments");
+  ASSERT_EQ(attached.size(), 1u) << ToJson(run.input);
+  EXPECT_EQ(attached.as_array()[0].get("name").as_string(), "receipt.txt");
+  EXPECT_EQ(attached.as_array()[0].get("id").as_string(), id);
+
+  // Read back by its conversation, as a download; not by another one.
+  HttpReply got = HttpCall(port(), "GET", "/chat/support/uploads/" + id + "?token=" + c.token);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, "Order 42, paid twice.\n");
+  EXPECT_EQ(got.header("content-disposition"), "attachment; filename=\"receipt.txt\"");
+  EXPECT_EQ(HttpCall(port(), "GET", "/chat/support/uploads/" + id + "?token=" + other.token).status, 404);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/conversations/" + c.id + "/uploads/" + id).status, 200);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/conversations/" + other.id + "/uploads/" + id).status, 404);
+
+  // Another conversation cannot attach it; bad uploads say what is wrong.
+  m.set("id", "f2");
+  const testing::Headers as_other = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + other.token}};
+  HttpReply stolen = HttpCall(port(), "POST", "/chat/support/messages", ToJson(m), as_other);
+  EXPECT_EQ(stolen.status, 404) << stolen.body;
+  EXPECT_EQ(upload(c, "support", "a%2Fb.txt", "x").status, 400);
+  EXPECT_EQ(upload(c, "support", "empty.txt", "").status, 400);
+  EXPECT_EQ(HttpCall(port(), "POST", "/chat/support/uploads?name=x", "x").status, 401);
+  Conversation e = OpenConversation("each");
+  HttpReply big = upload(e, "each", "big.bin", std::string((1 << 20) + 1, 'a'));
+  EXPECT_EQ(big.status, 413) << big.body;
 }
 
 TEST_F(ChatTest, AConversationOverHttpStartsOneRunAndAnswersItsQuestion) {

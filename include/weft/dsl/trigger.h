@@ -111,6 +111,7 @@ struct ChatTrigger {
   // ({id, name?, signature: hex HMAC-SHA256 of the id}); "" = anonymous only.
   std::string identity_secret;
   int64_t max_message_kb = 16;  // a message's text and fields
+  int64_t max_upload_mb = 10;   // a file attached to a message
   // The run's input made from the message that starts it, bound as
   // $message ({text, payload?, message_id, seq, user?}); undefined = the
   // message itself. Lets a workflow written for other triggers serve a

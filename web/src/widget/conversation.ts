@@ -16,10 +16,19 @@ export interface Button {
   payload?: string;
 }
 
+// A file sent with a message (POST /chat/<channel>/uploads answered it).
+export interface Attachment {
+  id: string;
+  name: string;
+  size: number;
+  type: string;
+}
+
 export interface MessageContent {
   id?: string;
   text?: string;
   payload?: string;
+  attachments?: Attachment[];
   quick_replies?: (string | QuickReply)[];
   buttons?: Button[];
   queue?: string;
@@ -41,6 +50,7 @@ export interface Outgoing {
   id: string;
   text?: string;
   payload?: string;
+  attachments?: Attachment[];
   failed?: string; // why the server refused it
 }
 
@@ -121,10 +131,11 @@ export class Conversation {
   }
 
   // A new message from the visitor, waiting for its acknowledgement.
-  compose(text: string, payload?: string, now: number = Date.now()): Outgoing {
+  compose(text: string, payload?: string, now: number = Date.now(), attachments?: Attachment[]): Outgoing {
     const out: Outgoing = { id: `${now.toString(36)}-${(this.nextLocal++).toString(36)}-${randomPart()}` };
     if (text) out.text = text;
     if (payload !== undefined) out.payload = payload;
+    if (attachments?.length) out.attachments = attachments;
     this.pending.push(out);
     return out;
   }

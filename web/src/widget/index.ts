@@ -2,7 +2,8 @@
 // adds a chat launcher to the page, talking to that weft server's chat
 // channel. Optional attributes: data-title, data-placeholder, data-open
 // ("true" opens it at once), data-user (JSON {id, name?, signature} signed
-// by the site with the channel's identity secret).
+// by the site with the channel's identity secret), data-attachments ("off"
+// hides the attach button).
 import { Conversation } from "./conversation";
 import { openSession, Transport } from "./transport";
 import { WidgetUi } from "./ui";
@@ -32,6 +33,26 @@ function start(script: HTMLScriptElement): void {
       ui.render(conversation);
       void connect().then(() => transport?.send(m));
     },
+    onAttach:
+      script.dataset.attachments === "off"
+        ? undefined
+        : (files) => {
+            void connect().then(async () => {
+              if (!transport) return;
+              try {
+                const sent = [];
+                for (const f of files) sent.push(await transport.upload(f));
+                const m = conversation.compose("", undefined, Date.now(), sent);
+                ui.render(conversation);
+                transport.send(m);
+              } catch (e) {
+                const m = conversation.compose(files.map((f) => f.name).join(", "));
+                m.failed = e instanceof Error ? e.message : String(e);
+                ui.render(conversation);
+              }
+            });
+          },
+    fileUrl: (id) => transport?.fileUrl(id) ?? "#",
   });
 
   const connect = (): Promise<void> => {

@@ -1,7 +1,7 @@
 // The connection to /chat/<channel>: a WebSocket that reconnects with the
 // last seq it saw (so nothing is lost or shown twice), falling back to
 // Server-Sent Events + POST when WebSockets do not get through.
-import type { Outgoing, ServerFrame } from "./conversation";
+import type { Attachment, Outgoing, ServerFrame } from "./conversation";
 
 export interface Session {
   conversation: string;
@@ -35,6 +35,22 @@ export class Transport {
     }
   }
 
+  // Sends a file; its answer goes into a message's attachments.
+  async upload(file: File): Promise<Attachment> {
+    const r = await fetch(
+      `${this.base}/chat/${encodeURIComponent(this.channel)}/uploads?name=${encodeURIComponent(file.name || "file")}`,
+      { method: "POST", headers: { Authorization: `Bearer ${this.session.token}` }, body: file },
+    );
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(body?.error?.message ?? `upload failed (${r.status})`);
+    return body as Attachment;
+  }
+
+  // Where the visitor downloads a file of the conversation.
+  fileUrl(id: string): string {
+    return `${this.base}/chat/${encodeURIComponent(this.channel)}/uploads/${encodeURIComponent(id)}?token=${encodeURIComponent(this.session.token)}`;
+  }
+
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -45,9 +61,10 @@ export class Transport {
   // Sends a message; false when it must wait for the connection (it is then
   // sent again on reconnection: the same id is stored once).
   send(m: Outgoing): boolean {
-    const body: Record<string, string> = { id: m.id };
+    const body: Record<string, unknown> = { id: m.id };
     if (m.text !== undefined) body.text = m.text;
     if (m.payload !== undefined) body.payload = m.payload;
+    if (m.attachments) body.attachments = m.attachments.map((a) => ({ id: a.id }));
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
       this.ws.send(JSON.stringify({ type: "message", ...body }));
       return true;
@@ -109,7 +126,7 @@ export class Transport {
     es.onerror = () => this.onState(es.readyState === EventSource.CLOSED ? "offline" : "connecting");
   }
 
-  private async post(body: Record<string, string>): Promise<void> {
+  private async post(body: Record<string, unknown>): Promise<void> {
     try {
       const r = await fetch(`${this.base}/chat/${encodeURIComponent(this.channel)}/messages`, {
         method: "POST",
@@ -117,8 +134,8 @@ export class Transport {
         body: JSON.stringify(body),
       });
       const answer = (await r.json()) as { seq?: number; error?: { code: string; message: string } };
-      if (r.ok && answer.seq !== undefined) this.onFrame({ type: "ack", id: body.id, seq: answer.seq });
-      else if (answer.error) this.onFrame({ type: "error", id: body.id, error: answer.error });
+      if (r.ok && answer.seq !== undefined) this.onFrame({ type: "ack", id: String(body.id), seq: answer.seq });
+      else if (answer.error) this.onFrame({ type: "error", id: String(body.id), error: answer.error });
     } catch {
       this.onState("offline");
     }

@@ -9,6 +9,10 @@ export interface UiOptions {
   placeholder: string;
   onSend: (text: string, payload?: string) => void;
   onOpen: () => void;
+  // Files the visitor picked (absent: no attach button).
+  onAttach?: (files: File[]) => void;
+  // Where a file of the conversation is downloaded.
+  fileUrl: (id: string) => string;
 }
 
 const STYLE = `
@@ -45,6 +49,9 @@ header button { background: none; border: none; color: inherit; font-size: 20px;
 form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid rgba(0,0,0,.08); }
 textarea { flex: 1; resize: none; height: 40px; padding: 9px; border-radius: 10px; border: 1px solid rgba(0,0,0,.2); font: inherit; color: inherit; background: inherit; }
 form button { border: none; border-radius: 10px; padding: 0 14px; background: var(--weft-accent, #2f5bea); color: var(--weft-on-accent, #fff); cursor: pointer; font: inherit; }
+.attach { background: transparent; color: inherit; border: 1px solid rgba(0,0,0,.2); padding: 0 10px; }
+.files { display: flex; flex-direction: column; gap: 2px; margin-top: 4px; }
+.files a { color: inherit; font-size: 13px; }
 .typing { font-size: 12px; opacity: .7; padding: 0 14px 6px; min-height: 18px; }
 `;
 
@@ -68,6 +75,12 @@ function chatIcon(): SVGSVGElement {
   path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
   svg.append(path);
   return svg;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} kB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 export class WidgetUi {
@@ -114,6 +127,22 @@ export class WidgetUi {
     this.input.setAttribute("aria-label", "Your message");
     const send = el("button", "", "Send");
     send.type = "submit";
+    if (options.onAttach) {
+      const picker = el("input");
+      picker.type = "file";
+      picker.multiple = true;
+      picker.hidden = true;
+      const attach = el("button", "attach", "+");
+      attach.type = "button";
+      attach.setAttribute("aria-label", "Attach a file");
+      attach.addEventListener("click", () => picker.click());
+      picker.addEventListener("change", () => {
+        const files = Array.from(picker.files ?? []);
+        picker.value = "";
+        if (files.length) options.onAttach!(files);
+      });
+      form.append(picker, attach);
+    }
     form.append(this.input, send);
     this.panel.append(header, this.log, this.typing, this.replies, form);
     this.root.append(style, this.panel, this.launcher);
@@ -163,7 +192,11 @@ export class WidgetUi {
     }
     for (const text of c.streaming.values()) children.push(el("div", "msg assistant", text));
     for (const p of c.pending) {
-      const b = el("div", `msg user pending${p.failed ? " failed" : ""}`, p.text ?? p.payload ?? "");
+      const b = el(
+        "div",
+        `msg user pending${p.failed ? " failed" : ""}`,
+        p.text ?? p.payload ?? (p.attachments ?? []).map((a) => `📎 ${a.name}`).join("\n"),
+      );
       if (p.failed) b.title = p.failed;
       children.push(b);
     }
@@ -188,6 +221,17 @@ export class WidgetUi {
     const b = el("div", `msg ${m.role}`);
     if (m.role === "agent") b.append(el("span", "who", m.content.by ?? "Agent"));
     b.append(document.createTextNode(m.content.text ?? m.content.payload ?? ""));
+    if (m.content.attachments?.length) {
+      const files = el("div", "files");
+      for (const f of m.content.attachments) {
+        const a = el("a", "", `📎 ${f.name} (${size(f.size)})`);
+        a.href = this.options.fileUrl(f.id);
+        a.setAttribute("download", f.name);
+        a.rel = "noopener";
+        files.append(a);
+      }
+      b.append(files);
+    }
     if (m.content.buttons?.length) {
       const row = el("div", "buttons");
       for (const btn of m.content.buttons) {

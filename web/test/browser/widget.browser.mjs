@@ -101,6 +101,22 @@ test("a handed-over visitor talks with an agent, then the workflow takes back ov
   await page.close();
 });
 
+test("a visitor attaches a file, which the conversation shows and the visitor can download", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/demo/support`);
+  await page.getByRole("button", { name: /Open chat/ }).click();
+  await page.locator("input[type=file]").setInputFiles({
+    name: "receipt.txt",
+    mimeType: "text/plain",
+    buffer: Buffer.from("Order 42, paid twice.\n"),
+  });
+  const link = page.getByRole("link", { name: /receipt\.txt \(22 B\)/ });
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  assert.equal(download.suggestedFilename(), "receipt.txt");
+  await page.close();
+});
+
 test("the widget works from the keyboard alone", async () => {
   const page = await browser.newPage();
   await page.goto(`${base}/demo/support`);

@@ -171,7 +171,14 @@ function Handover(props: { task: any; complete: (b: unknown) => void; reload: ()
         {(messages.data?.messages ?? []).map((m: any) => (
           <div class={`msg ${m.role}`} data-seq={m.seq}>
             <span class="who">{m.role === "agent" ? m.content?.by ?? "agent" : m.role}</span>
-            <span class="text">{m.content?.text ?? (m.kind === "handover" ? "(handed over to a person)" : JSON.stringify(m.content))}</span>
+            <span class="text">
+              {m.content?.text ?? (m.kind === "handover" ? "(handed over to a person)" : m.content?.attachments ? "" : JSON.stringify(m.content))}
+              {(m.content?.attachments ?? []).map((f: any) => (
+                <a class="file" download={f.name} href={`/api/v1/conversations/${encodeURIComponent(conversation)}/uploads/${encodeURIComponent(f.id)}`}>
+                  📎 {f.name}
+                </a>
+              ))}
+            </span>
           </div>
         ))}
         <div ref={end} />
