@@ -6,8 +6,15 @@
 //   WEFT=build/ci/src/cli/weft node --test test/browser/console.browser.mjs
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Weft, artifacts, launch } from "./harness.mjs";
+
+const TRIAGE = readFileSync(
+  join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "examples", "support-triage.yaml"),
+  "utf8",
+);
 
 const REVIEW = `name: review
 description: A refund that a person approves first.
@@ -59,7 +66,7 @@ const PASSWORD = "correct horse battery staple";
 let weft, base, key, browser;
 
 before(async () => {
-  weft = new Weft({ "review.yaml": REVIEW, "desk.yaml": DESK });
+  weft = new Weft({ "review.yaml": REVIEW, "desk.yaml": DESK, "support-triage.yaml": TRIAGE });
   for (const [user, role] of [
     ["ana", "operator"],
     ["vic", "viewer"],
@@ -118,6 +125,7 @@ test("a run started from the form is watched live, then approved with an edited 
   const page = await signIn("ana");
   await page.getByRole("link", { name: "review" }).click();
   await page.locator("svg.graph [data-node]").first().waitFor();
+  await page.screenshot({ path: join(artifacts, "console-workflow-graph.png") });
   await page.getByRole("tab", { name: "Start a run" }).click();
   // The form checks a required field before anything is sent.
   await page.getByRole("button", { name: "Start" }).click();
@@ -199,33 +207,43 @@ test("a viewer sees the inbox but cannot approve, in the page or through the API
   await page.close();
 });
 
-test("an agent takes a handed-over conversation and chats live with the widget's user, then hands back", async () => {
+test("the support-triage example hands an urgent chat to an agent, who answers in the console and hands back", async () => {
   const visitor = await browser.newPage({ viewport: { width: 420, height: 700 } });
-  await visitor.goto(`${base}/demo/desk`);
+  await visitor.goto(`${base}/demo/support`);
   await visitor.getByRole("button", { name: /Open chat/ }).click();
-  await visitor.getByRole("textbox", { name: "Your message" }).fill("I need a person, I was charged twice");
+  await visitor.getByRole("textbox", { name: "Your message" }).fill("I was charged twice and nobody answered");
   await visitor.keyboard.press("Enter");
-  await visitor.getByText("You will be connected with a person shortly.").waitFor();
+  await visitor.getByText("You will be connected with a person shortly.").waitFor({ timeout: 30_000 });
 
+  // The agent, in another browser context.
   const agent = await signIn("ana");
   await agent.getByRole("link", { name: /Inbox/ }).click();
-  await agent.getByRole("link", { name: /hand/ }).first().click();
-  const task = agent.getByRole("article", { name: "Handover: hand" });
-  await task.getByRole("log").getByText("I need a person, I was charged twice").waitFor();
+  await agent.getByRole("link", { name: /escalate_to_human/ }).first().click();
+  const task = agent.getByRole("article", { name: "Handover: escalate_to_human" });
+  await task.getByRole("log").getByText("I was charged twice and nobody answered").waitFor();
+  await task.getByText(/urgency high/).waitFor();
   await task.getByRole("button", { name: "Take the conversation" }).click();
   await task.getByText("taken by user:ana").waitFor();
-  await task.getByLabel("Message to the user").fill("Hi, Ana from billing. Let me look.");
+  await task.getByLabel("Message to the user").fill("Hi, Ana from billing. I see the double charge and refund it now.");
   await task.getByRole("button", { name: "Send" }).click();
-  await visitor.getByText("Hi, Ana from billing. Let me look.").waitFor();
+  await visitor.getByText("Hi, Ana from billing. I see the double charge and refund it now.").waitFor();
+  await visitor.getByText(/has joined the conversation/).waitFor();
 
-  // The user answers in the widget; it shows up in the console live.
+  // The visitor answers in the widget; it shows up in the console live.
   await visitor.getByRole("textbox", { name: "Your message" }).fill("Thank you!");
   await visitor.keyboard.press("Enter");
   await task.getByRole("log").getByText("Thank you!").waitFor();
   await agent.screenshot({ path: join(artifacts, "console-handover.png") });
+  await visitor.screenshot({ path: join(artifacts, "widget-agent.png") });
 
+  // The run view shows the run waiting at the handover; handed back, it completes.
+  const runView = `${base}/${await task.getByRole("link", { name: /^run / }).getAttribute("href")}`;
   await task.getByRole("button", { name: "Hand back to the workflow" }).click();
-  await visitor.getByText("The assistant is back.").waitFor();
+  await agent.getByText("Pick a task.").waitFor();
+  await agent.goto(runView);
+  await agent.locator(".run-head .badge.st-completed").waitFor();
+  await agent.locator('svg.graph [data-status="completed"]').nth(1).waitFor();
+  await agent.screenshot({ path: join(artifacts, "console-run-after-handover.png"), fullPage: true });
   await agent.close();
   await visitor.close();
 });
@@ -257,6 +275,7 @@ test("the usage view draws its chart and a phone-sized console still works", asy
   await page.getByRole("link", { name: "Usage" }).click();
   await page.locator(".chart canvas").waitFor();
   await page.getByRole("heading", { name: "Budgets" }).waitFor();
+  await page.screenshot({ path: join(artifacts, "console-usage-phone.png") });
   await page.getByRole("link", { name: "Workflows" }).click();
   await page.getByRole("link", { name: "review" }).waitFor();
   await page.close();
