@@ -11,8 +11,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -379,6 +382,7 @@ class SqliteStore final : public Store {
       WEFT_RETURN_IF_ERROR(read_.Open(options_.path, options_.busy_timeout_ms));
     }
     writer_ = std::thread([this] { WriterLoop(); });
+    writer_id_ = writer_.get_id();
     return Status::Ok();
   }
 
@@ -526,33 +530,61 @@ class SqliteStore final : public Store {
   }
 
   Status PutState(const std::string& key, const std::string& value) override {
-    MutexLock lock(write_mu_);
-    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO trigger_state (key, value, updated_ms) VALUES (?1, ?2, "
-                                                 "?3) ON CONFLICT (key) DO UPDATE SET value = ?2, updated_ms = ?3"));
-    BindText(s, 1, key);
-    BindText(s, 2, value);
-    sqlite3_bind_int64(s, 3, clock_.NowMillis());
-    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
-    return Status::Ok();
+    return GroupWrite([&]() WEFT_REQUIRES(write_mu_) -> Status {
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO trigger_state (key, value, updated_ms) VALUES (?1, ?2, "
+                                                   "?3) ON CONFLICT (key) DO UPDATE SET value = ?2, updated_ms = ?3"));
+      BindText(s, 1, key);
+      BindText(s, 2, value);
+      sqlite3_bind_int64(s, 3, clock_.NowMillis());
+      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      return Status::Ok();
+    });
   }
 
   Result<bool> InsertState(const std::string& key, const std::string& value) override {
-    MutexLock lock(write_mu_);
-    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO trigger_state (key, value, updated_ms) VALUES (?1, ?2, "
-                                                 "?3) ON CONFLICT (key) DO NOTHING"));
-    BindText(s, 1, key);
-    BindText(s, 2, value);
-    sqlite3_bind_int64(s, 3, clock_.NowMillis());
-    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
-    return sqlite3_changes(write_.get()) == 1;
+    bool inserted = false;
+    WEFT_RETURN_IF_ERROR(GroupWrite([&]() WEFT_REQUIRES(write_mu_) -> Status {
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("INSERT INTO trigger_state (key, value, updated_ms) VALUES (?1, "
+                                                   "?2, ?3) ON CONFLICT (key) DO NOTHING"));
+      BindText(s, 1, key);
+      BindText(s, 2, value);
+      sqlite3_bind_int64(s, 3, clock_.NowMillis());
+      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      inserted = sqlite3_changes(write_.get()) == 1;
+      return Status::Ok();
+    }));
+    return inserted;
   }
 
   Status DeleteState(const std::string& key) override {
-    MutexLock lock(write_mu_);
-    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM trigger_state WHERE key = ?1"));
-    BindText(s, 1, key);
-    if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
-    return Status::Ok();
+    return GroupWrite([&]() WEFT_REQUIRES(write_mu_) -> Status {
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("DELETE FROM trigger_state WHERE key = ?1"));
+      BindText(s, 1, key);
+      if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
+      return Status::Ok();
+    });
+  }
+
+  // Runs `write` (one small change) inside the writer's next group
+  // transaction and returns once that has committed: concurrent small
+  // writes — conversation state, messages, triggers' state — share one
+  // fsync with each other and with the runs' commits instead of paying one
+  // each. On the writer thread itself (a commit's callback), it writes at
+  // once.
+  Status GroupWrite(const std::function<Status()>& write) {
+    if (std::this_thread::get_id() == writer_id_) {
+      MutexLock lock(write_mu_);
+      return write();
+    }
+    std::promise<Status> committed;
+    std::future<Status> result = committed.get_future();
+    {
+      MutexLock lock(queue_mu_);
+      if (stopping_) return UnavailableError("the store is shutting down");
+      queue_.push_back({Commit{}, [&committed](Status st) { committed.set_value(std::move(st)); }, &write});
+      queue_cv_.notify_one();
+    }
+    return result.get();
   }
 
   Result<ApiKeyRecord> GetApiKey(const std::string& id) override {
@@ -943,32 +975,38 @@ class SqliteStore final : public Store {
   }
 
   Result<MessageRecord> AppendMessage(MessageRecord m) override {
-    MutexLock lock(write_mu_);
-    WEFT_ASSIGN_OR_RETURN(
-        Stmt s, write_.Prepare("INSERT INTO messages (conversation, run_id, step_path, key, role, kind, content, "
-                               "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-                               "ON CONFLICT (conversation, key) DO NOTHING RETURNING seq"));
-    BindText(s, 1, m.conversation);
-    BindText(s, 2, m.run_id);
-    BindText(s, 3, m.step_path);
-    BindText(s, 4, m.key);
-    BindText(s, 5, m.role);
-    BindText(s, 6, m.kind);
-    const std::string content = ToJson(m.content);
-    BindText(s, 7, content);
-    sqlite3_bind_int64(s, 8, m.created_ms);
-    const int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      m.seq = sqlite3_column_int64(s, 0);
-      return m;
-    }
-    if (rc != SQLITE_DONE) return write_.LastError();
-    // Said before: the stored message.
-    WEFT_ASSIGN_OR_RETURN(Stmt q, write_.Prepare(kMessageByKey));
-    BindText(q, 1, m.conversation);
-    BindText(q, 2, m.key);
-    if (sqlite3_step(q) != SQLITE_ROW) return write_.LastError();
-    return ReadMessage(q);
+    std::optional<MessageRecord> stored;
+    WEFT_RETURN_IF_ERROR(GroupWrite([&]() WEFT_REQUIRES(write_mu_) -> Status {
+      WEFT_ASSIGN_OR_RETURN(
+          Stmt s, write_.Prepare("INSERT INTO messages (conversation, run_id, step_path, key, role, kind, content, "
+                                 "created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                                 "ON CONFLICT (conversation, key) DO NOTHING RETURNING seq"));
+      BindText(s, 1, m.conversation);
+      BindText(s, 2, m.run_id);
+      BindText(s, 3, m.step_path);
+      BindText(s, 4, m.key);
+      BindText(s, 5, m.role);
+      BindText(s, 6, m.kind);
+      const std::string content = ToJson(m.content);
+      BindText(s, 7, content);
+      sqlite3_bind_int64(s, 8, m.created_ms);
+      const int rc = sqlite3_step(s);
+      if (rc == SQLITE_ROW) {
+        m.seq = sqlite3_column_int64(s, 0);
+        stored = m;
+        return Status::Ok();
+      }
+      if (rc != SQLITE_DONE) return write_.LastError();
+      // Said before: the stored message.
+      WEFT_ASSIGN_OR_RETURN(Stmt q, write_.Prepare(kMessageByKey));
+      BindText(q, 1, m.conversation);
+      BindText(q, 2, m.key);
+      if (sqlite3_step(q) != SQLITE_ROW) return write_.LastError();
+      WEFT_ASSIGN_OR_RETURN(MessageRecord found, ReadMessage(q));
+      stored = std::move(found);
+      return Status::Ok();
+    }));
+    return std::move(*stored);
   }
 
   // One user ("" = every user, by name).
@@ -1114,6 +1152,9 @@ class SqliteStore final : public Store {
   struct Pending {
     Commit commit;
     std::function<void(Status)> done;
+    // Instead of `commit`: a small write (GroupWrite), run in the group's
+    // transaction with write_mu_ held; its caller waits, so it outlives this.
+    const std::function<Status()>* write = nullptr;
   };
 
   // Changes whenever another connection commits to the database.
@@ -1341,7 +1382,9 @@ class SqliteStore final : public Store {
         if (!begin.ok()) {
           results.assign(batch.size(), begin);
         } else {
-          for (size_t i = 0; i < batch.size(); ++i) results[i] = ApplyCommit(batch[i].commit);
+          for (size_t i = 0; i < batch.size(); ++i) {
+            results[i] = batch[i].write != nullptr ? (*batch[i].write)() : ApplyCommit(batch[i].commit);
+          }
           Status commit = write_.Exec("COMMIT");
           if (!commit.ok()) {
             (void)write_.Exec("ROLLBACK");
@@ -1386,6 +1429,7 @@ class SqliteStore final : public Store {
   std::condition_variable_any queue_cv_done_;  // a batch was committed
   uint64_t commits_done_ WEFT_GUARDED_BY(queue_mu_) = 0;
   std::thread writer_;
+  std::thread::id writer_id_;  // set before any GroupWrite can run
 };
 
 }  // namespace
