@@ -6,22 +6,16 @@
 #   bench/chat/conversations.sh [N] [M]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-weft=${WEFT:-$root/build/release/src/cli/weft}
-[ -x "$weft" ] || weft=$root/build/ci/src/cli/weft
+source "$here/../lib.sh"
 n=${1:-1000}
 m=${2:-10}
-ulimit -n $((n * 2 + 1000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; cp "$work/serve.log" /tmp/conversations-serve.log 2>/dev/null; rm -rf "$work"' EXIT
+raise_files "$n"
 mkdir "$work/workflows"
 cp "$root/examples/support-triage.yaml" "$work/workflows/"
+# Each conversation keeps a WebSocket and, for a while, an HTTP connection.
 printf 'server:\n  max_connections: %d\n  trusted_proxies: [127.0.0.1]\n  rate_per_address: 100000\n  rate_burst: 100000\n' \
   $((n * 2 + 100)) > "$work/weft.yaml"
-"$weft" serve --config "$work/weft.yaml" --db "$work/weft.db" --workflows "$work/workflows" \
-  --listen 127.0.0.1:18284 > "$work/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18284/healthz && break; sleep 0.1; done
+serve 18284 "$work/workflows"
 # The local classifier trains on its first use: once, before measuring.
 curl -sf -o /dev/null -X POST http://127.0.0.1:18284/chat/support/conversations
 cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }

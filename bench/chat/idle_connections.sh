@@ -5,20 +5,13 @@
 #   bench/chat/idle_connections.sh [N]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-weft=${WEFT:-$root/build/release/src/cli/weft}
-[ -x "$weft" ] || weft=$root/build/ci/src/cli/weft
+source "$here/../lib.sh"
 n=${1:-10000}
-ulimit -n $((n * 2 + 1000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-trap 'kill $pid $client 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+raise_files "$n"
 mkdir "$work/workflows"
 cp "$root/examples/support-triage.yaml" "$work/workflows/"
 printf 'server:\n  max_connections: %d\n' $((n + 100)) > "$work/weft.yaml"
-"$weft" serve --config "$work/weft.yaml" --db "$work/weft.db" --workflows "$work/workflows" \
-  --listen 127.0.0.1:18283 > "$work/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18283/healthz && break; sleep 0.1; done
+serve 18283 "$work/workflows"
 token=$(curl -sf -X POST http://127.0.0.1:18283/chat/support/conversations | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 before=$(rss)

@@ -4,19 +4,12 @@
 #   bench/sse/idle_subscribers.sh [N]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-weft=${WEFT:-$root/build/release/src/cli/weft}
-[ -x "$weft" ] || weft=$root/build/ci/src/cli/weft
+source "$here/../lib.sh"
 n=${1:-10000}
-ulimit -n $((n * 2 + 1000)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-work=$(mktemp -d)
-trap 'kill $pid $client 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+raise_files "$n"
 printf 'server:\n  max_connections: %d\n  header_timeout_ms: 600000\n' $((n + 100)) > "$work/weft.yaml"
 key=$("$weft" keys create --name bench --role viewer --db "$work/weft.db")
-"$weft" serve --config "$work/weft.yaml" --db "$work/weft.db" --workflows "$root/bench/peer/workflows" \
-  --listen 127.0.0.1:18282 > "$work/serve.log" 2>&1 &
-pid=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18282/healthz && break; sleep 0.1; done
+serve 18282 "$root/bench/peer/workflows"
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 before=$(rss)
 node "$here/idle_subscribers.mjs" 18282 "$key" "$n" > "$work/client.log" 2>&1 &

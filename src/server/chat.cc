@@ -27,6 +27,7 @@
 #include <unordered_map>
 
 #include "server_impl.h"
+#include "sse.h"
 #include "weft/core/clock.h"
 #include "weft/core/crypto.h"
 #include "weft/core/encoding.h"
@@ -886,31 +887,16 @@ asio::awaitable<Response> EventsRoute(Server::Impl& s, Request& req) {
       sent_up_to = m.seq;
     }
     if (!co_await stream.Write(head)) co_return;
-    using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
-    asio::steady_timer heartbeat(co_await asio::this_coro::executor);
-    while (!s.stopping) {
-      heartbeat.expires_after(std::chrono::seconds(15));
-      auto next =
-          co_await (sub.channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-                    heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-                    stream.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable)));
+    co_await PumpEvents(s.stopping, stream, sub.channel, [&sent_up_to](const Outgoing& item) {
+      if (item.seq > 0 && item.seq <= sent_up_to) return std::string();
       std::string out;
-      if (next.index() == 0) {
-        auto& [err, item] = std::get<0>(next);
-        if (err) co_return;  // dropped for falling behind: the client reconnects
-        if (item.seq > 0 && item.seq <= sent_up_to) continue;
-        if (item.seq > 0) {
-          sent_up_to = item.seq;
-          out = "id: " + std::to_string(item.seq) + "\n";
-        }
-        out += "event: " + std::string(item.seq > 0 ? "message" : "live") + "\ndata: " + item.frame + "\n\n";
-      } else if (next.index() == 1) {
-        out = ": keep-alive\n\n";
-      } else {
-        co_return;
+      if (item.seq > 0) {
+        sent_up_to = item.seq;
+        out = "id: " + std::to_string(item.seq) + "\n";
       }
-      if (!co_await stream.Write(out)) co_return;
-    }
+      out += "event: " + std::string(item.seq > 0 ? "message" : "live") + "\ndata: " + item.frame + "\n\n";
+      return out;
+    });
   };
   co_return r;
 }

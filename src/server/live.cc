@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "server_impl.h"
+#include "sse.h"
 #include "weft/core/json.h"
 #include "weft/engine/events.h"
 #include "weft/store/record_json.h"
@@ -79,31 +80,13 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
       }
     }
     if (!co_await stream.Write(head)) co_return;
-    using namespace asio::experimental::awaitable_operators;  // NOLINT(google-build-using-namespace)
-    asio::steady_timer heartbeat(executor);
-    while (!s.stopping) {
-      heartbeat.expires_after(std::chrono::seconds(15));
-      auto next =
-          co_await (channel->async_receive(asio::as_tuple(asio::use_awaitable)) ||
-                    heartbeat.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-                    stream.socket().async_wait(asio::socket_base::wait_read, asio::as_tuple(asio::use_awaitable)));
-      std::string out;
-      if (next.index() == 0) {
-        auto& [err, frame] = std::get<0>(next);
-        if (err) co_return;  // closed: dropped for falling behind
-        // Events already sent from the backlog are not sent twice.
-        if (sent_up_to != 0 && frame.starts_with("id: ") &&
-            std::strtoull(frame.c_str() + 4, nullptr, 10) <= sent_up_to) {
-          continue;
-        }
-        out = std::move(frame);
-      } else if (next.index() == 1) {
-        out = ": keep-alive\n\n";
-      } else {
-        co_return;  // the client closed (or sent something, which a stream does not expect)
+    co_await PumpEvents(s.stopping, stream, channel, [sent_up_to](std::string& frame) {
+      // Events already sent from the backlog are not sent twice.
+      if (sent_up_to != 0 && frame.starts_with("id: ") && std::strtoull(frame.c_str() + 4, nullptr, 10) <= sent_up_to) {
+        return std::string();
       }
-      if (!co_await stream.Write(out)) co_return;
-    }
+      return std::move(frame);
+    });
   };
   return r;
 }

@@ -51,22 +51,11 @@ outputs:
   amount: "=$output.ask.data.amount"
 `;
 
-const DESK = `name: desk
-trigger:
-  chat: { channel: desk }
-defs:
-  hand: { kind: task, action: handover, inputs: { queue: billing, reason: asked for a person } }
-  back: { kind: task, action: send_message, inputs: { text: The assistant is back. } }
-flow:
-  - do: hand
-  - do: back
-`;
-
 const PASSWORD = "correct horse battery staple";
 let weft, base, key, browser;
 
 before(async () => {
-  weft = new Weft({ "review.yaml": REVIEW, "desk.yaml": DESK, "support-triage.yaml": TRIAGE });
+  weft = new Weft({ "review.yaml": REVIEW, "support-triage.yaml": TRIAGE });
   for (const [user, role] of [
     ["ana", "operator"],
     ["vic", "viewer"],
