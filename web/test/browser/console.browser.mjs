@@ -105,7 +105,7 @@ test("a wrong password is refused with a message; the right one opens the consol
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("link", { name: "review" }).waitFor();
-  await page.getByRole("link", { name: "desk" }).waitFor();
+  await page.getByRole("link", { name: "support-triage" }).waitFor();
   await page.screenshot({ path: join(artifacts, "console-workflows.png") });
   await page.close();
 });
