@@ -128,7 +128,9 @@ Value TriggersJson(Server::Impl& s, const dsl::Workflow& wf) {
 }
 
 // The flow as a graph for drawing: nodes (start, end, each step, decision,
-// fork/join, loop) and edges, laid out by the client.
+// fork/join, loop, the steps of an `on_error` fallback) and edges, laid out
+// by the client. A node's id is the path its steps record, up to the last
+// ':' and without loop iterations.
 class GraphBuilder {
  public:
   Value Build(const dsl::Workflow& wf) {
@@ -174,12 +176,24 @@ class GraphBuilder {
   }
 
   Ends One(const dsl::FlowNode& n, Ends in) {
-    const std::string id = n.path.empty() ? "node" + std::to_string(nodes_.size()) : n.path;
+    const std::string id = prefix_ + (n.path.empty() ? "node" + std::to_string(nodes_.size()) : n.path);
     switch (n.kind) {
-      case dsl::FlowNode::Kind::kDo:
+      case dsl::FlowNode::Kind::kDo: {
         AddNode(id, "task", n.task != nullptr ? n.task->name : "?", &n);
         Connect(in, id);
-        return {{id, ""}};
+        Ends out = {{id, ""}};
+        // Steps run when this one fails: their nodes are named as their
+        // steps' paths are ("1:fetch.fallback.0:notify" -> "1:fetch.fallback.0").
+        if (n.task != nullptr && n.task->settings.on_error.kind == dsl::ErrorHandler::Kind::kFallbackSteps &&
+            n.task->settings.on_error.steps) {
+          const std::string saved = prefix_;
+          prefix_ += n.step_key + ".";
+          Ends fallback = Walk(*n.task->settings.on_error.steps, {{id, "on error"}});
+          prefix_ = saved;
+          out.insert(out.end(), fallback.begin(), fallback.end());
+        }
+        return out;
+      }
       case dsl::FlowNode::Kind::kConditional: {
         AddNode(id, "decision", "conditional", &n);
         Connect(in, id);
@@ -222,6 +236,7 @@ class GraphBuilder {
 
   Value nodes_ = Value::MakeArray();
   Value edges_ = Value::MakeArray();
+  std::string prefix_;  // inside fallback steps: the failing step's key and "."
 };
 
 asio::awaitable<Response> ListWorkflows(Server::Impl& s, Request& req) {

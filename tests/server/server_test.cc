@@ -1010,6 +1010,43 @@ flow: [ { do: tick } ]
   EXPECT_EQ(found, 1);
 }
 
+// The graph draws a step's fallback steps, named as their records' paths.
+TEST_F(ServerTest, TheGraphDrawsFallbackStepsUnderTheirPaths) {
+  const char* fallback = R"yaml(name: fallback
+trigger: manual
+defs:
+  fetch:
+    kind: task
+    action: fail
+    inputs: { message: down }
+    settings:
+      on_error:
+        steps:
+          - do: notify
+  notify: { kind: task, action: log, inputs: { message: fetch failed } }
+  after: { kind: task, action: log, inputs: { message: done } }
+flow:
+  - do: fetch
+  - do: after
+)yaml";
+  ASSERT_EQ(Api("editor", "POST", "/api/v1/workflows?name=fallback", fallback).status, 201);
+  const Value graph = Json(Api("viewer", "GET", "/api/v1/workflows/fallback")).get("graph");
+  std::vector<std::string> edges;
+  for (const Value& e : graph.get("edges").as_array()) {
+    edges.push_back(e.get("from").as_string() + ">" + e.get("to").as_string() +
+                    (e.get("label").is_string() ? " " + e.get("label").as_string() : ""));
+  }
+  EXPECT_EQ(edges, (std::vector<std::string>{"start>0", "0>0:fetch.fallback.0 on error", "0>1", "0:fetch.fallback.0>1",
+                                             "1>end"}))
+      << ToJson(graph);
+  // A run's records name the same nodes.
+  Value run = Json(Api("operator", "POST", "/api/v1/runs", R"({"workflow":"fallback","input":{},"wait_ms":5000})"));
+  Value detail = Json(Api("viewer", "GET", "/api/v1/runs/" + run.get("run_id").as_string()));
+  std::vector<std::string> paths;
+  for (const Value& st : detail.get("steps").as_array()) paths.push_back(st.get("path").as_string());
+  EXPECT_NE(std::find(paths.begin(), paths.end(), "0:fetch.fallback.0:notify"), paths.end()) << ToJson(detail);
+}
+
 // The usage by day, workflow and model, and the workflows' daily budgets.
 TEST_F(ServerTest, UsageIsListedByDayWorkflowAndModelWithBudgets) {
   const char* budgeted = R"yaml(name: budgeted

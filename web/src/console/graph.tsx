@@ -22,9 +22,15 @@ export interface FlowGraph {
   edges: FlowEdge[];
 }
 
-// The node a step record belongs to: its path up to the first ':'
-// ("1.branch.0.0:escalate" -> "1.branch.0.0", "2.loop.0:t[3]" -> "2.loop.0").
-export const nodeOf = (path: string) => path.split(":", 1)[0]!;
+// The node a step record belongs to: its path up to the last ':', without
+// loop iterations ("1.branch.0.0:escalate" -> "1.branch.0.0", "2.loop.0:t[3]"
+// -> "2.loop.0", "1:fetch.fallback.0:notify" -> "1:fetch.fallback.0",
+// "0:refund/approval" -> "0").
+export function nodeOf(path: string): string {
+  const plain = path.replace(/\[[0-9.]+\]/g, "");
+  const at = plain.lastIndexOf(":");
+  return at < 0 ? plain : plain.slice(0, at);
+}
 
 const W = 168;
 const H = 44;
