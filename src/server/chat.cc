@@ -183,8 +183,12 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   // unknown conversation, `run_id`'s context says which it is (a run this
   // process did not start, after a restart).
   void DeliverLater(const std::string& conversation, const std::string& run_id) {
-    if (stopped_) return;
     if (conversation.empty() && run_id.empty()) return;
+    // Under the lock Stop takes: once Stop returns, nothing posts to the
+    // pool the server is about to join and destroy (an engine thread may
+    // still be publishing an event as the server shuts down).
+    MutexLock lock(stop_mu_);
+    if (stopped_) return;
     asio::post(s_.blocking, [self = shared_from_this(), conversation, run_id] {
       std::string conv = conversation;
       if (conv.empty()) {
@@ -415,7 +419,10 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
 
   Mutex& Stripe(const std::string& conversation) { return stripes_[std::hash<std::string>{}(conversation) % 32]; }
 
-  void Stop() { stopped_ = true; }
+  void Stop() {
+    MutexLock lock(stop_mu_);
+    stopped_ = true;
+  }
 
   // Messages per conversation (a visitor typing into a loop), and
   // conversations opened per address (each is a row in the store).
@@ -533,7 +540,8 @@ class ChatHub : public std::enable_shared_from_this<ChatHub> {
   std::string token_key_ WEFT_GUARDED_BY(mu_);
   // Delivery is one at a time per conversation: 32 locks shared by hash.
   std::array<Mutex, 32> stripes_;
-  std::atomic<bool> stopped_{false};
+  Mutex stop_mu_;
+  bool stopped_ WEFT_GUARDED_BY(stop_mu_) = false;
 };
 
 namespace {
