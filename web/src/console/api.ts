@@ -35,17 +35,21 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+export function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  return request<T>(method, path, body === undefined ? undefined : JSON.stringify(body), "application/json");
+}
+
+// A call whose body is text of another type (a workflow's YAML); the answer is JSON.
+export function sendText<T = any>(method: string, path: string, text: string, type: string): Promise<T> {
+  return request<T>(method, path, text, type);
+}
+
+async function request<T>(method: string, path: string, body: string | undefined, type: string): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = type;
   const csrf = me.value?.csrf_token;
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
-  const r = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const r = await fetch(path, { method, headers, credentials: "same-origin", body });
   const text = await r.text();
   let parsed: any = undefined;
   try {

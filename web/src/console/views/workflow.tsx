@@ -2,7 +2,7 @@
 // changed source from here), versions and their diff, triggers, and a form
 // that starts a run from its input schema.
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError, get, may, me, post, query } from "../api";
+import { ApiError, get, may, post, query, sendText } from "../api";
 import { diffLines } from "../diff";
 import { FlowView } from "../graph";
 import { go, href, route } from "../router";
@@ -118,7 +118,7 @@ function Source(props: { name: string; wf: any; reload: () => void }) {
             setDeployed("");
             action.setError(undefined);
             try {
-              const r = await fetchDeploy(props.name, text);
+              const r = await sendText("POST", `/api/v1/workflows${query({ name: props.name })}`, text, "application/yaml");
               setDiagnostics(r.diagnostics ?? []);
               setDeployed(`Deployed as version ${r.version}.`);
               setEditing(false);
@@ -151,21 +151,6 @@ function Source(props: { name: string; wf: any; reload: () => void }) {
       )}
     </div>
   );
-}
-
-// Deploys a YAML body: the API takes the text itself, not JSON.
-async function fetchDeploy(name: string, text: string): Promise<any> {
-  const r = await fetch(`/api/v1/workflows${query({ name })}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/yaml", "X-CSRF-Token": me.value?.csrf_token ?? "" },
-    credentials: "same-origin",
-    body: text,
-  });
-  const body = await r.json().catch(() => ({}));
-  if (!r.ok) {
-    throw new ApiError(r.status, body?.error?.code ?? String(r.status), body?.error?.message ?? r.statusText, body?.error?.details);
-  }
-  return body;
 }
 
 function Versions(props: { name: string; versions: any[] }) {
