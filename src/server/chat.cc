@@ -756,10 +756,8 @@ asio::awaitable<Response> UploadRoute(Server::Impl& s, Request& req) {
     r.headers.emplace_back("Retry-After", "1");
     co_return r;
   }
-  const std::string type = files::SniffMediaType(req.body);
-  if (!files::TypeAllowed(type, s.Live()->upload_types)) {
-    co_return Response::Error(415, "INVALID_ARGUMENT",
-                              "file '" + name + "' is " + type + ", which this server does not accept");
+  if (Status allowed = CheckUploadType(s, name, files::SniffMediaType(req.body)); !allowed.ok()) {
+    co_return Response::Error(415, "INVALID_ARGUMENT", allowed.message());
   }
   Result<Value> kept = co_await s.Blocking([&]() -> Result<Value> {
     WEFT_ASSIGN_OR_RETURN(Value meta, files::UploadStore(s.options.data_dir).Put(name, req.body));

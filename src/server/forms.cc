@@ -192,9 +192,8 @@ asio::awaitable<Response> HandleForm(Server::Impl& s, Request& req) {
   if (!parsed->files.empty()) {
     if (s.options.data_dir.empty()) co_return again(415, "this server keeps no uploads", parsed->value);
     for (const UploadedFile& f : parsed->files) {
-      if (!files::TypeAllowed(f.type, s.Live()->upload_types)) {
-        co_return again(415, "file '" + f.filename + "' is " + f.type + ", which this server does not accept",
-                        parsed->value);
+      if (Status allowed = CheckUploadType(s, f.filename, f.type); !allowed.ok()) {
+        co_return again(415, allowed.message(), parsed->value);
       }
     }
     for (const UploadedFile& f : parsed->files) {

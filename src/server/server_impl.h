@@ -300,6 +300,9 @@ Value OpenApiDocument(const std::vector<Route>& routes);
 struct UploadedFile;
 // Keeps an uploaded file under data_dir/uploads/<sha256> (written once).
 Status StoreUpload(const std::string& data_dir, const UploadedFile& file);
+// InvalidArgument naming the file when its type (sniffed from its content)
+// is not one of the configured `server.upload_types`.
+Status CheckUploadType(Server::Impl& s, const std::string& name, const std::string& type);
 
 // Request helpers.
 Value RunSummary(const store::RunRecord& run);

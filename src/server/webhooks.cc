@@ -214,6 +214,11 @@ Status StoreUpload(const std::string& data_dir, const UploadedFile& file) {
   return files::UploadStore(data_dir).Put(file.filename, file.content).status();
 }
 
+Status CheckUploadType(Server::Impl& s, const std::string& name, const std::string& type) {
+  if (files::TypeAllowed(type, s.Live()->upload_types)) return Status::Ok();
+  return InvalidArgumentError("file '" + name + "' is " + type + ", which this server does not accept");
+}
+
 std::string RunUrl(const Request& req, const std::string& run_id) {
   std::string_view host = req.header("Host");
   if (host.empty()) return "/api/v1/runs/" + run_id;
@@ -276,10 +281,9 @@ asio::awaitable<Response> HandleWebhook(Server::Impl& s, Request& req) {
       co_return Response::Error(415, "INVALID_ARGUMENT", "this server keeps no uploads (no data folder)");
     }
     for (const UploadedFile& f : files) {
-      if (!files::TypeAllowed(f.type, s.Live()->upload_types)) {
+      if (Status allowed = CheckUploadType(s, f.filename, f.type); !allowed.ok()) {
         refused("upload");
-        co_return Response::Error(415, "INVALID_ARGUMENT",
-                                  "file '" + f.filename + "' is " + f.type + ", which this server does not accept");
+        co_return Response::Error(415, "INVALID_ARGUMENT", allowed.message());
       }
     }
     for (const UploadedFile& f : files) {
