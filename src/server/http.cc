@@ -1,6 +1,7 @@
 #include "http.h"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -216,9 +217,29 @@ struct HttpListener::Connection {
   const std::shared_ptr<const Settings> settings;
   // 0: waiting for a request, 1: handling one, 2: streaming events.
   std::atomic<int> state{0};
+  // A request's body was left unread (refused before reading it): closing
+  // now would reset the connection and the client could lose the answer.
+  bool unread_input = false;
 };
 
 namespace {
+
+// Reads and drops what the client still sends, for a bounded time and size,
+// so that closing does not reset the connection under the answer just
+// written (a client still sending a refused body reads it once it is done).
+template <typename S>
+asio::awaitable<void> DiscardInput(S& stream, Stream& lowest) {
+  constexpr size_t kMaxBytes = 16 << 20;
+  constexpr auto kMaxTime = std::chrono::seconds(2);
+  lowest.expires_after(kMaxTime);
+  std::array<char, 16384> scratch;
+  size_t total = 0;
+  boost::system::error_code ec;
+  while (total < kMaxBytes) {
+    total += co_await stream.async_read_some(asio::buffer(scratch), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+}
 
 // An event stream's writes, on whichever stream the connection has.
 template <typename S>
@@ -487,12 +508,20 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
     co_await tls.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) {
       co_await ServeRequests(*connection, tls);
+      if (connection->unread_input) {
+        connection->state = 0;  // Stop closes it at once
+        co_await DiscardInput(tls, stream);
+      }
       stream.expires_after(std::chrono::seconds(1));
       co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
     }
   } else {
     co_await ServeRequests(*connection, stream);
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (connection->unread_input && !ec) {
+      connection->state = 0;  // Stop closes it at once
+      co_await DiscardInput(stream, stream);
+    }
   }
   stream.close();
 }
@@ -604,6 +633,7 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
     }
     // The connection stays open only when the rest of the request was read.
     const bool keep_alive = read_body && parser.keep_alive() && !stopping_;
+    connection.unread_input = !read_body;
     http::response<http::string_body> res{static_cast<http::status>(response.status), 11};
     res.set(http::field::server, "weft");
     res.set(http::field::content_type, response.content_type);
