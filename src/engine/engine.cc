@@ -286,6 +286,7 @@ store::RunRecord Engine::Impl::NewRun(const dsl::Workflow& wf, std::string id, V
   rec.created_ms = clock->NowMillis();
   rec.lease_owner = owner;
   rec.lease_until_ms = rec.created_ms + options.lease_ms;
+  rec.lease_epoch = 1;
   return rec;
 }
 
@@ -329,8 +330,9 @@ Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, co
   updated.status = store::RunStatus::kRunning;
   updated.wait = Value();
   updated.wake_at_ms = 0;
-  updated.lease_owner = owner;  // this engine continues it
+  updated.lease_owner = owner;  // this engine continues it, under a new lease
   updated.lease_until_ms = clock->NowMillis() + options.lease_ms;
+  updated.lease_epoch = rec.lease_epoch + 1;
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, updated, {step}, store::RunStatus::kSuspended});
   WEFT_RETURN_IF_ERROR(options.store->CommitSync(std::move(commit)));
@@ -502,6 +504,7 @@ Status Engine::Retry(const std::string& run_id, int64_t version) {
   rec.status = store::RunStatus::kRunning;
   rec.lease_owner = impl_->owner;
   rec.lease_until_ms = impl_->clock->NowMillis() + impl_->options.lease_ms;
+  rec.lease_epoch += 1;
   rec.error.clear();
   rec.error_code.clear();
   store::Commit commit;

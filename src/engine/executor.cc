@@ -474,6 +474,14 @@ void RunState::Born(const Status& committed) {
 }
 
 asio::awaitable<Status> CommitForRun(RunState& run, store::Commit commit) {
+  // The run's own updates apply only while this engine still holds its
+  // lease: a worker paused past its lease (another took the run over)
+  // stops here instead of recording steps twice.
+  for (store::RunUpdate& u : commit.updates) {
+    if (u.kind == store::RunUpdate::Kind::kCreate || u.run_id != run.record.id) continue;
+    u.fence_owner = run.engine->owner;
+    u.fence_epoch = run.record.lease_epoch;
+  }
   const bool birth = run.AddBirth(commit);
   Status s = co_await CommitAwait(*run.engine->options.store, std::move(commit), run.strand, run.engine->commits);
   if (birth) run.Born(s);

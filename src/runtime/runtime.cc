@@ -16,6 +16,7 @@
 #include "weft/ai/actions.h"
 #include "weft/dsl/loader.h"
 #include "weft/store/memory_store.h"
+#include "weft/store/postgres_store.h"
 #include "weft/store/sqlite_store.h"
 
 namespace weft::runtime {
@@ -173,9 +174,41 @@ std::string DefaultDatabasePath() {
   return env != nullptr && *env != '\0' ? env : "weft.db";
 }
 
+Result<std::string> ConfiguredDatabase(const Config& config) {
+  const Value section = config.value.get("store");
+  if (section.is_undefined()) return std::string();
+  if (!section.is_object()) return InvalidArgumentError("store: expected a mapping ({postgres: URL})");
+  for (const auto& m : section.members()) {
+    if (m.key != "postgres" && m.key != "postgres_env") {
+      return InvalidArgumentError("store." + m.key + ": unknown setting (postgres, postgres_env)");
+    }
+  }
+  if (const Value url = section.get("postgres"); url.is_defined()) {
+    if (!url.is_string() || !store::IsPostgresUrl(url.as_string())) {
+      return InvalidArgumentError("store.postgres: expected a URL postgresql://user:password@host:port/database");
+    }
+    return url.as_string();
+  }
+  if (const Value env = section.get("postgres_env"); env.is_defined()) {
+    if (!env.is_string()) return InvalidArgumentError("store.postgres_env: expected the name of a variable");
+    const char* url = std::getenv(env.as_string().c_str());
+    if (url == nullptr || !store::IsPostgresUrl(url)) {
+      return InvalidArgumentError("store.postgres_env: $" + env.as_string() + " does not hold a URL postgresql://...");
+    }
+    return std::string(url);
+  }
+  return std::string();
+}
+
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options) {
   std::string path = options.db.empty() ? DefaultDatabasePath() : options.db;
   if (path == ":memory:") return store::NewMemoryStore();
+  if (store::IsPostgresUrl(path)) {
+    store::PostgresOptions pg;
+    pg.url = path;
+    pg.pool = std::clamp(options.threads + 2, 2, 16);
+    return store::OpenPostgresStore(pg);
+  }
   store::SqliteOptions sqlite;
   sqlite.path = path;
   sqlite.synchronous_full = !options.synchronous_normal;
@@ -216,13 +249,27 @@ Result<std::unique_ptr<Runtime>> Runtime::OpenActions(const std::string& config_
 
 Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   std::unique_ptr<Runtime> rt(new Runtime());
-  WEFT_ASSIGN_OR_RETURN(rt->store_, OpenStore(options));
   WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(options.config_path));
+  RuntimeOptions opened = options;
+  if (opened.db.empty()) {
+    // `--db` wins over weft.yaml's `store:`, which wins over $WEFT_DB.
+    Result<std::string> configured = ConfiguredDatabase(rt->config_);
+    if (!configured.ok()) {
+      return rt->config_.path.empty() ? configured.status() : configured.status().WithContext(rt->config_.path);
+    }
+    opened.db = *configured;
+  }
+  WEFT_ASSIGN_OR_RETURN(rt->store_, OpenStore(opened));
   WEFT_ASSIGN_OR_RETURN(std::optional<security::MasterKey> key, LoadMasterKey(rt->config_));
   rt->vault_ = std::make_unique<security::Vault>(rt->store_.get(), std::move(key));
   WEFT_RETURN_IF_ERROR(rt->vault_->Reload());
-  const std::string db = options.db.empty() ? DefaultDatabasePath() : options.db;
-  rt->data_dir_ = !options.data_dir.empty() ? options.data_dir : db == ":memory:" ? "" : db + ".data";
+  const std::string db = opened.db.empty() ? DefaultDatabasePath() : opened.db;
+  // Beside a database file; in the working folder for a server database
+  // (processes on several machines need it on shared storage).
+  rt->data_dir_ = !options.data_dir.empty()  ? options.data_dir
+                  : db == ":memory:"         ? ""
+                  : store::IsPostgresUrl(db) ? "weft-data"
+                                             : db + ".data";
   if (options.events) rt->events_ = std::make_unique<engine::EventLog>();
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_));
   engine::EngineOptions eo;

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "update_checks.h"
 #include "weft/core/clock.h"
 #include "weft/core/mutex.h"
 
@@ -302,6 +303,7 @@ class MemoryStore final : public Store {
                       (r.status == RunStatus::kSuspended && r.wake_at_ms > 0 && r.wake_at_ms <= now_ms);
       bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms;
       if (!runnable || !free) continue;
+      r.lease_epoch = internal::EpochAfterClaim(r.lease_owner, owner, r.lease_epoch);
       r.lease_owner = owner;
       r.lease_until_ms = now_ms + lease_ms;
       out.push_back(r);
@@ -462,9 +464,8 @@ class MemoryStore final : public Store {
         continue;
       }
       if (it == runs_.end()) return NotFoundError("no run '" + u.run_id + "'");
-      if (u.expect_status) {
-        if (Status s = ExpectStatus(u.run_id, it->second.record.status, *u.expect_status); !s.ok()) return s;
-      }
+      const RunRecord& r = it->second.record;
+      if (Status s = internal::CheckUpdate(u, r.status, r.lease_owner, r.lease_epoch); !s.ok()) return s;
     }
     ++commits_;
     for (size_t i = 0; i < commit.updates.size(); ++i) {

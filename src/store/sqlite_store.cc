@@ -3,11 +3,8 @@
 // (WAL lets them proceed while a write is in progress).
 #include "weft/store/sqlite_store.h"
 
-#include <signal.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -19,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "update_checks.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
 #include "weft/core/mutex.h"
@@ -174,6 +172,9 @@ CREATE TABLE audit (
     R"sql(
 ALTER TABLE api_keys ADD COLUMN workflows TEXT NOT NULL DEFAULT '[]';
 )sql",
+    R"sql(
+ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -278,7 +279,8 @@ Value ColumnValue(sqlite3_stmt* s, int i) {
 
 constexpr const char* kRunColumns =
     "id, workflow, version, status, input, context, outputs, error_code, error, parent_run, parent_path, wait, "
-    "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms, trigger, start_key";
+    "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms, trigger, start_key, "
+    "lease_epoch";
 
 // A step's columns from `first` on: seq, path, task, action, attempt,
 // status, input, output, error_code, error, detail, started_ms, ended_ms.
@@ -323,25 +325,8 @@ RunRecord ReadRun(sqlite3_stmt* s) {
   r.updated_ms = sqlite3_column_int64(s, 18);
   r.trigger = ColumnText(s, 19);
   r.start_key = ColumnText(s, 20);
+  r.lease_epoch = sqlite3_column_int64(s, 21);
   return r;
-}
-
-// Lease owners on this machine are "<host>/<pid>"; a lease whose process is
-// gone has lapsed.
-std::string LocalOwnerPrefix() {
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  return std::string(host) + "/";
-}
-
-bool OwnerIsDeadLocalProcess(const std::string& owner) {
-  static const std::string prefix = LocalOwnerPrefix();
-  if (owner.rfind(prefix, 0) != 0) return false;
-  std::string rest = owner.substr(prefix.size());
-  size_t end = rest.find_first_not_of("0123456789");
-  if (end == 0) return false;
-  pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, end)));
-  return kill(pid, 0) != 0 && errno == ESRCH;
 }
 
 class SqliteStore final : public Store {
@@ -834,19 +819,21 @@ class SqliteStore final : public Store {
       while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         RunRecord r = ReadRun(s);
         bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms ||
-                    OwnerIsDeadLocalProcess(r.lease_owner);
+                    internal::OwnerIsDeadLocalProcess(r.lease_owner);
         if (free) candidates.push_back(std::move(r));
         if (static_cast<int>(candidates.size()) >= limit) break;
       }
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return write_.LastError();
       sqlite3_reset(s);
-      WEFT_ASSIGN_OR_RETURN(Stmt u,
-                            write_.Prepare("UPDATE runs SET lease_owner = ?2, lease_until_ms = ?3 WHERE id = ?1"));
+      WEFT_ASSIGN_OR_RETURN(Stmt u, write_.Prepare("UPDATE runs SET lease_owner = ?2, lease_until_ms = ?3, "
+                                                   "lease_epoch = ?4 WHERE id = ?1"));
       for (RunRecord& r : candidates) {
         sqlite3_reset(u);
+        r.lease_epoch = internal::EpochAfterClaim(r.lease_owner, owner, r.lease_epoch);
         BindText(u, 1, r.id);
         BindText(u, 2, owner);
         sqlite3_bind_int64(u, 3, now_ms + lease_ms);
+        sqlite3_bind_int64(u, 4, r.lease_epoch);
         if (sqlite3_step(u) != SQLITE_DONE) return write_.LastError();
         r.lease_owner = owner;
         r.lease_until_ms = now_ms + lease_ms;
@@ -1259,17 +1246,16 @@ class SqliteStore final : public Store {
   Status ApplyUpdate(const RunUpdate& u) WEFT_REQUIRES(write_mu_) {
     const int64_t now = clock_.NowMillis();
     if (u.expect_status || u.kind != RunUpdate::Kind::kCreate) {
-      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("SELECT status FROM runs WHERE id = ?1"));
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("SELECT status, lease_owner, lease_epoch FROM runs WHERE id = ?1"));
       BindText(s, 1, u.run_id);
       int rc = sqlite3_step(s);
       if (rc == SQLITE_DONE) return NotFoundError("no run '" + u.run_id + "'");
       if (rc != SQLITE_ROW) return write_.LastError();
-      std::string status = ColumnText(s, 0);
+      const RunStatus status = ParseRunStatus(ColumnText(s, 0)).value_or(RunStatus::kFailed);
+      const std::string lease_owner = ColumnText(s, 1);
+      const int64_t lease_epoch = sqlite3_column_int64(s, 2);
       sqlite3_reset(s);
-      if (u.expect_status && status != RunStatusName(*u.expect_status)) {
-        return FailedPreconditionError("run '" + u.run_id + "' is " + status + ", not " +
-                                       std::string(RunStatusName(*u.expect_status)));
-      }
+      WEFT_RETURN_IF_ERROR(internal::CheckUpdate(u, status, lease_owner, lease_epoch));
     }
     if (u.kind != RunUpdate::Kind::kStepsOnly) {
       const RunRecord& r = u.run;
@@ -1277,12 +1263,13 @@ class SqliteStore final : public Store {
           u.kind == RunUpdate::Kind::kCreate
               ? "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, "
                 "parent_run, parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, "
-                "lease_owner, lease_until_ms, trigger, start_key) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20)"
+                "lease_owner, lease_until_ms, lease_epoch, trigger, start_key) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, "
+                "?21)"
               : "UPDATE runs SET workflow = ?2, version = ?3, status = ?4, input = ?5, context = ?6, outputs = ?7, "
                 "error_code = ?8, error = ?9, parent_run = ?10, parent_path = ?11, wait = ?12, wake_at_ms = ?13, "
-                "seed = ?14, retry_from_seq = ?15, updated_ms = ?16, lease_owner = ?17, lease_until_ms = ?18 "
-                "WHERE id = ?1";
+                "seed = ?14, retry_from_seq = ?15, updated_ms = ?16, lease_owner = ?17, lease_until_ms = ?18, "
+                "lease_epoch = ?19 WHERE id = ?1";
       WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(sql));
       BindText(s, 1, u.run_id);
       BindText(s, 2, r.workflow);
@@ -1302,12 +1289,13 @@ class SqliteStore final : public Store {
       sqlite3_bind_int64(s, 16, r.created_ms != 0 && u.kind == RunUpdate::Kind::kCreate ? r.created_ms : now);
       BindText(s, 17, r.lease_owner);
       sqlite3_bind_int64(s, 18, r.lease_until_ms);
+      sqlite3_bind_int64(s, 19, r.lease_epoch);
       if (u.kind == RunUpdate::Kind::kCreate) {
-        BindText(s, 19, r.trigger);
+        BindText(s, 20, r.trigger);
         if (r.start_key.empty()) {
-          sqlite3_bind_null(s, 20);
+          sqlite3_bind_null(s, 21);
         } else {
-          BindText(s, 20, r.start_key);
+          BindText(s, 21, r.start_key);
         }
       }
       int rc = sqlite3_step(s);

@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "weft/core/json.h"
 #include "weft/store/memory_store.h"
+#include "weft/store/postgres_store.h"
 #include "weft/store/sqlite_store.h"
 
 namespace weft::store {
@@ -16,11 +18,51 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Debian's PostgreSQL when WEFT_TEST_POSTGRES names one (CI starts it).
+std::string PostgresUrl() {
+  const char* url = std::getenv("WEFT_TEST_POSTGRES");
+  return url != nullptr ? url : "";
+}
+
+// A schema of its own per test (and per process), dropped afterwards.
+std::string TestSchema() {
+  std::string name =
+      "weft_t" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  for (char& c : name) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) c = '_';
+  }
+  return name.substr(0, 63);
+}
+
+void DropSchema(const std::string& schema) {
+  if (PostgresUrl().empty()) return;
+  const std::string command =
+      "psql -q -d '" + PostgresUrl() + "' -c 'DROP SCHEMA IF EXISTS " + schema + " CASCADE' >/dev/null 2>&1";
+  (void)std::system(command.c_str());
+}
+
+Result<std::unique_ptr<Store>> OpenTestPostgres(const std::string& schema, const Clock* clock = nullptr) {
+  PostgresOptions o;
+  o.url = PostgresUrl();
+  o.schema = schema;
+  o.clock = clock;
+  o.pool = 2;
+  return OpenPostgresStore(o);
+}
+
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "memory") {
       store_ = NewMemoryStore(0, &clock_);
+      return;
+    }
+    if (GetParam() == "postgres") {
+      if (PostgresUrl().empty()) GTEST_SKIP() << "WEFT_TEST_POSTGRES is not set";
+      schema_ = TestSchema();
+      DropSchema(schema_);
+      Reopen();
       return;
     }
     dir_ = fs::temp_directory_path() / ("weft_store_" + std::to_string(::getpid()) + "_" +
@@ -32,9 +74,16 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   void TearDown() override {
     store_.reset();
     if (!dir_.empty()) fs::remove_all(dir_);
+    if (!schema_.empty()) DropSchema(schema_);
   }
   void Reopen() {
     store_.reset();
+    if (!schema_.empty()) {
+      auto s = OpenTestPostgres(schema_, &clock_);
+      ASSERT_TRUE(s.ok()) << s.status();
+      store_ = std::move(s).value();
+      return;
+    }
     SqliteOptions o;
     o.path = (dir_ / "weft.db").string();
     o.clock = &clock_;
@@ -74,6 +123,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
   }
 
   fs::path dir_;
+  std::string schema_;
   SimulatedClock clock_{1'700'000'000'000};  // declared before the store, which holds it
   std::unique_ptr<Store> store_;
 };
@@ -513,6 +563,56 @@ TEST_P(StoreTest, LeasesFollowTheRecordAndRenew) {
   EXPECT_EQ(store_->GetRun("01A")->lease_owner, "");
 }
 
+// A worker paused past its lease (SIGSTOP, a long GC, a partition) must not
+// commit for a run another worker has taken over since.
+TEST_P(StoreTest, FencedUpdatesNeedTheLeaseTheyWereMadeUnder) {
+  RunRecord r = NewRun("01F");
+  r.lease_owner = "a/1";
+  r.lease_until_ms = 2000;
+  r.lease_epoch = 1;
+  ASSERT_TRUE(Create(r).ok());
+  const auto fenced = [&](const std::string& owner, int64_t epoch) {
+    Commit c;
+    RunUpdate& u = c.updates.emplace_back();
+    u.kind = RunUpdate::Kind::kStepsOnly;
+    u.run_id = "01F";
+    u.steps.push_back(NewStep("0:" + owner, StepStatus::kCompleted));
+    u.expect_status = RunStatus::kRunning;
+    u.fence_owner = owner;
+    u.fence_epoch = epoch;
+    return store_->CommitSync(std::move(c));
+  };
+  EXPECT_TRUE(fenced("a/1", 1).ok());
+  auto taken = store_->ClaimRuns("b/2", 5000, 60000, 10);
+  ASSERT_TRUE(taken.ok() && taken->size() == 1u);
+  EXPECT_EQ(taken->front().lease_epoch, 2) << "the lease passed to another owner";
+  EXPECT_EQ(store_->GetRun("01F")->lease_epoch, 2);
+  const Status late = fenced("a/1", 1);
+  EXPECT_EQ(late.code(), StatusCode::kFailedPrecondition) << late;
+  EXPECT_NE(late.message().find("b/2 holds it"), std::string::npos) << late;
+  EXPECT_TRUE(fenced("b/2", 2).ok());
+  // Claiming its own lapsed lease again keeps the epoch: the run is still
+  // the same worker's, and what it commits still applies.
+  EXPECT_EQ(store_->ClaimRuns("b/2", 70000, 60000, 10)->front().lease_epoch, 2);
+  EXPECT_TRUE(fenced("b/2", 2).ok());
+  // Released, then claimed again: a new lease, a new epoch.
+  ASSERT_TRUE(store_->ReleaseRun("01F", "b/2").ok());
+  EXPECT_EQ(store_->ClaimRuns("b/2", 70001, 60000, 10)->front().lease_epoch, 3);
+  EXPECT_EQ(fenced("b/2", 2).code(), StatusCode::kFailedPrecondition);
+  auto steps = store_->GetSteps("01F");
+  ASSERT_TRUE(steps.ok());
+  std::vector<std::string> paths;
+  for (const StepRecord& s : *steps) paths.push_back(s.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"0:a/1", "0:b/2", "0:b/2"}));
+  // An update writes the epoch it carries (a resume taking the run over).
+  RunRecord next = *store_->GetRun("01F");
+  next.lease_epoch = 7;
+  Commit c;
+  c.updates.push_back({RunUpdate::Kind::kUpdate, "01F", next, {}, RunStatus::kRunning});
+  ASSERT_TRUE(store_->CommitSync(std::move(c)).ok());
+  EXPECT_EQ(store_->GetRun("01F")->lease_epoch, 7);
+}
+
 TEST_P(StoreTest, WaitForWorkWakesOnCommit) {
   EXPECT_FALSE(store_->WaitForWork(30)) << "nothing happened";
   std::thread committer([&] {
@@ -619,6 +719,135 @@ TEST(SqliteStore, ProcessesOpeningANewDatabaseAtOnceAllSucceed) {
   }
 }
 
+// What only several processes on one PostgreSQL can do. Each test has its
+// schema; the stores stand for processes (their connections are separate).
+class PostgresShared : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (PostgresUrl().empty()) GTEST_SKIP() << "WEFT_TEST_POSTGRES is not set";
+    schema_ = TestSchema();
+    DropSchema(schema_);
+  }
+  void TearDown() override {
+    if (!schema_.empty()) DropSchema(schema_);
+  }
+  std::unique_ptr<Store> Open() {
+    auto s = OpenTestPostgres(schema_);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  static Status CreateRunning(Store& store, const std::string& id) {
+    RunRecord r;
+    r.id = id;
+    r.workflow = "wf";
+    r.version = 1;
+    Commit c;
+    c.updates.push_back({RunUpdate::Kind::kCreate, id, r, {}, std::nullopt});
+    return store.CommitSync(std::move(c));
+  }
+  std::string schema_;
+};
+
+TEST_F(PostgresShared, ConcurrentClaimsNeverHandTheSameRunToTwoWorkers) {
+  std::unique_ptr<Store> a = Open();
+  std::unique_ptr<Store> b = Open();
+  ASSERT_TRUE(a && b);
+  for (int i = 0; i < 200; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof(id), "R%04d", i);
+    ASSERT_TRUE(CreateRunning(*a, id).ok());
+  }
+  std::vector<std::string> got_a, got_b;
+  const auto claim = [](Store& store, const std::string& owner, std::vector<std::string>& got) {
+    for (int round = 0; round < 100; ++round) {
+      auto runs = store.ClaimRuns(owner, 1000, 60000, 7);
+      ASSERT_TRUE(runs.ok()) << runs.status();
+      for (const RunRecord& r : *runs) {
+        EXPECT_EQ(r.lease_owner, owner);
+        EXPECT_EQ(r.lease_epoch, 1) << "claimed once from nobody, then re-claimed by the same worker";
+        got.push_back(r.id);
+      }
+    }
+  };
+  std::thread ta([&] { claim(*a, "host-a/1", got_a); });
+  std::thread tb([&] { claim(*b, "host-b/1", got_b); });
+  ta.join();
+  tb.join();
+  // A worker re-claiming its own live leases is allowed (it extends them);
+  // the same run in both is not.
+  const std::set<std::string> of_a(got_a.begin(), got_a.end());
+  const std::set<std::string> of_b(got_b.begin(), got_b.end());
+  for (const std::string& id : of_b) EXPECT_EQ(of_a.count(id), 0u) << id << " was claimed by both";
+  EXPECT_EQ(of_a.size() + of_b.size(), 200u);
+  EXPECT_GT(got_a.size(), 0u);
+  EXPECT_GT(got_b.size(), 0u);
+}
+
+TEST_F(PostgresShared, ReleasedWorkWakesAnotherProcess) {
+  std::unique_ptr<Store> a = Open();
+  std::unique_ptr<Store> b = Open();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(CreateRunning(*a, "R1").ok());
+  ASSERT_EQ(a->ClaimRuns("host-a/1", 1000, 60000, 10)->size(), 1u);
+  EXPECT_FALSE(b->WaitForWork(50)) << "nothing for b yet";
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_TRUE(a->ReleaseRun("R1", "host-a/1").ok());
+  });
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(b->WaitForWork(10000)) << "NOTIFY reaches the other process";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  release.join();
+  auto taken = b->ClaimRuns("host-b/1", 2000, 60000, 10);
+  ASSERT_EQ(taken->size(), 1u);
+  EXPECT_EQ(taken->front().lease_epoch, 2);
+}
+
+TEST_F(PostgresShared, ProcessesOpeningANewDatabaseAtOnceAllSucceed) {
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 6; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      (void)!::read(go[0], &c, 1);  // all start together
+      auto s = OpenTestPostgres(schema_);
+      if (!s.ok()) std::fprintf(stderr, "child: %s\n", s.status().ToString().c_str());
+      std::_Exit(s.ok() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_TRUE(Open() != nullptr);
+}
+
+TEST_F(PostgresShared, RefusesADatabaseFromTheFutureAndABadUrl) {
+  ASSERT_TRUE(Open() != nullptr);
+  const std::string command =
+      "psql -q -d '" + PostgresUrl() + "' -c 'UPDATE " + schema_ + ".weft_schema SET version = 999' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  auto s = OpenTestPostgres(schema_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("newer than this weft"), std::string::npos) << s.status();
+  PostgresOptions o;
+  o.url = "postgresql://127.0.0.1:1/nothing";
+  o.connect_timeout_s = 2;
+  auto refused = OpenPostgresStore(o);
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(refused.status().message().find("cannot connect"), std::string::npos) << refused.status();
+  o.url = "/var/lib/weft.db";
+  EXPECT_EQ(OpenPostgresStore(o).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(SqliteStore, NeedsAFile) {
   SqliteOptions o;
   o.path = ":memory:";
@@ -661,7 +890,7 @@ TEST_P(StoreTest, StampsRecordsWithItsClock) {
   EXPECT_EQ(store_->GetRun("01S")->created_ms, 1000);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("memory", "sqlite"),
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("memory", "sqlite", "postgres"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

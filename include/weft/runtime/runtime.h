@@ -53,9 +53,15 @@ Result<std::optional<security::MasterKey>> LoadMasterKey(const Config& config);
 // The database used when none is given: $WEFT_DB, else ./weft.db.
 std::string DefaultDatabasePath();
 
+// The database weft.yaml's `store:` section names ({postgres: URL} or
+// {postgres_env: VARIABLE}); "" when it names none.
+Result<std::string> ConfiguredDatabase(const Config& config);
+
 struct RuntimeOptions {
   std::string config_path;  // "" = ReadConfig's default
-  std::string db;           // SQLite file, ":memory:" (nothing kept); "" = DefaultDatabasePath()
+  // SQLite file, PostgreSQL URL (postgresql://...), ":memory:" (nothing
+  // kept); "" = weft.yaml's `store:`, else DefaultDatabasePath().
+  std::string db;
   bool synchronous_normal = false;
   // Where call_workflow looks for a workflow that is not stored, by file
   // name (<dir>/<name>.yaml); "" = nowhere.

@@ -147,6 +147,10 @@ struct RunRecord {
   int64_t retry_from_seq = 0;  // failures recorded at or before this seq are retried
   std::string lease_owner;
   int64_t lease_until_ms = 0;
+  // Grows each time the run's lease passes to another owner (ClaimRuns
+  // taking over a lapsed lease, or an update naming a new owner with a
+  // higher epoch): what a fenced update is checked against.
+  int64_t lease_epoch = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   // Set when the run is created, never changed: what started it ("webhook",
@@ -190,6 +194,13 @@ struct RunUpdate {
   // otherwise it fails with FailedPrecondition and changes nothing (resume
   // races, double cancellation).
   std::optional<RunStatus> expect_status;
+  // When fence_owner is set, the update applies only while the run's lease
+  // is still `fence_owner`'s at `fence_epoch`; otherwise it fails with
+  // FailedPrecondition and changes nothing. A worker that was paused past
+  // its lease (and whose run another worker took over) cannot commit
+  // anything more for that run.
+  std::string fence_owner;
+  int64_t fence_epoch = 0;
 };
 
 struct Commit {
@@ -264,6 +275,8 @@ class Store {
 
   // Leases up to `limit` runs that need a worker: status running with no
   // live lease, or suspended on a timer that is due (wake_at_ms <= now).
+  // A run whose lease passes to `owner` from another owner gets the next
+  // lease_epoch (returned in its record).
   // A lease is live while lease_until_ms > now; single-machine stores also
   // treat the lease of a process that no longer exists as lapsed, so that a
   // restarted weft resumes its runs at once.
