@@ -2,10 +2,13 @@
 
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <optional>
 #include <ostream>
+#include <thread>
 
 #include "cli_support.h"
 #include "weft/core/clock.h"
@@ -193,9 +196,22 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
     return 1;
   }
   out << "weft serving on " << (*server)->url() << "\n" << std::flush;
+  // Runs another process left (or that it created for any worker), and
+  // timers that fall due (waits, retries' backoff), are claimed as soon as
+  // the store announces them and at least every second; a burst of
+  // announcements costs one claim per 50 ms.
+  std::atomic<bool> stop_claiming{false};
+  std::thread claimer([&] {
+    auto last = std::chrono::steady_clock::now();
+    while (!stop_claiming) {
+      (void)(*rt)->store().WaitForWork(1000);
+      std::this_thread::sleep_until(last + std::chrono::milliseconds(50));
+      if (stop_claiming) break;
+      last = std::chrono::steady_clock::now();
+      (void)(*rt)->engine().Recover();
+    }
+  });
   for (;;) {
-    // Timers that fall due (waits, retries' backoff) and runs another
-    // process left are picked up every second.
     timespec second{1, 0};
     const int sig = sigtimedwait(&signals, nullptr, &second);
     if (sig == SIGTERM || sig == SIGINT) break;
@@ -223,9 +239,10 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
       (*server)->Rescan();
       continue;
     }
-    (void)(*rt)->engine().Recover();
   }
   err << "weft serve: stopping\n";
+  stop_claiming = true;
+  claimer.join();
   (*server)->Stop();
   server->reset();
   // Runs still executing stay durable (status running, leased to this

@@ -576,7 +576,8 @@ Result<int> Engine::Recover() {
   int picked = 0;
   const int64_t now = impl_->clock->NowMillis();
   WEFT_ASSIGN_OR_RETURN(std::vector<store::RunRecord> runs,
-                        impl_->options.store->ClaimRuns(impl_->owner, now, impl_->options.lease_ms, 100000));
+                        impl_->options.store->ClaimRuns(impl_->owner, now, impl_->options.lease_ms,
+                                                        std::max(1, impl_->options.claim_batch)));
   for (const store::RunRecord& rec : runs) {
     if (rec.status == store::RunStatus::kSuspended) {
       // A timer that is due: its result says when it woke.

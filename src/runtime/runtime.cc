@@ -130,6 +130,18 @@ Status ReadExpressionLimits(const Value& config, engine::EngineOptions& eo) {
   return Status::Ok();
 }
 
+// How this process's engine shares runs with others (weft.yaml `engine:`).
+Status ReadEngineSettings(const Value& config, engine::EngineOptions& eo) {
+  const Value e = config.get("engine");
+  if (e.is_undefined()) return Status::Ok();
+  if (!e.is_object()) return InvalidArgumentError("engine must be a mapping");
+  WEFT_RETURN_IF_ERROR(CheckKeys(e, "engine", {"lease_ms", "claim_batch"}));
+  WEFT_RETURN_IF_ERROR(WholeNumber(e, "engine", "lease_ms", 3'600'000, eo.lease_ms));
+  WEFT_RETURN_IF_ERROR(WholeNumber(e, "engine", "claim_batch", 100'000, eo.claim_batch));
+  if (eo.lease_ms < 1000) return InvalidArgumentError("engine.lease_ms must be at least 1000");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Config> ReadConfig(const std::string& path) {
@@ -174,30 +186,32 @@ std::string DefaultDatabasePath() {
   return env != nullptr && *env != '\0' ? env : "weft.db";
 }
 
-Result<std::string> ConfiguredDatabase(const Config& config) {
+Result<StoreConfig> ReadStoreConfig(const Config& config) {
+  StoreConfig out;
   const Value section = config.value.get("store");
-  if (section.is_undefined()) return std::string();
+  if (section.is_undefined()) return out;
   if (!section.is_object()) return InvalidArgumentError("store: expected a mapping ({postgres: URL})");
-  for (const auto& m : section.members()) {
-    if (m.key != "postgres" && m.key != "postgres_env") {
-      return InvalidArgumentError("store." + m.key + ": unknown setting (postgres, postgres_env)");
-    }
-  }
+  WEFT_RETURN_IF_ERROR(CheckKeys(section, "store", {"postgres", "postgres_env", "schema"}));
   if (const Value url = section.get("postgres"); url.is_defined()) {
     if (!url.is_string() || !store::IsPostgresUrl(url.as_string())) {
       return InvalidArgumentError("store.postgres: expected a URL postgresql://user:password@host:port/database");
     }
-    return url.as_string();
-  }
-  if (const Value env = section.get("postgres_env"); env.is_defined()) {
+    out.db = url.as_string();
+  } else if (const Value env = section.get("postgres_env"); env.is_defined()) {
     if (!env.is_string()) return InvalidArgumentError("store.postgres_env: expected the name of a variable");
     const char* url = std::getenv(env.as_string().c_str());
     if (url == nullptr || !store::IsPostgresUrl(url)) {
       return InvalidArgumentError("store.postgres_env: $" + env.as_string() + " does not hold a URL postgresql://...");
     }
-    return std::string(url);
+    out.db = url;
   }
-  return std::string();
+  if (const Value schema = section.get("schema"); schema.is_defined()) {
+    if (!schema.is_string() || out.db.empty()) {
+      return InvalidArgumentError("store.schema: expected a schema name, beside store.postgres");
+    }
+    out.schema = schema.as_string();
+  }
+  return out;
 }
 
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options) {
@@ -206,6 +220,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options) {
   if (store::IsPostgresUrl(path)) {
     store::PostgresOptions pg;
     pg.url = path;
+    pg.schema = options.db_schema;
     pg.pool = std::clamp(options.threads + 2, 2, 16);
     return store::OpenPostgresStore(pg);
   }
@@ -253,11 +268,12 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   RuntimeOptions opened = options;
   if (opened.db.empty()) {
     // `--db` wins over weft.yaml's `store:`, which wins over $WEFT_DB.
-    Result<std::string> configured = ConfiguredDatabase(rt->config_);
+    Result<StoreConfig> configured = ReadStoreConfig(rt->config_);
     if (!configured.ok()) {
       return rt->config_.path.empty() ? configured.status() : configured.status().WithContext(rt->config_.path);
     }
-    opened.db = *configured;
+    opened.db = configured->db;
+    opened.db_schema = configured->schema;
   }
   WEFT_ASSIGN_OR_RETURN(rt->store_, OpenStore(opened));
   WEFT_ASSIGN_OR_RETURN(std::optional<security::MasterKey> key, LoadMasterKey(rt->config_));
@@ -273,7 +289,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   if (options.events) rt->events_ = std::make_unique<engine::EventLog>();
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_));
   engine::EngineOptions eo;
-  if (Status s = ReadExpressionLimits(rt->config_.value, eo); !s.ok()) {
+  Status settings = ReadExpressionLimits(rt->config_.value, eo);
+  if (settings.ok()) settings = ReadEngineSettings(rt->config_.value, eo);
+  if (Status s = settings; !s.ok()) {
     return rt->config_.path.empty() ? s : s.WithContext(rt->config_.path);
   }
   eo.store = rt->store_.get();

@@ -567,10 +567,12 @@ class PostgresStore final : public Store {
   bool WaitForWork(int64_t timeout_ms) override {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     MutexLock lock(queue_mu_);
-    const uint64_t seen = commits_done_ + notified_;
+    // Work is announced by NOTIFY, this process's included (the listener
+    // hears the writer's), so a commit that creates none wakes nobody.
+    const uint64_t seen = notified_;
     const auto timeout = deadline - std::chrono::steady_clock::now();
     return lock.WaitFor(queue_cv_done_, timeout,
-                        [&]() WEFT_REQUIRES(queue_mu_) { return commits_done_ + notified_ != seen || stopping_; });
+                        [&]() WEFT_REQUIRES(queue_mu_) { return notified_ != seen || stopping_; });
   }
 
   // ---- cache, spend, memory
@@ -1116,10 +1118,7 @@ class PostgresStore final : public Store {
                 .status());
       }
       // Work another process may take: a run nobody holds, or a timer.
-      if ((r.status == RunStatus::kRunning && r.lease_owner.empty()) ||
-          (r.status == RunStatus::kSuspended && r.wake_at_ms > 0)) {
-        wakes_others = true;
-      }
+      wakes_others = wakes_others || internal::CreatesWork(u);
     }
     for (const StepRecord& step : u.steps) {
       WEFT_RETURN_IF_ERROR(write_
@@ -1210,11 +1209,6 @@ class PostgresStore final : public Store {
       }
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
-      {
-        MutexLock lock(queue_mu_);
-        ++commits_done_;
-      }
-      queue_cv_done_.notify_all();
     }
   }
 
@@ -1268,8 +1262,7 @@ class PostgresStore final : public Store {
   std::condition_variable_any queue_cv_;
   std::deque<Pending> queue_ WEFT_GUARDED_BY(queue_mu_);
   bool stopping_ WEFT_GUARDED_BY(queue_mu_) = false;
-  std::condition_variable_any queue_cv_done_;  // a batch was committed, or another process notified
-  uint64_t commits_done_ WEFT_GUARDED_BY(queue_mu_) = 0;
+  std::condition_variable_any queue_cv_done_;  // a NOTIFY of new work arrived
   uint64_t notified_ WEFT_GUARDED_BY(queue_mu_) = 0;
   std::thread writer_;
   std::thread listener_;

@@ -1103,23 +1103,24 @@ class SqliteStore final : public Store {
   }
 
   bool WaitForWork(int64_t timeout_ms) override {
-    // Commits from this process signal at once; other processes' commits
-    // show as a new PRAGMA data_version, checked every 20 ms.
+    // Commits from this process that create work signal at once; other
+    // processes' commits show as a new PRAGMA data_version, checked every
+    // 20 ms.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     const int64_t version = DataVersion();
     uint64_t seen = 0;
     {
       MutexLock lock(queue_mu_);
-      seen = commits_done_;
+      seen = work_created_;
     }
     while (true) {
       {
         MutexLock lock(queue_mu_);
-        if (commits_done_ != seen) return true;
+        if (work_created_ != seen) return true;
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return false;
         lock.WaitUntil(queue_cv_done_, std::min(deadline, now + std::chrono::milliseconds(20)));
-        if (commits_done_ != seen) return true;
+        if (work_created_ != seen) return true;
       }
       if (DataVersion() != version) return true;
     }
@@ -1364,6 +1365,7 @@ class SqliteStore final : public Store {
       }
       results.assign(batch.size(), Status::Ok());
       const auto started = std::chrono::steady_clock::now();
+      bool creates_work = false;
       {
         MutexLock lock(write_mu_);
         Status begin = write_.Exec("BEGIN IMMEDIATE");
@@ -1372,11 +1374,14 @@ class SqliteStore final : public Store {
         } else {
           for (size_t i = 0; i < batch.size(); ++i) {
             results[i] = batch[i].write != nullptr ? (*batch[i].write)() : ApplyCommit(batch[i].commit);
+            if (!results[i].ok() || batch[i].write != nullptr) continue;
+            for (const RunUpdate& u : batch[i].commit.updates) creates_work = creates_work || internal::CreatesWork(u);
           }
           Status commit = write_.Exec("COMMIT");
           if (!commit.ok()) {
             (void)write_.Exec("ROLLBACK");
             results.assign(batch.size(), commit);
+            creates_work = false;
           }
         }
       }
@@ -1390,7 +1395,7 @@ class SqliteStore final : public Store {
       batch.clear();
       {
         MutexLock lock(queue_mu_);
-        ++commits_done_;
+        if (creates_work) ++work_created_;
       }
       queue_cv_done_.notify_all();
     }
@@ -1414,8 +1419,8 @@ class SqliteStore final : public Store {
   std::condition_variable_any queue_cv_;
   std::deque<Pending> queue_ WEFT_GUARDED_BY(queue_mu_);
   bool stopping_ WEFT_GUARDED_BY(queue_mu_) = false;
-  std::condition_variable_any queue_cv_done_;  // a batch was committed
-  uint64_t commits_done_ WEFT_GUARDED_BY(queue_mu_) = 0;
+  std::condition_variable_any queue_cv_done_;             // a batch was committed
+  uint64_t work_created_ WEFT_GUARDED_BY(queue_mu_) = 0;  // batches that left claimable work
   std::thread writer_;
   std::thread::id writer_id_;  // set before any GroupWrite can run
 };

@@ -20,6 +20,14 @@ bool OwnerIsDeadLocalProcess(const std::string& owner);
 // "<host>/": the owners of this host start with it.
 const std::string& LocalOwnerPrefix();
 
+// Whether applying `u` leaves work that any worker may claim: a running run
+// nobody holds, or a run waiting on a timer (WaitForWork wakes for these).
+inline bool CreatesWork(const RunUpdate& u) {
+  if (u.kind == RunUpdate::Kind::kStepsOnly) return false;
+  return (u.run.status == RunStatus::kRunning && u.run.lease_owner.empty()) ||
+         (u.run.status == RunStatus::kSuspended && u.run.wake_at_ms > 0);
+}
+
 // The epoch a run gets when its lease passes from `previous_owner` to
 // `owner` by a claim.
 inline int64_t EpochAfterClaim(std::string_view previous_owner, std::string_view owner, int64_t epoch) {

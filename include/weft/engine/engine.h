@@ -49,6 +49,9 @@ struct EngineOptions {
   // Lease owner name for this process; "" = "<host>/<pid>".
   std::string owner;
   int64_t lease_ms = 60'000;
+  // Most runs one Recover() claims: with several processes, each takes a
+  // share of what is waiting rather than all of it.
+  int claim_batch = 1000;
   // How retry back-off waits. Default: an asio timer. Tests with a simulated
   // clock advance the clock instead.
   std::function<boost::asio::awaitable<void>(int64_t millis)> sleep;

@@ -53,15 +53,21 @@ Result<std::optional<security::MasterKey>> LoadMasterKey(const Config& config);
 // The database used when none is given: $WEFT_DB, else ./weft.db.
 std::string DefaultDatabasePath();
 
-// The database weft.yaml's `store:` section names ({postgres: URL} or
-// {postgres_env: VARIABLE}); "" when it names none.
-Result<std::string> ConfiguredDatabase(const Config& config);
+// The database weft.yaml's `store:` section names: {postgres: URL} or
+// {postgres_env: VARIABLE}, and the schema for weft's tables ({schema:
+// NAME}); db is "" when it names none.
+struct StoreConfig {
+  std::string db;
+  std::string schema;
+};
+Result<StoreConfig> ReadStoreConfig(const Config& config);
 
 struct RuntimeOptions {
   std::string config_path;  // "" = ReadConfig's default
   // SQLite file, PostgreSQL URL (postgresql://...), ":memory:" (nothing
   // kept); "" = weft.yaml's `store:`, else DefaultDatabasePath().
   std::string db;
+  std::string db_schema;  // PostgreSQL: the schema of weft's tables ("" = search_path)
   bool synchronous_normal = false;
   // Where call_workflow looks for a workflow that is not stored, by file
   // name (<dir>/<name>.yaml); "" = nowhere.

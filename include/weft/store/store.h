@@ -287,8 +287,10 @@ class Store {
   // Extends every lease `owner` holds to `until_ms` (a worker's heartbeat).
   virtual Status RenewLeases(const std::string& owner, int64_t until_ms) = 0;
   // Blocks until a commit (from this process or, for shared databases,
-  // another one) may have created work, or `timeout_ms` passes. Returns
-  // whether something changed. Workers sleep on it between ClaimRuns calls.
+  // another one) may have created work any worker can claim (a running run
+  // nobody holds, a run waiting on a timer), or `timeout_ms` passes.
+  // Returns whether something changed. Workers sleep on it between
+  // ClaimRuns calls (and still claim now and then: timers fall due).
   virtual bool WaitForWork(int64_t timeout_ms) = 0;
 
   // An exact-match cache with expiry (AI step answers). Get returns nullopt
