@@ -4,6 +4,7 @@
 
 #include "access_commands.h"
 #include "eval_command.h"
+#include "migrate_command.h"
 #include "serve_command.h"
 #include "workflow_commands.h"
 
@@ -102,6 +103,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddStoreOptions(serve_cmd, serve.store);
 
+  MigrateCommandOptions migrate;
+  CLI::App* migrate_cmd =
+      app.add_subcommand("migrate", "Copy an SQLite database (workflows, runs, history, users...) to PostgreSQL");
+  migrate_cmd->add_option("--to", migrate.to, "postgresql://user:password@host:port/database")->required();
+  migrate_cmd->add_option("--schema", migrate.schema, "Schema for weft's tables (default: the search_path)");
+  AddStoreOptions(migrate_cmd, migrate.store);
+
   CLI::App* keys_cmd = app.add_subcommand("keys", "Manage API keys");
   keys_cmd->require_subcommand(1);
   AccessCommandOptions key_create;
@@ -191,6 +199,7 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return ListRuns(list, std::cout, std::cerr);
   if (show_cmd->parsed()) return ShowRun(show, std::cout, std::cerr);
   if (serve_cmd->parsed()) return Serve(serve, std::cout, std::cerr);
+  if (migrate_cmd->parsed()) return Migrate(migrate, std::cout, std::cerr);
   if (key_create_cmd->parsed()) return CreateKey(key_create, std::cout, std::cerr);
   if (key_list_cmd->parsed()) return ListKeys(key_list, std::cout, std::cerr);
   if (key_revoke_cmd->parsed()) return RevokeKey(key_revoke, std::cout, std::cerr);

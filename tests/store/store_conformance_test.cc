@@ -848,6 +848,130 @@ TEST_F(PostgresShared, RefusesADatabaseFromTheFutureAndABadUrl) {
   EXPECT_EQ(OpenPostgresStore(o).status().code(), StatusCode::kInvalidArgument);
 }
 
+// `weft migrate --to`: everything an SQLite database holds, read back
+// through the PostgreSQL store the same.
+TEST_F(PostgresShared, CopiesAnSqliteDatabaseWhole) {
+  const fs::path dir = fs::temp_directory_path() / ("weft_copy_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "weft.db").string();
+  {
+    SqliteOptions o;
+    o.path = path;
+    auto from = OpenSqliteStore(o);
+    ASSERT_TRUE(from.ok()) << from.status();
+    Store& s = **from;
+    ASSERT_EQ(*s.PutWorkflow("wf", "flow: [a]"), 1);
+    ASSERT_EQ(*s.PutWorkflow("wf", "flow: [b]"), 2);
+    RunRecord r;
+    r.id = "01A";
+    r.workflow = "wf";
+    r.version = 2;
+    r.status = RunStatus::kSuspended;
+    r.input = *ParseJson(R"({"x":[1,2.5,"three"]})");
+    r.wait = *ParseJson(R"({"kind":"approval","path":"1:ok"})");
+    r.seed = 0xfeedbeefcafe1234ULL;
+    r.start_key = "webhook:wf:1";
+    r.lease_epoch = 3;
+    StepRecord step;
+    step.path = "0:a";
+    step.action = "set";
+    step.output = Value("done");
+    Commit c;
+    c.updates.push_back({RunUpdate::Kind::kCreate, r.id, r, {step, step}, std::nullopt});
+    ASSERT_TRUE(s.CommitSync(std::move(c)).ok());
+    MessageRecord m;
+    m.conversation = "c1";
+    m.run_id = "01A";
+    m.key = "k1";
+    m.role = "assistant";
+    m.kind = "text";
+    m.content = *ParseJson(R"({"text":"hello"})");
+    ASSERT_TRUE(s.AppendMessage(m).ok());
+    ASSERT_TRUE(s.AddSpend({"usage:2026-12-01:wf:gpt"}, Spend{0.125, 10, 5, 1}).ok());
+    ASSERT_TRUE(s.PutState("schedule:wf:0", "1700000000000").ok());
+    ASSERT_TRUE(s.PutUser({"ada", "admin", "$argon2id$x", {"billing-*"}, 1, 2}, false).ok());
+    ASSERT_TRUE(s.PutSession({"tok", "ada", "csrf", 1, 4'000'000'000'000}).ok());
+    ASSERT_TRUE(s.PutSecret({"API", "sealed==", 3}).ok());
+    ASSERT_TRUE(s.PutMemory("c1", *ParseJson(R"({"facts":{"plan":"pro"}})")).ok());
+    ASSERT_TRUE(s.AppendAudit({0, 5, "cli", "deploy", "wf", "{}", "", ""}).ok());
+    ASSERT_TRUE(s.AppendAudit({0, 6, "user:ada", "login", "ada", "{}", "", ""}).ok());
+  }
+  PostgresOptions to;
+  to.url = PostgresUrl();
+  to.schema = schema_;
+  auto report = CopySqliteToPostgres(path, to);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->rows.size(), 13u);
+  std::unique_ptr<Store> pg = Open();
+  ASSERT_TRUE(pg);
+  EXPECT_EQ(pg->GetWorkflow("wf", 0)->source, "flow: [b]");
+  EXPECT_EQ(pg->ListWorkflows()->size(), 2u);
+  RunRecord run = *pg->GetRun("01A");
+  EXPECT_EQ(run.status, RunStatus::kSuspended);
+  EXPECT_EQ(ToJson(run.input), R"({"x":[1,2.5,"three"]})");
+  EXPECT_EQ(run.seed, 0xfeedbeefcafe1234ULL);
+  EXPECT_EQ(run.lease_epoch, 3);
+  EXPECT_EQ(pg->GetRunByStartKey("webhook:wf:1")->id, "01A");
+  auto steps = pg->GetSteps("01A");
+  ASSERT_EQ(steps->size(), 2u);
+  EXPECT_LT((*steps)[0].seq, (*steps)[1].seq);
+  EXPECT_EQ(pg->ListMessages({.conversation = "c1"})->at(0).content.get("text"), Value("hello"));
+  EXPECT_DOUBLE_EQ(pg->GetSpend("usage:2026-12-01:wf:gpt")->cost, 0.125);
+  EXPECT_EQ(pg->GetState("schedule:wf:0")->value_or(""), "1700000000000");
+  EXPECT_EQ(pg->GetUser("ada")->workflows, std::vector<std::string>{"billing-*"});
+  EXPECT_EQ(pg->GetSession("tok", 10)->user, "ada");
+  EXPECT_EQ(pg->GetSecret("API")->sealed, "sealed==");
+  EXPECT_EQ(pg->GetMemory("c1")->get("facts").get("plan"), Value("pro"));
+  // The audit chain is the same chain: a new entry links to the copied ones.
+  auto audit = *pg->ListAudit(0, 10);
+  ASSERT_EQ(audit.size(), 2u);
+  EXPECT_EQ(audit[1].prev_hash, audit[0].hash);
+  EXPECT_EQ(audit[1].hash, AuditHash(audit[1]));
+  EXPECT_EQ(pg->AppendAudit({0, 7, "cli", "migrate", "", "{}", "", ""})->prev_hash, audit[1].hash);
+  // New history numbers on from the copied history.
+  Commit more;
+  more.updates.push_back({RunUpdate::Kind::kStepsOnly, "01A", {}, {StepRecord{}}, std::nullopt});
+  ASSERT_TRUE(pg->CommitSync(std::move(more)).ok());
+  EXPECT_GT(pg->GetSteps("01A")->back().seq, (*steps)[1].seq);
+
+  // Into a database that holds weft data already: refused, nothing added.
+  auto again = CopySqliteToPostgres(path, to);
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_EQ(pg->ListWorkflows()->size(), 2u);
+  fs::remove_all(dir);
+}
+
+TEST_F(PostgresShared, WillNotCopyADatabaseALiveWeftWorksOn) {
+  const fs::path dir = fs::temp_directory_path() / ("weft_copy_live_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "weft.db").string();
+  {
+    SqliteOptions o;
+    o.path = path;
+    auto from = OpenSqliteStore(o);
+    ASSERT_TRUE(from.ok());
+    RunRecord r;
+    r.id = "01L";
+    r.workflow = "wf";
+    char host[256] = {0};
+    gethostname(host, sizeof(host) - 1);
+    r.lease_owner = std::string(host) + "/" + std::to_string(::getpid());  // this process: alive
+    r.lease_until_ms = 9'000'000'000'000;
+    Commit c;
+    c.updates.push_back({RunUpdate::Kind::kCreate, r.id, r, {}, std::nullopt});
+    ASSERT_TRUE((*from)->CommitSync(std::move(c)).ok());
+  }
+  PostgresOptions to;
+  to.url = PostgresUrl();
+  to.schema = schema_;
+  auto refused = CopySqliteToPostgres(path, to);
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("stop weft before migrating"), std::string::npos) << refused.status();
+  fs::remove_all(dir);
+}
+
 TEST(SqliteStore, NeedsAFile) {
   SqliteOptions o;
   o.path = ":memory:";

@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "weft/core/clock.h"
 #include "weft/store/store.h"
@@ -44,5 +46,22 @@ int PostgresSchemaVersion();
 // Whether `location` names a PostgreSQL database ("postgres://" or
 // "postgresql://") rather than a file.
 bool IsPostgresUrl(std::string_view location);
+
+}  // namespace weft::store
+
+namespace weft::store {
+
+// What CopySqliteToPostgres copied, table by table, in copy order.
+struct CopyReport {
+  std::vector<std::pair<std::string, int64_t>> rows;
+};
+
+// Copies everything an SQLite database holds (workflows and versions, runs
+// and their step history, the conversation log, memory, caches, usage,
+// triggers' state, users, sessions, keys, secrets and the audit chain) into
+// an empty PostgreSQL database, in one transaction: all of it or nothing.
+// Refuses a target that already holds weft data, and a source that a live
+// weft process on this machine still works on.
+Result<CopyReport> CopySqliteToPostgres(const std::string& sqlite_path, const PostgresOptions& to);
 
 }  // namespace weft::store
