@@ -143,28 +143,86 @@ Status Conn::Failure(const PGresult* r, std::string_view what) {
   return InternalError(message);
 }
 
+Status Conn::Prepare(const char* sql) {
+  if (prepared_.count(sql) != 0) return Status::Ok();
+  std::string name = "weft_" + std::to_string(prepared_.size() + 1);
+  PGresult* prepared = PQprepare(conn_, name.c_str(), sql, 0, nullptr);
+  if (prepared == nullptr || PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+    Status failure = Failure(prepared, "preparing a statement");
+    PQclear(prepared);
+    return failure;
+  }
+  PQclear(prepared);
+  prepared_.emplace(sql, std::move(name));
+  return Status::Ok();
+}
+
 Result<Rows> Conn::Run(const char* sql, const Params& params) {
   if (conn_ == nullptr) return UnavailableError("PostgreSQL: not connected");
   last_state_.clear();
   last_constraint_.clear();
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = "weft_" + std::to_string(prepared_.size() + 1);
-    PGresult* prepared = PQprepare(conn_, name.c_str(), sql, 0, nullptr);
-    if (prepared == nullptr || PQresultStatus(prepared) != PGRES_COMMAND_OK) {
-      Status failure = Failure(prepared, "preparing a statement");
-      PQclear(prepared);
-      return failure;
-    }
-    PQclear(prepared);
-    it = prepared_.emplace(sql, std::move(name)).first;
-  }
-  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), params.size(), params.values(), nullptr, nullptr, /*text*/ 0);
+  WEFT_RETURN_IF_ERROR(Prepare(sql));
+  PGresult* r = PQexecPrepared(conn_, prepared_.at(sql).c_str(), params.size(), params.values(), nullptr, nullptr,
+                               /*text*/ 0);
   const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Rows(r);
   Status failure = Failure(r, "running a statement");
   PQclear(r);
   return failure;
+}
+
+Result<std::vector<Rows>> Conn::RunAll(const std::vector<Statement>& statements) {
+  if (conn_ == nullptr) return UnavailableError("PostgreSQL: not connected");
+  last_state_.clear();
+  last_constraint_.clear();
+  for (const Statement& s : statements) {
+    if (s.cached) WEFT_RETURN_IF_ERROR(Prepare(s.sql));
+  }
+  if (PQenterPipelineMode(conn_) != 1) return Failure(nullptr, "entering pipeline mode");
+  Status failure;
+  bool sent = true;
+  for (const Statement& s : statements) {
+    const int ok =
+        s.cached ? PQsendQueryPrepared(conn_, prepared_.at(s.sql).c_str(), s.params.size(), s.params.values(), nullptr,
+                                       nullptr, 0)
+                 : PQsendQueryParams(conn_, s.sql, s.params.size(), nullptr, s.params.values(), nullptr, nullptr, 0);
+    if (ok != 1) {
+      sent = false;
+      break;
+    }
+  }
+  if (!sent || PQpipelineSync(conn_) != 1) {
+    failure = Failure(nullptr, "sending statements");
+    // The connection's state is unknown: the next Ensure starts over.
+    PQfinish(conn_);
+    conn_ = nullptr;
+    prepared_.clear();
+    return failure;
+  }
+  std::vector<Rows> out;
+  out.reserve(statements.size());
+  for (size_t i = 0; i < statements.size(); ++i) {
+    PGresult* r = PQgetResult(conn_);
+    const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+      out.emplace_back(r);
+    } else {
+      if (failure.ok() && st != PGRES_PIPELINE_ABORTED) failure = Failure(r, "running a statement");
+      PQclear(r);
+      if (r == nullptr) break;
+    }
+    // Each statement's results end with a null.
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+  }
+  // The sync's own result.
+  for (PGresult* r = PQgetResult(conn_); r != nullptr; r = PQgetResult(conn_)) {
+    const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (sync) break;
+  }
+  if (PQexitPipelineMode(conn_) != 1 && failure.ok()) failure = Failure(nullptr, "leaving pipeline mode");
+  if (!failure.ok()) return failure;
+  return out;
 }
 
 Status Conn::Exec(const std::string& sql) {

@@ -81,12 +81,24 @@ class Conn {
   // Runs SQL text as is (several statements; no parameters).
   Status Exec(const std::string& sql);
 
+  // Runs `statements` in order in one round trip (libpq's pipeline mode);
+  // cached ones (`Run`'s) are prepared first, the others ("BEGIN") sent as
+  // they are. After a failure the server skips the rest (a COMMIT among
+  // them then rolls back); the first failure is returned.
+  struct Statement {
+    const char* sql;
+    Params params;
+    bool cached = true;
+  };
+  Result<std::vector<Rows>> RunAll(const std::vector<Statement>& statements);
+
   // What the last failure's SQLSTATE and constraint were ("" when none).
   const std::string& last_state() const { return last_state_; }
   const std::string& last_constraint() const { return last_constraint_; }
 
  private:
   Status Failure(const PGresult* r, std::string_view what);
+  Status Prepare(const char* sql);
 
   PGconn* conn_ = nullptr;
   std::string url_;

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -1054,15 +1055,21 @@ class PostgresStore final : public Store {
         .status();
   }
 
-  Status ApplyUpdate(const RunUpdate& u, bool& wakes_others) WEFT_REQUIRES(write_mu_) {
-    const int64_t now = clock_.NowMillis();
-    if (u.kind != RunUpdate::Kind::kCreate) {
-      WEFT_ASSIGN_OR_RETURN(Rows cur, write_.Run("SELECT status, lease_owner, lease_epoch FROM runs WHERE id = $1",
-                                                 Params().Text(u.run_id)));
-      if (cur.size() == 0) return NotFoundError("no run '" + u.run_id + "'");
-      WEFT_RETURN_IF_ERROR(internal::CheckUpdate(u, ParseRunStatus(cur.text(0, 0)).value_or(RunStatus::kFailed),
-                                                 cur.text(0, 1), cur.int64(0, 2)));
-    }
+  static constexpr const char* kInsertRun =
+      "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, parent_run, "
+      "parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, lease_owner, lease_until_ms, "
+      "lease_epoch, trigger, start_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+      "$16, $16, $17, $18, $19, $20, $21)";
+  static constexpr const char* kUpdateRun =
+      "UPDATE runs SET workflow = $2, version = $3, status = $4, input = $5, context = $6, outputs = $7, error_code = "
+      "$8, error = $9, parent_run = $10, parent_path = $11, wait = $12, wake_at_ms = $13, seed = $14, retry_from_seq "
+      "= $15, updated_ms = $16, lease_owner = $17, lease_until_ms = $18, lease_epoch = $19 WHERE id = $1";
+  static constexpr const char* kInsertStep =
+      "INSERT INTO steps (run_id, path, task, action, attempt, status, input, output, error_code, error, detail, "
+      "started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+  // The statements that write `u` (its checks aside), in order.
+  static void UpdateStatements(const RunUpdate& u, int64_t now, std::vector<Conn::Statement>& out) {
     if (u.kind != RunUpdate::Kind::kStepsOnly) {
       const RunRecord& r = u.run;
       Params p;
@@ -1092,56 +1099,126 @@ class PostgresStore final : public Store {
         } else {
           p.Text(r.start_key);
         }
-        Result<Rows> done = write_.Run(
-            "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, parent_run, "
-            "parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, lease_owner, "
-            "lease_until_ms, lease_epoch, trigger, start_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-            "$12, $13, $14, $15, $16, $16, $17, $18, $19, $20, $21)",
-            p);
-        if (!done.ok() && done.status().code() == StatusCode::kAlreadyExists) {
-          return Status(StatusCode::kAlreadyExists, write_.last_constraint() == "runs_pkey"
-                                                        ? "run '" + u.run_id + "' already exists"
-                                                        : "a run with start key '" + r.start_key + "' already exists");
-        }
-        WEFT_RETURN_IF_ERROR(done.status());
-      } else {
-        WEFT_RETURN_IF_ERROR(
-            write_
-                .Run(
-                    "UPDATE runs SET workflow = $2, version = $3, status = $4, input = $5, context = $6, outputs = $7, "
-                    "error_code = $8, error = $9, parent_run = $10, parent_path = $11, wait = $12, wake_at_ms = $13, "
-                    "seed = "
-                    "$14, retry_from_seq = $15, updated_ms = $16, lease_owner = $17, lease_until_ms = $18, lease_epoch "
-                    "= $19 "
-                    "WHERE id = $1",
-                    p)
-                .status());
       }
-      // Work another process may take: a run nobody holds, or a timer.
-      wakes_others = wakes_others || internal::CreatesWork(u);
+      out.push_back({u.kind == RunUpdate::Kind::kCreate ? kInsertRun : kUpdateRun, std::move(p)});
     }
     for (const StepRecord& step : u.steps) {
-      WEFT_RETURN_IF_ERROR(write_
-                               .Run("INSERT INTO steps (run_id, path, task, action, attempt, status, input, output, "
-                                    "error_code, error, detail, started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5, $6, "
-                                    "$7, $8, $9, $10, $11, $12, $13)",
-                                    Params()
-                                        .Text(u.run_id)
-                                        .Text(step.path)
-                                        .Text(step.task)
-                                        .Text(step.action)
-                                        .Int(step.attempt)
-                                        .Text(std::string(StepStatusName(step.status)))
-                                        .Json(step.input)
-                                        .Json(step.output)
-                                        .Text(step.error_code)
-                                        .Text(step.error)
-                                        .Json(step.detail)
-                                        .Int(step.started_ms)
-                                        .Int(step.ended_ms))
-                               .status());
+      out.push_back({kInsertStep, Params()
+                                      .Text(u.run_id)
+                                      .Text(step.path)
+                                      .Text(step.task)
+                                      .Text(step.action)
+                                      .Int(step.attempt)
+                                      .Text(std::string(StepStatusName(step.status)))
+                                      .Json(step.input)
+                                      .Json(step.output)
+                                      .Text(step.error_code)
+                                      .Text(step.error)
+                                      .Json(step.detail)
+                                      .Int(step.started_ms)
+                                      .Int(step.ended_ms)});
     }
+  }
+
+  Status ApplyUpdate(const RunUpdate& u, bool& wakes_others) WEFT_REQUIRES(write_mu_) {
+    if (u.kind != RunUpdate::Kind::kCreate) {
+      WEFT_ASSIGN_OR_RETURN(Rows cur, write_.Run("SELECT status, lease_owner, lease_epoch FROM runs WHERE id = $1",
+                                                 Params().Text(u.run_id)));
+      if (cur.size() == 0) return NotFoundError("no run '" + u.run_id + "'");
+      WEFT_RETURN_IF_ERROR(internal::CheckUpdate(u, ParseRunStatus(cur.text(0, 0)).value_or(RunStatus::kFailed),
+                                                 cur.text(0, 1), cur.int64(0, 2)));
+    }
+    std::vector<Conn::Statement> statements;
+    UpdateStatements(u, clock_.NowMillis(), statements);
+    for (const Conn::Statement& st : statements) {
+      Result<Rows> done = write_.Run(st.sql, st.params);
+      if (!done.ok() && st.sql == kInsertRun && done.status().code() == StatusCode::kAlreadyExists) {
+        return Status(StatusCode::kAlreadyExists,
+                      write_.last_constraint() == "runs_pkey"
+                          ? "run '" + u.run_id + "' already exists"
+                          : "a run with start key '" + u.run.start_key + "' already exists");
+      }
+      WEFT_RETURN_IF_ERROR(done.status());
+    }
+    // Work another process may take: a run nobody holds, or a timer.
+    wakes_others = wakes_others || internal::CreatesWork(u);
     return Status::Ok();
+  }
+
+  // The fast path of a batch: two round trips. The first opens the
+  // transaction and locks (and reads) every run the batch touches; the
+  // checks then run here, in commit order, over what the earlier commits
+  // of the batch change; the second sends every write of the commits that
+  // pass, the wake-up and COMMIT at once. A write the server refuses (a
+  // start key taken meanwhile) rolls the whole batch back: false, and the
+  // batch goes again through the savepoint path.
+  bool ApplyBatchPipelined(const std::vector<Pending>& batch, std::vector<Status>& results) WEFT_REQUIRES(write_mu_) {
+    std::set<std::string> ids;
+    for (const Pending& p : batch) {
+      for (const RunUpdate& u : p.commit.updates) ids.insert(u.run_id);
+    }
+    std::vector<Conn::Statement> open;
+    open.push_back({"BEGIN", Params(), false});
+    open.push_back(
+        {"SELECT id, status, lease_owner, lease_epoch FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR "
+         "UPDATE",
+         Params().TextArray(std::vector<std::string>(ids.begin(), ids.end()))});
+    Result<std::vector<Rows>> opened = write_.RunAll(open);
+    if (!opened.ok()) {
+      if (write_.healthy()) (void)write_.Exec("ROLLBACK");
+      return false;
+    }
+    struct Row {
+      RunStatus status;
+      std::string owner;
+      int64_t epoch;
+    };
+    std::map<std::string, Row> rows;
+    const Rows& got = (*opened)[1];
+    for (int i = 0; i < got.size(); ++i) {
+      rows[got.text(i, 0)] = {ParseRunStatus(got.text(i, 1)).value_or(RunStatus::kFailed), got.text(i, 2),
+                              got.int64(i, 3)};
+    }
+    const int64_t now = clock_.NowMillis();
+    std::vector<Conn::Statement> writes;
+    bool wakes_others = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      std::map<std::string, Row> after = rows;  // this commit's view; kept only if it passes
+      Status st;
+      for (const RunUpdate& u : batch[i].commit.updates) {
+        auto it = after.find(u.run_id);
+        if (u.kind == RunUpdate::Kind::kCreate) {
+          if (it != after.end()) {
+            st = Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+            break;
+          }
+        } else {
+          if (it == after.end()) {
+            st = NotFoundError("no run '" + u.run_id + "'");
+            break;
+          }
+          st = internal::CheckUpdate(u, it->second.status, it->second.owner, it->second.epoch);
+          if (!st.ok()) break;
+        }
+        if (u.kind != RunUpdate::Kind::kStepsOnly)
+          after[u.run_id] = {u.run.status, u.run.lease_owner, u.run.lease_epoch};
+      }
+      results[i] = st;
+      if (!st.ok()) continue;
+      rows = std::move(after);
+      for (const RunUpdate& u : batch[i].commit.updates) {
+        UpdateStatements(u, now, writes);
+        wakes_others = wakes_others || internal::CreatesWork(u);
+      }
+    }
+    if (wakes_others) writes.push_back({"SELECT pg_notify($1, '')", Params().Text(channel_)});
+    writes.push_back({"COMMIT", Params(), false});
+    Result<std::vector<Rows>> written = write_.RunAll(writes);
+    if (written.ok()) return true;
+    // Refused: the server rolled the transaction back (COMMIT, skipped or
+    // run in a failed transaction, ends it either way).
+    if (write_.healthy()) (void)write_.Exec("ROLLBACK");
+    return false;
   }
 
   // One commit inside the group's transaction, under a savepoint so that
@@ -1166,6 +1243,9 @@ class PostgresStore final : public Store {
   // Applies a batch in one transaction; fills `results` per commit and
   // returns the status of the transaction itself.
   Status ApplyBatch(const std::vector<Pending>& batch, std::vector<Status>& results) WEFT_REQUIRES(write_mu_) {
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    if (ApplyBatchPipelined(batch, results)) return Status::Ok();
+    results.assign(batch.size(), Status::Ok());
     WEFT_RETURN_IF_ERROR(write_.Ensure());
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN"));
     bool wakes_others = false;
