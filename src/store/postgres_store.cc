@@ -674,30 +674,42 @@ class PostgresStore final : public Store {
 
   Result<MessageRecord> AppendMessage(MessageRecord m) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
-    WEFT_ASSIGN_OR_RETURN(
-        Rows r,
-        (*c)->Run("INSERT INTO messages (conversation, run_id, step_path, key, role, kind, content, created_ms) "
-                  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conversation, key) DO NOTHING "
-                  "RETURNING seq",
-                  Params()
-                      .Text(m.conversation)
-                      .Text(m.run_id)
-                      .Text(m.step_path)
-                      .Text(m.key)
-                      .Text(m.role)
-                      .Text(m.kind)
-                      .Text(ToJson(m.content))
-                      .Int(m.created_ms)));
-    if (r.size() == 1) {
-      m.seq = r.int64(0, 0);
-      return m;
-    }
-    // Said before: the stored message.
-    WEFT_ASSIGN_OR_RETURN(Rows q, (*c)->Run("SELECT " WEFT_MESSAGE_COLUMNS " FROM messages WHERE conversation = $1 AND "
-                                            "key = $2",
-                                            Params().Text(m.conversation).Text(m.key)));
-    if (q.size() == 0) return InternalError("message '" + m.key + "' was neither stored nor found");
-    return ReadMessage(q, 0);
+    std::optional<MessageRecord> stored;
+    WEFT_RETURN_IF_ERROR(InTransaction(**c, [&]() -> Status {
+      // A conversation is read from a seq on (a reconnecting widget): its
+      // appends take turns, so that seqs are in commit order and a reader
+      // never passes one that is yet to commit.
+      WEFT_RETURN_IF_ERROR(
+          (*c)->Run("SELECT pg_advisory_xact_lock(hashtext('weft.conversation:' || $1))", Params().Text(m.conversation))
+              .status());
+      WEFT_ASSIGN_OR_RETURN(
+          Rows r,
+          (*c)->Run("INSERT INTO messages (conversation, run_id, step_path, key, role, kind, content, created_ms) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (conversation, key) DO NOTHING "
+                    "RETURNING seq",
+                    Params()
+                        .Text(m.conversation)
+                        .Text(m.run_id)
+                        .Text(m.step_path)
+                        .Text(m.key)
+                        .Text(m.role)
+                        .Text(m.kind)
+                        .Text(ToJson(m.content))
+                        .Int(m.created_ms)));
+      if (r.size() == 1) {
+        m.seq = r.int64(0, 0);
+        stored = m;
+        return Status::Ok();
+      }
+      // Said before: the stored message.
+      WEFT_ASSIGN_OR_RETURN(Rows q, (*c)->Run("SELECT " WEFT_MESSAGE_COLUMNS " FROM messages WHERE conversation = $1 "
+                                              "AND key = $2",
+                                              Params().Text(m.conversation).Text(m.key)));
+      if (q.size() == 0) return InternalError("message '" + m.key + "' was neither stored nor found");
+      WEFT_ASSIGN_OR_RETURN(stored, ReadMessage(q, 0));
+      return Status::Ok();
+    }));
+    return std::move(*stored);
   }
 
   Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
@@ -1064,6 +1076,7 @@ class PostgresStore final : public Store {
       "UPDATE runs SET workflow = $2, version = $3, status = $4, input = $5, context = $6, outputs = $7, error_code = "
       "$8, error = $9, parent_run = $10, parent_path = $11, wait = $12, wake_at_ms = $13, seed = $14, retry_from_seq "
       "= $15, updated_ms = $16, lease_owner = $17, lease_until_ms = $18, lease_epoch = $19 WHERE id = $1";
+  static constexpr const char* kEmitLock = "SELECT pg_advisory_xact_lock(hashtext('weft.emit'))";
   static constexpr const char* kInsertStep =
       "INSERT INTO steps (run_id, path, task, action, attempt, status, input, output, error_code, error, detail, "
       "started_ms, ended_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
@@ -1103,6 +1116,13 @@ class PostgresStore final : public Store {
       out.push_back({u.kind == RunUpdate::Kind::kCreate ? kInsertRun : kUpdateRun, std::move(p)});
     }
     for (const StepRecord& step : u.steps) {
+      if (step.action == "emit" && step.status == StepStatus::kCompleted) {
+        // Events are dispatched in seq order from a cursor: transactions
+        // that record one take turns, so that their seqs (drawn after the
+        // lock) are in commit order and a cursor never passes one that is
+        // yet to commit. (Taking it again in one transaction is free.)
+        out.push_back({kEmitLock, Params()});
+      }
       out.push_back({kInsertStep, Params()
                                       .Text(u.run_id)
                                       .Text(step.path)

@@ -211,9 +211,10 @@ TEST_F(AccessTest, SecretsSetThroughTheApiAreSealedAndServeWebhooks) {
   HttpReply list = Api("editor", "GET", "/api/v1/secrets");
   EXPECT_NE(list.body.find("HOOK_TOKEN"), std::string::npos);
   EXPECT_EQ(list.body.find("from-the-api"), std::string::npos);
-  auto rows = testing::QueryRows(db_.path(), "SELECT sealed FROM secrets");
-  ASSERT_EQ(rows.size(), 1u);
-  EXPECT_EQ(rows[0][0].find("from-the-api"), std::string::npos);
+  auto sealed = runtime_->store().ListSecrets();
+  ASSERT_TRUE(sealed.ok());
+  ASSERT_EQ(sealed->size(), 1u);
+  EXPECT_EQ(sealed->at(0).sealed.find("from-the-api"), std::string::npos);
   // A restarted server opens it with the same key.
   Open();
   EXPECT_EQ(Hook("orders/token", "{}", {{"Authorization", "Bearer from-the-api"}}).status / 100, 2);
@@ -261,7 +262,7 @@ TEST_F(AccessTest, TheAuditLogRecordsWhoDidWhatAndDetectsTampering) {
   EXPECT_TRUE(verdict.get("ok").as_bool()) << ToJson(verdict);
   const std::string head = verdict.get("head_hash").as_string();
   // Someone with the file in hand rewrites who cancelled the run.
-  ASSERT_EQ(testing::ExecSql(db_.path(), "UPDATE audit SET actor = 'user:nobody' WHERE action = 'run.cancel'"), "");
+  ASSERT_EQ(ExecSql("UPDATE audit SET actor = 'user:nobody' WHERE action = 'run.cancel'"), "");
   verdict = Json(Api("admin", "GET", "/api/v1/audit/verify?head=" + head));
   EXPECT_FALSE(verdict.get("ok").as_bool());
   EXPECT_NE(verdict.get("problem").as_string().find("edited"), std::string::npos) << ToJson(verdict);

@@ -1,6 +1,8 @@
 // The fixture of the server's tests: a real `weft serve` (Server::Start)
-// on a loopback port over a real SQLite file, with a folder of workflows
-// and an API key per role.
+// on a loopback port over a real SQLite file (or, when
+// WEFT_TEST_SERVER_POSTGRES names a server, a schema of its own there: the
+// same tests on the other backend), with a folder of workflows and an API
+// key per role.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "http_test_client.h"
+#include "sqlite_query.h"
 #include "temp_db.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
@@ -94,6 +97,11 @@ outputs:
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!PostgresUrl().empty()) {
+      const std::string drop =
+          "psql -q -d '" + PostgresUrl() + "' -c 'DROP SCHEMA IF EXISTS " + Schema() + " CASCADE' >/dev/null 2>&1";
+      (void)std::system(drop.c_str());
+    }
     dir_ = fs::temp_directory_path() / ("weft_server_test_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "workflows");
@@ -110,6 +118,36 @@ class ServerTest : public ::testing::Test {
     server_.reset();
     runtime_.reset();
     fs::remove_all(dir_);
+    if (!PostgresUrl().empty()) {
+      const std::string drop =
+          "psql -q -d '" + PostgresUrl() + "' -c 'DROP SCHEMA IF EXISTS " + Schema() + " CASCADE' >/dev/null 2>&1";
+      (void)std::system(drop.c_str());
+    }
+  }
+
+  // Runs `sql` on the database behind the store, as someone with the
+  // database in hand would; returns the error ("" when it ran).
+  std::string ExecSql(const std::string& sql) {
+    if (PostgresUrl().empty()) return testing::ExecSql(db_.path(), sql);
+    const std::string command = "psql -q -v ON_ERROR_STOP=1 -d '" + PostgresUrl() + "' -c 'SET search_path TO " +
+                                Schema() + "' -c \"" + sql + "\" >/dev/null 2>&1";
+    return std::system(command.c_str()) == 0 ? "" : "psql failed: " + sql;
+  }
+
+  // The PostgreSQL server the tests run on instead of SQLite ("" = SQLite).
+  static std::string PostgresUrl() {
+    const char* url = std::getenv("WEFT_TEST_SERVER_POSTGRES");
+    return url != nullptr ? url : "";
+  }
+  // This test's schema there.
+  static std::string Schema() {
+    std::string name =
+        "weft_srv" + std::to_string(::getpid()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) c = '_';
+    }
+    return name.substr(0, 63);
   }
 
   void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ / "workflows" / name) << text; }
@@ -119,6 +157,10 @@ class ServerTest : public ::testing::Test {
     runtime_.reset();
     runtime::RuntimeOptions ro;
     ro.db = db_.path();
+    if (const std::string url = PostgresUrl(); !url.empty()) {
+      ro.db = url;
+      ro.db_schema = Schema();
+    }
     ro.config_path = (dir_ / "weft.yaml").string();
     std::ofstream(ro.config_path) << config_;
     ro.threads = 2;
