@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <map>
 
+#include "event_relay.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/email.h"
 #include "weft/actions/file_text.h"
@@ -233,6 +234,7 @@ Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options) {
 Runtime::~Runtime() {
   // The engine goes first: it stops runs that use the actions and the store.
   engine_.reset();
+  if (relay_) relay_->Stop();
 }
 
 // The built-in actions, the configured ones and the AI steps, with the
@@ -286,7 +288,10 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
                   : db == ":memory:"         ? ""
                   : store::IsPostgresUrl(db) ? "weft-data"
                                              : db + ".data";
-  if (options.events) rt->events_ = std::make_unique<engine::EventLog>();
+  if (options.events) {
+    rt->events_ = std::make_unique<engine::EventLog>();
+    if (rt->store_->broadcasts()) rt->relay_ = EventRelay::Start(*rt->events_, *rt->store_);
+  }
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_));
   engine::EngineOptions eo;
   Status settings = ReadExpressionLimits(rt->config_.value, eo);

@@ -193,6 +193,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   if (engine::EventLog* log = runtime.events()) {
     events_subscription = log->Subscribe([metrics = metrics, dispatcher = dispatcher,
                                           telemetry = telemetry](const engine::Event& e) {
+      if (e.remote) return;  // counted and traced by the process that ran it
       telemetry->OnEvent(e);
       if (e.kind == engine::Event::Kind::kRun) {
         const Value status = e.data.get("status");

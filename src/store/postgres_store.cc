@@ -5,10 +5,13 @@
 #include "weft/store/postgres_store.h"
 
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -178,6 +181,13 @@ CREATE TABLE audit (
 std::string WorkChannel(const std::string& schema) {
   return schema.empty() ? "weft_work" : ("weft_work_" + schema).substr(0, 63);
 }
+// The channel of Broadcast's messages, likewise.
+std::string EventChannel(const std::string& schema) {
+  return schema.empty() ? "weft_events" : ("weft_events_" + schema).substr(0, 63);
+}
+// Messages carry the sender's id first ("<id> <message>"), so that a
+// process skips its own.
+constexpr size_t kSenderIdBytes = 16;
 
 #define WEFT_RUN_COLUMNS                                                                                        \
   "id, workflow, version, status, input, context, outputs, error_code, error, parent_run, parent_path, wait, "  \
@@ -333,7 +343,9 @@ class PostgresStore final : public Store {
   explicit PostgresStore(PostgresOptions options)
       : options_(std::move(options)),
         clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()),
-        channel_(WorkChannel(options_.schema)) {}
+        channel_(WorkChannel(options_.schema)),
+        events_channel_(EventChannel(options_.schema)),
+        sender_id_(SenderId()) {}
 
   ~PostgresStore() override {
     {
@@ -341,6 +353,12 @@ class PostgresStore final : public Store {
       stopping_ = true;
     }
     queue_cv_.notify_all();
+    {
+      MutexLock lock(broadcast_mu_);
+      broadcast_stopping_ = true;
+    }
+    broadcast_cv_.notify_all();
+    if (sender_.joinable()) sender_.join();
     if (writer_.joinable()) writer_.join();
     if (listener_.joinable()) listener_.join();
   }
@@ -356,7 +374,7 @@ class PostgresStore final : public Store {
     }
     WEFT_RETURN_IF_ERROR(pool_.Open(options_));
     WEFT_RETURN_IF_ERROR(listen_.Connect(options_.url, options_.schema, options_.connect_timeout_s));
-    WEFT_RETURN_IF_ERROR(listen_.Exec("LISTEN " + channel_));
+    WEFT_RETURN_IF_ERROR(listen_.Exec("LISTEN " + channel_ + "; LISTEN " + events_channel_));
     writer_ = std::thread([this] { WriterLoop(); });
     listener_ = std::thread([this] { ListenLoop(); });
     return Status::Ok();
@@ -574,6 +592,31 @@ class PostgresStore final : public Store {
     const auto timeout = deadline - std::chrono::steady_clock::now();
     return lock.WaitFor(queue_cv_done_, timeout,
                         [&]() WEFT_REQUIRES(queue_mu_) { return notified_ != seen || stopping_; });
+  }
+
+  // ---- live messages between processes
+
+  bool broadcasts() const override { return true; }
+
+  void Broadcast(std::vector<std::string> messages) override {
+    {
+      MutexLock lock(broadcast_mu_);
+      if (broadcast_stopping_) return;
+      for (std::string& m : messages) {
+        if (m.size() > kMaxBroadcastBytes) continue;  // the sender keeps within it; never the server's limit
+        outbox_.push_back(std::move(m));
+      }
+      // Live updates are best effort: a backlog the database cannot take
+      // loses its oldest (receivers read the store when they miss some).
+      while (outbox_.size() > 10'000) outbox_.pop_front();
+      if (!sender_.joinable()) sender_ = std::thread([this] { SendLoop(); });
+    }
+    broadcast_cv_.notify_one();
+  }
+
+  void OnBroadcast(std::function<void(std::string_view)> receiver) override {
+    MutexLock lock(broadcast_mu_);
+    receiver_ = std::move(receiver);
   }
 
   // ---- cache, spend, memory
@@ -1323,7 +1366,7 @@ class PostgresStore final : public Store {
       }
       bool woke = false;
       if (!listen_.healthy()) {
-        if (listen_.Ensure().ok() && listen_.Exec("LISTEN " + channel_).ok()) {
+        if (listen_.Ensure().ok() && listen_.Exec("LISTEN " + channel_ + "; LISTEN " + events_channel_).ok()) {
           woke = true;
         } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -1334,7 +1377,11 @@ class PostgresStore final : public Store {
       if (::poll(&p, 1, 100) > 0) {
         (void)PQconsumeInput(listen_.raw());
         while (PGnotify* n = PQnotifies(listen_.raw())) {
-          woke = true;
+          if (events_channel_ == n->relname) {
+            Receive(n->extra);
+          } else {
+            woke = true;
+          }
           PQfreemem(n);
         }
       }
@@ -1348,9 +1395,60 @@ class PostgresStore final : public Store {
     }
   }
 
+  static std::string SenderId() {
+    static std::atomic<uint64_t> counter{0};
+    char id[kSenderIdBytes + 1];
+    std::snprintf(id, sizeof(id), "%08x%08x", static_cast<unsigned>(::getpid()),
+                  static_cast<unsigned>(counter.fetch_add(1) * 2654435761u));
+    return std::string(id, kSenderIdBytes);
+  }
+
+  // Sends what Broadcast queued, all that is waiting in one statement.
+  void SendLoop() {
+    std::vector<std::string> batch;
+    for (;;) {
+      {
+        MutexLock lock(broadcast_mu_);
+        lock.Wait(broadcast_cv_,
+                  [&]() WEFT_REQUIRES(broadcast_mu_) { return broadcast_stopping_ || !outbox_.empty(); });
+        if (broadcast_stopping_) return;
+        batch.assign(std::make_move_iterator(outbox_.begin()), std::make_move_iterator(outbox_.end()));
+        outbox_.clear();
+      }
+      for (std::string& m : batch) m.insert(0, sender_id_ + " ");
+      if (!send_.healthy() && !send_.Connect(options_.url, options_.schema, options_.connect_timeout_s).ok()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // dropped: best effort
+        continue;
+      }
+      (void)send_.Run("SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m",
+                      Params().Text(events_channel_).TextArray(batch));
+      batch.clear();
+    }
+  }
+
+  void Receive(const char* payload) {
+    const std::string_view text(payload);
+    if (text.size() <= kSenderIdBytes || text.substr(0, kSenderIdBytes) == sender_id_) return;
+    std::function<void(std::string_view)> receiver;
+    {
+      MutexLock lock(broadcast_mu_);
+      receiver = receiver_;
+    }
+    if (receiver) receiver(text.substr(kSenderIdBytes + 1));
+  }
+
   PostgresOptions options_;
   const Clock& clock_;
-  const std::string channel_;  // NOTIFY channel of new work
+  const std::string channel_;         // NOTIFY channel of new work
+  const std::string events_channel_;  // NOTIFY channel of Broadcast
+  const std::string sender_id_;       // this store's, on what it broadcasts
+  Mutex broadcast_mu_;
+  std::condition_variable_any broadcast_cv_;
+  std::deque<std::string> outbox_ WEFT_GUARDED_BY(broadcast_mu_);
+  bool broadcast_stopping_ WEFT_GUARDED_BY(broadcast_mu_) = false;
+  std::function<void(std::string_view)> receiver_ WEFT_GUARDED_BY(broadcast_mu_);
+  std::thread sender_;  // started with the first Broadcast
+  Conn send_;           // the sender thread's
   Pool pool_;
   std::atomic<uint64_t> cache_puts_{0};
   Mutex observer_mu_;

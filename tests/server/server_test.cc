@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "event_relay.h"
 #include "event_triggers.h"
 #include "fake_http_server.h"
 #include "http_test_client.h"
@@ -1094,3 +1095,98 @@ flow:
 
 }  // namespace
 }  // namespace weft::server
+
+namespace weft::server {
+namespace {
+
+// Two servers on one PostgreSQL (as two processes behind a load balancer):
+// a browser connected to either sees the runs the other executes, live.
+TEST_F(ServerTest, ABrowserOnOneServerSeesWhatAnotherRuns) {
+  if (PostgresUrl().empty()) GTEST_SKIP() << "needs the servers on PostgreSQL (WEFT_TEST_SERVER_POSTGRES)";
+  runtime::RuntimeOptions ro;
+  ro.db = PostgresUrl();
+  ro.db_schema = Schema();
+  ro.config_path = (dir_ / "weft.yaml").string();
+  ro.threads = 2;
+  ro.events = true;
+  ro.data_dir = (dir_ / "data_b").string();
+  std::unique_ptr<runtime::Runtime> other = runtime::Runtime::Open(ro).value();
+  ServerOptions so;
+  so.port = 0;
+  so.watch_interval_ms = 0;
+  so.data_dir = ro.data_dir;
+  std::unique_ptr<Server> b = Server::Start(*other, so).value();
+  const testing::Headers viewer = {{"Authorization", "Bearer " + keys_["viewer"]}};
+  testing::SseClient on_b(b->port(), "/api/v1/events", viewer);
+  ASSERT_EQ(on_b.status(), 200);
+
+  // Started on the first server, where it runs until it waits for approval.
+  HttpReply started =
+      Api("operator", "POST", "/api/v1/runs", R"({"workflow":"review","input":{"amount":7},"wait_ms":5000})");
+  ASSERT_EQ(started.status, 201) << started.body;
+  const std::string run_id = Json(started).get("run_id").as_string();
+  bool saw_task = false;
+  while (auto e = on_b.Next(5000)) {
+    if (e->event == "task" && e->data.find(run_id) != std::string::npos) {
+      saw_task = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(saw_task) << "the approval the first server's run waits for, on the second's stream";
+
+  // Approved through the second server: it continues the run there, and
+  // the first server's stream shows it finish.
+  testing::SseClient on_a(port(), "/api/v1/events", viewer);
+  HttpCall(b->port(), "POST", "/api/v1/tasks/" + run_id + "/complete", R"({"payload":{"approved":true}})",
+           {{"Authorization", "Bearer " + keys_["operator"]}, {"Content-Type", "application/json"}});
+  bool saw_done = false;
+  while (auto e = on_a.Next(5000)) {
+    if (e->event == "run" && e->data.find(run_id) != std::string::npos &&
+        e->data.find("\"completed\"") != std::string::npos) {
+      saw_done = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(saw_done) << "the run the second server finished, on the first's stream";
+  b->Stop();
+}
+
+}  // namespace
+}  // namespace weft::server
+
+namespace weft::runtime {
+namespace {
+
+TEST(EventRelay, EventsTravelWholeOrAsAnOutlineWithinTheLimit) {
+  engine::Event small;
+  small.kind = engine::Event::Kind::kStep;
+  small.run_id = "01R";
+  small.workflow = "wf";
+  small.data = *ParseJson(R"({"path":"0:a","status":"completed","output":{"x":[1,2]}})");
+  std::optional<engine::Event> back = EventRelay::Decode(EventRelay::Encode(small));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->remote);
+  EXPECT_EQ(back->kind, engine::Event::Kind::kStep);
+  EXPECT_EQ(back->run_id, "01R");
+  EXPECT_EQ(back->data, small.data);
+
+  engine::Event big = small;
+  big.data.set("output", std::string(20000, 'x'));
+  const std::string text = EventRelay::Encode(big);
+  EXPECT_LE(text.size(), store::Store::kMaxBroadcastBytes);
+  back = EventRelay::Decode(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->data.get("path"), Value("0:a"));
+  EXPECT_EQ(back->data.get("truncated"), Value(true));
+  EXPECT_TRUE(back->data.get("output").is_undefined());
+
+  big.data = Value::MakeObject();
+  big.data.set("path", std::string(20000, 'p'));  // even the outline is too big
+  EXPECT_LE(EventRelay::Encode(big).size(), store::Store::kMaxBroadcastBytes);
+  for (const char* bad : {"", "[]", "{\"k\":\"nope\",\"r\":\"\",\"w\":\"\"}", "{\"k\":\"run\"}", "not json"}) {
+    EXPECT_FALSE(EventRelay::Decode(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace weft::runtime

@@ -34,6 +34,10 @@ struct Event {
   std::string run_id;
   std::string workflow;
   Value data;
+  // Published by another process sharing the database (it reached this one
+  // through the store): shown live, but not counted here (metrics, traces)
+  // nor sent on.
+  bool remote = false;
 };
 
 std::string_view EventKindName(Event::Kind kind);  // "run", "step", "task", "message", "delta"

@@ -86,6 +86,8 @@ struct RuntimeOptions {
 // The store `options.db` names (no engine): reading runs and history.
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options);
 
+class EventRelay;
+
 class Runtime {
  public:
   // Reads the configuration, opens the store, registers the actions and
@@ -134,6 +136,8 @@ class Runtime {
   std::map<std::string, Connection, std::less<>> connections_;
   engine::ActionRegistry actions_;
   std::unique_ptr<engine::EventLog> events_;  // before the engine, which publishes into it
+  // Events to and from other processes on the same database.
+  std::shared_ptr<EventRelay> relay_;
   std::unique_ptr<engine::Engine> engine_;
 };
 

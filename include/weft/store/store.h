@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "weft/core/status.h"
@@ -292,6 +293,19 @@ class Store {
   // Returns whether something changed. Workers sleep on it between
   // ClaimRuns calls (and still claim now and then: timers fall due).
   virtual bool WaitForWork(int64_t timeout_ms) = 0;
+
+  // Live messages between the processes sharing a database (the server's
+  // events: a step recorded on one process reaches a browser connected to
+  // another). Best effort and small (at most kMaxBroadcastBytes each): what
+  // is missed is in the store. Stores of one process do nothing.
+  static constexpr size_t kMaxBroadcastBytes = 7000;
+  virtual bool broadcasts() const { return false; }
+  // Sends `messages` to every other process's receiver (and not to this
+  // store's own); returns at once.
+  virtual void Broadcast(std::vector<std::string> /*messages*/) {}
+  // `receiver` gets what other processes broadcast, one message at a time,
+  // on a store thread; nullptr stops.
+  virtual void OnBroadcast(std::function<void(std::string_view message)> /*receiver*/) {}
 
   // An exact-match cache with expiry (AI step answers). Get returns nullopt
   // for a missing or expired entry.
