@@ -101,6 +101,11 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--threads", serve.threads, "Threads running steps and serving HTTP")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  serve_cmd
+      ->add_option("--role", serve.role,
+                   "all: serve and execute runs; api: serve only (workers execute); worker: execute runs only")
+      ->check(CLI::IsMember({"all", "api", "worker"}))
+      ->capture_default_str();
   AddStoreOptions(serve_cmd, serve.store);
 
   MigrateCommandOptions migrate;

@@ -172,7 +172,8 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   runtime::RuntimeOptions ro = RuntimeFor(options.store, options.config);
   ro.workflows_dir = options.workflows;
   ro.threads = std::max(1, options.threads);
-  ro.events = true;
+  ro.events = true;  // a worker's go to the other processes (live updates)
+  ro.execute = options.role != "api";
   ro.data_dir = so.data_dir;
   Result<std::unique_ptr<runtime::Runtime>> rt = runtime::Runtime::Open(ro);
   if (!rt.ok()) {
@@ -190,17 +191,25 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   if (Result<int> picked = (*rt)->engine().Recover(); picked.ok() && *picked > 0) {
     err << "weft serve: continuing " << *picked << " interrupted run(s)\n";
   }
-  Result<std::unique_ptr<server::Server>> server = server::Server::Start(**rt, so);
-  if (!server.ok()) {
-    err << "weft serve: " << server.status().message() << "\n";
-    return 1;
+  std::unique_ptr<server::Server> server;
+  if (options.role != "worker") {
+    Result<std::unique_ptr<server::Server>> started = server::Server::Start(**rt, so);
+    if (!started.ok()) {
+      err << "weft serve: " << started.status().message() << "\n";
+      return 1;
+    }
+    server = std::move(started).value();
+    out << "weft serving on " << server->url() << (options.role == "api" ? " (api: runs go to the workers)" : "")
+        << "\n"
+        << std::flush;
+  } else {
+    out << "weft worker executing runs from the database\n" << std::flush;
   }
-  out << "weft serving on " << (*server)->url() << "\n" << std::flush;
   // Runs another process left (or that it created for any worker), and
   // timers that fall due (waits, retries' backoff), are claimed as soon as
   // the store announces them and at least every second; a burst of
   // announcements costs one claim per 50 ms.
-  std::atomic<bool> stop_claiming{false};
+  std::atomic<bool> stop_claiming{options.role == "api"};
   std::thread claimer([&] {
     auto last = std::chrono::steady_clock::now();
     while (!stop_claiming) {
@@ -225,7 +234,9 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
       if (read.ok() && next.data_dir == configured_data_dir) next.data_dir = so.data_dir;
       if (!read.ok()) {
         err << "weft serve: configuration not reloaded: " << read.message() << "\n";
-      } else if (Result<std::vector<std::string>> restart = (*server)->Reload(next); !restart.ok()) {
+      } else if (!server) {
+        if (next_format) SetLogFormat(*next_format);
+      } else if (Result<std::vector<std::string>> restart = server->Reload(next); !restart.ok()) {
         err << "weft serve: configuration not reloaded: " << restart.status().message() << "\n";
       } else {
         if (next_format) SetLogFormat(*next_format);
@@ -236,15 +247,15 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
       if (Status s = (*rt)->vault().Reload(); !s.ok()) {
         err << "weft serve: secrets not reloaded: " << s.message() << "\n";
       }
-      (*server)->Rescan();
+      if (server) server->Rescan();
       continue;
     }
   }
   err << "weft serve: stopping\n";
   stop_claiming = true;
   claimer.join();
-  (*server)->Stop();
-  server->reset();
+  if (server) server->Stop();
+  server.reset();
   // Runs still executing stay durable (status running, leased to this
   // process, which is gone): the next start continues them.
   rt->reset();

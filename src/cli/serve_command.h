@@ -15,6 +15,11 @@ struct ServeCommandOptions {
   std::string workflows = "./workflows";
   std::string listen;  // HOST:PORT; "" = weft.yaml's server.listen, else 127.0.0.1:8080
   int threads = 2;
+  // "all" (default): serve HTTP and triggers, and execute runs; "api": only
+  // serve (runs go to the workers through the database); "worker": only
+  // execute runs (no HTTP, no triggers). Several processes on one
+  // PostgreSQL share the work whatever their roles.
+  std::string role = "all";
 };
 
 // Serves until SIGTERM or SIGINT (drains, exit 0); SIGHUP re-reads the

@@ -284,10 +284,19 @@ store::RunRecord Engine::Impl::NewRun(const dsl::Workflow& wf, std::string id, V
   rec.context = std::move(context);
   rec.seed = seed;
   rec.created_ms = clock->NowMillis();
-  rec.lease_owner = owner;
-  rec.lease_until_ms = rec.created_ms + options.lease_ms;
-  rec.lease_epoch = 1;
+  TakeLease(rec);
   return rec;
+}
+
+void Engine::Impl::TakeLease(store::RunRecord& rec) const {
+  if (!options.execute) {
+    rec.lease_owner.clear();
+    rec.lease_until_ms = 0;
+    return;
+  }
+  rec.lease_owner = owner;
+  rec.lease_until_ms = clock->NowMillis() + options.lease_ms;
+  rec.lease_epoch += 1;
 }
 
 Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, const Status* error, bool from_user) {
@@ -330,15 +339,13 @@ Status Engine::Impl::ResumeInternal(const std::string& run_id, Value payload, co
   updated.status = store::RunStatus::kRunning;
   updated.wait = Value();
   updated.wake_at_ms = 0;
-  updated.lease_owner = owner;  // this engine continues it, under a new lease
-  updated.lease_until_ms = clock->NowMillis() + options.lease_ms;
-  updated.lease_epoch = rec.lease_epoch + 1;
+  TakeLease(updated);  // this engine continues it (or a worker does)
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, updated, {step}, store::RunStatus::kSuspended});
   WEFT_RETURN_IF_ERROR(options.store->CommitSync(std::move(commit)));
   PublishStep(updated, step);
   PublishRun(updated);
-  Launch(updated);
+  if (options.execute) Launch(updated);
   return Status::Ok();
 }
 
@@ -437,7 +444,7 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
   impl_->PublishRun(rec);
-  impl_->Launch(rec, 0, true);
+  if (impl_->options.execute) impl_->Launch(rec, 0, true);
   return rec.id;
 }
 
@@ -448,6 +455,18 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncStart(std::string workflo
   if (!prepared.ok()) co_return prepared.status();
   store::RunRecord rec = std::move(prepared).value();
   auto executor = co_await asio::this_coro::executor;
+  if (!impl_->options.execute) {
+    // Stored for the workers; waiting for it reads the store.
+    store::Commit commit;
+    commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
+    Status stored = co_await CommitAwait(*impl_->options.store, std::move(commit), executor, impl_->commits);
+    if (!stored.ok()) co_return stored;
+    impl_->PublishRun(rec);
+    if (settle_timeout.count() <= 0) co_return rec;
+    Result<store::RunRecord> settled = co_await impl_->AwaitSettled(rec.id, 0, nullptr, settle_timeout);
+    if (!settled.ok() && settled.status().code() == StatusCode::kDeadlineExceeded) co_return rec;
+    co_return settled;
+  }
   // The waiter is in place before the run can finish: its end needs no
   // store read.
   std::shared_ptr<Engine::Impl::Settle> settle;
@@ -502,16 +521,14 @@ Status Engine::Retry(const std::string& run_id, int64_t version) {
   WEFT_ASSIGN_OR_RETURN(std::vector<store::StepRecord> steps, impl_->options.store->GetSteps(run_id));
   rec.retry_from_seq = steps.empty() ? 0 : steps.back().seq;
   rec.status = store::RunStatus::kRunning;
-  rec.lease_owner = impl_->owner;
-  rec.lease_until_ms = impl_->clock->NowMillis() + impl_->options.lease_ms;
-  rec.lease_epoch += 1;
+  impl_->TakeLease(rec);
   rec.error.clear();
   rec.error_code.clear();
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kUpdate, run_id, rec, {}, store::RunStatus::kFailed});
   WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
   impl_->PublishRun(rec);
-  impl_->Launch(rec);
+  if (impl_->options.execute) impl_->Launch(rec);
   return Status::Ok();
 }
 
@@ -573,6 +590,7 @@ Status Engine::Cancel(const std::string& run_id) {
 }
 
 Result<int> Engine::Recover() {
+  if (!impl_->options.execute) return 0;  // the workers' job
   int picked = 0;
   const int64_t now = impl_->clock->NowMillis();
   WEFT_ASSIGN_OR_RETURN(std::vector<store::RunRecord> runs,
@@ -625,7 +643,22 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncWait(std::string run_id, 
 asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string run_id, uint64_t ticket,
                                                                      std::shared_ptr<Settle> settle,
                                                                      std::chrono::milliseconds timeout) {
-  if (ticket == 0) co_return options.store->GetRun(run_id);  // not executing here
+  if (ticket == 0 && options.execute) co_return options.store->GetRun(run_id);  // not executing here
+  if (ticket == 0) {
+    // Executed by another process: its record tells when it settles.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (auto pause = std::chrono::milliseconds(2);; pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
+      Result<store::RunRecord> rec = options.store->GetRun(run_id);
+      if (!rec.ok() || rec->status != store::RunStatus::kRunning) co_return rec;
+      if (std::chrono::steady_clock::now() + pause > deadline) {
+        co_return DeadlineExceededError("run " + run_id + " is still executing");
+      }
+      timer.expires_after(pause);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
   // A parallel group rather than awaitable operators: the loser is cancelled
   // with an error code, not an exception thrown on every settled run.

@@ -156,6 +156,9 @@ struct Engine::Impl {
   void Finished(const std::string& run_id);
   // A new run's record (running, leased to this engine), not yet stored.
   store::RunRecord NewRun(const dsl::Workflow& wf, std::string id, Value input, Value context, uint64_t seed) const;
+  // Gives `rec` to this engine under a new lease (or, for an engine that
+  // does not execute, to no one: a worker claims it).
+  void TakeLease(store::RunRecord& rec) const;
   // Checks the input, evaluates the context and builds a run to start
   // (Start and AsyncStart).
   Result<store::RunRecord> PrepareStart(const std::string& workflow, int64_t version, Value input,

@@ -306,6 +306,7 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   eo.secrets = [vault](std::string_view name) { return vault->Get(name); };
   eo.on_step = options.on_step;
   eo.threads = std::max(1, options.threads);
+  eo.execute = options.execute;
   if (engine::EventLog* events = rt->events_.get()) {
     eo.events = events;
     eo.on_stream = [events](std::string_view run_id, std::string_view step_path, std::string_view delta) {

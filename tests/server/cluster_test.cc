@@ -330,3 +330,83 @@ TEST(Cluster, FourProcessesUnderKillsAndPausesLoseNothingAndDoNothingTwice) {
 }
 
 }  // namespace
+
+namespace {
+
+const char* const kTriage = R"yaml(name: triage
+trigger:
+  - webhook: { path: triage, respond: completion }
+  - webhook: { path: triage-later, respond: accepted }
+inputs:
+  schema:
+    urgency: { type: string, required: true }
+defs:
+  human: { kind: task, action: set, inputs: { route: human } }
+  auto: { kind: task, action: set, inputs: { route: auto } }
+flow:
+  - conditional:
+      when:
+        - condition: "=$input.urgency = 'high'"
+          steps: [ { do: human } ]
+      else:
+        steps: [ { do: auto } ]
+outputs:
+  route: "=$output.human.route ? 'human' : 'auto'"
+)yaml";
+
+// `--role api` only serves: what it starts waits for a worker; `--role
+// worker` executes without listening. A webhook answered with the run's
+// outputs through an api process is executed by a worker.
+TEST(Cluster, ApiProcessesServeAndWorkersExecute) {
+  const char* url = std::getenv("WEFT_TEST_POSTGRES");
+  if (url == nullptr || *url == '\0') GTEST_SKIP() << "WEFT_TEST_POSTGRES is not set";
+  const std::string schema = "weft_roles_" + std::to_string(getpid());
+  Database db(url);
+  ASSERT_TRUE(db.ok());
+  db.Query("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  const fs::path dir = fs::temp_directory_path() / ("weft_roles_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "workflows");
+  std::ofstream(dir / "workflows" / "triage.yaml") << kTriage;
+  std::ofstream(dir / "weft.yaml") << "store: { postgres: \"" << url << "\", schema: " << schema << " }\n";
+  const auto serve = [&](const std::string& role, int port, const std::string& log) {
+    std::vector<std::string> args = {WEFT_BINARY,   "serve",
+                                     "--role",      role,
+                                     "--config",    (dir / "weft.yaml").string(),
+                                     "--workflows", (dir / "workflows").string()};
+    if (port != 0) {
+      args.push_back("--listen");
+      args.push_back("127.0.0.1:" + std::to_string(port));
+    }
+    return Spawn(args, (dir / log).string());
+  };
+  const int port = FreePort();
+  const pid_t api = serve("api", port, "api.log");
+  ASSERT_TRUE(WaitHealthy(port));
+  const weft::testing::Headers json = {{"Content-Type", "application/json"}};
+  ASSERT_EQ(weft::testing::HttpCall(port, "POST", "/hooks/triage-later", R"({"urgency":"low"})", json).status, 202);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(db.One("SELECT status FROM " + schema + ".runs"), "running") << "no worker yet: nothing executes it";
+
+  const pid_t worker = serve("worker", 0, "worker.log");
+  std::string status;
+  for (int i = 0; i < 100 && status != "completed"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = db.One("SELECT status FROM " + schema + ".runs");
+  }
+  EXPECT_EQ(status, "completed") << "the worker took the run the api process stored";
+  const auto answered = weft::testing::HttpCall(port, "POST", "/hooks/triage", R"({"urgency":"high"})", json);
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_NE(answered.body.find("\"route\":\"human\""), std::string::npos) << answered.body;
+  EXPECT_EQ(db.One("SELECT count(*) FROM " + schema + ".runs WHERE status = 'completed'"), "2");
+  for (pid_t p : {api, worker}) {
+    kill(p, SIGTERM);
+    int st = 0;
+    waitpid(p, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  }
+  db.Query("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  fs::remove_all(dir);
+}
+
+}  // namespace

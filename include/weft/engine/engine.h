@@ -52,6 +52,10 @@ struct EngineOptions {
   // Most runs one Recover() claims: with several processes, each takes a
   // share of what is waiting rather than all of it.
   int claim_batch = 1000;
+  // False for a process that only serves (`weft serve --role api`): runs it
+  // starts or resumes are stored for the workers (no lease), Recover claims
+  // nothing, and waiting for a run reads the store.
+  bool execute = true;
   // How retry back-off waits. Default: an asio timer. Tests with a simulated
   // clock advance the clock instead.
   std::function<boost::asio::awaitable<void>(int64_t millis)> sleep;

@@ -78,6 +78,8 @@ struct RuntimeOptions {
   int threads = 1;
   // Keep the engine's events (run, step, task) for live updates.
   bool events = false;
+  // Execute runs here (EngineOptions::execute).
+  bool execute = true;
   // Where uploads are kept (file_text reads them); "" = "<db>.data" beside
   // a database file, none for ":memory:".
   std::string data_dir;
