@@ -10,7 +10,6 @@ namespace weft::store::pg {
 Params& Params::Text(std::string v) {
   storage_.push_back(std::move(v));
   null_.push_back(false);
-  values_.clear();
   return *this;
 }
 
@@ -25,7 +24,6 @@ Params& Params::Real(double v) {
 Params& Params::Null() {
   storage_.emplace_back();
   null_.push_back(true);
-  values_.clear();
   return *this;
 }
 
@@ -47,10 +45,9 @@ Params& Params::TextArray(const std::vector<std::string>& items) {
 }
 
 const char* const* Params::values() const {
-  if (values_.size() != storage_.size()) {
-    values_.clear();
-    for (size_t i = 0; i < storage_.size(); ++i) values_.push_back(null_[i] ? nullptr : storage_[i].c_str());
-  }
+  // Built afresh each time: a moved or copied Params has its own texts.
+  values_.clear();
+  for (size_t i = 0; i < storage_.size(); ++i) values_.push_back(null_[i] ? nullptr : storage_[i].c_str());
   return values_.data();
 }
 

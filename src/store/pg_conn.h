@@ -30,7 +30,9 @@ class Params {
   // A text array literal ({"a","b"}) for `= ANY($n)`.
   Params& TextArray(const std::vector<std::string>& items);
 
-  int size() const { return static_cast<int>(values_.size()); }
+  int size() const { return static_cast<int>(storage_.size()); }
+  // Pointers into this object's texts (nullptr for NULL), valid until it
+  // changes or moves.
   const char* const* values() const;
 
  private:
