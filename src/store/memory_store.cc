@@ -452,20 +452,30 @@ class MemoryStore final : public Store {
     // the entries found, so each run is looked up once.
     Entry* found[kInlineUpdates];
     const bool remember = commit.updates.size() <= kInlineUpdates;
+    // Runs this commit creates or changes, as its earlier updates leave
+    // them (a run may be created and updated in one commit); kept only for
+    // commits of several updates (a single one, the usual, allocates none).
+    const bool several = commit.updates.size() > 1;
+    std::map<std::string, const RunRecord*> earlier;
     for (size_t i = 0; i < commit.updates.size(); ++i) {
       const RunUpdate& u = commit.updates[i];
       auto it = runs_.find(u.run_id);
       if (remember) found[i] = it == runs_.end() ? nullptr : &it->second;
+      auto before = earlier.find(u.run_id);
       if (u.kind == RunUpdate::Kind::kCreate) {
-        if (it != runs_.end()) return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+        if (it != runs_.end() || before != earlier.end()) {
+          return Status(StatusCode::kAlreadyExists, "run '" + u.run_id + "' already exists");
+        }
         if (!u.run.start_key.empty() && start_keys_.count(u.run.start_key) != 0) {
           return Status(StatusCode::kAlreadyExists, "a run with start key '" + u.run.start_key + "' already exists");
         }
+        if (several) earlier[u.run_id] = &u.run;
         continue;
       }
-      if (it == runs_.end()) return NotFoundError("no run '" + u.run_id + "'");
-      const RunRecord& r = it->second.record;
+      if (it == runs_.end() && before == earlier.end()) return NotFoundError("no run '" + u.run_id + "'");
+      const RunRecord& r = before != earlier.end() ? *before->second : it->second.record;
       if (Status s = internal::CheckUpdate(u, r.status, r.lease_owner, r.lease_epoch); !s.ok()) return s;
+      if (several && u.kind == RunUpdate::Kind::kUpdate) earlier[u.run_id] = &u.run;
     }
     ++commits_;
     for (size_t i = 0; i < commit.updates.size(); ++i) {

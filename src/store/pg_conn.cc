@@ -29,16 +29,48 @@ Params& Params::Null() {
 
 Params& Params::Json(const Value& v) { return v.is_undefined() ? Null() : Text(ToJson(v)); }
 
+namespace {
+
+void AppendArrayItem(std::string& a, std::string_view item) {
+  a += '"';
+  for (char c : item) {
+    if (c == '"' || c == '\\') a += '\\';
+    a += c;
+  }
+  a += '"';
+}
+
+}  // namespace
+
 Params& Params::TextArray(const std::vector<std::string>& items) {
   std::string a = "{";
   for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0) a += ',';
-    a += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') a += '\\';
-      a += c;
+    AppendArrayItem(a, items[i]);
+  }
+  a += '}';
+  return Text(std::move(a));
+}
+
+Params& Params::NullableTextArray(const std::vector<std::optional<std::string>>& items) {
+  std::string a = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) a += ',';
+    if (items[i]) {
+      AppendArrayItem(a, *items[i]);
+    } else {
+      a += "NULL";
     }
-    a += '"';
+  }
+  a += '}';
+  return Text(std::move(a));
+}
+
+Params& Params::IntArray(const std::vector<int64_t>& items) {
+  std::string a = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) a += ',';
+    a += std::to_string(items[i]);
   }
   a += '}';
   return Text(std::move(a));

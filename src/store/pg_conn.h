@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +28,11 @@ class Params {
   Params& Null();
   // JSON text of `v`; NULL when undefined.
   Params& Json(const Value& v);
-  // A text array literal ({"a","b"}) for `= ANY($n)`.
+  // A text array literal ({"a","b"}) for `= ANY($n)` or unnest.
   Params& TextArray(const std::vector<std::string>& items);
+  // The same with NULL elements (nullopt).
+  Params& NullableTextArray(const std::vector<std::optional<std::string>>& items);
+  Params& IntArray(const std::vector<int64_t>& items);
 
   int size() const { return static_cast<int>(storage_.size()); }
   // Pointers into this object's texts (nullptr for NULL), valid until it

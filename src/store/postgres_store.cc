@@ -1183,6 +1183,58 @@ class PostgresStore final : public Store {
     }
   }
 
+  // Every step of a batch in one statement (in order: the seqs follow it).
+  static void AddStepsStatement(const std::vector<std::pair<std::string, const StepRecord*>>& steps,
+                                std::vector<Conn::Statement>& out) {
+    if (steps.empty()) return;
+    std::vector<std::string> run_ids, paths, tasks, actions, statuses, error_codes, errors;
+    std::vector<std::optional<std::string>> inputs, outputs, details;
+    std::vector<int64_t> attempts, started, ended;
+    bool emits = false;
+    const auto json = [](const Value& v) {
+      return v.is_undefined() ? std::optional<std::string>() : std::optional<std::string>(ToJson(v));
+    };
+    for (const auto& [run_id, step] : steps) {
+      run_ids.push_back(run_id);
+      paths.push_back(step->path);
+      tasks.push_back(step->task);
+      actions.push_back(step->action);
+      attempts.push_back(step->attempt);
+      statuses.emplace_back(StepStatusName(step->status));
+      inputs.push_back(json(step->input));
+      outputs.push_back(json(step->output));
+      error_codes.push_back(step->error_code);
+      errors.push_back(step->error);
+      details.push_back(json(step->detail));
+      started.push_back(step->started_ms);
+      ended.push_back(step->ended_ms);
+      emits = emits || (step->action == "emit" && step->status == StepStatus::kCompleted);
+    }
+    if (emits) out.push_back({kEmitLock, Params()});  // see UpdateStatements
+    Params p;
+    p.TextArray(run_ids)
+        .TextArray(paths)
+        .TextArray(tasks)
+        .TextArray(actions)
+        .IntArray(attempts)
+        .TextArray(statuses)
+        .NullableTextArray(inputs)
+        .NullableTextArray(outputs)
+        .TextArray(error_codes)
+        .TextArray(errors)
+        .NullableTextArray(details)
+        .IntArray(started)
+        .IntArray(ended);
+    out.push_back({kInsertSteps, std::move(p)});
+  }
+  static constexpr const char* kInsertSteps =
+      "INSERT INTO steps (run_id, path, task, action, attempt, status, input, output, error_code, error, detail, "
+      "started_ms, ended_ms) SELECT run_id, path, task, action, attempt, status, input, output, error_code, error, "
+      "detail, started_ms, ended_ms FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], "
+      "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[]) "
+      "WITH ORDINALITY AS s(run_id, path, task, action, attempt, status, input, output, error_code, error, detail, "
+      "started_ms, ended_ms, n) ORDER BY n";
+
   Status ApplyUpdate(const RunUpdate& u, bool& wakes_others) WEFT_REQUIRES(write_mu_) {
     if (u.kind != RunUpdate::Kind::kCreate) {
       WEFT_ASSIGN_OR_RETURN(Rows cur, write_.Run("SELECT status, lease_owner, lease_epoch FROM runs WHERE id = $1",
@@ -1244,6 +1296,7 @@ class PostgresStore final : public Store {
     }
     const int64_t now = clock_.NowMillis();
     std::vector<Conn::Statement> writes;
+    std::vector<std::pair<std::string, const StepRecord*>> steps;  // of the commits that pass, in order
     bool wakes_others = false;
     for (size_t i = 0; i < batch.size(); ++i) {
       std::map<std::string, Row> after = rows;  // this commit's view; kept only if it passes
@@ -1269,11 +1322,34 @@ class PostgresStore final : public Store {
       results[i] = st;
       if (!st.ok()) continue;
       rows = std::move(after);
+      // A run created and updated in one commit (a run that finishes in
+      // its first commit, as most webhook runs do) is written once, as it
+      // ends up.
+      std::vector<RunUpdate> rows_written;
       for (const RunUpdate& u : batch[i].commit.updates) {
-        UpdateStatements(u, now, writes);
         wakes_others = wakes_others || internal::CreatesWork(u);
+        for (const StepRecord& step : u.steps) steps.emplace_back(u.run_id, &step);
+        if (u.kind == RunUpdate::Kind::kStepsOnly) continue;
+        auto created = std::find_if(rows_written.begin(), rows_written.end(), [&](const RunUpdate& w) {
+          return w.run_id == u.run_id && w.kind == RunUpdate::Kind::kCreate;
+        });
+        if (created != rows_written.end() && u.kind == RunUpdate::Kind::kUpdate) {
+          const RunRecord first = created->run;
+          created->run = u.run;
+          created->run.created_ms = first.created_ms;
+          created->run.trigger = first.trigger;
+          created->run.start_key = first.start_key;
+          continue;
+        }
+        RunUpdate row;
+        row.kind = u.kind;
+        row.run_id = u.run_id;
+        row.run = u.run;
+        rows_written.push_back(std::move(row));
       }
+      for (const RunUpdate& row : rows_written) UpdateStatements(row, now, writes);
     }
+    AddStepsStatement(steps, writes);
     if (wakes_others) writes.push_back({"SELECT pg_notify($1, '')", Params().Text(channel_)});
     writes.push_back({"COMMIT", Params(), false});
     Result<std::vector<Rows>> written = write_.RunAll(writes);

@@ -312,6 +312,40 @@ TEST_P(StoreTest, StepsKeepCommitOrderAndValues) {
   EXPECT_TRUE((*steps)[1].output.is_undefined());
 }
 
+// A run that finishes in its first commit (most webhook runs): created and
+// updated in one commit, its steps in order, any text in their values.
+TEST_P(StoreTest, ARunCreatedAndFinishedInOneCommit) {
+  RunRecord r = NewRun("01C");
+  r.trigger = "webhook";
+  r.start_key = "webhook:wf:c";
+  RunRecord done = r;
+  done.status = RunStatus::kCompleted;
+  done.outputs = *ParseJson(R"({"route":"human"})");
+  done.created_ms = 0;  // an update does not carry it
+  StepRecord odd = NewStep("1:b", StepStatus::kCompleted, Value("a \"quote\", a \\ backslash, {braces}, NULL"));
+  odd.detail = *ParseJson(R"({"k":[null,"}"]})");
+  Commit c;
+  c.updates.push_back({RunUpdate::Kind::kCreate, "01C", r, {NewStep("0:a", StepStatus::kCompleted)}, std::nullopt});
+  c.updates.push_back(
+      {RunUpdate::Kind::kUpdate, "01C", done, {odd, NewStep("2:c", StepStatus::kFailed)}, RunStatus::kRunning});
+  ASSERT_TRUE(store_->CommitSync(std::move(c)).ok());
+  RunRecord got = *store_->GetRun("01C");
+  EXPECT_EQ(got.status, RunStatus::kCompleted);
+  EXPECT_EQ(ToJson(got.outputs), R"({"route":"human"})");
+  EXPECT_EQ(got.trigger, "webhook");
+  EXPECT_EQ(got.created_ms, 1000);
+  EXPECT_EQ(store_->GetRunByStartKey("webhook:wf:c")->id, "01C");
+  auto steps = store_->GetSteps("01C");
+  ASSERT_TRUE(steps.ok());
+  ASSERT_EQ(steps->size(), 3u);
+  EXPECT_EQ((*steps)[0].path, "0:a");
+  EXPECT_EQ((*steps)[1].path, "1:b");
+  EXPECT_EQ((*steps)[1].output, Value("a \"quote\", a \\ backslash, {braces}, NULL"));
+  EXPECT_EQ(ToJson((*steps)[1].detail), R"({"k":[null,"}"]})");
+  EXPECT_TRUE((*steps)[1].input.is_undefined());
+  EXPECT_EQ((*steps)[2].status, StepStatus::kFailed);
+}
+
 TEST_P(StoreTest, ExpectedStatusGuardsUpdates) {
   ASSERT_TRUE(Create(NewRun("01A", RunStatus::kSuspended)).ok());
   RunRecord resumed = NewRun("01A", RunStatus::kRunning);
