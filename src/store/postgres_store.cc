@@ -24,6 +24,7 @@
 #include "update_checks.h"
 #include "weft/core/json.h"
 #include "weft/core/mutex.h"
+#include "writer_queue.h"
 
 namespace weft::store {
 namespace {
@@ -348,11 +349,12 @@ class PostgresStore final : public Store {
         sender_id_(SenderId()) {}
 
   ~PostgresStore() override {
+    queue_.Stop();
     {
-      MutexLock lock(queue_mu_);
-      stopping_ = true;
+      MutexLock lock(notify_mu_);
+      listening_ = false;
     }
-    queue_cv_.notify_all();
+    notify_cv_.notify_all();
     {
       MutexLock lock(broadcast_mu_);
       broadcast_stopping_ = true;
@@ -433,6 +435,7 @@ class PostgresStore final : public Store {
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("SELECT name, version, hash, source, created_ms FROM workflows ORDER BY "
                                             "name, version"));
     std::vector<WorkflowRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       out.push_back({r.text(i, 0), r.int64(i, 1), r.text(i, 2), r.text(i, 3), r.int64(i, 4)});
     }
@@ -442,21 +445,11 @@ class PostgresStore final : public Store {
   // ---- runs
 
   void CommitAsync(Commit commit, std::function<void(Status)> done) override {
-    {
-      MutexLock lock(queue_mu_);
-      if (!stopping_) {
-        queue_.push_back({std::move(commit), std::move(done)});
-        queue_cv_.notify_one();
-        return;
-      }
-    }
-    done(UnavailableError("the store is shutting down"));
+    Pending p{std::move(commit), std::move(done)};
+    if (!queue_.Push(p)) p.done(UnavailableError("the store is shutting down"));
   }
 
-  void ObserveCommits(const CommitObserver& observer) override {
-    MutexLock lock(observer_mu_);
-    observer_ = observer;
-  }
+  void ObserveCommits(const CommitObserver& observer) override { queue_.SetObserver(observer); }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
@@ -501,6 +494,7 @@ class PostgresStore final : public Store {
                               .Int(f.limit)
                               .Text(f.trigger)));
     std::vector<RunRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) out.push_back(ReadRun(r, i));
     return out;
   }
@@ -510,6 +504,7 @@ class PostgresStore final : public Store {
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("SELECT workflow, COALESCE(wait::jsonb ->> 'kind', ''), count(*) FROM "
                                             "runs WHERE status = 'suspended' GROUP BY 1, 2"));
     std::vector<SuspendedCount> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) out.push_back({r.text(i, 0), r.text(i, 1), r.int64(i, 2)});
     return out;
   }
@@ -531,6 +526,7 @@ class PostgresStore final : public Store {
             "FOR UPDATE SKIP LOCKED) free WHERE r.id = free.id RETURNING r.id",
             Params().Text(owner).Int(now_ms).Int(lease_ms).Int(limit)));
     std::vector<std::string> ids;
+    ids.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) ids.push_back(r.text(i, 0));
     // Leases of processes gone from this host lapse at once (a restarted
     // weft continues its runs without waiting out their time).
@@ -559,6 +555,7 @@ class PostgresStore final : public Store {
                                               "lease_owner = $2 ORDER BY id",
                                               Params().TextArray(ids).Text(owner)));
     std::vector<RunRecord> out;
+    out.reserve(static_cast<size_t>(got.size()));
     for (int i = 0; i < got.size(); ++i) out.push_back(ReadRun(got, i));
     return out;
   }
@@ -585,20 +582,20 @@ class PostgresStore final : public Store {
 
   bool WaitForWork(int64_t timeout_ms) override {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    MutexLock lock(queue_mu_);
+    MutexLock lock(notify_mu_);
     // Work is announced by NOTIFY, this process's included (the listener
     // hears the writer's), so a commit that creates none wakes nobody.
     const uint64_t seen = notified_;
     const auto timeout = deadline - std::chrono::steady_clock::now();
-    return lock.WaitFor(queue_cv_done_, timeout,
-                        [&]() WEFT_REQUIRES(queue_mu_) { return notified_ != seen || stopping_; });
+    return lock.WaitFor(notify_cv_, timeout,
+                        [&]() WEFT_REQUIRES(notify_mu_) { return notified_ != seen || !listening_; });
   }
 
   // ---- live messages between processes
 
   bool broadcasts() const override { return true; }
 
-  void Broadcast(std::vector<std::string> messages) override {
+  void Broadcast(std::vector<std::string>&& messages) override {
     {
       MutexLock lock(broadcast_mu_);
       if (broadcast_stopping_) return;
@@ -614,9 +611,9 @@ class PostgresStore final : public Store {
     broadcast_cv_.notify_one();
   }
 
-  void OnBroadcast(std::function<void(std::string_view)> receiver) override {
+  void OnBroadcast(const std::function<void(std::string_view)>& receiver) override {
     MutexLock lock(broadcast_mu_);
-    receiver_ = std::move(receiver);
+    receiver_ = receiver;
   }
 
   // ---- cache, spend, memory
@@ -685,6 +682,7 @@ class PostgresStore final : public Store {
                                             "scope >= $1 AND scope < $2 ORDER BY scope LIMIT $3",
                                             Params().Text(from).Text(to).Int(limit)));
     std::vector<std::pair<std::string, Spend>> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       out.emplace_back(r.text(i, 0), Spend{r.real(i, 1), r.int64(i, 2), r.int64(i, 3), r.int64(i, 4)});
     }
@@ -766,6 +764,7 @@ class PostgresStore final : public Store {
                                    "$2 AND ($4 = '' OR run_id = $4) ORDER BY seq LIMIT $3",
                                    Params().Text(f.conversation).Int(f.after_seq).Int(f.limit).Text(f.run_id)));
     std::vector<MessageRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       WEFT_ASSIGN_OR_RETURN(MessageRecord m, ReadMessage(r, i));
       out.push_back(std::move(m));
@@ -785,6 +784,7 @@ class PostgresStore final : public Store {
                                 "'completed' AND seq > $1 ORDER BY seq LIMIT $2",
                                 Params().Int(after_seq).Int(limit).Text(action)));
     std::vector<StepRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       out.push_back(ReadStep(r, i, 1));
       out.back().run_id = r.text(i, 0);
@@ -992,6 +992,7 @@ class PostgresStore final : public Store {
                                             "audit WHERE seq > $1 ORDER BY seq LIMIT $2",
                                             Params().Int(after_seq).Int(limit)));
     std::vector<AuditEntry> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       out.push_back(AuditEntry{r.int64(i, 0), r.int64(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4), r.text(i, 5),
                                r.text(i, 6), r.text(i, 7)});
@@ -1022,6 +1023,7 @@ class PostgresStore final : public Store {
                                             "workflows FROM api_keys WHERE $1 = '' OR id = $1 ORDER BY created_ms, id",
                                             Params().Text(id)));
     std::vector<ApiKeyRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       ApiKeyRecord k;
       k.id = r.text(i, 0);
@@ -1043,6 +1045,7 @@ class PostgresStore final : public Store {
                                             "users WHERE $1 = '' OR name = $1 ORDER BY name",
                                             Params().Text(name)));
     std::vector<UserRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) {
       UserRecord u;
       u.name = r.text(i, 0);
@@ -1062,6 +1065,7 @@ class PostgresStore final : public Store {
                                             "ORDER BY name",
                                             Params().Text(name)));
     std::vector<SecretRecord> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) out.push_back(SecretRecord{r.text(i, 0), r.text(i, 1), r.int64(i, 2)});
     return out;
   }
@@ -1404,28 +1408,14 @@ class PostgresStore final : public Store {
   void WriterLoop() {
     std::vector<Pending> batch;
     std::vector<Status> results;
-    for (;;) {
-      {
-        MutexLock lock(queue_mu_);
-        lock.Wait(queue_cv_, [&]() WEFT_REQUIRES(queue_mu_) { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
-        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_group) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
+    while (queue_.Take(batch, options_.max_group)) {
       results.assign(batch.size(), Status::Ok());
       const auto started = std::chrono::steady_clock::now();
       {
         MutexLock lock(write_mu_);
         if (Status st = ApplyBatch(batch, results); !st.ok()) results.assign(batch.size(), st);
       }
-      {
-        MutexLock lock(observer_mu_);
-        if (observer_) {
-          observer_(batch.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        }
-      }
+      queue_.Observe(batch.size(), started);
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
     }
@@ -1436,10 +1426,7 @@ class PostgresStore final : public Store {
   // wake-up: something may have been missed meanwhile).
   void ListenLoop() {
     for (;;) {
-      {
-        MutexLock lock(queue_mu_);
-        if (stopping_) return;
-      }
+      if (queue_.stopped()) return;
       bool woke = false;
       if (!listen_.healthy()) {
         if (listen_.Ensure().ok() && listen_.Exec("LISTEN " + channel_ + "; LISTEN " + events_channel_).ok()) {
@@ -1463,10 +1450,10 @@ class PostgresStore final : public Store {
       }
       if (woke) {
         {
-          MutexLock lock(queue_mu_);
+          MutexLock lock(notify_mu_);
           ++notified_;
         }
-        queue_cv_done_.notify_all();
+        notify_cv_.notify_all();
       }
     }
   }
@@ -1527,17 +1514,14 @@ class PostgresStore final : public Store {
   Conn send_;           // the sender thread's
   Pool pool_;
   std::atomic<uint64_t> cache_puts_{0};
-  Mutex observer_mu_;
-  CommitObserver observer_ WEFT_GUARDED_BY(observer_mu_);
   Mutex write_mu_;
   Conn write_ WEFT_GUARDED_BY(write_mu_);  // the writer thread's
   Conn listen_;                            // the listener thread's (after Open)
-  Mutex queue_mu_;
-  std::condition_variable_any queue_cv_;
-  std::deque<Pending> queue_ WEFT_GUARDED_BY(queue_mu_);
-  bool stopping_ WEFT_GUARDED_BY(queue_mu_) = false;
-  std::condition_variable_any queue_cv_done_;  // a NOTIFY of new work arrived
-  uint64_t notified_ WEFT_GUARDED_BY(queue_mu_) = 0;
+  internal::WriterQueue<Pending> queue_;
+  Mutex notify_mu_;
+  std::condition_variable_any notify_cv_;              // a NOTIFY of new work arrived
+  uint64_t notified_ WEFT_GUARDED_BY(notify_mu_) = 0;  // how many
+  bool listening_ WEFT_GUARDED_BY(notify_mu_) = true;  // false once the store closes
   std::thread writer_;
   std::thread listener_;
 };

@@ -20,6 +20,7 @@
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
 #include "weft/core/mutex.h"
+#include "writer_queue.h"
 
 namespace weft::store {
 namespace {
@@ -335,11 +336,7 @@ class SqliteStore final : public Store {
       : options_(std::move(options)), clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()) {}
 
   ~SqliteStore() override {
-    {
-      MutexLock lock(queue_mu_);
-      stopping_ = true;
-    }
-    queue_cv_.notify_all();
+    queue_.Stop();
     if (writer_.joinable()) writer_.join();
   }
 
@@ -414,15 +411,8 @@ class SqliteStore final : public Store {
   }
 
   void CommitAsync(Commit commit, std::function<void(Status)> done) override {
-    {
-      MutexLock lock(queue_mu_);
-      if (!stopping_) {
-        queue_.push_back({std::move(commit), std::move(done)});
-        queue_cv_.notify_one();
-        return;
-      }
-    }
-    done(UnavailableError("the store is shutting down"));
+    Pending p{std::move(commit), std::move(done)};
+    if (!queue_.Push(p)) p.done(UnavailableError("the store is shutting down"));
   }
 
   Result<RunRecord> GetRun(const std::string& run_id) override {
@@ -563,12 +553,8 @@ class SqliteStore final : public Store {
     }
     std::promise<Status> committed;
     std::future<Status> result = committed.get_future();
-    {
-      MutexLock lock(queue_mu_);
-      if (stopping_) return UnavailableError("the store is shutting down");
-      queue_.push_back({Commit{}, [&committed](Status st) { committed.set_value(std::move(st)); }, &write});
-      queue_cv_.notify_one();
-    }
+    Pending p{Commit{}, [&committed](Status st) { committed.set_value(std::move(st)); }, &write};
+    if (!queue_.Push(p)) return UnavailableError("the store is shutting down");
     return result.get();
   }
 
@@ -1110,16 +1096,16 @@ class SqliteStore final : public Store {
     const int64_t version = DataVersion();
     uint64_t seen = 0;
     {
-      MutexLock lock(queue_mu_);
+      MutexLock lock(work_mu_);
       seen = work_created_;
     }
     while (true) {
       {
-        MutexLock lock(queue_mu_);
+        MutexLock lock(work_mu_);
         if (work_created_ != seen) return true;
         auto now = std::chrono::steady_clock::now();
         if (now >= deadline) return false;
-        lock.WaitUntil(queue_cv_done_, std::min(deadline, now + std::chrono::milliseconds(20)));
+        lock.WaitUntil(work_cv_, std::min(deadline, now + std::chrono::milliseconds(20)));
         if (work_created_ != seen) return true;
       }
       if (DataVersion() != version) return true;
@@ -1353,16 +1339,7 @@ class SqliteStore final : public Store {
   void WriterLoop() {
     std::vector<Pending> batch;
     std::vector<Status> results;
-    for (;;) {
-      {
-        MutexLock lock(queue_mu_);
-        lock.Wait(queue_cv_, [&]() WEFT_REQUIRES(queue_mu_) { return stopping_ || !queue_.empty(); });
-        if (queue_.empty() && stopping_) return;
-        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_group) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
+    while (queue_.Take(batch, options_.max_group)) {
       results.assign(batch.size(), Status::Ok());
       const auto started = std::chrono::steady_clock::now();
       bool creates_work = false;
@@ -1385,42 +1362,30 @@ class SqliteStore final : public Store {
           }
         }
       }
-      {
-        MutexLock lock(observer_mu_);
-        if (observer_) {
-          observer_(batch.size(), std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        }
-      }
+      queue_.Observe(batch.size(), started);
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
       {
-        MutexLock lock(queue_mu_);
+        MutexLock lock(work_mu_);
         if (creates_work) ++work_created_;
       }
-      queue_cv_done_.notify_all();
+      work_cv_.notify_all();
     }
   }
 
-  void ObserveCommits(const CommitObserver& observer) override {
-    MutexLock lock(observer_mu_);
-    observer_ = observer;
-  }
+  void ObserveCommits(const CommitObserver& observer) override { queue_.SetObserver(observer); }
 
   SqliteOptions options_;
   const Clock& clock_;
-  Mutex observer_mu_;
-  CommitObserver observer_ WEFT_GUARDED_BY(observer_mu_);
   Mutex write_mu_;
   Db write_ WEFT_GUARDED_BY(write_mu_);  // the write connection: writer thread, PutWorkflow, ClaimRuns, cache, spend
   uint64_t cache_puts_ WEFT_GUARDED_BY(write_mu_) = 0;
   Mutex read_mu_;
   Db read_ WEFT_GUARDED_BY(read_mu_);
-  Mutex queue_mu_;
-  std::condition_variable_any queue_cv_;
-  std::deque<Pending> queue_ WEFT_GUARDED_BY(queue_mu_);
-  bool stopping_ WEFT_GUARDED_BY(queue_mu_) = false;
-  std::condition_variable_any queue_cv_done_;             // a batch was committed
-  uint64_t work_created_ WEFT_GUARDED_BY(queue_mu_) = 0;  // batches that left claimable work
+  internal::WriterQueue<Pending> queue_;
+  Mutex work_mu_;
+  std::condition_variable_any work_cv_;                  // a batch left claimable work
+  uint64_t work_created_ WEFT_GUARDED_BY(work_mu_) = 0;  // batches that did
   std::thread writer_;
   std::thread::id writer_id_;  // set before any GroupWrite can run
 };

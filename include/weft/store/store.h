@@ -302,10 +302,10 @@ class Store {
   virtual bool broadcasts() const { return false; }
   // Sends `messages` to every other process's receiver (and not to this
   // store's own); returns at once.
-  virtual void Broadcast(std::vector<std::string> /*messages*/) {}
+  virtual void Broadcast(std::vector<std::string>&& /*messages*/) {}
   // `receiver` gets what other processes broadcast, one message at a time,
   // on a store thread; nullptr stops.
-  virtual void OnBroadcast(std::function<void(std::string_view message)> /*receiver*/) {}
+  virtual void OnBroadcast(const std::function<void(std::string_view message)>& /*receiver*/) {}
 
   // An exact-match cache with expiry (AI step answers). Get returns nullopt
   // for a missing or expired entry.
