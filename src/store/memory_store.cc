@@ -297,17 +297,27 @@ class MemoryStore final : public Store {
                                            int limit) override {
     MutexLock lock(mu_);
     std::vector<RunRecord> out;
+    // Runs nobody holds first, then the owner's own (which it only extends).
+    std::vector<RunRecord*> waiting;
+    std::vector<RunRecord*> own;
     for (const std::string& id : order_) {
       RunRecord& r = runs_.at(id).record;
-      bool runnable = r.status == RunStatus::kRunning ||
-                      (r.status == RunStatus::kSuspended && r.wake_at_ms > 0 && r.wake_at_ms <= now_ms);
-      bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms;
-      if (!runnable || !free) continue;
-      r.lease_epoch = internal::EpochAfterClaim(r.lease_owner, owner, r.lease_epoch);
-      r.lease_owner = owner;
-      r.lease_until_ms = now_ms + lease_ms;
-      out.push_back(r);
+      const bool runnable = r.status == RunStatus::kRunning ||
+                            (r.status == RunStatus::kSuspended && r.wake_at_ms > 0 && r.wake_at_ms <= now_ms);
+      if (!runnable) continue;
+      if (r.lease_owner == owner) {
+        own.push_back(&r);
+      } else if (r.lease_owner.empty() || r.lease_until_ms <= now_ms) {
+        waiting.push_back(&r);
+      }
+    }
+    waiting.insert(waiting.end(), own.begin(), own.end());
+    for (RunRecord* r : waiting) {
       if (static_cast<int>(out.size()) >= limit) break;
+      r->lease_epoch = internal::EpochAfterClaim(r->lease_owner, owner, r->lease_epoch);
+      r->lease_owner = owner;
+      r->lease_until_ms = now_ms + lease_ms;
+      out.push_back(*r);
     }
     return out;
   }

@@ -800,17 +800,26 @@ class SqliteStore final : public Store {
     Status status = [&]() WEFT_REQUIRES(write_mu_) -> Status {
       WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(select.c_str()));
       sqlite3_bind_int64(s, 1, now_ms);
+      // Runs nobody holds come before the owner's own (which it only
+      // extends), so that a bounded claim always takes new work.
       std::vector<RunRecord> candidates;
+      std::vector<RunRecord> own;
       int rc;
-      while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      while ((rc = sqlite3_step(s)) == SQLITE_ROW && static_cast<int>(candidates.size()) < limit) {
         RunRecord r = ReadRun(s);
-        bool free = r.lease_owner.empty() || r.lease_owner == owner || r.lease_until_ms <= now_ms ||
-                    internal::OwnerIsDeadLocalProcess(r.lease_owner);
-        if (free) candidates.push_back(std::move(r));
-        if (static_cast<int>(candidates.size()) >= limit) break;
+        if (r.lease_owner == owner) {
+          if (static_cast<int>(own.size()) < limit) own.push_back(std::move(r));
+        } else if (r.lease_owner.empty() || r.lease_until_ms <= now_ms ||
+                   internal::OwnerIsDeadLocalProcess(r.lease_owner)) {
+          candidates.push_back(std::move(r));
+        }
       }
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) return write_.LastError();
       sqlite3_reset(s);
+      for (RunRecord& r : own) {
+        if (static_cast<int>(candidates.size()) >= limit) break;
+        candidates.push_back(std::move(r));
+      }
       WEFT_ASSIGN_OR_RETURN(Stmt u, write_.Prepare("UPDATE runs SET lease_owner = ?2, lease_until_ms = ?3, "
                                                    "lease_epoch = ?4 WHERE id = ?1"));
       for (RunRecord& r : candidates) {

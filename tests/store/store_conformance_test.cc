@@ -597,6 +597,23 @@ TEST_P(StoreTest, LeasesFollowTheRecordAndRenew) {
   EXPECT_EQ(store_->GetRun("01A")->lease_owner, "");
 }
 
+// A bounded claim takes new work before the runs the worker already holds
+// (which it would only extend): a busy worker still picks up what waits.
+TEST_P(StoreTest, ABoundedClaimTakesWaitingRunsBeforeTheWorkersOwn) {
+  for (const char* id : {"01A", "01B", "01C"}) {
+    RunRecord r = NewRun(id);
+    r.lease_owner = "me/1";
+    r.lease_until_ms = 90'000;
+    ASSERT_TRUE(Create(r).ok());
+  }
+  ASSERT_TRUE(Create(NewRun("01Z")).ok());  // nobody's
+  auto claimed = store_->ClaimRuns("me/1", 1000, 60000, 1);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, "01Z");
+  EXPECT_EQ(store_->ClaimRuns("me/1", 1000, 60000, 10)->size(), 4u) << "then its own, extended";
+}
+
 // A worker paused past its lease (SIGSTOP, a long GC, a partition) must not
 // commit for a run another worker has taken over since.
 TEST_P(StoreTest, FencedUpdatesNeedTheLeaseTheyWereMadeUnder) {
