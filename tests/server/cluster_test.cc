@@ -91,6 +91,7 @@ class Database {
         << sql << ": " << PQresultErrorMessage(r);
     for (int i = 0; i < PQntuples(r); ++i) {
       std::vector<std::string> row;
+      row.reserve(static_cast<size_t>(PQnfields(r)));
       for (int j = 0; j < PQnfields(r); ++j) row.emplace_back(PQgetvalue(r, i, j));
       rows.push_back(std::move(row));
     }
@@ -110,6 +111,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   const pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     const int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -220,6 +222,7 @@ TEST(Cluster, FourProcessesUnderKillsAndPausesLoseNothingAndDoNothingTwice) {
   std::atomic<int> answered{0};
   std::atomic<int> retries{0};
   std::vector<std::thread> clients;
+  clients.reserve(8);
   for (int c = 0; c < 8; ++c) {
     clients.emplace_back([&, c] {
       std::mt19937 rng(static_cast<unsigned>(c));
@@ -375,7 +378,7 @@ TEST(Cluster, ApiProcessesServeAndWorkersExecute) {
                                      "--config",    (dir / "weft.yaml").string(),
                                      "--workflows", (dir / "workflows").string()};
     if (port != 0) {
-      args.push_back("--listen");
+      args.emplace_back("--listen");
       args.push_back("127.0.0.1:" + std::to_string(port));
     }
     return Spawn(args, (dir / log).string());
