@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -888,7 +889,15 @@ flow: [ { do: handle } ]
     f.limit = 100;
     return runtime_->store().ListRuns(f).value();
   };
-  for (int i = 0; i < 200 && (subscriber_runs("bill").size() < 3 || subscriber_runs("ship").size() < 3); ++i) {
+  // Stored, then executed: wait for both (a run can be listed before its
+  // execution starts, which Drain alone would not see).
+  const auto settled = [&](const std::string& wf) {
+    std::vector<store::RunRecord> runs = subscriber_runs(wf);
+    return runs.size() >= 3 && std::all_of(runs.begin(), runs.end(), [](const store::RunRecord& r) {
+             return r.status != store::RunStatus::kRunning;
+           });
+  };
+  for (int i = 0; i < 500 && !(settled("bill") && settled("ship")); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   runtime_->engine().Drain();
