@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -17,10 +18,17 @@ namespace {
 
 class DatabaseTriggerTest : public ServerTest {
  protected:
+  // Waits for `n` runs of `workflow` to be stored and to have stopped
+  // executing (a run is listed a moment before its execution starts, which
+  // Drain alone would not see).
   size_t WaitForRuns(const std::string& workflow, size_t n) {
-    for (int i = 0; i < 200 && RunCount(workflow) < n; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
+    const auto settled = [&] {
+      std::vector<store::RunRecord> runs = Runs(workflow);
+      return runs.size() >= n && std::all_of(runs.begin(), runs.end(), [](const store::RunRecord& r) {
+               return r.status != store::RunStatus::kRunning;
+             });
+    };
+    for (int i = 0; i < 400 && !settled(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     runtime_->engine().Drain();
     return RunCount(workflow);
   }
