@@ -1269,9 +1269,12 @@ class PostgresStore final : public Store {
   // checks then run here, in commit order, over what the earlier commits
   // of the batch change; the second sends every write of the commits that
   // pass, the wake-up and COMMIT at once. A write the server refuses (a
-  // start key taken meanwhile) rolls the whole batch back: false, and the
-  // batch goes again through the savepoint path.
-  bool ApplyBatchPipelined(const std::vector<Pending>& batch, std::vector<Status>& results) WEFT_REQUIRES(write_mu_) {
+  // start key taken meanwhile) rolls the whole batch back: nullopt, and the
+  // batch goes again through the savepoint path. A connection lost while
+  // the COMMIT was on its way leaves the outcome unknown: the batch fails
+  // (never applied twice; the engine's recovery reads what did land).
+  std::optional<Status> ApplyBatchPipelined(const std::vector<Pending>& batch, std::vector<Status>& results)
+      WEFT_REQUIRES(write_mu_) {
     std::set<std::string> ids;
     for (const Pending& p : batch) {
       for (const RunUpdate& u : p.commit.updates) ids.insert(u.run_id);
@@ -1285,7 +1288,7 @@ class PostgresStore final : public Store {
     Result<std::vector<Rows>> opened = write_.RunAll(open);
     if (!opened.ok()) {
       if (write_.healthy()) (void)write_.Exec("ROLLBACK");
-      return false;
+      return std::nullopt;  // nothing was written
     }
     struct Row {
       RunStatus status;
@@ -1357,11 +1360,12 @@ class PostgresStore final : public Store {
     if (wakes_others) writes.push_back({"SELECT pg_notify($1, '')", Params().Text(channel_)});
     writes.push_back({"COMMIT", Params(), false});
     Result<std::vector<Rows>> written = write_.RunAll(writes);
-    if (written.ok()) return true;
+    if (written.ok()) return Status::Ok();
+    if (!write_.healthy()) return written.status().WithContext("the commit's outcome is unknown");
     // Refused: the server rolled the transaction back (COMMIT, skipped or
     // run in a failed transaction, ends it either way).
-    if (write_.healthy()) (void)write_.Exec("ROLLBACK");
-    return false;
+    (void)write_.Exec("ROLLBACK");
+    return std::nullopt;
   }
 
   // One commit inside the group's transaction, under a savepoint so that
@@ -1387,7 +1391,7 @@ class PostgresStore final : public Store {
   // returns the status of the transaction itself.
   Status ApplyBatch(const std::vector<Pending>& batch, std::vector<Status>& results) WEFT_REQUIRES(write_mu_) {
     WEFT_RETURN_IF_ERROR(write_.Ensure());
-    if (ApplyBatchPipelined(batch, results)) return Status::Ok();
+    if (std::optional<Status> done = ApplyBatchPipelined(batch, results)) return *done;
     results.assign(batch.size(), Status::Ok());
     WEFT_RETURN_IF_ERROR(write_.Ensure());
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN"));
