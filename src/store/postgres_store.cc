@@ -20,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "listing_store.h"
 #include "pg_conn.h"
 #include "update_checks.h"
 #include "weft/core/json.h"
@@ -339,7 +340,7 @@ Status InTransaction(Conn& c, const std::function<Status()>& body) {
   return st;
 }
 
-class PostgresStore final : public Store {
+class PostgresStore final : public internal::ListingStore {
  public:
   explicit PostgresStore(PostgresOptions options)
       : options_(std::move(options)),
@@ -846,14 +847,6 @@ class PostgresStore final : public Store {
     return r.status();
   }
 
-  Result<ApiKeyRecord> GetApiKey(const std::string& id) override {
-    WEFT_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, ReadApiKeys(id));
-    if (keys.empty()) return NotFoundError("no API key '" + id + "'");
-    return keys.front();
-  }
-
-  Result<std::vector<ApiKeyRecord>> ListApiKeys() override { return ReadApiKeys(""); }
-
   Status RevokeApiKey(const std::string& id, int64_t now_ms) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("UPDATE api_keys SET revoked_ms = CASE WHEN revoked_ms = 0 THEN $2 ELSE "
@@ -887,14 +880,6 @@ class PostgresStore final : public Store {
     if (replace && r->affected() == 0) return NotFoundError("no user '" + u.name + "'");
     return Status::Ok();
   }
-
-  Result<UserRecord> GetUser(const std::string& name) override {
-    WEFT_ASSIGN_OR_RETURN(std::vector<UserRecord> users, ReadUsers(name));
-    if (users.empty()) return NotFoundError("no user '" + name + "'");
-    return users.front();
-  }
-
-  Result<std::vector<UserRecord>> ListUsers() override { return ReadUsers(""); }
 
   Status DeleteUser(const std::string& name) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
@@ -941,14 +926,6 @@ class PostgresStore final : public Store {
             Params().Text(s.name).Text(s.sealed).Int(s.updated_ms))
         .status();
   }
-
-  Result<SecretRecord> GetSecret(const std::string& name) override {
-    WEFT_ASSIGN_OR_RETURN(std::vector<SecretRecord> secrets, ReadSecrets(name));
-    if (secrets.empty()) return NotFoundError("no secret '" + name + "'");
-    return secrets.front();
-  }
-
-  Result<std::vector<SecretRecord>> ListSecrets() override { return ReadSecrets(""); }
 
   Status DeleteSecret(const std::string& name) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
@@ -1017,7 +994,7 @@ class PostgresStore final : public Store {
 
   Status Notify(Conn& c) const { return c.Run("SELECT pg_notify($1, '')", Params().Text(channel_)).status(); }
 
-  Result<std::vector<ApiKeyRecord>> ReadApiKeys(const std::string& id) {
+  Result<std::vector<ApiKeyRecord>> ReadApiKeys(const std::string& id) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("SELECT id, name, role, secret_hash, created_ms, expires_ms, revoked_ms, "
                                             "workflows FROM api_keys WHERE $1 = '' OR id = $1 ORDER BY created_ms, id",
@@ -1039,7 +1016,7 @@ class PostgresStore final : public Store {
     return out;
   }
 
-  Result<std::vector<UserRecord>> ReadUsers(const std::string& name) {
+  Result<std::vector<UserRecord>> ReadUsers(const std::string& name) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("SELECT name, role, password_hash, workflows, created_ms, updated_ms FROM "
                                             "users WHERE $1 = '' OR name = $1 ORDER BY name",
@@ -1059,7 +1036,7 @@ class PostgresStore final : public Store {
     return out;
   }
 
-  Result<std::vector<SecretRecord>> ReadSecrets(const std::string& name) {
+  Result<std::vector<SecretRecord>> ReadSecrets(const std::string& name) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("SELECT name, sealed, updated_ms FROM secrets WHERE $1 = '' OR name = $1 "
                                             "ORDER BY name",

@@ -16,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "listing_store.h"
 #include "update_checks.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
@@ -330,7 +331,7 @@ RunRecord ReadRun(sqlite3_stmt* s) {
   return r;
 }
 
-class SqliteStore final : public Store {
+class SqliteStore final : public internal::ListingStore {
  public:
   explicit SqliteStore(SqliteOptions options)
       : options_(std::move(options)), clock_(options_.clock != nullptr ? *options_.clock : SystemClock::Instance()) {}
@@ -558,14 +559,6 @@ class SqliteStore final : public Store {
     return result.get();
   }
 
-  Result<ApiKeyRecord> GetApiKey(const std::string& id) override {
-    WEFT_ASSIGN_OR_RETURN(std::vector<ApiKeyRecord> keys, ReadApiKeys(id));
-    if (keys.empty()) return NotFoundError("no API key '" + id + "'");
-    return keys.front();
-  }
-
-  Result<std::vector<ApiKeyRecord>> ListApiKeys() override { return ReadApiKeys(""); }
-
   Status RevokeApiKey(const std::string& id, int64_t now_ms) override {
     MutexLock lock(write_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE api_keys SET revoked_ms = ?2 WHERE id = ?1 AND "
@@ -600,14 +593,6 @@ class SqliteStore final : public Store {
     if (replace && sqlite3_changes(write_.get()) == 0) return NotFoundError("no user '" + u.name + "'");
     return Status::Ok();
   }
-
-  Result<UserRecord> GetUser(const std::string& name) override {
-    WEFT_ASSIGN_OR_RETURN(std::vector<UserRecord> users, ReadUsers(name));
-    if (users.empty()) return NotFoundError("no user '" + name + "'");
-    return users.front();
-  }
-
-  Result<std::vector<UserRecord>> ListUsers() override { return ReadUsers(""); }
 
   Status DeleteUser(const std::string& name) override {
     MutexLock lock(write_mu_);
@@ -676,14 +661,6 @@ class SqliteStore final : public Store {
     if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();
     return Status::Ok();
   }
-
-  Result<SecretRecord> GetSecret(const std::string& name) override {
-    WEFT_ASSIGN_OR_RETURN(std::vector<SecretRecord> secrets, ReadSecrets(name));
-    if (secrets.empty()) return NotFoundError("no secret '" + name + "'");
-    return secrets.front();
-  }
-
-  Result<std::vector<SecretRecord>> ListSecrets() override { return ReadSecrets(""); }
 
   Status DeleteSecret(const std::string& name) override {
     MutexLock lock(write_mu_);
@@ -992,7 +969,7 @@ class SqliteStore final : public Store {
   }
 
   // One user ("" = every user, by name).
-  Result<std::vector<UserRecord>> ReadUsers(const std::string& name) {
+  Result<std::vector<UserRecord>> ReadUsers(const std::string& name) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, role, password_hash, workflows, created_ms, updated_ms "
                                                 "FROM users WHERE ?1 = '' OR name = ?1 ORDER BY name"));
@@ -1014,7 +991,7 @@ class SqliteStore final : public Store {
   }
 
   // One secret ("" = every secret, by name).
-  Result<std::vector<SecretRecord>> ReadSecrets(const std::string& name) {
+  Result<std::vector<SecretRecord>> ReadSecrets(const std::string& name) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT name, sealed, updated_ms FROM secrets WHERE ?1 = '' OR "
                                                 "name = ?1 ORDER BY name"));
@@ -1029,7 +1006,7 @@ class SqliteStore final : public Store {
   }
 
   // One key ("" = every key, oldest first).
-  Result<std::vector<ApiKeyRecord>> ReadApiKeys(const std::string& id) {
+  Result<std::vector<ApiKeyRecord>> ReadApiKeys(const std::string& id) override {
     MutexLock lock(read_mu_);
     WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT id, name, role, secret_hash, created_ms, expires_ms, "
                                                 "revoked_ms, workflows FROM api_keys WHERE ?1 = '' OR id = ?1 "
