@@ -216,6 +216,19 @@ Result<StoreConfig> ReadStoreConfig(const Config& config) {
 }
 
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options) {
+  if (options.db.empty()) {
+    // weft.yaml's `store:` names the database when --db does not.
+    WEFT_ASSIGN_OR_RETURN(Config config, ReadConfig(options.config_path));
+    Result<StoreConfig> configured = ReadStoreConfig(config);
+    if (!configured.ok())
+      return config.path.empty() ? configured.status() : configured.status().WithContext(config.path);
+    if (!configured->db.empty()) {
+      RuntimeOptions named = options;
+      named.db = configured->db;
+      named.db_schema = configured->schema;
+      return OpenStore(named);
+    }
+  }
   std::string path = options.db.empty() ? DefaultDatabasePath() : options.db;
   if (path == ":memory:") return store::NewMemoryStore();
   if (store::IsPostgresUrl(path)) {

@@ -85,7 +85,8 @@ struct RuntimeOptions {
   std::string data_dir;
 };
 
-// The store `options.db` names (no engine): reading runs and history.
+// The store `options.db` names, else weft.yaml's `store:` (no engine):
+// reading runs and history.
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options);
 
 class EventRelay;
