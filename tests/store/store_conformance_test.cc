@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <set>
 #include <thread>
@@ -49,6 +50,34 @@ Result<std::unique_ptr<Store>> OpenTestPostgres(const std::string& schema, const
   o.clock = clock;
   o.pool = 2;
   return OpenPostgresStore(o);
+}
+
+// Six processes open a store at once (released together by a pipe's
+// EOF); each must succeed (exit 0), whatever the others are doing.
+void OpenFromSixProcessesAtOnce(const std::function<Result<std::unique_ptr<Store>>()>& open) {
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 6; ++i) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(go[1]);
+      char c;
+      (void)!::read(go[0], &c, 1);  // all start together
+      auto s = open();
+      if (!s.ok()) std::fprintf(stderr, "child: %s\n", s.status().ToString().c_str());
+      std::_Exit(s.ok() ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  ::close(go[0]);
+  ::close(go[1]);  // EOF releases every child at once
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
 }
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
@@ -738,31 +767,11 @@ TEST(SqliteStore, ProcessesOpeningANewDatabaseAtOnceAllSucceed) {
     fs::remove_all(dir);
     fs::create_directories(dir);
     const std::string path = (dir / "weft.db").string();
-    int go[2];
-    ASSERT_EQ(::pipe(go), 0);
-    std::vector<pid_t> children;
-    for (int i = 0; i < 6; ++i) {
-      const pid_t pid = ::fork();
-      ASSERT_GE(pid, 0);
-      if (pid == 0) {
-        ::close(go[1]);
-        char c;
-        (void)!::read(go[0], &c, 1);  // all start together
-        SqliteOptions o;
-        o.path = path;
-        auto s = OpenSqliteStore(o);
-        if (!s.ok()) std::fprintf(stderr, "child: %s\n", s.status().ToString().c_str());
-        std::_Exit(s.ok() ? 0 : 1);
-      }
-      children.push_back(pid);
-    }
-    ::close(go[0]);
-    ::close(go[1]);  // EOF releases every child at once
-    for (pid_t pid : children) {
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
-    }
+    OpenFromSixProcessesAtOnce([&] {
+      SqliteOptions o;
+      o.path = path;
+      return OpenSqliteStore(o);
+    });
     SqliteOptions o;
     o.path = path;
     EXPECT_TRUE(OpenSqliteStore(o).ok());
@@ -855,29 +864,7 @@ TEST_F(PostgresShared, ReleasedWorkWakesAnotherProcess) {
 }
 
 TEST_F(PostgresShared, ProcessesOpeningANewDatabaseAtOnceAllSucceed) {
-  int go[2];
-  ASSERT_EQ(::pipe(go), 0);
-  std::vector<pid_t> children;
-  for (int i = 0; i < 6; ++i) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::close(go[1]);
-      char c;
-      (void)!::read(go[0], &c, 1);  // all start together
-      auto s = OpenTestPostgres(schema_);
-      if (!s.ok()) std::fprintf(stderr, "child: %s\n", s.status().ToString().c_str());
-      std::_Exit(s.ok() ? 0 : 1);
-    }
-    children.push_back(pid);
-  }
-  ::close(go[0]);
-  ::close(go[1]);
-  for (pid_t pid : children) {
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  OpenFromSixProcessesAtOnce([&] { return OpenTestPostgres(schema_); });
   EXPECT_TRUE(Open() != nullptr);
 }
 
