@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(cmake ninja-build g++ pkg-config nlohmann-json3-dev libre2-dev libicu-dev libcli11-dev libyaml-cpp-dev
   libvalijson-dev libboost1.81-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev liblua5.4-dev libpq-dev curl
-  libhowardhinnant-date-dev tzdata libsodium-dev libargon2-dev libjemalloc-dev libmagic-dev libpoppler-cpp-dev libsimdjson-dev)
+  libhowardhinnant-date-dev tzdata libsodium-dev libargon2-dev libjemalloc-dev libmagic-dev libpoppler-cpp-dev libsimdjson-dev libhnswlib-dev)
 # node and npm bundle the web assets at build time (and run the
 # differential test against the reference JSONata); keep ones already
 # installed (any source), else take Debian's.

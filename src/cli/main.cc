@@ -16,6 +16,10 @@ void AddStoreOptions(CLI::App* cmd, weft::cli::StoreOptions& store) {
                 "synchronous=NORMAL: faster commits; a power loss may lose the last ones (a crash does not)");
 }
 
+void AddConfigOption(CLI::App* cmd, std::string& config) {
+  cmd->add_option("--config", config, "weft.yaml: models, connections, knowledge bases (default $WEFT_CONFIG or ./weft.yaml)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -45,12 +49,14 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--json", run.json, "Print one JSON object at the end: {run_id, status, outputs, steps}");
   run_cmd->add_flag("-q,--quiet", run.quiet, "Do not print steps as they happen");
   AddStoreOptions(run_cmd, run.store);
+  AddConfigOption(run_cmd, run.store.config);
 
   ValidateCommandOptions validate;
   CLI::App* validate_cmd = app.add_subcommand("validate", "Check workflow files and print every problem");
   validate_cmd->add_option("files", validate.files, "Workflow files")->required();
   validate_cmd->add_flag("--hexabot", validate.hexabot,
                          "Also report weft-only forms (fails when a file is not portable to Hexabot v3)");
+  AddConfigOption(validate_cmd, validate.config);
 
   ResumeCommandOptions resume;
   CLI::App* resume_cmd = app.add_subcommand("resume", "Continue a suspended run with a payload");
@@ -58,6 +64,7 @@ int main(int argc, char** argv) {
   resume_cmd->add_option("--with", resume.with, "The waiting task's result: JSON text, or @file");
   resume_cmd->add_flag("--json", resume.json, "Print one JSON object at the end");
   AddStoreOptions(resume_cmd, resume.store);
+  AddConfigOption(resume_cmd, resume.store.config);
 
   RunIdCommandOptions retry;
   CLI::App* retry_cmd = app.add_subcommand("retry", "Restart a failed run from its failed step");
@@ -65,17 +72,20 @@ int main(int argc, char** argv) {
   retry_cmd->add_option("--version", retry.version, "Switch the run to this stored workflow version");
   retry_cmd->add_flag("--json", retry.json, "Print one JSON object at the end");
   AddStoreOptions(retry_cmd, retry.store);
+  AddConfigOption(retry_cmd, retry.store.config);
 
   RunIdCommandOptions cancel;
   CLI::App* cancel_cmd = app.add_subcommand("cancel", "Cancel a run and its child runs");
   cancel_cmd->add_option("run", cancel.run_id, "Run id")->required();
   cancel_cmd->add_flag("--json", cancel.json, "Print one JSON object at the end");
   AddStoreOptions(cancel_cmd, cancel.store);
+  AddConfigOption(cancel_cmd, cancel.store.config);
 
   StoreOptions recover;
   CLI::App* recover_cmd =
       app.add_subcommand("recover", "Continue every run interrupted by a crash, and timers that are due");
   AddStoreOptions(recover_cmd, recover);
+  AddConfigOption(recover_cmd, recover.config);
 
   CLI::App* runs_cmd = app.add_subcommand("runs", "Inspect runs");
   runs_cmd->require_subcommand(1);

@@ -71,6 +71,7 @@ Result<std::unique_ptr<runtime::Runtime>> OpenSession(const StoreOptions& option
   runtime::RuntimeOptions ro;
   ro.db = options.db;
   ro.synchronous_normal = options.synchronous_normal;
+  ro.config_path = options.config;
   ro.workflows_dir = dir;
   if (trace != nullptr) {
     auto mu = std::make_shared<std::mutex>();
@@ -174,7 +175,7 @@ int RunWorkflow(const RunCommandOptions& options, std::ostream& out, std::ostrea
 }
 
 int ValidateWorkflows(const ValidateCommandOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::unique_ptr<runtime::Runtime>> rt = runtime::Runtime::OpenActions();
+  Result<std::unique_ptr<runtime::Runtime>> rt = runtime::Runtime::OpenActions(options.config);
   if (!rt.ok()) {
     err << "weft: " << rt.status().message() << "\n";
     return 2;

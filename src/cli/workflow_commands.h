@@ -11,6 +11,7 @@ namespace weft::cli {
 struct StoreOptions {
   std::string db;  // SQLite file; ":memory:" = nothing kept
   bool synchronous_normal = false;
+  std::string config;  // weft.yaml ("" = $WEFT_CONFIG, else ./weft.yaml when present)
 };
 
 struct RunCommandOptions {
@@ -23,6 +24,7 @@ struct RunCommandOptions {
 
 struct ValidateCommandOptions {
   std::vector<std::string> files;
+  std::string config;  // weft.yaml: models and knowledge bases the files name
   // Also report every form Hexabot v3 refuses or runs differently (and fail
   // when there is one): is the file portable to Hexabot?
   bool hexabot = false;

@@ -12,9 +12,12 @@
 #include "weft/actions/email.h"
 #include "weft/actions/file_text.h"
 #include "weft/actions/http.h"
+#include "weft/actions/retrieve.h"
 #include "weft/actions/script.h"
 #include "weft/actions/sql.h"
 #include "weft/ai/actions.h"
+#include "weft/ai/embeddings.h"
+#include "weft/core/log.h"
 #include "weft/dsl/loader.h"
 #include "weft/store/memory_store.h"
 #include "weft/store/postgres_store.h"
@@ -253,27 +256,74 @@ Runtime::~Runtime() {
 // The built-in actions, the configured ones and the AI steps, with the
 // model aliases of the configuration (`models:`); the store (when given)
 // keeps the conversation log, caches AI answers and counts their cost.
-Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir) {
+Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir, const std::string& knowledge_db,
+                                const std::string& knowledge_schema) {
   model_client_ = http::NewCurlClient();
   workflow_client_ = http::NewCurlClient();
   Status s = actions::RegisterBuiltinActions(actions_, store, events_.get());
   if (s.ok()) s = actions::RegisterFileTextAction(actions_, data_dir);
   if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get(), connections_);
+  std::shared_ptr<ai::Models> models;
   if (s.ok()) {
     security::Vault* vault = vault_.get();
-    Result<std::shared_ptr<ai::Models>> models =
+    Result<std::shared_ptr<ai::Models>> configured =
         ai::Models::FromConfig(config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr,
                                [vault](std::string_view name) { return vault->Get(name); });
-    s = models.ok() ? ai::RegisterAiActions(actions_, {.models = *models, .store = store}) : models.status();
+    if (configured.ok()) models = *configured;
+    s = configured.ok() ? ai::RegisterAiActions(actions_, {.models = models, .store = store}) : configured.status();
   }
+  if (s.ok()) {
+    // Knowledge bases: the index beside the runs (its own SQLite file, or
+    // the same PostgreSQL database), embeddings through model aliases.
+    Result<std::vector<knowledge::BaseConfig>> bases = knowledge::ReadBaseConfigs(
+        config_.value.get("knowledge"),
+        config_.path.empty() ? "" : std::filesystem::path(config_.path).parent_path().string());
+    if (bases.ok()) {
+      knowledge::KnowledgeOptions ko;
+      ko.database = bases->empty() ? ":memory:" : knowledge_db;
+      ko.schema = knowledge_schema;
+      if (!data_dir.empty() && !bases->empty()) ko.vector_dir = data_dir + "/vectors";
+      ko.bases = std::move(*bases);
+      http::Client* http = model_client_.get();
+      ko.embedders = [models, http](std::string_view alias) { return ai::NewEmbedder(*models, alias, http); };
+      Result<std::unique_ptr<knowledge::Knowledge>> opened = knowledge::Knowledge::Open(std::move(ko));
+      if (opened.ok()) knowledge_ = std::move(*opened);
+      s = opened.status();
+    } else {
+      s = bases.status();
+    }
+  }
+  if (s.ok()) s = actions::RegisterRetrieveActions(actions_, knowledge_);
   return config_.path.empty() ? s : s.WithContext(config_.path);
+}
+
+Status SyncKnowledge(knowledge::Knowledge& k) {
+  for (const std::string& name : k.bases()) {
+    const knowledge::BaseConfig* base = k.base(name);
+    if (base->folder.empty()) continue;
+    Result<knowledge::SyncReport> report = k.Sync(name);
+    if (!report.ok()) return report.status().WithContext("knowledge." + name);
+    for (const std::string& problem : report->problems) {
+      Log(LogLevel::kWarning, "knowledge." + name + ": left out " + problem);
+    }
+    if (report->added + report->updated + report->removed > 0) {
+      Value fields = Value::MakeObject();
+      fields.set("added", static_cast<double>(report->added));
+      fields.set("updated", static_cast<double>(report->updated));
+      fields.set("removed", static_cast<double>(report->removed));
+      fields.set("unchanged", static_cast<double>(report->unchanged));
+      fields.set("chunks", static_cast<double>(report->chunks));
+      Log(LogLevel::kInfo, "knowledge." + name + " indexed", fields);
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::OpenActions(const std::string& config_path) {
   std::unique_ptr<Runtime> rt(new Runtime());
   WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(config_path));
   rt->vault_ = std::make_unique<security::Vault>(nullptr, std::nullopt);
-  WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr, ""));
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr, "", ":memory:", ""));
   return rt;
 }
 
@@ -305,7 +355,18 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
     rt->events_ = std::make_unique<engine::EventLog>();
     if (rt->store_->broadcasts()) rt->relay_ = EventRelay::Start(*rt->events_, *rt->store_);
   }
-  WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_));
+  const std::string knowledge_db = store::IsPostgresUrl(db)  ? db
+                                   : rt->data_dir_.empty()    ? ":memory:"
+                                                              : rt->data_dir_ + "/knowledge.db";
+  if (knowledge_db != ":memory:" && !store::IsPostgresUrl(db)) {
+    std::error_code ec;
+    std::filesystem::create_directories(rt->data_dir_, ec);
+  }
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_, knowledge_db, opened.db_schema));
+  if (options.sync_knowledge) {
+    Status synced = SyncKnowledge(*rt->knowledge_);
+    if (!synced.ok()) return rt->config_.path.empty() ? synced : synced.WithContext(rt->config_.path);
+  }
   engine::EngineOptions eo;
   Status settings = ReadExpressionLimits(rt->config_.value, eo);
   if (settings.ok()) settings = ReadEngineSettings(rt->config_.value, eo);

@@ -16,6 +16,7 @@
 #include "weft/engine/action.h"
 #include "weft/engine/engine.h"
 #include "weft/http/client.h"
+#include "weft/knowledge/knowledge.h"
 #include "weft/security/secrets.h"
 #include "weft/store/store.h"
 
@@ -81,13 +82,20 @@ struct RuntimeOptions {
   // Execute runs here (EngineOptions::execute).
   bool execute = true;
   // Where uploads are kept (file_text reads them); "" = "<db>.data" beside
-  // a database file, none for ":memory:".
+  // a database file, none for ":memory:". Knowledge bases (weft.yaml
+  // `knowledge:`) keep their SQLite index and vectors there too.
   std::string data_dir;
+  // Bring the knowledge bases in step with their folders while opening.
+  bool sync_knowledge = true;
 };
 
 // The store `options.db` names, else weft.yaml's `store:` (no engine):
 // reading runs and history.
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options);
+
+// Brings every knowledge base that has a folder in step with it, logging
+// what changed and each file left out (and why).
+Status SyncKnowledge(knowledge::Knowledge& knowledge);
 
 class EventRelay;
 
@@ -116,6 +124,9 @@ class Runtime {
   // when unset: the store's sealed secrets, else WEFT_SECRET_<NAME>.
   std::optional<std::string> Secret(std::string_view name) const { return vault_->Get(name); }
   security::Vault& vault() { return *vault_; }
+  // The knowledge bases of weft.yaml (`knowledge:`); never null (no bases
+  // when none is configured).
+  const std::shared_ptr<knowledge::Knowledge>& knowledge() const { return knowledge_; }
   // A connection of weft.yaml by name (nullptr when there is none).
   const Connection* connection(std::string_view name) const {
     auto it = connections_.find(name);
@@ -124,7 +135,10 @@ class Runtime {
 
  private:
   Runtime() = default;
-  Status RegisterActions(store::Store* store, const std::string& data_dir);
+  // `knowledge_db`: where knowledge bases are indexed (an SQLite file,
+  // ":memory:" or a PostgreSQL URL with `knowledge_schema`).
+  Status RegisterActions(store::Store* store, const std::string& data_dir, const std::string& knowledge_db,
+                         const std::string& knowledge_schema);
 
   Config config_;
   std::string data_dir_;
@@ -137,6 +151,7 @@ class Runtime {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<security::Vault> vault_;
   std::map<std::string, Connection, std::less<>> connections_;
+  std::shared_ptr<knowledge::Knowledge> knowledge_;  // before the actions, which search it
   engine::ActionRegistry actions_;
   std::unique_ptr<engine::EventLog> events_;  // before the engine, which publishes into it
   // Events to and from other processes on the same database.
