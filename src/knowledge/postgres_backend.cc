@@ -1,9 +1,421 @@
+// Knowledge on PostgreSQL: the same tables as on SQLite in weft's database
+// (its schema), words in a tsvector per chunk with a GIN index. Each chunk
+// is indexed twice: stemmed in its document's language (english, french,
+// ...) and unstemmed ('simple'), so a query matches either form; it is
+// ranked by ts_rank, scaled into [0, 1) (normalisation 32). Chunks are of
+// bounded size, so no length normalisation: dividing by the length put a
+// document's short introduction above the passage that answers (measured
+// on the example help centre).
+#include <mutex>
+
 #include "backend.h"
+#include "weft/core/encoding.h"
+#include "weft/core/mutex.h"
+#include "weft/store/pg_conn.h"
 
 namespace weft::knowledge::internal {
+namespace {
 
-Result<std::unique_ptr<Backend>> OpenPostgresBackend(const std::string&, const std::string&, const Clock*) {
-  return UnimplementedError("knowledge on PostgreSQL: not built yet");
+using store::pg::Conn;
+using store::pg::Params;
+using store::pg::Rows;
+
+constexpr int kSchemaVersion = 1;
+constexpr char kTagSeparator = '\x1f';
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS kb_meta(key TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS kb_documents(
+  base TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
+  language TEXT NOT NULL, tags TEXT NOT NULL, sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, size BIGINT NOT NULL,
+  mtime_ns BIGINT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY(base, id));
+CREATE TABLE IF NOT EXISTS kb_chunks(
+  id BIGSERIAL PRIMARY KEY, base TEXT COLLATE "C" NOT NULL, document TEXT COLLATE "C" NOT NULL,
+  ordinal INTEGER NOT NULL, title TEXT NOT NULL, heading TEXT NOT NULL, text TEXT NOT NULL, vector BYTEA,
+  tsv TSVECTOR NOT NULL);
+CREATE INDEX IF NOT EXISTS kb_chunks_document ON kb_chunks(base, document);
+CREATE INDEX IF NOT EXISTS kb_chunks_tsv ON kb_chunks USING GIN(tsv);
+)";
+
+// Bytes from their hex digits (what encode(..., 'hex') gives).
+Result<std::string> HexDecode(std::string_view hex) {
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  if (hex.size() % 2 != 0) return InvalidArgumentError("odd hex length");
+  std::string out(hex.size() / 2, '\0');
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = digit(hex[2 * i]);
+    const int lo = digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return InvalidArgumentError("not hex");
+    out[i] = static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+// The text search configuration of a language (PostgreSQL's built-in ones).
+std::string Config(std::string_view language) {
+  static const std::pair<std::string_view, std::string_view> kConfigs[] = {
+      {"en", "english"}, {"fr", "french"},     {"es", "spanish"}, {"de", "german"},
+      {"it", "italian"}, {"pt", "portuguese"}, {"nl", "dutch"}};
+  for (const auto& [code, config] : kConfigs)
+    if (code == language) return std::string(config);
+  return "simple";
+}
+
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const std::string& t : tags) {
+    if (!out.empty()) out += kTagSeparator;
+    for (char c : t)
+      if (c != kTagSeparator) out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitTags(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find(kTagSeparator, start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string SectionOf(std::string_view title, std::string_view heading) {
+  if (heading.substr(0, title.size()) == title) {
+    heading.remove_prefix(title.size());
+    if (heading.substr(0, 3) == " > ") heading.remove_prefix(3);
+  }
+  return std::string(heading);
+}
+
+// Columns of a hit, in this order, from kb_chunks c joined with kb_documents d.
+#define WEFT_KB_HIT_COLUMNS "c.id, c.document, c.ordinal, c.title, c.heading, c.text, d.source, d.language, d.tags"
+
+Hit ReadHit(const Rows& r, int row) {
+  Hit h;
+  h.chunk_id = r.int64(row, 0);
+  h.document = r.text(row, 1);
+  h.ordinal = static_cast<int>(r.int64(row, 2));
+  h.title = r.text(row, 3);
+  h.heading = r.text(row, 4);
+  h.text = r.text(row, 5);
+  h.source = r.text(row, 6);
+  h.language = r.text(row, 7);
+  h.tags = SplitTags(r.text(row, 8));
+  return h;
+}
+
+StoredDocument ReadDocumentRow(const Rows& r, int row) {
+  StoredDocument d;
+  d.info.id = r.text(row, 0);
+  d.info.title = r.text(row, 1);
+  d.info.source = r.text(row, 2);
+  d.info.language = r.text(row, 3);
+  d.info.tags = SplitTags(r.text(row, 4));
+  d.info.sha256 = r.text(row, 5);
+  d.info.chunks = static_cast<int>(r.int64(row, 6));
+  d.info.updated_ms = r.int64(row, 7);
+  d.size = r.int64(row, 8);
+  d.mtime_ns = r.int64(row, 9);
+  return d;
+}
+
+class PostgresBackend final : public Backend {
+ public:
+  PostgresBackend(std::string url, std::string schema, const Clock* clock)
+      : url_(std::move(url)), schema_(std::move(schema)), clock_(clock) {}
+
+  Status Open() {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Connect(url_, schema_, 10));
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN"));
+    Status s = write_.Run("SELECT pg_advisory_xact_lock(hashtext('weft.knowledge'))").status();
+    if (s.ok()) s = write_.Exec(kSchema);
+    if (s.ok()) {
+      Result<Rows> v = write_.Run("SELECT value FROM kb_meta WHERE key = 'schema'");
+      if (!v.ok()) {
+        s = v.status();
+      } else if (v->size() > 0 && v->int64(0, 0) > kSchemaVersion) {
+        s = FailedPreconditionError("the knowledge tables have schema version " + v->text(0, 0) +
+                                    ", newer than this weft knows (" + std::to_string(kSchemaVersion) + ")");
+      } else if (v->size() == 0) {
+        s = write_.Run("INSERT INTO kb_meta(key, value) VALUES ('schema', 1)").status();
+      }
+    }
+    if (!s.ok()) {
+      (void)write_.Exec("ROLLBACK");
+      return s.WithContext("knowledge on PostgreSQL");
+    }
+    return write_.Exec("COMMIT");
+  }
+
+  Result<std::optional<StoredDocument>> GetDocument(const std::string& base, const std::string& id) override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT id, title, source, language, tags, sha256, chunks, updated_ms, size, "
+                                         "mtime_ns FROM kb_documents WHERE base = $1 AND id = $2",
+                                         Params().Text(base).Text(id)));
+    std::optional<StoredDocument> out;
+    if (r.size() > 0) out = ReadDocumentRow(r, 0);
+    return out;
+  }
+
+  Result<std::vector<StoredDocument>> Documents(const std::string& base) override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT id, title, source, language, tags, sha256, chunks, updated_ms, size, "
+                                         "mtime_ns FROM kb_documents WHERE base = $1 ORDER BY id",
+                                         Params().Text(base)));
+    std::vector<StoredDocument> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadDocumentRow(r, i));
+    return out;
+  }
+
+  Status Replace(const std::string& base, const StoredDocument& document, const std::vector<NewChunk>& chunks,
+                 std::vector<int64_t>& removed, std::vector<int64_t>& added) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN"));
+    return End(WriteDocument(base, document, chunks, removed, added));
+  }
+
+  Status Touch(const std::string& base, const std::string& id, int64_t size, int64_t mtime_ns) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    return write_
+        .Run("UPDATE kb_documents SET size = $3, mtime_ns = $4 WHERE base = $1 AND id = $2",
+             Params().Text(base).Text(id).Int(size).Int(mtime_ns))
+        .status();
+  }
+
+  Status Remove(const std::string& base, const std::string& id, std::vector<int64_t>& removed) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN"));
+    return End(DeleteDocument(base, id, removed));
+  }
+
+  Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms,
+                                   int limit) override {
+    // Each word a quoted lexeme (the words hold no quote or backslash), any of them.
+    std::string query;
+    std::string all;
+    for (const std::string& t : terms) {
+      query.append(query.empty() ? "" : " | ").append("'").append(t).append("'");
+      all.append(t).append(" ");
+    }
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(
+        Rows r, c->Run("SELECT " WEFT_KB_HIT_COLUMNS ", ts_rank(c.tsv, q.q, 32) AS score FROM kb_chunks c "
+                       "JOIN kb_documents d ON d.base = c.base AND d.id = c.document, "
+                       "(SELECT to_tsquery('simple', $2) || to_tsquery($3::regconfig, $2) AS q) q "
+                       "WHERE c.base = $1 AND c.tsv @@ q.q ORDER BY score DESC, c.id LIMIT $4",
+                       Params().Text(base).Text(query).Text(Config(GuessLanguage(all))).Int(limit)));
+    std::vector<Hit> out;
+    for (int i = 0; i < r.size(); ++i) {
+      Hit h = ReadHit(r, i);
+      h.score = r.real(i, 9);
+      out.push_back(std::move(h));
+    }
+    return out;
+  }
+
+  Result<std::vector<Hit>> Chunks(const std::vector<int64_t>& ids) override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT " WEFT_KB_HIT_COLUMNS " FROM kb_chunks c JOIN kb_documents d "
+                                         "ON d.base = c.base AND d.id = c.document WHERE c.id = ANY($1::bigint[])",
+                                         Params().IntArray(ids)));
+    std::vector<Hit> out;
+    for (int i = 0; i < r.size(); ++i) out.push_back(ReadHit(r, i));
+    return out;
+  }
+
+  Status ForEachVector(const std::string& base,
+                       const std::function<void(int64_t, const std::vector<float>&)>& fn) override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT id, encode(vector, 'hex') FROM kb_chunks WHERE base = $1 AND "
+                                         "vector IS NOT NULL ORDER BY id",
+                                         Params().Text(base)));
+    for (int i = 0; i < r.size(); ++i) {
+      Result<std::string> bytes = HexDecode(r.text(i, 1));
+      if (!bytes.ok()) return InternalError("knowledge: a stored vector is not hex");
+      fn(r.int64(i, 0), UnpackVector(*bytes));
+    }
+    return Status::Ok();
+  }
+
+  Result<int64_t> VectorGeneration(const std::string& base) override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT value FROM kb_meta WHERE key = $1", Params().Text("vectors:" + base)));
+    return r.size() > 0 ? r.int64(0, 0) : 0;
+  }
+
+ private:
+  // A read connection from the pool, returned when the lease goes.
+  class Lease {
+   public:
+    Lease(PostgresBackend* owner, std::unique_ptr<Conn> c) : owner_(owner), c_(std::move(c)) {}
+    Lease(Lease&&) = default;
+    Lease& operator=(Lease&&) = delete;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      if (c_ && c_->healthy()) owner_->Return(std::move(c_));
+    }
+    Conn* operator->() const { return c_.get(); }
+
+   private:
+    PostgresBackend* owner_;
+    std::unique_ptr<Conn> c_;
+  };
+
+  Result<Lease> Read() {
+    std::unique_ptr<Conn> c;
+    {
+      MutexLock lock(pool_mu_);
+      if (!pool_.empty()) {
+        c = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    if (!c) {
+      c = std::make_unique<Conn>();
+      WEFT_RETURN_IF_ERROR(c->Connect(url_, schema_, 10));
+    }
+    WEFT_RETURN_IF_ERROR(c->Ensure());
+    return Lease(this, std::move(c));
+  }
+  void Return(std::unique_ptr<Conn> c) {
+    MutexLock lock(pool_mu_);
+    if (pool_.size() < 8) pool_.push_back(std::move(c));
+  }
+
+  Status WriteDocument(const std::string& base, const StoredDocument& document, const std::vector<NewChunk>& chunks,
+                       std::vector<int64_t>& removed, std::vector<int64_t>& added) WEFT_REQUIRES(write_mu_) {
+    bool vectors = false;
+    WEFT_RETURN_IF_ERROR(DeleteChunks(base, document.info.id, removed, vectors));
+    const DocumentInfo& d = document.info;
+    WEFT_RETURN_IF_ERROR(
+        write_
+            .Run("INSERT INTO kb_documents(base, id, title, source, language, tags, sha256, chunks, size, mtime_ns, "
+                 "updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (base, id) DO UPDATE "
+                 "SET title = $3, source = $4, language = $5, tags = $6, sha256 = $7, chunks = $8, size = $9, "
+                 "mtime_ns = $10, updated_ms = $11",
+                 Params()
+                     .Text(base)
+                     .Text(d.id)
+                     .Text(d.title)
+                     .Text(d.source)
+                     .Text(d.language)
+                     .Text(JoinTags(d.tags))
+                     .Text(d.sha256)
+                     .Int(static_cast<int64_t>(chunks.size()))
+                     .Int(document.size)
+                     .Int(document.mtime_ns)
+                     .Int(clock_->NowMillis()))
+            .status());
+    if (!chunks.empty()) {
+      std::vector<int64_t> ordinals;
+      std::vector<std::string> headings;
+      std::vector<std::string> sections;
+      std::vector<std::string> texts;
+      std::vector<std::optional<std::string>> hex;
+      for (const NewChunk& c : chunks) {
+        ordinals.push_back(c.chunk.ordinal);
+        headings.push_back(c.chunk.heading);
+        sections.push_back(SectionOf(d.title, c.chunk.heading));
+        texts.push_back(c.chunk.text);
+        if (c.vector.empty()) {
+          hex.emplace_back(std::nullopt);
+        } else {
+          hex.emplace_back(HexEncode(PackVector(c.vector)));
+          vectors = true;
+        }
+      }
+      WEFT_ASSIGN_OR_RETURN(
+          Rows ids,
+          write_.Run("INSERT INTO kb_chunks(base, document, ordinal, title, heading, text, vector, tsv) "
+                     "SELECT $1, $2, u.o, $3, u.h, u.t, decode(u.v, 'hex'), "
+                     "to_tsvector($4::regconfig, $3 || ' ' || u.s || ' ' || u.t) || "
+                     "to_tsvector('simple', $3 || ' ' || u.s || ' ' || u.t) "
+                     "FROM unnest($5::int[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u(o, h, s, t, v) "
+                     "RETURNING id, ordinal",
+                     Params()
+                         .Text(base)
+                         .Text(d.id)
+                         .Text(d.title)
+                         .Text(Config(d.language))
+                         .IntArray(ordinals)
+                         .TextArray(headings)
+                         .TextArray(sections)
+                         .TextArray(texts)
+                         .NullableTextArray(hex)));
+      added.assign(chunks.size(), 0);
+      for (int i = 0; i < ids.size(); ++i) {
+        const int64_t ordinal = ids.int64(i, 1);
+        for (size_t k = 0; k < chunks.size(); ++k)
+          if (chunks[k].chunk.ordinal == ordinal) added[k] = ids.int64(i, 0);
+      }
+    }
+    return vectors ? BumpGeneration(base) : Status::Ok();
+  }
+
+  Status DeleteDocument(const std::string& base, const std::string& id, std::vector<int64_t>& removed)
+      WEFT_REQUIRES(write_mu_) {
+    WEFT_ASSIGN_OR_RETURN(Rows r, write_.Run("DELETE FROM kb_documents WHERE base = $1 AND id = $2",
+                                             Params().Text(base).Text(id)));
+    if (r.affected() == 0) return NotFoundError("knowledge base '" + base + "' has no document '" + id + "'");
+    bool vectors = false;
+    WEFT_RETURN_IF_ERROR(DeleteChunks(base, id, removed, vectors));
+    return vectors ? BumpGeneration(base) : Status::Ok();
+  }
+
+  Status DeleteChunks(const std::string& base, const std::string& id, std::vector<int64_t>& removed, bool& vectors)
+      WEFT_REQUIRES(write_mu_) {
+    WEFT_ASSIGN_OR_RETURN(Rows r, write_.Run("DELETE FROM kb_chunks WHERE base = $1 AND document = $2 "
+                                             "RETURNING id, vector IS NOT NULL",
+                                             Params().Text(base).Text(id)));
+    for (int i = 0; i < r.size(); ++i) {
+      removed.push_back(r.int64(i, 0));
+      vectors = vectors || r.text(i, 1) == "t";
+    }
+    return Status::Ok();
+  }
+
+  Status BumpGeneration(const std::string& base) WEFT_REQUIRES(write_mu_) {
+    return write_
+        .Run("INSERT INTO kb_meta(key, value) VALUES ($1, 1) ON CONFLICT (key) DO UPDATE SET value = kb_meta.value + 1",
+             Params().Text("vectors:" + base))
+        .status();
+  }
+
+  Status End(Status s) WEFT_REQUIRES(write_mu_) {
+    if (!s.ok()) {
+      (void)write_.Exec("ROLLBACK");
+      return s;
+    }
+    return write_.Exec("COMMIT");
+  }
+
+  std::string url_;
+  std::string schema_;
+  const Clock* clock_;
+  Mutex write_mu_;
+  Conn write_ WEFT_GUARDED_BY(write_mu_);
+  Mutex pool_mu_;
+  std::vector<std::unique_ptr<Conn>> pool_ WEFT_GUARDED_BY(pool_mu_);
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenPostgresBackend(const std::string& url, const std::string& schema,
+                                                     const Clock* clock) {
+  auto backend = std::make_unique<PostgresBackend>(url, schema, clock);
+  WEFT_RETURN_IF_ERROR(backend->Open());
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace weft::knowledge::internal

@@ -1,4 +1,4 @@
-#include "pg_conn.h"
+#include "weft/store/pg_conn.h"
 
 #include <cstdio>
 #include <cstdlib>

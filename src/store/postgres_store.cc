@@ -21,7 +21,7 @@
 #include <utility>
 
 #include "listing_store.h"
-#include "pg_conn.h"
+#include "weft/store/pg_conn.h"
 #include "update_checks.h"
 #include "weft/core/json.h"
 #include "weft/core/mutex.h"

@@ -16,6 +16,7 @@
 #include "weft/ai/embeddings.h"
 #include "weft/core/json.h"
 #include "weft/core/crypto.h"
+#include "weft/store/pg_conn.h"
 
 namespace weft::knowledge {
 namespace {
@@ -70,6 +71,10 @@ class KnowledgeTest : public ::testing::TestWithParam<Db> {
   }
   void TearDown() override {
     knowledge_.reset();
+    if (!schema_.empty()) {
+      store::pg::Conn c;
+      if (c.Connect(database_, "", 10).ok()) (void)c.Exec("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
+    }
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }

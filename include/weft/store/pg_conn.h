@@ -1,7 +1,8 @@
-// A PostgreSQL connection for the store: prepared statements cached by
-// their text, parameters in text form, errors as Status with what the
-// server said. Not thread-safe: one user at a time (the pool hands them
-// out).
+// A PostgreSQL connection for the store and for components that keep
+// tables of their own in weft's database (knowledge bases): prepared
+// statements cached by their text, parameters in text form, errors as
+// Status with what the server said. Not thread-safe: one user at a time
+// (the pool hands them out).
 #pragma once
 
 #include <libpq-fe.h>
