@@ -11,15 +11,16 @@ cmake --build --preset release --target weft
 weft=build/release/src/cli/weft
 db=${WEFT_DB:-build/quickstart.db}
 wf=examples/support-triage.yaml
+config=examples/weft.yaml  # the help centre the example answers from (examples/knowledge/help)
 
 echo
 echo "weft is built: $weft   (runs are kept in $db)"
 echo
-echo "\$ weft run $wf --input '{\"message\": \"How do I download my invoice?\"}'"
-"$weft" run "$wf" --db "$db" --input '{"message": "How do I download my invoice?"}'
+echo "\$ weft run $wf --config $config --input '{\"message\": \"How do I download my invoice?\"}'"
+"$weft" run "$wf" --config "$config" --db "$db" --input '{"message": "How do I download my invoice?"}'
 echo
-echo "\$ weft run $wf --input '{\"message\": \"I was charged twice and nobody answered\"}'"
-out=$("$weft" run "$wf" --db "$db" --input '{"message": "I was charged twice and nobody answered"}')
+echo "\$ weft run $wf --config $config --input '{\"message\": \"I was charged twice and nobody answered\"}'"
+out=$("$weft" run "$wf" --config "$config" --db "$db" --input '{"message": "I was charged twice and nobody answered"}')
 echo "$out"
 run=$(echo "$out" | sed -n 's/^run \([0-9A-Z]*\) suspended$/\1/p')
 if [[ -n "$run" ]]; then
@@ -44,8 +45,8 @@ folder=build/quickstart-workflows
 mkdir -p "$folder"
 cp "$wf" "$folder/"
 echo
-echo "\$ weft serve --workflows $folder --db $db --listen 127.0.0.1:$port"
-"$weft" serve --workflows "$folder" --db "$db" --listen "127.0.0.1:$port" &
+echo "\$ weft serve --config $config --workflows $folder --db $db --listen 127.0.0.1:$port"
+"$weft" serve --config "$config" --workflows "$folder" --db "$db" --listen "127.0.0.1:$port" &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.1; done

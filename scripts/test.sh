@@ -61,7 +61,7 @@ stage "fuzzing (short exploratory run from the checked-in corpus)"
 # on purpose: every input must finish within its evaluation's budgets (time
 # and memory), so 2 s or 512 MB is already a runaway.
 mkdir -p build/fuzz/findings
-for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz request_fuzz; do
+for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz request_fuzz document_fuzz; do
   corpus=$(mktemp -d)
   cp -r fuzz/corpus/${t%_fuzz}/. "$corpus"/
   dict=()

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -220,12 +222,32 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
       (void)(*rt)->engine().Recover();
     }
   });
+  // Knowledge bases follow their folders: indexed again (what changed
+  // only) every 30 s and on SIGHUP, on a thread of their own (embedding a
+  // large folder may take a while).
+  std::mutex knowledge_mu;
+  std::condition_variable knowledge_cv;
+  bool knowledge_stop = false;
+  bool knowledge_now = false;
+  std::thread knowledge_syncer([&] {
+    std::unique_lock lock(knowledge_mu);
+    while (!knowledge_stop) {
+      knowledge_cv.wait_for(lock, std::chrono::seconds(30), [&] { return knowledge_stop || knowledge_now; });
+      if (knowledge_stop) break;
+      knowledge_now = false;
+      lock.unlock();
+      if (Status s = runtime::SyncKnowledge(*(*rt)->knowledge()); !s.ok()) {
+        Log(LogLevel::kWarning, "knowledge not indexed again: " + s.message());
+      }
+      lock.lock();
+    }
+  });
   for (;;) {
     timespec second{1, 0};
     const int sig = sigtimedwait(&signals, nullptr, &second);
     if (sig == SIGTERM || sig == SIGINT) break;
     if (sig == SIGHUP) {
-      err << "weft serve: SIGHUP: re-reading the configuration, the secrets and the workflows folder\n";
+      err << "weft serve: SIGHUP: re-reading the configuration, the secrets, the workflows and knowledge folders\n";
       // A configuration that does not read (or a certificate that does not
       // load) keeps the one in force; so does a secret that does not open.
       server::ServerOptions next;
@@ -248,10 +270,21 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
         err << "weft serve: secrets not reloaded: " << s.message() << "\n";
       }
       if (server) server->Rescan();
+      {
+        std::lock_guard lock(knowledge_mu);
+        knowledge_now = true;
+      }
+      knowledge_cv.notify_one();
       continue;
     }
   }
   err << "weft serve: stopping\n";
+  {
+    std::lock_guard lock(knowledge_mu);
+    knowledge_stop = true;
+  }
+  knowledge_cv.notify_one();
+  knowledge_syncer.join();
   stop_claiming = true;
   claimer.join();
   if (server) server->Stop();

@@ -47,6 +47,9 @@ class Backend {
   // grows with relevance.
   virtual Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms,
                                            int limit) = 0;
+  // How many chunks of the base hold the word `term`, counted up to `cap`
+  // (a count of `cap` means "at least").
+  virtual Result<int64_t> CountMatches(const std::string& base, const std::string& term, int64_t cap) = 0;
   // Chunks by id (with metadata), in no particular order; ids not found are
   // left out.
   virtual Result<std::vector<Hit>> Chunks(const std::vector<int64_t>& ids) = 0;

@@ -30,6 +30,7 @@ constexpr int kMaxFilesPerBase = 100'000;
 constexpr int kMaxQueryTerms = 32;
 constexpr size_t kEmbedBatch = 64;
 constexpr double kRrfK = 60;  // reciprocal rank fusion's constant (Cormack et al.)
+constexpr int64_t kMatchBudget = 2000;  // chunks a keyword query ranks, at most (but for its rarest word)
 
 const std::vector<std::string>& DefaultInclude() {
   static const auto* patterns =
@@ -507,8 +508,33 @@ class KnowledgeImpl final : public Knowledge {
     return Status::Ok();
   }
 
+  // The query's words that are worth ranking by: rarest first, as long as
+  // the chunks they match stay within a budget (the rarest always). Ranking
+  // costs per matching chunk, and a word most chunks hold weighs almost
+  // nothing in BM25 (its inverse document frequency is near zero): without
+  // this, one common word made a query over 100,000 chunks take 300 ms.
+  Result<std::vector<std::string>> RankingTerms(const Base& base, std::vector<std::string> terms) {
+    if (terms.size() <= 1) return terms;
+    std::vector<std::pair<int64_t, std::string>> counted;
+    for (std::string& t : terms) {
+      WEFT_ASSIGN_OR_RETURN(const int64_t n, backend_->CountMatches(base.config.name, t, kMatchBudget + 1));
+      counted.emplace_back(n, std::move(t));
+    }
+    std::stable_sort(counted.begin(), counted.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    int64_t total = 0;
+    for (auto& [n, t] : counted) {
+      if (n == 0) continue;  // matches nothing: nothing to rank by
+      if (!out.empty() && total + n > kMatchBudget) break;
+      total += n;
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
   Result<std::vector<Hit>> KeywordList(Base& base, const Query& query, int depth) {
-    const std::vector<std::string> terms = QueryTerms(query.text);
+    WEFT_ASSIGN_OR_RETURN(const std::vector<std::string> terms, RankingTerms(base, QueryTerms(query.text)));
     if (terms.empty()) return std::vector<Hit>{};
     const bool filtered = Filtered(query.filter);
     // With a filter, look deeper until enough rows pass it (or none is left).

@@ -223,6 +223,16 @@ class PostgresBackend final : public Backend {
     return out;
   }
 
+  Result<int64_t> CountMatches(const std::string& base, const std::string& term, int64_t cap) override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    const std::string lexeme = "'" + term + "'";
+    WEFT_ASSIGN_OR_RETURN(
+        Rows r, c->Run("SELECT count(*) FROM (SELECT 1 FROM kb_chunks WHERE base = $1 AND tsv @@ "
+                       "(to_tsquery('simple', $2) || to_tsquery($3::regconfig, $2)) LIMIT $4) m",
+                       Params().Text(base).Text(lexeme).Text(Config(GuessLanguage(term))).Int(cap)));
+    return r.size() > 0 ? r.int64(0, 0) : 0;
+  }
+
   Result<std::vector<Hit>> Chunks(const std::vector<int64_t>& ids) override {
     WEFT_ASSIGN_OR_RETURN(Lease c, Read());
     WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT " WEFT_KB_HIT_COLUMNS " FROM kb_chunks c JOIN kb_documents d "
@@ -295,6 +305,12 @@ class PostgresBackend final : public Backend {
 
   Status WriteDocument(const std::string& base, const StoredDocument& document, const std::vector<NewChunk>& chunks,
                        std::vector<int64_t>& removed, std::vector<int64_t>& added) WEFT_REQUIRES(write_mu_) {
+    // Processes indexing the same folder take turns on a document (two
+    // replacements at once would both insert their chunks).
+    WEFT_RETURN_IF_ERROR(write_
+                             .Run("SELECT pg_advisory_xact_lock(hashtext('weft.knowledge:' || $1 || '/' || $2))",
+                                  Params().Text(base).Text(document.info.id))
+                             .status());
     bool vectors = false;
     WEFT_RETURN_IF_ERROR(DeleteChunks(base, document.info.id, removed, vectors));
     const DocumentInfo& d = document.info;

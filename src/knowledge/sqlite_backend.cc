@@ -172,6 +172,13 @@ std::string SectionOf(std::string_view title, std::string_view heading) {
   return std::string(heading);
 }
 
+// A word as an FTS5 string (only ever a word: no query syntax gets through).
+std::string Quoted(std::string_view term) {
+  std::string out = "\"";
+  for (char c : term) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + '"';
+}
+
 // Columns of a hit, in this order, from kb_chunks c joined with kb_documents d.
 constexpr const char* kHitColumns =
     "c.id, c.document, c.ordinal, c.title, c.heading, c.text, d.source, d.language, d.tags";
@@ -341,12 +348,7 @@ class SqliteBackend final : public Backend {
   Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms,
                                    int limit) override {
     std::string match;
-    for (const std::string& t : terms) {
-      if (!match.empty()) match += " OR ";
-      match += '"';
-      for (char c : t) match += c == '"' ? std::string("\"\"") : std::string(1, c);
-      match += '"';
-    }
+    for (const std::string& t : terms) match.append(match.empty() ? "" : " OR ").append(Quoted(t));
     Reader r = Read();
     WEFT_RETURN_IF_ERROR(r.status);
     // FTS5 finds the best rows of the whole index fast (ORDER BY rank
@@ -366,6 +368,19 @@ class SqliteBackend final : public Backend {
     }
     WEFT_RETURN_IF_ERROR(s.status());
     return out;
+  }
+
+  Result<int64_t> CountMatches(const std::string& base, const std::string& term, int64_t cap) override {
+    Reader r = Read();
+    WEFT_RETURN_IF_ERROR(r.status);
+    // Over every base (FTS5 has no per-base index): an overestimate when
+    // there are several, which only makes the term look commoner.
+    Stmt s(*r.db, "SELECT count(*) FROM (SELECT 1 FROM kb_fts WHERE kb_fts MATCH ?1 LIMIT ?2)");
+    s.Bind(1, Quoted(term)).Bind(2, cap);
+    (void)base;
+    const int64_t n = s.Step() ? s.Int(0) : 0;
+    WEFT_RETURN_IF_ERROR(s.status());
+    return n;
   }
 
   Result<std::vector<Hit>> Chunks(const std::vector<int64_t>& ids) override {

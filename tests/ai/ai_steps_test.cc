@@ -8,6 +8,7 @@
 #include "fake_provider.h"
 #include "memory.h"
 #include "weft/actions/builtin.h"
+#include "weft/actions/retrieve.h"
 #include "weft/ai/actions.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
@@ -70,6 +71,8 @@ class AiStepsTest : public ::testing::Test {
     store_ = store::NewMemoryStore();
     ASSERT_TRUE(actions::RegisterBuiltinActions(registry_, store_.get()).ok());
     ASSERT_TRUE(RegisterAiActions(registry_, {.models = *m, .store = store_.get(), .clock = &clock_}).ok());
+    // No knowledge base: the example's retrieve step falls back to no articles.
+    ASSERT_TRUE(actions::RegisterRetrieveActions(registry_, nullptr).ok());
     engine::EngineOptions o;
     o.store = store_.get();
     o.actions = &registry_;

@@ -15,6 +15,7 @@
 #include "weft/actions/builtin.h"
 #include "weft/actions/email.h"
 #include "weft/actions/http.h"
+#include "weft/actions/retrieve.h"
 #include "weft/actions/script.h"
 #include "weft/actions/sql.h"
 #include "weft/ai/actions.h"
@@ -44,6 +45,27 @@ std::vector<std::string> Files(const char* dir) {
   return out;
 }
 
+// Knowledge bases by name only: what validating a `retrieve` step needs.
+class NamedBases final : public knowledge::Knowledge {
+ public:
+  std::vector<std::string> bases() const override { return {"help_center"}; }
+  const knowledge::BaseConfig* base(std::string_view name) const override {
+    static const knowledge::BaseConfig help{.name = "help_center"};
+    return name == "help_center" ? &help : nullptr;
+  }
+  Result<knowledge::SyncReport> Sync(std::string_view) override { return UnimplementedError("validation only"); }
+  Result<knowledge::DocumentInfo> Put(std::string_view, knowledge::Document) override {
+    return UnimplementedError("validation only");
+  }
+  Status Remove(std::string_view, std::string_view) override { return UnimplementedError("validation only"); }
+  Result<std::vector<knowledge::DocumentInfo>> Documents(std::string_view) override {
+    return UnimplementedError("validation only");
+  }
+  Result<std::vector<knowledge::Hit>> Search(const knowledge::Query&) override {
+    return UnimplementedError("validation only");
+  }
+};
+
 const engine::ActionRegistry& Actions() {
   static engine::ActionRegistry* registry = [] {
     auto* r = new engine::ActionRegistry();
@@ -55,6 +77,7 @@ const engine::ActionRegistry& Actions() {
     (void)actions::RegisterEmailAction(*r, {});
     // The AI steps, with only the local model (no network).
     (void)ai::RegisterAiActions(*r, {.models = *ai::Models::FromConfig(Value(), nullptr, ai::ProcessEnv())});
+    (void)actions::RegisterRetrieveActions(*r, std::make_shared<NamedBases>());
     return r;
   }();
   return *registry;
@@ -151,7 +174,7 @@ INSTANTIATE_TEST_SUITE_P(Files, ValidWorkflow, ::testing::ValuesIn(Files("valid"
 // on their own.
 TEST(Loader, ExamplesLoad) {
   for (const auto& e : fs::recursive_directory_iterator(fs::path(WEFT_SOURCE_DIR) / "examples")) {
-    if (e.path().extension() != ".yaml") continue;
+    if (e.path().extension() != ".yaml" || e.path().filename() == "weft.yaml") continue;  // weft.yaml: configuration
     const std::string folder = e.path().parent_path().filename().string();
     if (folder == "catalog" || folder == "extension") continue;
     Diagnostics diag;
