@@ -44,9 +44,10 @@ class Backend {
 
   // The best `limit` chunks for the words `terms` (each a word or number,
   // none empty), best first, with their documents' metadata; the score
-  // grows with relevance.
-  virtual Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms,
-                                           int limit) = 0;
+  // grows with relevance. At most `candidates` matching chunks are ranked
+  // (the first found): exact when fewer match, bounded when more do.
+  virtual Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms, int limit,
+                                           int64_t candidates) = 0;
   // How many chunks of the base hold the word `term`, counted up to `cap`
   // (a count of `cap` means "at least").
   virtual Result<int64_t> CountMatches(const std::string& base, const std::string& term, int64_t cap) = 0;

@@ -30,7 +30,10 @@ constexpr int kMaxFilesPerBase = 100'000;
 constexpr int kMaxQueryTerms = 32;
 constexpr size_t kEmbedBatch = 64;
 constexpr double kRrfK = 60;  // reciprocal rank fusion's constant (Cormack et al.)
-constexpr int64_t kMatchBudget = 2000;  // chunks a keyword query ranks, at most (but for its rarest word)
+constexpr int64_t kMatchBudget = 2000;  // chunks a keyword query's words may match together (but its rarest)
+// Chunks ranked at most: a query whose rarest word is in more chunks than
+// this ranks the first found (its words say little about any of them).
+constexpr int64_t kRankedCandidates = 8000;
 
 const std::vector<std::string>& DefaultInclude() {
   static const auto* patterns =
@@ -539,7 +542,8 @@ class KnowledgeImpl final : public Knowledge {
     const bool filtered = Filtered(query.filter);
     // With a filter, look deeper until enough rows pass it (or none is left).
     for (int limit = filtered ? depth * 8 : depth;; limit *= 8) {
-      WEFT_ASSIGN_OR_RETURN(std::vector<Hit> rows, backend_->Keyword(base.config.name, terms, limit));
+      WEFT_ASSIGN_OR_RETURN(std::vector<Hit> rows,
+                            backend_->Keyword(base.config.name, terms, limit, kRankedCandidates));
       const bool exhausted = static_cast<int>(rows.size()) < limit;
       std::vector<Hit> out;
       for (Hit& h : rows) {

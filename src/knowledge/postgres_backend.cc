@@ -198,8 +198,8 @@ class PostgresBackend final : public Backend {
     return End(DeleteDocument(base, id, removed));
   }
 
-  Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms,
-                                   int limit) override {
+  Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms, int limit,
+                                   int64_t candidates) override {
     // Each word a quoted lexeme (the words hold no quote or backslash), any of them.
     std::string query;
     std::string all;
@@ -209,11 +209,12 @@ class PostgresBackend final : public Backend {
     }
     WEFT_ASSIGN_OR_RETURN(Lease c, Read());
     WEFT_ASSIGN_OR_RETURN(
-        Rows r, c->Run("SELECT " WEFT_KB_HIT_COLUMNS ", ts_rank(c.tsv, q.q, 32) AS score FROM kb_chunks c "
-                       "JOIN kb_documents d ON d.base = c.base AND d.id = c.document, "
-                       "(SELECT to_tsquery('simple', $2) || to_tsquery($3::regconfig, $2) AS q) q "
-                       "WHERE c.base = $1 AND c.tsv @@ q.q ORDER BY score DESC, c.id LIMIT $4",
-                       Params().Text(base).Text(query).Text(Config(GuessLanguage(all))).Int(limit)));
+        Rows r, c->Run("SELECT " WEFT_KB_HIT_COLUMNS ", m.score FROM (SELECT c.id, ts_rank(c.tsv, q.q, 32) AS score "
+                       "FROM kb_chunks c, (SELECT to_tsquery('simple', $2) || to_tsquery($3::regconfig, $2) AS q) q "
+                       "WHERE c.base = $1 AND c.tsv @@ q.q LIMIT $5) m JOIN kb_chunks c ON c.id = m.id "
+                       "JOIN kb_documents d ON d.base = c.base AND d.id = c.document "
+                       "ORDER BY m.score DESC, c.id LIMIT $4",
+                       Params().Text(base).Text(query).Text(Config(GuessLanguage(all))).Int(limit).Int(candidates)));
     std::vector<Hit> out;
     for (int i = 0; i < r.size(); ++i) {
       Hit h = ReadHit(r, i);

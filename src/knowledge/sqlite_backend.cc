@@ -345,21 +345,22 @@ class SqliteBackend final : public Backend {
     }
   }
 
-  Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms,
-                                   int limit) override {
+  Result<std::vector<Hit>> Keyword(const std::string& base, const std::vector<std::string>& terms, int limit,
+                                   int64_t candidates) override {
     std::string match;
     for (const std::string& t : terms) match.append(match.empty() ? "" : " OR ").append(Quoted(t));
     Reader r = Read();
     WEFT_RETURN_IF_ERROR(r.status);
-    // FTS5 finds the best rows of the whole index fast (ORDER BY rank
-    // LIMIT); other bases' rows are dropped after, so ask for more when
+    // BM25 is computed for the first `candidates` matching rows only (the
+    // inner LIMIT without ORDER BY stops the scan), then the best are
+    // sorted; other bases' rows are dropped after, so ask for more when
     // there are several bases.
     const std::string sql = std::string("SELECT ") + kHitColumns +
-                            ", -m.rank FROM (SELECT rowid, rank FROM kb_fts WHERE kb_fts MATCH ?1 ORDER BY rank "
-                            "LIMIT ?3) m JOIN kb_chunks c ON c.id = m.rowid JOIN kb_documents d ON d.base = c.base "
-                            "AND d.id = c.document WHERE c.base = ?2 ORDER BY m.rank";
+                            ", -m.r FROM (SELECT rowid, r FROM (SELECT rowid, rank AS r FROM kb_fts WHERE kb_fts "
+                            "MATCH ?1 LIMIT ?4) ORDER BY r LIMIT ?3) m JOIN kb_chunks c ON c.id = m.rowid "
+                            "JOIN kb_documents d ON d.base = c.base AND d.id = c.document WHERE c.base = ?2 ORDER BY m.r";
     Stmt s(*r.db, sql.c_str());
-    s.Bind(1, match).Bind(2, base).Bind(3, static_cast<int64_t>(limit) * BaseCount(*r.db));
+    s.Bind(1, match).Bind(2, base).Bind(3, static_cast<int64_t>(limit) * BaseCount(*r.db)).Bind(4, candidates);
     std::vector<Hit> out;
     while (s.Step() && static_cast<int>(out.size()) < limit) {
       Hit h = ReadHit(s);

@@ -53,12 +53,12 @@ Status WholeNumber(const Value& section, std::string_view where, const char* key
 // The actions whose servers and connections the configuration names: http,
 // script, sql (`connections:`), email (`email:`).
 Status RegisterDeploymentActions(engine::ActionRegistry& actions, const Value& config, http::Client* workflows,
-                                 std::map<std::string, Connection, std::less<>>& opened) {
+                                 std::map<std::string, Connection, std::less<>>& opened, bool open_connections) {
   WEFT_RETURN_IF_ERROR(actions::RegisterHttpActions(actions, {.client = workflows}));
   WEFT_RETURN_IF_ERROR(actions::RegisterScriptAction(actions));
   // SQL connections (weft.yaml `connections:`), opened lazily by their threads.
   std::map<std::string, std::shared_ptr<actions::SqlConnection>, std::less<>> connections;
-  if (Value c = config.get("connections"); c.is_object()) {
+  if (Value c = config.get("connections"); c.is_object() && open_connections) {
     for (const auto& m : c.members()) {
       if (!m.value.is_object()) return InvalidArgumentError("connections." + m.key + " must be a mapping");
       WEFT_RETURN_IF_ERROR(CheckKeys(m.value, "connections." + m.key, {"driver", "path", "url", "url_env"}));
@@ -256,45 +256,73 @@ Runtime::~Runtime() {
 // The built-in actions, the configured ones and the AI steps, with the
 // model aliases of the configuration (`models:`); the store (when given)
 // keeps the conversation log, caches AI answers and counts their cost.
+Result<std::shared_ptr<ai::Models>> RegisterConfiguredActions(engine::ActionRegistry& registry, const Config& config,
+                                                              const ActionsSetup& setup,
+                                                              std::map<std::string, Connection, std::less<>>* connections) {
+  std::map<std::string, Connection, std::less<>> unused;
+  Status s = actions::RegisterBuiltinActions(registry, setup.store, setup.events);
+  if (s.ok()) s = actions::RegisterFileTextAction(registry, setup.data_dir);
+  if (s.ok()) {
+    s = RegisterDeploymentActions(registry, config.value, setup.workflow_http, connections ? *connections : unused,
+                                  setup.open_connections);
+  }
+  std::shared_ptr<ai::Models> models = setup.models;
+  if (s.ok()) {
+    Result<std::shared_ptr<ai::Models>> configured =
+        models ? Result<std::shared_ptr<ai::Models>>(models)
+               : ai::Models::FromConfig(config.value.get("models"), setup.model_http, ai::ProcessEnv(), setup.clock,
+                                        setup.secrets);
+    if (configured.ok()) models = *configured;
+    s = configured.ok() ? ai::RegisterAiActions(registry, {.models = models, .store = setup.store, .clock = setup.clock})
+                        : configured.status();
+  }
+  if (s.ok()) s = actions::RegisterRetrieveActions(registry, setup.knowledge);
+  if (!s.ok()) return config.path.empty() ? s : s.WithContext(config.path);
+  return models;
+}
+
 Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir, const std::string& knowledge_db,
                                 const std::string& knowledge_schema) {
-  model_client_ = http::NewCurlClient();
-  workflow_client_ = http::NewCurlClient();
-  Status s = actions::RegisterBuiltinActions(actions_, store, events_.get());
-  if (s.ok()) s = actions::RegisterFileTextAction(actions_, data_dir);
-  if (s.ok()) s = RegisterDeploymentActions(actions_, config_.value, workflow_client_.get(), connections_);
-  std::shared_ptr<ai::Models> models;
-  if (s.ok()) {
-    security::Vault* vault = vault_.get();
-    Result<std::shared_ptr<ai::Models>> configured =
-        ai::Models::FromConfig(config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr,
-                               [vault](std::string_view name) { return vault->Get(name); });
-    if (configured.ok()) models = *configured;
-    s = configured.ok() ? ai::RegisterAiActions(actions_, {.models = models, .store = store}) : configured.status();
+  if (!model_client_) model_client_ = http::NewCurlClient();
+  if (!workflow_client_) workflow_client_ = http::NewCurlClient();
+  // Knowledge bases: the index beside the runs (its own SQLite file, or
+  // the same PostgreSQL database), embeddings through model aliases.
+  Result<std::vector<knowledge::BaseConfig>> bases = knowledge::ReadBaseConfigs(
+      config_.value.get("knowledge"),
+      config_.path.empty() ? "" : std::filesystem::path(config_.path).parent_path().string());
+  if (!bases.ok()) return config_.path.empty() ? bases.status() : bases.status().WithContext(config_.path);
+  if (offline_ && !bases->empty()) {
+    // Embedding a document would call a model: keyword search only.
+    for (knowledge::BaseConfig& b : *bases) b.embedding.clear();
   }
-  if (s.ok()) {
-    // Knowledge bases: the index beside the runs (its own SQLite file, or
-    // the same PostgreSQL database), embeddings through model aliases.
-    Result<std::vector<knowledge::BaseConfig>> bases = knowledge::ReadBaseConfigs(
-        config_.value.get("knowledge"),
-        config_.path.empty() ? "" : std::filesystem::path(config_.path).parent_path().string());
-    if (bases.ok()) {
-      knowledge::KnowledgeOptions ko;
-      ko.database = bases->empty() ? ":memory:" : knowledge_db;
-      ko.schema = knowledge_schema;
-      if (!data_dir.empty() && !bases->empty()) ko.vector_dir = data_dir + "/vectors";
-      ko.bases = std::move(*bases);
-      http::Client* http = model_client_.get();
-      ko.embedders = [models, http](std::string_view alias) { return ai::NewEmbedder(*models, alias, http); };
-      Result<std::unique_ptr<knowledge::Knowledge>> opened = knowledge::Knowledge::Open(std::move(ko));
-      if (opened.ok()) knowledge_ = std::move(*opened);
-      s = opened.status();
-    } else {
-      s = bases.status();
-    }
-  }
-  if (s.ok()) s = actions::RegisterRetrieveActions(actions_, knowledge_);
-  return config_.path.empty() ? s : s.WithContext(config_.path);
+  security::Vault* vault = vault_.get();
+  ActionsSetup setup;
+  setup.store = store;
+  setup.events = events_.get();
+  setup.data_dir = data_dir;
+  setup.model_http = model_client_.get();
+  setup.workflow_http = workflow_client_.get();
+  setup.secrets = [vault](std::string_view name) { return vault->Get(name); };
+  setup.open_connections = !offline_;
+  // The models come with the actions; the knowledge bases need them (for
+  // embeddings) and the retrieve step needs the knowledge bases: models
+  // first, from the same configuration.
+  Result<std::shared_ptr<ai::Models>> models = ai::Models::FromConfig(
+      config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr, setup.secrets);
+  if (!models.ok()) return config_.path.empty() ? models.status() : models.status().WithContext(config_.path);
+  knowledge::KnowledgeOptions ko;
+  ko.database = bases->empty() ? ":memory:" : knowledge_db;
+  ko.schema = knowledge_schema;
+  if (!data_dir.empty() && !bases->empty()) ko.vector_dir = data_dir + "/vectors";
+  ko.bases = std::move(*bases);
+  http::Client* http = model_client_.get();
+  ko.embedders = [m = *models, http](std::string_view alias) { return ai::NewEmbedder(*m, alias, http); };
+  Result<std::unique_ptr<knowledge::Knowledge>> opened = knowledge::Knowledge::Open(std::move(ko));
+  if (!opened.ok()) return config_.path.empty() ? opened.status() : opened.status().WithContext(config_.path);
+  knowledge_ = std::move(*opened);
+  setup.knowledge = knowledge_;
+  setup.models = *models;
+  return RegisterConfiguredActions(actions_, config_, setup, &connections_).status();
 }
 
 Status SyncKnowledge(knowledge::Knowledge& k) {
@@ -317,6 +345,20 @@ Status SyncKnowledge(knowledge::Knowledge& k) {
     }
   }
   return Status::Ok();
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::OpenOffline(const std::string& config_path,
+                                                      std::unique_ptr<http::Client> outside) {
+  std::unique_ptr<Runtime> rt(new Runtime());
+  WEFT_ASSIGN_OR_RETURN(rt->config_, ReadConfig(config_path));
+  rt->offline_ = true;
+  rt->vault_ = std::make_unique<security::Vault>(nullptr, std::nullopt);
+  rt->model_client_ = std::move(outside);
+  rt->workflow_client_ = http::NewCurlClient();  // never used: each test case brings its own
+  WEFT_RETURN_IF_ERROR(rt->RegisterActions(nullptr, "", ":memory:", ""));
+  Status synced = SyncKnowledge(*rt->knowledge_);
+  if (!synced.ok()) return rt->config_.path.empty() ? synced : synced.WithContext(rt->config_.path);
+  return rt;
 }
 
 Result<std::unique_ptr<Runtime>> Runtime::OpenActions(const std::string& config_path) {

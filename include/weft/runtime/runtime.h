@@ -23,6 +23,9 @@
 namespace weft::actions {
 class SqlConnection;
 }
+namespace weft::ai {
+class Models;
+}
 
 namespace weft::runtime {
 
@@ -93,6 +96,35 @@ struct RuntimeOptions {
 // reading runs and history.
 Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options);
 
+// What the actions of a deployment are built with (see
+// RegisterConfiguredActions).
+struct ActionsSetup {
+  store::Store* store = nullptr;          // the conversation log, AI answers' cache and spend
+  engine::EventLog* events = nullptr;     // messages said, for live views
+  std::string data_dir;                   // uploads (file_text); "" = none
+  http::Client* model_http = nullptr;     // model providers (required)
+  http::Client* workflow_http = nullptr;  // calls made on workflows' behalf (required)
+  std::shared_ptr<knowledge::Knowledge> knowledge;  // the retrieve step's bases (may be null)
+  std::function<std::optional<std::string>(std::string_view name)> secrets;  // api_key_secret
+  // The model aliases, when already read (else read from the configuration
+  // with model_http).
+  std::shared_ptr<ai::Models> models;
+  const Clock* clock = nullptr;
+  // Open weft.yaml's `connections:` (false: the sql action knows none, as
+  // in tests, where SQL steps are given their results).
+  bool open_connections = true;
+};
+
+// Registers every built-in action and those weft.yaml configures (http,
+// script, sql, email, the AI steps with its models, retrieve) into
+// `registry`, as Runtime::Open does; for a process that builds registries
+// of its own (`weft test`: one per case, with its store and its fake
+// outside world). Opened SQL connections go to `connections` when given.
+// Returns the model aliases.
+Result<std::shared_ptr<ai::Models>> RegisterConfiguredActions(
+    engine::ActionRegistry& registry, const Config& config, const ActionsSetup& setup,
+    std::map<std::string, Connection, std::less<>>* connections = nullptr);
+
 // Brings every knowledge base that has a folder in step with it, logging
 // what changed and each file left out (and why).
 Status SyncKnowledge(knowledge::Knowledge& knowledge);
@@ -107,6 +139,12 @@ class Runtime {
   // Only the configuration and the actions (no store, no engine): what
   // validating a workflow needs.
   static Result<std::unique_ptr<Runtime>> OpenActions(const std::string& config_path = "");
+  // The configuration and its knowledge bases (indexed in memory from their
+  // folders, keyword search only) with every model call going to
+  // `outside`, and no SQL connection opened: what `weft test` shares
+  // between its cases.
+  static Result<std::unique_ptr<Runtime>> OpenOffline(const std::string& config_path,
+                                                      std::unique_ptr<http::Client> outside);
 
   ~Runtime();
   Runtime(const Runtime&) = delete;
@@ -141,6 +179,7 @@ class Runtime {
                          const std::string& knowledge_schema);
 
   Config config_;
+  bool offline_ = false;
   std::string data_dir_;
   // The HTTP clients the actions use (declared before the actions, which
   // keep pointers to them): one for model providers, one for calls made on
