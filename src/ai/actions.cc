@@ -591,7 +591,7 @@ class AiStep final : public engine::Action {
 
   Result<internal::LocalAnswer> Local(const ActionContext& ctx, const Plan& plan) const {
     switch (kind_) {
-      case Kind::kClassify: return internal::ClassifyLocally(ctx, plan.schema, classifiers_);
+      case Kind::kClassify: return internal::ClassifyLocally(ctx, plan.schema, Classifiers());
       case Kind::kExtract: return internal::ExtractByPatterns(ctx);
       case Kind::kGenerateText: return internal::TemplateReply(ctx);
       default: break;
@@ -634,7 +634,12 @@ class AiStep final : public engine::Action {
   AiOptions options_;
   const Clock* clock_;
   dsl::ActionSpec spec_;
-  mutable internal::ClassifierCache classifiers_;
+  // One per process: a classifier trained from the same examples is the
+  // same whichever registry asks (`weft test` builds one per case).
+  static internal::ClassifierCache& Classifiers() {
+    static auto* cache = new internal::ClassifierCache();
+    return *cache;
+  }
   mutable std::mutex schemas_mu_;
   mutable std::unordered_map<std::string, dsl::Schema> schemas_;
 };

@@ -6,6 +6,7 @@
 #include "eval_command.h"
 #include "migrate_command.h"
 #include "serve_command.h"
+#include "test_command.h"
 #include "workflow_commands.h"
 
 namespace {
@@ -101,6 +102,19 @@ int main(int argc, char** argv) {
   show_cmd->add_option("run", show.run_id, "Run id")->required();
   show_cmd->add_flag("--json", show.json, "Print JSON");
   AddStoreOptions(show_cmd, show.store);
+
+  TestCommandOptions test;
+  CLI::App* test_cmd = app.add_subcommand("test", "Run workflows' test cases offline (PATH: test files, workflows, folders)");
+  test_cmd->add_option("paths", test.paths, "Test files (*.test.yaml), workflow files or folders (default: .)");
+  AddConfigOption(test_cmd, test.config);
+  test_cmd->add_option("--junit", test.junit, "Also write a JUnit XML report to this file");
+  test_cmd->add_option("-j,--jobs", test.jobs, "Cases run at once")->check(CLI::Range(1, 64));
+  RecordCommandOptions record;
+  CLI::App* record_cmd =
+      test_cmd->add_subcommand("record", "Print a recorded run as a test case (its outside answers as mocks)");
+  record_cmd->add_option("run", record.run_id, "Run id")->required();
+  AddStoreOptions(record_cmd, record.store);
+  AddConfigOption(record_cmd, record.store.config);
 
   ServeCommandOptions serve;
   CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the workflows' triggers, the HTTP API and live updates");
@@ -214,6 +228,8 @@ int main(int argc, char** argv) {
   if (list_cmd->parsed()) return ListRuns(list, std::cout, std::cerr);
   if (show_cmd->parsed()) return ShowRun(show, std::cout, std::cerr);
   if (serve_cmd->parsed()) return Serve(serve, std::cout, std::cerr);
+  if (record_cmd->parsed()) return RecordTestCase(record, std::cout, std::cerr);
+  if (test_cmd->parsed()) return RunTestsCommand(test, std::cout, std::cerr);
   if (migrate_cmd->parsed()) return Migrate(migrate, std::cout, std::cerr);
   if (key_create_cmd->parsed()) return CreateKey(key_create, std::cout, std::cerr);
   if (key_list_cmd->parsed()) return ListKeys(key_list, std::cout, std::cerr);
