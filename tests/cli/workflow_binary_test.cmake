@@ -112,3 +112,27 @@ if(LAST_OUT MATCHES "\"outputs\": null")
 endif()
 expect_run(ARGS runs show ${RUN} --db ${DB} --json CODE 0
            OUT "\"input\": {\n    \"message\": \"I was charged twice.*\"results\": {\n    \"classify_issue\": {.*\"spend\": {\n    \"cost\": 0,")
+
+# weft test: the example's cases pass offline (examples/weft.yaml found beside them); a failing case exits 1
+# with what was expected and what came, and a JUnit report; `test record` turns a recorded run into a case.
+expect_run(ARGS test ${SRC}/examples CODE 0 OUT "ok    an invoice question is answered.*5 cases: 5 passed, 0 failed")
+file(MAKE_DIRECTORY ${WORK}/wftests)
+file(COPY ${WF} DESTINATION ${WORK}/wftests)
+file(WRITE ${WORK}/wftests/support-triage.test.yaml "cases:
+  - name: expects the wrong route
+    input: { message: \"How do I download my invoice?\" }
+    expect: { outputs: { route: human } }
+")
+expect_run(ARGS test ${WORK}/wftests/support-triage.yaml --junit ${WORK}/junit.xml CODE 1
+           OUT "FAIL  expects the wrong route.*outputs.route:.*expected: \"human\".*actual:   \"auto\".*1 case: 0 passed, 1 failed")
+file(READ ${WORK}/junit.xml junit)
+if(NOT junit MATCHES "<testcase classname=\"[^\"]*support-triage.test.yaml\" name=\"expects the wrong route\"")
+  message(FATAL_ERROR "junit report: ${junit}")
+endif()
+expect_run(ARGS test ${WORK}/nothing-here CODE 2 ERR "no such file or folder")
+expect_run(ARGS run ${WF} --db ${DB} --json --input "{\"message\": \"Where can I download my invoices for taxes?\"}" CODE 0)
+string(REGEX MATCH "\"run_id\": \"([0-9A-Z]+)\"" _ "${LAST_OUT}")
+expect_run(ARGS test record ${CMAKE_MATCH_1} --db ${DB} CODE 0
+           OUT "- name: \"recorded from run.*input: {\"message\":\"Where can I download my invoices for taxes\\?\"}.*mocks:.*classify_issue: .*expect:.*status: completed")
+file(WRITE ${WORK}/wftests/support-triage.test.yaml "cases:\n${LAST_OUT}")
+expect_run(ARGS test ${WORK}/wftests CODE 0 OUT "1 case: 1 passed, 0 failed")
