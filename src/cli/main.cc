@@ -116,6 +116,23 @@ int main(int argc, char** argv) {
   AddStoreOptions(record_cmd, record.store);
   AddConfigOption(record_cmd, record.store.config);
 
+  EvalDatasetCommandOptions dataset;
+  CLI::App* dataset_cmd = app.add_subcommand(
+      "eval-dataset", "Run labelled data (JSONL) through an AI step or a workflow: accuracy, confusion, cost, latency");
+  dataset_cmd->add_option("data", dataset.data, "JSONL file: one labelled example per line")->required();
+  dataset_cmd->add_option("--workflow", dataset.workflows, "Workflow file; twice to compare two versions (prompts)")
+      ->required();
+  dataset_cmd->add_option("--step", dataset.step, "The AI step to evaluate alone (default: the whole workflow)");
+  dataset_cmd->add_option("--model", dataset.models, "Model alias to run it on; twice or more to compare models");
+  dataset_cmd->add_option("--input", dataset.input,
+                          "JSONata over each line giving the run's input (default: its `input`, else the line)");
+  dataset_cmd->add_option("--fields", dataset.fields,
+                          "Labelled fields to compare, comma-separated (default: each line's `expected`)");
+  AddConfigOption(dataset_cmd, dataset.config);
+  dataset_cmd->add_option("-j,--jobs", dataset.jobs, "Examples in flight")->check(CLI::Range(1, 64));
+  dataset_cmd->add_option("--limit", dataset.limit, "Only the first N examples");
+  dataset_cmd->add_flag("--json", dataset.json, "Print JSON instead of tables");
+
   ServeCommandOptions serve;
   CLI::App* serve_cmd = app.add_subcommand("serve", "Serve the workflows' triggers, the HTTP API and live updates");
   serve_cmd->add_option("--config", serve.config, "weft.yaml (default $WEFT_CONFIG or ./weft.yaml)");
@@ -229,6 +246,7 @@ int main(int argc, char** argv) {
   if (show_cmd->parsed()) return ShowRun(show, std::cout, std::cerr);
   if (serve_cmd->parsed()) return Serve(serve, std::cout, std::cerr);
   if (record_cmd->parsed()) return RecordTestCase(record, std::cout, std::cerr);
+  if (dataset_cmd->parsed()) return EvalDataset(dataset, std::cout, std::cerr);
   if (test_cmd->parsed()) return RunTestsCommand(test, std::cout, std::cerr);
   if (migrate_cmd->parsed()) return Migrate(migrate, std::cout, std::cerr);
   if (key_create_cmd->parsed()) return CreateKey(key_create, std::cout, std::cerr);

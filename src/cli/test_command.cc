@@ -7,6 +7,8 @@
 
 #include "cli_support.h"
 #include "weft/runtime/runtime.h"
+#include "weft/core/json.h"
+#include "weft/suite/evaluation.h"
 #include "weft/suite/suite.h"
 
 namespace weft::cli {
@@ -69,6 +71,36 @@ int RecordTestCase(const RecordCommandOptions& options, std::ostream& out, std::
     return 2;
   }
   out << yaml.value();
+  return 0;
+}
+
+int EvalDataset(const EvalDatasetCommandOptions& options, std::ostream& out, std::ostream& err) {
+  suite::EvalOptions o;
+  o.data_path = options.data;
+  o.workflows = options.workflows;
+  o.models = options.models;
+  o.step = options.step;
+  o.input = options.input;
+  o.config_path = options.config;
+  o.jobs = options.jobs;
+  o.limit = options.limit;
+  size_t start = 0;
+  while (start < options.fields.size()) {
+    size_t comma = options.fields.find(',', start);
+    if (comma == std::string::npos) comma = options.fields.size();
+    if (comma > start) o.fields.push_back(options.fields.substr(start, comma - start));
+    start = comma + 1;
+  }
+  Result<std::vector<suite::VariantReport>> reports = suite::EvaluateDataset(o);
+  if (!reports.ok()) {
+    err << "weft eval-dataset: " << reports.status().message() << "\n";
+    return 2;
+  }
+  if (options.json) {
+    out << ToJson(suite::EvalReportJson(*reports), 2) << "\n";
+  } else {
+    out << suite::EvalReport(*reports);
+  }
   return 0;
 }
 

@@ -29,4 +29,21 @@ struct RecordCommandOptions {
 // Prints the case (YAML) for a `cases:` list.
 int RecordTestCase(const RecordCommandOptions& options, std::ostream& out, std::ostream& err);
 
+struct EvalDatasetCommandOptions {
+  std::string data;
+  std::vector<std::string> workflows;
+  std::vector<std::string> models;
+  std::string step;
+  std::string input;
+  std::string fields;  // comma-separated
+  std::string config;
+  int jobs = 4;
+  int limit = 0;
+  bool json = false;
+};
+
+// `weft eval-dataset`: 0 when it ran (whatever the accuracy), 2 when it
+// could not.
+int EvalDataset(const EvalDatasetCommandOptions& options, std::ostream& out, std::ostream& err);
+
 }  // namespace weft::cli

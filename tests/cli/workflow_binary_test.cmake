@@ -136,3 +136,10 @@ expect_run(ARGS test record ${CMAKE_MATCH_1} --db ${DB} CODE 0
            OUT "- name: \"recorded from run.*input: {\"message\":\"Where can I download my invoices for taxes\\?\"}.*mocks:.*classify_issue: .*expect:.*status: completed")
 file(WRITE ${WORK}/wftests/support-triage.test.yaml "cases:\n${LAST_OUT}")
 expect_run(ARGS test ${WORK}/wftests CODE 0 OUT "1 case: 1 passed, 0 failed")
+
+# eval-dataset: the labelled test set through the classification step alone, on the local model.
+expect_run(ARGS eval-dataset ${SRC}/examples/data/support-triage.test.jsonl --workflow ${WF} --step classify_issue
+                --input "{\"message\": text}" --fields issue_type,urgency
+           CODE 0 OUT "\\| 123 examples \\| support-triage.yaml \\|.*\\| issue_type accuracy \\| [0-9.]+% \\([0-9]+/123\\) \\|.*rows: expected, columns: answered")
+expect_run(ARGS eval-dataset ${SRC}/examples/data/support-triage.test.jsonl --workflow ${WF} --step reply
+           CODE 2 ERR "'reply' is not an AI step")
