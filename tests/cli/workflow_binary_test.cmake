@@ -141,5 +141,5 @@ expect_run(ARGS test ${WORK}/wftests CODE 0 OUT "1 case: 1 passed, 0 failed")
 expect_run(ARGS eval-dataset ${SRC}/examples/data/support-triage.test.jsonl --workflow ${WF} --step classify_issue
                 --input "{\"message\": text}" --fields issue_type,urgency
            CODE 0 OUT "\\| 123 examples \\| support-triage.yaml \\|.*\\| issue_type accuracy \\| [0-9.]+% \\([0-9]+/123\\) \\|.*rows: expected, columns: answered")
-expect_run(ARGS eval-dataset ${SRC}/examples/data/support-triage.test.jsonl --workflow ${WF} --step reply
+expect_run(ARGS eval-dataset ${SRC}/examples/data/support-triage.test.jsonl --workflow ${WF} --step reply --fields issue_type
            CODE 2 ERR "'reply' is not an AI step")
