@@ -91,6 +91,20 @@ const Shape kShapes[] = {
     {"get", "/chat/{channel}", 101, nullptr},
     {"get", "/widget.js", 200, nullptr},
     {"get", "/demo/{channel}", 200, nullptr},
+    {"get", "/api/v1/knowledge", 200,
+     R"({"type":"object","required":["bases"],"properties":{"bases":{"type":"array","items":{"type":"object",
+       "required":["name","folder","search"]}}}})"},
+    {"get", "/api/v1/knowledge/{base}/documents", 200,
+     R"({"type":"object","required":["documents"],"properties":{"documents":{"type":"array","items":{
+       "type":"object","required":["id","title","source","language","tags","chunks","sha256"]}}}})"},
+    {"put", "/api/v1/knowledge/{base}/documents", 200,
+     R"({"type":"object","required":["id","title","source","language","tags","chunks","sha256"]})"},
+    {"delete", "/api/v1/knowledge/{base}/documents", 200, R"({"type":"object","required":["id","deleted"]})"},
+    {"get", "/api/v1/knowledge/{base}/search", 200,
+     R"({"type":"object","required":["query","chunks"],"properties":{"chunks":{"type":"array","items":{
+       "type":"object","required":["text","score","title","source","document","chunk"]}}}})"},
+    {"post", "/api/v1/knowledge/{base}/sync", 200,
+     R"({"type":"object","required":["added","updated","unchanged","removed","chunks","problems"]})"},
 };
 
 }  // namespace

@@ -161,6 +161,7 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
   routes.push_back({http::verb::get, "/api/openapi.json", Need::kPublic, &OpenApi, "This API's OpenAPI document"});
   AddApiRoutes(routes);
   AddAccessRoutes(routes);
+  AddKnowledgeRoutes(routes);
   AddInboxRoutes(routes);
   AddLiveRoutes(routes);
   AddChatRoutes(routes);

@@ -285,6 +285,7 @@ asio::awaitable<Response> ResumeWith(Server::Impl& s, const Request& req, const 
 // Route handlers (api.cc, access.cc, inbox.cc, webhooks.cc, forms.cc, live.cc).
 void AddAccessRoutes(std::vector<Route>& routes);
 void AddInboxRoutes(std::vector<Route>& routes);
+void AddKnowledgeRoutes(std::vector<Route>& routes);
 asio::awaitable<Response> HandleWebhook(Server::Impl& server, Request& request);
 asio::awaitable<Response> HandleForm(Server::Impl& server, Request& request);
 void AddApiRoutes(std::vector<Route>& routes);

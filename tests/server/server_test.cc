@@ -337,6 +337,12 @@ TEST_F(ServerTest, RolesMatrix) {
       {"DELETE", "/api/v1/secrets/NONE", "editor"},
       {"GET", "/api/v1/audit", "admin"},
       {"GET", "/api/v1/audit/verify", "admin"},
+      {"GET", "/api/v1/knowledge", "viewer"},
+      {"GET", "/api/v1/knowledge/none/documents", "viewer"},
+      {"PUT", "/api/v1/knowledge/none/documents?id=x", "editor"},
+      {"DELETE", "/api/v1/knowledge/none/documents?id=x", "editor"},
+      {"GET", "/api/v1/knowledge/none/search?q=x", "viewer"},
+      {"POST", "/api/v1/knowledge/none/sync", "editor"},
   };
   const std::vector<std::string> order = {"", "viewer", "operator", "editor", "admin"};
   auto rank = [&](const std::string& role) {
@@ -780,6 +786,82 @@ TEST_F(ServerTest, ResponsesMatchTheOpenApiDocument) {
     Status valid = compiled->Validate(Json(r), c.target);
     EXPECT_TRUE(valid.ok()) << c.method << " " << c.target << " (" << r.status << "): " << valid.message() << "\n"
                             << r.body;
+  }
+}
+
+// Knowledge bases through the API: a PDF and a Markdown document put, found
+// by a search, listed, removed; the folder indexed again on demand; each
+// answer in the OpenAPI document's shape; editors write, viewers read.
+TEST_F(ServerTest, KnowledgeDocumentsArePutSearchedAndRemovedThroughTheApi) {
+  fs::create_directories(dir_ / "kb");
+  std::ofstream(dir_ / "kb" / "parking.md") << "# Parking\n\nThe garage closes at midnight.\n";
+  config_ = "knowledge:\n  office: { folder: kb, tags: [office] }\n";
+  Open();
+  const Value doc = Json(HttpCall(port(), "GET", "/api/openapi.json"));
+  auto shaped = [&](const HttpReply& r, const std::string& method, const std::string& pattern) {
+    const Value schema =
+        doc.get("paths").get(pattern).get(method).get("responses").get(std::to_string(r.status)).get("content")
+            .get("application/json").get("schema");
+    Result<dsl::Schema> compiled = dsl::Schema::Compile(schema);
+    ASSERT_TRUE(compiled.ok()) << method << " " << pattern << " " << r.status << ": " << compiled.status();
+    Status valid = compiled->Validate(Json(r), pattern);
+    EXPECT_TRUE(valid.ok()) << valid.message() << "\n" << r.body;
+  };
+  HttpReply bases = Api("viewer", "GET", "/api/v1/knowledge");
+  ASSERT_EQ(bases.status, 200) << bases.body;
+  shaped(bases, "get", "/api/v1/knowledge");
+  EXPECT_EQ(Json(bases).get("bases").as_array()[0].get("name"), Value("office"));
+
+  // A PDF, as a file would hold it.
+  HttpReply pdf = HttpCall(port(), "PUT", "/api/v1/knowledge/office/documents?id=guides/badges.pdf&tags=security",
+                           testing::MakePdf({"Badge renewal", "Badges are renewed every January at reception"}),
+                           {{"Authorization", "Bearer " + keys_.at("editor")}, {"Content-Type", "application/pdf"}});
+  ASSERT_EQ(pdf.status, 200) << pdf.body;
+  shaped(pdf, "put", "/api/v1/knowledge/{base}/documents");
+  EXPECT_EQ(Json(pdf).get("title"), Value("Badge renewal"));
+  EXPECT_EQ(Json(pdf).get("tags"), ParseJson(R"(["security","office"])").value());
+  HttpReply md = HttpCall(port(), "PUT", "/api/v1/knowledge/office/documents?id=lunch.md&source=https://intra/lunch",
+                          "---\ntitle: Lunch\n---\nThe canteen serves lunch from noon.\n",
+                          {{"Authorization", "Bearer " + keys_.at("editor")}, {"Content-Type", "text/markdown"}});
+  ASSERT_EQ(md.status, 200) << md.body;
+  EXPECT_EQ(Json(md).get("source"), Value("https://intra/lunch"));
+  EXPECT_EQ(Api("viewer", "PUT", "/api/v1/knowledge/office/documents?id=x.md", "text").status, 403);
+  EXPECT_EQ(Api("editor", "PUT", "/api/v1/knowledge/office/documents", "text").status, 400);
+  EXPECT_EQ(Api("editor", "PUT", "/api/v1/knowledge/nope/documents?id=x.md", "text").status, 404);
+
+  HttpReply found = Api("viewer", "GET", "/api/v1/knowledge/office/search?q=when%20are%20badges%20renewed&k=2");
+  ASSERT_EQ(found.status, 200) << found.body;
+  shaped(found, "get", "/api/v1/knowledge/{base}/search");
+  EXPECT_EQ(Json(found).get("chunks").as_array()[0].get("document"), Value("guides/badges.pdf")) << found.body;
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/knowledge/office/search?q=x&k=500").status, 400);
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/knowledge/office/search?q=x&mode=vector").status, 400)
+      << "no embedding model: no vector search";
+
+  HttpReply listed = Api("viewer", "GET", "/api/v1/knowledge/office/documents");
+  ASSERT_EQ(listed.status, 200);
+  shaped(listed, "get", "/api/v1/knowledge/{base}/documents");
+  EXPECT_EQ(Json(listed).get("documents").size(), 3u);  // the folder's file and the two put
+
+  HttpReply removed = Api("editor", "DELETE", "/api/v1/knowledge/office/documents?id=guides/badges.pdf");
+  ASSERT_EQ(removed.status, 200);
+  shaped(removed, "delete", "/api/v1/knowledge/{base}/documents");
+  EXPECT_EQ(Api("editor", "DELETE", "/api/v1/knowledge/office/documents?id=guides/badges.pdf").status, 404);
+  EXPECT_TRUE(Json(Api("viewer", "GET", "/api/v1/knowledge/office/search?q=badges%20renewed%20January"))
+                  .get("chunks")
+                  .as_array()
+                  .empty());
+
+  // The folder changed: indexed again on demand.
+  std::ofstream(dir_ / "kb" / "parking.md") << "# Parking\n\nThe garage now closes at ten.\n";
+  fs::last_write_time(dir_ / "kb" / "parking.md", fs::file_time_type::clock::now() + std::chrono::seconds(5));
+  HttpReply synced = Api("editor", "POST", "/api/v1/knowledge/office/sync");
+  ASSERT_EQ(synced.status, 200) << synced.body;
+  shaped(synced, "post", "/api/v1/knowledge/{base}/sync");
+  EXPECT_EQ(Json(synced).get("updated"), Value(1));
+  // Every write is in the audit log.
+  const std::string audit = Api("admin", "GET", "/api/v1/audit").body;
+  for (const char* action : {"knowledge.put", "knowledge.delete", "knowledge.sync"}) {
+    EXPECT_NE(audit.find(action), std::string::npos) << action;
   }
 }
 
