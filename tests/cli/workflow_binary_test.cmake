@@ -115,7 +115,7 @@ expect_run(ARGS runs show ${RUN} --db ${DB} --json CODE 0
 
 # weft test: the example's cases pass offline (examples/weft.yaml found beside them); a failing case exits 1
 # with what was expected and what came, and a JUnit report; `test record` turns a recorded run into a case.
-expect_run(ARGS test ${SRC}/examples CODE 0 OUT "ok    an invoice question is answered.*5 cases: 5 passed, 0 failed")
+expect_run(ARGS test ${SRC}/examples CODE 0 OUT "ok    an invoice question is answered.*[0-9]+ cases: [0-9]+ passed, 0 failed")
 file(MAKE_DIRECTORY ${WORK}/wftests)
 file(COPY ${WF} DESTINATION ${WORK}/wftests)
 file(WRITE ${WORK}/wftests/support-triage.test.yaml "cases:

@@ -174,9 +174,11 @@ INSTANTIATE_TEST_SUITE_P(Files, ValidWorkflow, ::testing::ValuesIn(Files("valid"
 // on their own.
 TEST(Loader, ExamplesLoad) {
   for (const auto& e : fs::recursive_directory_iterator(fs::path(WEFT_SOURCE_DIR) / "examples")) {
-    if (e.path().extension() != ".yaml" || e.path().filename() == "weft.yaml") continue;  // weft.yaml: configuration
+    // weft.yaml is configuration; *.test.yaml and tests/ hold `weft test` cases.
+    if (e.path().extension() != ".yaml" || e.path().filename() == "weft.yaml") continue;
+    if (e.path().filename().string().ends_with(".test.yaml")) continue;
     const std::string folder = e.path().parent_path().filename().string();
-    if (folder == "catalog" || folder == "extension") continue;
+    if (folder == "catalog" || folder == "extension" || folder == "tests") continue;
     Diagnostics diag;
     auto wf = LoadWorkflowFile(e.path().string(), Actions(), &diag);
     EXPECT_TRUE(wf.ok()) << e.path() << ": " << wf.status();
