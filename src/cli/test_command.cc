@@ -26,20 +26,27 @@ int RunTestsCommand(const TestCommandOptions& options, std::ostream& out, std::o
   }
   suite::SuiteOptions so;
   so.config_path = options.config;
-  // No --config, $WEFT_CONFIG or ./weft.yaml: the weft.yaml beside the
-  // tests (or in the folder above), so `weft test examples` finds
-  // examples/weft.yaml.
+  // No --config, $WEFT_CONFIG or ./weft.yaml: the weft.yaml of the folder
+  // named (or of a test file's folder, or the one above it), so `weft test
+  // examples` finds examples/weft.yaml.
   std::error_code ec;
   if (so.config_path.empty() && std::getenv("WEFT_CONFIG") == nullptr && !std::filesystem::exists("weft.yaml", ec)) {
-    std::filesystem::path dir = std::filesystem::path(files->front()).parent_path();
-    for (int up = 0; up < 2 && !dir.empty(); ++up, dir = dir.parent_path()) {
+    std::vector<std::filesystem::path> folders;
+    for (const std::string& p : paths) {
+      folders.push_back(std::filesystem::is_directory(p, ec) ? std::filesystem::path(p)
+                                                             : std::filesystem::path(p).parent_path());
+    }
+    for (const std::string& f : *files) {
+      std::filesystem::path dir = std::filesystem::path(f).parent_path();
+      for (int up = 0; up < 3 && !dir.empty(); ++up, dir = dir.parent_path()) folders.push_back(dir);
+    }
+    for (const std::filesystem::path& dir : folders) {
       if (std::filesystem::exists(dir / "weft.yaml", ec)) {
         so.config_path = (dir / "weft.yaml").string();
         break;
       }
     }
   }
-  so.jobs = options.jobs;
   Result<std::vector<suite::CaseResult>> results = suite::RunTests(*files, so);
   if (!results.ok()) {
     err << "weft test: " << results.status().message() << "\n";
