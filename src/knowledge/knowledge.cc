@@ -33,7 +33,7 @@ constexpr double kRrfK = 60;  // reciprocal rank fusion's constant (Cormack et a
 constexpr int64_t kMatchBudget = 2000;  // chunks a keyword query's words may match together (but its rarest)
 // Chunks ranked at most: a query whose rarest word is in more chunks than
 // this ranks the first found (its words say little about any of them).
-constexpr int64_t kRankedCandidates = 8000;
+constexpr int64_t kRankedCandidates = 4000;
 
 const std::vector<std::string>& DefaultInclude() {
   static const auto* patterns =
