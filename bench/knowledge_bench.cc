@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "weft/knowledge/knowledge.h"
+#include "weft/store/pg_conn.h"
 
 namespace {
 
@@ -154,8 +155,16 @@ int main(int argc, char** argv) {
   Run("sqlite keyword (BM25)", false, chunks, queries, path + "/keyword.db", "");
   Run("sqlite hybrid (BM25+HNSW)", true, chunks, queries, path + "/hybrid.db", "");
   if (!postgres.empty()) {
-    Run("postgres keyword", false, chunks, queries, postgres, "kb_bench_k" + std::to_string(::getpid()));
-    Run("postgres hybrid", true, chunks, queries, postgres, "kb_bench_h" + std::to_string(::getpid()));
+    const std::string keyword_schema = "kb_bench_k" + std::to_string(::getpid());
+    const std::string hybrid_schema = "kb_bench_h" + std::to_string(::getpid());
+    Run("postgres keyword", false, chunks, queries, postgres, keyword_schema);
+    Run("postgres hybrid", true, chunks, queries, postgres, hybrid_schema);
+    weft::store::pg::Conn c;
+    if (c.Connect(postgres, "", 10).ok()) {
+      for (const std::string& schema : {keyword_schema, hybrid_schema}) {
+        (void)c.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+      }
+    }
   }
   if (std::getenv("WEFT_BENCH_KEEP") == nullptr) std::filesystem::remove_all(path);
   return 0;

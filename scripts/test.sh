@@ -76,7 +76,7 @@ for t in expr_fuzz json_fuzz workflow_fuzz script_fuzz request_fuzz document_fuz
   rm -rf "$corpus"
 done
 
-stage "ThreadSanitizer (concurrent evaluation, shared values, stores, the engine, the actions)"
+stage "ThreadSanitizer (concurrent evaluation, shared values, stores, the engine, the actions, knowledge bases)"
 cmake --preset tsan >/dev/null
 cmake --build --preset tsan -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/core/core_test --gtest_brief=1 --gtest_filter='*Thread*'
@@ -85,6 +85,7 @@ TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/store/store_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/engine/engine_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/actions/actions_test --gtest_brief=1
 TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/server/server_test --gtest_brief=1
+TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/knowledge/knowledge_test --gtest_brief=1 --gtest_filter='*Searches*:*Vectors*'
 
 stage "format and clang-tidy"
 scripts/check-format.sh

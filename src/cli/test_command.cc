@@ -32,6 +32,7 @@ int RunTestsCommand(const TestCommandOptions& options, std::ostream& out, std::o
   std::error_code ec;
   if (so.config_path.empty() && std::getenv("WEFT_CONFIG") == nullptr && !std::filesystem::exists("weft.yaml", ec)) {
     std::vector<std::filesystem::path> folders;
+    folders.reserve(paths.size() + 3 * files->size());
     for (const std::string& p : paths) {
       folders.push_back(std::filesystem::is_directory(p, ec) ? std::filesystem::path(p)
                                                              : std::filesystem::path(p).parent_path());

@@ -276,7 +276,7 @@ Result<std::shared_ptr<ai::Models>> RegisterConfiguredActions(engine::ActionRegi
     s = configured.ok() ? ai::RegisterAiActions(registry, {.models = models, .store = setup.store, .clock = setup.clock})
                         : configured.status();
   }
-  if (s.ok()) s = actions::RegisterRetrieveActions(registry, setup.knowledge);
+  if (s.ok()) s = actions::RegisterRetrieveActions(registry, setup.knowledge, setup.data_dir);
   if (!s.ok()) return config.path.empty() ? s : s.WithContext(config.path);
   return models;
 }

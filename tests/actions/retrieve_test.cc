@@ -2,11 +2,15 @@
 // validation against the configured knowledge bases.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "run_workflow.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/retrieve.h"
+#include "weft/files/files.h"
+#include "test_pdf.h"
 #include "weft/store/memory_store.h"
 
 namespace weft::actions {
@@ -28,7 +32,9 @@ class RetrieveTest : public ::testing::Test {
     knowledge_ = knowledge::Knowledge::Open(std::move(o)).value();
     ASSERT_TRUE(knowledge_->Sync("help").ok());
     ASSERT_TRUE(RegisterBuiltinActions(registry_).ok());
-    ASSERT_TRUE(RegisterRetrieveActions(registry_, knowledge_).ok());
+    uploads_ = fs::temp_directory_path() / ("weft_retrieve_uploads_" + std::to_string(::getpid()));
+    fs::remove_all(uploads_);
+    ASSERT_TRUE(RegisterRetrieveActions(registry_, knowledge_, uploads_.string()).ok());
     store_ = store::NewMemoryStore();
     engine::EngineOptions eo;
     eo.store = store_.get();
@@ -36,6 +42,9 @@ class RetrieveTest : public ::testing::Test {
     engine_ = std::move(engine::Engine::Create(std::move(eo))).value();
   }
 
+  void TearDown() override { fs::remove_all(uploads_); }
+
+  fs::path uploads_;
   std::shared_ptr<knowledge::Knowledge> knowledge_;
   engine::ActionRegistry registry_;
   std::unique_ptr<store::Store> store_;
@@ -107,6 +116,55 @@ TEST_F(RetrieveTest, HexabotsNameWorksAndMistakesAreClear) {
   run = RunWorkflow(*engine_, registry_, kWorkflow, input);
   EXPECT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_NE(run.error.find("the query is empty"), std::string::npos) << run.error;
+}
+
+}  // namespace
+}  // namespace weft::actions
+
+namespace weft::actions {
+namespace {
+
+// An uploaded file indexed by a step, then found by the next one.
+TEST_F(RetrieveTest, AnUploadedFileIsIndexedAndFound) {
+  Result<Value> upload = files::UploadStore(uploads_.string())
+                             .Put("price-list.pdf", testing::MakePdf({"Price list 2027", "The pro plan costs 49 euros"}));
+  ASSERT_TRUE(upload.ok()) << upload.status();
+  Value input = Value::MakeObject();
+  input.set("doc", *upload);
+  store::RunRecord run = RunWorkflow(*engine_, registry_, R"yaml(
+workflow: { name: learn }
+defs:
+  index:
+    kind: task
+    action: index_document
+    inputs: { file: "=$input.doc", tags: [pricing] }
+    settings: { knowledge: help }
+  find:
+    kind: task
+    action: retrieve
+    inputs: { query: "how much is the pro plan" }
+    settings: { knowledge: help, top_k: 1, filter: { tags: [pricing] } }
+flow: [{ do: index }, { do: find }]
+outputs:
+  indexed: "=$output.index"
+  found: "=$output.find.chunks[0].document"
+)yaml",
+                                     input);
+  ASSERT_EQ(run.status, store::RunStatus::kCompleted) << run.error;
+  EXPECT_EQ(run.outputs.get("indexed").get("id"), Value("price-list.pdf"));
+  EXPECT_EQ(run.outputs.get("indexed").get("title"), Value("Price list 2027"));
+  EXPECT_EQ(run.outputs.get("found"), Value("price-list.pdf"));
+  // An id that was never uploaded fails the step with the reason.
+  input.set("doc", Value(std::string(64, 'a')));
+  run = RunWorkflow(*engine_, registry_, R"yaml(
+workflow: { name: learn_missing }
+defs:
+  index: { kind: task, action: index_document, inputs: { file: "=$input.doc" }, settings: { knowledge: help } }
+flow: [{ do: index }]
+)yaml",
+                    input);
+  EXPECT_EQ(run.status, store::RunStatus::kFailed);
+  EXPECT_NE(run.error.find("index_document"), std::string::npos) << run.error;
 }
 
 }  // namespace

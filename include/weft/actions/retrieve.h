@@ -25,8 +25,19 @@
 
 namespace weft::actions {
 
-// `knowledge` may be null (no bases configured): the action then fails
-// naming that, and validation refuses a literal base name.
-Status RegisterRetrieveActions(engine::ActionRegistry& registry, std::shared_ptr<knowledge::Knowledge> knowledge);
+//
+// And `index_document`: an uploaded file (a form's or a chat's, a webhook's
+// multipart part) added to a knowledge base, so that a workflow can grow
+// one ("a new price list was uploaded: index it").
+//
+//   inputs:   { file: "=$input.document", id: "price-lists/2026.pdf", title: ..., tags: [...] }
+//   settings: { knowledge: help_center }
+//   result:   { id, title, source, language, tags, chunks, sha256 }
+
+// `knowledge` may be null (no bases configured): the actions then fail
+// naming that, and validation refuses a literal base name. `data_dir` is
+// where uploads are kept ("" = none: index_document fails).
+Status RegisterRetrieveActions(engine::ActionRegistry& registry, std::shared_ptr<knowledge::Knowledge> knowledge,
+                               std::string data_dir = "");
 
 }  // namespace weft::actions
