@@ -27,7 +27,7 @@ using internal::VectorIndex;
 namespace {
 
 constexpr int kMaxFilesPerBase = 100'000;
-constexpr int kMaxQueryTerms = 32;
+constexpr size_t kMaxQueryTerms = 32;
 constexpr size_t kEmbedBatch = 64;
 constexpr double kRrfK = 60;  // reciprocal rank fusion's constant (Cormack et al.)
 constexpr int64_t kMatchBudget = 2000;  // chunks a keyword query's words may match together (but its rarest)

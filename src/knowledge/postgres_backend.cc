@@ -6,6 +6,7 @@
 // bounded size, so no length normalisation: dividing by the length put a
 // document's short introduction above the passage that answers (measured
 // on the example help centre).
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -178,6 +179,7 @@ class PostgresBackend final : public Backend {
                                          "mtime_ns FROM kb_documents WHERE base = $1 ORDER BY id",
                                          Params().Text(base)));
     std::vector<StoredDocument> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) out.push_back(ReadDocumentRow(r, i));
     return out;
   }
@@ -246,7 +248,7 @@ class PostgresBackend final : public Backend {
     if (stats->rows > 0) {
       auto it = stats->frequency.find(term);
       const double f = it == stats->frequency.end() ? 0.0 : it->second;
-      return std::min<int64_t>(cap, static_cast<int64_t>(f * stats->rows + 0.5));
+      return std::min<int64_t>(cap, std::llround(f * stats->rows));
     }
     WEFT_ASSIGN_OR_RETURN(Lease c, Read());
     const std::string lexeme = "'" + term + "'";
@@ -263,6 +265,7 @@ class PostgresBackend final : public Backend {
                                          "ON d.base = c.base AND d.id = c.document WHERE c.id = ANY($1::bigint[])",
                                          Params().IntArray(ids)));
     std::vector<Hit> out;
+    out.reserve(static_cast<size_t>(r.size()));
     for (int i = 0; i < r.size(); ++i) out.push_back(ReadHit(r, i));
     return out;
   }
