@@ -332,7 +332,9 @@ Status SyncKnowledge(knowledge::Knowledge& k) {
     Result<knowledge::SyncReport> report = k.Sync(name);
     if (!report.ok()) return report.status().WithContext("knowledge." + name);
     for (const std::string& problem : report->problems) {
-      Log(LogLevel::kWarning, "knowledge." + name + ": left out " + problem);
+      std::string line = "knowledge.";
+      line.append(name).append(": left out ").append(problem);
+      Log(LogLevel::kWarning, line);
     }
     if (report->added + report->updated + report->removed > 0) {
       Value fields = Value::MakeObject();

@@ -18,9 +18,10 @@ constexpr int64_t kDefaultNow = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 Status Unknown(const Value& section, const std::string& where, std::initializer_list<std::string_view> known) {
   for (const auto& m : section.members()) {
     if (std::find(known.begin(), known.end(), m.key) != known.end()) continue;
-    std::string list;
-    for (std::string_view k : known) list.append(list.empty() ? "" : ", ").append(k);
-    return InvalidArgumentError(where + ": unknown key '" + m.key + "' (" + list + ")");
+    std::string message = where;
+    message.append(": unknown key '").append(m.key).append("' (");
+    for (std::string_view k : known) message.append(k == *known.begin() ? "" : ", ").append(k);
+    return InvalidArgumentError(message.append(")"));
   }
   return Status::Ok();
 }
@@ -164,7 +165,9 @@ Result<Case> ReadCase(const Value& c, const std::string& where) {
         if (!text.empty() && text[0] == '=') text.erase(0, 1);
         expr::ExprError error;
         if (!expr::Expression::Compile(text, &error).ok()) {
-          return InvalidArgumentError(ew + ".assert: '" + text + "': " + error.message);
+          std::string message = ew;
+          message.append(".assert: '").append(text).append("': ").append(error.message);
+          return InvalidArgumentError(message);
         }
         x.asserts.push_back(text);
       }
