@@ -201,18 +201,7 @@ class IndexDocumentAction final : public engine::Action {
     };
     Shared result = co_await workers_.Run(std::move(put));
     if (!result->ok()) co_return engine::ActionResult::Error(result->status().WithContext("index_document"));
-    const knowledge::DocumentInfo& d = **result;
-    Value out = Value::MakeObject();
-    out.set("id", d.id);
-    out.set("title", d.title);
-    out.set("source", d.source);
-    out.set("language", d.language);
-    Value tags = Value::MakeArray();
-    for (const std::string& t : d.tags) tags.push_back(t);
-    out.set("tags", tags);
-    out.set("chunks", d.chunks);
-    out.set("sha256", d.sha256);
-    co_return engine::ActionResult::Ok(out);
+    co_return engine::ActionResult::Ok(knowledge::DocumentInfoToValue(**result));
   }
 
  private:

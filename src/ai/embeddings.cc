@@ -101,13 +101,7 @@ Result<std::shared_ptr<knowledge::Embedder>> NewEmbedder(const Models& models, s
                                 ") cannot make embeddings: use an OpenAI-compatible alias (provider: openai)");
   }
   if (http == nullptr) return InvalidArgumentError("model '" + std::string(alias) + "': no HTTP client");
-  ProviderOptions po;
-  po.base_url = c.base_url;
-  po.api_key = c.api_key;
-  po.http = http;
-  po.clock = clock;
-  po.max_retries = c.max_retries;
-  return std::shared_ptr<knowledge::Embedder>(std::make_shared<OpenAiEmbedder>(c, std::move(po)));
+  return std::shared_ptr<knowledge::Embedder>(std::make_shared<OpenAiEmbedder>(c, ProviderOptionsFor(c, http, clock)));
 }
 
 }  // namespace weft::ai

@@ -106,6 +106,16 @@ Result<ModelConfig> ReadOne(std::string_view alias, const Value& v, const Env& e
 
 }  // namespace
 
+ProviderOptions ProviderOptionsFor(const ModelConfig& config, http::Client* http, const Clock* clock) {
+  ProviderOptions po;
+  po.base_url = config.base_url;
+  po.api_key = config.api_key;
+  po.http = http;
+  po.clock = clock;
+  po.max_retries = config.max_retries;
+  return po;
+}
+
 Result<std::shared_ptr<Models>> Models::FromConfig(const Value& models, http::Client* http, const Env& env,
                                                    const Clock* clock, const Env& secrets) {
   auto out = std::make_shared<Models>();
@@ -125,12 +135,7 @@ Result<std::shared_ptr<Models>> Models::FromConfig(const Value& models, http::Cl
   for (const auto& [alias, c] : out->configs_) {
     if (c.provider == "local") continue;
     if (http == nullptr) return InvalidArgumentError("models." + alias + ": no HTTP client to reach the provider");
-    ProviderOptions po;
-    po.base_url = c.base_url;
-    po.api_key = c.api_key;
-    po.http = http;
-    po.clock = clock;
-    po.max_retries = c.max_retries;
+    const ProviderOptions po = ProviderOptionsFor(c, http, clock);
     out->providers_[alias] = c.provider == "anthropic" ? NewAnthropicProvider(po) : NewOpenAiProvider(po);
   }
   return out;

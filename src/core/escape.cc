@@ -53,4 +53,22 @@ EscapeResult DecodeEscape(std::string_view text, size_t& pos, std::string& out) 
   return EscapeResult::kOk;
 }
 
+std::string EscapeMarkup(std::string_view text, bool xml) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        const bool control = static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r';
+        out += xml && control ? ' ' : c;
+    }
+  }
+  return out;
+}
+
 }  // namespace weft

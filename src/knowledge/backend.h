@@ -70,4 +70,14 @@ Result<std::unique_ptr<Backend>> OpenPostgresBackend(const std::string& url, con
 std::string PackVector(const std::vector<float>& v);
 std::vector<float> UnpackVector(std::string_view bytes);
 
+// A document's tags in one column (joined by U+001F, which a tag loses).
+std::string JoinTags(const std::vector<std::string>& tags);
+std::vector<std::string> SplitTags(std::string_view joined);
+
+// The headings a keyword index weighs as a chunk's section: its path
+// without the document's title (a column of its own), so that every chunk
+// of a document does not match its title twice, and the shortest heading
+// path does not win for it.
+std::string SectionOf(std::string_view title, std::string_view heading);
+
 }  // namespace weft::knowledge::internal

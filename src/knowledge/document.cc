@@ -24,6 +24,17 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// The line of `text` that starts at `pos` (without its \n or \r\n);
+// moves `pos` past it.
+std::string_view NextLine(std::string_view text, size_t& pos) {
+  size_t nl = text.find('\n', pos);
+  if (nl == std::string_view::npos) nl = text.size();
+  std::string_view line = text.substr(pos, nl - pos);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  pos = nl + 1;
+  return line;
+}
+
 // The longest prefix of `s` of at most `n` bytes that ends on a code point.
 std::string_view Utf8Prefix(std::string_view s, size_t n) {
   if (s.size() <= n) return s;
@@ -322,11 +333,7 @@ std::string_view FrontMatter(std::string_view text, std::map<std::string, std::v
   size_t pos = text.find('\n') + 1;
   std::string key;
   while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = nl + 1;
+    const std::string_view line = NextLine(text, pos);
     if (line == "---" || line == "...") return text.substr(std::min(pos, text.size()));
     std::string_view t = Trim(line);
     if (t.empty() || t[0] == '#') continue;
@@ -365,15 +372,12 @@ std::string_view FrontMatter(std::string_view text, std::map<std::string, std::v
 std::string FirstHeading(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = Trim(text.substr(pos, nl - pos));
+    const std::string_view line = Trim(NextLine(text, pos));
     if (line.size() > 2 && line[0] == '#') {
       size_t hashes = line.find_first_not_of('#');
       if (hashes != std::string_view::npos && hashes <= 6 && line[hashes] == ' ')
         return std::string(Trim(line.substr(hashes)));
     }
-    pos = nl + 1;
   }
   return "";
 }
@@ -381,11 +385,8 @@ std::string FirstHeading(std::string_view text) {
 std::string FirstLine(std::string_view text) {
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    if (std::string_view line = Trim(text.substr(pos, nl - pos)); !line.empty())
+    if (std::string_view line = Trim(NextLine(text, pos)); !line.empty())
       return line.size() <= 120 ? std::string(line) : "";
-    pos = nl + 1;
   }
   return "";
 }
@@ -476,11 +477,7 @@ std::vector<Section> Sections(std::string_view text) {
   };
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    pos = nl + 1;
+    const std::string_view line = NextLine(text, pos);
     const std::string_view t = Trim(line);
     if (t.substr(0, 3) == "```" || t.substr(0, 3) == "~~~") {
       if (!fence) flush();

@@ -705,11 +705,22 @@ Value HitToValue(const Hit& hit) {
   v.set("document", hit.document);
   v.set("chunk", static_cast<double>(hit.ordinal));
   if (!hit.language.empty()) v.set("language", hit.language);
-  Value tags = Value::MakeArray();
-  for (const std::string& t : hit.tags) tags.push_back(t);
-  v.set("tags", tags);
+  v.set("tags", StringArray(hit.tags));
   if (hit.vector_rank > 0) v.set("similarity", static_cast<double>(hit.similarity));
   return v;
+}
+
+Value DocumentInfoToValue(const DocumentInfo& d) {
+  Value o = Value::MakeObject();
+  o.set("id", d.id);
+  o.set("title", d.title);
+  o.set("source", d.source);
+  o.set("language", d.language);
+  o.set("tags", StringArray(d.tags));
+  o.set("chunks", d.chunks);
+  o.set("sha256", d.sha256);
+  o.set("updated_ms", static_cast<double>(d.updated_ms));
+  return o;
 }
 
 }  // namespace weft::knowledge

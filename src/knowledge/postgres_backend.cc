@@ -30,7 +30,6 @@ constexpr int64_t kMaxRanked = 1000;
 
 // How long the words' frequencies read from PostgreSQL's statistics serve.
 constexpr int64_t kStatsMillis = 60'000;
-constexpr char kTagSeparator = '\x1f';
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS kb_meta(key TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL);
@@ -70,36 +69,6 @@ std::string Config(std::string_view language) {
   for (const auto& [code, config] : kConfigs)
     if (code == language) return std::string(config);
   return "simple";
-}
-
-std::string JoinTags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const std::string& t : tags) {
-    if (!out.empty()) out += kTagSeparator;
-    for (char c : t)
-      if (c != kTagSeparator) out += c;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitTags(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(kTagSeparator, start);
-    if (end == std::string_view::npos) end = s.size();
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-std::string SectionOf(std::string_view title, std::string_view heading) {
-  if (heading.substr(0, title.size()) == title) {
-    heading.remove_prefix(title.size());
-    if (heading.substr(0, 3) == " > ") heading.remove_prefix(3);
-  }
-  return std::string(heading);
 }
 
 // Columns of a hit, in this order, from kb_chunks c joined with kb_documents d.

@@ -19,29 +19,6 @@ namespace weft::knowledge::internal {
 namespace {
 
 constexpr int kSchemaVersion = 1;
-constexpr char kTagSeparator = '\x1f';
-
-std::string JoinTags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const std::string& t : tags) {
-    if (!out.empty()) out += kTagSeparator;
-    for (char c : t)
-      if (c != kTagSeparator) out += c;
-  }
-  return out;
-}
-
-std::vector<std::string> SplitTags(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < s.size()) {
-    size_t end = s.find(kTagSeparator, start);
-    if (end == std::string_view::npos) end = s.size();
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
 
 class Db {
  public:
@@ -159,18 +136,6 @@ CREATE TRIGGER IF NOT EXISTS kb_chunks_ad AFTER DELETE ON kb_chunks BEGIN
   INSERT INTO kb_fts(kb_fts, rowid, title, section, text) VALUES ('delete', old.id, old.title, old.section, old.text);
 END;
 )";
-
-// The headings the keyword index weighs as the chunk's section: its path
-// without the document's title (which has a column of its own), so that
-// every chunk of a document does not match its title twice, and the
-// shortest heading path does not win for it.
-std::string SectionOf(std::string_view title, std::string_view heading) {
-  if (heading.substr(0, title.size()) == title) {
-    heading.remove_prefix(title.size());
-    if (heading.substr(0, 3) == " > ") heading.remove_prefix(3);
-  }
-  return std::string(heading);
-}
 
 // A word as an FTS5 string (only ever a word: no query syntax gets through).
 std::string Quoted(std::string_view term) {
@@ -535,18 +500,6 @@ Result<std::unique_ptr<Backend>> OpenSqliteBackend(const std::string& path, cons
   auto backend = std::make_unique<SqliteBackend>(path, clock);
   WEFT_RETURN_IF_ERROR(backend->Open());
   return std::unique_ptr<Backend>(std::move(backend));
-}
-
-std::string PackVector(const std::vector<float>& v) {
-  std::string out(v.size() * sizeof(float), '\0');
-  std::memcpy(out.data(), v.data(), out.size());  // x86-64 and arm64 are little-endian
-  return out;
-}
-
-std::vector<float> UnpackVector(std::string_view bytes) {
-  std::vector<float> v(bytes.size() / sizeof(float));
-  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
-  return v;
 }
 
 }  // namespace weft::knowledge::internal

@@ -5,26 +5,13 @@
 
 #include "body.h"
 #include "server_impl.h"
+#include "weft/core/escape.h"
 #include "weft/core/json.h"
 #include "weft/files/files.h"
 
 namespace weft::server {
 
-std::string Html(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string Html(std::string_view s) { return EscapeMarkup(s); }
 
 std::string Page(const std::string& title, const std::string& body) {
   return "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

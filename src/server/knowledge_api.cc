@@ -10,19 +10,17 @@ using beast::http::verb;
 
 constexpr size_t kMaxIdBytes = 1024;
 
-Value DocumentJson(const knowledge::DocumentInfo& d) {
-  Value o = Value::MakeObject();
-  o.set("id", d.id);
-  o.set("title", d.title);
-  o.set("source", d.source);
-  o.set("language", d.language);
-  Value tags = Value::MakeArray();
-  for (const std::string& t : d.tags) tags.push_back(t);
-  o.set("tags", tags);
-  o.set("chunks", d.chunks);
-  o.set("sha256", d.sha256);
-  o.set("updated_ms", static_cast<double>(d.updated_ms));
-  return o;
+// "a,b,,c" -> {a, b, c}
+std::vector<std::string> CommaList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 // The base the path names, or the answer to give instead.
@@ -60,7 +58,7 @@ asio::awaitable<Response> ListDocuments(Server::Impl& s, Request& req) {
       co_await s.Blocking([&] { return s.runtime.knowledge()->Documents(name); });
   if (!docs.ok()) co_return Response::FromStatus(docs.status());
   Value list = Value::MakeArray();
-  for (const knowledge::DocumentInfo& d : *docs) list.push_back(DocumentJson(d));
+  for (const knowledge::DocumentInfo& d : *docs) list.push_back(knowledge::DocumentInfoToValue(d));
   Value o = Value::MakeObject();
   o.set("documents", list);
   co_return Response::Json(200, o);
@@ -80,16 +78,7 @@ asio::awaitable<Response> PutDocument(Server::Impl& s, Request& req) {
   if (std::string v = req.query_param("title"); !v.empty()) doc->title = v;
   if (std::string v = req.query_param("source"); !v.empty()) doc->source = v;
   if (std::string v = req.query_param("language"); !v.empty()) doc->language = v;
-  if (std::string v = req.query_param("tags"); !v.empty()) {
-    doc->tags.clear();
-    size_t start = 0;
-    while (start <= v.size()) {
-      size_t comma = v.find(',', start);
-      if (comma == std::string::npos) comma = v.size();
-      if (comma > start) doc->tags.push_back(v.substr(start, comma - start));
-      start = comma + 1;
-    }
-  }
+  if (std::string v = req.query_param("tags"); !v.empty()) doc->tags = CommaList(v);
   const std::string name = base->name;
   Result<knowledge::DocumentInfo> put = co_await s.Blocking([&] {
     Result<knowledge::DocumentInfo> r = s.runtime.knowledge()->Put(name, std::move(*doc));
@@ -97,7 +86,7 @@ asio::awaitable<Response> PutDocument(Server::Impl& s, Request& req) {
     return r;
   });
   if (!put.ok()) co_return Response::FromStatus(put.status());
-  co_return Response::Json(200, DocumentJson(*put));
+  co_return Response::Json(200, knowledge::DocumentInfoToValue(*put));
 }
 
 asio::awaitable<Response> DeleteDocument(Server::Impl& s, Request& req) {
@@ -144,15 +133,7 @@ asio::awaitable<Response> Search(Server::Impl& s, Request& req) {
     co_return BadRequest("?mode= is auto, keyword, vector or hybrid");
   }
   q.filter.language = req.query_param("language");
-  if (std::string tags = req.query_param("tags"); !tags.empty()) {
-    size_t start = 0;
-    while (start <= tags.size()) {
-      size_t comma = tags.find(',', start);
-      if (comma == std::string::npos) comma = tags.size();
-      if (comma > start) q.filter.tags.push_back(tags.substr(start, comma - start));
-      start = comma + 1;
-    }
-  }
+  q.filter.tags = CommaList(req.query_param("tags"));
   Result<std::vector<knowledge::Hit>> hits = co_await s.Blocking([&] { return s.runtime.knowledge()->Search(q); });
   if (!hits.ok()) co_return Response::FromStatus(hits.status());
   Value list = Value::MakeArray();
@@ -180,9 +161,7 @@ asio::awaitable<Response> SyncBase(Server::Impl& s, Request& req) {
   o.set("unchanged", report->unchanged);
   o.set("removed", report->removed);
   o.set("chunks", static_cast<double>(report->chunks));
-  Value problems = Value::MakeArray();
-  for (const std::string& p : report->problems) problems.push_back(p);
-  o.set("problems", problems);
+  o.set("problems", StringArray(report->problems));
   co_return Response::Json(200, o);
 }
 

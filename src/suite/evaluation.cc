@@ -362,9 +362,7 @@ Value EvalReportJson(const std::vector<VariantReport>& reports) {
     latency.set("p90_ms", r.p90_ms);
     latency.set("p99_ms", r.p99_ms);
     v.set("latency", latency);
-    Value errors = Value::MakeArray();
-    for (const std::string& e : r.errors) errors.push_back(e);
-    v.set("errors", errors);
+    v.set("errors", StringArray(r.errors));
     out.push_back(v);
   }
   return out;

@@ -2,31 +2,13 @@
 #include <map>
 #include <sstream>
 
+#include "weft/core/escape.h"
 #include "weft/suite/suite.h"
 
 namespace weft::suite {
 namespace {
 
-std::string Xml(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        // XML 1.0 has no place for other control characters.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t' && c != '\r') {
-          out += ' ';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
+std::string Xml(std::string_view s) { return EscapeMarkup(s, true); }
 
 std::string Describe(const Failure& f) {
   std::string out = f.what + ":";

@@ -238,12 +238,10 @@ class CaseRun {
     mf.limit = 10'000;
     WEFT_ASSIGN_OR_RETURN(std::vector<store::MessageRecord> messages, store_->ListMessages(mf));
     std::vector<std::string> said;
-    Value said_values = Value::MakeArray();
     for (const store::MessageRecord& m : messages) {
       if (m.role != "assistant") continue;
       const Value text = m.content.get("text");
       said.push_back(text.is_string() ? text.as_string() : m.kind);
-      said_values.push_back(said.back());
     }
 
     const std::string expected_status = x.status.empty() && x.error.empty() ? "completed" : x.status;
@@ -284,10 +282,8 @@ class CaseRun {
       data.set("outputs", run.outputs);
       data.set("error", run.error);
       data.set("steps", outputs_by_task);
-      Value path_values = Value::MakeArray();
-      for (const std::string& t : path) path_values.push_back(t);
-      data.set("path", path_values);
-      data.set("messages", said_values);
+      data.set("path", StringArray(path));
+      data.set("messages", StringArray(said));
       data.set("cost", cost);
       for (const std::string& text : x.asserts) {
         Result<expr::Expression> e = expr::Expression::Compile(text);

@@ -42,6 +42,9 @@ struct ModelConfig {
   }
 };
 
+// How a provider client for `config` reaches its server.
+ProviderOptions ProviderOptionsFor(const ModelConfig& config, http::Client* http, const Clock* clock);
+
 // Environment lookup (injected in tests).
 using Env = std::function<std::optional<std::string>(std::string_view name)>;
 Env ProcessEnv();

@@ -165,5 +165,8 @@ class Knowledge {
 // A hit as a step's result shows it: {text, score, title, source, heading,
 // document, chunk, language, tags}.
 Value HitToValue(const Hit& hit);
+// A document as the API and index_document show it: {id, title, source,
+// language, tags, chunks, sha256, updated_ms}.
+Value DocumentInfoToValue(const DocumentInfo& document);
 
 }  // namespace weft::knowledge
