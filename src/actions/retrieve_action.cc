@@ -66,7 +66,7 @@ std::function<dsl::ActionSpec::TaskFindings(const dsl::Template&, const dsl::Wor
       findings.warning = "no knowledge base is configured (weft.yaml `knowledge:`): this step will fail";
       return findings;
     }
-    if (name.is_string() && k->base(name.as_string()) == nullptr) {
+    if (name.is_string() && !k->base(name.as_string())) {
       std::string names;
       for (const std::string& b : k->bases()) names.append(names.empty() ? "" : ", ").append(b);
       findings.error = "unknown knowledge base '" + name.as_string() + "' (configured: " + names + ")";
@@ -191,7 +191,9 @@ class IndexDocumentAction final : public engine::Action {
       };
       Result<std::string> bytes = files::UploadStore(dir).Get(upload);
       if (!bytes.ok()) return done(bytes.status());
-      Result<knowledge::Document> doc = knowledge::ReadDocument(id, *bytes, k->base(base)->limits);
+      const std::optional<knowledge::BaseConfig> config = k->base(base);
+      if (!config) return done(NotFoundError("no knowledge base '" + base + "'"));
+      Result<knowledge::Document> doc = knowledge::ReadDocument(id, *bytes, config->limits);
       if (!doc.ok()) return done(doc.status());
       if (const Value v = inputs.get("title"); v.is_string()) doc->title = v.as_string();
       if (const Value v = inputs.get("source"); v.is_string()) doc->source = v.as_string();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,12 @@ class Backend {
   // Every stored vector of the base.
   virtual Status ForEachVector(const std::string& base,
                                const std::function<void(int64_t id, const std::vector<float>&)>& fn) = 0;
+  // Bases declared through the API: name -> their settings (JSON).
+  virtual Result<std::map<std::string, std::string>> StoredBases() = 0;
+  // AlreadyExists when the name is taken.
+  virtual Status StoreBase(const std::string& name, const std::string& settings) = 0;
+  // Removes the base's row, documents, chunks and vector generation.
+  virtual Status DropBase(const std::string& name) = 0;
   // Grows each time the base's vectors change (in the same transaction):
   // a saved vector index of another generation is stale.
   virtual Result<int64_t> VectorGeneration(const std::string& base) = 0;

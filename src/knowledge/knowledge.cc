@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <shared_mutex>
 
@@ -14,6 +15,7 @@
 #include "vector_index.h"
 #include "weft/core/crypto.h"
 #include "weft/core/file.h"
+#include "weft/core/json.h"
 #include "weft/core/mutex.h"
 #include "weft/core/utf8.h"
 
@@ -140,6 +142,7 @@ class KnowledgeImpl final : public Knowledge {
     if (options_.clock == nullptr) options_.clock = &SystemClock::Instance();
   }
   ~KnowledgeImpl() override {
+    std::unique_lock all(bases_mu_);
     for (auto& [name, base] : bases_) {
       std::unique_lock lock(base->mu);
       (void)SaveVectors(*base);
@@ -153,43 +156,92 @@ class KnowledgeImpl final : public Knowledge {
     for (const BaseConfig& c : options_.bases) {
       if (!names.insert(c.name).second) return InvalidArgumentError("knowledge." + c.name + " is declared twice");
     }
-    if (options_.bases.empty()) return Status::Ok();  // nothing to keep: no database
+    // Without bases in weft.yaml the database opens at first need (a base
+    // declared through the API, or looked for): a process that uses none
+    // makes no file.
+    if (!options_.bases.empty()) WEFT_RETURN_IF_ERROR(EnsureBackend());
+    for (const BaseConfig& c : options_.bases) {
+      WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> base, MakeBase(c));
+      std::unique_lock lock(bases_mu_);
+      configured_.insert(c.name);
+      bases_[c.name] = std::move(base);
+    }
+    return options_.bases.empty() ? Status::Ok() : LoadStoredBases();
+  }
+
+  // Opens the database once.
+  Status EnsureBackend() {
+    std::lock_guard lock(backend_mu_);
+    if (backend_) return Status::Ok();
     if (options_.database.rfind("postgres://", 0) == 0 || options_.database.rfind("postgresql://", 0) == 0) {
       WEFT_ASSIGN_OR_RETURN(backend_, internal::OpenPostgresBackend(options_.database, options_.schema,
                                                                     options_.clock));
     } else {
-      WEFT_ASSIGN_OR_RETURN(backend_, internal::OpenSqliteBackend(options_.database, options_.clock));
-    }
-    for (const BaseConfig& c : options_.bases) {
-      auto base = std::make_unique<Base>();
-      base->config = c;
-      if (!c.embedding.empty()) {
-        if (!options_.embedders) {
-          return InvalidArgumentError("knowledge." + c.name + ".embedding: no embedding models in this process");
-        }
-        Result<std::shared_ptr<Embedder>> embedder = options_.embedders(c.embedding);
-        if (!embedder.ok()) return embedder.status().WithContext("knowledge." + c.name + ".embedding");
-        base->embedder = *embedder;
-        std::unique_lock lock(base->mu);
-        WEFT_RETURN_IF_ERROR(LoadVectors(*base));
+      if (options_.database != ":memory:") {
+        std::error_code ec;
+        fs::create_directories(fs::path(options_.database).parent_path(), ec);
       }
-      bases_[c.name] = std::move(base);
+      WEFT_ASSIGN_OR_RETURN(backend_, internal::OpenSqliteBackend(options_.database, options_.clock));
     }
     return Status::Ok();
   }
 
   std::vector<std::string> bases() const override {
+    std::shared_lock lock(bases_mu_);
     std::vector<std::string> out;
     for (const auto& [name, b] : bases_) out.push_back(name);
     return out;
   }
-  const BaseConfig* base(std::string_view name) const override {
+  std::optional<BaseConfig> base(std::string_view name) const override {
+    std::shared_lock lock(bases_mu_);
     auto it = bases_.find(name);
-    return it == bases_.end() ? nullptr : &it->second->config;
+    if (it == bases_.end()) return std::nullopt;
+    return it->second->config;
+  }
+  bool Configured(std::string_view name) const override {
+    std::shared_lock lock(bases_mu_);
+    return configured_.count(std::string(name)) > 0;
+  }
+
+  Status CreateBase(BaseConfig config) override {
+    WEFT_RETURN_IF_ERROR(EnsureBackend());
+    if (!config.folder.empty()) {
+      return InvalidArgumentError("a knowledge base made through the API has no folder (declare it in weft.yaml)");
+    }
+    if (base(config.name)) {
+      return Status(StatusCode::kAlreadyExists, "knowledge base '" + config.name + "' exists");
+    }
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> made, MakeBase(config));
+    WEFT_RETURN_IF_ERROR(backend_->StoreBase(config.name, ToJson(BaseConfigToValue(config))));
+    std::unique_lock lock(bases_mu_);
+    bases_[config.name] = std::move(made);
+    return Status::Ok();
+  }
+
+  Status DeleteBase(std::string_view name) override {
+    if (Configured(name)) {
+      return FailedPreconditionError("knowledge base '" + std::string(name) +
+                                     "' is declared in weft.yaml: remove it there");
+    }
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> gone, Find(name));
+    WEFT_RETURN_IF_ERROR(backend_->DropBase(gone->config.name));
+    {
+      std::unique_lock lock(bases_mu_);
+      bases_.erase(gone->config.name);
+    }
+    std::unique_lock vectors(gone->mu);
+    gone->vectors.reset();
+    gone->dirty = false;
+    if (const std::string path = VectorPath(*gone); !path.empty()) {
+      std::error_code ec;
+      fs::remove(path, ec);
+      fs::remove(path + ".meta", ec);
+    }
+    return Status::Ok();
   }
 
   Result<SyncReport> Sync(std::string_view name) override {
-    WEFT_ASSIGN_OR_RETURN(Base * base, Find(name));
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> base, Find(name));
     const BaseConfig& c = base->config;
     if (c.folder.empty()) return InvalidArgumentError("knowledge base '" + c.name + "' has no folder");
     std::error_code ec;
@@ -262,7 +314,7 @@ class KnowledgeImpl final : public Knowledge {
   }
 
   Result<DocumentInfo> Put(std::string_view name, Document document) override {
-    WEFT_ASSIGN_OR_RETURN(Base * base, Find(name));
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> base, Find(name));
     if (document.id.empty()) return InvalidArgumentError("a document needs an id");
     if (document.id.size() > 1024) return InvalidArgumentError("a document id is at most 1024 bytes");
     if (!IsValidUtf8(document.text) || !IsValidUtf8(document.id) || !IsValidUtf8(document.title)) {
@@ -276,12 +328,12 @@ class KnowledgeImpl final : public Knowledge {
   }
 
   Status Remove(std::string_view name, std::string_view id) override {
-    WEFT_ASSIGN_OR_RETURN(Base * base, Find(name));
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> base, Find(name));
     return RemoveDocument(*base, std::string(id));
   }
 
   Result<std::vector<DocumentInfo>> Documents(std::string_view name) override {
-    WEFT_ASSIGN_OR_RETURN(Base * base, Find(name));
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> base, Find(name));
     WEFT_ASSIGN_OR_RETURN(std::vector<StoredDocument> stored, backend_->Documents(base->config.name));
     std::vector<DocumentInfo> out;
     out.reserve(stored.size());
@@ -290,7 +342,7 @@ class KnowledgeImpl final : public Knowledge {
   }
 
   Result<std::vector<Hit>> Search(const Query& query) override {
-    WEFT_ASSIGN_OR_RETURN(Base * base, Find(query.base));
+    WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> base, Find(query.base));
     if (query.k < 1 || query.k > 100) return InvalidArgumentError("k must be from 1 to 100");
     if (Trim(query.text).empty()) return InvalidArgumentError("the query is empty");
     if (query.text.size() > 8192) return InvalidArgumentError("the query is longer than 8192 bytes");
@@ -358,11 +410,52 @@ class KnowledgeImpl final : public Knowledge {
     return hits;
   }
 
-  Result<Base*> Find(std::string_view name) const {
-    auto it = bases_.find(name);
-    if (it != bases_.end()) return it->second.get();
+  // A base with its embedder and vectors (loaded or rebuilt).
+  Result<std::shared_ptr<Base>> MakeBase(const BaseConfig& c) {
+    auto base = std::make_shared<Base>();
+    base->config = c;
+    if (!c.embedding.empty()) {
+      if (!options_.embedders) {
+        return InvalidArgumentError("knowledge." + c.name + ".embedding: no embedding models in this process");
+      }
+      Result<std::shared_ptr<Embedder>> embedder = options_.embedders(c.embedding);
+      if (!embedder.ok()) return embedder.status().WithContext("knowledge." + c.name + ".embedding");
+      base->embedder = *embedder;
+      std::unique_lock lock(base->mu);
+      WEFT_RETURN_IF_ERROR(LoadVectors(*base));
+    }
+    return base;
+  }
+
+  // The bases declared through the API (by any process on the database)
+  // that this one does not know yet; weft.yaml's win a name both use.
+  Status LoadStoredBases() {
+    WEFT_RETURN_IF_ERROR(EnsureBackend());
+    WEFT_ASSIGN_OR_RETURN(auto stored, backend_->StoredBases());
+    for (const auto& [name, settings] : stored) {
+      if (base(name)) continue;
+      Result<Value> v = ParseJson(settings);
+      Result<BaseConfig> c = v.ok() ? ReadBaseConfig(name, *v, "", false) : Result<BaseConfig>(v.status());
+      if (!c.ok()) return c.status().WithContext("stored knowledge base '" + name + "'");
+      WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> made, MakeBase(*c));
+      std::unique_lock lock(bases_mu_);
+      bases_.emplace(name, std::move(made));
+    }
+    return Status::Ok();
+  }
+
+  Result<std::shared_ptr<Base>> Find(std::string_view name) {
+    for (int round = 0; round < 2; ++round) {
+      {
+        std::shared_lock lock(bases_mu_);
+        auto it = bases_.find(name);
+        if (it != bases_.end()) return it->second;
+      }
+      // Another process may have made it through the API.
+      if (round == 0) WEFT_RETURN_IF_ERROR(LoadStoredBases());
+    }
     std::string names;
-    for (const auto& [n, b] : bases_) names.append(names.empty() ? "" : ", ").append(n);
+    for (const std::string& n : bases()) names.append(names.empty() ? "" : ", ").append(n);
     return InvalidArgumentError("no knowledge base '" + std::string(name) + "' (" +
                                 (names.empty() ? "none is configured" : "configured: " + names) + ")");
   }
@@ -604,8 +697,15 @@ class KnowledgeImpl final : public Knowledge {
   }
 
   KnowledgeOptions options_;
+  // Set once (EnsureBackend), before any base exists: every other use comes
+  // after finding a base, under bases_mu_, which orders it after the set.
+  std::mutex backend_mu_;
   std::unique_ptr<Backend> backend_;
-  std::map<std::string, std::unique_ptr<Base>, std::less<>> bases_;
+  // The bases; a Base in use stays alive after its removal (shared_ptr).
+  mutable std::shared_mutex bases_mu_;
+  std::map<std::string, std::shared_ptr<Base>, std::less<>> bases_;  // guarded by bases_mu_
+  std::set<std::string> configured_;                                 // guarded by bases_mu_: weft.yaml's
+
 };
 
 Status StringList(const Value& v, const std::string& where, std::vector<std::string>& out) {
@@ -633,57 +733,76 @@ Status WholeNumber(const Value& v, const std::string& where, int min, int max, i
 
 }  // namespace
 
+Result<BaseConfig> ReadBaseConfig(const std::string& name, const Value& settings, const std::string& config_dir,
+                                  bool allow_folder) {
+  static const std::set<std::string, std::less<>> kKeys = {"folder", "include", "language", "tags", "chunk",
+                                                           "embedding", "max_file_mb"};
+  const std::string where = "knowledge." + name;
+  if (name.empty() || name.size() > 64 || Sanitize(name) != name) {
+    return InvalidArgumentError(where + ": a base's name is letters, digits, '-' and '_'");
+  }
+  if (!settings.is_object()) return InvalidArgumentError(where + ": expected a mapping");
+  for (const auto& k : settings.members()) {
+    if (!kKeys.count(k.key) || (!allow_folder && (k.key == "folder" || k.key == "include"))) {
+      return InvalidArgumentError(where + ": unknown key '" + k.key + "' (" +
+                                  (allow_folder ? "folder, include, " : "") +
+                                  "language, tags, chunk, embedding, max_file_mb)");
+    }
+  }
+  BaseConfig c;
+  c.name = name;
+  if (const Value f = settings.get("folder"); f.is_defined()) {
+    if (!f.is_string() || f.as_string().empty()) return InvalidArgumentError(where + ".folder: expected a path");
+    fs::path p = f.as_string();
+    if (p.is_relative() && !config_dir.empty()) p = fs::path(config_dir) / p;
+    c.folder = p.lexically_normal().string();
+  }
+  WEFT_RETURN_IF_ERROR(StringList(settings.get("include"), where + ".include", c.include));
+  WEFT_RETURN_IF_ERROR(StringList(settings.get("tags"), where + ".tags", c.tags));
+  if (const Value l = settings.get("language"); l.is_defined()) {
+    if (!l.is_string()) return InvalidArgumentError(where + ".language: expected a code such as en or fr");
+    c.language = l.as_string();
+  }
+  if (const Value e = settings.get("embedding"); e.is_defined()) {
+    if (!e.is_string()) return InvalidArgumentError(where + ".embedding: expected a model alias");
+    c.embedding = e.as_string();
+  }
+  if (const Value ch = settings.get("chunk"); ch.is_defined()) {
+    if (!ch.is_object()) return InvalidArgumentError(where + ".chunk: expected {max_chars, overlap_chars}");
+    for (const auto& k : ch.members()) {
+      if (k.key != "max_chars" && k.key != "overlap_chars") {
+        return InvalidArgumentError(where + ".chunk: unknown key '" + k.key + "' (max_chars, overlap_chars)");
+      }
+    }
+    WEFT_RETURN_IF_ERROR(WholeNumber(ch.get("max_chars"), where + ".chunk.max_chars", 200, 20'000, c.chunk.max_chars));
+    WEFT_RETURN_IF_ERROR(WholeNumber(ch.get("overlap_chars"), where + ".chunk.overlap_chars", 0, c.chunk.max_chars / 2,
+                                     c.chunk.overlap_chars));
+  }
+  int max_mb = static_cast<int>(c.limits.max_bytes >> 20);
+  WEFT_RETURN_IF_ERROR(WholeNumber(settings.get("max_file_mb"), where + ".max_file_mb", 1, 1024, max_mb));
+  c.limits.max_bytes = static_cast<int64_t>(max_mb) << 20;
+  return c;
+}
+
+Value BaseConfigToValue(const BaseConfig& c) {
+  Value v = Value::MakeObject();
+  if (!c.language.empty()) v.set("language", c.language);
+  if (!c.tags.empty()) v.set("tags", StringArray(c.tags));
+  Value chunk = Value::MakeObject();
+  chunk.set("max_chars", c.chunk.max_chars);
+  chunk.set("overlap_chars", c.chunk.overlap_chars);
+  v.set("chunk", chunk);
+  if (!c.embedding.empty()) v.set("embedding", c.embedding);
+  v.set("max_file_mb", static_cast<double>(c.limits.max_bytes >> 20));
+  return v;
+}
+
 Result<std::vector<BaseConfig>> ReadBaseConfigs(const Value& section, const std::string& config_dir) {
   std::vector<BaseConfig> out;
   if (section.is_undefined() || section.is_null()) return out;
   if (!section.is_object()) return InvalidArgumentError("knowledge: expected a mapping of knowledge bases");
-  static const std::set<std::string, std::less<>> kKeys = {"folder", "include", "language", "tags", "chunk",
-                                                           "embedding", "max_file_mb"};
   for (const auto& m : section.members()) {
-    const std::string where = "knowledge." + m.key;
-    if (m.key.empty() || m.key.size() > 64 || Sanitize(m.key) != m.key) {
-      return InvalidArgumentError(where + ": a base's name is letters, digits, '-' and '_'");
-    }
-    if (!m.value.is_object()) return InvalidArgumentError(where + ": expected a mapping");
-    for (const auto& k : m.value.members()) {
-      if (!kKeys.count(k.key)) {
-        return InvalidArgumentError(where + ": unknown key '" + k.key +
-                                    "' (folder, include, language, tags, chunk, embedding, max_file_mb)");
-      }
-    }
-    BaseConfig c;
-    c.name = m.key;
-    if (const Value f = m.value.get("folder"); f.is_defined()) {
-      if (!f.is_string() || f.as_string().empty()) return InvalidArgumentError(where + ".folder: expected a path");
-      fs::path p = f.as_string();
-      if (p.is_relative() && !config_dir.empty()) p = fs::path(config_dir) / p;
-      c.folder = p.lexically_normal().string();
-    }
-    WEFT_RETURN_IF_ERROR(StringList(m.value.get("include"), where + ".include", c.include));
-    WEFT_RETURN_IF_ERROR(StringList(m.value.get("tags"), where + ".tags", c.tags));
-    if (const Value l = m.value.get("language"); l.is_defined()) {
-      if (!l.is_string()) return InvalidArgumentError(where + ".language: expected a code such as en or fr");
-      c.language = l.as_string();
-    }
-    if (const Value e = m.value.get("embedding"); e.is_defined()) {
-      if (!e.is_string()) return InvalidArgumentError(where + ".embedding: expected a model alias");
-      c.embedding = e.as_string();
-    }
-    if (const Value ch = m.value.get("chunk"); ch.is_defined()) {
-      if (!ch.is_object()) return InvalidArgumentError(where + ".chunk: expected {max_chars, overlap_chars}");
-      for (const auto& k : ch.members()) {
-        if (k.key != "max_chars" && k.key != "overlap_chars") {
-          return InvalidArgumentError(where + ".chunk: unknown key '" + k.key + "' (max_chars, overlap_chars)");
-        }
-      }
-      WEFT_RETURN_IF_ERROR(WholeNumber(ch.get("max_chars"), where + ".chunk.max_chars", 200, 20'000,
-                                       c.chunk.max_chars));
-      WEFT_RETURN_IF_ERROR(WholeNumber(ch.get("overlap_chars"), where + ".chunk.overlap_chars", 0,
-                                       c.chunk.max_chars / 2, c.chunk.overlap_chars));
-    }
-    int max_mb = static_cast<int>(c.limits.max_bytes >> 20);
-    WEFT_RETURN_IF_ERROR(WholeNumber(m.value.get("max_file_mb"), where + ".max_file_mb", 1, 1024, max_mb));
-    c.limits.max_bytes = static_cast<int64_t>(max_mb) << 20;
+    WEFT_ASSIGN_OR_RETURN(BaseConfig c, ReadBaseConfig(m.key, m.value, config_dir, true));
     out.push_back(std::move(c));
   }
   return out;

@@ -33,6 +33,7 @@ constexpr int64_t kStatsMillis = 60'000;
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS kb_meta(key TEXT COLLATE "C" PRIMARY KEY, value BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS kb_bases(name TEXT COLLATE "C" PRIMARY KEY, settings TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kb_documents(
   base TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL,
   language TEXT NOT NULL, tags TEXT NOT NULL, sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, size BIGINT NOT NULL,
@@ -251,6 +252,37 @@ class PostgresBackend final : public Backend {
       fn(r.int64(i, 0), UnpackVector(*bytes));
     }
     return Status::Ok();
+  }
+
+  Result<std::map<std::string, std::string>> StoredBases() override {
+    WEFT_ASSIGN_OR_RETURN(Lease c, Read());
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT name, settings FROM kb_bases"));
+    std::map<std::string, std::string> out;
+    for (int i = 0; i < r.size(); ++i) out[r.text(i, 0)] = r.text(i, 1);
+    return out;
+  }
+
+  Status StoreBase(const std::string& name, const std::string& settings) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    WEFT_ASSIGN_OR_RETURN(Rows r, write_.Run("INSERT INTO kb_bases(name, settings) VALUES ($1, $2) "
+                                             "ON CONFLICT (name) DO NOTHING",
+                                             Params().Text(name).Text(settings)));
+    if (r.affected() == 0) return Status(StatusCode::kAlreadyExists, "knowledge base '" + name + "' exists");
+    return Status::Ok();
+  }
+
+  Status DropBase(const std::string& name) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN"));
+    Status s;
+    for (const char* sql : {"DELETE FROM kb_chunks WHERE base = $1", "DELETE FROM kb_documents WHERE base = $1",
+                            "DELETE FROM kb_bases WHERE name = $1"}) {
+      if (s.ok()) s = write_.Run(sql, Params().Text(name)).status();
+    }
+    if (s.ok()) s = write_.Run("DELETE FROM kb_meta WHERE key = $1", Params().Text("vectors:" + name)).status();
+    return End(s);
   }
 
   Result<int64_t> VectorGeneration(const std::string& base) override {

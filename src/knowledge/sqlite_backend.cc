@@ -119,6 +119,7 @@ class Stmt {
 
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS kb_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS kb_bases(name TEXT PRIMARY KEY, settings TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS kb_documents(
   base TEXT NOT NULL, id TEXT NOT NULL, title TEXT NOT NULL, source TEXT NOT NULL, language TEXT NOT NULL,
   tags TEXT NOT NULL, sha256 TEXT NOT NULL, chunks INTEGER NOT NULL, size INTEGER NOT NULL,
@@ -374,6 +375,46 @@ class SqliteBackend final : public Backend {
     s.Bind(1, base);
     while (s.Step()) fn(s.Int(0), UnpackVector(s.Blob(1)));
     return s.status();
+  }
+
+  Result<std::map<std::string, std::string>> StoredBases() override {
+    Reader r = Read();
+    WEFT_RETURN_IF_ERROR(r.status);
+    Stmt s(*r.db, "SELECT name, settings FROM kb_bases");
+    std::map<std::string, std::string> out;
+    while (s.Step()) out[s.Text(0)] = s.Text(1);
+    WEFT_RETURN_IF_ERROR(s.status());
+    return out;
+  }
+
+  Status StoreBase(const std::string& name, const std::string& settings) override {
+    MutexLock lock(write_mu_);
+    Stmt s(write_, "INSERT INTO kb_bases(name, settings) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING");
+    s.Bind(1, name).Bind(2, settings);
+    WEFT_RETURN_IF_ERROR(s.Run());
+    if (sqlite3_changes(write_.get()) == 0) {
+      return Status(StatusCode::kAlreadyExists, "knowledge base '" + name + "' exists");
+    }
+    return Status::Ok();
+  }
+
+  Status DropBase(const std::string& name) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(Begin());
+    Status s;
+    for (const char* sql : {"DELETE FROM kb_chunks WHERE base = ?1", "DELETE FROM kb_documents WHERE base = ?1",
+                            "DELETE FROM kb_bases WHERE name = ?1"}) {
+      if (!s.ok()) break;
+      Stmt d(write_, sql);
+      d.Bind(1, name);
+      s = d.Run();
+    }
+    if (s.ok()) {
+      Stmt m(write_, "DELETE FROM kb_meta WHERE key = ?1");
+      m.Bind(1, "vectors:" + name);
+      s = m.Run();
+    }
+    return End(s);
   }
 
   Result<int64_t> VectorGeneration(const std::string& base) override {

@@ -311,9 +311,9 @@ Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir
       config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr, setup.secrets);
   if (!models.ok()) return config_.path.empty() ? models.status() : models.status().WithContext(config_.path);
   knowledge::KnowledgeOptions ko;
-  ko.database = bases->empty() ? ":memory:" : knowledge_db;
+  ko.database = knowledge_db;  // opened at first need when weft.yaml declares no base
   ko.schema = knowledge_schema;
-  if (!data_dir.empty() && !bases->empty()) ko.vector_dir = data_dir + "/vectors";
+  if (!data_dir.empty()) ko.vector_dir = data_dir + "/vectors";
   ko.bases = std::move(*bases);
   http::Client* http = model_client_.get();
   ko.embedders = [m = *models, http](std::string_view alias) { return ai::NewEmbedder(*m, alias, http); };
@@ -327,8 +327,8 @@ Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir
 
 Status SyncKnowledge(knowledge::Knowledge& k) {
   for (const std::string& name : k.bases()) {
-    const knowledge::BaseConfig* base = k.base(name);
-    if (base->folder.empty()) continue;
+    const std::optional<knowledge::BaseConfig> base = k.base(name);
+    if (!base || base->folder.empty()) continue;
     Result<knowledge::SyncReport> report = k.Sync(name);
     if (!report.ok()) return report.status().WithContext("knowledge." + name);
     for (const std::string& problem : report->problems) {
@@ -402,10 +402,6 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
   const std::string knowledge_db = store::IsPostgresUrl(db)  ? db
                                    : rt->data_dir_.empty()    ? ":memory:"
                                                               : rt->data_dir_ + "/knowledge.db";
-  if (knowledge_db != ":memory:" && !store::IsPostgresUrl(db)) {
-    std::error_code ec;
-    std::filesystem::create_directories(rt->data_dir_, ec);
-  }
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_, knowledge_db, opened.db_schema));
   if (options.sync_knowledge) {
     Status synced = SyncKnowledge(*rt->knowledge_);

@@ -24,11 +24,9 @@ std::vector<std::string> CommaList(const std::string& text) {
 }
 
 // The base the path names, or the answer to give instead.
-const knowledge::BaseConfig* FindBase(Server::Impl& s, Request& req, Response& refusal) {
-  const knowledge::BaseConfig* base = s.runtime.knowledge()->base(req.params["base"]);
-  if (base == nullptr) {
-    refusal = Response::Error(404, "NOT_FOUND", "no knowledge base '" + req.params["base"] + "'");
-  }
+std::optional<knowledge::BaseConfig> FindBase(Server::Impl& s, Request& req, Response& refusal) {
+  std::optional<knowledge::BaseConfig> base = s.runtime.knowledge()->base(req.params["base"]);
+  if (!base) refusal = Response::Error(404, "NOT_FOUND", "no knowledge base '" + req.params["base"] + "'");
   return base;
 }
 
@@ -36,11 +34,13 @@ asio::awaitable<Response> ListBases(Server::Impl& s, Request&) {
   const std::shared_ptr<knowledge::Knowledge> k = s.runtime.knowledge();
   Value list = Value::MakeArray();
   for (const std::string& name : k->bases()) {
-    const knowledge::BaseConfig* b = k->base(name);
+    const std::optional<knowledge::BaseConfig> b = k->base(name);
+    if (!b) continue;  // removed meanwhile
     Value o = Value::MakeObject();
     o.set("name", name);
     o.set("folder", !b->folder.empty());
     o.set("search", b->embedding.empty() ? "keyword" : "hybrid");
+    o.set("declared_in", k->Configured(name) ? "weft.yaml" : "api");
     if (!b->embedding.empty()) o.set("embedding", b->embedding);
     list.push_back(o);
   }
@@ -51,8 +51,8 @@ asio::awaitable<Response> ListBases(Server::Impl& s, Request&) {
 
 asio::awaitable<Response> ListDocuments(Server::Impl& s, Request& req) {
   Response refusal;
-  const knowledge::BaseConfig* base = FindBase(s, req, refusal);
-  if (base == nullptr) co_return refusal;
+  const std::optional<knowledge::BaseConfig> base = FindBase(s, req, refusal);
+  if (!base) co_return refusal;
   const std::string name = base->name;
   Result<std::vector<knowledge::DocumentInfo>> docs =
       co_await s.Blocking([&] { return s.runtime.knowledge()->Documents(name); });
@@ -68,8 +68,8 @@ asio::awaitable<Response> ListDocuments(Server::Impl& s, Request& req) {
 // document as a file would hold it (Markdown, text, HTML, PDF).
 asio::awaitable<Response> PutDocument(Server::Impl& s, Request& req) {
   Response refusal;
-  const knowledge::BaseConfig* base = FindBase(s, req, refusal);
-  if (base == nullptr) co_return refusal;
+  const std::optional<knowledge::BaseConfig> base = FindBase(s, req, refusal);
+  if (!base) co_return refusal;
   const std::string id = req.query_param("id");
   if (id.empty() || id.size() > kMaxIdBytes) co_return BadRequest("?id= (the document's id, at most 1024 bytes) is required");
   if (req.body.empty()) co_return BadRequest("the body is the document (Markdown, text, HTML or PDF)");
@@ -91,8 +91,8 @@ asio::awaitable<Response> PutDocument(Server::Impl& s, Request& req) {
 
 asio::awaitable<Response> DeleteDocument(Server::Impl& s, Request& req) {
   Response refusal;
-  const knowledge::BaseConfig* base = FindBase(s, req, refusal);
-  if (base == nullptr) co_return refusal;
+  const std::optional<knowledge::BaseConfig> base = FindBase(s, req, refusal);
+  if (!base) co_return refusal;
   const std::string id = req.query_param("id");
   if (id.empty()) co_return BadRequest("?id= (the document's id) is required");
   const std::string name = base->name;
@@ -111,8 +111,8 @@ asio::awaitable<Response> DeleteDocument(Server::Impl& s, Request& req) {
 // GET ?q=<text>[&k=5][&mode=keyword|vector|hybrid][&language=][&tags=a,b]
 asio::awaitable<Response> Search(Server::Impl& s, Request& req) {
   Response refusal;
-  const knowledge::BaseConfig* base = FindBase(s, req, refusal);
-  if (base == nullptr) co_return refusal;
+  const std::optional<knowledge::BaseConfig> base = FindBase(s, req, refusal);
+  if (!base) co_return refusal;
   knowledge::Query q;
   q.base = base->name;
   q.text = req.query_param("q");
@@ -146,8 +146,8 @@ asio::awaitable<Response> Search(Server::Impl& s, Request& req) {
 
 asio::awaitable<Response> SyncBase(Server::Impl& s, Request& req) {
   Response refusal;
-  const knowledge::BaseConfig* base = FindBase(s, req, refusal);
-  if (base == nullptr) co_return refusal;
+  const std::optional<knowledge::BaseConfig> base = FindBase(s, req, refusal);
+  if (!base) co_return refusal;
   const std::string name = base->name;
   Result<knowledge::SyncReport> report = co_await s.Blocking([&] {
     Result<knowledge::SyncReport> r = s.runtime.knowledge()->Sync(name);
@@ -165,9 +165,45 @@ asio::awaitable<Response> SyncBase(Server::Impl& s, Request& req) {
   co_return Response::Json(200, o);
 }
 
+// PUT /api/v1/knowledge/{base} {language, tags, chunk, embedding, max_file_mb}
+asio::awaitable<Response> CreateBase(Server::Impl& s, Request& req) {
+  Result<Value> body = req.body.empty() ? Result<Value>(Value::MakeObject()) : JsonBody(req);
+  if (!body.ok()) co_return Response::FromStatus(body.status());
+  const std::string name = req.params["base"];
+  Result<knowledge::BaseConfig> config = knowledge::ReadBaseConfig(name, *body, "", false);
+  if (!config.ok()) co_return Response::FromStatus(config.status());
+  Status made = co_await s.Blocking([&] {
+    Status st = s.runtime.knowledge()->CreateBase(*config);
+    if (st.ok()) s.Audit(req, "knowledge.create", "knowledge:" + name);
+    return st;
+  });
+  if (!made.ok()) co_return Response::FromStatus(made);
+  Value o = knowledge::BaseConfigToValue(*config);
+  o.set("name", name);
+  co_return Response::Json(201, o);
+}
+
+asio::awaitable<Response> DeleteBase(Server::Impl& s, Request& req) {
+  const std::string name = req.params["base"];
+  Status done = co_await s.Blocking([&] {
+    Status st = s.runtime.knowledge()->DeleteBase(name);
+    if (st.ok()) s.Audit(req, "knowledge.drop", "knowledge:" + name);
+    return st;
+  });
+  if (!done.ok()) co_return Response::FromStatus(done);
+  Value o = Value::MakeObject();
+  o.set("name", name);
+  o.set("deleted", true);
+  co_return Response::Json(200, o);
+}
+
 }  // namespace
 
 void AddKnowledgeRoutes(std::vector<Route>& r) {
+  r.push_back({verb::put, "/api/v1/knowledge/{base}", Need::kDeploy, &CreateBase,
+               "Declare a knowledge base ({language, tags, chunk, embedding}; its documents come through the API)"});
+  r.push_back({verb::delete_, "/api/v1/knowledge/{base}", Need::kDeploy, &DeleteBase,
+               "Remove a knowledge base declared through the API, with its documents"});
   r.push_back({verb::get, "/api/v1/knowledge", Need::kRead, &ListBases, "The knowledge bases"});
   r.push_back({verb::get, "/api/v1/knowledge/{base}/documents", Need::kRead, &ListDocuments,
                "A knowledge base's documents"});

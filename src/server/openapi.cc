@@ -91,9 +91,11 @@ const Shape kShapes[] = {
     {"get", "/chat/{channel}", 101, nullptr},
     {"get", "/widget.js", 200, nullptr},
     {"get", "/demo/{channel}", 200, nullptr},
+    {"put", "/api/v1/knowledge/{base}", 201, R"({"type":"object","required":["name","chunk","max_file_mb"]})"},
+    {"delete", "/api/v1/knowledge/{base}", 200, R"({"type":"object","required":["name","deleted"]})"},
     {"get", "/api/v1/knowledge", 200,
      R"({"type":"object","required":["bases"],"properties":{"bases":{"type":"array","items":{"type":"object",
-       "required":["name","folder","search"]}}}})"},
+       "required":["name","folder","search","declared_in"]}}}})"},
     {"get", "/api/v1/knowledge/{base}/documents", 200,
      R"({"type":"object","required":["documents"],"properties":{"documents":{"type":"array","items":{
        "type":"object","required":["id","title","source","language","tags","chunks","sha256"]}}}})"},

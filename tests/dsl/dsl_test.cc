@@ -49,10 +49,13 @@ std::vector<std::string> Files(const char* dir) {
 class NamedBases final : public knowledge::Knowledge {
  public:
   std::vector<std::string> bases() const override { return {"help_center"}; }
-  const knowledge::BaseConfig* base(std::string_view name) const override {
-    static const knowledge::BaseConfig help{.name = "help_center"};
-    return name == "help_center" ? &help : nullptr;
+  std::optional<knowledge::BaseConfig> base(std::string_view name) const override {
+    if (name != "help_center") return std::nullopt;
+    return knowledge::BaseConfig{.name = "help_center"};
   }
+  bool Configured(std::string_view) const override { return true; }
+  Status CreateBase(knowledge::BaseConfig) override { return UnimplementedError("validation only"); }
+  Status DeleteBase(std::string_view) override { return UnimplementedError("validation only"); }
   Result<knowledge::SyncReport> Sync(std::string_view) override { return UnimplementedError("validation only"); }
   Result<knowledge::DocumentInfo> Put(std::string_view, knowledge::Document) override {
     return UnimplementedError("validation only");

@@ -409,6 +409,58 @@ TEST_P(KnowledgeTest, SearchesRunWhileDocumentsChange) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+TEST_P(KnowledgeTest, BasesDeclaredThroughTheApiOutliveTheProcessAndAreSeenByOthers) {
+  ASSERT_TRUE(Open({Base("help", kHelp, false)}).ok());
+  BaseConfig notes;
+  notes.name = "notes";
+  notes.tags = {"internal"};
+  notes.embedding = "embed";
+  ASSERT_TRUE(knowledge_->CreateBase(notes).ok());
+  EXPECT_EQ(knowledge_->CreateBase(notes).code(), StatusCode::kAlreadyExists);
+  BaseConfig help = Base("help", kHelp, false);
+  help.folder.clear();
+  EXPECT_EQ(knowledge_->CreateBase(help).code(), StatusCode::kAlreadyExists) << "weft.yaml's name";
+  BaseConfig with_folder = Base("elsewhere", dir_, false);
+  EXPECT_EQ(knowledge_->CreateBase(with_folder).code(), StatusCode::kInvalidArgument);
+  Document d;
+  d.id = "n1";
+  d.text = "The quarterly review is on the first Monday of the quarter.";
+  ASSERT_TRUE(knowledge_->Put("notes", d).ok());
+  EXPECT_FALSE(knowledge_->Configured("notes"));
+  EXPECT_TRUE(knowledge_->Configured("help"));
+  EXPECT_EQ(knowledge_->DeleteBase("help").code(), StatusCode::kFailedPrecondition);
+
+  // Another process on the same database finds it at first use.
+  KnowledgeOptions other_options;
+  other_options.database = database_;
+  other_options.schema = schema_;
+  ai::Models* models = models_.get();
+  http::Client* http = http_.get();
+  other_options.embedders = [models, http](std::string_view alias) { return ai::NewEmbedder(*models, alias, http); };
+  std::unique_ptr<Knowledge> other = Knowledge::Open(std::move(other_options)).value();
+  Query q;
+  q.base = "notes";
+  q.text = "quarterly review";
+  Result<std::vector<Hit>> hits = other->Search(q);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_FALSE(hits->empty());
+  EXPECT_EQ(hits->front().tags, std::vector<std::string>{"internal"});
+  other.reset();
+
+  // Reopened: still there, with its settings.
+  ASSERT_TRUE(Open({Base("help", kHelp, false)}).ok());
+  ASSERT_TRUE(knowledge_->base("notes").has_value());
+  EXPECT_EQ(knowledge_->base("notes")->embedding, "embed");
+  ASSERT_TRUE(knowledge_->DeleteBase("notes").ok());
+  EXPECT_FALSE(knowledge_->base("notes").has_value());
+  EXPECT_EQ(knowledge_->Search(q).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(knowledge_->DeleteBase("notes").code(), StatusCode::kInvalidArgument);
+  // Its documents went with it: a new base of that name starts empty.
+  notes.embedding.clear();
+  ASSERT_TRUE(knowledge_->CreateBase(notes).ok());
+  EXPECT_TRUE(knowledge_->Documents("notes")->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KnowledgeTest, ::testing::Values(Db::kSqlite, Db::kPostgres),
                          [](const auto& info) { return info.param == Db::kSqlite ? "sqlite" : "postgres"; });
 

@@ -338,6 +338,8 @@ TEST_F(ServerTest, RolesMatrix) {
       {"GET", "/api/v1/audit", "admin"},
       {"GET", "/api/v1/audit/verify", "admin"},
       {"GET", "/api/v1/knowledge", "viewer"},
+      {"PUT", "/api/v1/knowledge/made-by-matrix", "editor"},
+      {"DELETE", "/api/v1/knowledge/none", "editor"},
       {"GET", "/api/v1/knowledge/none/documents", "viewer"},
       {"PUT", "/api/v1/knowledge/none/documents?id=x", "editor"},
       {"DELETE", "/api/v1/knowledge/none/documents?id=x", "editor"},
@@ -858,9 +860,25 @@ TEST_F(ServerTest, KnowledgeDocumentsArePutSearchedAndRemovedThroughTheApi) {
   ASSERT_EQ(synced.status, 200) << synced.body;
   shaped(synced, "post", "/api/v1/knowledge/{base}/sync");
   EXPECT_EQ(Json(synced).get("updated"), Value(1));
+  // A base declared through the API; weft.yaml's cannot be removed through it.
+  HttpReply made = Api("editor", "PUT", "/api/v1/knowledge/faq", R"({"language":"en","tags":["faq"]})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  shaped(made, "put", "/api/v1/knowledge/{base}");
+  EXPECT_EQ(Api("editor", "PUT", "/api/v1/knowledge/faq", "{}").status, 409);
+  EXPECT_EQ(Api("editor", "PUT", "/api/v1/knowledge/bad", R"({"folder":"/etc"})").status, 400);
+  ASSERT_EQ(HttpCall(port(), "PUT", "/api/v1/knowledge/faq/documents?id=hours.md", "Support is open 9 to 5.",
+                     {{"Authorization", "Bearer " + keys_.at("editor")}})
+                .status,
+            200);
+  EXPECT_EQ(Json(Api("viewer", "GET", "/api/v1/knowledge/faq/search?q=support%20open")).get("chunks").size(), 1u);
+  EXPECT_NE(Api("editor", "DELETE", "/api/v1/knowledge/office").status, 200);
+  HttpReply dropped = Api("editor", "DELETE", "/api/v1/knowledge/faq");
+  ASSERT_EQ(dropped.status, 200) << dropped.body;
+  shaped(dropped, "delete", "/api/v1/knowledge/{base}");
+  EXPECT_EQ(Api("viewer", "GET", "/api/v1/knowledge/faq/documents").status, 404);
   // Every write is in the audit log.
   const std::string audit = Api("admin", "GET", "/api/v1/audit").body;
-  for (const char* action : {"knowledge.put", "knowledge.delete", "knowledge.sync"}) {
+  for (const char* action : {"knowledge.put", "knowledge.delete", "knowledge.sync", "knowledge.create", "knowledge.drop"}) {
     EXPECT_NE(audit.find(action), std::string::npos) << action;
   }
 }

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,11 @@ struct BaseConfig {
 // Reads the `knowledge:` section (undefined = no bases). Errors name the
 // base and the key. Folders are taken relative to `config_dir`.
 Result<std::vector<BaseConfig>> ReadBaseConfigs(const Value& section, const std::string& config_dir);
+// One base's settings ({language, tags, chunk, embedding, max_file_mb},
+// `folder` only when `allow_folder`), as the API and the database hold them.
+Result<BaseConfig> ReadBaseConfig(const std::string& name, const Value& settings, const std::string& config_dir,
+                                  bool allow_folder);
+Value BaseConfigToValue(const BaseConfig& config);
 
 struct KnowledgeOptions {
   // An SQLite file, ":memory:", or a postgresql:// URL (with `schema`).
@@ -143,7 +149,19 @@ class Knowledge {
   virtual ~Knowledge() = default;
 
   virtual std::vector<std::string> bases() const = 0;
-  virtual const BaseConfig* base(std::string_view name) const = 0;
+  // A copy: a base declared through the API may go while it is used.
+  virtual std::optional<BaseConfig> base(std::string_view name) const = 0;
+
+  // Declares a base without weft.yaml (the API): kept in the database, so
+  // it outlives the process, and other processes on the database find it at
+  // first use. Its documents come through Put (no folder: InvalidArgument).
+  // AlreadyExists when a base of that name exists.
+  virtual Status CreateBase(BaseConfig config) = 0;
+  // Removes a base declared through the API, with its documents.
+  // FailedPrecondition for one weft.yaml declares, NotFound for none.
+  virtual Status DeleteBase(std::string_view name) = 0;
+  // Whether weft.yaml declares it (else the API did).
+  virtual bool Configured(std::string_view name) const = 0;
 
   // Brings the base in step with its folder: new and changed files are
   // (re)indexed, files gone are removed, unchanged ones (same size and
