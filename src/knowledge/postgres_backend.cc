@@ -6,6 +6,7 @@
 // bounded size, so no length normalisation: dividing by the length put a
 // document's short introduction above the passage that answers (measured
 // on the example help centre).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -216,9 +217,11 @@ class PostgresBackend final : public Backend {
   Result<int64_t> CountMatches(const std::string& base, const std::string& term, int64_t cap) override {
     WEFT_ASSIGN_OR_RETURN(std::shared_ptr<const WordStats> stats, Stats());
     if (stats->rows > 0) {
+      // A word the statistics do not list may still be in a few chunks (or
+      // in chunks added since): rare, never absent.
       auto it = stats->frequency.find(term);
       const double f = it == stats->frequency.end() ? 0.0 : it->second;
-      return std::min<int64_t>(cap, std::llround(f * stats->rows));
+      return std::clamp<int64_t>(std::llround(f * stats->rows), 1, cap);
     }
     WEFT_ASSIGN_OR_RETURN(Lease c, Read());
     const std::string lexeme = "'" + term + "'";
