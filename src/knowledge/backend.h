@@ -64,6 +64,9 @@ class Backend {
   virtual Status StoreBase(const std::string& name, const std::string& settings) = 0;
   // Removes the base's row, documents, chunks and vector generation.
   virtual Status DropBase(const std::string& name) = 0;
+  // A number kept under `key` (0 when none).
+  virtual Result<int64_t> Meta(const std::string& key) = 0;
+  virtual Status SetMeta(const std::string& key, int64_t value) = 0;
   // Grows each time the base's vectors change (in the same transaction):
   // a saved vector index of another generation is stale.
   virtual Result<int64_t> VectorGeneration(const std::string& base) = 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -125,6 +126,23 @@ std::string Sanitize(std::string_view name) {
   std::string out;
   for (char c : name) out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
   return out;
+}
+
+// What every document's index of a base depends on besides the document:
+// when it changes, a sync reads every file again (their size and time say
+// nothing about it).
+int64_t SettingsHash(const BaseConfig& base, const std::string& model) {
+  const std::string all = model + "/" + std::to_string(base.chunk.max_chars) + "/" +
+                          std::to_string(base.chunk.overlap_chars) + "/" + base.language + "/" +
+                          [&] {
+                            std::string t;
+                            for (const std::string& tag : base.tags) t.append(tag).push_back('\x1f');
+                            return t;
+                          }();
+  const std::string digest = Sha256(all);
+  int64_t v = 0;
+  std::memcpy(&v, digest.data(), sizeof v);
+  return v & 0x7fffffffffffffff;
 }
 
 // Everything the index of a document depends on.
@@ -249,6 +267,9 @@ class KnowledgeImpl final : public Knowledge {
       return NotFoundError("knowledge base '" + c.name + "': folder " + c.folder + " does not exist");
     }
     SyncReport report;
+    const int64_t settings = SettingsHash(c, base->embedder ? base->embedder->model() : "");
+    WEFT_ASSIGN_OR_RETURN(const int64_t indexed_with, backend_->Meta("settings:" + c.name));
+    const bool same_settings = indexed_with == settings;
     WEFT_ASSIGN_OR_RETURN(std::vector<StoredDocument> stored, backend_->Documents(c.name));
     std::map<std::string, const StoredDocument*> known;
     for (const StoredDocument& d : stored) known[d.info.id] = &d;
@@ -276,7 +297,7 @@ class KnowledgeImpl final : public Knowledge {
       const auto size = static_cast<int64_t>(entry.file_size(ec));
       const int64_t mtime = entry.last_write_time(ec).time_since_epoch().count();
       auto k = known.find(relative);
-      if (k != known.end() && k->second->size == size && k->second->mtime_ns == mtime) {
+      if (same_settings && k != known.end() && k->second->size == size && k->second->mtime_ns == mtime) {
         ++report.unchanged;
         continue;
       }
@@ -308,7 +329,8 @@ class KnowledgeImpl final : public Knowledge {
         report.problems.push_back(d.info.id + ": " + s.message());
       }
     }
-    std::shared_lock lock(base->mu);
+    if (!same_settings && report.problems.empty()) WEFT_RETURN_IF_ERROR(backend_->SetMeta("settings:" + c.name, settings));
+    std::unique_lock lock(base->mu);  // saving clears `dirty`
     (void)SaveVectors(*base);
     return report;
   }
@@ -479,7 +501,10 @@ class KnowledgeImpl final : public Knowledge {
     std::unique_ptr<VectorIndex> index;
     Status added;
     WEFT_RETURN_IF_ERROR(backend_->ForEachVector(base.config.name, [&](int64_t id, const std::vector<float>& v) {
-      if (!index) index = std::make_unique<VectorIndex>(v.size());
+      // Vectors come oldest first: one of another size is from a newer
+      // embedding model, and those before it (documents not embedded
+      // again yet) are left out until they are.
+      if (!index || index->dimension() != v.size()) index = std::make_unique<VectorIndex>(v.size());
       if (added.ok()) added = index->Add(id, v);
     }));
     WEFT_RETURN_IF_ERROR(added);
@@ -664,11 +689,9 @@ class KnowledgeImpl final : public Knowledge {
       {
         std::shared_lock lock(base.mu);
         if (!base.vectors) return std::vector<Hit>{};
-        if (base.vectors->dimension() != q.front().size()) {
-          return InvalidArgumentError("embedding with " + base.config.embedding + ": the query's vector has " +
-                                      std::to_string(q.front().size()) + " dimensions, the index " +
-                                      std::to_string(base.vectors->dimension()));
-        }
+        // Vectors of another model (the base is being embedded again):
+        // keywords only until they are.
+        if (base.vectors->dimension() != q.front().size()) return std::vector<Hit>{};
         nearest = base.vectors->Nearest(q.front(), want);
         live = base.vectors->size();
       }

@@ -288,10 +288,21 @@ class PostgresBackend final : public Backend {
     return End(s);
   }
 
-  Result<int64_t> VectorGeneration(const std::string& base) override {
+  Result<int64_t> VectorGeneration(const std::string& base) override { return Meta("vectors:" + base); }
+
+  Result<int64_t> Meta(const std::string& key) override {
     WEFT_ASSIGN_OR_RETURN(Lease c, Read());
-    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT value FROM kb_meta WHERE key = $1", Params().Text("vectors:" + base)));
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT value FROM kb_meta WHERE key = $1", Params().Text(key)));
     return r.size() > 0 ? r.int64(0, 0) : 0;
+  }
+
+  Status SetMeta(const std::string& key, int64_t value) override {
+    MutexLock lock(write_mu_);
+    WEFT_RETURN_IF_ERROR(write_.Ensure());
+    return write_
+        .Run("INSERT INTO kb_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2",
+             Params().Text(key).Int(value))
+        .status();
   }
 
  private:

@@ -371,7 +371,7 @@ class SqliteBackend final : public Backend {
                        const std::function<void(int64_t, const std::vector<float>&)>& fn) override {
     Reader r = Read();
     WEFT_RETURN_IF_ERROR(r.status);
-    Stmt s(*r.db, "SELECT id, vector FROM kb_chunks WHERE base = ?1 AND vector IS NOT NULL");
+    Stmt s(*r.db, "SELECT id, vector FROM kb_chunks WHERE base = ?1 AND vector IS NOT NULL ORDER BY id");
     s.Bind(1, base);
     while (s.Step()) fn(s.Int(0), UnpackVector(s.Blob(1)));
     return s.status();
@@ -417,15 +417,24 @@ class SqliteBackend final : public Backend {
     return End(s);
   }
 
-  Result<int64_t> VectorGeneration(const std::string& base) override {
+  Result<int64_t> VectorGeneration(const std::string& base) override { return Meta("vectors:" + base); }
+
+  Result<int64_t> Meta(const std::string& key) override {
     Reader r = Read();
     WEFT_RETURN_IF_ERROR(r.status);
     Stmt s(*r.db, "SELECT value FROM kb_meta WHERE key = ?1");
-    s.Bind(1, "vectors:" + base);
-    int64_t g = 0;
-    if (s.Step()) g = s.Int(0);
+    s.Bind(1, key);
+    int64_t v = 0;
+    if (s.Step()) v = s.Int(0);
     WEFT_RETURN_IF_ERROR(s.status());
-    return g;
+    return v;
+  }
+
+  Status SetMeta(const std::string& key, int64_t value) override {
+    MutexLock lock(write_mu_);
+    Stmt s(write_, "INSERT INTO kb_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2");
+    s.Bind(1, key).Bind(2, value);
+    return s.Run();
   }
 
  private:

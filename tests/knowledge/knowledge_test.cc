@@ -461,6 +461,52 @@ TEST_P(KnowledgeTest, BasesDeclaredThroughTheApiOutliveTheProcessAndAreSeenByOth
   EXPECT_TRUE(knowledge_->Documents("notes")->empty());
 }
 
+// Another embedding model (vectors of another size): the base is embedded
+// again at the next sync, and searches work throughout.
+TEST_P(KnowledgeTest, ChangingTheEmbeddingModelEmbedsTheBaseAgain) {
+  ASSERT_TRUE(Open({Base("help", kHelp, true)}).ok());
+  ASSERT_TRUE(knowledge_->Sync("help").ok());
+  // A model of 3 dimensions under another alias (the fake server answers 64:
+  // an in-process embedder stands in).
+  class Small final : public Embedder {
+   public:
+    std::string model() const override { return "small-3"; }
+    Result<std::vector<std::vector<float>>> Embed(const std::vector<std::string>& texts) override {
+      std::vector<std::vector<float>> out;
+      for (const std::string& t : texts) {
+        const bool invoice = t.find("nvoice") != std::string::npos;
+        out.push_back({invoice ? 1.0F : 0.0F, invoice ? 0.0F : 1.0F, 0.1F});
+      }
+      return out;
+    }
+  };
+  knowledge_.reset();
+  KnowledgeOptions o;
+  o.database = database_;
+  o.schema = schema_;
+  o.vector_dir = (dir_ / "vectors").string();
+  BaseConfig b = Base("help", kHelp, true);
+  b.embedding = "small";
+  o.bases = {b};
+  o.embedders = [](std::string_view) -> Result<std::shared_ptr<Embedder>> {
+    return std::shared_ptr<Embedder>(std::make_shared<Small>());
+  };
+  knowledge_ = Knowledge::Open(std::move(o)).value();
+  Query q;
+  q.base = "help";
+  q.text = "invoice";
+  q.mode = SearchMode::kHybrid;
+  EXPECT_TRUE(knowledge_->Search(q).ok()) << "before the sync: old vectors left out, keywords still work";
+  Result<SyncReport> r = knowledge_->Sync("help");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->updated, 10) << "every document embedded again";
+  q.mode = SearchMode::kVector;
+  Result<std::vector<Hit>> hits = knowledge_->Search(q);
+  ASSERT_TRUE(hits.ok()) << hits.status();
+  ASSERT_FALSE(hits->empty());
+  EXPECT_NE(hits->front().text.find("nvoice"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, KnowledgeTest, ::testing::Values(Db::kSqlite, Db::kPostgres),
                          [](const auto& info) { return info.param == Db::kSqlite ? "sqlite" : "postgres"; });
 
