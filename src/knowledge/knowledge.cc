@@ -210,7 +210,13 @@ class KnowledgeImpl final : public Knowledge {
     for (const auto& [name, b] : bases_) out.push_back(name);
     return out;
   }
-  std::optional<BaseConfig> base(std::string_view name) const override {
+  std::optional<BaseConfig> base(std::string_view name) override {
+    Result<std::shared_ptr<Base>> found = Find(name);
+    if (!found.ok()) return std::nullopt;
+    return (*found)->config;
+  }
+  // Only the bases this process knows (no database read).
+  std::optional<BaseConfig> Known(std::string_view name) const {
     std::shared_lock lock(bases_mu_);
     auto it = bases_.find(name);
     if (it == bases_.end()) return std::nullopt;
@@ -226,7 +232,7 @@ class KnowledgeImpl final : public Knowledge {
     if (!config.folder.empty()) {
       return InvalidArgumentError("a knowledge base made through the API has no folder (declare it in weft.yaml)");
     }
-    if (base(config.name)) {
+    if (Known(config.name)) {
       return Status(StatusCode::kAlreadyExists, "knowledge base '" + config.name + "' exists");
     }
     WEFT_ASSIGN_OR_RETURN(std::shared_ptr<Base> made, MakeBase(config));
@@ -455,7 +461,7 @@ class KnowledgeImpl final : public Knowledge {
     WEFT_RETURN_IF_ERROR(EnsureBackend());
     WEFT_ASSIGN_OR_RETURN(auto stored, backend_->StoredBases());
     for (const auto& [name, settings] : stored) {
-      if (base(name)) continue;
+      if (Known(name)) continue;
       Result<Value> v = ParseJson(settings);
       Result<BaseConfig> c = v.ok() ? ReadBaseConfig(name, *v, "", false) : Result<BaseConfig>(v.status());
       if (!c.ok()) return c.status().WithContext("stored knowledge base '" + name + "'");

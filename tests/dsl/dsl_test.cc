@@ -49,7 +49,7 @@ std::vector<std::string> Files(const char* dir) {
 class NamedBases final : public knowledge::Knowledge {
  public:
   std::vector<std::string> bases() const override { return {"help_center"}; }
-  std::optional<knowledge::BaseConfig> base(std::string_view name) const override {
+  std::optional<knowledge::BaseConfig> base(std::string_view name) override {
     if (name != "help_center") return std::nullopt;
     return knowledge::BaseConfig{.name = "help_center"};
   }

@@ -149,8 +149,10 @@ class Knowledge {
   virtual ~Knowledge() = default;
 
   virtual std::vector<std::string> bases() const = 0;
-  // A copy: a base declared through the API may go while it is used.
-  virtual std::optional<BaseConfig> base(std::string_view name) const = 0;
+  // A copy: a base declared through the API may go while it is used. A
+  // name this process does not know is looked for among the bases other
+  // processes declared through the API.
+  virtual std::optional<BaseConfig> base(std::string_view name) = 0;
 
   // Declares a base without weft.yaml (the API): kept in the database, so
   // it outlives the process, and other processes on the database find it at
