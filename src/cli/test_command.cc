@@ -7,6 +7,7 @@
 
 #include "cli_support.h"
 #include "weft/runtime/runtime.h"
+#include "weft/core/encoding.h"
 #include "weft/core/json.h"
 #include "weft/suite/evaluation.h"
 #include "weft/suite/suite.h"
@@ -92,13 +93,7 @@ int EvalDataset(const EvalDatasetCommandOptions& options, std::ostream& out, std
   o.config_path = options.config;
   o.jobs = options.jobs;
   o.limit = options.limit;
-  size_t start = 0;
-  while (start < options.fields.size()) {
-    size_t comma = options.fields.find(',', start);
-    if (comma == std::string::npos) comma = options.fields.size();
-    if (comma > start) o.fields.push_back(options.fields.substr(start, comma - start));
-    start = comma + 1;
-  }
+  o.fields = SplitList(options.fields, ',');
   Result<std::vector<suite::VariantReport>> reports = suite::EvaluateDataset(o);
   if (!reports.ok()) {
     err << "weft eval-dataset: " << reports.status().message() << "\n";

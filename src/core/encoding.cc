@@ -92,4 +92,16 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
+std::vector<std::string> SplitList(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(separator, start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) out.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace weft

@@ -3,6 +3,8 @@
 
 #include <cstring>
 
+#include "weft/core/encoding.h"
+
 namespace weft::knowledge::internal {
 namespace {
 constexpr char kTagSeparator = '\x1f';
@@ -30,17 +32,7 @@ std::string JoinTags(const std::vector<std::string>& tags) {
   return out;
 }
 
-std::vector<std::string> SplitTags(std::string_view joined) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < joined.size()) {
-    size_t end = joined.find(kTagSeparator, start);
-    if (end == std::string_view::npos) end = joined.size();
-    if (end > start) out.emplace_back(joined.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
+std::vector<std::string> SplitTags(std::string_view joined) { return SplitList(joined, kTagSeparator); }
 
 std::string SectionOf(std::string_view title, std::string_view heading) {
   if (heading.substr(0, title.size()) == title) {

@@ -6,17 +6,12 @@
 #include <map>
 #include <set>
 
+#include "weft/core/encoding.h"
 #include "weft/core/utf8.h"
 #include "weft/files/files.h"
 
 namespace weft::knowledge {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -47,7 +42,7 @@ std::string Extension(std::string_view id) {
   const size_t slash = id.find_last_of('/');
   const std::string_view name = slash == std::string_view::npos ? id : id.substr(slash + 1);
   const size_t dot = name.find_last_of('.');
-  return dot == std::string_view::npos ? "" : Lower(name.substr(dot + 1));
+  return dot == std::string_view::npos ? "" : AsciiLower(name.substr(dot + 1));
 }
 
 // "billing/how-to_download.md" -> "how to download"
@@ -170,7 +165,7 @@ std::string HtmlToText(std::string_view html, std::string* title) {
         }
         ++k;
       }
-      const std::string tag = Lower(html.substr(j, name_end - j));
+      const std::string tag = AsciiLower(html.substr(j, name_end - j));
       i = k < html.size() ? k + 1 : html.size();
       if (!skip.empty()) {
         if (closing && tag == skip) skip.clear();
@@ -349,7 +344,7 @@ std::string_view FrontMatter(std::string_view text, std::map<std::string, std::v
     }
     const size_t colon = t.find(':');
     if (colon == std::string_view::npos) continue;
-    key = Lower(Trim(t.substr(0, colon)));
+    key = AsciiLower(Trim(t.substr(0, colon)));
     std::string_view value = Trim(t.substr(colon + 1));
     std::vector<std::string>& out = fields[key];
     if (!value.empty() && value.front() == '[' && value.back() == ']') value = value.substr(1, value.size() - 2);
@@ -431,7 +426,7 @@ Result<Document> ReadDocument(std::string_view id, std::string_view bytes, const
       doc.title = one("title");
       if (std::string s = one("source"); !s.empty()) doc.source = s;
       if (std::string s = one("url"); !s.empty()) doc.source = s;
-      doc.language = Lower(one("language").empty() ? one("lang") : one("language"));
+      doc.language = AsciiLower(one("language").empty() ? one("lang") : one("language"));
       for (const char* key : {"tags", "keywords"})
         for (const std::string& t : fields[key]) doc.tags.push_back(t);
       if (doc.title.empty()) doc.title = FirstHeading(doc.text);

@@ -1,6 +1,7 @@
 // Knowledge bases over the API: their documents (put as they are, any of
 // the formats a folder holds), searches, and re-indexing the folder.
 #include "server_impl.h"
+#include "weft/core/encoding.h"
 #include "weft/knowledge/knowledge.h"
 
 namespace weft::server {
@@ -9,19 +10,6 @@ namespace {
 using beast::http::verb;
 
 constexpr size_t kMaxIdBytes = 1024;
-
-// "a,b,,c" -> {a, b, c}
-std::vector<std::string> CommaList(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    if (comma > start) out.push_back(text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 // The base the path names, or the answer to give instead.
 std::optional<knowledge::BaseConfig> FindBase(Server::Impl& s, Request& req, Response& refusal) {
@@ -78,7 +66,7 @@ asio::awaitable<Response> PutDocument(Server::Impl& s, Request& req) {
   if (std::string v = req.query_param("title"); !v.empty()) doc->title = v;
   if (std::string v = req.query_param("source"); !v.empty()) doc->source = v;
   if (std::string v = req.query_param("language"); !v.empty()) doc->language = v;
-  if (std::string v = req.query_param("tags"); !v.empty()) doc->tags = CommaList(v);
+  if (std::string v = req.query_param("tags"); !v.empty()) doc->tags = SplitList(v, ',');
   const std::string name = base->name;
   Result<knowledge::DocumentInfo> put = co_await s.Blocking([&] {
     Result<knowledge::DocumentInfo> r = s.runtime.knowledge()->Put(name, std::move(*doc));
@@ -133,7 +121,7 @@ asio::awaitable<Response> Search(Server::Impl& s, Request& req) {
     co_return BadRequest("?mode= is auto, keyword, vector or hybrid");
   }
   q.filter.language = req.query_param("language");
-  q.filter.tags = CommaList(req.query_param("tags"));
+  q.filter.tags = SplitList(req.query_param("tags"), ',');
   Result<std::vector<knowledge::Hit>> hits = co_await s.Blocking([&] { return s.runtime.knowledge()->Search(q); });
   if (!hits.ok()) co_return Response::FromStatus(hits.status());
   Value list = Value::MakeArray();

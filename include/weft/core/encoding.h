@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace weft {
 
@@ -22,5 +23,9 @@ std::string HexEncode(std::string_view bytes);
 std::string AsciiLower(std::string_view s);
 // Without leading and trailing spaces, tabs, carriage returns and newlines.
 std::string_view TrimSpace(std::string_view s);
+
+// The pieces of `text` between `separator`s, empty ones left out
+// ("a,,b" -> {a, b}).
+std::vector<std::string> SplitList(std::string_view text, char separator);
 
 }  // namespace weft
