@@ -14,6 +14,7 @@
 #include "weft/core/file.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
+#include "limits.h"
 #include "weft/expr/expression.h"
 #include "weft/runtime/runtime.h"
 
@@ -81,6 +82,7 @@ Result<std::vector<VariantReport>> EvaluateDataset(const EvalOptions& options) {
     if (!e.ok()) return InvalidArgumentError("--input: " + error.message);
     input_expr = std::move(*e);
   }
+  const expr::EvalOptions limits = internal::WorkflowLimits();
   std::vector<Example> examples;
   size_t pos = 0;
   int line_no = 0;
@@ -96,7 +98,7 @@ Result<std::vector<VariantReport>> EvaluateDataset(const EvalOptions& options) {
     if (!v.ok() || !v->is_object()) return InvalidArgumentError(where + ": expected a JSON object");
     Example ex;
     if (input_expr) {
-      Result<Value> in = input_expr->Evaluate(*v);
+      Result<Value> in = input_expr->Evaluate(*v, Value(), limits);
       if (!in.ok()) return InvalidArgumentError(where + ": --input: " + in.status().message());
       ex.input = *in;
     } else {

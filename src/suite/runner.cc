@@ -18,6 +18,7 @@
 #include "weft/expr/expression.h"
 #include "weft/runtime/runtime.h"
 #include "weft/store/memory_store.h"
+#include "limits.h"
 #include "weft/suite/suite.h"
 
 namespace weft::suite {
@@ -287,7 +288,7 @@ class CaseRun {
       data.set("cost", cost);
       for (const std::string& text : x.asserts) {
         Result<expr::Expression> e = expr::Expression::Compile(text);
-        Result<Value> v = e.ok() ? e->Evaluate(data) : Result<Value>(e.status());
+        Result<Value> v = e.ok() ? e->Evaluate(data, Value(), internal::WorkflowLimits()) : Result<Value>(e.status());
         if (!v.ok()) {
           out.failures.push_back({"assert " + text, "true", "error: " + v.status().message()});
         } else if (*v != Value(true)) {
