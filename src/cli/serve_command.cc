@@ -177,6 +177,10 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   ro.events = true;  // a worker's go to the other processes (live updates)
   ro.execute = options.role != "api";
   ro.data_dir = so.data_dir;
+  // Knowledge folders are indexed by the syncer thread below, from the
+  // start: embedding a large folder must not hold the server back (searches
+  // use what was indexed before meanwhile).
+  ro.sync_knowledge = false;
   Result<std::unique_ptr<runtime::Runtime>> rt = runtime::Runtime::Open(ro);
   if (!rt.ok()) {
     err << "weft serve: " << rt.status().message() << "\n";
@@ -228,7 +232,7 @@ int Serve(const ServeCommandOptions& options, std::ostream& out, std::ostream& e
   std::mutex knowledge_mu;
   std::condition_variable knowledge_cv;
   bool knowledge_stop = false;
-  bool knowledge_now = false;
+  bool knowledge_now = true;
   std::thread knowledge_syncer([&] {
     std::unique_lock lock(knowledge_mu);
     while (!knowledge_stop) {
