@@ -3,19 +3,22 @@
 #include <fcntl.h>
 #include <magic.h>
 #include <poll.h>
-#include <poppler-document.h>
-#include <poppler-global.h>
-#include <poppler-page.h>
 #include <signal.h>
-#include <sys/resource.h>
+#include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 #include "weft/core/crypto.h"
 #include "weft/core/utf8.h"
@@ -67,64 +70,108 @@ void Cut(ExtractedText& out, int64_t max_chars) {
   out.truncated = true;
 }
 
-// In the child: the PDF's text to `fd`, then exit. Limits first: a hostile
-// file can only exhaust this process.
-[[noreturn]] void PdfChild(std::string_view bytes, const TextLimits& limits, int fd) {
-  rlimit cpu{10, 10};
-  setrlimit(RLIMIT_CPU, &cpu);
-  // Address space: what the parent already maps (copied on write) plus 512 MiB.
-  long pages_now = 0;
-  if (std::ifstream statm("/proc/self/statm"); statm) statm >> pages_now;
-  const rlim_t extra = rlim_t{512} << 20;
-  rlimit as{static_cast<rlim_t>(pages_now) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + extra, RLIM_INFINITY};
-  as.rlim_max = as.rlim_cur;
-  setrlimit(RLIMIT_AS, &as);
-  poppler::set_debug_error_function([](const std::string&, void*) {}, nullptr);
-  std::unique_ptr<poppler::document> doc(
-      poppler::document::load_from_raw_data(bytes.data(), static_cast<int>(bytes.size())));
-  std::string out;
-  int status = 0;
-  if (!doc) {
-    status = 3;
-  } else if (doc->is_locked()) {
-    status = 4;
-  } else {
-    const int pages = std::min(doc->pages(), limits.max_pages);
-    out = std::to_string(doc->pages()) + "\n";
-    for (int i = 0; i < pages && static_cast<int64_t>(out.size()) <= limits.max_chars + 64; ++i) {
-      std::unique_ptr<poppler::page> page(doc->create_page(i));
-      if (!page) continue;
-      poppler::byte_array utf8 = page->text(poppler::rectf(), poppler::page::physical_layout).to_utf8();
-      if (i > 0) out += "\f";
-      out.append(utf8.data(), utf8.size());
-    }
+// The reader program: $WEFT_PDF_TEXT, else weft-pdf-text beside the running
+// program or in ../libexec/weft from it (installed), else the one this build
+// made (tests run from the build tree).
+std::string PdfReaderPath() {
+  if (const char* env = std::getenv("WEFT_PDF_TEXT"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  std::vector<fs::path> candidates;
+  if (!ec) {
+    candidates.push_back(self.parent_path() / "weft-pdf-text");
+    candidates.push_back(self.parent_path().parent_path() / "libexec" / "weft" / "weft-pdf-text");
   }
+#ifdef WEFT_PDF_TEXT_BUILT
+  candidates.emplace_back(WEFT_PDF_TEXT_BUILT);
+#endif
+  for (const fs::path& candidate : candidates) {
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
+// Starts the reader with `bytes` as its standard input (a memory file, so
+// nothing has to be written while its output is read) and its output on
+// `*out`. posix_spawn, never a bare fork: this process has many threads.
+Result<pid_t> StartPdfReader(const std::string& path, std::string_view bytes, const TextLimits& limits, int* out) {
+  const int input = ::memfd_create("weft-pdf", MFD_CLOEXEC);
+  if (input < 0) return UnavailableError("cannot create a memory file for the PDF reader");
   size_t written = 0;
-  while (written < out.size()) {
-    const ssize_t n = ::write(fd, out.data() + written, out.size() - written);
-    if (n <= 0) break;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(input, bytes.data() + written, bytes.size() - written);
+    if (n <= 0) {
+      ::close(input);
+      return UnavailableError("cannot pass the PDF to its reader");
+    }
     written += static_cast<size_t>(n);
   }
-  _exit(status);
+  ::lseek(input, 0, SEEK_SET);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    ::close(input);
+    return UnavailableError("cannot create a pipe for the PDF reader");
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, input, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigset_t all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);  // the server blocks some signals
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::string pages = std::to_string(std::max(limits.max_pages, 0));
+  std::string chars = std::to_string(std::max<int64_t>(limits.max_chars, 0));
+  std::string program = path;
+  char* argv[] = {program.data(), pages.data(), chars.data(), nullptr};
+  // Nothing of this process's environment (its secrets) but the sanitizers'
+  // settings when built with them.
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view var(*e);
+    for (std::string_view prefix : {"ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=", "TSAN_OPTIONS="}) {
+      if (var.starts_with(prefix)) env.push_back(*e);
+    }
+  }
+  env.push_back(nullptr);
+  pid_t pid = 0;
+  const int err = ::posix_spawn(&pid, path.c_str(), &actions, &attr, argv, env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(input);
+  ::close(fds[1]);
+  if (err != 0) {
+    ::close(fds[0]);
+    return UnavailableError("cannot start the PDF reader " + path + ": " + std::strerror(err));
+  }
+  *out = fds[0];
+  return pid;
 }
 
 Result<ExtractedText> PdfText(std::string_view bytes, const TextLimits& limits) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return UnavailableError("cannot create a pipe for the PDF reader");
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return UnavailableError("cannot start the PDF reader");
+  const std::string path = PdfReaderPath();
+  if (path.empty()) {
+    return UnavailableError(
+        "cannot read PDFs: the reader weft-pdf-text is neither beside weft nor in ../libexec/weft (or set "
+        "WEFT_PDF_TEXT)");
   }
-  if (pid == 0) {
-    ::close(fds[0]);
-    PdfChild(bytes, limits, fds[1]);
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    return InvalidArgumentError("the PDF is larger than 2 GiB");
   }
-  ::close(fds[1]);
+  int output = -1;
+  Result<pid_t> started = StartPdfReader(path, bytes, limits, &output);
+  if (!started.ok()) return started.status();
+  const pid_t pid = *started;
   std::string text;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   bool timed_out = false;
+  bool ended = false;
   char buf[65536];
   for (;;) {
     const auto left =
@@ -133,24 +180,31 @@ Result<ExtractedText> PdfText(std::string_view bytes, const TextLimits& limits) 
       timed_out = true;
       break;
     }
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{output, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n <= 0) break;
+    const ssize_t n = ::read(output, buf, sizeof buf);
+    if (n <= 0) {
+      ended = true;
+      break;
+    }
     text.append(buf, static_cast<size_t>(n));
     if (static_cast<int64_t>(text.size()) > limits.max_chars + (int64_t{1} << 20)) break;  // enough
   }
-  ::close(fds[0]);
-  if (timed_out) ::kill(pid, SIGKILL);
+  ::close(output);
+  if (!ended) ::kill(pid, SIGKILL);  // overran the time or the output
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   if (timed_out) return DeadlineExceededError("reading the PDF took longer than 15 s");
-  if (WIFSIGNALED(status)) {
+  if (WIFSIGNALED(status) && ended) {
     return InvalidArgumentError("the PDF could not be read (the reader stopped: signal " +
                                 std::to_string(WTERMSIG(status)) + ")");
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 3) return InvalidArgumentError("the file is not a readable PDF");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 4) return InvalidArgumentError("the PDF is encrypted");
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+    return UnavailableError("the PDF reader " + path + " failed (exit " + std::to_string(WEXITSTATUS(status)) + ")");
+  }
   ExtractedText out;
   out.type = "application/pdf";
   const size_t newline = text.find('\n');

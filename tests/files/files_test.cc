@@ -5,7 +5,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <locale>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/support/test_pdf.h"
 
@@ -75,6 +82,52 @@ TEST(Files, UnreadableFilesSayWhy) {
   EXPECT_EQ(broken.status().code(), StatusCode::kInvalidArgument) << broken.status();
   Result<ExtractedText> latin1 = ExtractText(std::string("caf\xe9 cr\xe8me\n"));
   EXPECT_FALSE(latin1.ok());
+}
+
+// PDFs are read by a program of their own, started while this process's other
+// threads keep working: a forked copy of a busy process could inherit a lock
+// one of them held (locale, stdio, the loader) and never finish.
+TEST(Files, PdfsAreReadWhileOtherThreadsWork) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  for (int t = 0; t < 3; ++t) {
+    busy.emplace_back([&stop] {
+      while (!stop.load()) {
+        std::ostringstream out;
+        out.imbue(std::locale::classic());
+        out << 1.5 << "x";
+        try {
+          throw std::runtime_error(out.str());
+        } catch (const std::runtime_error&) {
+        }
+        std::vector<char> scratch(4096 + out.str().size(), 'y');
+        (void)scratch;
+      }
+    });
+  }
+  std::vector<std::thread> readers;
+  std::atomic<int> read{0};
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&read, t] {
+      for (int i = 0; i < 10; ++i) {
+        const std::string words = "reader " + std::to_string(t) + " pdf " + std::to_string(i);
+        Result<ExtractedText> pdf = ExtractText(testing::MakePdf({words}));
+        if (pdf.ok() && pdf->text.find(words) != std::string::npos) read.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& r : readers) r.join();
+  stop = true;
+  for (std::thread& b : busy) b.join();
+  EXPECT_EQ(read.load(), 40);
+}
+
+TEST(Files, AMissingReaderIsNamed) {
+  ::setenv("WEFT_PDF_TEXT", "/nonexistent/weft-pdf-text", 1);
+  Result<ExtractedText> pdf = ExtractText(testing::MakePdf({"Invoice 42"}));
+  ::unsetenv("WEFT_PDF_TEXT");
+  EXPECT_EQ(pdf.status().code(), StatusCode::kUnavailable) << pdf.status();
+  EXPECT_NE(pdf.status().message().find("/nonexistent/weft-pdf-text"), std::string::npos) << pdf.status();
 }
 
 }  // namespace
