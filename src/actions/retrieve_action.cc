@@ -1,8 +1,8 @@
 #include "weft/actions/retrieve.h"
 
 #include "weft/dsl/schema.h"
-#include "weft/files/files.h"
 #include "weft/dsl/template.h"
+#include "weft/files/files.h"
 #include "workers.h"
 
 namespace weft::actions {
@@ -154,7 +154,8 @@ class RetrieveAction final : public engine::Action {
 class IndexDocumentAction final : public engine::Action {
  public:
   IndexDocumentAction(std::shared_ptr<Knowledge> knowledge, std::string data_dir)
-      : knowledge_(std::move(knowledge)), data_dir_(std::move(data_dir)),
+      : knowledge_(std::move(knowledge)),
+        data_dir_(std::move(data_dir)),
         workers_(1, [] { return std::make_unique<NoHandle>(); }) {
     spec_.name = "index_document";
     spec_.description = "Adds an uploaded file (Markdown, text, HTML, PDF) to a knowledge base";
@@ -177,9 +178,10 @@ class IndexDocumentAction final : public engine::Action {
     }
     const Value file = ctx.inputs.get("file");
     const Value upload = file.is_object() ? file.get("id") : file;
-    if (!upload.is_string()) co_return engine::ActionResult::Error(InvalidArgumentError("index_document: 'file' has no id"));
+    if (!upload.is_string())
+      co_return engine::ActionResult::Error(InvalidArgumentError("index_document: 'file' has no id"));
     // The document's id: given, else the upload's name, else its hash.
-    std::string id = ctx.inputs.get("id").is_string() ? ctx.inputs.get("id").as_string()
+    std::string id = ctx.inputs.get("id").is_string()                   ? ctx.inputs.get("id").as_string()
                      : file.is_object() && file.get("name").is_string() ? file.get("name").as_string()
                                                                         : upload.as_string();
     const Value inputs = ctx.inputs;

@@ -18,7 +18,8 @@ void AddStoreOptions(CLI::App* cmd, weft::cli::StoreOptions& store) {
 }
 
 void AddConfigOption(CLI::App* cmd, std::string& config) {
-  cmd->add_option("--config", config, "weft.yaml: models, connections, knowledge bases (default $WEFT_CONFIG or ./weft.yaml)");
+  cmd->add_option("--config", config,
+                  "weft.yaml: models, connections, knowledge bases (default $WEFT_CONFIG or ./weft.yaml)");
 }
 
 }  // namespace
@@ -104,7 +105,8 @@ int main(int argc, char** argv) {
   AddStoreOptions(show_cmd, show.store);
 
   TestCommandOptions test;
-  CLI::App* test_cmd = app.add_subcommand("test", "Run workflows' test cases offline (PATH: test files, workflows, folders)");
+  CLI::App* test_cmd =
+      app.add_subcommand("test", "Run workflows' test cases offline (PATH: test files, workflows, folders)");
   test_cmd->add_option("paths", test.paths, "Test files (*.test.yaml), workflow files or folders (default: .)");
   AddConfigOption(test_cmd, test.config);
   test_cmd->add_option("--junit", test.junit, "Also write a JUnit XML report to this file");

@@ -3,11 +3,11 @@
 #include <signal.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <thread>

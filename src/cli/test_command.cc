@@ -6,9 +6,9 @@
 #include <ostream>
 
 #include "cli_support.h"
-#include "weft/runtime/runtime.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
+#include "weft/runtime/runtime.h"
 #include "weft/suite/evaluation.h"
 #include "weft/suite/suite.h"
 

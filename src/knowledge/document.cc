@@ -60,16 +60,17 @@ std::string TitleFromName(std::string_view id) {
 
 const std::map<std::string, std::string, std::less<>>& NamedEntities() {
   static const auto* entities = new std::map<std::string, std::string, std::less<>>{
-      {"amp", "&"},       {"lt", "<"},        {"gt", ">"},        {"quot", "\""},     {"apos", "'"},
-      {"nbsp", " "},      {"eacute", "é"},    {"egrave", "è"},    {"ecirc", "ê"},     {"euml", "ë"},
-      {"agrave", "à"},    {"acirc", "â"},     {"ccedil", "ç"},    {"icirc", "î"},     {"iuml", "ï"},
-      {"ocirc", "ô"},     {"ouml", "ö"},      {"ugrave", "ù"},    {"ucirc", "û"},     {"uuml", "ü"},
-      {"auml", "ä"},      {"szlig", "ß"},     {"ntilde", "ñ"},    {"aacute", "á"},    {"iacute", "í"},
-      {"oacute", "ó"},    {"uacute", "ú"},    {"Eacute", "É"},    {"Agrave", "À"},    {"laquo", "«"},
-      {"raquo", "»"},     {"lsquo", "\u2018"}, {"rsquo", "\u2019"}, {"ldquo", "\u201C"}, {"rdquo", "\u201D"},
-      {"hellip", "\u2026"}, {"mdash", "\u2014"}, {"ndash", "\u2013"}, {"copy", "©"},   {"reg", "®"},
-      {"rarr", "\u2192"}, {"larr", "\u2190"}, {"rsaquo", "\u203A"}, {"lsaquo", "\u2039"}, {"bull", "\u2022"},
-      {"trade", "\u2122"}, {"euro", "€"},      {"pound", "£"},     {"middot", "·"},    {"times", "×"},     {"deg", "°"}};
+      {"amp", "&"},         {"lt", "<"},         {"gt", ">"},          {"quot", "\""},       {"apos", "'"},
+      {"nbsp", " "},        {"eacute", "é"},     {"egrave", "è"},      {"ecirc", "ê"},       {"euml", "ë"},
+      {"agrave", "à"},      {"acirc", "â"},      {"ccedil", "ç"},      {"icirc", "î"},       {"iuml", "ï"},
+      {"ocirc", "ô"},       {"ouml", "ö"},       {"ugrave", "ù"},      {"ucirc", "û"},       {"uuml", "ü"},
+      {"auml", "ä"},        {"szlig", "ß"},      {"ntilde", "ñ"},      {"aacute", "á"},      {"iacute", "í"},
+      {"oacute", "ó"},      {"uacute", "ú"},     {"Eacute", "É"},      {"Agrave", "À"},      {"laquo", "«"},
+      {"raquo", "»"},       {"lsquo", "\u2018"}, {"rsquo", "\u2019"},  {"ldquo", "\u201C"},  {"rdquo", "\u201D"},
+      {"hellip", "\u2026"}, {"mdash", "\u2014"}, {"ndash", "\u2013"},  {"copy", "©"},        {"reg", "®"},
+      {"rarr", "\u2192"},   {"larr", "\u2190"},  {"rsaquo", "\u203A"}, {"lsaquo", "\u2039"}, {"bull", "\u2022"},
+      {"trade", "\u2122"},  {"euro", "€"},       {"pound", "£"},       {"middot", "·"},      {"times", "×"},
+      {"deg", "°"}};
   return *entities;
 }
 
@@ -190,9 +191,10 @@ std::string HtmlToText(std::string_view html, std::string* title) {
         breaks("\n");
       } else if (tag == "li") {
         if (!closing) breaks("\n- ");
-      } else if (IsOneOf(tag, {"p", "div", "section", "article", "main", "header", "footer", "aside", "ul", "ol",
-                               "table", "tr", "blockquote", "pre", "hr", "dl", "dt", "dd", "figure", "figcaption",
-                               "form", "fieldset", "details", "summary", "body"})) {
+      } else if (IsOneOf(tag, {"p",        "div",     "section", "article", "main",   "header",     "footer",
+                               "aside",    "ul",      "ol",      "table",   "tr",     "blockquote", "pre",
+                               "hr",       "dl",      "dt",      "dd",      "figure", "figcaption", "form",
+                               "fieldset", "details", "summary", "body"})) {
         breaks("\n\n");
       } else if (IsOneOf(tag, {"td", "th"})) {
         space(out);
@@ -250,20 +252,21 @@ struct Language {
 const std::map<std::string, std::string, std::less<>>& LanguageWords() {
   static const auto* words = [] {
     const std::vector<Language> languages = {
-        {"en", {"the", "and", "is", "are", "you", "your", "to", "of", "in", "for", "with", "this", "that", "it",
-                "on", "be", "can", "how", "what", "have", "will", "from", "not", "or"}},
-        {"fr", {"le", "la", "les", "des", "est", "et", "vous", "votre", "pour", "dans", "une", "sur", "pas", "que",
-                "qui", "avec", "du", "au", "nous", "ce", "sont", "être", "peut", "vos"}},
-        {"es", {"el", "los", "las", "del", "por", "para", "una", "con", "es", "su", "sus", "como", "pero", "muy",
-                "está", "tiene", "puede", "usted", "y", "que"}},
-        {"de", {"der", "die", "das", "und", "ist", "nicht", "sie", "ich", "mit", "auf", "für", "ein", "eine", "den",
-                "dem", "zu", "wie", "können", "werden", "oder"}},
-        {"it", {"il", "lo", "gli", "della", "di", "che", "è", "per", "non", "sono", "come", "questo", "nel", "alla",
-                "anche", "può"}},
-        {"pt", {"o", "os", "da", "do", "dos", "das", "não", "uma", "com", "você", "seu", "sua", "em", "é", "pode",
-                "mais"}},
-        {"nl", {"het", "een", "en", "van", "ik", "niet", "dat", "zijn", "met", "voor", "op", "je", "wordt", "kunt",
-                "uw"}},
+        {"en", {"the",  "and", "is", "are", "you", "your", "to",   "of",   "in",   "for",  "with", "this",
+                "that", "it",  "on", "be",  "can", "how",  "what", "have", "will", "from", "not",  "or"}},
+        {"fr", {"le",  "la",  "les", "des",  "est", "et", "vous", "votre", "pour", "dans", "une",  "sur",
+                "pas", "que", "qui", "avec", "du",  "au", "nous", "ce",    "sont", "être", "peut", "vos"}},
+        {"es", {"el",  "los",  "las",  "del", "por",  "para",  "una",   "con",   "es", "su",
+                "sus", "como", "pero", "muy", "está", "tiene", "puede", "usted", "y",  "que"}},
+        {"de", {"der", "die", "das",  "und", "ist", "nicht", "sie", "ich",    "mit",    "auf",
+                "für", "ein", "eine", "den", "dem", "zu",    "wie", "können", "werden", "oder"}},
+        {"it",
+         {"il", "lo", "gli", "della", "di", "che", "è", "per", "non", "sono", "come", "questo", "nel", "alla", "anche",
+          "può"}},
+        {"pt",
+         {"o", "os", "da", "do", "dos", "das", "não", "uma", "com", "você", "seu", "sua", "em", "é", "pode", "mais"}},
+        {"nl",
+         {"het", "een", "en", "van", "ik", "niet", "dat", "zijn", "met", "voor", "op", "je", "wordt", "kunt", "uw"}},
     };
     std::map<std::string, std::set<std::string>, std::less<>> seen;
     for (const Language& l : languages)
@@ -499,8 +502,8 @@ std::vector<Section> Sections(std::string_view text) {
       }
     }
     // Setext headings: a one-line paragraph underlined with = or -.
-    if (para_lines == 1 && t.size() >= 3 && (t.find_first_not_of('=') == std::string_view::npos ||
-                                             t.find_first_not_of('-') == std::string_view::npos)) {
+    if (para_lines == 1 && t.size() >= 3 &&
+        (t.find_first_not_of('=') == std::string_view::npos || t.find_first_not_of('-') == std::string_view::npos)) {
       const std::string title = para;
       para.clear();
       para_lines = 0;

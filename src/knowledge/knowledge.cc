@@ -32,7 +32,7 @@ namespace {
 constexpr int kMaxFilesPerBase = 100'000;
 constexpr size_t kMaxQueryTerms = 32;
 constexpr size_t kEmbedBatch = 64;
-constexpr double kRrfK = 60;  // reciprocal rank fusion's constant (Cormack et al.)
+constexpr double kRrfK = 60;            // reciprocal rank fusion's constant (Cormack et al.)
 constexpr int64_t kMatchBudget = 2000;  // chunks a keyword query's words may match together (but its rarest)
 // Chunks ranked at most: a query whose rarest word is in more chunks than
 // this ranks the first found (its words say little about any of them).
@@ -49,20 +49,20 @@ const std::vector<std::string>& DefaultInclude() {
 const std::set<std::string, std::less<>>& StopWords() {
   static const auto* words = new std::set<std::string, std::less<>>{
       // en
-      "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did",
-      "i", "me", "my", "we", "our", "you", "your", "it", "its", "this", "that", "these", "those", "to", "of", "in",
-      "on", "at", "for", "with", "from", "by", "as", "how", "what", "when", "where", "which", "who", "why", "can",
-      "could", "would", "should", "will", "please", "there", "here", "have", "has", "had", "so", "if", "not",
-      "no", "yes", "hi", "hello", "thanks", "get", "about",
+      "a", "an", "the", "and", "or", "but", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "i",
+      "me", "my", "we", "our", "you", "your", "it", "its", "this", "that", "these", "those", "to", "of", "in", "on",
+      "at", "for", "with", "from", "by", "as", "how", "what", "when", "where", "which", "who", "why", "can", "could",
+      "would", "should", "will", "please", "there", "here", "have", "has", "had", "so", "if", "not", "no", "yes", "hi",
+      "hello", "thanks", "get", "about",
       // fr
-      "le", "la", "les", "un", "une", "des", "du", "de", "et", "ou", "est", "sont", "je", "j", "me", "m", "mon",
-      "ma", "mes", "nous", "vous", "votre", "vos", "il", "elle", "ce", "cet", "cette", "ces", "que", "qui", "quoi",
-      "dans", "sur", "pour", "par", "avec", "au", "aux", "en", "comment", "quand", "où", "pas", "ne", "l", "d",
-      "qu", "bonjour", "merci", "est-ce",
+      "le", "la", "les", "un", "une", "des", "du", "de", "et", "ou", "est", "sont", "je", "j", "me", "m", "mon", "ma",
+      "mes", "nous", "vous", "votre", "vos", "il", "elle", "ce", "cet", "cette", "ces", "que", "qui", "quoi", "dans",
+      "sur", "pour", "par", "avec", "au", "aux", "en", "comment", "quand", "où", "pas", "ne", "l", "d", "qu", "bonjour",
+      "merci", "est-ce",
       // es, de, it, pt, nl (the commonest)
       "el", "los", "las", "y", "es", "mi", "por", "para", "con", "una", "del", "como", "der", "die", "das", "und",
-      "ist", "ich", "mein", "meine", "wie", "zu", "mit", "ein", "eine", "il", "lo", "gli", "di", "che", "è", "per",
-      "o", "os", "da", "do", "não", "um", "het", "een", "van", "ik"};
+      "ist", "ich", "mein", "meine", "wie", "zu", "mit", "ein", "eine", "il", "lo", "gli", "di", "che", "è", "per", "o",
+      "os", "da", "do", "não", "um", "het", "een", "van", "ik"};
   return *words;
 }
 
@@ -133,8 +133,7 @@ std::string Sanitize(std::string_view name) {
 // nothing about it).
 int64_t SettingsHash(const BaseConfig& base, const std::string& model) {
   const std::string all = model + "/" + std::to_string(base.chunk.max_chars) + "/" +
-                          std::to_string(base.chunk.overlap_chars) + "/" + base.language + "/" +
-                          [&] {
+                          std::to_string(base.chunk.overlap_chars) + "/" + base.language + "/" + [&] {
                             std::string t;
                             for (const std::string& tag : base.tags) t.append(tag).push_back('\x1f');
                             return t;
@@ -192,8 +191,8 @@ class KnowledgeImpl final : public Knowledge {
     std::lock_guard lock(backend_mu_);
     if (backend_) return Status::Ok();
     if (options_.database.rfind("postgres://", 0) == 0 || options_.database.rfind("postgresql://", 0) == 0) {
-      WEFT_ASSIGN_OR_RETURN(backend_, internal::OpenPostgresBackend(options_.database, options_.schema,
-                                                                    options_.clock));
+      WEFT_ASSIGN_OR_RETURN(backend_,
+                            internal::OpenPostgresBackend(options_.database, options_.schema, options_.clock));
     } else {
       if (options_.database != ":memory:") {
         std::error_code ec;
@@ -335,7 +334,8 @@ class KnowledgeImpl final : public Knowledge {
         report.problems.push_back(d.info.id + ": " + s.message());
       }
     }
-    if (!same_settings && report.problems.empty()) WEFT_RETURN_IF_ERROR(backend_->SetMeta("settings:" + c.name, settings));
+    if (!same_settings && report.problems.empty())
+      WEFT_RETURN_IF_ERROR(backend_->SetMeta("settings:" + c.name, settings));
     std::unique_lock lock(base->mu);  // saving clears `dirty`
     (void)SaveVectors(*base);
     return report;
@@ -535,8 +535,9 @@ class KnowledgeImpl final : public Knowledge {
     std::vector<std::vector<float>> out;
     out.reserve(texts.size());
     for (size_t i = 0; i < texts.size(); i += kEmbedBatch) {
-      std::vector<std::string> batch(texts.begin() + static_cast<std::ptrdiff_t>(i),
-                                     texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), i + kEmbedBatch)));
+      std::vector<std::string> batch(
+          texts.begin() + static_cast<std::ptrdiff_t>(i),
+          texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), i + kEmbedBatch)));
       Result<std::vector<std::vector<float>>> vectors = base.embedder->Embed(batch);
       if (!vectors.ok()) return vectors.status().WithContext("embedding with " + base.config.embedding);
       if (vectors->size() != batch.size()) {
@@ -647,8 +648,7 @@ class KnowledgeImpl final : public Knowledge {
       WEFT_ASSIGN_OR_RETURN(const int64_t n, backend_->CountMatches(base.config.name, t, kMatchBudget + 1));
       counted.emplace_back(n, std::move(t));
     }
-    std::stable_sort(counted.begin(), counted.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(counted.begin(), counted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<std::string> out;
     int64_t total = 0;
     for (auto& [n, t] : counted) {
@@ -734,7 +734,6 @@ class KnowledgeImpl final : public Knowledge {
   mutable std::shared_mutex bases_mu_;
   std::map<std::string, std::shared_ptr<Base>, std::less<>> bases_;  // guarded by bases_mu_
   std::set<std::string> configured_;                                 // guarded by bases_mu_: weft.yaml's
-
 };
 
 Status StringList(const Value& v, const std::string& where, std::vector<std::string>& out) {
@@ -764,8 +763,8 @@ Status WholeNumber(const Value& v, const std::string& where, int min, int max, i
 
 Result<BaseConfig> ReadBaseConfig(const std::string& name, const Value& settings, const std::string& config_dir,
                                   bool allow_folder) {
-  static const std::set<std::string, std::less<>> kKeys = {"folder", "include", "language", "tags", "chunk",
-                                                           "embedding", "max_file_mb"};
+  static const std::set<std::string, std::less<>> kKeys = {"folder", "include",   "language",   "tags",
+                                                           "chunk",  "embedding", "max_file_mb"};
   const std::string where = "knowledge." + name;
   if (name.empty() || name.size() > 64 || Sanitize(name) != name) {
     return InvalidArgumentError(where + ": a base's name is letters, digits, '-' and '_'");

@@ -50,7 +50,10 @@ CREATE INDEX IF NOT EXISTS kb_chunks_tsv ON kb_chunks USING GIN(tsv);
 // Bytes from their hex digits (what encode(..., 'hex') gives).
 Result<std::string> HexDecode(std::string_view hex) {
   auto digit = [](char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
   };
   if (hex.size() % 2 != 0) return InvalidArgumentError("odd hex length");
   std::string out(hex.size() / 2, '\0');
@@ -225,10 +228,9 @@ class PostgresBackend final : public Backend {
     }
     WEFT_ASSIGN_OR_RETURN(Lease c, Read());
     const std::string lexeme = "'" + term + "'";
-    WEFT_ASSIGN_OR_RETURN(
-        Rows r, c->Run("SELECT count(*) FROM (SELECT 1 FROM kb_chunks WHERE base = $1 AND tsv @@ "
-                       "(to_tsquery('simple', $2) || to_tsquery($3::regconfig, $2)) LIMIT $4) m",
-                       Params().Text(base).Text(lexeme).Text(Config(GuessLanguage(term))).Int(cap)));
+    WEFT_ASSIGN_OR_RETURN(Rows r, c->Run("SELECT count(*) FROM (SELECT 1 FROM kb_chunks WHERE base = $1 AND tsv @@ "
+                                         "(to_tsquery('simple', $2) || to_tsquery($3::regconfig, $2)) LIMIT $4) m",
+                                         Params().Text(base).Text(lexeme).Text(Config(GuessLanguage(term))).Int(cap)));
     return r.size() > 0 ? r.int64(0, 0) : 0;
   }
 
@@ -325,7 +327,7 @@ class PostgresBackend final : public Backend {
   };
 
   struct WordStats {
-    double rows = 0;  // 0: no statistics yet
+    double rows = 0;                                       // 0: no statistics yet
     std::map<std::string, double, std::less<>> frequency;  // share of chunks holding the word
     int64_t read_ms = 0;
   };
@@ -495,8 +497,8 @@ class PostgresBackend final : public Backend {
 
   Status DeleteDocument(const std::string& base, const std::string& id, std::vector<int64_t>& removed)
       WEFT_REQUIRES(write_mu_) {
-    WEFT_ASSIGN_OR_RETURN(Rows r, write_.Run("DELETE FROM kb_documents WHERE base = $1 AND id = $2",
-                                             Params().Text(base).Text(id)));
+    WEFT_ASSIGN_OR_RETURN(
+        Rows r, write_.Run("DELETE FROM kb_documents WHERE base = $1 AND id = $2", Params().Text(base).Text(id)));
     if (r.affected() == 0) return NotFoundError("knowledge base '" + base + "' has no document '" + id + "'");
     bool vectors = false;
     WEFT_RETURN_IF_ERROR(DeleteChunks(base, id, removed, vectors));

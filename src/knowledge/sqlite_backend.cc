@@ -212,8 +212,9 @@ class SqliteBackend final : public Backend {
       // document's title, so a heavier title would drown the text that
       // tells a document's chunks apart (measured on the example help
       // centre: the steps of "Download your invoices" fell to 4th).
-      s = write_.Exec("INSERT INTO kb_fts(kb_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 1.0)');"
-                      "INSERT INTO kb_meta(key, value) VALUES ('schema', 1)");
+      s = write_.Exec(
+          "INSERT INTO kb_fts(kb_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 1.0)');"
+          "INSERT INTO kb_meta(key, value) VALUES ('schema', 1)");
     }
     if (!s.ok()) {
       (void)write_.Exec("ROLLBACK");
@@ -321,10 +322,11 @@ class SqliteBackend final : public Backend {
     // inner LIMIT without ORDER BY stops the scan), then the best are
     // sorted; other bases' rows are dropped after, so ask for more when
     // there are several bases.
-    const std::string sql = std::string("SELECT ") + kHitColumns +
-                            ", -m.r FROM (SELECT rowid, r FROM (SELECT rowid, rank AS r FROM kb_fts WHERE kb_fts "
-                            "MATCH ?1 LIMIT ?4) ORDER BY r LIMIT ?3) m JOIN kb_chunks c ON c.id = m.rowid "
-                            "JOIN kb_documents d ON d.base = c.base AND d.id = c.document WHERE c.base = ?2 ORDER BY m.r";
+    const std::string sql =
+        std::string("SELECT ") + kHitColumns +
+        ", -m.r FROM (SELECT rowid, r FROM (SELECT rowid, rank AS r FROM kb_fts WHERE kb_fts "
+        "MATCH ?1 LIMIT ?4) ORDER BY r LIMIT ?3) m JOIN kb_chunks c ON c.id = m.rowid "
+        "JOIN kb_documents d ON d.base = c.base AND d.id = c.document WHERE c.base = ?2 ORDER BY m.r";
     Stmt s(*r.db, sql.c_str());
     s.Bind(1, match).Bind(2, base).Bind(3, static_cast<int64_t>(limit) * BaseCount(*r.db)).Bind(4, candidates);
     std::vector<Hit> out;
@@ -514,8 +516,7 @@ class SqliteBackend final : public Backend {
   bool HadVectors() const WEFT_REQUIRES(write_mu_) { return had_vectors_; }
 
   Status BumpGeneration(const std::string& base) WEFT_REQUIRES(write_mu_) {
-    Stmt s(write_,
-           "INSERT INTO kb_meta(key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
+    Stmt s(write_, "INSERT INTO kb_meta(key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1");
     s.Bind(1, "vectors:" + base);
     return s.Run();
   }

@@ -69,8 +69,8 @@ Status VectorIndex::Add(int64_t id, std::vector<float> v) {
   try {
     if (!graph_->hnsw) {
       graph_->capacity = 1024;
-      graph_->hnsw = std::make_unique<hnswlib::HierarchicalNSW<float>>(&graph_->space, graph_->capacity, kM,
-                                                                        kEfConstruction, 100);
+      graph_->hnsw =
+          std::make_unique<hnswlib::HierarchicalNSW<float>>(&graph_->space, graph_->capacity, kM, kEfConstruction, 100);
       graph_->hnsw->setEf(kEf);
     }
     if (graph_->hnsw->cur_element_count >= graph_->capacity) {

@@ -256,9 +256,9 @@ Runtime::~Runtime() {
 // The built-in actions, the configured ones and the AI steps, with the
 // model aliases of the configuration (`models:`); the store (when given)
 // keeps the conversation log, caches AI answers and counts their cost.
-Result<std::shared_ptr<ai::Models>> RegisterConfiguredActions(engine::ActionRegistry& registry, const Config& config,
-                                                              const ActionsSetup& setup,
-                                                              std::map<std::string, Connection, std::less<>>* connections) {
+Result<std::shared_ptr<ai::Models>> RegisterConfiguredActions(
+    engine::ActionRegistry& registry, const Config& config, const ActionsSetup& setup,
+    std::map<std::string, Connection, std::less<>>* connections) {
   std::map<std::string, Connection, std::less<>> unused;
   Status s = actions::RegisterBuiltinActions(registry, setup.store, setup.events);
   if (s.ok()) s = actions::RegisterFileTextAction(registry, setup.data_dir);
@@ -273,8 +273,9 @@ Result<std::shared_ptr<ai::Models>> RegisterConfiguredActions(engine::ActionRegi
                : ai::Models::FromConfig(config.value.get("models"), setup.model_http, ai::ProcessEnv(), setup.clock,
                                         setup.secrets);
     if (configured.ok()) models = *configured;
-    s = configured.ok() ? ai::RegisterAiActions(registry, {.models = models, .store = setup.store, .clock = setup.clock})
-                        : configured.status();
+    s = configured.ok()
+            ? ai::RegisterAiActions(registry, {.models = models, .store = setup.store, .clock = setup.clock})
+            : configured.status();
   }
   if (s.ok()) s = actions::RegisterRetrieveActions(registry, setup.knowledge, setup.data_dir);
   if (!s.ok()) return config.path.empty() ? s : s.WithContext(config.path);
@@ -307,8 +308,8 @@ Status Runtime::RegisterActions(store::Store* store, const std::string& data_dir
   // The models come with the actions; the knowledge bases need them (for
   // embeddings) and the retrieve step needs the knowledge bases: models
   // first, from the same configuration.
-  Result<std::shared_ptr<ai::Models>> models = ai::Models::FromConfig(
-      config_.value.get("models"), model_client_.get(), ai::ProcessEnv(), nullptr, setup.secrets);
+  Result<std::shared_ptr<ai::Models>> models = ai::Models::FromConfig(config_.value.get("models"), model_client_.get(),
+                                                                      ai::ProcessEnv(), nullptr, setup.secrets);
   if (!models.ok()) return config_.path.empty() ? models.status() : models.status().WithContext(config_.path);
   knowledge::KnowledgeOptions ko;
   ko.database = knowledge_db;  // opened at first need when weft.yaml declares no base
@@ -399,9 +400,9 @@ Result<std::unique_ptr<Runtime>> Runtime::Open(const RuntimeOptions& options) {
     rt->events_ = std::make_unique<engine::EventLog>();
     if (rt->store_->broadcasts()) rt->relay_ = EventRelay::Start(*rt->events_, *rt->store_);
   }
-  const std::string knowledge_db = store::IsPostgresUrl(db)  ? db
-                                   : rt->data_dir_.empty()    ? ":memory:"
-                                                              : rt->data_dir_ + "/knowledge.db";
+  const std::string knowledge_db = store::IsPostgresUrl(db) ? db
+                                   : rt->data_dir_.empty()  ? ":memory:"
+                                                            : rt->data_dir_ + "/knowledge.db";
   WEFT_RETURN_IF_ERROR(rt->RegisterActions(rt->store_.get(), rt->data_dir_, knowledge_db, opened.db_schema));
   if (options.sync_knowledge) {
     Status synced = SyncKnowledge(*rt->knowledge_);

@@ -59,7 +59,8 @@ asio::awaitable<Response> PutDocument(Server::Impl& s, Request& req) {
   const std::optional<knowledge::BaseConfig> base = FindBase(s, req, refusal);
   if (!base) co_return refusal;
   const std::string id = req.query_param("id");
-  if (id.empty() || id.size() > kMaxIdBytes) co_return BadRequest("?id= (the document's id, at most 1024 bytes) is required");
+  if (id.empty() || id.size() > kMaxIdBytes)
+    co_return BadRequest("?id= (the document's id, at most 1024 bytes) is required");
   if (req.body.empty()) co_return BadRequest("the body is the document (Markdown, text, HTML or PDF)");
   Result<knowledge::Document> doc = knowledge::ReadDocument(id, req.body, base->limits);
   if (!doc.ok()) co_return Response::FromStatus(doc.status());
@@ -193,8 +194,8 @@ void AddKnowledgeRoutes(std::vector<Route>& r) {
   r.push_back({verb::delete_, "/api/v1/knowledge/{base}", Need::kDeploy, &DeleteBase,
                "Remove a knowledge base declared through the API, with its documents"});
   r.push_back({verb::get, "/api/v1/knowledge", Need::kRead, &ListBases, "The knowledge bases"});
-  r.push_back({verb::get, "/api/v1/knowledge/{base}/documents", Need::kRead, &ListDocuments,
-               "A knowledge base's documents"});
+  r.push_back(
+      {verb::get, "/api/v1/knowledge/{base}/documents", Need::kRead, &ListDocuments, "A knowledge base's documents"});
   r.push_back({verb::put, "/api/v1/knowledge/{base}/documents", Need::kDeploy, &PutDocument,
                "Add or replace a document (?id=; the body is the file: Markdown, text, HTML or PDF)"});
   r.push_back({verb::delete_, "/api/v1/knowledge/{base}/documents", Need::kDeploy, &DeleteDocument,

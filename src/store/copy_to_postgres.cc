@@ -7,8 +7,8 @@
 #include <deque>
 #include <memory>
 
-#include "weft/store/pg_conn.h"
 #include "update_checks.h"
+#include "weft/store/pg_conn.h"
 #include "weft/store/postgres_store.h"
 #include "weft/store/sqlite_store.h"
 

@@ -21,10 +21,10 @@
 #include <utility>
 
 #include "listing_store.h"
-#include "weft/store/pg_conn.h"
 #include "update_checks.h"
 #include "weft/core/json.h"
 #include "weft/core/mutex.h"
+#include "weft/store/pg_conn.h"
 #include "writer_queue.h"
 
 namespace weft::store {

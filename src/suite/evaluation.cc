@@ -11,10 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "limits.h"
 #include "weft/core/file.h"
 #include "weft/core/json.h"
 #include "weft/dsl/loader.h"
-#include "limits.h"
 #include "weft/expr/expression.h"
 #include "weft/runtime/runtime.h"
 
@@ -135,8 +135,8 @@ Result<std::vector<VariantReport>> EvaluateDataset(const EvalOptions& options) {
       const Value def = doc.get("defs").get(options.step);
       if (!def.is_object()) return InvalidArgumentError(path + ": no task '" + options.step + "' in defs");
       if (!def.get("action").is_string() || !AiActions().count(def.get("action").as_string())) {
-        return InvalidArgumentError(path + ": '" + options.step + "' is not an AI step (" +
-                                    Label(def.get("action")) + ")");
+        return InvalidArgumentError(path + ": '" + options.step + "' is not an AI step (" + Label(def.get("action")) +
+                                    ")");
       }
     }
     for (const std::string& model : models) {

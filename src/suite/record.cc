@@ -13,9 +13,8 @@ namespace {
 // step (AI steps, HTTP, SQL, email, retrieval, declared actions) gets its
 // recorded result as the case's answer.
 bool Inside(std::string_view action) {
-  static const std::set<std::string, std::less<>> kInside = {"set",  "log",           "fail",     "emit",
-                                                             "wait", "call_workflow", "script",   "send_message",
-                                                             "noop"};
+  static const std::set<std::string, std::less<>> kInside = {"set",           "log",    "fail",         "emit", "wait",
+                                                             "call_workflow", "script", "send_message", "noop"};
   return kInside.count(action) > 0;
 }
 
@@ -53,8 +52,8 @@ Result<std::string> RecordCase(store::Store& store, const std::string& run_id) {
     }
   }
   std::ostringstream y;
-  y << "  - name: " << Quote("recorded from run " + run.id + " (" + run.workflow + " v" + std::to_string(run.version) + ")")
-    << "\n";
+  y << "  - name: "
+    << Quote("recorded from run " + run.id + " (" + run.workflow + " v" + std::to_string(run.version) + ")") << "\n";
   y << "    input: " << ToJson(run.input) << "\n";
   bool sequences = false;
   if (!mock_order.empty()) {

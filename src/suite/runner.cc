@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 
+#include "limits.h"
 #include "weft/core/clock.h"
 #include "weft/core/file.h"
 #include "weft/core/json.h"
@@ -18,7 +19,6 @@
 #include "weft/expr/expression.h"
 #include "weft/runtime/runtime.h"
 #include "weft/store/memory_store.h"
-#include "limits.h"
 #include "weft/suite/suite.h"
 
 namespace weft::suite {
@@ -123,8 +123,7 @@ struct Loaded {
 class CaseRun {
  public:
   CaseRun(const TestFile& file, const Case& c, const Loaded& workflow, runtime::Runtime& shared)
-      : file_(file), case_(c), workflow_(workflow), shared_(shared), clock_(c.now_ms), random_(42),
-        fixtures_(c.http) {}
+      : file_(file), case_(c), workflow_(workflow), shared_(shared), clock_(c.now_ms), random_(42), fixtures_(c.http) {}
 
   CaseResult Run() {
     const auto start = std::chrono::steady_clock::now();
@@ -272,7 +271,8 @@ class CaseRun {
       if (!same) out.failures.push_back({"messages", List(*x.messages), List(said)});
     }
     if (!x.error.empty() && run.error.find(x.error) == std::string::npos) {
-      out.failures.push_back({"error", "an error containing \"" + x.error + "\"", run.error.empty() ? "no error" : run.error});
+      out.failures.push_back(
+          {"error", "an error containing \"" + x.error + "\"", run.error.empty() ? "no error" : run.error});
     }
     if (x.max_cost && cost > *x.max_cost) {
       out.failures.push_back({"cost", "at most " + std::to_string(*x.max_cost), std::to_string(cost)});

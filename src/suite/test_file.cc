@@ -58,9 +58,9 @@ Status FailureOf(const Value& v, const std::string& where, Status& problem) {
 
 Result<Case> ReadCase(const Value& c, const std::string& where) {
   if (!c.is_object()) return InvalidArgumentError(where + ": expected a mapping");
-  WEFT_RETURN_IF_ERROR(Unknown(c, where,
-                               {"name", "input", "mocks", "mock_sequences", "failures", "http", "replies", "secrets",
-                                "now", "expect"}));
+  WEFT_RETURN_IF_ERROR(
+      Unknown(c, where,
+              {"name", "input", "mocks", "mock_sequences", "failures", "http", "replies", "secrets", "now", "expect"}));
   Case out;
   out.name = c.get("name").is_string() ? c.get("name").as_string() : "";
   if (out.name.empty()) return InvalidArgumentError(where + ": a case needs a name");
@@ -76,7 +76,8 @@ Result<Case> ReadCase(const Value& c, const std::string& where) {
       if (!e.value.is_array() || e.value.size() == 0) {
         return InvalidArgumentError(at + ".mock_sequences." + e.key + ": expected a list of results");
       }
-      if (out.mocks.count(e.key)) return InvalidArgumentError(at + ": task '" + e.key + "' is in mocks and mock_sequences");
+      if (out.mocks.count(e.key))
+        return InvalidArgumentError(at + ": task '" + e.key + "' is in mocks and mock_sequences");
       out.mocks[e.key] = std::vector<Value>(e.value.as_array().begin(), e.value.as_array().end());
     }
   }
@@ -93,7 +94,8 @@ Result<Case> ReadCase(const Value& c, const std::string& where) {
     int i = 0;
     for (const Value& f : h.as_array()) {
       const std::string fw = at + ".http[" + std::to_string(i++) + "]";
-      if (!f.is_object() || !f.get("url").is_string()) return InvalidArgumentError(fw + ": expected {method, url, ...}");
+      if (!f.is_object() || !f.get("url").is_string())
+        return InvalidArgumentError(fw + ": expected {method, url, ...}");
       WEFT_RETURN_IF_ERROR(Unknown(f, fw, {"method", "url", "status", "headers", "body"}));
       HttpFixture fx;
       fx.url = f.get("url").as_string();
@@ -143,9 +145,8 @@ Result<Case> ReadCase(const Value& c, const std::string& where) {
   if (e.is_defined()) {
     const std::string ew = at + ".expect";
     if (!e.is_object()) return InvalidArgumentError(ew + ": expected a mapping");
-    WEFT_RETURN_IF_ERROR(Unknown(e, ew,
-                                 {"status", "outputs", "assert", "path", "ran", "not_ran", "messages", "error",
-                                  "max_cost"}));
+    WEFT_RETURN_IF_ERROR(
+        Unknown(e, ew, {"status", "outputs", "assert", "path", "ran", "not_ran", "messages", "error", "max_cost"}));
     Expectation& x = out.expect;
     if (const Value s = e.get("status"); s.is_defined()) {
       static const std::set<std::string, std::less<>> kStatuses = {"completed", "failed", "suspended", "cancelled"};
@@ -155,7 +156,8 @@ Result<Case> ReadCase(const Value& c, const std::string& where) {
       x.status = s.as_string();
     }
     x.outputs = e.get("outputs");
-    if (x.outputs.is_defined() && !x.outputs.is_object()) return InvalidArgumentError(ew + ".outputs: expected a mapping");
+    if (x.outputs.is_defined() && !x.outputs.is_object())
+      return InvalidArgumentError(ew + ".outputs: expected a mapping");
     if (const Value a = e.get("assert"); a.is_defined()) {
       const Value list = a.is_string() ? Value::MakeArray({a}) : a;
       if (!list.is_array()) return InvalidArgumentError(ew + ".assert: expected expressions");
@@ -249,8 +251,8 @@ Result<std::vector<std::string>> FindTestFiles(const std::vector<std::string>& p
           continue;
         }
         if (!it->is_regular_file(ec)) continue;
-        const bool in_tests = f.parent_path().filename() == "tests" &&
-                              (f.extension() == ".yaml" || f.extension() == ".yml");
+        const bool in_tests =
+            f.parent_path().filename() == "tests" && (f.extension() == ".yaml" || f.extension() == ".yml");
         if (IsTestFile(f) || in_tests) found.push_back(f);
       }
       std::sort(found.begin(), found.end());

@@ -7,10 +7,10 @@
 #include <filesystem>
 
 #include "run_workflow.h"
+#include "test_pdf.h"
 #include "weft/actions/builtin.h"
 #include "weft/actions/retrieve.h"
 #include "weft/files/files.h"
-#include "test_pdf.h"
 #include "weft/store/memory_store.h"
 
 namespace weft::actions {
@@ -126,8 +126,9 @@ namespace {
 
 // An uploaded file indexed by a step, then found by the next one.
 TEST_F(RetrieveTest, AnUploadedFileIsIndexedAndFound) {
-  Result<Value> upload = files::UploadStore(uploads_.string())
-                             .Put("price-list.pdf", testing::MakePdf({"Price list 2027", "The pro plan costs 49 euros"}));
+  Result<Value> upload =
+      files::UploadStore(uploads_.string())
+          .Put("price-list.pdf", testing::MakePdf({"Price list 2027", "The pro plan costs 49 euros"}));
   ASSERT_TRUE(upload.ok()) << upload.status();
   Value input = Value::MakeObject();
   input.set("doc", *upload);

@@ -27,7 +27,8 @@ TEST(Chunking, SectionsFollowHeadingsAndCarryTheirPath) {
 }
 
 TEST(Chunking, SetextHeadingsAndFencesAreStructure) {
-  std::vector<Chunk> chunks = ChunkText("Title\n=====\n\nText.\n\n```\n# not a heading\n\ncode\n```\n\nSub\n---\n\nMore.");
+  std::vector<Chunk> chunks =
+      ChunkText("Title\n=====\n\nText.\n\n```\n# not a heading\n\ncode\n```\n\nSub\n---\n\nMore.");
   ASSERT_EQ(chunks.size(), 2u);
   EXPECT_EQ(chunks[0].heading, "Title");
   EXPECT_NE(chunks[0].text.find("# not a heading\n\ncode"), std::string::npos) << chunks[0].text;
@@ -92,7 +93,8 @@ TEST(Html, HeadingsParagraphsListsAndEntitiesWithoutScripts) {
       "<!-- a comment --><ul><li>ISO 27001</li><li>SOC&#32;2 &#x2713;</li></ul><p>a < b &bogus; c</p></body></html>",
       &title);
   EXPECT_EQ(title, "Data & you");
-  EXPECT_EQ(text, "# Where data lives\n\nIn the EU \u2192 Frankfurt.\n\n- ISO 27001\n- SOC 2 \u2713\n\na < b &bogus; c");
+  EXPECT_EQ(text,
+            "# Where data lives\n\nIn the EU \u2192 Frankfurt.\n\n- ISO 27001\n- SOC 2 \u2713\n\na < b &bogus; c");
 }
 
 TEST(Documents, MarkdownFrontMatterFillsTheMetadata) {

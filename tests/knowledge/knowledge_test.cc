@@ -14,8 +14,8 @@
 #include "fake_embeddings.h"
 #include "test_pdf.h"
 #include "weft/ai/embeddings.h"
-#include "weft/core/json.h"
 #include "weft/core/crypto.h"
+#include "weft/core/json.h"
 #include "weft/store/pg_conn.h"
 
 namespace weft::knowledge {

@@ -801,9 +801,14 @@ TEST_F(ServerTest, KnowledgeDocumentsArePutSearchedAndRemovedThroughTheApi) {
   Open();
   const Value doc = Json(HttpCall(port(), "GET", "/api/openapi.json"));
   auto shaped = [&](const HttpReply& r, const std::string& method, const std::string& pattern) {
-    const Value schema =
-        doc.get("paths").get(pattern).get(method).get("responses").get(std::to_string(r.status)).get("content")
-            .get("application/json").get("schema");
+    const Value schema = doc.get("paths")
+                             .get(pattern)
+                             .get(method)
+                             .get("responses")
+                             .get(std::to_string(r.status))
+                             .get("content")
+                             .get("application/json")
+                             .get("schema");
     Result<dsl::Schema> compiled = dsl::Schema::Compile(schema);
     ASSERT_TRUE(compiled.ok()) << method << " " << pattern << " " << r.status << ": " << compiled.status();
     Status valid = compiled->Validate(Json(r), pattern);
@@ -878,7 +883,8 @@ TEST_F(ServerTest, KnowledgeDocumentsArePutSearchedAndRemovedThroughTheApi) {
   EXPECT_EQ(Api("viewer", "GET", "/api/v1/knowledge/faq/documents").status, 404);
   // Every write is in the audit log.
   const std::string audit = Api("admin", "GET", "/api/v1/audit").body;
-  for (const char* action : {"knowledge.put", "knowledge.delete", "knowledge.sync", "knowledge.create", "knowledge.drop"}) {
+  for (const char* action :
+       {"knowledge.put", "knowledge.delete", "knowledge.sync", "knowledge.create", "knowledge.drop"}) {
     EXPECT_NE(audit.find(action), std::string::npos) << action;
   }
 }

@@ -63,15 +63,19 @@ TEST(EvaluateDataset, TwoModelsSideBySideOnTheSameData) {
   const fs::path dir = fs::temp_directory_path() / ("weft_eval_" + std::to_string(::getpid()) + RandomHex(3));
   fs::create_directories(dir);
   std::ofstream(dir / "triage.yaml") << kWorkflow;
-  std::ofstream(dir / "weft.yaml") << "models:\n"
-                                   << "  fast: { provider: openai, model: small, base_url: \"" << fake.base_url()
-                                   << "\", api_key_env: HOME, max_retries: 0, price: { input_per_1k: 1, output_per_1k: 2 } }\n"
-                                   << "  smart: { provider: openai, model: big, base_url: \"" << fake.base_url()
-                                   << "\", api_key_env: HOME, max_retries: 0 }\n";
-  std::ofstream(dir / "data.jsonl") << R"({"text": "I was charged twice", "issue_type": "billing"})" << "\n"
-                                    << R"({"text": "The app crashes on start", "issue_type": "bug"})" << "\n"
+  std::ofstream(dir / "weft.yaml")
+      << "models:\n"
+      << "  fast: { provider: openai, model: small, base_url: \"" << fake.base_url()
+      << "\", api_key_env: HOME, max_retries: 0, price: { input_per_1k: 1, output_per_1k: 2 } }\n"
+      << "  smart: { provider: openai, model: big, base_url: \"" << fake.base_url()
+      << "\", api_key_env: HOME, max_retries: 0 }\n";
+  std::ofstream(dir / "data.jsonl") << R"({"text": "I was charged twice", "issue_type": "billing"})"
                                     << "\n"
-                                    << R"({"text": "Your opening hours?", "issue_type": "other"})" << "\n";
+                                    << R"({"text": "The app crashes on start", "issue_type": "bug"})"
+                                    << "\n"
+                                    << "\n"
+                                    << R"({"text": "Your opening hours?", "issue_type": "other"})"
+                                    << "\n";
   EvalOptions o;
   o.data_path = (dir / "data.jsonl").string();
   o.workflows = {(dir / "triage.yaml").string()};

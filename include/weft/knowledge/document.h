@@ -22,9 +22,9 @@ namespace weft::knowledge {
 // A document as indexed: its text (Markdown-like: `#` headings, blank lines
 // between paragraphs) and what a reader of a retrieved passage wants to know.
 struct Document {
-  std::string id;      // unique in its knowledge base (a file's path relative to the folder)
-  std::string title;   // front matter `title:`, the first heading, <title>, else the file name
-  std::string source;  // where a citation points: front matter `source:`/`url:`, else the id
+  std::string id;                 // unique in its knowledge base (a file's path relative to the folder)
+  std::string title;              // front matter `title:`, the first heading, <title>, else the file name
+  std::string source;             // where a citation points: front matter `source:`/`url:`, else the id
   std::string language;           // ISO 639-1 ("en", "fr"); "" when unknown
   std::vector<std::string> tags;  // from front matter and the base's configuration
   std::string text;

@@ -53,13 +53,13 @@ class Embedder {
 //       embedding: embed              # a model alias (provider openai); none = keyword search only
 struct BaseConfig {
   std::string name;
-  std::string folder;                 // "" = documents come through the API only
-  std::vector<std::string> include;   // glob patterns on file names
+  std::string folder;                // "" = documents come through the API only
+  std::vector<std::string> include;  // glob patterns on file names
   std::string language;
   std::vector<std::string> tags;
   ChunkOptions chunk;
   DocumentLimits limits;
-  std::string embedding;              // model alias, "" = none
+  std::string embedding;  // model alias, "" = none
 };
 
 // Reads the `knowledge:` section (undefined = no bases). Errors name the
@@ -135,10 +135,10 @@ struct Hit {
   std::string language;
   std::vector<std::string> tags;
   int ordinal = 0;
-  double score = 0;          // higher is better; its scale depends on the mode
-  int keyword_rank = 0;      // 1-based rank in the keyword list, 0 = not in it
-  int vector_rank = 0;       // likewise for the vector list
-  double similarity = 0;     // cosine similarity to the query (vector modes)
+  double score = 0;       // higher is better; its scale depends on the mode
+  int keyword_rank = 0;   // 1-based rank in the keyword list, 0 = not in it
+  int vector_rank = 0;    // likewise for the vector list
+  double similarity = 0;  // cosine similarity to the query (vector modes)
 };
 
 class Knowledge {

@@ -99,11 +99,11 @@ Result<std::unique_ptr<store::Store>> OpenStore(const RuntimeOptions& options);
 // What the actions of a deployment are built with (see
 // RegisterConfiguredActions).
 struct ActionsSetup {
-  store::Store* store = nullptr;          // the conversation log, AI answers' cache and spend
-  engine::EventLog* events = nullptr;     // messages said, for live views
-  std::string data_dir;                   // uploads (file_text); "" = none
-  http::Client* model_http = nullptr;     // model providers (required)
-  http::Client* workflow_http = nullptr;  // calls made on workflows' behalf (required)
+  store::Store* store = nullptr;                    // the conversation log, AI answers' cache and spend
+  engine::EventLog* events = nullptr;               // messages said, for live views
+  std::string data_dir;                             // uploads (file_text); "" = none
+  http::Client* model_http = nullptr;               // model providers (required)
+  http::Client* workflow_http = nullptr;            // calls made on workflows' behalf (required)
   std::shared_ptr<knowledge::Knowledge> knowledge;  // the retrieve step's bases (may be null)
   std::function<std::optional<std::string>(std::string_view name)> secrets;  // api_key_secret
   // The model aliases, when already read (else read from the configuration

@@ -32,8 +32,8 @@ struct EvalOptions {
   // outputs); empty = the line's `expected` members.
   std::vector<std::string> fields;
   std::string config_path;
-  int jobs = 4;    // examples in flight
-  int limit = 0;   // first N lines (0 = all)
+  int jobs = 4;   // examples in flight
+  int limit = 0;  // first N lines (0 = all)
 };
 
 struct FieldScore {

@@ -23,13 +23,11 @@
 //       expect:
 //         status: completed                # completed | failed | suspended | cancelled
 //         outputs: { route: auto }         # these members, exactly (others may be there too)
-//         assert: ["$contains(outputs.reply, '[1]')"]   # JSONata over {status, outputs, error, steps, path, messages, cost}
-//         path: [classify_issue, find_articles, generate_answer, reply]   # the tasks run, in order
-//         ran: [find_articles]
-//         not_ran: [escalate_to_human]
-//         messages: ["help centre"]        # what was said to the user, in order (each a substring)
-//         error: "SMTP"                    # a substring of the run's error
-//         max_cost: 0.01                   # the AI steps' cost
+//         assert: ["$contains(outputs.reply, '[1]')"]   # JSONata over {status, outputs, error, steps, path, messages,
+//         cost} path: [classify_issue, find_articles, generate_answer, reply]   # the tasks run, in order ran:
+//         [find_articles] not_ran: [escalate_to_human] messages: ["help centre"]        # what was said to the user, in
+//         order (each a substring) error: "SMTP"                    # a substring of the run's error max_cost: 0.01 #
+//         the AI steps' cost
 #pragma once
 
 #include <cstdint>
