@@ -204,6 +204,7 @@ void Engine::Impl::Finished(const std::string& run_id) {
   for (auto& w : wake) {
     // The record is written before the signal: the waiter reads it after.
     if (last) w->last = *last;
+    w->settled.store(true, std::memory_order_release);
     w->signal.try_send(boost::system::error_code{});
   }
 }
@@ -658,6 +659,12 @@ asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
+  }
+  // Settled while this coroutine was on its way here (a run that ends in
+  // its first commit, as most webhook runs do): no timer to arm.
+  if (settle->settled.load(std::memory_order_acquire)) {
+    if (settle->last) co_return std::move(*settle->last);
+    co_return options.store->GetRun(run_id);
   }
   asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
   // A parallel group rather than awaitable operators: the loser is cancelled

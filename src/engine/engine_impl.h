@@ -139,6 +139,9 @@ struct Engine::Impl {
     explicit Settle(const asio::any_io_executor& executor) : signal(executor, 1) {}
     asio::experimental::concurrent_channel<void(boost::system::error_code)> signal;
     std::optional<store::RunRecord> last;  // written before the signal
+    // Set (release) once `last` is written: a waiter that finds the run
+    // settled already needs neither the signal nor a timer.
+    std::atomic<bool> settled{false};
   };
   std::multimap<std::string, std::pair<uint64_t, std::shared_ptr<Settle>>> settle_waiters WEFT_GUARDED_BY(mu);
   uint64_t next_waiter WEFT_GUARDED_BY(mu) = 0;

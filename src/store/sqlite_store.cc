@@ -206,6 +206,11 @@ class Db {
   }
 
   Status Open(const std::string& path, int busy_timeout_ms) {
+    // No memory statistics: they take a process-wide mutex on every
+    // allocation. Only possible before SQLite's first use in the process
+    // (later it is refused, harmlessly).
+    static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    (void)kNoMemStatus;
     int rc =
         sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
@@ -225,6 +230,15 @@ class Db {
       sqlite3_free(err);
       return Error(message);
     }
+    return Status::Ok();
+  }
+
+  // A statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT...),
+  // prepared once: the writer runs several per group commit.
+  Status Run(const char* sql) {
+    WEFT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return LastError();
     return Status::Ok();
   }
 
@@ -1308,18 +1322,54 @@ class SqliteStore final : public internal::ListingStore {
 
   // Applies one commit inside the group's transaction, under a savepoint so
   // that its failure leaves the other commits of the group intact.
-  Status ApplyCommit(const Commit& commit) WEFT_REQUIRES(write_mu_) {
-    WEFT_RETURN_IF_ERROR(write_.Exec("SAVEPOINT c"));
-    Status status;
-    for (const RunUpdate& u : commit.updates) {
-      status = ApplyUpdate(u);
-      if (!status.ok()) break;
-    }
-    if (!status.ok()) {
-      (void)write_.Exec("ROLLBACK TO c");
-    }
-    WEFT_RETURN_IF_ERROR(write_.Exec("RELEASE c"));
+  Status ApplyIsolated(const Commit& commit) WEFT_REQUIRES(write_mu_) {
+    WEFT_RETURN_IF_ERROR(write_.Run("SAVEPOINT c"));
+    Status status = ApplyUpdates(commit);
+    if (!status.ok()) (void)write_.Run("ROLLBACK TO c");
+    WEFT_RETURN_IF_ERROR(write_.Run("RELEASE c"));
     return status;
+  }
+
+  Status ApplyUpdates(const Commit& commit) WEFT_REQUIRES(write_mu_) {
+    for (const RunUpdate& u : commit.updates) WEFT_RETURN_IF_ERROR(ApplyUpdate(u));
+    return Status::Ok();
+  }
+
+  // One group transaction. Commits are refused rarely (a lost lease, a
+  // start key taken), so the group is first applied without a savepoint per
+  // commit; if one is refused, the transaction is rolled back and the group
+  // applied again with savepoints, so that only that one fails. Sets
+  // `results`; true when a committed update left claimable work.
+  bool ApplyGroup(std::vector<Pending>& batch, std::vector<Status>& results) WEFT_REQUIRES(write_mu_) {
+    for (bool isolated : {false, true}) {
+      if (isolated && batch.size() == 1) break;  // its refusal is already its result
+      if (Status begin = write_.Run("BEGIN IMMEDIATE"); !begin.ok()) {
+        results.assign(batch.size(), begin);
+        return false;
+      }
+      bool refused = false;
+      for (size_t i = 0; i < batch.size() && !refused; ++i) {
+        const Pending& p = batch[i];
+        results[i] = p.write != nullptr ? (*p.write)() : isolated ? ApplyIsolated(p.commit) : ApplyUpdates(p.commit);
+        refused = !isolated && !results[i].ok();
+      }
+      if (refused) {
+        (void)write_.Run("ROLLBACK");
+        continue;
+      }
+      if (Status commit = write_.Run("COMMIT"); !commit.ok()) {
+        (void)write_.Run("ROLLBACK");
+        results.assign(batch.size(), commit);
+        return false;
+      }
+      bool creates_work = false;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (!results[i].ok() || batch[i].write != nullptr) continue;
+        for (const RunUpdate& u : batch[i].commit.updates) creates_work = creates_work || internal::CreatesWork(u);
+      }
+      return creates_work;
+    }
+    return false;  // one commit, refused: rolled back
   }
 
   void WriterLoop() {
@@ -1331,22 +1381,7 @@ class SqliteStore final : public internal::ListingStore {
       bool creates_work = false;
       {
         MutexLock lock(write_mu_);
-        Status begin = write_.Exec("BEGIN IMMEDIATE");
-        if (!begin.ok()) {
-          results.assign(batch.size(), begin);
-        } else {
-          for (size_t i = 0; i < batch.size(); ++i) {
-            results[i] = batch[i].write != nullptr ? (*batch[i].write)() : ApplyCommit(batch[i].commit);
-            if (!results[i].ok() || batch[i].write != nullptr) continue;
-            for (const RunUpdate& u : batch[i].commit.updates) creates_work = creates_work || internal::CreatesWork(u);
-          }
-          Status commit = write_.Exec("COMMIT");
-          if (!commit.ok()) {
-            (void)write_.Exec("ROLLBACK");
-            results.assign(batch.size(), commit);
-            creates_work = false;
-          }
-        }
+        creates_work = ApplyGroup(batch, results);
       }
       queue_.Observe(batch.size(), started);
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);

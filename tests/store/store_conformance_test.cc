@@ -563,6 +563,45 @@ TEST_P(StoreTest, ConcurrentCommitsAllLand) {
   }
 }
 
+// Commits refused in the middle of a group commit (a run id taken) fail
+// alone: the others of the same group land whole, the refused ones leave
+// nothing behind.
+TEST_P(StoreTest, RefusedCommitsInAGroupLeaveTheOthersWhole) {
+  ASSERT_TRUE(Create(NewRun("TAKEN")).ok());
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  std::atomic<int> other_failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const bool bad = (i + t) % 3 == 0;
+        RunRecord run = NewRun(bad ? "TAKEN" : "G" + std::to_string(t) + "_" + std::to_string(i));
+        Status st = Create(run, {NewStep("0:t", StepStatus::kCompleted, Value(i))});
+        if (bad && st.code() == StatusCode::kAlreadyExists) ++refused;
+        if (bad != !st.ok()) ++other_failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(other_failures.load(), 0);
+  int bad_count = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kEach; ++i) {
+      if ((i + t) % 3 == 0) {
+        ++bad_count;
+        continue;
+      }
+      auto steps = store_->GetSteps("G" + std::to_string(t) + "_" + std::to_string(i));
+      ASSERT_TRUE(steps.ok()) << steps.status();
+      EXPECT_EQ(steps->size(), 1u);
+    }
+  }
+  EXPECT_EQ(refused.load(), bad_count);
+  EXPECT_TRUE(store_->GetSteps("TAKEN")->empty()) << "a refused create wrote its steps";
+}
+
 TEST_P(StoreTest, ListRunsNewestFirstWithFilters) {
   ASSERT_TRUE(Create(NewRun("01A", RunStatus::kCompleted)).ok());
   ASSERT_TRUE(Create(NewRun("01B", RunStatus::kSuspended)).ok());
