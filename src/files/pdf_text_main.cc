@@ -42,7 +42,8 @@ void Limit() {
     if (std::fscanf(statm, "%ld", &pages_now) != 1) pages_now = 0;
     std::fclose(statm);
   }
-  const rlim_t bytes = static_cast<rlim_t>(pages_now) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{512} << 20);
+  const rlim_t bytes =
+      static_cast<rlim_t>(pages_now) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (rlim_t{512} << 20);
   rlimit as{bytes, bytes};
   setrlimit(RLIMIT_AS, &as);
 }
