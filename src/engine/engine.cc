@@ -159,18 +159,28 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
 }
 
 bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh, std::function<void(Status)> on_born) {
-  std::shared_ptr<RunState> run = MakeRunState(record, depth);
-  run->fresh = fresh;
+  std::shared_ptr<RunState> run = Reserve(record, depth, fresh);
+  if (!run) return false;
   if (on_born) {
     run->unborn = record;
     run->on_born = std::move(on_born);
   }
-  {
-    MutexLock lock(mu);
-    if (active.count(record.id) != 0) return false;
-    active[record.id] = run;
-  }
-  asio::co_spawn(run->strand, Drive(run), [this, id = record.id](const std::exception_ptr& e) {
+  DriveReserved(std::move(run));
+  return true;
+}
+
+std::shared_ptr<RunState> Engine::Impl::Reserve(const store::RunRecord& record, int depth, bool fresh) {
+  std::shared_ptr<RunState> run = MakeRunState(record, depth);
+  run->fresh = fresh;
+  MutexLock lock(mu);
+  if (active.count(record.id) != 0) return nullptr;
+  active[record.id] = run;
+  return run;
+}
+
+void Engine::Impl::DriveReserved(std::shared_ptr<RunState> run) {
+  auto strand = run->strand;
+  asio::co_spawn(strand, Drive(run), [this, id = run->record.id](const std::exception_ptr& e) {
     if (e) {
       // A bug: the executor turns every failure into a Status. The run stays
       // "running" in the store, so recovery can continue it.
@@ -184,7 +194,20 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh,
     }
     Finished(id);
   });
-  return true;
+}
+
+void Engine::Impl::Abandon(const std::string& run_id) {
+  std::vector<std::shared_ptr<Settle>> wake;
+  {
+    MutexLock lock(mu);
+    auto [from, to] = settle_waiters.equal_range(run_id);
+    for (auto it = from; it != to; ++it) wake.push_back(std::move(it->second.second));
+    settle_waiters.erase(from, to);
+    active.erase(run_id);
+    idle_cv.notify_all();
+  }
+  // Never stored: a waiter reads the store and learns so.
+  for (auto& w : wake) w->signal.try_send(boost::system::error_code{});
 }
 
 void Engine::Impl::Finished(const std::string& run_id) {
@@ -441,11 +464,18 @@ Result<store::RunRecord> Engine::Impl::PrepareStart(const std::string& workflow,
 Result<std::string> Engine::Start(const std::string& workflow, int64_t version, Value input,
                                   const StartOptions& options) {
   WEFT_ASSIGN_OR_RETURN(store::RunRecord rec, impl_->PrepareStart(workflow, version, std::move(input), options));
+  // Executing here from before its commit: Drain and the claims see it
+  // from the moment it can be listed.
+  std::shared_ptr<RunState> run = impl_->options.execute ? impl_->Reserve(rec, 0, true) : nullptr;
+  if (impl_->options.execute && !run) return Status(StatusCode::kAlreadyExists, "run '" + rec.id + "' already exists");
   store::Commit commit;
   commit.updates.push_back({store::RunUpdate::Kind::kCreate, rec.id, rec, {}, std::nullopt});
-  WEFT_RETURN_IF_ERROR(impl_->options.store->CommitSync(std::move(commit)));
+  if (Status stored = impl_->options.store->CommitSync(std::move(commit)); !stored.ok()) {
+    if (run) impl_->Abandon(rec.id);
+    return stored;
+  }
   impl_->PublishRun(rec);
-  if (impl_->options.execute) impl_->Launch(rec, 0, true);
+  if (run) impl_->DriveReserved(std::move(run));
   return rec.id;
 }
 

@@ -155,6 +155,13 @@ struct Engine::Impl {
   // `on_born`, when given, makes the run unborn (see RunState::unborn).
   bool Launch(const store::RunRecord& record, int depth = 0, bool fresh = false,
               std::function<void(Status)> on_born = nullptr);
+  // Launch in two halves, for a run stored synchronously: Reserve makes it
+  // executing here before its commit (so that Drain and claims see it from
+  // the start; nullptr when it already is), then Drive starts it, or Abandon
+  // takes it back when the commit failed.
+  std::shared_ptr<RunState> Reserve(const store::RunRecord& record, int depth, bool fresh);
+  void DriveReserved(std::shared_ptr<RunState> run);
+  void Abandon(const std::string& run_id);
   std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
   void Finished(const std::string& run_id);
   // A new run's record (running, leased to this engine), not yet stored.
