@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <cstring>
+#include <vector>
 
 namespace weft {
 namespace {
@@ -283,6 +284,31 @@ std::string_view KindName(Value::Kind k) {
     case Value::Kind::kFunction: return "function";
   }
   return "unknown";
+}
+
+size_t ApproxBytes(const Value& v, size_t limit) {
+  constexpr size_t kNode = sizeof(Value) + 16;  // a slot plus its heap node's header
+  size_t total = kNode;
+  std::vector<const Value*> pending{&v};
+  // A container's slots are counted before its children are looked at, so
+  // a huge array stops the count before its items are even listed.
+  while (!pending.empty() && total < limit) {
+    const Value* next = pending.back();
+    pending.pop_back();
+    if (next->is_string()) {
+      total += next->as_string().size();
+    } else if (next->is_array()) {
+      total += next->as_array().size() * kNode;
+      if (total >= limit) break;
+      for (const Value& item : next->as_array()) pending.push_back(&item);
+    } else if (next->is_object()) {
+      total += next->members().size() * kNode;
+      for (const Value::Member& m : next->members()) total += m.key.size();
+      if (total >= limit) break;
+      for (const Value::Member& m : next->members()) pending.push_back(&m.value);
+    }
+  }
+  return total;
 }
 
 }  // namespace weft

@@ -11,26 +11,6 @@ constexpr engine::Event::Kind kKinds[] = {engine::Event::Kind::kRun, engine::Eve
                                           engine::Event::Kind::kTask, engine::Event::Kind::kMessage,
                                           engine::Event::Kind::kDelta};
 
-// What of a record fits when all of it does not: what it is and where it
-// stands, never its values.
-Value Outline(const Value& data) {
-  static constexpr const char* kKeep[] = {"id",         "run_id",       "workflow", "version", "status",
-                                          "path",       "task",         "action",   "attempt", "seq",
-                                          "error_code", "started_ms",   "ended_ms", "trigger", "created_ms",
-                                          "updated_ms", "conversation", "key",      "role",    "kind"};
-  Value out = Value::MakeObject();
-  for (const char* key : kKeep) {
-    if (Value v = data.get(key); v.is_defined()) out.set(key, v);
-  }
-  if (Value waiting = data.get("waiting"); waiting.is_object()) {
-    Value kind = Value::MakeObject();
-    kind.set("kind", waiting.get("kind"));
-    out.set("waiting", kind);
-  }
-  out.set("truncated", true);
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<EventRelay> EventRelay::Start(engine::EventLog& log, store::Store& store) {
@@ -82,7 +62,7 @@ std::string EventRelay::Encode(const engine::Event& e) {
   doc.set("d", e.data);
   std::string text = ToJson(doc);
   if (text.size() > store::Store::kMaxBroadcastBytes) {
-    doc.set("d", Outline(e.data));
+    doc.set("d", engine::OutlineEventData(e.data));
     text = ToJson(doc);
     if (text.size() > store::Store::kMaxBroadcastBytes) {
       doc.set("d", Value::MakeObject());

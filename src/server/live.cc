@@ -2,6 +2,7 @@
 // run (/api/v1/runs/{id}/events). A client that reconnects with
 // Last-Event-ID gets what it missed while the server still has it, or a
 // `reset` event telling it to reload.
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -17,7 +18,10 @@ namespace weft::server {
 namespace {
 
 using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::string)>;
-constexpr size_t kQueue = 512;  // events a slow client may fall behind by before it is dropped
+// How far a slow client may fall behind before it is dropped (it reconnects
+// with Last-Event-ID and catches up): events, and bytes of their frames.
+constexpr size_t kQueue = 512;
+constexpr int64_t kQueueBytes = int64_t{8} << 20;
 
 std::string Frame(const engine::Event& e) {
   Value data = e.data.is_object() ? e.data : Value::MakeObject();
@@ -55,10 +59,14 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
   r.stream = [&s, log, selects, first = std::move(first), after](StreamIo& stream) -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     auto channel = std::make_shared<Channel>(executor, kQueue);
+    auto queued = std::make_shared<std::atomic<int64_t>>(0);  // bytes sent to the channel, not yet written
     // Subscribe before reading the backlog: nothing falls between.
-    const uint64_t subscription = log->Subscribe([channel, selects](const engine::Event& e) {
+    const uint64_t subscription = log->Subscribe([channel, queued, selects](const engine::Event& e) {
       if (!selects(e)) return;
-      if (!channel->try_send(boost::system::error_code{}, Frame(e))) {
+      std::string frame = Frame(e);
+      const auto size = static_cast<int64_t>(frame.size());
+      if (queued->fetch_add(size) + size > kQueueBytes ||
+          !channel->try_send(boost::system::error_code{}, std::move(frame))) {
         channel->close();  // too far behind: the client reconnects with Last-Event-ID
       }
     });
@@ -80,7 +88,8 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
       }
     }
     if (!co_await stream.Write(head)) co_return;
-    co_await PumpEvents(s.stopping, stream, channel, [sent_up_to](std::string& frame) {
+    co_await PumpEvents(s.stopping, stream, channel, [sent_up_to, queued](std::string& frame) {
+      queued->fetch_sub(static_cast<int64_t>(frame.size()));
       // Events already sent from the backlog are not sent twice.
       if (sent_up_to != 0 && frame.starts_with("id: ") && std::strtoull(frame.c_str() + 4, nullptr, 10) <= sent_up_to) {
         return std::string();

@@ -83,4 +83,23 @@ TEST(ValueTest, SharedAcrossThreads) {
 }
 
 }  // namespace
+TEST(ValueTest, ApproxBytesCountsContentAndStopsEarlyOnHugeValues) {
+  Value small = Value::MakeObject();
+  small.set("message", std::string(1000, 'x'));
+  const size_t bytes = ApproxBytes(small);
+  EXPECT_GE(bytes, 1000u + std::string("message").size());
+  EXPECT_LT(bytes, 1200u);
+  // Ten million items: the count stops at the container, not after listing them.
+  Value huge = Value::MakeArray(Value::Array(10'000'000, Value(1.0)));
+  EXPECT_GE(ApproxBytes(huge, 16 << 10), size_t{16} << 10);
+  // Any depth, without recursion.
+  Value deep = Value::MakeArray();
+  for (int i = 0; i < 100'000; ++i) {
+    Value outer = Value::MakeArray();
+    outer.push_back(deep);
+    deep = outer;
+  }
+  EXPECT_GT(ApproxBytes(deep), 100'000u);
+}
+
 }  // namespace weft

@@ -258,6 +258,40 @@ TEST(EventLog, KeepsTheNewestAndSaysWhenSomeWereDropped) {
   EXPECT_EQ(log.last_id(), 5u);
 }
 
+// Large events are kept as their outline (listeners get them whole) and the
+// log's memory is bounded: the oldest go once the kept ones pass the budget.
+TEST(EventLog, KeepsLargeEventsAsOutlinesWithinAByteBudget) {
+  EventLog log(10'000, 64 << 10, 4 << 10);
+  Value heard;
+  log.Subscribe([&heard](const Event& e) { heard = e.data; });
+  Event big;
+  big.kind = Event::Kind::kRun;
+  big.run_id = "R1";
+  big.data = Value::MakeObject();
+  big.data.set("status", "completed");
+  big.data.set("input", std::string(100'000, 'x'));
+  log.Publish(big);
+  EXPECT_EQ(heard.get("input").as_string().size(), 100'000u) << "listeners get the whole event";
+  std::vector<Event> kept = log.Since(0);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].data.get("status").as_string(), "completed");
+  EXPECT_TRUE(kept[0].data.get("truncated").as_bool());
+  EXPECT_FALSE(kept[0].data.get("input").is_defined());
+  // Small events of ~2 KiB each: 64 KiB keeps a few dozen, the newest.
+  for (int i = 0; i < 200; ++i) {
+    Event e;
+    e.data = Value::MakeObject();
+    e.data.set("text", std::string(2000, 'y'));
+    log.Publish(e);
+  }
+  bool complete = true;
+  kept = log.Since(0, &complete);
+  EXPECT_FALSE(complete);
+  EXPECT_LT(kept.size(), 40u);
+  EXPECT_GT(kept.size(), 10u);
+  EXPECT_EQ(kept.back().id, 201u);
+}
+
 // Waiting for a run from a coroutine holds no thread: the caller's own
 // io_context (one thread) waits for a run executing on the engine's.
 TEST_F(EngineApiTest, AsyncWaitCompletesOnTheCallersExecutor) {

@@ -190,6 +190,11 @@ struct Value::Member {
   Value value;
 };
 
+// Roughly the memory `v` holds: its strings, keys, items and members. The
+// count stops soon after passing `limit` (the result is then >= limit), so
+// asking whether a huge value is small costs little. Iterative: any depth.
+size_t ApproxBytes(const Value& v, size_t limit = SIZE_MAX);
+
 // Name of a kind as JSONata's $type reports it ("string", "object", ...).
 std::string_view KindName(Value::Kind k);
 

@@ -42,11 +42,19 @@ struct Event {
 
 std::string_view EventKindName(Event::Kind kind);  // "run", "step", "task", "message", "delta"
 
-// The recent events (at most `capacity`, the oldest dropped first) and the
-// listeners of new ones. Thread-safe.
+// What of an event's data is kept when all of it is too large: what it is
+// and where it stands (ids, status, path, times), never its values, with
+// `truncated: true`.
+Value OutlineEventData(const Value& data);
+
+// The recent events and the listeners of new ones. Thread-safe. What is kept
+// is bounded in count (`capacity`) and in memory (`max_bytes`, roughly): an
+// event whose data is over `max_event_bytes` is kept as its outline
+// (listeners get it whole), and the oldest go first.
 class EventLog {
  public:
-  explicit EventLog(size_t capacity = 10'000);
+  explicit EventLog(size_t capacity = 10'000, size_t max_bytes = size_t{32} << 20,
+                    size_t max_event_bytes = size_t{16} << 10);
 
   // Gives `event` the next id, keeps it, and calls every listener (on the
   // calling thread, with no lock held). Returns the id.
@@ -71,9 +79,16 @@ class EventLog {
  private:
   std::vector<std::shared_ptr<const Listener>> ListenersLocked() const WEFT_REQUIRES(mu_);
 
+  struct Kept {
+    Event event;
+    size_t bytes = 0;
+  };
   const size_t capacity_;
+  const size_t max_bytes_;
+  const size_t max_event_bytes_;
   mutable Mutex mu_;
-  std::deque<Event> events_ WEFT_GUARDED_BY(mu_);
+  std::deque<Kept> events_ WEFT_GUARDED_BY(mu_);
+  size_t kept_bytes_ WEFT_GUARDED_BY(mu_) = 0;
   uint64_t next_id_ WEFT_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, std::shared_ptr<const Listener>> listeners_ WEFT_GUARDED_BY(mu_);
   uint64_t next_subscription_ WEFT_GUARDED_BY(mu_) = 1;

@@ -19,9 +19,13 @@ export function Run(props: { id: string }) {
   const [selected, setSelected] = useState<string | undefined>(undefined);
   useEvents(base + "/events", {
     snapshot: (snap) => run.setData((d: any) => ({ ...snap, steps: snap.steps ?? d?.steps ?? [] })),
-    run: (next) => run.setData((d: any) => (d ? { ...d, ...next, steps: d.steps } : d)),
+    // An event kept as its outline (too large to keep whole for a client
+    // that reconnects, or relayed from another server) says "truncated":
+    // the run is read again instead.
+    run: (next) =>
+      next.truncated ? run.reload() : run.setData((d: any) => (d ? { ...d, ...next, steps: d.steps } : d)),
     step: (step) =>
-      run.setData((d: any) => {
+      step.truncated ? run.reload() : run.setData((d: any) => {
         if (!d) return d;
         const steps = (d.steps ?? []).filter((s: any) => s.seq !== step.seq);
         steps.push(step);
