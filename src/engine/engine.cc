@@ -165,7 +165,7 @@ bool Engine::Impl::Launch(const store::RunRecord& record, int depth, bool fresh,
     run->unborn = record;
     run->on_born = std::move(on_born);
   }
-  DriveReserved(std::move(run));
+  DriveReserved(run);
   return true;
 }
 
@@ -178,9 +178,8 @@ std::shared_ptr<RunState> Engine::Impl::Reserve(const store::RunRecord& record, 
   return run;
 }
 
-void Engine::Impl::DriveReserved(std::shared_ptr<RunState> run) {
-  auto strand = run->strand;
-  asio::co_spawn(strand, Drive(run), [this, id = run->record.id](const std::exception_ptr& e) {
+void Engine::Impl::DriveReserved(const std::shared_ptr<RunState>& run) {
+  asio::co_spawn(run->strand, Drive(run), [this, id = run->record.id](const std::exception_ptr& e) {
     if (e) {
       // A bug: the executor turns every failure into a Status. The run stays
       // "running" in the store, so recovery can continue it.
@@ -475,7 +474,7 @@ Result<std::string> Engine::Start(const std::string& workflow, int64_t version, 
     return stored;
   }
   impl_->PublishRun(rec);
-  if (run) impl_->DriveReserved(std::move(run));
+  if (run) impl_->DriveReserved(run);
   return rec.id;
 }
 

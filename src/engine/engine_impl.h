@@ -160,7 +160,7 @@ struct Engine::Impl {
   // the start; nullptr when it already is), then Drive starts it, or Abandon
   // takes it back when the commit failed.
   std::shared_ptr<RunState> Reserve(const store::RunRecord& record, int depth, bool fresh);
-  void DriveReserved(std::shared_ptr<RunState> run);
+  void DriveReserved(const std::shared_ptr<RunState>& run);
   void Abandon(const std::string& run_id);
   std::shared_ptr<RunState> MakeRunState(const store::RunRecord& record, int depth);
   void Finished(const std::string& run_id);
