@@ -691,23 +691,22 @@ asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string
   }
   // Settled while this coroutine was on its way here (a run that ends in
   // its first commit, as most webhook runs do): no timer to arm.
-  if (settle->settled.load(std::memory_order_acquire)) {
-    if (settle->last) co_return std::move(*settle->last);
-    co_return options.store->GetRun(run_id);
-  }
-  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  // A parallel group rather than awaitable operators: the loser is cancelled
-  // with an error code, not an exception thrown on every settled run.
-  auto [order, signal_ec, timer_ec] =
-      co_await asio::experimental::make_parallel_group(settle->signal.async_receive(asio::deferred),
-                                                       timer.async_wait(asio::deferred))
-          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-  (void)signal_ec;
-  (void)timer_ec;
-  if (order[0] == 1) {
-    MutexLock lock(mu);
-    RemoveSettleWaiter(run_id, ticket);
-    co_return DeadlineExceededError("run " + run_id + " is still executing");
+  if (!settle->settled.load(std::memory_order_acquire)) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    // A parallel group rather than awaitable operators: the loser is
+    // cancelled with an error code, not an exception thrown on every
+    // settled run.
+    auto [order, signal_ec, timer_ec] =
+        co_await asio::experimental::make_parallel_group(settle->signal.async_receive(asio::deferred),
+                                                         timer.async_wait(asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    (void)signal_ec;
+    (void)timer_ec;
+    if (order[0] == 1) {
+      MutexLock lock(mu);
+      RemoveSettleWaiter(run_id, ticket);
+      co_return DeadlineExceededError("run " + run_id + " is still executing");
+    }
   }
   if (settle->last) co_return std::move(*settle->last);
   co_return options.store->GetRun(run_id);
