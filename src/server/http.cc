@@ -19,8 +19,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <cstdio>
@@ -33,6 +31,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "byte_stream.h"
 #include "weft/core/encoding.h"
 #include "weft/core/json.h"
 #include "weft/core/log.h"
@@ -227,11 +226,10 @@ namespace {
 // Reads and drops what the client still sends, for a bounded time and size,
 // so that closing does not reset the connection under the answer just
 // written (a client still sending a refused body reads it once it is done).
-template <typename S>
-asio::awaitable<void> DiscardInput(S& stream, Stream& lowest) {
+asio::awaitable<void> DiscardInput(ByteStream& stream) {
   constexpr size_t kMaxBytes = 16 << 20;
   constexpr auto kMaxTime = std::chrono::seconds(2);
-  lowest.expires_after(kMaxTime);
+  stream.lowest().expires_after(kMaxTime);
   std::array<char, 16384> scratch;
   size_t total = 0;
   boost::system::error_code ec;
@@ -241,27 +239,24 @@ asio::awaitable<void> DiscardInput(S& stream, Stream& lowest) {
   }
 }
 
-// An event stream's writes, on whichever stream the connection has.
-template <typename S>
-class StreamIoOf final : public StreamIo {
+// An event stream's writes.
+class StreamIoOn final : public StreamIo {
  public:
-  StreamIoOf(S& stream, Stream& lowest) : stream_(stream), lowest_(lowest) {}
+  explicit StreamIoOn(ByteStream& stream) : stream_(stream) {}
   asio::awaitable<bool> Write(std::string_view data) override {
     auto [ec, written] = co_await asio::async_write(stream_, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
     co_return !ec;
   }
-  Socket& socket() override { return lowest_.socket(); }
+  Socket& socket() override { return stream_.lowest().socket(); }
 
  private:
-  S& stream_;
-  Stream& lowest_;
+  ByteStream& stream_;
 };
 
-// A WebSocket's messages, on whichever stream the connection has.
-template <typename S>
-class WebSocketIoOf final : public WebSocketIo {
+// A WebSocket's messages.
+class WebSocketIoOn final : public WebSocketIo {
  public:
-  explicit WebSocketIoOf(beast::websocket::stream<S&>& ws) : ws_(ws) {}
+  explicit WebSocketIoOn(beast::websocket::stream<ByteStream&>& ws) : ws_(ws) {}
   asio::awaitable<std::optional<std::string>> Read() override {
     beast::flat_buffer buffer;
     auto [ec, n] = co_await ws_.async_read(buffer, asio::as_tuple(asio::use_awaitable));
@@ -275,17 +270,16 @@ class WebSocketIoOf final : public WebSocketIo {
   }
 
  private:
-  beast::websocket::stream<S&>& ws_;
+  beast::websocket::stream<ByteStream&>& ws_;
 };
 
-template <typename S>
 // Upgrades the connection and serves the WebSocket until the session returns.
-asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, http::request<http::string_body> upgrade,
+asio::awaitable<void> ServeWebSocket(ByteStream& stream, http::request<http::string_body> upgrade,
                                      const Response& response, const HttpLimits& limits) {
   namespace websocket = beast::websocket;
   // The WebSocket keeps its own time from here on.
-  lowest.expires_never();
-  websocket::stream<S&> ws(stream);
+  stream.lowest().expires_never();
+  websocket::stream<ByteStream&> ws(stream);
   websocket::stream_base::timeout timeout;
   timeout.handshake_timeout = std::chrono::milliseconds(limits.header_timeout_ms);
   timeout.idle_timeout = std::chrono::milliseconds(limits.websocket_idle_timeout_ms);
@@ -297,7 +291,7 @@ asio::awaitable<void> ServeWebSocket(S& stream, Stream& lowest, http::request<ht
   auto [ec] = co_await ws.async_accept(upgrade, asio::as_tuple(asio::use_awaitable));
   if (ec) co_return;
   upgrade = {};
-  WebSocketIoOf<S> io(ws);
+  WebSocketIoOn io(ws);
   co_await response.websocket(io);
   if (ws.is_open()) {
     auto [close_ec] = co_await ws.async_close(websocket::close_code::normal, asio::as_tuple(asio::use_awaitable));
@@ -502,40 +496,40 @@ asio::awaitable<void> HttpListener::Serve(std::shared_ptr<Connection> connection
   Stream& stream = connection->stream;
   boost::system::error_code ec;
   if (const std::shared_ptr<asio::ssl::context>& context = connection->settings->tls) {
-    beast::ssl_stream<Stream&> tls(stream, *context);
+    TlsBytes bytes(stream, *context);
     // The handshake is part of the request's head: the same deadline.
     stream.expires_after(std::chrono::milliseconds(connection->settings->limits.header_timeout_ms));
-    co_await tls.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    co_await bytes.tls().async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
     if (!ec) {
-      co_await ServeRequests(*connection, tls);
+      co_await ServeRequests(*connection, bytes);
       if (connection->unread_input) {
         connection->state = 0;  // Stop closes it at once
-        co_await DiscardInput(tls, stream);
+        co_await DiscardInput(bytes);
       }
       stream.expires_after(std::chrono::seconds(1));
-      co_await tls.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+      co_await bytes.tls().async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
     }
   } else {
-    co_await ServeRequests(*connection, stream);
+    PlainBytes bytes(stream);
+    co_await ServeRequests(*connection, bytes);
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (connection->unread_input && !ec) {
       connection->state = 0;  // Stop closes it at once
-      co_await DiscardInput(stream, stream);
+      co_await DiscardInput(bytes);
     }
   }
   stream.close();
 }
 
-template <typename S>
-asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& stream) {
+asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, ByteStream& stream) {
   const HttpLimits& limits = connection.settings->limits;
-  Stream& lowest = connection.stream;
+  Stream& lowest = stream.lowest();
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   std::string peer;
   if (auto ep = lowest.socket().remote_endpoint(ec); !ec) peer = ep.address().to_string();
   const bool peer_trusted = AddressIn(peer, limits.trusted_proxies);
-  constexpr bool kTls = !std::is_same_v<S, Stream>;
+  const bool tls = connection.settings->tls != nullptr;
 
   while (!stopping_) {
     connection.state = 0;
@@ -582,7 +576,7 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
     if (q != std::string::npos) request.query = request.target.substr(q + 1);
     request.headers = head.base();
     request.client = peer;
-    request.secure = kTls;
+    request.secure = tls;
     if (peer_trusted) {
       // The client is the last address not of a trusted proxy.
       std::string_view forwarded = request.header("X-Forwarded-For");
@@ -593,7 +587,7 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
         if (!hop.empty()) request.client = hop;
         if (!AddressIn(hop, limits.trusted_proxies)) break;
       }
-      if (!kTls) request.secure = request.header("X-Forwarded-Proto") == "https";
+      if (!tls) request.secure = request.header("X-Forwarded-Proto") == "https";
     }
     const int64_t limit = handler_.BodyLimit(request);
     Response response;
@@ -647,7 +641,7 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
       request = Request();
       buffer.clear();
       buffer.shrink_to_fit();
-      co_await ServeWebSocket(stream, lowest, parser.release(), response, limits);
+      co_await ServeWebSocket(stream, parser.release(), response, limits);
       break;
     }
     if (response.stream) {
@@ -666,7 +660,7 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, S& str
       request = Request();
       (void)parser.release();
       res = {};
-      StreamIoOf<S> io(stream, lowest);
+      StreamIoOn io(stream);
       co_await response.stream(io);
       break;
     }

@@ -36,6 +36,8 @@ namespace weft::server {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+class ByteStream;  // byte_stream.h: a connection's bytes, plain or under TLS
+
 enum class Role : uint8_t { kNone, kViewer, kOperator, kEditor, kAdmin };
 std::string_view RoleName(Role role);
 std::optional<Role> ParseRole(std::string_view name);
@@ -190,8 +192,7 @@ class HttpListener {
   };
   void AcceptNext();  // on the acceptor's strand
   asio::awaitable<void> Serve(std::shared_ptr<Connection> connection);
-  template <typename S>
-  asio::awaitable<void> ServeRequests(Connection& connection, S& stream);
+  asio::awaitable<void> ServeRequests(Connection& connection, ByteStream& stream);
 
   asio::awaitable<void> Refuse(Socket socket);
   std::shared_ptr<const Settings> settings() const;
