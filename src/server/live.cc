@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 
 #include "server_impl.h"
 #include "sse.h"
@@ -45,9 +46,14 @@ uint64_t LastEventId(const Request& req) {
   return std::strtoull(std::string(h).c_str(), nullptr, 10);
 }
 
+// What a stream starts with, read once the stream is subscribed to the
+// events: a change made in between is then in it, in the events that
+// follow, or in both (applying one twice changes nothing) — never in neither.
+using Opening = std::function<asio::awaitable<std::string>()>;
+
 // Streams the events `run_id` selects ("" = all) of the workflows the
 // caller may see, until the client leaves.
-Response EventStream(Server::Impl& s, const Request& req, const std::string& run_id, std::string first) {
+Response EventStream(Server::Impl& s, const Request& req, const std::string& run_id, Opening opening) {
   engine::EventLog* log = s.runtime.events();
   Response r;
   r.content_type = "text/event-stream";
@@ -56,7 +62,7 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
   auto selects = [run_id, grants = req.principal](const engine::Event& e) {
     return (run_id.empty() || e.run_id == run_id) && grants.MaySee(e.workflow);
   };
-  r.stream = [&s, log, selects, first = std::move(first), after](StreamIo& stream) -> asio::awaitable<void> {
+  r.stream = [&s, log, selects, opening = std::move(opening), after](StreamIo& stream) -> asio::awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     auto channel = std::make_shared<Channel>(executor, kQueue);
     auto queued = std::make_shared<std::atomic<int64_t>>(0);  // bytes sent to the channel, not yet written
@@ -75,7 +81,8 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
       uint64_t id;
       ~Unsubscribe() { log->Unsubscribe(id); }
     } unsubscribe{log, subscription};
-    std::string head = "retry: 2000\n\n" + first;
+    std::string head = "retry: 2000\n\n";
+    if (opening) head += co_await opening();
     uint64_t sent_up_to = 0;
     if (after > 0) {
       bool complete = true;
@@ -102,7 +109,7 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
 
 asio::awaitable<Response> AllEvents(Server::Impl& s, Request& req) {
   if (s.runtime.events() == nullptr) co_return Response::Error(503, "UNAVAILABLE", "live updates are off");
-  co_return EventStream(s, req, "", "");
+  co_return EventStream(s, req, "", nullptr);
 }
 
 asio::awaitable<Response> RunEvents(Server::Impl& s, Request& req) {
@@ -111,14 +118,24 @@ asio::awaitable<Response> RunEvents(Server::Impl& s, Request& req) {
   Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
   if (!run.ok()) co_return Response::FromStatus(run.status());
   if (!req.principal.MaySee(run->workflow)) co_return Response::Error(404, "NOT_FOUND", "no run '" + id + "'");
-  // The run as it is now, then its changes.
-  std::string first;
+  // The run as it is now, with its steps, then its changes.
+  Opening snapshot;
   if (LastEventId(req) == 0) {
-    first = "event: snapshot\ndata: ";
-    AppendJson(first, store::RunToJson(*run));
-    first += "\n\n";
+    snapshot = [&s, id]() -> asio::awaitable<std::string> {
+      auto both = co_await s.Blocking([&] {
+        Result<store::RunRecord> now = s.store.GetRun(id);
+        Result<std::vector<store::StepRecord>> steps =
+            now.ok() ? s.store.GetSteps(id) : Result<std::vector<store::StepRecord>>(now.status());
+        return std::make_pair(std::move(now), std::move(steps));
+      });
+      if (!both.first.ok() || !both.second.ok()) co_return std::string();  // the events still follow
+      std::string frame = "event: snapshot\ndata: ";
+      AppendJson(frame, store::RunToJson(*both.first, &*both.second));
+      frame += "\n\n";
+      co_return frame;
+    };
   }
-  co_return EventStream(s, req, id, std::move(first));
+  co_return EventStream(s, req, id, std::move(snapshot));
 }
 
 }  // namespace

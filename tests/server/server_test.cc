@@ -505,6 +505,11 @@ TEST_F(ServerTest, LiveUpdatesStreamAndResume) {
   ASSERT_TRUE(snapshot);
   EXPECT_EQ(snapshot->event, "snapshot");
   EXPECT_NE(snapshot->data.find("\"completed\""), std::string::npos);
+  // With its steps: a client that read the run before subscribing would
+  // otherwise miss a step recorded in between.
+  Value snap = ParseJson(snapshot->data).value();
+  ASSERT_TRUE(snap.get("steps").is_array()) << snapshot->data;
+  EXPECT_GE(snap.get("steps").size(), 1U);
   testing::SseClient anonymous(port(), "/api/v1/events");
   EXPECT_EQ(anonymous.status(), 401);
 }
