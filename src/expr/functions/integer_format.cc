@@ -299,6 +299,9 @@ IntegerPicture AnalyseIntegerPicture(const std::string& picture) {
 }
 
 std::string FormatIntegerWith(double value, const IntegerPicture& f) {
+  // Infinity has no digits, words or letters (jsonata-js overflows its stack
+  // spelling it out).
+  if (!std::isfinite(value)) throw JsonataError("D3001");
   bool negative = value < 0;
   value = std::fabs(value);
   std::string out;
