@@ -173,6 +173,7 @@ PictureVars Analyse(const DecimalFormat& p, const PictureParts& parts) {
 Value FormatNumber(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
   double value = a[0].as_number();
+  if (!std::isfinite(value)) throw JsonataError("D3001");  // no digits to lay out
   DecimalFormat p;
   if (Arg(a, 2).is_object()) {
     for (const auto& m : a[2].members()) {

@@ -140,6 +140,8 @@ Value Random(std::vector<Value>&, const CallContext&) {
 
 Value FormatBase(std::vector<Value>& a, const CallContext&) {
   if (a[0].is_undefined()) return Value();
+  // Infinity has no digits (dividing it by the radix never ends).
+  if (!std::isfinite(a[0].as_number())) throw JsonataError("D3001");
   double v = JsRound(a[0].as_number());
   int radix = Arg(a, 1).is_number() ? SaturatingInt(a[1].as_number()) : 10;
   if (radix < 2 || radix > 36) Fail("D3100", Arg(a, 1));
