@@ -27,7 +27,9 @@ files=("${all[@]}")
 scope="every file"
 if [[ -n "$since" ]] && git merge-base --is-ancestor "$since" HEAD 2>/dev/null; then
   mapfile -t changed < <(git diff --name-only "$since" -- ; git ls-files --others --exclude-standard)
-  if ! printf '%s\n' "${changed[@]}" | grep -qx '.clang-tidy'; then
+  tidy_config_changed=0
+  for f in "${changed[@]}"; do [[ $f == .clang-tidy ]] && tidy_config_changed=1; done
+  if ((!tidy_config_changed)); then
     # What each file includes, by file name (an include path's last part).
     declare -A includes=()
     mapfile -t all_headers < <(git ls-files 'src/*.h' 'include/*.h')
