@@ -49,6 +49,16 @@ int LimitParam(const Request& req, int fallback) {
   return static_cast<int>(std::clamp<long>(v, 1, 1000));
 }
 
+asio::awaitable<Result<RunWithSteps>> ReadRunWithSteps(Server::Impl& s, const std::string& id) {
+  co_return co_await s.Blocking([&]() -> Result<RunWithSteps> {
+    Result<store::RunRecord> run = s.store.GetRun(id);
+    if (!run.ok()) return run.status();
+    Result<std::vector<store::StepRecord>> steps = s.store.GetSteps(id);
+    if (!steps.ok()) return steps.status();
+    return RunWithSteps{std::move(*run), std::move(*steps)};
+  });
+}
+
 asio::awaitable<Response> RunAfter(Server::Impl& s, const std::string& id, int status, const Status& done) {
   if (!done.ok()) co_return Response::FromStatus(done);
   Result<store::RunRecord> run = co_await s.Blocking([&] { return s.store.GetRun(id); });
@@ -394,16 +404,10 @@ asio::awaitable<Response> ListRuns(Server::Impl& s, Request& req) {
 
 asio::awaitable<Response> GetRun(Server::Impl& s, Request& req) {
   const std::string id = req.params["id"];
-  auto both = co_await s.Blocking([&] {
-    Result<store::RunRecord> run = s.store.GetRun(id);
-    Result<std::vector<store::StepRecord>> steps =
-        run.ok() ? s.store.GetSteps(id) : Result<std::vector<store::StepRecord>>(run.status());
-    return std::make_pair(std::move(run), std::move(steps));
-  });
-  if (!both.first.ok()) co_return Response::FromStatus(both.first.status());
-  if (!req.principal.MaySee(both.first->workflow)) co_return NoRun(id);
-  if (!both.second.ok()) co_return Response::FromStatus(both.second.status());
-  co_return Response::Json(200, store::RunToJson(*both.first, &*both.second));
+  Result<RunWithSteps> both = co_await ReadRunWithSteps(s, id);
+  if (!both.ok()) co_return Response::FromStatus(both.status());
+  if (!req.principal.MaySee(both->run.workflow)) co_return NoRun(id);
+  co_return Response::Json(200, store::RunToJson(both->run, &both->steps));
 }
 
 asio::awaitable<Response> CancelRun(Server::Impl& s, Request& req) {

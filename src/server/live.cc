@@ -122,15 +122,10 @@ asio::awaitable<Response> RunEvents(Server::Impl& s, Request& req) {
   Opening snapshot;
   if (LastEventId(req) == 0) {
     snapshot = [&s, id]() -> asio::awaitable<std::string> {
-      auto both = co_await s.Blocking([&] {
-        Result<store::RunRecord> now = s.store.GetRun(id);
-        Result<std::vector<store::StepRecord>> steps =
-            now.ok() ? s.store.GetSteps(id) : Result<std::vector<store::StepRecord>>(now.status());
-        return std::make_pair(std::move(now), std::move(steps));
-      });
-      if (!both.first.ok() || !both.second.ok()) co_return std::string();  // the events still follow
+      Result<RunWithSteps> now = co_await ReadRunWithSteps(s, id);
+      if (!now.ok()) co_return std::string();  // the events still follow
       std::string frame = "event: snapshot\ndata: ";
-      AppendJson(frame, store::RunToJson(*both.first, &*both.second));
+      AppendJson(frame, store::RunToJson(now->run, &now->steps));
       frame += "\n\n";
       co_return frame;
     };

@@ -273,6 +273,12 @@ Response NoRun(const std::string& id);
 // For callers limited to some workflows: whether the run's workflow is one
 // of them (a store read only for those callers).
 asio::awaitable<bool> MaySeeRun(Server::Impl& s, const Request& req, const std::string& id);
+// A run and its step history, read off the engine's threads.
+struct RunWithSteps {
+  store::RunRecord run;
+  std::vector<store::StepRecord> steps;
+};
+asio::awaitable<Result<RunWithSteps>> ReadRunWithSteps(Server::Impl& s, const std::string& id);
 // ?limit= clamped to 1..1000 (`fallback` when absent; -1 when not a number).
 int LimitParam(const Request& req, int fallback);
 // The run as it is now, answered with `status` once `done` succeeded.
