@@ -25,7 +25,6 @@
 #include <filesystem>
 #include <limits>
 #include <thread>
-#include <type_traits>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
