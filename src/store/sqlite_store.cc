@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "listing_store.h"
+#include "sqlite_queries.h"
 #include "update_checks.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
@@ -177,6 +178,15 @@ ALTER TABLE api_keys ADD COLUMN workflows TEXT NOT NULL DEFAULT '[]';
     R"sql(
 ALTER TABLE runs ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // The status index held every run, though only waiting and running ones
+    // are ever looked up by status: an index entry (and a page written) per
+    // finished run. Lease renewal scanned the whole table every 20 s, holding
+    // the write lock. Both indexes now hold the runs still in flight only.
+    R"sql(
+DROP INDEX runs_by_status;
+CREATE INDEX runs_in_flight ON runs (status, wake_at_ms) WHERE status IN ('running', 'suspended');
+CREATE INDEX runs_by_owner ON runs (lease_owner) WHERE lease_owner <> '';
+)sql",
 };
 
 // A cached statement in use; resetting it on scope exit ends its implicit
@@ -293,10 +303,7 @@ Value ColumnValue(sqlite3_stmt* s, int i) {
   return v.ok() ? std::move(v).value() : Value(ColumnText(s, i));
 }
 
-constexpr const char* kRunColumns =
-    "id, workflow, version, status, input, context, outputs, error_code, error, parent_run, parent_path, wait, "
-    "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms, trigger, start_key, "
-    "lease_epoch";
+using sqlite_queries::kRunColumns;
 
 // A step's columns from `first` on: seq, path, task, action, attempt,
 // status, input, output, error_code, error, detail, started_ms, ended_ms.
@@ -498,8 +505,7 @@ class SqliteStore final : public internal::ListingStore {
 
   Result<std::vector<SuspendedCount>> CountSuspended() override {
     MutexLock lock(read_mu_);
-    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare("SELECT workflow, coalesce(json_extract(wait, '$.kind'), ''), "
-                                                "count(*) FROM runs WHERE status = 'suspended' GROUP BY 1, 2"));
+    WEFT_ASSIGN_OR_RETURN(Stmt s, read_.Prepare(sqlite_queries::kCountSuspended));
     std::vector<SuspendedCount> out;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -783,13 +789,10 @@ class SqliteStore final : public internal::ListingStore {
   Result<std::vector<RunRecord>> ClaimRuns(const std::string& owner, int64_t now_ms, int64_t lease_ms,
                                            int limit) override {
     MutexLock lock(write_mu_);
-    static const std::string select = std::string("SELECT ") + kRunColumns +
-                                      " FROM runs WHERE (status = 'running' OR (status = 'suspended' AND "
-                                      "wake_at_ms > 0 AND wake_at_ms <= ?1)) ORDER BY id";
     WEFT_RETURN_IF_ERROR(write_.Exec("BEGIN IMMEDIATE"));
     std::vector<RunRecord> out;
     Status status = [&]() WEFT_REQUIRES(write_mu_) -> Status {
-      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(select.c_str()));
+      WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(sqlite_queries::kClaimable));
       sqlite3_bind_int64(s, 1, now_ms);
       // Runs nobody holds come before the owner's own (which it only
       // extends), so that a bounded claim always takes new work.
@@ -834,7 +837,7 @@ class SqliteStore final : public internal::ListingStore {
 
   Status RenewLeases(const std::string& owner, int64_t until_ms) override {
     MutexLock lock(write_mu_);
-    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare("UPDATE runs SET lease_until_ms = ?2 WHERE lease_owner = ?1"));
+    WEFT_ASSIGN_OR_RETURN(Stmt s, write_.Prepare(sqlite_queries::kRenewLeases));
     BindText(s, 1, owner);
     sqlite3_bind_int64(s, 2, until_ms);
     if (sqlite3_step(s) != SQLITE_DONE) return write_.LastError();

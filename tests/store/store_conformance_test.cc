@@ -1,5 +1,6 @@
 // One suite for every Store backend: what the engine relies on.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "sqlite_queries.h"
 #include "weft/core/json.h"
 #include "weft/store/memory_store.h"
 #include "weft/store/postgres_store.h"
@@ -772,6 +774,66 @@ TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
   auto s = OpenSqliteStore(o);
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("newer than this weft"), std::string::npos) << s.status();
+  fs::remove_all(dir);
+}
+
+// What SQLite plans for a statement: one line per step ("SEARCH runs USING
+// INDEX ...", "SCAN runs", ...).
+std::vector<std::string> QueryPlan(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  std::vector<std::string> plan;
+  if (sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &s, nullptr) != SQLITE_OK) {
+    plan.push_back(std::string("error: ") + sqlite3_errmsg(db));
+  }
+  while (s != nullptr && sqlite3_step(s) == SQLITE_ROW) {
+    plan.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(s, 3)));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return plan;
+}
+
+// The statements run every second or every scrape reach the runs still in
+// flight through a partial index: never a pass over every finished run,
+// which grew with the table and held the write lock (lease renewal).
+TEST(SqliteStore, PeriodicStatementsReadOnlyTheRunsInFlight) {
+  fs::path dir = fs::temp_directory_path() / ("weft_plans_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  SqliteOptions o;
+  o.path = (dir / "weft.db").string();
+  {
+    auto store = OpenSqliteStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < 50; ++i) {
+      RunRecord r;
+      r.id = "01R" + std::to_string(1000 + i);
+      r.workflow = "wf";
+      r.status = i % 10 == 0 ? RunStatus::kRunning : RunStatus::kCompleted;
+      r.lease_owner = i % 10 == 0 ? "worker" : "";
+      Commit c;
+      c.updates.push_back({RunUpdate::Kind::kCreate, r.id, r, {}, std::nullopt});
+      ASSERT_TRUE((*store)->CommitSync(std::move(c)).ok());
+    }
+    ASSERT_TRUE((*store)->RenewLeases("worker", 123).ok());
+    EXPECT_EQ((*store)->GetRun("01R1000")->lease_until_ms, 123);
+    EXPECT_EQ((*store)->GetRun("01R1001")->lease_until_ms, 0);
+  }
+  const std::pair<const char*, const char*> expected[] = {
+      {sqlite_queries::kClaimable, "runs_in_flight"},
+      {sqlite_queries::kCountSuspended, "runs_in_flight"},
+      {sqlite_queries::kRenewLeases, "runs_by_owner"},
+  };
+  for (const auto& [sql, index] : expected) {
+    const std::vector<std::string> plan = QueryPlan(o.path, sql);
+    bool searched = false;
+    for (const std::string& line : plan) {
+      EXPECT_EQ(line.find("SCAN runs"), std::string::npos) << sql << "\n" << line;
+      searched = searched || line.find(std::string("SEARCH runs USING INDEX ") + index) == 0;
+    }
+    EXPECT_TRUE(searched) << sql << "\n" << (plan.empty() ? "" : plan[0]);
+  }
   fs::remove_all(dir);
 }
 
