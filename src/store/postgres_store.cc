@@ -573,9 +573,11 @@ class PostgresStore final : public internal::ListingStore {
   Status RenewLeases(const std::string& owner, int64_t until_ms) override {
     WEFT_ASSIGN_OR_RETURN(auto c, pool_.Take());
     // Locked in id order, as the writer's transactions lock them: no
-    // deadlock between the heartbeat and a commit.
+    // deadlock between the heartbeat and a commit. The second condition is
+    // runs_by_owner's own: a generic plan of `lease_owner = $1` alone cannot
+    // use that partial index and reads every run.
     WEFT_ASSIGN_OR_RETURN(Rows r, (*c)->Run("UPDATE runs SET lease_until_ms = $2 WHERE id IN (SELECT id FROM runs "
-                                            "WHERE lease_owner = $1 ORDER BY id FOR UPDATE)",
+                                            "WHERE lease_owner = $1 AND lease_owner <> '' ORDER BY id FOR UPDATE)",
                                             Params().Text(owner).Int(until_ms)));
     if (r.affected() > 0 && until_ms == 0) WEFT_RETURN_IF_ERROR(Notify(**c));
     return Status::Ok();
