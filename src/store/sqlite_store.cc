@@ -18,6 +18,7 @@
 
 #include "listing_store.h"
 #include "sqlite_queries.h"
+#include "sqlite_wal_gather.h"
 #include "update_checks.h"
 #include "weft/core/clock.h"
 #include "weft/core/json.h"
@@ -215,14 +216,14 @@ class Db {
     if (db_ != nullptr) sqlite3_close_v2(db_);
   }
 
-  Status Open(const std::string& path, int busy_timeout_ms) {
+  // `vfs`: nullptr for the default one.
+  Status Open(const std::string& path, int busy_timeout_ms, const char* vfs = nullptr) {
     // No memory statistics: they take a process-wide mutex on every
     // allocation. Only possible before SQLite's first use in the process
     // (later it is refused, harmlessly).
     static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)kNoMemStatus;
-    int rc =
-        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
       return UnavailableError("cannot open database '" + path +
                               "': " + (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
@@ -367,7 +368,10 @@ class SqliteStore final : public internal::ListingStore {
       return InvalidArgumentError("the SQLite store needs a file path");
     }
     MutexLock write_lock(write_mu_);  // no other thread yet; the analysis wants it said
-    WEFT_RETURN_IF_ERROR(write_.Open(options_.path, options_.busy_timeout_ms));
+    // With synchronous=FULL a commit's WAL frames are written with one call
+    // (sqlite_wal_gather.h says why that needs FULL).
+    WEFT_RETURN_IF_ERROR(
+        write_.Open(options_.path, options_.busy_timeout_ms, options_.synchronous_full ? WalGatheringVfs() : nullptr));
     // A new file is in rollback mode until one connection switches it to
     // WAL; there, SQLite answers "locked" at once to connections that would
     // deadlock, without waiting out the busy timeout. Several processes

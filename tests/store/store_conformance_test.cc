@@ -837,6 +837,99 @@ TEST(SqliteStore, PeriodicStatementsReadOnlyTheRunsInFlight) {
   fs::remove_all(dir);
 }
 
+// The write connection gathers a commit's WAL frames and writes them at
+// once when SQLite syncs (sqlite_wal_gather.h). Another connection reading
+// all along must only ever see whole records, a commit larger than the
+// gathering buffer must land whole, and a reopened file must hold it all.
+TEST(SqliteStore, GatheredWalWritesAreWholeForReadersAndAfterReopening) {
+  fs::path dir = fs::temp_directory_path() / ("weft_gather_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SqliteOptions o;
+  o.path = (dir / "weft.db").string();
+  auto input_of = [](int i) {
+    Value v = Value::MakeObject();
+    v.set("n", i);
+    v.set("text", std::string(static_cast<size_t>(100 + (i * 37) % 3000), static_cast<char>('a' + i % 26)));
+    return v;
+  };
+  auto new_run = [](const std::string& id) {
+    RunRecord r;
+    r.id = id;
+    r.workflow = "wf";
+    r.status = RunStatus::kCompleted;
+    return r;
+  };
+  constexpr int kRuns = 400;
+  {
+    auto store = OpenSqliteStore(o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::atomic<bool> done{false};
+    std::atomic<int> checked{0};
+    std::thread reader([&] {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open_v2(o.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+      sqlite3_busy_timeout(db, 5000);
+      while (!done) {
+        sqlite3_stmt* s = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT id, input FROM runs WHERE id <> '01GBIG'", -1, &s, nullptr),
+                  SQLITE_OK);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+          Result<Value> input = ParseJson(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)));
+          ASSERT_TRUE(input.ok()) << input.status();
+          const int n = static_cast<int>(input->get("n").as_number());
+          ASSERT_EQ(*input, input_of(n));
+          checked.fetch_add(1);
+        }
+        sqlite3_finalize(s);
+      }
+      sqlite3_close(db);
+    });
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w) {
+      writers.emplace_back([&, w] {
+        for (int i = w; i < kRuns; i += 4) {
+          RunRecord r = new_run("01G" + std::to_string(10000 + i));
+          r.input = input_of(i);
+          Commit c;
+          c.updates.push_back({RunUpdate::Kind::kCreate, r.id, r, {}, std::nullopt});
+          const Status st = (*store)->CommitSync(std::move(c));
+          ASSERT_TRUE(st.ok()) << st;
+        }
+      });
+    }
+    for (std::thread& t : writers) t.join();
+    // One commit larger than what is gathered before writing (1 MiB), and
+    // than the default VFS writes at once (128 KiB).
+    RunRecord big = new_run("01GBIG");
+    big.input = Value(std::string(size_t{9} << 20, 'z'));
+    Commit c;
+    c.updates.push_back({RunUpdate::Kind::kCreate, big.id, big, {}, std::nullopt});
+    const Status big_stored = (*store)->CommitSync(std::move(c));
+    done = true;
+    reader.join();
+    ASSERT_TRUE(big_stored.ok()) << big_stored;
+    EXPECT_GT(checked.load(), 0);
+  }
+  auto reopened = OpenSqliteStore(o);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  for (int i = 0; i < kRuns; ++i) {
+    Result<RunRecord> r = (*reopened)->GetRun("01G" + std::to_string(10000 + i));
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    EXPECT_EQ(r->input, input_of(i));
+  }
+  EXPECT_EQ((*reopened)->GetRun("01GBIG")->input.as_string().size(), size_t{9} << 20);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(o.path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  fs::remove_all(dir);
+}
+
 TEST(SqliteStore, WaitForWorkSeesOtherConnections) {
   fs::path dir = fs::temp_directory_path() / ("weft_wake_" + std::to_string(::getpid()));
   fs::create_directories(dir);
