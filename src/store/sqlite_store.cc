@@ -216,13 +216,15 @@ class Db {
     if (db_ != nullptr) sqlite3_close_v2(db_);
   }
 
-  // `vfs`: nullptr for the default one.
-  Status Open(const std::string& path, int busy_timeout_ms, const char* vfs = nullptr) {
+  // `gather_wal`: through the VFS of sqlite_wal_gather.h (synchronous=FULL
+  // connections only).
+  Status Open(const std::string& path, int busy_timeout_ms, bool gather_wal = false) {
     // No memory statistics: they take a process-wide mutex on every
     // allocation. Only possible before SQLite's first use in the process
-    // (later it is refused, harmlessly).
+    // (later it is refused, harmlessly), so before the VFS is looked up.
     static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)kNoMemStatus;
+    const char* vfs = gather_wal ? WalGatheringVfs() : nullptr;
     int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
     if (rc != SQLITE_OK) {
       return UnavailableError("cannot open database '" + path +
@@ -370,8 +372,7 @@ class SqliteStore final : public internal::ListingStore {
     MutexLock write_lock(write_mu_);  // no other thread yet; the analysis wants it said
     // With synchronous=FULL a commit's WAL frames are written with one call
     // (sqlite_wal_gather.h says why that needs FULL).
-    WEFT_RETURN_IF_ERROR(
-        write_.Open(options_.path, options_.busy_timeout_ms, options_.synchronous_full ? WalGatheringVfs() : nullptr));
+    WEFT_RETURN_IF_ERROR(write_.Open(options_.path, options_.busy_timeout_ms, options_.synchronous_full));
     // A new file is in rollback mode until one connection switches it to
     // WAL; there, SQLite answers "locked" at once to connections that would
     // deadlock, without waiting out the busy timeout. Several processes
