@@ -930,6 +930,24 @@ TEST(SqliteStore, GatheredWalWritesAreWholeForReadersAndAfterReopening) {
   fs::remove_all(dir);
 }
 
+// SQLite's memory statistics take a process-wide mutex on every
+// allocation; the store turns them off before SQLite is first used (a
+// lookup of the gathering VFS once came first and left them on).
+TEST(SqliteStore, SqliteKeepsNoMemoryStatistics) {
+  fs::path dir = fs::temp_directory_path() / ("weft_memstat_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  SqliteOptions o;
+  o.path = (dir / "weft.db").string();
+  auto store = OpenSqliteStore(o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->PutWorkflow("wf", "text").ok());
+  sqlite3_int64 used = -1;
+  sqlite3_int64 high = -1;
+  ASSERT_EQ(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &high, 0), SQLITE_OK);
+  EXPECT_EQ(used, 0) << "SQLite counts its allocations (memory statistics are on)";
+  fs::remove_all(dir);
+}
+
 TEST(SqliteStore, WaitForWorkSeesOtherConnections) {
   fs::path dir = fs::temp_directory_path() / ("weft_wake_" + std::to_string(::getpid()));
   fs::create_directories(dir);
