@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 namespace weft::engine {
 
@@ -38,29 +39,57 @@ EventLog::EventLog(size_t capacity, size_t max_bytes, size_t max_event_bytes)
     : capacity_(std::max<size_t>(capacity, 1)), max_bytes_(max_bytes), max_event_bytes_(max_event_bytes) {}
 
 uint64_t EventLog::Publish(Event event) {
-  // Sized before the lock: what is kept of a large event is its outline.
-  constexpr size_t kOverhead = sizeof(Event) + 32;
-  size_t bytes = kOverhead + event.run_id.size() + event.workflow.size() + ApproxBytes(event.data, max_event_bytes_);
-  Event kept = event;
-  if (bytes > max_event_bytes_) {
-    kept.data = OutlineEventData(event.data);
-    bytes = kOverhead + kept.run_id.size() + kept.workflow.size() + ApproxBytes(kept.data);
-  }
+  // Sized before the lock (what is kept of a large event is its outline),
+  // unless nothing is being kept.
+  auto sized = [this](const Event& e) {
+    constexpr size_t kOverhead = sizeof(Event) + 32;
+    Kept k{e, kOverhead + e.run_id.size() + e.workflow.size() + ApproxBytes(e.data, max_event_bytes_)};
+    if (k.bytes > max_event_bytes_) {
+      k.event.data = OutlineEventData(e.data);
+      k.bytes = kOverhead + e.run_id.size() + e.workflow.size() + ApproxBytes(k.event.data);
+    }
+    return k;
+  };
+  std::optional<Kept> kept;
+  if (keeping_.load(std::memory_order_relaxed)) kept = sized(event);
   std::vector<std::shared_ptr<const Listener>> listeners;
+  std::deque<Kept> dropped;  // freed after the lock
   {
     MutexLock lock(mu_);
     event.id = next_id_++;
-    kept.id = event.id;
-    events_.push_back({std::move(kept), bytes});
-    kept_bytes_ += bytes;
-    while (events_.size() > 1 && (events_.size() > capacity_ || kept_bytes_ > max_bytes_)) {
-      kept_bytes_ -= events_.front().bytes;
-      events_.pop_front();
+    const bool keep = KeepingLocked();
+    keeping_.store(keep, std::memory_order_relaxed);
+    // The kept ids stay consecutive (Since counts on it): after a pause in
+    // keeping, what was kept before it goes.
+    if (!keep || (!events_.empty() && events_.back().event.id + 1 != event.id)) {
+      dropped.swap(events_);
+      kept_bytes_ = 0;
+    }
+    if (keep) {
+      if (!kept) kept = sized(event);  // keeping started since the check above
+      kept->event.id = event.id;
+      kept_bytes_ += kept->bytes;
+      events_.push_back(std::move(*kept));
+      while (events_.size() > 1 && (events_.size() > capacity_ || kept_bytes_ > max_bytes_)) {
+        kept_bytes_ -= events_.front().bytes;
+        dropped.push_back(std::move(events_.front()));
+        events_.pop_front();
+      }
     }
     listeners = ListenersLocked();
   }
   for (const auto& l : listeners) (*l)(event);
   return event.id;
+}
+
+bool EventLog::KeepingLocked() const {
+  return !replay_grace_ || replaying_ > 0 || std::chrono::steady_clock::now() < keep_until_;
+}
+
+void EventLog::KeepOnlyForReplay(std::chrono::milliseconds grace) {
+  MutexLock lock(mu_);
+  replay_grace_ = grace;
+  keeping_.store(KeepingLocked(), std::memory_order_relaxed);
 }
 
 void EventLog::Broadcast(const Event& event) {
@@ -75,7 +104,7 @@ void EventLog::Broadcast(const Event& event) {
 std::vector<std::shared_ptr<const EventLog::Listener>> EventLog::ListenersLocked() const {
   std::vector<std::shared_ptr<const Listener>> out;
   out.reserve(listeners_.size());
-  for (const auto& [id, l] : listeners_) out.push_back(l);
+  for (const auto& [id, s] : listeners_) out.push_back(s.listener);
   return out;
 }
 
@@ -95,16 +124,25 @@ uint64_t EventLog::last_id() const {
   return next_id_ - 1;
 }
 
-uint64_t EventLog::Subscribe(Listener listener) {
+uint64_t EventLog::Subscribe(Listener listener, bool replays) {
   MutexLock lock(mu_);
   const uint64_t id = next_subscription_++;
-  listeners_[id] = std::make_shared<const Listener>(std::move(listener));
+  listeners_[id] = Subscription{std::make_shared<const Listener>(std::move(listener)), replays};
+  if (replays) {
+    ++replaying_;
+    keeping_.store(true, std::memory_order_relaxed);
+  }
   return id;
 }
 
 void EventLog::Unsubscribe(uint64_t subscription) {
   MutexLock lock(mu_);
-  listeners_.erase(subscription);
+  auto it = listeners_.find(subscription);
+  if (it == listeners_.end()) return;
+  if (it->second.replays && --replaying_ == 0 && replay_grace_) {
+    keep_until_ = std::chrono::steady_clock::now() + *replay_grace_;
+  }
+  listeners_.erase(it);
 }
 
 }  // namespace weft::engine

@@ -67,15 +67,17 @@ Response EventStream(Server::Impl& s, const Request& req, const std::string& run
     auto channel = std::make_shared<Channel>(executor, kQueue);
     auto queued = std::make_shared<std::atomic<int64_t>>(0);  // bytes sent to the channel, not yet written
     // Subscribe before reading the backlog: nothing falls between.
-    const uint64_t subscription = log->Subscribe([channel, queued, selects](const engine::Event& e) {
-      if (!selects(e)) return;
-      std::string frame = Frame(e);
-      const auto size = static_cast<int64_t>(frame.size());
-      if (queued->fetch_add(size) + size > kQueueBytes ||
-          !channel->try_send(boost::system::error_code{}, std::move(frame))) {
-        channel->close();  // too far behind: the client reconnects with Last-Event-ID
-      }
-    });
+    const uint64_t subscription = log->Subscribe(
+        [channel, queued, selects](const engine::Event& e) {
+          if (!selects(e)) return;
+          std::string frame = Frame(e);
+          const auto size = static_cast<int64_t>(frame.size());
+          if (queued->fetch_add(size) + size > kQueueBytes ||
+              !channel->try_send(boost::system::error_code{}, std::move(frame))) {
+            channel->close();  // too far behind: the client reconnects with Last-Event-ID
+          }
+        },
+        /*replays=*/true);
     struct Unsubscribe {
       engine::EventLog* log;
       uint64_t id;

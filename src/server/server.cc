@@ -192,6 +192,9 @@ Server::Impl::Impl(runtime::Runtime& rt, ServerOptions o)
     m->Observe("weft_store_commit_batch_size", {}, static_cast<double>(commits));
   });
   if (engine::EventLog* log = runtime.events()) {
+    // Kept for SSE clients that reconnect with Last-Event-ID, while any is
+    // connected and for 10 minutes after the last one left.
+    log->KeepOnlyForReplay(std::chrono::minutes(10));
     events_subscription = log->Subscribe([metrics = metrics, dispatcher = dispatcher,
                                           telemetry = telemetry](const engine::Event& e) {
       if (e.remote) return;  // counted and traced by the process that ran it

@@ -258,6 +258,59 @@ TEST(EventLog, KeepsTheNewestAndSaysWhenSomeWereDropped) {
   EXPECT_EQ(log.last_id(), 5u);
 }
 
+// A server keeps events only for listeners that may ask for what they
+// missed (SSE streams reconnecting with Last-Event-ID): while one is
+// subscribed and for a grace after the last left. Whoever comes back later
+// learns that events were dropped.
+TEST(EventLog, KeptOnlyForReplayingListenersAndAGraceAfter) {
+  EventLog log(100);
+  log.KeepOnlyForReplay(std::chrono::seconds(60));
+  for (int i = 0; i < 3; ++i) log.Publish(Event{});  // 1-3: nobody to replay for
+  bool complete = true;
+  EXPECT_TRUE(log.Since(0, &complete).empty());
+  EXPECT_FALSE(complete);
+  int heard = 0;
+  const uint64_t counter = log.Subscribe([&heard](const Event&) { ++heard; });
+  log.Publish(Event{});  // 4: heard, not kept
+  EXPECT_EQ(heard, 1);
+  EXPECT_TRUE(log.Since(3, &complete).empty());
+  EXPECT_FALSE(complete);
+  const uint64_t stream = log.Subscribe([](const Event&) {}, true);
+  log.Publish(Event{});  // 5, 6: kept
+  log.Publish(Event{});
+  std::vector<Event> kept = log.Since(4, &complete);
+  EXPECT_TRUE(complete);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].id, 5u);
+  EXPECT_EQ(kept[1].id, 6u);
+  log.Unsubscribe(stream);
+  log.Publish(Event{});  // 7: within the grace, kept for a reconnecting stream
+  kept = log.Since(5, &complete);
+  EXPECT_TRUE(complete);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[1].id, 7u);
+  log.Unsubscribe(counter);
+  EXPECT_EQ(heard, 4);
+
+  EventLog no_grace(100);
+  no_grace.KeepOnlyForReplay(std::chrono::milliseconds(0));
+  const uint64_t s = no_grace.Subscribe([](const Event&) {}, true);
+  no_grace.Publish(Event{});  // 1, 2: kept
+  no_grace.Publish(Event{});
+  no_grace.Unsubscribe(s);
+  no_grace.Publish(Event{});  // 3: nobody left; 1 and 2 go too
+  EXPECT_TRUE(no_grace.Since(2, &complete).empty());
+  EXPECT_FALSE(complete);
+  no_grace.Subscribe([](const Event&) {}, true);
+  no_grace.Publish(Event{});  // 4: kept again, ids consecutive from here
+  kept = no_grace.Since(3, &complete);
+  EXPECT_TRUE(complete);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].id, 4u);
+  EXPECT_EQ(no_grace.Since(0, &complete).size(), 1u);
+  EXPECT_FALSE(complete);
+}
+
 // Large events are kept as their outline (listeners get them whole) and the
 // log's memory is bounded: the oldest go once the kept ones pass the budget.
 TEST(EventLog, KeepsLargeEventsAsOutlinesWithinAByteBudget) {

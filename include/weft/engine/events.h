@@ -4,10 +4,13 @@
 // it saw gets what it missed while it is still buffered.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,12 +75,27 @@ class EventLog {
   // returns. After Unsubscribe a call already under way on another thread
   // may still finish: a listener must keep alive what it uses (capture it
   // by shared_ptr).
+  // `replays`: the listener may later ask Since for what it missed (an SSE
+  // stream, which reconnects with Last-Event-ID).
   using Listener = std::function<void(const Event&)>;
-  uint64_t Subscribe(Listener listener);
+  uint64_t Subscribe(Listener listener, bool replays = false);
   void Unsubscribe(uint64_t subscription);
 
+  // From now on, events are kept only while a replaying listener is
+  // subscribed and for `grace` after the last one left (time to reconnect).
+  // Otherwise none is kept: a server that only answers webhooks pays
+  // neither the sizing of its events nor freeing them long after, cold. A
+  // reader that comes back later learns from Since that events were
+  // dropped, as when the log is full.
+  void KeepOnlyForReplay(std::chrono::milliseconds grace);
+
  private:
+  struct Subscription {
+    std::shared_ptr<const Listener> listener;
+    bool replays = false;
+  };
   std::vector<std::shared_ptr<const Listener>> ListenersLocked() const WEFT_REQUIRES(mu_);
+  bool KeepingLocked() const WEFT_REQUIRES(mu_);
 
   struct Kept {
     Event event;
@@ -90,8 +108,16 @@ class EventLog {
   std::deque<Kept> events_ WEFT_GUARDED_BY(mu_);
   size_t kept_bytes_ WEFT_GUARDED_BY(mu_) = 0;
   uint64_t next_id_ WEFT_GUARDED_BY(mu_) = 1;
-  std::map<uint64_t, std::shared_ptr<const Listener>> listeners_ WEFT_GUARDED_BY(mu_);
+  std::map<uint64_t, Subscription> listeners_ WEFT_GUARDED_BY(mu_);
   uint64_t next_subscription_ WEFT_GUARDED_BY(mu_) = 1;
+  // KeepOnlyForReplay: set, the grace; the replaying listeners subscribed;
+  // until when events are kept after the last one left.
+  std::optional<std::chrono::milliseconds> replay_grace_ WEFT_GUARDED_BY(mu_);
+  int replaying_ WEFT_GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point keep_until_ WEFT_GUARDED_BY(mu_);
+  // Read without the lock to skip sizing an event that will not be kept
+  // (decided again under the lock).
+  std::atomic<bool> keeping_{true};
 };
 
 }  // namespace weft::engine
