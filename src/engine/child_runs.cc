@@ -27,7 +27,7 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
       }
     }
     // Leased to this engine: its parent drives it.
-    store::RunRecord rec = engine_.NewRun(**wf, child_id, input, run_.context, run_.rng());
+    store::RunRecord rec = engine_.NewRun(**wf, child_id, input, run_.context, run_.rng()());
     rec.parent_run = run_.record.id;
     rec.parent_path = std::string(caller.step_path);
     store::Commit commit;

@@ -148,7 +148,6 @@ std::shared_ptr<RunState> Engine::Impl::MakeRunState(const store::RunRecord& rec
   run->engine = this;
   run->record = record;
   run->depth = depth;
-  run->rng.seed(record.seed);
   run->input = record.input;
   run->context = record.context.is_defined() ? record.context : Value::MakeObject();
   const Value chat = run->context.get("chat");

@@ -467,7 +467,7 @@ class Executor {
 
   double UnitDraw() {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    return unit(run_.rng);
+    return unit(run_.rng());
   }
 
   asio::awaitable<Flow> Suspend(StepRecord& rec, const TaskDef& task, const Suspension& suspension);
