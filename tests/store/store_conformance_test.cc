@@ -777,6 +777,21 @@ TEST(SqliteStore, RefusesADatabaseFromTheFuture) {
   fs::remove_all(dir);
 }
 
+// A database file in a folder of its own, removed afterwards.
+struct TempDb {
+  explicit TempDb(const std::string& name)
+      : dir(fs::temp_directory_path() / ("weft_" + name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    options.path = (dir / "weft.db").string();
+  }
+  ~TempDb() { fs::remove_all(dir); }
+  TempDb(const TempDb&) = delete;
+  TempDb& operator=(const TempDb&) = delete;
+  fs::path dir;
+  SqliteOptions options;
+};
+
 // What SQLite plans for a statement: one line per step ("SEARCH runs USING
 // INDEX ...", "SCAN runs", ...).
 std::vector<std::string> QueryPlan(const std::string& path, const std::string& sql) {
@@ -799,10 +814,8 @@ std::vector<std::string> QueryPlan(const std::string& path, const std::string& s
 // flight through a partial index: never a pass over every finished run,
 // which grew with the table and held the write lock (lease renewal).
 TEST(SqliteStore, PeriodicStatementsReadOnlyTheRunsInFlight) {
-  fs::path dir = fs::temp_directory_path() / ("weft_plans_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  SqliteOptions o;
-  o.path = (dir / "weft.db").string();
+  TempDb db("plans");
+  const SqliteOptions& o = db.options;
   {
     auto store = OpenSqliteStore(o);
     ASSERT_TRUE(store.ok()) << store.status();
@@ -834,7 +847,6 @@ TEST(SqliteStore, PeriodicStatementsReadOnlyTheRunsInFlight) {
     }
     EXPECT_TRUE(searched) << sql << "\n" << (plan.empty() ? "" : plan[0]);
   }
-  fs::remove_all(dir);
 }
 
 // The write connection gathers a commit's WAL frames and writes them at
@@ -842,11 +854,8 @@ TEST(SqliteStore, PeriodicStatementsReadOnlyTheRunsInFlight) {
 // all along must only ever see whole records, a commit larger than the
 // gathering buffer must land whole, and a reopened file must hold it all.
 TEST(SqliteStore, GatheredWalWritesAreWholeForReadersAndAfterReopening) {
-  fs::path dir = fs::temp_directory_path() / ("weft_gather_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  SqliteOptions o;
-  o.path = (dir / "weft.db").string();
+  TempDb temp("gather");
+  const SqliteOptions& o = temp.options;
   auto input_of = [](int i) {
     Value v = Value::MakeObject();
     v.set("n", i);
@@ -927,25 +936,20 @@ TEST(SqliteStore, GatheredWalWritesAreWholeForReadersAndAfterReopening) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
   sqlite3_finalize(s);
   sqlite3_close(db);
-  fs::remove_all(dir);
 }
 
 // SQLite's memory statistics take a process-wide mutex on every
 // allocation; the store turns them off before SQLite is first used (a
 // lookup of the gathering VFS once came first and left them on).
 TEST(SqliteStore, SqliteKeepsNoMemoryStatistics) {
-  fs::path dir = fs::temp_directory_path() / ("weft_memstat_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  SqliteOptions o;
-  o.path = (dir / "weft.db").string();
-  auto store = OpenSqliteStore(o);
+  TempDb db("memstat");
+  auto store = OpenSqliteStore(db.options);
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE((*store)->PutWorkflow("wf", "text").ok());
   sqlite3_int64 used = -1;
   sqlite3_int64 high = -1;
   ASSERT_EQ(sqlite3_status64(SQLITE_STATUS_MEMORY_USED, &used, &high, 0), SQLITE_OK);
   EXPECT_EQ(used, 0) << "SQLite counts its allocations (memory statistics are on)";
-  fs::remove_all(dir);
 }
 
 TEST(SqliteStore, WaitForWorkSeesOtherConnections) {
