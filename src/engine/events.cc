@@ -53,7 +53,7 @@ uint64_t EventLog::Publish(Event event) {
   std::optional<Kept> kept;
   if (keeping_.load(std::memory_order_relaxed)) kept = sized(event);
   std::vector<std::shared_ptr<const Listener>> listeners;
-  std::deque<Kept> dropped;  // freed after the lock
+  std::optional<std::deque<Kept>> dropped;  // all that was kept, freed after the lock
   {
     MutexLock lock(mu_);
     event.id = next_id_++;
@@ -61,8 +61,8 @@ uint64_t EventLog::Publish(Event event) {
     keeping_.store(keep, std::memory_order_relaxed);
     // The kept ids stay consecutive (Since counts on it): after a pause in
     // keeping, what was kept before it goes.
-    if (!keep || (!events_.empty() && events_.back().event.id + 1 != event.id)) {
-      dropped.swap(events_);
+    if (!events_.empty() && (!keep || events_.back().event.id + 1 != event.id)) {
+      dropped.emplace().swap(events_);
       kept_bytes_ = 0;
     }
     if (keep) {
@@ -72,7 +72,6 @@ uint64_t EventLog::Publish(Event event) {
       events_.push_back(std::move(*kept));
       while (events_.size() > 1 && (events_.size() > capacity_ || kept_bytes_ > max_bytes_)) {
         kept_bytes_ -= events_.front().bytes;
-        dropped.push_back(std::move(events_.front()));
         events_.pop_front();
       }
     }
