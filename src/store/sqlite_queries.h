@@ -14,6 +14,8 @@ namespace weft::store::sqlite_queries {
   "wake_at_ms, seed, retry_from_seq, lease_owner, lease_until_ms, created_ms, updated_ms, trigger, start_key, " \
   "lease_epoch"
 
+// Every statement reading whole runs selects these, in this order
+// (sqlite_store.cc's ReadRun).
 inline constexpr const char* kRunColumns = WEFT_SQLITE_RUN_COLUMNS;
 
 // Runs to claim: running ones (nobody's, or a lapsed lease) and waits due
