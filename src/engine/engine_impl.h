@@ -97,7 +97,8 @@ struct RunState {
   }
   ~RunState();
   void CancelAll();
-  // Puts the run's creation first in `commit` while it is not stored.
+  // Puts the run's creation in `commit` while it is not stored: first, or
+  // in place of the run's update (one INSERT of the run as it now is).
   // Returns whether it did (then call Born with the commit's outcome).
   bool AddBirth(store::Commit& commit) const;
   void Born(const Status& committed);

@@ -456,6 +456,21 @@ RunState::~RunState() {
 
 bool RunState::AddBirth(store::Commit& commit) const {
   if (!unborn) return false;
+  // Born and changed (most often ended) in one commit: the run is inserted
+  // as it now is, not inserted and then updated, which would also write
+  // its entries in the indexes of runs in flight only to remove them.
+  for (store::RunUpdate& u : commit.updates) {
+    if (u.run_id != unborn->id) continue;
+    if (u.kind != store::RunUpdate::Kind::kUpdate) break;  // steps first: the run must exist before them
+    store::RunUpdate born{store::RunUpdate::Kind::kCreate, unborn->id, std::move(u.run), std::move(u.steps),
+                          std::nullopt};
+    born.run.id = unborn->id;
+    born.run.created_ms = unborn->created_ms;
+    born.run.trigger = unborn->trigger;
+    born.run.start_key = unborn->start_key;
+    u = std::move(born);
+    return true;
+  }
   commit.updates.insert(commit.updates.begin(),
                         store::RunUpdate{store::RunUpdate::Kind::kCreate, unborn->id, *unborn, {}, std::nullopt});
   return true;

@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 #include <thread>
 
+#include "engine_impl.h"
 #include "test_actions.h"
 #include "weft/actions/builtin.h"
 #include "weft/dsl/loader.h"
@@ -170,6 +171,57 @@ flow: [{ do: a }, { do: b }]
   ASSERT_EQ(e->Wait(run_id)->status, store::RunStatus::kSuspended);
   std::lock_guard lock(mu);
   EXPECT_EQ(seen, (std::vector<std::string>{"0:a completed", "1:b suspended"}));
+}
+
+// A run born and ended in one commit (a webhook's pure run) is one INSERT
+// of the run as it ended: not an INSERT and an UPDATE of the same row,
+// which would also write its entries in the indexes of runs in flight.
+TEST(RunBirth, BornAndEndedInOneCommitIsOneInsertOfTheEnd) {
+  asio::io_context io;
+  RunState run(asio::make_strand(io));
+  store::RunRecord born;
+  born.id = "01R";
+  born.status = store::RunStatus::kRunning;
+  born.created_ms = 1000;
+  born.trigger = "webhook";
+  born.start_key = "webhook:k";
+  born.lease_owner = "host/1";
+  run.unborn = born;
+  store::RunRecord ended = born;
+  ended.status = store::RunStatus::kCompleted;
+  ended.lease_owner.clear();
+  ended.created_ms = 0;  // updates do not carry these
+  ended.trigger.clear();
+  ended.start_key.clear();
+  store::StepRecord step;
+  step.path = "0:a";
+  store::Commit commit;
+  commit.updates.push_back({store::RunUpdate::Kind::kUpdate, "01R", ended, {step}, store::RunStatus::kRunning});
+  commit.updates.back().fence_owner = "host/1";
+  ASSERT_TRUE(run.AddBirth(commit));
+  ASSERT_EQ(commit.updates.size(), 1u);
+  const store::RunUpdate& u = commit.updates[0];
+  EXPECT_EQ(u.kind, store::RunUpdate::Kind::kCreate);
+  EXPECT_EQ(u.run.status, store::RunStatus::kCompleted);
+  EXPECT_EQ(u.run.lease_owner, "");
+  EXPECT_EQ(u.run.created_ms, 1000);
+  EXPECT_EQ(u.run.trigger, "webhook");
+  EXPECT_EQ(u.run.start_key, "webhook:k");
+  EXPECT_FALSE(u.expect_status.has_value());
+  EXPECT_EQ(u.fence_owner, "");
+  ASSERT_EQ(u.steps.size(), 1u);
+  EXPECT_EQ(u.steps[0].path, "0:a");
+
+  // Steps alone (the run goes on): the run as born goes first.
+  store::Commit steps_only;
+  steps_only.updates.push_back({store::RunUpdate::Kind::kStepsOnly, "01R", {}, {step}, std::nullopt});
+  ASSERT_TRUE(run.AddBirth(steps_only));
+  ASSERT_EQ(steps_only.updates.size(), 2u);
+  EXPECT_EQ(steps_only.updates[0].kind, store::RunUpdate::Kind::kCreate);
+  EXPECT_EQ(steps_only.updates[0].run.status, store::RunStatus::kRunning);
+  EXPECT_EQ(steps_only.updates[1].kind, store::RunUpdate::Kind::kStepsOnly);
+  run.unborn.reset();
+  EXPECT_FALSE(run.AddBirth(steps_only));
 }
 
 TEST_F(EngineApiTest, StartRejectsUnknownWorkflowsAndBadInput) {
