@@ -999,9 +999,8 @@ TEST(SqliteStore, WalSyncsAreDeferredOnlyWhereAsked) {
   const uintmax_t before = db_size();
   {
     WalSyncDeferral deferral;
-    exec(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
-        "INSERT INTO t SELECT hex(randomblob(4000)) FROM n");
+    exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
+         "INSERT INTO t SELECT hex(randomblob(4000)) FROM n");
   }
   EXPECT_GT(db_size(), before) << "the hook did not checkpoint the WAL into the database";
   sqlite3_close(db);
