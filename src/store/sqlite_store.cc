@@ -4,16 +4,12 @@
 #include "weft/store/sqlite_store.h"
 
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <functional>
 #include <future>
-#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -31,9 +27,6 @@
 
 namespace weft::store {
 namespace {
-
-// The write connection's automatic checkpoint: SQLite's default.
-constexpr int kCheckpointFrames = 1000;
 
 // Each entry migrates the schema from version i to i + 1.
 const char* const kMigrations[] = {
@@ -370,8 +363,6 @@ class SqliteStore final : public internal::ListingStore {
   ~SqliteStore() override {
     queue_.Stop();
     if (writer_.joinable()) writer_.join();
-    synced_.Stop();
-    if (syncer_.joinable()) syncer_.join();
   }
 
   Status Open() {
@@ -382,7 +373,6 @@ class SqliteStore final : public internal::ListingStore {
     // With synchronous=FULL a commit's WAL frames are written with one call
     // (sqlite_wal_gather.h says why that needs FULL).
     WEFT_RETURN_IF_ERROR(write_.Open(options_.path, options_.busy_timeout_ms, options_.synchronous_full));
-    if (options_.synchronous_full) InstallCheckpointHook(write_.get(), kCheckpointFrames);
     // A new file is in rollback mode until one connection switches it to
     // WAL; there, SQLite answers "locked" at once to connections that would
     // deadlock, without waiting out the busy timeout. Several processes
@@ -399,11 +389,6 @@ class SqliteStore final : public internal::ListingStore {
     {
       MutexLock read_lock(read_mu_);
       WEFT_RETURN_IF_ERROR(read_.Open(options_.path, options_.busy_timeout_ms));
-    }
-    defer_syncs_ = options_.synchronous_full && WalGatheringVfs() != nullptr;
-    if (defer_syncs_) {
-      syncer_ = std::thread([this] { SyncerLoop(); });
-      syncer_id_ = syncer_.get_id();
     }
     writer_ = std::thread([this] { WriterLoop(); });
     writer_id_ = writer_.get_id();
@@ -585,11 +570,10 @@ class SqliteStore final : public internal::ListingStore {
   // transaction and returns once that has committed: concurrent small
   // writes — conversation state, messages, triggers' state — share one
   // fsync with each other and with the runs' commits instead of paying one
-  // each. On the writer or syncer thread (a commit's callback), it writes at
-  // once: it would otherwise wait for itself.
+  // each. On the writer thread itself (a commit's callback), it writes at
+  // once.
   Status GroupWrite(const std::function<Status()>& write) {
-    const std::thread::id self = std::this_thread::get_id();
-    if (self == writer_id_ || self == syncer_id_) {
+    if (std::this_thread::get_id() == writer_id_) {
       MutexLock lock(write_mu_);
       return write();
     }
@@ -1396,90 +1380,26 @@ class SqliteStore final : public internal::ListingStore {
     return false;  // one commit, refused: rolled back
   }
 
-  // A group the writer has committed, waiting for its WAL sync (the
-  // syncer's) before its commits are acknowledged.
-  struct Committed {
-    std::vector<Pending> batch;
-    std::vector<Status> results;
-    bool creates_work = false;
-    int owed_fd = -1;  // the WAL to fdatasync first; -1: nothing was put off
-    std::chrono::steady_clock::time_point started;
-  };
-
   void WriterLoop() {
     std::vector<Pending> batch;
+    std::vector<Status> results;
     while (queue_.Take(batch, options_.max_group)) {
-      Committed group;
-      group.started = std::chrono::steady_clock::now();
-      group.results.assign(batch.size(), Status::Ok());
-      if (Status failed = SyncFailure(); !failed.ok()) {
-        group.results.assign(batch.size(), failed);
-      } else if (defer_syncs_) {
-        // The next group is applied while the syncer waits for the disk.
-        WalSyncDeferral deferral;
+      results.assign(batch.size(), Status::Ok());
+      const auto started = std::chrono::steady_clock::now();
+      bool creates_work = false;
+      {
         MutexLock lock(write_mu_);
-        group.creates_work = ApplyGroup(batch, group.results);
-        group.owed_fd = deferral.owed_fd();
-      } else {
-        MutexLock lock(write_mu_);
-        group.creates_work = ApplyGroup(batch, group.results);
+        creates_work = ApplyGroup(batch, results);
       }
-      group.batch = std::move(batch);
+      queue_.Observe(batch.size(), started);
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(results[i]);
       batch.clear();
-      if (!defer_syncs_) {
-        Acknowledge(group);
-        continue;
+      {
+        MutexLock lock(work_mu_);
+        if (creates_work) ++work_created_;
       }
-      // Acknowledged in commit order by the syncer, also groups that owe no
-      // sync: a refusal ("that start key is taken") must not overtake the
-      // commit that took it.
-      if (!synced_.Push(group)) {
-        for (size_t i = 0; i < group.batch.size(); ++i) {
-          group.batch[i].done(UnavailableError("the store is shutting down"));
-        }
-      }
+      work_cv_.notify_all();
     }
-  }
-
-  // One fdatasync for every group committed meanwhile: the WAL is a log,
-  // so it makes all their frames durable at once.
-  void SyncerLoop() {
-    std::vector<Committed> groups;
-    while (synced_.Take(groups, std::numeric_limits<int>::max())) {
-      int fd = -1;
-      for (const Committed& g : groups) fd = g.owed_fd >= 0 ? g.owed_fd : fd;
-      if (fd >= 0 && ::fdatasync(fd) != 0) {
-        const int error = errno;
-        MutexLock lock(sync_mu_);
-        // Never retried: after a failed fdatasync the kernel may have
-        // dropped the pages while a later one reports success.
-        sync_error_ = UnavailableError(std::string("the write-ahead log could not be made durable (") +
-                                       std::strerror(error) + "); restart weft on a healthy disk");
-      }
-      const Status failed = SyncFailure();
-      for (Committed& g : groups) {
-        if (!failed.ok()) {
-          for (Status& r : g.results) r = r.ok() ? failed : r;
-        }
-        Acknowledge(g);
-      }
-      groups.clear();
-    }
-  }
-
-  Status SyncFailure() {
-    MutexLock lock(sync_mu_);
-    return sync_error_;
-  }
-
-  void Acknowledge(Committed& group) {
-    queue_.Observe(group.batch.size(), group.started);
-    for (size_t i = 0; i < group.batch.size(); ++i) group.batch[i].done(group.results[i]);
-    {
-      MutexLock lock(work_mu_);
-      if (group.creates_work) ++work_created_;
-    }
-    work_cv_.notify_all();
   }
 
   void ObserveCommits(const CommitObserver& observer) override { queue_.SetObserver(observer); }
@@ -1497,14 +1417,6 @@ class SqliteStore final : public internal::ListingStore {
   uint64_t work_created_ WEFT_GUARDED_BY(work_mu_) = 0;  // batches that did
   std::thread writer_;
   std::thread::id writer_id_;  // set before any GroupWrite can run
-  // synchronous=FULL: the writer commits with its WAL syncs put off and the
-  // syncer makes them durable before acknowledging (sqlite_wal_gather.h).
-  bool defer_syncs_ = false;
-  internal::WriterQueue<Committed> synced_;
-  std::thread syncer_;
-  std::thread::id syncer_id_;
-  Mutex sync_mu_;
-  Status sync_error_ WEFT_GUARDED_BY(sync_mu_);  // sticky: every later commit fails
 };
 
 }  // namespace

@@ -1,23 +1,14 @@
 #include "sqlite_wal_gather.h"
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cstring>
 #include <new>
-#include <string>
 #include <vector>
 
 namespace weft::store {
-
-void OweSync(int fd);  // WalSyncDeferral's friend: records a sync put off
-
 namespace {
-
-thread_local WalSyncDeferral* t_deferral = nullptr;
 
 // A transaction larger than this is written as it goes, in parts.
 constexpr size_t kMaxGathered = size_t{1} << 20;
@@ -30,14 +21,12 @@ sqlite3_vfs* Real(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pApp
 
 // A WAL file: the default VFS's file (`real`, in the same allocation, just
 // after this header) and what is gathered for it, bytes [start, start +
-// pending.size()) of the file; `sync_fd`, this VFS's own read-only
-// descriptor of the same file for deferred syncs (-1: none, syncs are real).
+// pending.size()) of the file.
 struct GatherFile {
   sqlite3_file base;
   sqlite3_file* real;
   std::vector<char>* pending;
   sqlite3_int64 start;
-  int sync_fd;
 };
 
 GatherFile* Gather(sqlite3_file* f) { return reinterpret_cast<GatherFile*>(f); }
@@ -61,8 +50,6 @@ int Close(sqlite3_file* f) {
   const int closed = RealMethods(g).xClose(g->real);
   delete g->pending;
   g->pending = nullptr;
-  if (g->sync_fd >= 0) ::close(g->sync_fd);
-  g->sync_fd = -1;
   return flushed != SQLITE_OK ? flushed : closed;
 }
 
@@ -105,10 +92,6 @@ int Truncate(sqlite3_file* f, sqlite3_int64 size) {
 int Sync(sqlite3_file* f, int flags) {
   GatherFile* g = Gather(f);
   if (const int rc = Flush(g); rc != SQLITE_OK) return rc;
-  if (t_deferral != nullptr && g->sync_fd >= 0) {
-    OweSync(g->sync_fd);
-    return SQLITE_OK;
-  }
   return RealMethods(g).xSync(g->real, flags);
 }
 int FileSize(sqlite3_file* f, sqlite3_int64* size) {
@@ -171,26 +154,6 @@ const sqlite3_io_methods kGatherMethods = {
     Unfetch,
 };
 
-// A deferred sync is an fdatasync of the WAL file only: its directory entry
-// is made durable here, once (the default VFS does it at the file's first
-// real sync, which deferral may put off). Without a descriptor or the
-// directory's sync, syncs stay real.
-void OpenForDeferredSyncs(GatherFile* g, const char* name) {
-  const int fd = ::open(name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;
-  std::string dir(name);
-  const size_t slash = dir.rfind('/');
-  dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const bool dir_synced = dir_fd >= 0 && ::fsync(dir_fd) == 0;
-  if (dir_fd >= 0) ::close(dir_fd);
-  if (!dir_synced) {
-    ::close(fd);
-    return;
-  }
-  g->sync_fd = fd;
-}
-
 int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
   sqlite3_vfs* real = Real(vfs);
   // Databases, journals and everything else: the default VFS's own file,
@@ -201,10 +164,8 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
   g->real = reinterpret_cast<sqlite3_file*>(g + 1);
   g->pending = nullptr;
   g->start = 0;
-  g->sync_fd = -1;
   const int rc = real->xOpen(real, name, g->real, flags, out_flags);
   if (rc != SQLITE_OK) return rc;
-  if (name != nullptr) OpenForDeferredSyncs(g, name);
   g->pending = new (std::nothrow) std::vector<char>();
   if (g->pending == nullptr) {
     g->real->pMethods->xClose(g->real);
@@ -258,30 +219,7 @@ const char* Register() {
   return vfs.zName;
 }
 
-// sqlite3WalDefaultHook's checkpoint, with real syncs.
-int CheckpointHook(void* frames, sqlite3* db, const char* schema, int written) {
-  if (written >= static_cast<int>(reinterpret_cast<intptr_t>(frames))) {
-    WalSyncDeferral::Suspension real_syncs;
-    (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  }
-  return SQLITE_OK;
-}
-
 }  // namespace
-
-void OweSync(int fd) { t_deferral->owed_fd_ = fd; }
-
-WalSyncDeferral::WalSyncDeferral() : outer_(t_deferral) { t_deferral = this; }
-WalSyncDeferral::~WalSyncDeferral() {
-  if (outer_ != nullptr && owed_fd_ >= 0) outer_->owed_fd_ = owed_fd_;
-  t_deferral = outer_;
-}
-WalSyncDeferral::Suspension::Suspension() : suspended_(t_deferral) { t_deferral = nullptr; }
-WalSyncDeferral::Suspension::~Suspension() { t_deferral = suspended_; }
-
-void InstallCheckpointHook(sqlite3* db, int frames) {
-  sqlite3_wal_hook(db, CheckpointHook, reinterpret_cast<void*>(static_cast<intptr_t>(frames)));
-}
 
 const char* WalGatheringVfs() {
   static const char* const name = Register();

@@ -1,7 +1,6 @@
 // One suite for every Store backend: what the engine relies on.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,7 +11,6 @@
 #include <thread>
 
 #include "sqlite_queries.h"
-#include "sqlite_wal_gather.h"
 #include "weft/core/json.h"
 #include "weft/store/memory_store.h"
 #include "weft/store/postgres_store.h"
@@ -937,72 +935,6 @@ TEST(SqliteStore, GatheredWalWritesAreWholeForReadersAndAfterReopening) {
   ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(s, 0)), "ok");
   sqlite3_finalize(s);
-  sqlite3_close(db);
-}
-
-// Under a WalSyncDeferral a commit's WAL sync is put off: the frames are
-// written (another connection reads them) and the deferral names the WAL
-// file to fdatasync. Not so under a Suspension, nor for a checkpoint, which
-// the installed hook still runs every N frames.
-TEST(SqliteStore, WalSyncsAreDeferredOnlyWhereAsked) {
-  TempDb temp("defer");
-  const std::string& path = temp.options.path;
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, WalGatheringVfs()),
-            SQLITE_OK);
-  auto exec = [&](const std::string& sql) {
-    char* error = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
-    EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (error != nullptr ? error : "");
-    sqlite3_free(error);
-  };
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=FULL");
-  exec("CREATE TABLE t (x TEXT)");
-  InstallCheckpointHook(db, 20);
-  {
-    WalSyncDeferral deferral;
-    exec("INSERT INTO t VALUES ('one')");
-    ASSERT_GE(deferral.owed_fd(), 0) << "the commit's sync was not put off";
-    struct stat owed {};
-    struct stat wal {};
-    ASSERT_EQ(::fstat(deferral.owed_fd(), &owed), 0);
-    ASSERT_EQ(::stat((path + "-wal").c_str(), &wal), 0);
-    EXPECT_EQ(owed.st_ino, wal.st_ino) << "the descriptor is not the WAL's";
-    EXPECT_EQ(::fdatasync(deferral.owed_fd()), 0);
-    sqlite3* reader = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* s = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(reader, "SELECT count(*) FROM t", -1, &s, nullptr), SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(s), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(s, 0), 1) << "another connection must see the deferred commit";
-    sqlite3_finalize(s);
-    sqlite3_close(reader);
-  }
-  {
-    WalSyncDeferral deferral;
-    WalSyncDeferral::Suspension real_syncs;
-    exec("INSERT INTO t VALUES ('two')");
-    EXPECT_EQ(deferral.owed_fd(), -1) << "a suspended deferral put a sync off";
-  }
-  {
-    WalSyncDeferral outer;
-    {
-      WalSyncDeferral inner;
-      exec("INSERT INTO t VALUES ('three')");
-      EXPECT_GE(inner.owed_fd(), 0);
-    }
-    EXPECT_GE(outer.owed_fd(), 0) << "a nested deferral must hand its owed sync outwards";
-  }
-  exec("INSERT INTO t VALUES ('four')");  // no deferral: a real sync
-  const auto db_size = [&] { return fs::file_size(path); };
-  const uintmax_t before = db_size();
-  {
-    WalSyncDeferral deferral;
-    exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
-         "INSERT INTO t SELECT hex(randomblob(4000)) FROM n");
-  }
-  EXPECT_GT(db_size(), before) << "the hook did not checkpoint the WAL into the database";
   sqlite3_close(db);
 }
 
