@@ -498,8 +498,9 @@ class MemoryStore final : public Store {
         if (!u.run.start_key.empty()) start_keys_[u.run.start_key] = u.run_id;
         e.record = u.run;
         e.record.id = u.run_id;
-        if (e.record.created_ms == 0) e.record.created_ms = clock_.NowMillis();
-        e.record.updated_ms = e.record.created_ms;
+        const int64_t now = clock_.NowMillis();
+        if (e.record.created_ms == 0) e.record.created_ms = now;
+        e.record.updated_ms = now;  // when committed: a run may be created as it ended
       } else if (u.kind == RunUpdate::Kind::kUpdate) {
         int64_t created = e.record.created_ms;
         e.record = std::move(u.run);

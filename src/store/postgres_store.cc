@@ -1097,7 +1097,7 @@ class PostgresStore final : public internal::ListingStore {
       "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, parent_run, "
       "parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, lease_owner, lease_until_ms, "
       "lease_epoch, trigger, start_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-      "$16, $16, $17, $18, $19, $20, $21)";
+      "$16, $22, $17, $18, $19, $20, $21)";
   static constexpr const char* kUpdateRun =
       "UPDATE runs SET workflow = $2, version = $3, status = $4, input = $5, context = $6, outputs = $7, error_code = "
       "$8, error = $9, parent_run = $10, parent_path = $11, wait = $12, wake_at_ms = $13, seed = $14, retry_from_seq "
@@ -1138,6 +1138,7 @@ class PostgresStore final : public internal::ListingStore {
         } else {
           p.Text(r.start_key);
         }
+        p.Int(now);  // updated when committed: a run may be created as it ended
       }
       out.push_back({u.kind == RunUpdate::Kind::kCreate ? kInsertRun : kUpdateRun, std::move(p)});
     }

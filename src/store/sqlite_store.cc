@@ -1259,7 +1259,7 @@ class SqliteStore final : public internal::ListingStore {
               ? "INSERT INTO runs (id, workflow, version, status, input, context, outputs, error_code, error, "
                 "parent_run, parent_path, wait, wake_at_ms, seed, retry_from_seq, created_ms, updated_ms, "
                 "lease_owner, lease_until_ms, lease_epoch, trigger, start_key) VALUES "
-                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17, ?18, ?19, ?20, "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?22, ?17, ?18, ?19, ?20, "
                 "?21)"
               : "UPDATE runs SET workflow = ?2, version = ?3, status = ?4, input = ?5, context = ?6, outputs = ?7, "
                 "error_code = ?8, error = ?9, parent_run = ?10, parent_path = ?11, wait = ?12, wake_at_ms = ?13, "
@@ -1286,6 +1286,8 @@ class SqliteStore final : public internal::ListingStore {
       sqlite3_bind_int64(s, 18, r.lease_until_ms);
       sqlite3_bind_int64(s, 19, r.lease_epoch);
       if (u.kind == RunUpdate::Kind::kCreate) {
+        // Updated when committed: a run may be created as it ended.
+        sqlite3_bind_int64(s, 22, now);
         BindText(s, 20, r.trigger);
         if (r.start_key.empty()) {
           sqlite3_bind_null(s, 21);

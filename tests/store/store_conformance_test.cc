@@ -1258,7 +1258,13 @@ TEST_P(StoreTest, StampsRecordsWithItsClock) {
   EXPECT_EQ(store_->GetRun("01T")->created_ms, 1'800'000'000'000);
   EXPECT_EQ(store_->GetRun("01T")->updated_ms, 1'800'000'000'000);
   ASSERT_TRUE(Create(NewRun("01S")).ok());
-  EXPECT_EQ(store_->GetRun("01S")->updated_ms, 1000);  // created as the engine says
+  EXPECT_EQ(store_->GetRun("01S")->created_ms, 1000);  // when the engine says it started
+  EXPECT_EQ(store_->GetRun("01S")->updated_ms, 1'800'000'000'000);  // when it was stored
+  // A run stored as it ended (a webhook's pure run: one commit) took from
+  // its start to that commit.
+  ASSERT_TRUE(Create(NewRun("01E", RunStatus::kCompleted)).ok());
+  EXPECT_EQ(store_->GetRun("01E")->created_ms, 1000);
+  EXPECT_EQ(store_->GetRun("01E")->updated_ms, 1'800'000'000'000);
   clock_.AdvanceMillis(5000);
   RunRecord done = NewRun("01S", RunStatus::kCompleted);
   Commit c;
