@@ -1258,7 +1258,7 @@ TEST_P(StoreTest, StampsRecordsWithItsClock) {
   EXPECT_EQ(store_->GetRun("01T")->created_ms, 1'800'000'000'000);
   EXPECT_EQ(store_->GetRun("01T")->updated_ms, 1'800'000'000'000);
   ASSERT_TRUE(Create(NewRun("01S")).ok());
-  EXPECT_EQ(store_->GetRun("01S")->created_ms, 1000);  // when the engine says it started
+  EXPECT_EQ(store_->GetRun("01S")->created_ms, 1000);               // when the engine says it started
   EXPECT_EQ(store_->GetRun("01S")->updated_ms, 1'800'000'000'000);  // when it was stored
   // A run stored as it ended (a webhook's pure run: one commit) took from
   // its start to that commit.
