@@ -17,6 +17,15 @@ jobs=$(nproc)
 start=$SECONDS
 # Each stage's heading says how long the run has taken so far (CI has a budget).
 stage() { echo "== [$(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s] $*"; }
+# ctest, and when tests fail, their output once more at the very end (where
+# a CI log's tail is read), from a second run of those tests alone, which
+# also tells a failure that repeats from one that does not.
+run_ctest() {
+  if "$@"; then return 0; fi
+  echo "== the failed tests, run again alone, with their output:"
+  "$@" --rerun-failed --output-on-failure || true
+  return 1
+}
 
 scripts/install-deps.sh --test
 (cd tests/expr/differential && npm ci --no-audit --no-fund --loglevel=error)
@@ -47,7 +56,7 @@ if ((!quick)); then
   nice -n 15 scripts/check-tidy.sh build/ci --since "$(cat .ci/tidy-clean 2>/dev/null)" >"$tidy_log" 2>&1 &
   tidy=$!
 fi
-ctest --preset ci -j "$jobs"
+run_ctest ctest --preset ci -j "$jobs"
 
 if ((quick)); then exit 0; fi
 
@@ -55,7 +64,7 @@ stage "sanitizer build (clang, ASan+UBSan) and tests"
 cmake --preset fuzz -DWEFT_BUILD_TESTS=ON >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_|web_'
+  run_ctest ctest --test-dir build/fuzz -j "$jobs" --output-on-failure -E 'bench_|web_'
 
 stage "fuzzing (short exploratory run from the checked-in corpus)"
 # The corpus replay above is the regression test. This run looks for new

@@ -1,6 +1,6 @@
 // Small pieces the views share: status badges, times, JSON, errors, and a
 // hook that loads from the API.
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { type StateUpdater, useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { errorText } from "./api";
 
 export function Status(props: { status: string }) {
@@ -42,22 +42,41 @@ export function ErrorBox(props: { error: unknown }) {
 }
 
 // Loads `load()` when `deps` change; `reload` loads again (after a change
-// or a live event) without blanking what is shown.
+// or a live event) without blanking what is shown. `setData` applies a live
+// change. A load answers for the moment the server read it: one that a live
+// change overtook is older than what is shown (it would hide the change), so
+// it is made again, a few times before it is taken as it is; one that a
+// newer load replaced is dropped.
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
-  const [data, setData] = useState<T | undefined>(undefined);
+  const [data, setState] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const latest = useRef(0);
+  const changes = useRef(0);
   const reload = useCallback(() => {
-    load().then(
-      (d) => {
-        setData(d);
-        setError(undefined);
-      },
-      (e) => setError(e),
-    );
+    const id = ++latest.current;
+    const attempt = (retries: number) => {
+      const seen = changes.current;
+      load().then(
+        (d) => {
+          if (id !== latest.current) return;
+          if (changes.current !== seen && retries > 0) return attempt(retries - 1);
+          setState(d);
+          setError(undefined);
+        },
+        (e) => {
+          if (id === latest.current) setError(e);
+        },
+      );
+    };
+    attempt(4);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
+  const setData = useCallback((change: StateUpdater<T | undefined>) => {
+    changes.current++;
+    setState(change);
+  }, []);
   useEffect(() => {
-    setData(undefined);
+    setState(undefined);
     reload();
   }, [reload]);
   return { data, error, reload, setData };

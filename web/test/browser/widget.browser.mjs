@@ -88,6 +88,15 @@ test("a handed-over visitor talks with an agent, then the workflow takes back ov
     const k = Object.keys(localStorage).find((x) => x.startsWith("weft-chat:"));
     return JSON.parse(localStorage.getItem(k)).conversation;
   });
+  // The visitor reads the handover's message while its step is still being
+  // committed: an agent acts once the task is in the inbox, as here.
+  let task;
+  for (let i = 0; i < 200 && !task; i++) {
+    const { tasks } = await (await api("GET", "/api/v1/tasks?workflow=desk&kind=handover")).json();
+    task = tasks.find((t) => t.conversation === conversation);
+    if (!task) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(task, "the handover is in the inbox");
   const said = await api("POST", `/api/v1/conversations/${conversation}/messages`, { text: "Hi, Ana from billing here" });
   assert.equal(said.status, 201);
   await page.getByText("Hi, Ana from billing here").waitFor();
