@@ -2,6 +2,7 @@
 // hook that loads from the API.
 import { type StateUpdater, useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { errorText } from "./api";
+import { LoadOrder } from "./load_order";
 
 export function Status(props: { status: string }) {
   return <span class={`badge st-${props.status}`}>{props.status}</span>;
@@ -42,29 +43,26 @@ export function ErrorBox(props: { error: unknown }) {
 }
 
 // Loads `load()` when `deps` change; `reload` loads again (after a change
-// or a live event) without blanking what is shown. `setData` applies a live
-// change. A load answers for the moment the server read it: one that a live
-// change overtook is older than what is shown (it would hide the change), so
-// it is made again, a few times before it is taken as it is; one that a
-// newer load replaced is dropped.
+// or a live event) without blanking what is shown; `setData` applies a live
+// change. Which answers are shown: LoadOrder.
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setState] = useState<T | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
-  const latest = useRef(0);
-  const changes = useRef(0);
+  const order = useRef(new LoadOrder()).current;
   const reload = useCallback(() => {
-    const id = ++latest.current;
+    const id = order.start();
     const attempt = (retries: number) => {
-      const seen = changes.current;
+      const seen = order.reading();
       load().then(
         (d) => {
-          if (id !== latest.current) return;
-          if (changes.current !== seen && retries > 0) return attempt(retries - 1);
+          const verdict = order.answered(id, seen, retries);
+          if (verdict === "again") return attempt(retries - 1);
+          if (verdict === "drop") return;
           setState(d);
           setError(undefined);
         },
         (e) => {
-          if (id === latest.current) setError(e);
+          if (order.answered(id, seen, retries, false) === "show") setError(e);
         },
       );
     };
@@ -72,11 +70,13 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
   const setData = useCallback((change: StateUpdater<T | undefined>) => {
-    changes.current++;
+    order.changed();
     setState(change);
   }, []);
   useEffect(() => {
+    order.reset();
     setState(undefined);
+    setError(undefined);
     reload();
   }, [reload]);
   return { data, error, reload, setData };
