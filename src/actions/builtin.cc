@@ -31,13 +31,20 @@ dsl::ActionSpec Spec(const char* name, const char* description, bool suspends, c
 class SimpleAction final : public engine::Action {
  public:
   using Fn = std::function<ActionResult(ActionContext&)>;
-  SimpleAction(dsl::ActionSpec spec, Fn fn) : spec_(std::move(spec)), fn_(std::move(fn)) {}
+  // One that makes a blocking call awaits it (engine::Blocking).
+  using CoFn = std::function<boost::asio::awaitable<ActionResult>(ActionContext&)>;
+  SimpleAction(dsl::ActionSpec spec, Fn fn, CoFn co_fn)
+      : spec_(std::move(spec)), fn_(std::move(fn)), co_fn_(std::move(co_fn)) {}
   const dsl::ActionSpec& spec() const override { return spec_; }
-  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override { co_return fn_(ctx); }
+  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    if (co_fn_) co_return co_await co_fn_(ctx);
+    co_return fn_(ctx);
+  }
 
  private:
   dsl::ActionSpec spec_;
   Fn fn_;
+  CoFn co_fn_;
 };
 
 std::string StringInput(const ActionContext& ctx, std::string_view key) {
@@ -93,10 +100,11 @@ struct Conversations {
 
 // Says something into the run's conversation (its chat's, or the run's id,
 // unless the step names another). Keyed by run and step: said once, however
-// often the step runs again.
-Result<store::MessageRecord> Say(const Conversations& to, const ActionContext& ctx, std::string kind, Value content,
-                                 std::string_view key_suffix) {
-  if (to.store == nullptr) return FailedPreconditionError("the conversation log needs a store");
+// often the step runs again. The store's write waits for its commit: on the
+// engine's blocking pool, not on the run's thread.
+boost::asio::awaitable<Result<store::MessageRecord>> Say(Conversations to, const ActionContext& ctx, std::string kind,
+                                                         Value content, std::string key_suffix) {
+  if (to.store == nullptr) co_return FailedPreconditionError("the conversation log needs a store");
   store::MessageRecord m;
   const Value conversation = ctx.inputs.get("conversation");
   m.conversation = conversation.is_string()    ? conversation.as_string()
@@ -109,40 +117,41 @@ Result<store::MessageRecord> Say(const Conversations& to, const ActionContext& c
   m.kind = std::move(kind);
   m.content = std::move(content);
   m.created_ms = ctx.clock->NowMillis();
-  Result<store::MessageRecord> said = to.store->AppendMessage(std::move(m));
+  auto append = [&to, &m] { return to.store->AppendMessage(std::move(m)); };
+  Result<store::MessageRecord> said = co_await engine::Blocking(ctx, std::move(append));
   // Told again when the step runs again (the same seq): listeners skip
   // what they have seen.
   if (said.ok() && to.events != nullptr) {
     to.events->Publish(
         {0, engine::Event::Kind::kMessage, said->run_id, std::string(ctx.workflow), store::MessageToJson(*said)});
   }
-  return said;
+  co_return said;
 }
 
-ActionResult SendMessage(const Conversations& to, ActionContext& ctx) {
+boost::asio::awaitable<ActionResult> SendMessage(Conversations to, ActionContext& ctx) {
   Value content = Value::MakeObject();
   for (const char* key : {"text", "quick_replies", "buttons"}) {
     if (Value v = ctx.inputs.get(key); v.is_defined()) content.set(key, v);
   }
-  Result<store::MessageRecord> said = Say(to, ctx, "text", content, "");
-  if (!said.ok()) return ActionResult::Error(said.status());
+  Result<store::MessageRecord> said = co_await Say(to, ctx, "text", std::move(content), "");
+  if (!said.ok()) co_return ActionResult::Error(said.status());
   Value out = Value::MakeObject();
   out.set("conversation", said->conversation);
   out.set("seq", static_cast<double>(said->seq));
-  return ActionResult::Ok(out);
+  co_return ActionResult::Ok(out);
 }
 
 // Hands the conversation to a human queue (said into the conversation, for
 // the inbox) and waits until it is handed back.
-ActionResult Handover(const Conversations& to, ActionContext& ctx) {
+boost::asio::awaitable<ActionResult> Handover(Conversations to, ActionContext& ctx) {
   if (to.store != nullptr) {
     Value content = Value::MakeObject();
     content.set("queue", ctx.inputs.get("queue"));
     if (Value r = ctx.inputs.get("reason"); r.is_defined()) content.set("reason", r);
-    Result<store::MessageRecord> said = Say(to, ctx, "handover", content, "/handover");
-    if (!said.ok()) return ActionResult::Error(said.status());
+    Result<store::MessageRecord> said = co_await Say(to, ctx, "handover", std::move(content), "/handover");
+    if (!said.ok()) co_return ActionResult::Error(said.status());
   }
-  return ActionResult::Suspend(Suspension{"handover", ctx.inputs, 0});
+  co_return ActionResult::Suspend(Suspension{"handover", ctx.inputs, 0});
 }
 
 ActionResult Wait(ActionContext& ctx) {
@@ -210,6 +219,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
     const char* output_schema;
     SimpleAction::Fn fn;
     const char* settings_schema = nullptr;  // none
+    SimpleAction::CoFn co_fn = nullptr;     // instead of fn: one that awaits
   };
   const Def defs[] = {
       {"set", "Its result is its evaluated inputs", false, R"({"type":"object"})", nullptr, Set},
@@ -240,7 +250,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
       {"handover", "Hands the conversation to a human and waits until it is handed back", true,
        R"({"type":"object","required":["queue"],"properties":{"queue":{"type":"string","minLength":1},
             "reason":{"type":"string"}}})",
-       R"({"type":"object"})", [log](ActionContext& ctx) { return Handover(log, ctx); }},
+       R"({"type":"object"})", nullptr, nullptr, [log](ActionContext& ctx) { return Handover(log, ctx); }},
       {"send_message", "Says something into the run's conversation: text, quick replies, buttons", false,
        R"({"type":"object","anyOf":[{"required":["text"]},{"required":["quick_replies"]},{"required":["buttons"]}],
             "properties":{"text":{"type":"string"},"conversation":{"type":"string","minLength":1},
@@ -248,7 +258,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
               "required":["title"],"properties":{"title":{"type":"string"},"payload":{"type":"string"}}}]}},
             "buttons":{"type":"array","items":{"type":"object","required":["title"],"properties":{
               "title":{"type":"string"},"url":{"type":"string"},"payload":{"type":"string"}}}}}})",
-       R"({"type":"object","required":["conversation","seq"]})",
+       R"({"type":"object","required":["conversation","seq"]})", nullptr, nullptr,
        [log](ActionContext& ctx) { return SendMessage(log, ctx); }},
       {"wait", "Waits for a duration or until a time", true,
        R"({"type":"object","properties":{"duration_ms":{"type":"number","minimum":0},
@@ -261,7 +271,7 @@ Status RegisterBuiltinActions(engine::ActionRegistry& registry, store::Store* co
     // from the store, after its step's commit).
     const std::string_view name = d.name;
     spec.pure = name == "set" || name == "log" || name == "fail" || name == "emit";
-    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<SimpleAction>(std::move(spec), d.fn)));
+    WEFT_RETURN_IF_ERROR(registry.Register(std::make_unique<SimpleAction>(std::move(spec), d.fn, d.co_fn)));
   }
   return registry.Register(std::make_unique<CallWorkflow>());
 }

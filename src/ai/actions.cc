@@ -470,19 +470,24 @@ class AiStep final : public engine::Action {
     const std::string request_text = use_cache ? CanonicalRequest(config, request, plan->schema) : "";
     const std::string cache_key = use_cache ? CacheKey(request_text) : "";
     detail.set("cache", use_cache ? "miss" : "off");
+    // The store's reads and writes here run on the engine's blocking pool
+    // (engine::Blocking), never on the run's thread.
     if (use_cache) {
-      Result<std::optional<std::string>> hit = options_.store->CacheGet(cache_key, clock_->NowMillis());
+      auto lookup = [this, &cache_key] { return options_.store->CacheGet(cache_key, clock_->NowMillis()); };
+      Result<std::optional<std::string>> hit = co_await engine::Blocking(ctx, std::move(lookup));
       Result<Value> entry = hit.ok() && hit->has_value() ? ParseJson(**hit) : Result<Value>(Value());
       if (entry.ok() && entry->get("request") == Value(request_text)) {
         detail.set("cache", "hit");
         Record(detail, config, Usage{}, 0);
         Value out = Finish(kind_, ctx, entry->get("answer"), Text(entry->get("text")));
-        if (Status kept = KeepSummary(ctx, out); !kept.ok()) co_return ActionResult::Error(kept);
+        Status kept = co_await KeepSummary(ctx, out);
+        if (!kept.ok()) co_return ActionResult::Error(kept);
         detail.set("output", out);
         co_return ActionResult::Ok(out);
       }
     }
-    if (Status budget = internal::CheckBudget(options_.store, *clock_, ctx, detail); !budget.ok()) {
+    auto check = [this, &ctx, &detail] { return internal::CheckBudget(options_.store, *clock_, ctx, detail); };
+    if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
       co_return ActionResult::Error(budget);
     }
 
@@ -499,7 +504,7 @@ class AiStep final : public engine::Action {
       usage = o.usage;
       latency = o.latency_ms;
       Record(detail, config, usage, latency);
-      internal::CountSpend(options_.store, *clock_, ctx, config, usage, static_cast<int64_t>(o.attempts.size()));
+      co_await CountSpend(ctx, config, usage, static_cast<int64_t>(o.attempts.size()));
       if (!o.status.ok()) co_return ActionResult::Error(o.status);
       answer = o.value;
     } else {
@@ -522,7 +527,7 @@ class AiStep final : public engine::Action {
       attempts.push_back(attempt);
       detail.set("attempts", attempts);
       Record(detail, config, usage, latency);
-      internal::CountSpend(options_.store, *clock_, ctx, config, usage, 1);
+      co_await CountSpend(ctx, config, usage, 1);
       size_t b = text.find_first_not_of(" \t\r\n");
       size_t e = text.find_last_not_of(" \t\r\n");
       text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
@@ -536,24 +541,41 @@ class AiStep final : public engine::Action {
       const Value ttl = cache_setting.get("ttl_ms");
       const int64_t ttl_ms = ttl.is_number() ? SaturatingInt64(ttl.as_number()) : options_.cache_ttl_ms;
       // A cache that cannot be written costs a later call, not this answer.
-      (void)options_.store->CachePut(cache_key, ToJson(entry), clock_->NowMillis() + ttl_ms);
+      auto keep = [this, &cache_key, text = ToJson(entry), expires = clock_->NowMillis() + ttl_ms] {
+        return options_.store->CachePut(cache_key, text, expires);
+      };
+      (void)co_await engine::Blocking(ctx, std::move(keep));
     }
     Value out = Finish(kind_, ctx, answer, text);
-    if (Status kept = KeepSummary(ctx, out); !kept.ok()) co_return ActionResult::Error(kept);
+    Status kept = co_await KeepSummary(ctx, out);
+    if (!kept.ok()) co_return ActionResult::Error(kept);
     detail.set("output", out);
     co_return ActionResult::Ok(out);
   }
 
   // `summarize` with `settings.memory: <conversation>` keeps its summary as
   // that conversation's running summary.
-  Status KeepSummary(const ActionContext& ctx, const Value& out) const {
+  asio::awaitable<Status> KeepSummary(const ActionContext& ctx, const Value& out) const {
     const Value conversation = ctx.settings.get("memory");
-    if (kind_ != Kind::kSummarize || !conversation.is_string()) return Status::Ok();
-    if (options_.store == nullptr) return FailedPreconditionError("conversation memory needs a store");
+    if (kind_ != Kind::kSummarize || !conversation.is_string()) co_return Status::Ok();
+    if (options_.store == nullptr) co_return FailedPreconditionError("conversation memory needs a store");
     const Value summary = out.get("summary");
-    Result<Value> kept = internal::UpdateMemory(*options_.store, conversation.as_string(), ctx.AttemptKey(),
-                                                [&summary](Value& m) { m.set("summary", summary); });
-    return kept.status();
+    auto update = [this, &ctx, &conversation, &summary] {
+      return internal::UpdateMemory(*options_.store, conversation.as_string(), ctx.AttemptKey(),
+                                    [&summary](Value& m) { m.set("summary", summary); })
+          .status();
+    };
+    co_return co_await engine::Blocking(ctx, std::move(update));
+  }
+
+  // What the model calls cost, added to the spend (a store write).
+  asio::awaitable<void> CountSpend(const ActionContext& ctx, const ModelConfig& config, const Usage& usage,
+                                   int64_t calls) const {
+    auto count = [this, &ctx, &config, &usage, calls] {
+      internal::CountSpend(options_.store, *clock_, ctx, config, usage, calls);
+      return 0;
+    };
+    (void)co_await engine::Blocking(ctx, std::move(count));
   }
 
   // Everything that makes two requests the same request.

@@ -131,7 +131,12 @@ class MemoryAction final : public engine::Action {
   }
   const dsl::ActionSpec& spec() const override { return spec_; }
 
-  asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override { co_return Run(ctx); }
+  // A store read, or a read and a write that waits for its commit: on the
+  // engine's blocking pool.
+  asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    auto run = [this, &ctx] { return Run(ctx); };
+    co_return co_await engine::Blocking(ctx, std::move(run));
+  }
 
  private:
   ActionResult Run(ActionContext& ctx) const {

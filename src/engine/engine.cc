@@ -18,6 +18,7 @@
 
 #include "async_util.h"
 #include "engine_impl.h"
+#include "weft/core/blocking.h"
 #include "weft/core/courier.h"
 #include "weft/core/ids.h"
 #include "weft/core/json.h"
@@ -47,6 +48,7 @@ Engine::Impl::Impl(EngineOptions o) : options(std::move(o)) {
   }
   owner = options.owner.empty() ? DefaultOwner() : options.owner;
   work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(io.get_executor());
+  blocking = std::make_unique<asio::thread_pool>(static_cast<size_t>(std::max(1, options.blocking_threads)));
   asio::co_spawn(io, Heartbeat(), asio::detached);
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     threads.emplace_back([this] { io.run(); });
@@ -82,6 +84,8 @@ Engine::Impl::~Impl() {
   // Store callbacks still in flight post into the (stopped) io_context and
   // may own a run's coroutine: let them finish before it is destroyed.
   commits.WaitIdle();
+  // Blocking calls still under way deliver into the stopped io_context too.
+  blocking->join();
   // A run whose aborted step had not reached its ReleaseRun before the
   // threads stopped still carries this engine's lease: let every lease it
   // holds lapse now, so that another engine continues those runs at once
@@ -109,7 +113,8 @@ asio::awaitable<void> Engine::Impl::Heartbeat() {
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;
-    (void)options.store->RenewLeases(owner, clock->NowMillis() + options.lease_ms);
+    auto renew = [this] { return options.store->RenewLeases(owner, clock->NowMillis() + options.lease_ms); };
+    (void)co_await RunBlocking(*blocking, std::move(renew));
   }
 }
 
@@ -261,8 +266,13 @@ asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
   }
   run->workflow = *wf;
   // The history is the run's position (a run started just now has none).
-  Result<std::vector<store::StepRecord>> steps =
-      run->fresh ? std::vector<store::StepRecord>() : options.store->GetSteps(run->record.id);
+  // Store calls from here on are made on the blocking pool, never on the
+  // run's thread.
+  Result<std::vector<store::StepRecord>> steps = std::vector<store::StepRecord>();
+  if (!run->fresh) {
+    auto read = [this, &run] { return options.store->GetSteps(run->record.id); };
+    steps = co_await RunBlocking(*blocking, std::move(read));
+  }
   if (!steps.ok()) co_return;  // left for recovery
   for (const store::StepRecord& s : *steps) {
     JournalEntry& j = run->journal[s.path];
@@ -274,10 +284,18 @@ asio::awaitable<void> Engine::Impl::Drive(std::shared_ptr<RunState> run) {
     j.seq = s.seq;
   }
   co_await ExecuteRun(*this, run);
-  if (IsTerminal(run->record.status) && !run->record.parent_run.empty()) NotifyParent(run->record);
   // A run that ended or waits for a person gave up its lease in its last
   // commit; one waiting on a timer (or abandoned) gives it up here.
-  if (!run->record.lease_owner.empty()) (void)options.store->ReleaseRun(run->record.id, owner);
+  const bool notify = IsTerminal(run->record.status) && !run->record.parent_run.empty();
+  const bool release = !run->record.lease_owner.empty();
+  if (notify || release) {
+    auto after = [this, &run, notify, release] {
+      if (notify) NotifyParent(run->record);
+      if (release) (void)options.store->ReleaseRun(run->record.id, owner);
+      return 0;
+    };
+    (void)co_await RunBlocking(*blocking, std::move(after));
+  }
 }
 
 void Engine::Impl::NotifyParent(const store::RunRecord& child) {
@@ -672,13 +690,14 @@ asio::awaitable<Result<store::RunRecord>> Engine::AsyncWait(std::string run_id, 
 asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string run_id, uint64_t ticket,
                                                                      std::shared_ptr<Settle> settle,
                                                                      std::chrono::milliseconds timeout) {
-  if (ticket == 0 && options.execute) co_return options.store->GetRun(run_id);  // not executing here
+  auto read = [this, &run_id] { return options.store->GetRun(run_id); };
+  if (ticket == 0 && options.execute) co_return co_await RunBlocking(*blocking, read);  // not executing here
   if (ticket == 0) {
     // Executed by another process: its record tells when it settles.
     asio::steady_timer timer(co_await asio::this_coro::executor);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (auto pause = std::chrono::milliseconds(2);; pause = std::min(pause * 2, std::chrono::milliseconds(100))) {
-      Result<store::RunRecord> rec = options.store->GetRun(run_id);
+      Result<store::RunRecord> rec = co_await RunBlocking(*blocking, read);
       if (!rec.ok() || rec->status != store::RunStatus::kRunning) co_return rec;
       if (std::chrono::steady_clock::now() + pause > deadline) {
         co_return DeadlineExceededError("run " + run_id + " is still executing");
@@ -708,7 +727,7 @@ asio::awaitable<Result<store::RunRecord>> Engine::Impl::AwaitSettled(std::string
     }
   }
   if (settle->last) co_return std::move(*settle->last);
-  co_return options.store->GetRun(run_id);
+  co_return co_await RunBlocking(*blocking, read);
 }
 
 asio::any_io_executor Engine::executor() { return impl_->io.get_executor(); }

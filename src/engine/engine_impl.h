@@ -8,6 +8,7 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -124,6 +125,8 @@ struct Engine::Impl {
   asio::io_context& io = *io_holder;
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
+  // ActionContext::blocking: actions' blocking calls.
+  std::unique_ptr<asio::thread_pool> blocking;
 
   CallbackTracker commits;  // store callbacks still running
   // Set while the engine stops: attempts under way are aborted and their

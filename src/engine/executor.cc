@@ -155,6 +155,7 @@ void Executor::StartAttempt(TaskScratch& s, const TaskDef& task, int attempt) {
   ctx.clock = engine_.clock;
   ctx.random = engine_.random;
   ctx.executor = run_.strand;
+  ctx.blocking = engine_.blocking.get();
   ctx.children = children_.get();
   ctx.sub_steps = sub_steps_.get();
   ctx.permissions = &run_.workflow->permissions;

@@ -28,6 +28,7 @@
 #include "schedule.h"
 #include "telemetry.h"
 #include "trigger_switches.h"
+#include "weft/core/blocking.h"
 #include "weft/core/mutex.h"
 #include "weft/dsl/workflow.h"
 #include "weft/server/server.h"
@@ -109,21 +110,7 @@ struct Server::Impl final : HttpHandler {
   // resumes on its own executor.
   template <typename F>
   asio::awaitable<std::invoke_result_t<F>> Blocking(F f) {
-    using R = std::invoke_result_t<F>;
-    auto executor = co_await asio::this_coro::executor;
-    // The result travels as a shared_ptr: Result<T> has no empty state.
-    // The initiation is a named local: GCC 12 destroys a temporary of a
-    // co_await full-expression twice (here its copy of the executor, a
-    // strand, which then lost a reference it never had).
-    auto initiation = [this, &f, executor](auto handler) mutable {
-      asio::post(blocking, [f = std::move(f), executor, handler = std::move(handler)]() mutable {
-        auto result = std::make_shared<R>(f());
-        asio::post(executor, [handler = std::move(handler), result]() mutable { handler(std::move(result)); });
-      });
-    };
-    std::shared_ptr<R> out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::shared_ptr<R>)>(
-        initiation, asio::use_awaitable);
-    co_return std::move(*out);
+    return RunBlocking(blocking, std::move(f));
   }
 
   // deploy.cc

@@ -7,6 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "engine_impl.h"
@@ -428,6 +430,71 @@ flow: [{ do: nap }]
   EXPECT_EQ(timed_out.get()->status().code(), StatusCode::kDeadlineExceeded);
   ASSERT_TRUE(e->Cancel(slow).ok());
   EXPECT_EQ(e->Wait(slow)->status, store::RunStatus::kCancelled);
+}
+
+// Two actions that meet: `gate_wait` makes a blocking call (through
+// engine::Blocking, as the built-in actions make their store calls) that
+// waits up to 5 s for `gate_open` to run.
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool open = false;
+};
+
+class GateAction final : public Action {
+ public:
+  GateAction(const char* name, Gate& gate, bool opens) : gate_(gate), opens_(opens) {
+    spec_.name = name;
+    spec_.immediate = true;
+  }
+  const dsl::ActionSpec& spec() const override { return spec_; }
+  boost::asio::awaitable<ActionResult> Execute(ActionContext& ctx) const override {
+    if (opens_) {
+      {
+        std::lock_guard lock(gate_.mu);
+        gate_.open = true;
+      }
+      gate_.cv.notify_all();
+      co_return ActionResult::Ok(Value::MakeObject());
+    }
+    auto wait = [this] {
+      std::unique_lock lock(gate_.mu);
+      return gate_.cv.wait_for(lock, std::chrono::seconds(5), [this] { return gate_.open; });
+    };
+    const bool opened = co_await Blocking(ctx, std::move(wait));
+    if (!opened) co_return ActionResult::Error(DeadlineExceededError("the gate stayed shut"));
+    co_return ActionResult::Ok(Value::MakeObject());
+  }
+
+ private:
+  dsl::ActionSpec spec_;
+  Gate& gate_;
+  bool opens_;
+};
+
+// An action's blocking call holds none of the engine's threads: with one
+// thread, a branch whose call waits for the other branch's step still lets
+// that step run (made on the thread, it would wait out its 5 s and fail).
+TEST_F(EngineApiTest, AnActionsBlockingCallLeavesTheEngineThreadFree) {
+  Gate gate;
+  ASSERT_TRUE(registry_.Register(std::make_unique<GateAction>("gate_wait", gate, false)).ok());
+  ASSERT_TRUE(registry_.Register(std::make_unique<GateAction>("gate_open", gate, true)).ok());
+  auto e = NewEngine("host/1");  // one thread
+  auto v = e->Deploy(Load(R"(
+workflow: { name: gates }
+defs:
+  wait: { kind: task, action: gate_wait }
+  open: { kind: task, action: gate_open }
+flow:
+  - parallel:
+      strategy: wait_all
+      steps: [ { do: wait }, { do: open } ]
+)"));
+  ASSERT_TRUE(v.ok());
+  const std::string id = *e->Start("gates", *v, Value::MakeObject());
+  auto rec = e->Wait(id, std::chrono::seconds(30));
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_EQ(rec->status, store::RunStatus::kCompleted) << rec->error;
 }
 
 }  // namespace

@@ -18,8 +18,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "weft/core/blocking.h"
 #include "weft/core/clock.h"
 #include "weft/core/random.h"
 #include "weft/core/status.h"
@@ -129,6 +131,10 @@ struct ActionContext {
   const Clock* clock = nullptr;
   Random* random = nullptr;
   boost::asio::any_io_executor executor;
+  // Where an action makes its blocking calls (the store: the conversation
+  // log, memory, spend, the AI cache), through Blocking() below; null runs
+  // them at once (an action driven directly by a test).
+  boost::asio::thread_pool* blocking = nullptr;
   ChildRunner* children = nullptr;
   SubSteps* sub_steps = nullptr;
   // The workflow's grants: actions check what they reach (hosts, SQL
@@ -157,6 +163,14 @@ struct ActionContext {
   // `limit_ms`, or less if the deadline comes sooner (at least 1).
   int64_t MillisLeft(int64_t limit_ms) const;
 };
+
+// Runs `f`, a call that blocks, on the context's pool (no engine thread
+// waits on it) and resumes on the caller's executor; at once without a pool.
+template <typename F>
+boost::asio::awaitable<std::invoke_result_t<F>> Blocking(const ActionContext& ctx, F f) {
+  if (ctx.blocking == nullptr) co_return f();
+  co_return co_await RunBlocking(*ctx.blocking, std::move(f));
+}
 
 class Action {
  public:

@@ -46,6 +46,10 @@ struct EngineOptions {
   const Clock* clock = nullptr;             // nullptr: the system clock
   Random* random = nullptr;                 // nullptr: the engine seeds its own
   int threads = 1;                          // threads running steps
+  // Threads for the blocking calls actions make (the store: the
+  // conversation log, memory, spend, the AI cache), so that none is made
+  // on a thread running steps.
+  int blocking_threads = 4;
   // Lease owner name for this process; "" = "<host>/<pid>".
   std::string owner;
   int64_t lease_ms = 60'000;
