@@ -486,9 +486,11 @@ class AiStep final : public engine::Action {
         co_return ActionResult::Ok(out);
       }
     }
-    auto check = [this, &ctx, &detail] { return internal::CheckBudget(options_.store, *clock_, ctx, detail); };
-    if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
-      co_return ActionResult::Error(budget);
+    if (options_.store != nullptr && ctx.settings.get("budget").is_defined()) {  // else nothing to read
+      auto check = [this, &ctx, &detail] { return internal::CheckBudget(options_.store, *clock_, ctx, detail); };
+      if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
+        co_return ActionResult::Error(budget);
+      }
     }
 
     Value answer;
@@ -571,6 +573,7 @@ class AiStep final : public engine::Action {
   // What the model calls cost, added to the spend (a store write).
   asio::awaitable<void> CountSpend(const ActionContext& ctx, const ModelConfig& config, const Usage& usage,
                                    int64_t calls) const {
+    if (options_.store == nullptr) co_return;
     auto count = [this, &ctx, &config, &usage, calls] {
       internal::CountSpend(options_.store, *clock_, ctx, config, usage, calls);
       return 0;

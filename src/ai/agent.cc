@@ -214,9 +214,11 @@ class Agent final : public engine::Action {
                                                                " after " + std::to_string(turn) + " turns"));
         }
         // The store's reads and writes run on the engine's blocking pool.
-        auto check = [this, &ctx, &detail] { return CheckBudget(options_.store, *clock_, ctx, detail); };
-        if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
-          co_return ActionResult::Error(budget);
+        if (options_.store != nullptr && ctx.settings.get("budget").is_defined()) {  // else nothing to read
+          auto check = [this, &ctx, &detail] { return CheckBudget(options_.store, *clock_, ctx, detail); };
+          if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
+            co_return ActionResult::Error(budget);
+          }
         }
         ModelRequest request;
         request.model = config.model;
@@ -233,11 +235,13 @@ class Agent final : public engine::Action {
         response = std::move(r).value();
         const double turn_cost = config.Cost(response.usage);
         cost += turn_cost;
-        auto count = [this, &ctx, &config, &response] {
-          CountSpend(options_.store, *clock_, ctx, config, response.usage, 1);
-          return 0;
-        };
-        (void)co_await engine::Blocking(ctx, std::move(count));
+        if (options_.store != nullptr) {
+          auto count = [this, &ctx, &config, &response] {
+            CountSpend(options_.store, *clock_, ctx, config, response.usage, 1);
+            return 0;
+          };
+          (void)co_await engine::Blocking(ctx, std::move(count));
+        }
         Value input = Value::MakeObject();
         input.set("messages", static_cast<double>(messages.size()));
         input.set("tools", static_cast<double>(request.tools.size()));

@@ -81,11 +81,12 @@ Engine::Impl::~Impl() {
   io.stop();
   work.reset();
   for (std::thread& t : threads) t.join();
+  // Blocking calls still under way deliver into the stopped io_context (and
+  // may start commits: first).
+  blocking->join();
   // Store callbacks still in flight post into the (stopped) io_context and
   // may own a run's coroutine: let them finish before it is destroyed.
   commits.WaitIdle();
-  // Blocking calls still under way deliver into the stopped io_context too.
-  blocking->join();
   // A run whose aborted step had not reached its ReleaseRun before the
   // threads stopped still carries this engine's lease: let every lease it
   // holds lapse now, so that another engine continues those runs at once
