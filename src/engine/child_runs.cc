@@ -15,11 +15,14 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
   snprintf(hash, sizeof(hash), "%016llx", static_cast<unsigned long long>(Fnv1a(caller.AttemptKey())));
   const std::string child_id = run_.record.id + "." + hash;
 
-  Result<store::RunRecord> existing = store.GetRun(child_id);
+  // Store calls on the blocking pool, not on the run's thread.
+  auto read_child = [&store, &child_id] { return store.GetRun(child_id); };
+  Result<store::RunRecord> existing = co_await RunBlocking(*engine_.blocking, read_child);
   if (!existing.ok() && existing.status().code() != StatusCode::kNotFound)
     co_return ActionResult::Error(existing.status());
   if (!existing.ok()) {
-    Result<std::shared_ptr<const dsl::Workflow>> wf = engine_.LoadWorkflowByName(workflow, version);
+    auto load = [this, &workflow, version] { return engine_.LoadWorkflowByName(workflow, version); };
+    Result<std::shared_ptr<const dsl::Workflow>> wf = co_await RunBlocking(*engine_.blocking, std::move(load));
     if (!wf.ok()) co_return ActionResult::Error(wf.status());
     if ((*wf)->input_schema) {
       if (Status s = (*wf)->input_schema->Validate(input, "input of workflow '" + workflow + "'"); !s.ok()) {
@@ -45,7 +48,7 @@ asio::awaitable<ActionResult> ChildRuns::RunChild(const ActionContext& caller, c
     for (const store::StepRecord& e : earlier) engine_.Emit(run_, e);
   }
   for (int round = 0; round < 2; ++round) {
-    Result<store::RunRecord> rec = store.GetRun(child_id);
+    Result<store::RunRecord> rec = co_await RunBlocking(*engine_.blocking, read_child);
     if (!rec.ok()) co_return ActionResult::Error(rec.status());
     if (std::optional<ActionResult> result = ChildResult(*rec)) co_return *result;
     switch (rec->status) {
