@@ -425,7 +425,11 @@ Result<Document> ReadDocument(std::string_view id, std::string_view bytes, const
       std::map<std::string, std::vector<std::string>> fields;
       const std::string_view body = FrontMatter(bytes, fields);
       doc.text = std::string(body);
-      auto one = [&](const char* key) { return fields.count(key) ? fields[key].front() : std::string(); };
+      // A key may have no value ("source:" over an empty list).
+      auto one = [&](const char* key) {
+        auto it = fields.find(key);
+        return it != fields.end() && !it->second.empty() ? it->second.front() : std::string();
+      };
       doc.title = one("title");
       if (std::string s = one("source"); !s.empty()) doc.source = s;
       if (std::string s = one("url"); !s.empty()) doc.source = s;

@@ -111,6 +111,12 @@ TEST(Documents, MarkdownFrontMatterFillsTheMetadata) {
   EXPECT_EQ(ReadDocument("a.md", "# First\n\ntext")->title, "First");
   EXPECT_EQ(ReadDocument("notes/reset-your_password.txt", "text")->title, "reset your password");
   EXPECT_EQ(ReadDocument("p.html", "<title>T</title><p>x</p>")->title, "T");
+  // A key with no value (an empty list) is as if it were not there (found
+  // by fuzzing: it read the first of no values).
+  Result<Document> empty = ReadDocument("e.md", "---\ntitle:\nsource:\n---\n# Heading\n");
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->title, "Heading");
+  EXPECT_EQ(empty->source, "e.md");
 }
 
 TEST(Documents, PdfTextIsRead) {
