@@ -16,7 +16,7 @@ export class LoadOrder {
   private shown = 0;
   private changes = 0;
 
-  // A load begins: its id, and the live changes so far (for `answered`).
+  // A load begins: its id (for `answered`).
   start(): number {
     return ++this.started;
   }
