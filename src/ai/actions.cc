@@ -486,11 +486,8 @@ class AiStep final : public engine::Action {
         co_return ActionResult::Ok(out);
       }
     }
-    if (options_.store != nullptr && ctx.settings.get("budget").is_defined()) {  // else nothing to read
-      auto check = [this, &ctx, &detail] { return internal::CheckBudget(options_.store, *clock_, ctx, detail); };
-      if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
-        co_return ActionResult::Error(budget);
-      }
+    if (Status budget = co_await internal::CheckBudget(options_.store, *clock_, ctx, detail); !budget.ok()) {
+      co_return ActionResult::Error(budget);
     }
 
     Value answer;
@@ -506,7 +503,8 @@ class AiStep final : public engine::Action {
       usage = o.usage;
       latency = o.latency_ms;
       Record(detail, config, usage, latency);
-      co_await CountSpend(ctx, config, usage, static_cast<int64_t>(o.attempts.size()));
+      co_await internal::CountSpend(options_.store, *clock_, ctx, config, usage,
+                                    static_cast<int64_t>(o.attempts.size()));
       if (!o.status.ok()) co_return ActionResult::Error(o.status);
       answer = o.value;
     } else {
@@ -529,7 +527,7 @@ class AiStep final : public engine::Action {
       attempts.push_back(attempt);
       detail.set("attempts", attempts);
       Record(detail, config, usage, latency);
-      co_await CountSpend(ctx, config, usage, 1);
+      co_await internal::CountSpend(options_.store, *clock_, ctx, config, usage, 1);
       size_t b = text.find_first_not_of(" \t\r\n");
       size_t e = text.find_last_not_of(" \t\r\n");
       text = b == std::string::npos ? "" : text.substr(b, e - b + 1);
@@ -568,17 +566,6 @@ class AiStep final : public engine::Action {
           .status();
     };
     co_return co_await engine::Blocking(ctx, std::move(update));
-  }
-
-  // What the model calls cost, added to the spend (a store write).
-  asio::awaitable<void> CountSpend(const ActionContext& ctx, const ModelConfig& config, const Usage& usage,
-                                   int64_t calls) const {
-    if (options_.store == nullptr) co_return;
-    auto count = [this, &ctx, &config, &usage, calls] {
-      internal::CountSpend(options_.store, *clock_, ctx, config, usage, calls);
-      return 0;
-    };
-    (void)co_await engine::Blocking(ctx, std::move(count));
   }
 
   // Everything that makes two requests the same request.

@@ -213,12 +213,8 @@ class Agent final : public engine::Action {
           co_return ActionResult::Error(ResourceExhaustedError("the agent reached its max_cost of " + ToJson(max_cost) +
                                                                " after " + std::to_string(turn) + " turns"));
         }
-        // The store's reads and writes run on the engine's blocking pool.
-        if (options_.store != nullptr && ctx.settings.get("budget").is_defined()) {  // else nothing to read
-          auto check = [this, &ctx, &detail] { return CheckBudget(options_.store, *clock_, ctx, detail); };
-          if (Status budget = co_await engine::Blocking(ctx, std::move(check)); !budget.ok()) {
-            co_return ActionResult::Error(budget);
-          }
+        if (Status budget = co_await CheckBudget(options_.store, *clock_, ctx, detail); !budget.ok()) {
+          co_return ActionResult::Error(budget);
         }
         ModelRequest request;
         request.model = config.model;
@@ -235,13 +231,7 @@ class Agent final : public engine::Action {
         response = std::move(r).value();
         const double turn_cost = config.Cost(response.usage);
         cost += turn_cost;
-        if (options_.store != nullptr) {
-          auto count = [this, &ctx, &config, &response] {
-            CountSpend(options_.store, *clock_, ctx, config, response.usage, 1);
-            return 0;
-          };
-          (void)co_await engine::Blocking(ctx, std::move(count));
-        }
+        co_await CountSpend(options_.store, *clock_, ctx, config, response.usage, 1);
         Value input = Value::MakeObject();
         input.set("messages", static_cast<double>(messages.size()));
         input.set("tools", static_cast<double>(request.tools.size()));

@@ -1,6 +1,7 @@
 #include "spend.h"
 
 #include <ctime>
+#include <vector>
 
 #include "weft/core/json.h"
 
@@ -15,10 +16,10 @@ std::string Day(const Clock& clock) {
   return day;
 }
 
-Status CheckBudget(store::Store* store, const Clock& clock, const engine::ActionContext& ctx, Value& detail) {
-  const Value budget = ctx.settings.get("budget");
-  if (!budget.is_defined() || store == nullptr) return Status::Ok();
-  if (!budget.is_object()) return InvalidArgumentError("settings.budget must be {per_run, per_workflow_day}");
+namespace {
+
+Status ReadBudget(store::Store* store, const Clock& clock, const engine::ActionContext& ctx, const Value& budget,
+                  Value& detail) {
   const std::pair<const char*, std::string> limits[] = {
       {"per_run", "run:" + std::string(ctx.run_id)},
       {"per_workflow_day", "workflow:" + std::string(ctx.workflow) + ":" + Day(clock)},
@@ -39,14 +40,27 @@ Status CheckBudget(store::Store* store, const Clock& clock, const engine::Action
   return Status::Ok();
 }
 
-void CountSpend(store::Store* store, const Clock& clock, const engine::ActionContext& ctx, const ModelConfig& config,
-                const Usage& usage, int64_t calls) {
-  if (store == nullptr) return;
+}  // namespace
+
+boost::asio::awaitable<Status> CheckBudget(store::Store* store, const Clock& clock, const engine::ActionContext& ctx,
+                                           Value& detail) {
+  const Value budget = ctx.settings.get("budget");
+  if (!budget.is_defined() || store == nullptr) co_return Status::Ok();
+  if (!budget.is_object()) co_return InvalidArgumentError("settings.budget must be {per_run, per_workflow_day}");
+  auto read = [&] { return ReadBudget(store, clock, ctx, budget, detail); };
+  co_return co_await engine::Blocking(ctx, std::move(read));
+}
+
+boost::asio::awaitable<void> CountSpend(store::Store* store, const Clock& clock, const engine::ActionContext& ctx,
+                                        const ModelConfig& config, const Usage& usage, int64_t calls) {
+  if (store == nullptr) co_return;
   const std::string day = Day(clock);
-  store::Spend s{config.Cost(usage), usage.input_tokens, usage.output_tokens, calls};
-  (void)store->AddSpend({"run:" + std::string(ctx.run_id), "workflow:" + std::string(ctx.workflow) + ":" + day,
-                         "day:" + day, "usage:" + day + ":" + std::string(ctx.workflow) + ":" + config.alias},
-                        s);
+  const store::Spend s{config.Cost(usage), usage.input_tokens, usage.output_tokens, calls};
+  std::vector<std::string> scopes = {"run:" + std::string(ctx.run_id),
+                                     "workflow:" + std::string(ctx.workflow) + ":" + day, "day:" + day,
+                                     "usage:" + day + ":" + std::string(ctx.workflow) + ":" + config.alias};
+  auto add = [store, &scopes, &s] { return store->AddSpend(scopes, s); };
+  (void)co_await engine::Blocking(ctx, std::move(add));
 }
 
 }  // namespace weft::ai::internal

@@ -234,6 +234,29 @@ TEST_F(AgentTest, StopsAtItsLimits) {
   EXPECT_EQ(looping.call_count(), 5);
 }
 
+TEST_F(AgentTest, TheRunsBudgetStopsItsTurnsAndCountsTheirSpend) {
+  FakeProvider looping([](const ProviderCall&) {
+    ProviderReply r;
+    r.tool_calls.push_back({"check_account", R"({"email":"ada@example.com"})"});
+    r.input_tokens = 1000;
+    r.output_tokens = 1000;
+    return r;
+  });
+  Boot(looping);
+  // Each turn costs 2: after three the run has spent 6, past its budget of 5.
+  std::string yaml = Yaml(10, 100);
+  yaml.replace(yaml.find("      max_cost:"), 0, "      budget: { per_run: 5 }\n");
+  const std::string id = Start(yaml);
+  auto run = *engine_->Wait(id);
+  ASSERT_EQ(run.status, store::RunStatus::kFailed);
+  EXPECT_EQ(run.error_code, "FAILED_PRECONDITION");
+  EXPECT_NE(run.error.find("budget per_run of 5 reached (spent 6)"), std::string::npos) << run.error;
+  EXPECT_EQ(looping.call_count(), 3);
+  const store::Spend spent = *store_->GetSpend("run:" + id);
+  EXPECT_EQ(spent.calls, 3);
+  EXPECT_DOUBLE_EQ(spent.cost, 6);
+}
+
 TEST_F(AgentTest, ToolsOutsideTheAllowListAreRefusedToTheModel) {
   FakeProvider model([](const ProviderCall& call) {
     if (call.index == 0) {
