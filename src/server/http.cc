@@ -607,8 +607,17 @@ asio::awaitable<void> HttpListener::ServeRequests(Connection& connection, ByteSt
         co_await http::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
       }
-      lowest.expires_after(std::chrono::milliseconds(limits.body_timeout_ms));
-      co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      // A small body usually came with the header: it is parsed from the
+      // buffer, without another read (and its timer).
+      if (buffer.size() > 0 && !parser.is_done()) {
+        parser.eager(true);
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (ec == http::error::need_more) ec = {};
+      }
+      if (!ec && !parser.is_done()) {
+        lowest.expires_after(std::chrono::milliseconds(limits.body_timeout_ms));
+        co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (ec == http::error::body_limit) {
         response = Response::Error(413, "INVALID_ARGUMENT",
                                    "request body is over this route's limit of " + std::to_string(limit) + " bytes");
