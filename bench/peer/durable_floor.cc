@@ -117,9 +117,9 @@ int Listen(int port) {
 struct Handoff {
   std::mutex mu;
   std::condition_variable cv;
-  std::string records;                                // waiting for the next flush
-  std::vector<std::pair<int, std::string>> waiting;   // their answers
-  std::vector<std::pair<int, std::string>> flushed;   // ready to send
+  std::string records;                               // waiting for the next flush
+  std::vector<std::pair<int, std::string>> waiting;  // their answers
+  std::vector<std::pair<int, std::string>> flushed;  // ready to send
   int wake = eventfd(0, EFD_NONBLOCK);
 };
 

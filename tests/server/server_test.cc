@@ -253,6 +253,43 @@ TEST_F(ServerTest, ClientsThatBreakTheProtocolAreRefused) {
   EXPECT_EQ(HttpCall(port(), "GET", "/healthz").status, 200);
 }
 
+TEST_F(ServerTest, BodiesAreReadWholeHoweverTheyArrive) {
+  // orders/custom answers 201 with the input's keys when there are two,
+  // 200 with the one key otherwise; orders/small takes at most 1 KB.
+  const std::string head = "POST /hooks/orders/custom HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  const std::string sized = head + "Content-Length: 13\r\n\r\n";
+  const std::string chunked = head + "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string small = "POST /hooks/orders/small HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+  struct Case {
+    const char* name;
+    std::vector<std::string> pieces;
+    std::vector<std::string> answers;  // in this order
+  };
+  const std::vector<Case> cases = {
+      {"with its header", {sized + R"({"a":1,"b":2})"}, {"201 Created", "a,b"}},
+      {"after its header", {sized, R"({"a":1,"b":2})"}, {"201 Created", "a,b"}},
+      {"split in the middle", {sized + R"({"a":1,)", R"("b":2})"}, {"201 Created", "a,b"}},
+      {"chunked, whole", {chunked + "7\r\n{\"c\":1}\r\n0\r\n\r\n"}, {"200 OK", "\r\n\r\nc"}},
+      {"chunked, in pieces", {chunked + "3\r\n{\"c", "\r\n4\r\n\":1}\r\n0\r\n\r\n"}, {"200 OK", "\r\n\r\nc"}},
+      {"pipelined with bodies",
+       {sized + R"({"a":1,"b":2})" + head + "Content-Length: 7\r\n\r\n{\"c\":1}"},
+       {"201 Created", "a,b", "200 OK", "\r\n\r\nc"}},
+      {"chunked past the route's limit",
+       {small + "Transfer-Encoding: chunked\r\n\r\n7d0\r\n" + std::string(2000, ' ') + "\r\n0\r\n\r\n"},
+       {"413", "over this route's limit"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string raw = testing::RawExchange(port(), c.pieces, 50, 1000);
+    size_t at = 0;
+    for (const std::string& answer : c.answers) {
+      const size_t found = raw.find(answer, at);
+      ASSERT_NE(found, std::string::npos) << "no " << answer << " after byte " << at << " of:\n" << raw;
+      at = found + answer.size();
+    }
+  }
+}
+
 TEST_F(ServerTest, ConnectionsPastTheCapAreTurnedAway) {
   ServerOptions o;
   o.max_connections = 2;

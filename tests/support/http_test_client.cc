@@ -10,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <thread>
 
 #include "weft/core/encoding.h"
 
@@ -61,12 +62,20 @@ HttpReply HttpCall(int port, const std::string& method, const std::string& targe
 }
 
 std::string RawExchange(int port, const std::string& bytes, int read_timeout_ms) {
+  return RawExchange(port, std::vector<std::string>{bytes}, 0, read_timeout_ms);
+}
+
+std::string RawExchange(int port, const std::vector<std::string>& pieces, int pause_ms, int read_timeout_ms) {
   asio::io_context io;
   tcp::socket socket(io);
   boost::system::error_code ec;
   socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)), ec);
   if (ec) return "";
-  asio::write(socket, asio::buffer(bytes), ec);
+  socket.set_option(tcp::no_delay(true), ec);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    asio::write(socket, asio::buffer(pieces[i]), ec);
+  }
   std::string out;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(read_timeout_ms);
   char buf[4096];

@@ -27,6 +27,9 @@ HttpReply HttpCall(int port, const std::string& method, const std::string& targe
 // Sends `bytes` as they are, then reads until the server closes the
 // connection or `read_timeout_ms` passes; returns what it read.
 std::string RawExchange(int port, const std::string& bytes, int read_timeout_ms = 2000);
+// The same with `pieces` sent one by one, `pause_ms` apart (a request that
+// arrives in several reads).
+std::string RawExchange(int port, const std::vector<std::string>& pieces, int pause_ms, int read_timeout_ms);
 
 struct SseEvent {
   std::string id;
