@@ -211,22 +211,25 @@ TEST_F(AgentTest, AnEngineStoppedMidLoopIsTakenOverWithoutRepeatingToolCalls) {
   EXPECT_EQ(crm_.tickets().size(), 1u);
 }
 
+// A model that never stops calling tools; each turn costs 2 (2,000 tokens
+// at 1 per 1k).
+ProviderReply NeverAnswers(const ProviderCall&) {
+  ProviderReply r;
+  r.tool_calls.push_back({"check_account", R"({"email":"ada@example.com"})"});
+  r.input_tokens = 1000;
+  r.output_tokens = 1000;
+  return r;
+}
+
 TEST_F(AgentTest, StopsAtItsLimits) {
-  // A model that never stops calling tools.
-  FakeProvider looping([](const ProviderCall&) {
-    ProviderReply r;
-    r.tool_calls.push_back({"check_account", R"({"email":"ada@example.com"})"});
-    r.input_tokens = 1000;
-    r.output_tokens = 1000;
-    return r;
-  });
+  FakeProvider looping(NeverAnswers);
   Boot(looping);
   auto run = *engine_->Wait(Start(Yaml(3, 100)));
   ASSERT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_NE(run.error.find("no final answer within 3 turns"), std::string::npos) << run.error;
   EXPECT_EQ(looping.call_count(), 3);
 
-  // Each turn costs 2 (2,000 tokens at 1 per 1k): a max_cost of 3 allows two.
+  // A max_cost of 3 allows two turns.
   run = *engine_->Wait(Start(Yaml(10, 3)));
   ASSERT_EQ(run.status, store::RunStatus::kFailed);
   EXPECT_EQ(run.error_code, "RESOURCE_EXHAUSTED");
@@ -235,15 +238,9 @@ TEST_F(AgentTest, StopsAtItsLimits) {
 }
 
 TEST_F(AgentTest, TheRunsBudgetStopsItsTurnsAndCountsTheirSpend) {
-  FakeProvider looping([](const ProviderCall&) {
-    ProviderReply r;
-    r.tool_calls.push_back({"check_account", R"({"email":"ada@example.com"})"});
-    r.input_tokens = 1000;
-    r.output_tokens = 1000;
-    return r;
-  });
+  FakeProvider looping(NeverAnswers);
   Boot(looping);
-  // Each turn costs 2: after three the run has spent 6, past its budget of 5.
+  // After three turns the run has spent 6, past its budget of 5.
   std::string yaml = Yaml(10, 100);
   yaml.replace(yaml.find("      max_cost:"), 0, "      budget: { per_run: 5 }\n");
   const std::string id = Start(yaml);
