@@ -35,6 +35,10 @@ rss_max=0
     sleep 0.5
   done ) &
 floor_urls=()
+if [ -n "$floor" ] && [ ! -x "$floor" ]; then
+  echo "--floor: no $floor (build the bench targets: cmake --build --preset ci --target durable_floor)" >&2
+  exit 2
+fi
 if [ -n "$floor" ]; then
   port=18182
   for shape in inline writer; do
