@@ -18,7 +18,9 @@ for a in "$@"; do
   case $a in
   --n8n) peers+=(n8n) ;;
   --sync-normal) sync=(--sync-normal) ;;
-  --floor) floor=$(dirname "$(dirname "$(dirname "$weft")")")/bench/durable_floor ;;
+  --floor)
+    floor=$(dirname "$(dirname "$(dirname "$weft")")")/bench/durable_floor
+    [ -x "$floor" ] || floor=$root/build/ci/bench/durable_floor ;;
   esac
 done
 [ -d "${PEERBENCH_DIR:-/tmp/peerbench}/nodered" ] || bash "$peer/setup.sh" "${peers[@]:1}"
@@ -36,7 +38,7 @@ rss_max=0
   done ) &
 floor_urls=()
 if [ -n "$floor" ] && [ ! -x "$floor" ]; then
-  echo "--floor: no $floor (build the bench targets: cmake --build --preset ci --target durable_floor)" >&2
+  echo "--floor: durable_floor is not built (cmake --build --preset ci --target durable_floor)" >&2
   exit 2
 fi
 if [ -n "$floor" ]; then
