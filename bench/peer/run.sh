@@ -23,6 +23,10 @@ for a in "$@"; do
     [ -x "$floor" ] || floor=$root/build/ci/bench/durable_floor ;;
   esac
 done
+if [ -n "$floor" ] && [ ! -x "$floor" ]; then
+  echo "--floor: durable_floor is not built (cmake --build --preset ci --target durable_floor)" >&2
+  exit 2
+fi
 [ -d "${PEERBENCH_DIR:-/tmp/peerbench}/nodered" ] || bash "$peer/setup.sh" "${peers[@]:1}"
 work=$(mktemp -d)
 floor_pids=()
@@ -37,10 +41,6 @@ rss_max=0
     sleep 0.5
   done ) &
 floor_urls=()
-if [ -n "$floor" ] && [ ! -x "$floor" ]; then
-  echo "--floor: durable_floor is not built (cmake --build --preset ci --target durable_floor)" >&2
-  exit 2
-fi
 if [ -n "$floor" ]; then
   port=18182
   for shape in inline writer; do
