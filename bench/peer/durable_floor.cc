@@ -34,23 +34,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "floor_log.h"
+
 namespace {
-
-constexpr off_t kFileBytes = off_t{64} << 20;  // written over and over, as a WAL is
-
-struct Log {
-  int fd = -1;
-  bool sync = true;
-  off_t at = 0;
-  // Appends `data` and makes it durable.
-  void Append(const std::string& data) {
-    if (data.empty()) return;
-    if (at + static_cast<off_t>(data.size()) > kFileBytes) at = 0;
-    if (pwrite(fd, data.data(), data.size(), at) != static_cast<ssize_t>(data.size())) std::perror("pwrite");
-    at += static_cast<off_t>(data.size());
-    if (sync && fdatasync(fd) != 0) std::perror("fdatasync");
-  }
-};
 
 struct Connection {
   std::string in;
@@ -76,12 +62,7 @@ size_t TakeRequest(const std::string& in, std::string_view& body) {
 }
 
 std::string Answer(std::string_view body) {
-  const bool high = body.find("\"urgency\":\"high\"") != std::string_view::npos;
-  std::string json = "{\"route\":\"";
-  json += high ? "human" : "auto";
-  json += "\",\"request\":";
-  json += body;
-  json += "}";
+  const std::string json = floor_log::AnswerJson(body);
   return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(json.size()) +
          "\r\n\r\n" + json;
 }
@@ -123,7 +104,7 @@ struct Handoff {
   int wake = eventfd(0, EFD_NONBLOCK);
 };
 
-void Writer(Log& log, Handoff& h) {
+void Writer(floor_log::Log& log, Handoff& h) {
   std::string records;
   std::vector<std::pair<int, std::string>> answers;
   for (;;) {
@@ -153,13 +134,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool inline_flush = argc < 4 || std::string_view(argv[3]) == "inline";
-  Log log;
-  log.sync = argc < 5 || std::string_view(argv[4]) != "nosync";
-  log.fd = open(argv[2], O_RDWR | O_CREAT, 0644);
-  if (log.fd < 0 || ftruncate(log.fd, kFileBytes) != 0) {
-    std::perror(argv[2]);
-    return 1;
-  }
+  floor_log::Log log;
+  if (!log.Open(argv[2], argc < 5 || std::string_view(argv[4]) != "nosync")) return 1;
   const int listener = Listen(std::atoi(argv[1]));
   const int ep = epoll_create1(0);
   epoll_event ev{};

@@ -2,8 +2,10 @@
 # weft beside Node-RED (and n8n with `--n8n`) on the peer benchmark's webhook
 # workflow, measured in one invocation of ../shared/peerbench/run.sh so that
 # the ratios are taken under the same machine load. Prints RESULT lines and
-# weft's peak RSS. With --floor, also durable_floor (bench/peer/durable_floor.cc,
-# the least any durable server costs here) in its two shapes.
+# weft's peak RSS. With --floor, also the floors: durable_floor
+# (bench/peer/durable_floor.cc, the least any durable server costs here) in
+# its two shapes, and beast_floor (bench/peer/beast_floor.cc, the same on
+# weft's HTTP stack) flushing a file and inserting into SQLite.
 #   bench/peer/run.sh [--n8n] [--sync-normal] [--floor]     (after scripts/test.sh or a release build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,12 +21,12 @@ for a in "$@"; do
   --n8n) peers+=(n8n) ;;
   --sync-normal) sync=(--sync-normal) ;;
   --floor)
-    floor=$(dirname "$(dirname "$(dirname "$weft")")")/bench/durable_floor
-    [ -x "$floor" ] || floor=$root/build/ci/bench/durable_floor ;;
+    floor=$(dirname "$(dirname "$(dirname "$weft")")")/bench
+    [ -x "$floor/durable_floor" ] && [ -x "$floor/beast_floor" ] || floor=$root/build/ci/bench ;;
   esac
 done
-if [ -n "$floor" ] && [ ! -x "$floor" ]; then
-  echo "--floor: durable_floor is not built (cmake --build --preset ci --target durable_floor)" >&2
+if [ -n "$floor" ] && { [ ! -x "$floor/durable_floor" ] || [ ! -x "$floor/beast_floor" ]; }; then
+  echo "--floor: the floors are not built (cmake --build --preset ci --target durable_floor beast_floor)" >&2
   exit 2
 fi
 [ -d "${PEERBENCH_DIR:-/tmp/peerbench}/nodered" ] || bash "$peer/setup.sh" "${peers[@]:1}"
@@ -43,10 +45,11 @@ rss_max=0
 floor_urls=()
 if [ -n "$floor" ]; then
   port=18182
-  for shape in inline writer; do
-    "$floor" $port "$work/floor-$shape.log" $shape sync > /dev/null &
+  for shape in "durable_floor inline sync" "durable_floor writer sync" "beast_floor 2 sync" "beast_floor 2 sqlite"; do
+    read -r tool arg mode <<<"$shape"
+    "$floor/$tool" $port "$work/$tool-$arg-$mode" "$arg" "$mode" > /dev/null &
     floor_pids+=($!)
-    floor_urls+=("http://127.0.0.1:$port/$shape")
+    floor_urls+=("http://127.0.0.1:$port/$tool-$arg-$mode")
     port=$((port + 1))
   done
 fi
