@@ -4,28 +4,170 @@
 #define VALIJSON_USE_EXCEPTIONS 1
 #include "weft/dsl/schema.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validator.hpp>
+#include <vector>
 
 #include "weft/core/json.h"
 #include "weft/core/utf8.h"
 
 namespace weft::dsl {
 
+namespace {
+
+// A schema of a few keywords only (type, properties, required, enum of
+// strings, items, additionalProperties as a bool, and the annotations), as
+// inputs written as Hexabot field maps compile to. An instance it accepts
+// is valid without valijson, whose conversion of the instance costs more
+// than the check; one it refuses still goes to valijson, whose message says
+// what is wrong. So it must never accept what valijson refuses.
+struct Simple {
+  enum Type : uint8_t {
+    kObject = 1,
+    kArray = 2,
+    kString = 4,
+    kNumber = 8,
+    kBoolean = 16,
+    kNull = 32,
+  };
+  uint8_t types = 0;  // 0: any
+  bool has_enum = false;
+  std::vector<std::string> enumeration;  // strings only
+  std::vector<std::pair<std::string, Simple>> properties;
+  std::vector<std::string> required;
+  bool closed = false;  // additionalProperties: false
+  std::unique_ptr<Simple> items;
+};
+
+constexpr int kMaxSimpleDepth = 16;
+
+std::optional<uint8_t> SimpleType(const std::string& name) {
+  if (name == "object") return Simple::kObject;
+  if (name == "array") return Simple::kArray;
+  if (name == "string") return Simple::kString;
+  if (name == "number") return Simple::kNumber;  // "integer" is valijson's to decide
+  if (name == "boolean") return Simple::kBoolean;
+  if (name == "null") return Simple::kNull;
+  return std::nullopt;
+}
+
+// The Simple form of `doc`; nullopt when it uses anything else.
+std::optional<Simple> ToSimple(const Value& doc, int depth) {
+  if (depth > kMaxSimpleDepth || !doc.is_object()) return std::nullopt;
+  Simple out;
+  for (const auto& m : doc.members()) {
+    const Value& v = m.value;
+    if (m.key == "title" || m.key == "description" || m.key == "default" || m.key == "examples" ||
+        m.key == "$comment") {
+      continue;
+    }
+    if (m.key == "type") {
+      if (v.is_string()) {
+        std::optional<uint8_t> t = SimpleType(v.as_string());
+        if (!t) return std::nullopt;
+        out.types = *t;
+      } else if (v.is_array() && v.size() > 0) {
+        for (const Value& name : v.as_array()) {
+          std::optional<uint8_t> t = name.is_string() ? SimpleType(name.as_string()) : std::nullopt;
+          if (!t) return std::nullopt;
+          out.types |= *t;
+        }
+      } else {
+        return std::nullopt;
+      }
+    } else if (m.key == "enum") {
+      if (!v.is_array() || v.size() == 0) return std::nullopt;
+      for (const Value& e : v.as_array()) {
+        if (!e.is_string()) return std::nullopt;
+        out.enumeration.push_back(e.as_string());
+      }
+      out.has_enum = true;
+    } else if (m.key == "required") {
+      if (!v.is_array()) return std::nullopt;
+      for (const Value& r : v.as_array()) {
+        if (!r.is_string()) return std::nullopt;
+        out.required.push_back(r.as_string());
+      }
+    } else if (m.key == "properties") {
+      if (!v.is_object()) return std::nullopt;
+      for (const auto& p : v.members()) {
+        std::optional<Simple> sub = ToSimple(p.value, depth + 1);
+        if (!sub) return std::nullopt;
+        out.properties.emplace_back(p.key, std::move(*sub));
+      }
+    } else if (m.key == "additionalProperties") {
+      if (!v.is_bool()) return std::nullopt;
+      out.closed = !v.as_bool();
+    } else if (m.key == "items") {
+      std::optional<Simple> sub = ToSimple(v, depth + 1);
+      if (!sub) return std::nullopt;
+      out.items = std::make_unique<Simple>(std::move(*sub));
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+// Whether `v` is valid under `s` (false may also mean "ask valijson").
+bool SimpleAccepts(const Simple& s, const Value& v) {
+  uint8_t type = 0;
+  switch (v.kind()) {
+    case Value::Kind::kObject: type = Simple::kObject; break;
+    case Value::Kind::kArray: type = Simple::kArray; break;
+    case Value::Kind::kString: type = Simple::kString; break;
+    case Value::Kind::kNumber: type = Simple::kNumber; break;
+    case Value::Kind::kBool: type = Simple::kBoolean; break;
+    case Value::Kind::kNull: type = Simple::kNull; break;
+    default: return false;  // undefined, a function: valijson sees null
+  }
+  if (s.types != 0 && (s.types & type) == 0) return false;
+  if (s.has_enum &&
+      (!v.is_string() || std::find(s.enumeration.begin(), s.enumeration.end(), v.as_string()) == s.enumeration.end())) {
+    return false;
+  }
+  if (v.is_object()) {
+    for (const std::string& r : s.required) {
+      if (v.find(r) == nullptr) return false;
+    }
+    for (const auto& m : v.members()) {
+      const Simple* sub = nullptr;
+      for (const auto& [name, schema] : s.properties) {
+        if (name == m.key) sub = &schema;
+      }
+      if (sub == nullptr ? s.closed : !SimpleAccepts(*sub, m.value)) return false;
+    }
+  } else if (v.is_array() && s.items != nullptr) {
+    for (const Value& item : v.as_array()) {
+      if (!SimpleAccepts(*s.items, item)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 struct Schema::Impl {
   // Schemas that only constrain the JSON type ({}, {"type": "object"}, ...)
   // are checked directly: most action inputs are like that, and converting
-  // the instance for valijson would cost more than the step itself.
+  // the instance for valijson would cost more than the step itself. Other
+  // schemas of a few keywords accept valid instances directly (Simple).
   enum class Fast : uint8_t { kNone, kAnything, kType };
   Fast fast = Fast::kNone;
   std::string type;
+  std::optional<Simple> simple;
   Value document;
   nlohmann::json json;  // keeps the parsed document alive for valijson
   valijson::Schema schema;
@@ -153,6 +295,7 @@ Result<Schema> Schema::Compile(const Value& document) {
       impl->type = t;
     }
   }
+  if (impl->fast == Impl::Fast::kNone) impl->simple = ToSimple(document, 0);
   impl->json = ToNlohmann(document);
   try {
     valijson::SchemaParser parser;
@@ -187,6 +330,7 @@ Status Schema::Validate(const Value& instance, std::string_view what) const {
                                 impl_->type + ", not " + std::string(KindName(instance.kind())));
   }
   if (!AllStringsUtf8(instance)) return InvalidArgumentError(std::string(what) + ": contains text that is not UTF-8");
+  if (impl_->simple && SimpleAccepts(*impl_->simple, instance)) return Status::Ok();
   nlohmann::json json = ToNlohmann(instance);
   valijson::Validator validator;
   valijson::ValidationResults results;

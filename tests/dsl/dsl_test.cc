@@ -255,6 +255,78 @@ TEST(Schema, NamesTheFieldAndTheRule) {
   EXPECT_FALSE(Schema::Compile(*ParseJson(R"({"type": 5})")).ok());
 }
 
+// Schemas of a few keywords accept valid instances without valijson; what
+// they decide must be valijson's. Each case is validated twice: as written
+// (the direct check) and with a constraint that changes nothing but that
+// the direct check does not know ("minProperties": 0), so valijson decides.
+TEST(Schema, ChecksSimpleSchemasAsValijsonDoes) {
+  struct Case {
+    const char* schema;
+    const char* instance;
+    bool valid;
+  };
+  const Case cases[] = {
+      {R"({"type":"object","properties":{"message":{"type":"string"},"urgency":{"type":"string",
+          "enum":["low","medium","high"]}},"required":["message","urgency"]})",
+       R"({"message":"down","urgency":"high"})", true},
+      {R"({"type":"object","properties":{"urgency":{"enum":["low","high"]}},"required":["urgency"]})",
+       R"({"urgency":"urgent"})", false},
+      {R"({"type":"object","properties":{"urgency":{"enum":["low","high"]}}})", R"({"urgency":1})", false},
+      {R"({"type":"object","required":["message"]})", R"({"other":1})", false},
+      {R"({"type":"object","required":["message"]})", R"({"message":null})", true},
+      {R"({"required":["message"]})", R"("not an object")", true},
+      {R"({"type":"object","properties":{"n":{"type":"number"}}})", R"({"n":1})", true},
+      {R"({"type":"object","properties":{"n":{"type":"number"}}})", R"({"n":1.5})", true},
+      {R"({"type":"object","properties":{"n":{"type":"number"}}})", R"({"n":"1"})", false},
+      {R"({"type":"object","properties":{"b":{"type":"boolean"},"z":{"type":"null"}}})", R"({"b":false,"z":null})",
+       true},
+      {R"({"type":"object","properties":{"b":{"type":"boolean"}}})", R"({"b":0})", false},
+      {R"({"type":["string","null"]})", R"(null)", true},
+      {R"({"type":["string","null"]})", R"(3)", false},
+      {R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false})", R"({"a":"x"})", true},
+      {R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false})", R"({"a":"x","b":1})",
+       false},
+      {R"({"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":true})", R"({"b":1})", true},
+      {R"({"type":"array","items":{"type":"string","enum":["a","b"]}})", R"(["a","b","a"])", true},
+      {R"({"type":"array","items":{"type":"string","enum":["a","b"]}})", R"(["a","c"])", false},
+      {R"({"type":"object","properties":{"tags":{"type":"array","items":{"type":"object","properties":
+          {"k":{"type":"string"}},"required":["k"]}}}})",
+       R"({"tags":[{"k":"x"},{"v":1}]})", false},
+      {R"({"type":"object","properties":{"tags":{"type":"array","items":{"type":"object","properties":
+          {"k":{"type":"string"}},"required":["k"]}}}})",
+       R"({"tags":[{"k":"x"},{"k":"y","v":1}]})", true},
+      {R"({"type":"object","title":"T","description":"D","properties":{"a":{"type":"string","description":"x",
+          "default":"y","examples":["z"]}}})",
+       R"({"a":"x"})", true},
+      {R"({"type":"string"})", R"(7)", false},
+      // Not simple: valijson alone decides (the direct check must not get in
+      // the way).
+      {R"({"type":"object","properties":{"n":{"type":"integer"}}})", R"({"n":1.5})", false},
+      {R"({"type":"object","properties":{"n":{"type":"integer"}}})", R"({"n":2})", true},
+      {R"({"type":"object","properties":{"s":{"type":"string","minLength":2}}})", R"({"s":"a"})", false},
+      {R"({"type":"object","properties":{"n":{"enum":[1,2]}}})", R"({"n":2})", true},
+      {R"({"type":"object","properties":{"n":{"enum":[1,2]}}})", R"({"n":3})", false},
+  };
+  for (const Case& c : cases) {
+    const Value doc = *ParseJson(c.schema);
+    Value forced = *ParseJson(c.schema);  // a copy would share doc's members
+    forced.set("minProperties", 0.0);
+    for (const Value& d : {doc, forced}) {
+      Result<Schema> schema = Schema::Compile(d);
+      ASSERT_TRUE(schema.ok()) << c.schema << ": " << schema.status();
+      Result<Value> instance = ParseJson(c.instance);
+      ASSERT_TRUE(instance.ok()) << c.instance;
+      EXPECT_EQ(schema->Validate(*instance).ok(), c.valid) << ToJson(d) << " on " << c.instance;
+    }
+  }
+  // Text that is not UTF-8 is refused either way.
+  Result<Schema> text = Schema::Compile(*ParseJson(R"({"type":"object","properties":{"a":{"type":"string"}}})"));
+  ASSERT_TRUE(text.ok());
+  Value bad = Value::MakeObject();
+  bad.set("a", std::string("\xff\xfe"));
+  EXPECT_FALSE(text->Validate(bad).ok());
+}
+
 // Bindings reach the action in Hexabot's mounted shape: one name mounts the
 // def, a list mounts {name: def}; a bound def brings its own bindings.
 TEST(Loader, MountsBindingsAsHexabotDoes) {
