@@ -15,6 +15,7 @@
 //         mode with synchronous=FULL, one transaction per group (weft's store
 //         without its schema, JSON or checks).
 // none: nothing written, no writer thread: the HTTP stack alone.
+#include <sqlite3.h>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -26,8 +27,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -82,8 +84,8 @@ Sink SqliteSink(const char* path) {
     return nullptr;
   }
   return [db, insert](const std::vector<std::string>& records) {
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch());
+    const auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
     sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
     for (const std::string& r : records) {
       sqlite3_bind_text(insert, 1, r.data(), static_cast<int>(r.size()), SQLITE_STATIC);
@@ -207,8 +209,8 @@ int main(int argc, char** argv) {
     flusher = std::make_unique<Flusher>(FileSink(log));
   }
   asio::io_context io(threads);
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(),
-                                           static_cast<uint16_t>(std::atoi(argv[1]))));
+  tcp::acceptor acceptor(io,
+                         tcp::endpoint(asio::ip::address_v4::loopback(), static_cast<uint16_t>(std::atoi(argv[1]))));
   std::printf("listening on %d\n", acceptor.local_endpoint().port());
   std::fflush(stdout);
   asio::co_spawn(acceptor.get_executor(), Accept(acceptor, io, flusher.get()), asio::detached);
