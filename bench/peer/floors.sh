@@ -16,18 +16,14 @@ for tool in "$weft" "$bench/durable_floor" "$bench/beast_floor"; do
 done
 rounds=${1:-3} conns=${2:-16}
 work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+floor_pids=()
+floor_specs=()
+trap 'kill "${floor_pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 "$weft" serve --db "$work/weft.db" --workflows "$here/workflows" --listen 127.0.0.1:18171 > "$work/serve.log" 2>&1 &
-pids+=($!)
-specs=("weft=http://127.0.0.1:18171/hooks/triage=$!")
-port=18172
-for shape in "durable_floor writer sync" "beast_floor 2 sync" "beast_floor 2 sqlite" "beast_floor 2 none"; do
-  read -r tool arg mode <<<"$shape"
-  "$bench/$tool" $port "$work/$tool-$arg-$mode" "$arg" "$mode" > /dev/null &
-  pids+=($!)
-  specs+=("$tool-$arg-$mode=http://127.0.0.1:$port/x=$!")
-  port=$((port + 1))
-done
+floor_pids+=($!)
+floor_specs+=("weft=http://127.0.0.1:18171/hooks/triage=$!")
+source "$here/start_floors.sh"
+start_floors "$bench" "$work" 18172 "durable_floor writer sync" "beast_floor 2 sync" "beast_floor 2 sqlite" \
+  "beast_floor 2 none"
 for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18171/healthz && break; sleep 0.1; done
-"$here/turns.sh" "$rounds" "$conns" "${specs[@]}"
+"$here/turns.sh" "$rounds" "$conns" "${floor_specs[@]}"

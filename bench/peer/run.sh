@@ -42,15 +42,15 @@ rss_max=0
     r=$(ps -o rss= -p $pid | tr -d ' '); [ "${r:-0}" -gt "$rss_max" ] && rss_max=$r && echo "$rss_max" > "$work/rss"
     sleep 0.5
   done ) &
+floor_specs=()
 floor_urls=()
 if [ -n "$floor" ]; then
-  port=18182
-  for shape in "durable_floor inline sync" "durable_floor writer sync" "beast_floor 2 sync" "beast_floor 2 sqlite"; do
-    read -r tool arg mode <<<"$shape"
-    "$floor/$tool" $port "$work/$tool-$arg-$mode" "$arg" "$mode" > /dev/null &
-    floor_pids+=($!)
-    floor_urls+=("http://127.0.0.1:$port/$tool-$arg-$mode")
-    port=$((port + 1))
+  source "$here/start_floors.sh"
+  start_floors "$floor" "$work" 18182 "durable_floor inline sync" "durable_floor writer sync" "beast_floor 2 sync" \
+    "beast_floor 2 sqlite"
+  for spec in "${floor_specs[@]}"; do
+    IFS='=' read -r _ url _ <<<"$spec"
+    floor_urls+=("$url")
   done
 fi
 bash "$peer/run.sh" "${peers[@]}" http://127.0.0.1:18181/hooks/triage http://127.0.0.1:18181/hooks/triage-accepted \

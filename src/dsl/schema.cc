@@ -45,7 +45,8 @@ struct Simple {
   uint8_t types = 0;  // 0: any
   bool has_enum = false;
   std::vector<std::string> enumeration;  // strings only
-  std::vector<std::pair<std::string, Simple>> properties;
+  std::vector<std::string> property_names;
+  std::vector<Simple> property_schemas;  // property_names' schemas, in order
   std::vector<std::string> required;
   bool closed = false;  // additionalProperties: false
   std::unique_ptr<Simple> items;
@@ -105,7 +106,8 @@ std::optional<Simple> ToSimple(const Value& doc, int depth) {
       for (const auto& p : v.members()) {
         std::optional<Simple> sub = ToSimple(p.value, depth + 1);
         if (!sub) return std::nullopt;
-        out.properties.emplace_back(p.key, std::move(*sub));
+        out.property_names.push_back(p.key);
+        out.property_schemas.push_back(std::move(*sub));
       }
     } else if (m.key == "additionalProperties") {
       if (!v.is_bool()) return std::nullopt;
@@ -144,8 +146,8 @@ bool SimpleAccepts(const Simple& s, const Value& v) {
     }
     for (const auto& m : v.members()) {
       const Simple* sub = nullptr;
-      for (const auto& [name, schema] : s.properties) {
-        if (name == m.key) sub = &schema;
+      for (size_t i = 0; i < s.property_names.size(); ++i) {
+        if (s.property_names[i] == m.key) sub = &s.property_schemas[i];
       }
       if (sub == nullptr ? s.closed : !SimpleAccepts(*sub, m.value)) return false;
     }
