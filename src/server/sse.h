@@ -2,12 +2,15 @@
 // /chat/<channel>/events) share once their backlog is written.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -16,6 +19,16 @@
 #include "http.h"
 
 namespace weft::server {
+
+// Whether the client closed or sent something, once its socket was seen
+// readable. The readiness may be stale (an edge the reactor reports after a
+// read already took its bytes): then nothing is waiting, and the client is
+// still there.
+inline bool ClientLeftOrSpoke(Socket& socket) {
+  char byte = 0;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+}
 
 // Writes the items `channel` receives, as `frame` turns them into text (""
 // skips one), and a comment every 15 s so that proxies keep an idle stream
@@ -41,6 +54,7 @@ asio::awaitable<void> PumpEvents(const std::atomic<bool>& stopping, StreamIo& st
     } else if (next.index() == 1) {
       out = ": keep-alive\n\n";
     } else {
+      if (!ClientLeftOrSpoke(stream.socket())) continue;
       co_return;  // the client closed (or sent something, which a stream does not expect)
     }
     if (!co_await stream.Write(out)) co_return;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 
 #include "event_relay.h"
 #include "event_triggers.h"
@@ -311,6 +313,36 @@ TEST_F(ServerTest, ConnectionsPastTheCapAreTurnedAway) {
     r = HttpCall(port(), "GET", "/healthz");
   }
   EXPECT_EQ(r.status, 200);
+}
+
+// An event stream holds its connection while the client listens, and lets
+// it go once the client leaves (seen by the connection cap of one).
+TEST_F(ServerTest, AnEventStreamEndsWhenItsClientLeaves) {
+  ServerOptions o;
+  o.max_connections = 1;
+  Open(o);
+  boost::asio::io_context io;
+  auto stream = std::make_unique<boost::asio::ip::tcp::socket>(io);
+  stream->connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port())});
+  const std::string request =
+      "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + keys_.at("viewer") + "\r\n\r\n";
+  boost::asio::write(*stream, boost::asio::buffer(request));
+  std::string head;
+  std::array<char, 1024> chunk{};
+  while (head.find("retry:") == std::string::npos) {
+    head.append(chunk.data(), stream->read_some(boost::asio::buffer(chunk)));
+  }
+  EXPECT_NE(head.find("text/event-stream"), std::string::npos) << head;
+  // Listening: the cap is held, and stays held.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(HttpCall(port(), "GET", "/healthz").status, 503);
+  stream.reset();  // the client leaves
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    status = HttpCall(port(), "GET", "/healthz").status;
+  }
+  EXPECT_EQ(status, 200);
 }
 
 // Every route, every role: who may do what. Deny by default.
