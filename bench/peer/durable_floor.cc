@@ -14,7 +14,6 @@
 // writer: one thread serves HTTP, another flushes and hands the answers back
 //         through an eventfd (weft's shape: engine threads and a writer).
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>

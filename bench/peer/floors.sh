@@ -9,11 +9,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 weft=${WEFT:-$root/build/ci/src/cli/weft}
-bench=$(dirname "$(dirname "$(dirname "$weft")")")/bench
-[ -x "$bench/beast_floor" ] || bench=$root/build/ci/bench
-for tool in "$weft" "$bench/durable_floor" "$bench/beast_floor"; do
-  [ -x "$tool" ] || { echo "$tool is not built (cmake --build --preset ci)" >&2; exit 2; }
-done
+[ -x "$weft" ] || { echo "$weft is not built (cmake --build --preset ci)" >&2; exit 2; }
+source "$here/start_floors.sh"
+bench=$(floors_dir "$weft" "$root") || exit 2
 rounds=${1:-3} conns=${2:-16}
 work=$(mktemp -d)
 floor_pids=()
@@ -22,7 +20,6 @@ trap 'kill "${floor_pids[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXI
 "$weft" serve --db "$work/weft.db" --workflows "$here/workflows" --listen 127.0.0.1:18171 > "$work/serve.log" 2>&1 &
 floor_pids+=($!)
 floor_specs+=("weft=http://127.0.0.1:18171/hooks/triage=$!")
-source "$here/start_floors.sh"
 start_floors "$bench" "$work" 18172 "durable_floor writer sync" "beast_floor 2 sync" "beast_floor 2 sqlite" \
   "beast_floor 2 none"
 for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18171/healthz && break; sleep 0.1; done

@@ -21,14 +21,10 @@ for a in "$@"; do
   --n8n) peers+=(n8n) ;;
   --sync-normal) sync=(--sync-normal) ;;
   --floor)
-    floor=$(dirname "$(dirname "$(dirname "$weft")")")/bench
-    [ -x "$floor/durable_floor" ] && [ -x "$floor/beast_floor" ] || floor=$root/build/ci/bench ;;
+    source "$here/start_floors.sh"
+    floor=$(floors_dir "$weft" "$root") || exit 2 ;;
   esac
 done
-if [ -n "$floor" ] && { [ ! -x "$floor/durable_floor" ] || [ ! -x "$floor/beast_floor" ]; }; then
-  echo "--floor: the floors are not built (cmake --build --preset ci --target durable_floor beast_floor)" >&2
-  exit 2
-fi
 [ -d "${PEERBENCH_DIR:-/tmp/peerbench}/nodered" ] || bash "$peer/setup.sh" "${peers[@]:1}"
 work=$(mktemp -d)
 floor_pids=()
@@ -45,7 +41,6 @@ rss_max=0
 floor_specs=()
 floor_urls=()
 if [ -n "$floor" ]; then
-  source "$here/start_floors.sh"
   start_floors "$floor" "$work" 18182 "durable_floor inline sync" "durable_floor writer sync" "beast_floor 2 sync" \
     "beast_floor 2 sqlite"
   for spec in "${floor_specs[@]}"; do

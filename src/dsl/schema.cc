@@ -42,9 +42,8 @@ struct Simple {
     kBoolean = 16,
     kNull = 32,
   };
-  uint8_t types = 0;  // 0: any
-  bool has_enum = false;
-  std::vector<std::string> enumeration;  // strings only
+  uint8_t types = 0;                     // 0: any
+  std::vector<std::string> enumeration;  // strings only; empty: no enum
   std::vector<std::string> property_names;
   std::vector<Simple> property_schemas;  // property_names' schemas, in order
   std::vector<std::string> required;
@@ -94,7 +93,6 @@ std::optional<Simple> ToSimple(const Value& doc, int depth) {
         if (!e.is_string()) return std::nullopt;
         out.enumeration.push_back(e.as_string());
       }
-      out.has_enum = true;
     } else if (m.key == "required") {
       if (!v.is_array()) return std::nullopt;
       for (const Value& r : v.as_array()) {
@@ -136,7 +134,7 @@ bool SimpleAccepts(const Simple& s, const Value& v) {
     default: return false;  // undefined, a function: valijson sees null
   }
   if (s.types != 0 && (s.types & type) == 0) return false;
-  if (s.has_enum &&
+  if (!s.enumeration.empty() &&
       (!v.is_string() || std::find(s.enumeration.begin(), s.enumeration.end(), v.as_string()) == s.enumeration.end())) {
     return false;
   }
